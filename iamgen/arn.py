@@ -1,0 +1,77 @@
+"""Parse, build and match ARNs. Pure functions, no catalog needed."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True, slots=True)
+class Arn:
+    """The six colon-separated parts of an ARN."""
+
+    partition: str
+    service: str
+    region: str
+    account: str
+    resource: str
+
+    def __str__(self) -> str:
+        return f"arn:{self.partition}:{self.service}:{self.region}:{self.account}:{self.resource}"
+
+
+def parse_arn(text: str) -> Arn | None:
+    """Split an ARN into its parts, or None when ``text`` is not an ARN."""
+    parts = text.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or not parts[1] or not parts[2]:
+        return None
+    return Arn(parts[1], parts[2], parts[3], parts[4], parts[5])
+
+
+def partition_of_region(region: str) -> str:
+    """The partition a region belongs to (``cn-north-1`` -> ``aws-cn``)."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    if region.startswith("us-iso-"):
+        return "aws-iso"
+    if region.startswith("us-isob-"):
+        return "aws-iso-b"
+    return "aws"
+
+
+@lru_cache(maxsize=4096)
+def _wildcard_regex(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
+    body = "".join(
+        ".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern
+    )
+    return re.compile(body, 0 if case_sensitive else re.IGNORECASE | re.DOTALL)
+
+
+def wildcard_match(pattern: str, value: str, *, case_sensitive: bool = True) -> bool:
+    """IAM-style glob: ``*`` matches any run of characters, ``?`` exactly one."""
+    if "*" not in pattern and "?" not in pattern:
+        return pattern == value if case_sensitive else pattern.lower() == value.lower()
+    return _wildcard_regex(pattern, case_sensitive).fullmatch(value) is not None
+
+
+def action_matches(pattern: str, action: str) -> bool:
+    """Whether a policy's Action element entry matches an action (case-insensitive)."""
+    return wildcard_match(pattern, action, case_sensitive=False)
+
+
+def resource_matches(pattern: str, arn: str) -> bool:
+    """Whether a policy's Resource element entry matches an ARN (case-sensitive).
+
+    Each of the first five ARN parts must match within its own segment, as IAM
+    does, so ``arn:aws:s3:::*`` never spills into another service.
+    """
+    if pattern == "*":
+        return True
+    pat = pattern.split(":", 5)
+    val = arn.split(":", 5)
+    if len(pat) != 6 or len(val) != 6:
+        return wildcard_match(pattern, arn)
+    return all(wildcard_match(p, v) for p, v in zip(pat, val))

@@ -1,0 +1,39 @@
+"""iamgen's errors. The CLI maps each to a one-line message and an exit code."""
+
+from __future__ import annotations
+
+
+class IamgenError(Exception):
+    """Any error iamgen reports to the user as one line, without a traceback."""
+
+    exit_code = 2
+
+
+class UsageError(IamgenError):
+    """The command line asked for something that cannot be done."""
+
+    exit_code = 2
+
+
+class InputError(IamgenError):
+    """An input file or document could not be used at all."""
+
+    exit_code = 3
+
+
+class NothingUsableError(IamgenError):
+    """No record in the input could be used, or a principal was never seen."""
+
+    exit_code = 4
+
+
+class GrantsError(IamgenError):
+    """Current grants could not be read (AccessDenied, missing role, bad file)."""
+
+    exit_code = 5
+
+
+class PolicyTooLargeError(IamgenError):
+    """A single statement cannot fit IAM's size limit even after generalizing."""
+
+    exit_code = 6

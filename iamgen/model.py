@@ -1,0 +1,188 @@
+"""Plain, frozen data handed between pipeline stages.
+
+Every stage takes and returns these objects; none of them carries I/O,
+networkx internals or mutable state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class PrincipalKind(StrEnum):
+    """The IAM identities iamgen writes policies for."""
+
+    ROLE = "role"
+    USER = "user"
+    ROOT = "root"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Principal:
+    """An IAM role, user or root identity, keyed by its canonical IAM ARN.
+
+    For roles and users the ARN carries the path when CloudTrail logged it
+    (``arn:aws:iam::123456789012:role/service-role/Name``).
+    """
+
+    arn: str
+    kind: PrincipalKind
+
+    @property
+    def account(self) -> str:
+        """The 12-digit account id in the ARN."""
+        return self.arn.split(":")[4]
+
+    @property
+    def name(self) -> str:
+        """The role or user name, without its path."""
+        if self.kind is PrincipalKind.ROOT:
+            return "root"
+        return self.arn.rsplit("/", 1)[-1]
+
+    @property
+    def partition(self) -> str:
+        """aws, aws-cn or aws-us-gov."""
+        return self.arn.split(":")[1]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Condition:
+    """One condition clause: ``{operator: {key: values}}`` in policy JSON."""
+
+    operator: str
+    key: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Permission:
+    """One IAM action on one resource, with the conditions iamgen derived.
+
+    ``action`` is spelled as in the catalog (``s3:GetObject``); ``resource``
+    is an ARN, or ``"*"`` when the action takes no resource or none could be
+    determined.
+    """
+
+    action: str
+    resource: str
+    conditions: tuple[Condition, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """What one CloudTrail record needed, and why iamgen thinks so.
+
+    ``permissions`` is empty when the call needs no identity-policy grant
+    (``no_grant`` then says why) or could not be resolved (``unresolved``).
+    ``rules`` names the catalog match or data entries that decided it, for
+    ``iamgen explain``. ``unknown_resource`` lists actions whose resource
+    should exist but could not be determined, so fell back to ``"*"``.
+    """
+
+    permissions: tuple[Permission, ...] = ()
+    rules: tuple[str, ...] = ()
+    no_grant: str | None = None
+    unresolved: bool = False
+    unknown_resource: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRecord:
+    """One CloudTrail record of a principal's call, resolved to permissions."""
+
+    principal: Principal
+    event_source: str
+    event_name: str
+    event_time: datetime
+    region: str
+    account: str
+    resolution: Resolution
+    error_code: str | None = None
+
+    @property
+    def denied(self) -> bool:
+        """True when AWS refused the call for lack of permission."""
+        return self.error_code is not None and is_access_denied(self.error_code)
+
+
+_DENIED_CODES = frozenset(
+    {
+        "accessdenied",
+        "accessdeniedexception",
+        "client.unauthorizedoperation",
+        "unauthorizedoperation",
+        "unauthorizedaccess",
+        "authorizationerror",
+        "authorizationerrorexception",
+        "forbidden",
+        "forbiddenexception",
+        "unauthorizedexception",
+    }
+)
+
+
+def is_access_denied(error_code: str) -> bool:
+    """Whether an ``errorCode`` means the caller lacked a permission."""
+    return error_code.lower() in _DENIED_CODES
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Everything observed for one (principal, permission, outcome)."""
+
+    principal: Principal
+    permission: Permission
+    denied: bool
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+    regions: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Statement:
+    """One policy statement. Empty tuples mean the element is absent."""
+
+    effect: str = "Allow"
+    actions: tuple[str, ...] = ()
+    resources: tuple[str, ...] = ()
+    not_actions: tuple[str, ...] = ()
+    not_resources: tuple[str, ...] = ()
+    conditions: tuple[Condition, ...] = ()
+    sid: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyDocument:
+    """An IAM policy document."""
+
+    statements: tuple[Statement, ...]
+    version: str = "2012-10-17"
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The time span a run was asked to read (either bound may be open)."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def contains(self, moment: datetime) -> bool:
+        """Whether ``moment`` falls inside the window (bounds inclusive)."""
+        if self.since is not None and moment < self.since:
+            return False
+        if self.until is not None and moment > self.until:
+            return False
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Which records a run reads."""
+
+    window: Window = field(default_factory=Window)
+    accounts: frozenset[str] = frozenset()
+    regions: frozenset[str] = frozenset()
