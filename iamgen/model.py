@@ -186,3 +186,18 @@ class Filters:
     window: Window = field(default_factory=Window)
     accounts: frozenset[str] = frozenset()
     regions: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where a generated policy came from; rendered into every output file.
+
+    Holds no wall-clock time, so the same input gives byte-identical output.
+    """
+
+    principal: Principal
+    first_event: datetime | None
+    last_event: datetime | None
+    events: int
+    catalog_version: str
+    iamgen_version: str

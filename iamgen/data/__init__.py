@@ -1,0 +1,1 @@
+"""Data files shipped with iamgen (event overrides and other exceptions)."""

@@ -1,0 +1,1 @@
+"""iamgen.sources."""

@@ -1,0 +1,1 @@
+"""Jinja2 templates for rendering policies and reports (shipped as iamgen.templates)."""
