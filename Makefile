@@ -22,3 +22,11 @@ test: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info out .bench
+
+# Resolution accuracy on ../shared/data/cloudtrail-real.jsonl (skips when absent).
+eval: $(STAMP)
+	$(BIN)/python benchmarks/eval_resolution.py
+
+# Throughput and memory on a synthetic trail (N events, default 1,000,000).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_throughput.py
