@@ -1,0 +1,122 @@
+"""Bytes of one trail file -> CloudTrail records, whatever shape they came in.
+
+Shapes: ``{"Records": [...]}`` (S3 delivery, gzipped or plain), ``aws cloudtrail
+lookup-events`` output (``Events[].CloudTrailEvent`` JSON strings), JSON Lines
+(CloudTrail Lake / Athena exports), a JSON array of records, or one record.
+Never raises: problems come back as :class:`BadInput` items.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+try:  # python-isal decompresses gzip several times faster; optional.
+    from isal import igzip as _gzip
+except ImportError:  # pragma: no cover - depends on the install
+    import gzip as _gzip  # type: ignore[no-redef]
+
+_decode = msgspec.json.decode
+
+
+@dataclass(frozen=True, slots=True)
+class BadInput:
+    """A file or record that could not be used: reason code and one-line detail."""
+
+    reason: str
+    detail: str
+    index: int | None = None
+
+
+def decompress(data: bytes) -> bytes:
+    """Gunzip when the bytes are gzip; otherwise return them unchanged.
+
+    Raises ``EOFError``/``OSError``/``zlib.error`` for a damaged gzip stream.
+    """
+    if data[:2] == b"\x1f\x8b":
+        return _gzip.decompress(data)
+    return data
+
+
+def iter_records(data: bytes) -> Iterator[tuple[int, Any] | BadInput]:
+    """Yield ``(index, record)`` for each record, or a BadInput item."""
+    try:
+        text = decompress(data)
+    except (EOFError, OSError, zlib.error) as exc:
+        yield BadInput("unreadable_file", f"damaged gzip data ({exc})")
+        return
+    stripped = text.lstrip()
+    if not stripped:
+        yield BadInput("not_cloudtrail", "file is empty")
+        return
+    try:
+        document = _decode(text)
+    except msgspec.DecodeError as exc:
+        if _looks_like_json_lines(stripped):
+            yield from _json_lines(text)
+        else:
+            yield BadInput("invalid_json", f"invalid JSON ({exc})")
+        return
+    yield from _document_records(document)
+
+
+def _looks_like_json_lines(text: bytes) -> bool:
+    first, newline, rest = text.partition(b"\n")
+    if not newline or not rest.strip():
+        return False
+    try:
+        return isinstance(_decode(first), dict)
+    except msgspec.DecodeError:
+        return False
+
+
+def _document_records(document: Any) -> Iterator[tuple[int, Any] | BadInput]:
+    if isinstance(document, dict):
+        if isinstance(document.get("Records"), list):
+            yield from enumerate(document["Records"])
+        elif isinstance(document.get("Events"), list):
+            yield from _lookup_events(document["Events"])
+        elif "eventName" in document or "eventVersion" in document:
+            yield 0, document
+        else:
+            yield BadInput("not_cloudtrail", "JSON document is not CloudTrail (no Records or Events)")
+    elif isinstance(document, list):
+        yield from enumerate(document)
+    else:
+        yield BadInput("not_cloudtrail", "JSON document is not CloudTrail")
+
+
+def _lookup_events(events: list[Any]) -> Iterator[tuple[int, Any] | BadInput]:
+    for index, event in enumerate(events):
+        raw = event.get("CloudTrailEvent") if isinstance(event, dict) else None
+        if not isinstance(raw, str):
+            yield BadInput("not_cloudtrail", "lookup event without CloudTrailEvent", index)
+            continue
+        try:
+            yield index, _decode(raw)
+        except msgspec.DecodeError as exc:
+            yield BadInput("invalid_json", f"CloudTrailEvent is not valid JSON ({exc})", index)
+
+
+def _json_lines(text: bytes) -> Iterator[tuple[int, Any] | BadInput]:
+    index = -1
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        index += 1
+        try:
+            record = _decode(line)
+        except msgspec.DecodeError as exc:
+            yield BadInput("invalid_json", f"invalid JSON line ({exc})", index)
+            continue
+        if isinstance(record, dict) and isinstance(record.get("CloudTrailEvent"), str):
+            try:
+                record = _decode(record["CloudTrailEvent"])
+            except msgspec.DecodeError as exc:
+                yield BadInput("invalid_json", f"CloudTrailEvent is not valid JSON ({exc})", index)
+                continue
+        yield index, record

@@ -1,0 +1,67 @@
+"""Trail files on the local disk, or one document on standard input."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError
+from ..model import Filters
+from .base import TrailFile
+from .layout import skip_reason
+
+STDIN = "-"
+STDIN_LOCATION = "<stdin>"
+_TRAIL_SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".gz")
+
+
+@dataclass
+class LocalSource:
+    """Files and directories (walked recursively) given with ``--trail``.
+
+    ``stdin_bytes`` holds what was read from ``-``; it is read once by the CLI.
+    """
+
+    paths: tuple[str, ...]
+    stdin_bytes: bytes | None = None
+    _skipped: Counter[str] = field(default_factory=Counter)
+
+    def files(self, filters: Filters) -> list[TrailFile]:
+        """Every trail file under the paths, sorted, pruned by layout facts."""
+        found: set[str] = set()
+        for raw in self.paths:
+            if raw == STDIN:
+                found.add(STDIN_LOCATION)
+                continue
+            path = Path(raw)
+            if path.is_dir():
+                for root, dirs, names in os.walk(path):
+                    dirs.sort()
+                    for name in names:
+                        if name.endswith(_TRAIL_SUFFIXES):
+                            self._consider(os.path.join(root, name), filters, found)
+            elif path.is_file():
+                self._consider(str(path), filters, found)
+            else:
+                raise InputError(f"{raw}: no such file or directory")
+        return [TrailFile(location) for location in sorted(found)]
+
+    def _consider(self, location: str, filters: Filters, found: set[str]) -> None:
+        reason = skip_reason(location, filters)
+        if reason is not None:
+            self._skipped[reason] += 1
+            return
+        found.add(location)
+
+    def read(self, trail_file: TrailFile) -> bytes:
+        """The file's raw bytes (``<stdin>`` gives what the CLI read)."""
+        if trail_file.location == STDIN_LOCATION:
+            return self.stdin_bytes or b""
+        with open(trail_file.location, "rb") as handle:
+            return handle.read()
+
+    def skipped(self) -> dict[str, int]:
+        """Files passed over while listing, by reason."""
+        return dict(self._skipped)
