@@ -1,0 +1,97 @@
+"""Settings and results of policy synthesis (plain frozen data)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from ..model import Condition, PolicyDocument
+from ..policy import MANAGED_POLICY_LIMIT, policy_size
+
+
+class Generalization(StrEnum):
+    """How far resource ARNs may be generalized beyond what was observed.
+
+    ``none`` keeps every observed ARN. ``prefix`` (the default) folds sibling
+    S3 objects of one folder into ``bucket/folder/*`` when more than the fold
+    threshold of them were used by one action. ``tree`` also folds a folder
+    whose distinct children (objects and sub-folders) exceed the threshold,
+    up to ``bucket/*`` at most. No level ever folds across buckets, accounts,
+    regions, partitions or resource types.
+    """
+
+    NONE = "none"
+    PREFIX = "prefix"
+    TREE = "tree"
+
+
+@dataclass(frozen=True, slots=True)
+class SynthSettings:
+    """Knobs of :func:`iamgen.synth.synthesize`.
+
+    ``fold_threshold``: fold a folder only when *more than* this many distinct
+    observed entries sit in it. ``compress_actions``: opt in to replacing
+    observed actions by ``service:Prefix*`` where the catalog shows the
+    wildcard matches nothing unobserved (off: a wildcard also grants actions
+    AWS adds later). ``size_limit``: characters per document, whitespace not
+    counted. ``max_documents``: above this many documents synthesis
+    generalizes one step further (never beyond ``generalization``) and says so.
+    """
+
+    generalization: Generalization = Generalization.PREFIX
+    fold_threshold: int = 10
+    compress_actions: bool = False
+    size_limit: int = MANAGED_POLICY_LIMIT
+    max_documents: int = 10
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "generalization", Generalization(self.generalization))
+        if self.fold_threshold < 1:
+            raise ValueError("fold_threshold must be at least 1")
+        if self.size_limit < 200:
+            raise ValueError("size_limit is too small to hold any statement")
+        if self.max_documents < 1:
+            raise ValueError("max_documents must be at least 1")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Fold:
+    """One declared generalization: observed ARNs replaced by a pattern.
+
+    The pattern is granted for ``actions`` under ``conditions`` only;
+    ``observed`` counts the distinct observed ARNs it replaced.
+    """
+
+    pattern: str
+    actions: tuple[str, ...]
+    conditions: tuple[Condition, ...]
+    observed: int
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Compression:
+    """One opt-in action wildcard and the observed actions it stands for."""
+
+    wildcard: str
+    actions: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SynthResult:
+    """The synthesized documents and what synthesis did to get there.
+
+    ``documents`` are in order: the first is ``<name>.json``, the next
+    ``<name>.2.json`` and so on. ``notes`` are human-readable sentences about
+    folds, compressions, splits and unknown actions, in a stable order.
+    """
+
+    documents: tuple[PolicyDocument, ...]
+    notes: tuple[str, ...] = ()
+    folds: tuple[Fold, ...] = ()
+    compressions: tuple[Compression, ...] = ()
+    unknown_actions: tuple[str, ...] = ()
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        """Characters (whitespace not counted) of each document."""
+        return tuple(policy_size(doc) for doc in self.documents)

@@ -1,0 +1,95 @@
+"""Permissions -> the smallest policy documents that allow exactly them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..catalog import Catalog, load_catalog
+from ..model import Permission, PolicyDocument
+from .compress import compress_actions
+from .generalize import fold_objects
+from .group import group_permissions, statement_order
+from .normalize import normalize_permissions
+from .settings import Compression, Fold, Generalization, SynthResult, SynthSettings
+from .sids import name_statements
+from .split import cut_oversized, pack
+
+
+def _documents(
+    permissions: frozenset[Permission],
+    settings: SynthSettings,
+    threshold: int,
+    catalog: Catalog,
+) -> tuple[tuple[PolicyDocument, ...], tuple[Fold, ...], tuple[Compression, ...]]:
+    folded, folds = fold_objects(permissions, settings.generalization, threshold)
+    statements = group_permissions(folded)
+    compressions: tuple[Compression, ...] = ()
+    if settings.compress_actions:
+        statements, compressions = compress_actions(statements, catalog)
+    statements = cut_oversized(statements, settings.size_limit)
+    statements = name_statements(tuple(sorted(statements, key=statement_order)))
+    return pack(statements, settings.size_limit), folds, compressions
+
+
+def _fold_note(fold: Fold) -> str:
+    where = f" (under {len(fold.conditions)} condition(s))" if fold.conditions else ""
+    return (
+        f"generalized {fold.observed} observed S3 object ARN(s) into {fold.pattern} "
+        f"for {', '.join(fold.actions)}{where}"
+    )
+
+
+def synthesize(
+    permissions: Iterable[Permission],
+    settings: SynthSettings = SynthSettings(),
+    catalog: Catalog | None = None,
+) -> SynthResult:
+    """The minimal Allow policy documents for ``permissions``.
+
+    Statements group the same actions on several resources and the same
+    resources for several actions; permissions with different conditions
+    never share a statement. S3 objects are folded per ``settings``; every
+    document fits ``settings.size_limit``. When more than
+    ``settings.max_documents`` documents are needed, the fold threshold is
+    halved (never beyond ``settings.generalization``) until they fit or it
+    reaches 1, and a note says so. Raises PolicyTooLargeError when a single
+    action on a single resource cannot fit one document.
+    """
+    catalog = catalog if catalog is not None else load_catalog()
+    perms, unknown = normalize_permissions(permissions, catalog)
+    notes: list[str] = []
+    if not perms:
+        return SynthResult(documents=(), notes=("no permissions to grant: no policy written",))
+    threshold = settings.fold_threshold
+    documents, folds, compressions = _documents(perms, settings, threshold, catalog)
+    while (
+        len(documents) > settings.max_documents
+        and settings.generalization is not Generalization.NONE
+        and threshold > 1
+    ):
+        threshold = max(1, threshold // 2)
+        notes.append(
+            f"{len(documents)} documents exceed {settings.max_documents}: "
+            f"fold threshold lowered to {threshold}"
+        )
+        documents, folds, compressions = _documents(perms, settings, threshold, catalog)
+    if len(documents) > settings.max_documents:
+        notes.append(
+            f"{len(documents)} documents are needed, more than {settings.max_documents} "
+            "managed policies a role holds by default"
+        )
+    notes.extend(_fold_note(fold) for fold in folds)
+    notes.extend(
+        f"compressed {len(c.actions)} actions into {c.wildcard}: {', '.join(c.actions)}"
+        for c in compressions
+    )
+    notes.extend(f"action {a} is not in the IAM catalog; kept as observed" for a in unknown)
+    if len(documents) > 1:
+        notes.append(f"split into {len(documents)} documents to fit {settings.size_limit} characters each")
+    return SynthResult(
+        documents=documents,
+        notes=tuple(notes),
+        folds=folds,
+        compressions=compressions,
+        unknown_actions=unknown,
+    )
