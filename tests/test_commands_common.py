@@ -1,0 +1,50 @@
+"""Time parsing, principal matching and file names used by every command."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from iamgen.commands.common import build_filters, file_stems, match_principals, parse_moment
+from iamgen.errors import NothingUsableError, UsageError
+from iamgen.model import Principal, PrincipalKind
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def test_relative_and_iso_times() -> None:
+    assert parse_moment("90d", now=NOW) == datetime(2026, 8, 28, 12, 0, tzinfo=UTC)
+    assert parse_moment("12h", now=NOW) == datetime(2026, 11, 26, 0, 0, tzinfo=UTC)
+    assert parse_moment("2026-11-01", now=NOW) == datetime(2026, 11, 1, tzinfo=UTC)
+    until = parse_moment("2026-11-01", now=NOW, end_of_day=True)
+    assert until.date().isoformat() == "2026-11-01" and until.hour == 23
+    assert parse_moment("2026-11-01T05:00:00+02:00", now=NOW) == datetime(2026, 11, 1, 3, tzinfo=UTC)
+    with pytest.raises(UsageError):
+        parse_moment("soon", now=NOW)
+
+
+def test_filters_validate() -> None:
+    with pytest.raises(UsageError):
+        build_filters("2026-11-02", "2026-11-01", None, None, now=NOW)
+    with pytest.raises(UsageError):
+        build_filters(None, None, ["12345"], None, now=NOW)
+
+
+ROLE = Principal("arn:aws:iam::111122223333:role/service-role/Trainer", PrincipalKind.ROLE)
+OTHER = Principal("arn:aws:iam::444455556666:role/Trainer", PrincipalKind.ROLE)
+USER = Principal("arn:aws:iam::111122223333:user/Trainer", PrincipalKind.USER)
+
+
+def test_match_by_name_takes_every_principal_of_that_name() -> None:
+    assert match_principals(["Trainer"], [ROLE, OTHER, USER]) == sorted([ROLE, OTHER, USER])
+    assert match_principals(["user/Trainer"], [ROLE, OTHER, USER]) == [USER]
+    assert match_principals([ROLE.arn], [ROLE, OTHER, USER]) == [ROLE]
+    with pytest.raises(NothingUsableError, match="Nobody"):
+        match_principals(["Nobody"], [ROLE])
+
+
+def test_file_names_are_unique_on_clash() -> None:
+    stems = file_stems([ROLE, OTHER, USER])
+    assert len(set(stems.values())) == 3
+    assert file_stems([ROLE]) == {ROLE: "Trainer"}
