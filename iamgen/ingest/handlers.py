@@ -1,0 +1,276 @@
+"""Calls whose actions or resources depend on the request's content.
+
+``event_overrides.toml`` names the handler for each such call and lists every
+action it may emit; the functions here only read the request. Each returns
+:class:`Need` items: an action plus its resources, or ``None`` resources to let
+the generic catalog-driven builder derive them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from .resources import RecordContext, values_at
+from .rules_data import inference_geographies
+
+
+@dataclass(frozen=True, slots=True)
+class Need:
+    """One action the call needs.
+
+    ``action`` "" stands for each action the override entry lists;
+    ``resources`` None means "derive them from the catalog"; ``note`` names
+    the rule that decided, for ``iamgen explain``.
+    """
+
+    action: str
+    resources: tuple[str, ...] | None = None
+    note: str = ""
+
+
+Handler = Callable[[RecordContext], list[Need]]
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+# ---------------------------------------------------------------- S3
+
+
+def s3_object_version(ctx: RecordContext) -> list[Need]:
+    """GetObject/HeadObject: s3:GetObjectVersion when a version is named."""
+    if _str(ctx.params.get("versionId")):
+        return [Need("s3:GetObjectVersion")]
+    return [Need("s3:GetObject")]
+
+
+def _object_arn(ctx: RecordContext, bucket: str, key: str) -> str:
+    return f"arn:{ctx.partition}:s3:::{bucket}/{key}"
+
+
+def s3_copy_object(ctx: RecordContext) -> list[Need]:
+    """CopyObject: read the source named by x-amz-copy-source, write the target."""
+    source = _str(ctx.params.get("x-amz-copy-source")) or _str(ctx.params.get("CopySource"))
+    read: Need
+    if source is None:
+        read = Need("s3:GetObject", ("*",), "copy source not logged")
+    else:
+        path, _, query = unquote(source).lstrip("/").partition("?")
+        bucket, _, key = path.partition("/")
+        versioned = "versionId=" in query
+        action = "s3:GetObjectVersion" if versioned else "s3:GetObject"
+        if bucket and key:
+            read = Need(action, (_object_arn(ctx, bucket, key),))
+        else:
+            read = Need(action, ("*",), "copy source not parsable")
+    return [read, Need("s3:PutObject")]
+
+
+def s3_delete_objects(ctx: RecordContext) -> list[Need]:
+    """DeleteObjects: each listed object, else every object of the bucket."""
+    bucket = _str(ctx.params.get("bucketName"))
+    keys = [k for k in values_at(ctx.params, "delete.Object[].Key") if isinstance(k, str)]
+    arns = [a for a in ctx.resource_arns if a.startswith(f"arn:{ctx.partition}:s3:::") and "/" in a]
+    if bucket and keys:
+        arns = [_object_arn(ctx, bucket, k) for k in keys]
+    elif not arns and bucket:
+        arns = [_object_arn(ctx, bucket, "*")]
+    return [Need("s3:DeleteObject", tuple(arns) if arns else ("*",))]
+
+
+# ---------------------------------------------------------------- KMS
+
+
+def _key_arn(ctx: RecordContext, key: str | None) -> str | None:
+    if key is None or key.startswith("alias/") or ":alias/" in key:
+        return None
+    if key.startswith("arn:"):
+        return key
+    return f"arn:{ctx.partition}:kms:{ctx.region}:{ctx.account}:key/{key}"
+
+
+def kms_reencrypt(ctx: RecordContext) -> list[Need]:
+    """ReEncrypt: ReEncryptFrom on the source key, ReEncryptTo on the destination."""
+    keys = [a for a in ctx.resource_arns if ":key/" in a]
+    dest = _key_arn(ctx, _str(ctx.params.get("destinationKeyId")))
+    src = _key_arn(ctx, _str(ctx.params.get("sourceKeyId")))
+    if dest is None:
+        dest_ids = [a for a in keys if a.endswith(str(ctx.params.get("destinationKeyId")))]
+        dest = dest_ids[0] if dest_ids else None
+    if src is None:
+        others = [a for a in keys if a != dest]
+        src = others[0] if others else (keys[0] if len(keys) == 1 else None)
+    return [
+        Need("kms:ReEncryptFrom", (src,) if src else ("*",)),
+        Need("kms:ReEncryptTo", (dest,) if dest else ("*",)),
+    ]
+
+
+# ---------------------------------------------------------------- DynamoDB
+
+_TRANSACT_ACTIONS = {
+    "put": "dynamodb:PutItem",
+    "update": "dynamodb:UpdateItem",
+    "delete": "dynamodb:DeleteItem",
+    "conditioncheck": "dynamodb:ConditionCheckItem",
+    "get": "dynamodb:GetItem",
+}
+
+
+def _table_arn(ctx: RecordContext, table: str) -> str:
+    if table.startswith("arn:"):
+        return table
+    return f"arn:{ctx.partition}:dynamodb:{ctx.region}:{ctx.account}:table/{table}"
+
+
+def _table_arns_in_record(ctx: RecordContext) -> tuple[str, ...]:
+    return tuple(a for a in ctx.resource_arns if ":dynamodb:" in a and ":table/" in a)
+
+
+def dynamodb_transaction(ctx: RecordContext) -> list[Need]:
+    """TransactWrite/GetItems: the per-item action on each item's table."""
+    items: list[Any] = []
+    for path in ("transactItems[]", "requestItems[]"):
+        items.extend(values_at(ctx.params, path))
+    needs: dict[str, list[str]] = {}
+    for item in items:
+        if not isinstance(item, Mapping):
+            continue
+        op = item.get("operation")
+        table = item.get("tableName")
+        if not isinstance(op, str):
+            # SDK shape: {"Put": {"TableName": ...}}
+            for key, body in item.items():
+                if key.lower() in _TRANSACT_ACTIONS and isinstance(body, Mapping):
+                    op, table = key, body.get("TableName") or body.get("tableName")
+        action = _TRANSACT_ACTIONS.get(op.lower()) if isinstance(op, str) else None
+        if action is None:
+            continue
+        arns = needs.setdefault(action, [])
+        if isinstance(table, str) and table:
+            arn = _table_arn(ctx, table)
+            if arn not in arns:
+                arns.append(arn)
+    fallback = _table_arns_in_record(ctx) or ("*",)
+    return [Need(a, tuple(r) if r else fallback) for a, r in needs.items()]
+
+
+_PARTIQL_VERBS = {
+    "SELECT": "dynamodb:PartiQLSelect",
+    "EXISTS": "dynamodb:PartiQLSelect",
+    "INSERT": "dynamodb:PartiQLInsert",
+    "UPDATE": "dynamodb:PartiQLUpdate",
+    "DELETE": "dynamodb:PartiQLDelete",
+}
+_PARTIQL_TABLE = re.compile(
+    r"""(?:\bFROM|\bINTO|^\s*UPDATE)\s+("[^"]+"|[A-Za-z0-9_.-]+)(?:\s*\.\s*"([^"]+)")?""",
+    re.IGNORECASE,
+)
+
+
+def dynamodb_partiql(ctx: RecordContext) -> list[Need]:
+    """PartiQL: PartiQLSelect/Insert/Update/Delete by each statement's verb."""
+    statements: list[Any] = []
+    for path in ("statement", "statements[].statement", "requestItems[].statement",
+                 "transactStatements[].statement"):
+        statements.extend(values_at(ctx.params, path))
+    needs: dict[str, list[str]] = {}
+    for text in statements:
+        if not isinstance(text, str) or not text.strip():
+            continue
+        verb = text.split(None, 1)[0].upper()
+        action = _PARTIQL_VERBS.get(verb)
+        if action is None:
+            continue
+        arns = needs.setdefault(action, [])
+        match = _PARTIQL_TABLE.search(text)
+        if match:
+            table = match.group(1).strip('"')
+            arn = _table_arn(ctx, table)
+            if match.group(2):
+                arn = f"{arn}/index/{match.group(2)}"
+            if arn not in arns:
+                arns.append(arn)
+    fallback = _table_arns_in_record(ctx) or ("*",)
+    return [Need(a, tuple(r) if r else fallback) for a, r in needs.items()]
+
+
+# ---------------------------------------------------------------- Secrets Manager
+
+
+def _secret_arn(ctx: RecordContext, secret: str) -> str:
+    if secret.startswith("arn:"):
+        return secret
+    return f"arn:{ctx.partition}:secretsmanager:{ctx.region}:{ctx.account}:secret:{secret}-??????"
+
+
+def secrets_batch_get(ctx: RecordContext) -> list[Need]:
+    """BatchGetSecretValue: GetSecretValue on every secret; ListSecrets with filters."""
+    ids = [s for s in values_at(ctx.params, "secretIdList[]") if isinstance(s, str) and s]
+    needs = [Need("secretsmanager:BatchGetSecretValue", ("*",))]
+    if ids:
+        needs.append(Need("secretsmanager:GetSecretValue", tuple(_secret_arn(ctx, s) for s in ids)))
+    else:
+        needs.append(Need("secretsmanager:GetSecretValue", ("*",), "secrets chosen by filters"))
+    if values_at(ctx.params, "filters"):
+        needs.append(Need("secretsmanager:ListSecrets", ("*",)))
+    return needs
+
+
+# ---------------------------------------------------------------- Bedrock
+
+
+def bedrock_model_arns(ctx: RecordContext, model: str) -> tuple[tuple[str, ...], str]:
+    """ARNs a model invocation is authorized on, and the rule that decided them.
+
+    A cross-region inference profile id (``us.anthropic...``) needs the profile
+    and the foundation model in every region of its geography.
+    """
+    if model.startswith("arn:"):
+        parts = model.split(":", 5)
+        resource = parts[5] if len(parts) == 6 else ""
+        if resource.startswith("inference-profile/"):
+            return _profile_arns(ctx, resource.split("/", 1)[1], model)
+        return (model,), "bedrock:model_arn"
+    return _profile_arns(ctx, model, None)
+
+
+def _profile_arns(ctx: RecordContext, model: str, profile_arn: str | None) -> tuple[tuple[str, ...], str]:
+    prefix, dot, base = model.partition(".")
+    geographies = inference_geographies()
+    if dot and prefix in geographies:
+        profile = profile_arn or (
+            f"arn:{ctx.partition}:bedrock:{ctx.region}:{ctx.account}:inference-profile/{model}"
+        )
+        regions = geographies[prefix]
+        models = tuple(
+            f"arn:{ctx.partition}:bedrock:{region}::foundation-model/{base}" for region in regions
+        )
+        return (profile, *models), f"inference_regions:{prefix}"
+    return (f"arn:{ctx.partition}:bedrock:{ctx.region}::foundation-model/{model}",), "bedrock:foundation_model"
+
+
+def bedrock_model(ctx: RecordContext) -> list[Need]:
+    """InvokeModel/Converse(+Stream): the model or inference profile and its models."""
+    model = _str(ctx.params.get("modelId")) or _str(ctx.params.get("modelIdentifier"))
+    if model is None:
+        return [Need("", ("*",), "model not logged")]
+    arns, rule = bedrock_model_arns(ctx, model)
+    return [Need("", arns, rule)]
+
+
+HANDLERS: Mapping[str, Handler] = {
+    "s3_object_version": s3_object_version,
+    "s3_copy_object": s3_copy_object,
+    "s3_delete_objects": s3_delete_objects,
+    "kms_reencrypt": kms_reencrypt,
+    "dynamodb_transaction": dynamodb_transaction,
+    "dynamodb_partiql": dynamodb_partiql,
+    "secrets_batch_get": secrets_batch_get,
+    "bedrock_model": bedrock_model,
+}

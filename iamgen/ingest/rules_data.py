@@ -1,0 +1,185 @@
+"""The resolution rules that are data: ``iamgen/data/*.toml``, typed and cached.
+
+Each file is read on first use through :mod:`importlib.resources`, never at
+import. Every entry carries a ``note`` and an AWS ``source`` URL; the tests in
+``tests/test_overrides_data.py`` hold the files to that and check every
+target action against the catalog.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class EventRule:
+    """What one (eventSource, eventName) needs when it is not the same-named action."""
+
+    event_source: str
+    event_name: str
+    actions: tuple[str, ...]
+    no_grant: str | None
+    handler: str | None
+    note: str
+    source: str
+
+    @property
+    def rule_id(self) -> str:
+        """The name ``iamgen explain`` prints for this entry."""
+        service = self.event_source.removesuffix(".amazonaws.com")
+        return f"event_overrides:{service}:{self.event_name}"
+
+
+@dataclass(frozen=True, slots=True)
+class ParamSpec:
+    """Where a ``${Placeholder}`` value is found, and how it is cleaned."""
+
+    paths: tuple[str, ...]
+    transforms: tuple[str, ...] = ()
+    default: str | None = None
+    rule_id: str = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class PassRoleSetting:
+    """How calls to one service hand roles over (``iam:PassRole``)."""
+
+    event_source: str
+    passed_to: str | None  # the service principal; None: the call passes no role
+    event_names: tuple[str, ...]  # empty: every call of the service
+    note: str
+    source: str
+
+
+def _load(name: str) -> dict[str, Any]:
+    text = resources.files("iamgen.data").joinpath(name).read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+@cache
+def event_rules() -> Mapping[tuple[str, str], EventRule]:
+    """(eventSource, lower-cased eventName) -> the override entry."""
+    table: dict[tuple[str, str], EventRule] = {}
+    for entry in _load("event_overrides.toml").get("event", []):
+        for name in entry["event_names"]:
+            table[(entry["event_source"], name.lower())] = EventRule(
+                event_source=entry["event_source"],
+                event_name=name,
+                actions=tuple(entry.get("actions", ())),
+                no_grant=entry.get("no_grant"),
+                handler=entry.get("handler"),
+                note=entry["note"],
+                source=entry["source"],
+            )
+    return table
+
+
+@cache
+def event_type_rules() -> Mapping[str, str]:
+    """CloudTrail ``eventType`` values that are never a principal's API call -> reason."""
+    return {
+        e["event_type"]: e["no_grant"]
+        for e in _load("event_overrides.toml").get("event_type", [])
+    }
+
+
+@cache
+def service_aliases() -> Mapping[str, str]:
+    """eventSource -> IAM service prefix, where the two differ."""
+    return {
+        e["event_source"]: e["prefix"] for e in _load("service_aliases.toml").get("alias", [])
+    }
+
+
+@cache
+def _param_table() -> Mapping[tuple[str, str, str], ParamSpec]:
+    table: dict[tuple[str, str, str], ParamSpec] = {}
+    for entry in _load("resource_params.toml").get("param", []):
+        key = (
+            entry.get("service", "*"),
+            entry.get("resource_type", "*").lower(),
+            entry["placeholder"],
+        )
+        table[key] = ParamSpec(
+            paths=tuple(entry["paths"]),
+            transforms=tuple(entry.get("transforms", ())),
+            default=entry.get("default"),
+            rule_id=f"resource_params:{key[0]}:{key[1]}:{key[2]}",
+        )
+    return table
+
+
+@cache
+def lowercase_services() -> frozenset[str]:
+    """Services whose ARNs use lower-cased resource names (SageMaker)."""
+    return frozenset(_load("resource_params.toml").get("lowercase", {}).get("services", []))
+
+
+class PlaceholderSpecs:
+    """Placeholder -> :class:`ParamSpec` for one (service, resource type)."""
+
+    __slots__ = ("_service", "_rtype", "_cache")
+
+    def __init__(self, service: str, resource_type: str) -> None:
+        self._service = service
+        self._rtype = resource_type.lower()
+        self._cache: dict[str, ParamSpec] = {}
+
+    def get(self, name: str) -> ParamSpec:
+        """The spec for ``name``: the most specific data entry, else the camelCase key."""
+        spec = self._cache.get(name)
+        if spec is None:
+            table = _param_table()
+            spec = (
+                table.get((self._service, self._rtype, name))
+                or table.get((self._service, "*", name))
+                or table.get(("*", "*", name))
+                or ParamSpec(paths=(name[:1].lower() + name[1:], name))
+            )
+            if self._service in lowercase_services():
+                spec = ParamSpec(
+                    spec.paths, (*spec.transforms, "lower"), spec.default, spec.rule_id
+                )
+            self._cache[name] = spec
+        return spec
+
+
+@cache
+def placeholder_specs(service: str, resource_type: str) -> PlaceholderSpecs:
+    """The placeholder lookup for one resource type (cached)."""
+    return PlaceholderSpecs(service, resource_type)
+
+
+@cache
+def pass_role_settings() -> Mapping[str, PassRoleSetting]:
+    """eventSource -> how its calls pass roles (services not listed: to themselves)."""
+    table: dict[str, PassRoleSetting] = {}
+    for e in _load("pass_role.toml").get("service", []):
+        table[e["event_source"]] = PassRoleSetting(
+            event_source=e["event_source"],
+            passed_to=e.get("passed_to") or None,
+            event_names=tuple(n.lower() for n in e.get("event_names", ())),
+            note=e["note"],
+            source=e["source"],
+        )
+    return table
+
+
+@cache
+def inference_geographies() -> Mapping[str, tuple[str, ...]]:
+    """Cross-region inference profile prefix (``us``, ``eu``...) -> destination regions."""
+    return {
+        g["prefix"]: tuple(g["regions"])
+        for g in _load("inference_regions.toml").get("geography", [])
+    }
+
+
+@cache
+def kms_caller_exceptions() -> frozenset[str]:
+    """``invokedBy`` values that do not name the service calling KMS for the principal."""
+    return frozenset(_load("event_overrides.toml").get("kms_via_service", {}).get("not_a_service", []))
