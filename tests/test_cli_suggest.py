@@ -95,7 +95,8 @@ def test_all_with_output_dir_writes_one_policy_per_principal(trail: Path, tmp_pa
     out_dir = tmp_path / "out"
     code, _, err = run("suggest", "--all", "--trail", str(trail), "--output-dir", str(out_dir))
     assert code == 0, err
-    assert sorted(p.name for p in out_dir.iterdir()) == ["TrainingRole.json", "alice.json"]
+    assert sorted(p.name for p in out_dir.iterdir()) == [
+        "TrainingRole.json", "TrainingRole.meta.json", "alice.json", "alice.meta.json"]
     assert policy_actions((out_dir / "alice.json").read_text()) == {"dynamodb:DescribeTable"}
 
 
@@ -234,10 +235,14 @@ def test_filters_window_region_account(tmp_path: Path) -> None:
     root = tmp_path / "trail"
     write_trail_file(root, [
         record(me, "s3.amazonaws.com", "ListBuckets", {}, time="2026-10-01T00:00:00Z"),
+    ], day="2026/10/01", stamp="20261001T0005Z")
+    write_trail_file(root, [
         record(me, "ecr.amazonaws.com", "GetAuthorizationToken", {}, time="2026-11-03T00:00:00Z"),
+    ])
+    write_trail_file(root, [
         record(me, "sqs.amazonaws.com", "ListQueues", {}, time="2026-11-03T00:00:00Z",
                region="eu-west-1"),
-    ])
+    ], region="eu-west-1")
     code, out, _ = run("suggest", ROLE, "--trail", str(root), "--since", "2026-11-01", "-q")
     assert code == 0 and policy_actions(out) == {"ecr:GetAuthorizationToken", "sqs:ListQueues"}
     code, out, _ = run("suggest", ROLE, "--trail", str(root), "--until", "2026-10-01", "-q")
@@ -246,6 +251,17 @@ def test_filters_window_region_account(tmp_path: Path) -> None:
     assert code == 0 and policy_actions(out) == {"sqs:ListQueues"}
     code, _, err = run("suggest", ROLE, "--trail", str(root), "--account", "999999999999")
     assert code == 4
+    assert "3 other_account" in err  # pruned by the AWSLogs/<account>/ path, never opened
+
+
+def test_files_outside_the_window_are_never_opened(tmp_path: Path) -> None:
+    root = tmp_path / "trail"
+    write_trail_file(root, base_records())
+    old = write_trail_file(root, base_records(), day="2026/01/05", stamp="20260105T0000Z")
+    old.write_bytes(b"garbage that would warn if it were opened")
+    code, _, err = run("suggest", ROLE, "--trail", str(root), "--since", "2026-11-01")
+    assert code == 0
+    assert "warning" not in err and "outside_window" in err
 
 
 def test_bad_time_option_is_a_usage_error(trail: Path) -> None:

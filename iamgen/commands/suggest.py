@@ -12,7 +12,7 @@ from ..catalog import load_catalog
 from ..errors import NothingUsableError, UsageError
 from ..ingest.scan import ScanResult, principals_seen
 from ..model import Permission, Principal, Provenance
-from ..render import FORMATS, RenderedFile, render_policies
+from ..render import FORMATS, META_SUFFIX, RenderedFile, render_policies
 from ..synth import synthesize
 from ..synth.settings import Generalization, SynthSettings
 from . import common
@@ -110,9 +110,10 @@ def suggest(
                 typer.echo(f"note: {principal.name}: {note}", err=True)
         files = render_policies(stems[principal], synthesized.documents,
                                 provenance_of(run.result, principal), fmt, templates)
-        if output_dir is None:
+        if output_dir is None:  # stdout takes the policies; provenance went to the summary
             for rendered in files:
-                typer.echo(rendered.text, nl=False)
+                if not rendered.filename.endswith(META_SUFFIX):
+                    typer.echo(rendered.text, nl=False)
         else:
             written.extend(files)
     if output_dir is not None:
