@@ -1,0 +1,328 @@
+"""Synthesis by example: grouping, conditions, Sids, folding, compression, size."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from iamgen.errors import PolicyTooLargeError
+from iamgen.grants.evaluate import allows
+from iamgen.model import Condition, Permission, PolicyDocument, Statement
+from iamgen.policy import MANAGED_POLICY_LIMIT, policy_size, policy_to_dict, render_policy_json
+from iamgen.synth import Generalization, SynthSettings, synthesize
+
+PASS_TO_SAGEMAKER = Condition("StringEquals", "iam:PassedToService", ("sagemaker.amazonaws.com",))
+PASS_TO_LAMBDA = Condition("StringEquals", "iam:PassedToService", ("lambda.amazonaws.com",))
+VIA_S3 = Condition("StringEquals", "kms:ViaService", ("s3.us-east-1.amazonaws.com",))
+NONE = SynthSettings(generalization=Generalization.NONE)
+
+
+def statements(result_documents: tuple[PolicyDocument, ...]) -> list[Statement]:
+    return [s for doc in result_documents for s in doc.statements]
+
+
+def only_document(perms: list[Permission], settings: SynthSettings = SynthSettings()) -> dict:
+    result = synthesize(perms, settings)
+    assert len(result.documents) == 1
+    return policy_to_dict(result.documents[0])
+
+
+def obj(bucket: str, key: str) -> str:
+    return f"arn:aws:s3:::{bucket}/{key}"
+
+
+def test_same_actions_on_several_resources_share_a_statement() -> None:
+    perms = [Permission(a, obj("b", k)) for a in ("s3:GetObject", "s3:PutObject") for k in "xyz"]
+    doc = only_document(perms)
+    assert doc["Statement"] == [
+        {
+            "Sid": "S3GetObjectPutObject",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Resource": [obj("b", "x"), obj("b", "y"), obj("b", "z")],
+        }
+    ]
+
+
+def test_same_resources_for_several_actions_share_a_statement() -> None:
+    table = "arn:aws:dynamodb:us-east-1:111122223333:table/T"
+    perms = [Permission(a, table) for a in ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query")]
+    doc = only_document(perms)
+    (stmt,) = doc["Statement"]
+    assert stmt["Action"] == ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]
+    assert stmt["Resource"] == table
+
+
+def test_grouping_picks_the_shorter_of_the_two_shapes() -> None:
+    # GetObject on 3 long ARNs, PutObject on one of them. Grouping by resource repeats
+    # GetObject; grouping by action repeats an ARN. Actions are shorter: by resource wins.
+    long = [obj("bucket", "some/long/prefix/" + k * 30) for k in "abc"]
+    perms = [Permission("s3:GetObject", r) for r in long] + [Permission("s3:PutObject", long[0])]
+    doc = only_document(perms, NONE)
+    shapes = sorted((tuple(s["Action"]) if isinstance(s["Action"], list) else (s["Action"],),
+                     s["Resource"] if isinstance(s["Resource"], str) else tuple(s["Resource"]))
+                    for s in doc["Statement"])
+    assert shapes == [(("s3:GetObject",), tuple(long[1:])), (("s3:GetObject", "s3:PutObject"), long[0])]
+
+
+def test_actions_come_out_in_catalog_spelling_and_deduplicated() -> None:
+    perms = [Permission("S3:getobject", obj("b", "k")), Permission("s3:GetObject", obj("b", "k"))]
+    doc = only_document(perms)
+    assert doc["Statement"][0]["Action"] == "s3:GetObject"
+
+
+def test_unknown_actions_are_kept_and_reported() -> None:
+    result = synthesize([Permission("madeup:DoThing", "*")])
+    assert statements(result.documents)[0].actions == ("madeup:DoThing",)
+    assert result.unknown_actions == ("madeup:DoThing",)
+    assert any("madeup:DoThing" in note for note in result.notes)
+
+
+def test_actions_without_resource_use_star() -> None:
+    perms = [Permission("ecr:GetAuthorizationToken", "*"), Permission("s3:ListAllMyBuckets", "*")]
+    doc = only_document(perms)
+    assert doc["Statement"] == [
+        {"Sid": "EcrGetAuthorizationTokenS3ListAllMyBuckets", "Effect": "Allow",
+         "Action": ["ecr:GetAuthorizationToken", "s3:ListAllMyBuckets"], "Resource": "*"}
+    ]
+
+
+def test_star_makes_other_resources_of_the_same_action_redundant() -> None:
+    perms = [Permission("s3:ListBucket", "*"), Permission("s3:ListBucket", "arn:aws:s3:::b")]
+    assert only_document(perms)["Statement"][0]["Resource"] == "*"
+
+
+def test_different_conditions_are_never_merged() -> None:
+    role = "arn:aws:iam::111122223333:role/Exec"
+    perms = [
+        Permission("iam:PassRole", role, (PASS_TO_SAGEMAKER,)),
+        Permission("iam:PassRole", role, (PASS_TO_LAMBDA,)),
+        Permission("iam:PassRole", "arn:aws:iam::111122223333:role/Other", (PASS_TO_SAGEMAKER,)),
+        Permission("kms:Decrypt", "arn:aws:kms:us-east-1:111122223333:key/k", (VIA_S3,)),
+        Permission("kms:Decrypt", "arn:aws:kms:us-east-1:111122223333:key/k"),
+    ]
+    doc = only_document(perms)
+    by_sid = {s["Sid"]: s for s in doc["Statement"]}
+    assert sorted(by_sid) == ["IamPassRoleToLambda", "IamPassRoleToSagemaker", "KmsDecrypt",
+                              "KmsDecryptViaS3"]
+    assert by_sid["IamPassRoleToSagemaker"]["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+    assert by_sid["IamPassRoleToSagemaker"]["Resource"] == [
+        "arn:aws:iam::111122223333:role/Exec", "arn:aws:iam::111122223333:role/Other"]
+    assert by_sid["IamPassRoleToLambda"]["Resource"] == role
+    assert "Condition" not in by_sid["KmsDecrypt"]
+    # The conditioned grant allows only through the named service.
+    policy = synthesize(perms).documents[0]
+    assert allows(policy, "iam:PassRole", role, {"iam:PassedToService": "lambda.amazonaws.com"}) is True
+    assert allows(policy, "iam:PassRole", "arn:aws:iam::111122223333:role/Other",
+                  {"iam:PassedToService": "lambda.amazonaws.com"}) is False
+
+
+def test_sids_are_unique_readable_and_alphanumeric() -> None:
+    perms = [Permission(f"s3:{a}", obj("b", k)) for a, k in
+             [("GetObject", "1"), ("GetObject", "2"), ("PutObject", "2"), ("DeleteObject", "3"),
+              ("GetObjectTagging", "3"), ("PutObjectTagging", "3"), ("AbortMultipartUpload", "3")]]
+    sids = [s.sid for s in statements(synthesize(perms, NONE).documents)]
+    assert len(set(sids)) == len(sids)
+    assert all(sid.isalnum() and sid.isascii() for sid in sids)
+    assert "S3AbortMultipartUploadDeleteObjectGetObjectTaggingAnd1More" in sids
+
+
+def test_equal_names_are_numbered_in_content_order() -> None:
+    role = "arn:aws:iam::1:role/"
+    perms = [Permission("iam:PassRole", role + "a", (PASS_TO_SAGEMAKER,)),
+             Permission("iam:PassRole", role + "b",
+                        (Condition("StringEquals", "iam:PassedToService", ("sagemaker.amazonaws.com",
+                                                                             "glue.amazonaws.com")),))]
+    sids = [s.sid for s in statements(synthesize(perms).documents)]
+    assert sids == ["IamPassRoleToSagemaker", "IamPassRoleToSagemaker2"]
+
+
+def test_output_is_sorted_by_sid() -> None:
+    perms = [Permission("sqs:SendMessage", "arn:aws:sqs:us-east-1:1:q"),
+             Permission("kms:Decrypt", "arn:aws:kms:us-east-1:1:key/k"),
+             Permission("bedrock:InvokeModel", "arn:aws:bedrock:us-east-1::foundation-model/m")]
+    sids = [s.sid for s in statements(synthesize(perms).documents)]
+    assert sids == sorted(sids) == ["BedrockInvokeModel", "KmsDecrypt", "SqsSendMessage"]
+
+
+# --- generalization ---------------------------------------------------------------
+
+
+def many(action: str, bucket: str, folder: str, n: int) -> list[Permission]:
+    return [Permission(action, obj(bucket, f"{folder}/part-{i:04d}.parquet")) for i in range(n)]
+
+
+def test_sibling_objects_above_the_threshold_fold_into_the_prefix() -> None:
+    perms = many("s3:GetObject", "data", "train/2024", 11)
+    result = synthesize(perms, SynthSettings(fold_threshold=10))
+    assert statements(result.documents)[0].resources == ("arn:aws:s3:::data/train/2024/*",)
+    (fold,) = result.folds
+    assert (fold.pattern, fold.actions, fold.observed) == (
+        "arn:aws:s3:::data/train/2024/*", ("s3:GetObject",), 11)
+    assert any("11 observed" in n and "data/train/2024/*" in n for n in result.notes)
+
+
+def test_at_the_threshold_nothing_folds() -> None:
+    perms = many("s3:GetObject", "data", "train", 10)
+    result = synthesize(perms, SynthSettings(fold_threshold=10))
+    assert len(statements(result.documents)[0].resources) == 10
+    assert result.folds == ()
+
+
+def test_none_keeps_every_arn() -> None:
+    perms = many("s3:GetObject", "data", "train", 50)
+    result = synthesize(perms, NONE)
+    assert len(statements(result.documents)[0].resources) == 50
+    assert result.folds == ()
+
+
+def test_folding_is_per_action() -> None:
+    # PutObject was seen on one object only: it must not get the whole prefix.
+    perms = many("s3:GetObject", "data", "in", 12) + [Permission("s3:PutObject", obj("data", "in/part-0000.parquet"))]
+    policy = synthesize(perms).documents[0]
+    assert allows(policy, "s3:GetObject", obj("data", "in/new.parquet")) is True
+    assert allows(policy, "s3:PutObject", obj("data", "in/new.parquet")) is False
+    assert allows(policy, "s3:PutObject", obj("data", "in/part-0000.parquet")) is True
+
+
+def test_folding_never_crosses_buckets_or_partitions() -> None:
+    perms = [Permission("s3:GetObject", obj(f"bucket-{i}", "same/key")) for i in range(30)]
+    perms += [Permission("s3:GetObject", f"arn:aws-cn:s3:::cn-bucket/same/k{i}") for i in range(5)]
+    perms += [Permission("s3:GetObject", f"arn:aws:s3:::cn-bucket/same/k{i}") for i in range(5)]
+    result = synthesize(perms, SynthSettings(fold_threshold=6))
+    assert result.folds == ()
+    assert len(statements(result.documents)[0].resources) == 40
+
+
+def test_prefix_level_does_not_fold_the_bucket_root() -> None:
+    perms = [Permission("s3:GetObject", obj("b", f"top-{i}")) for i in range(30)]
+    assert synthesize(perms).folds == ()
+
+
+def test_tree_level_folds_a_crowded_parent() -> None:
+    perms = [Permission("s3:GetObject", obj("b", f"runs/run-{i}/model.tar.gz")) for i in range(12)]
+    assert synthesize(perms).folds == ()  # each run folder holds one object
+    tree = synthesize(perms, SynthSettings(generalization=Generalization.TREE))
+    assert [f.pattern for f in tree.folds] == ["arn:aws:s3:::b/runs/*"]
+    root = [Permission("s3:GetObject", obj("b", f"top-{i}")) for i in range(30)]
+    assert [f.pattern for f in synthesize(root, SynthSettings(generalization="tree")).folds] == [
+        "arn:aws:s3:::b/*"]
+
+
+def test_keys_with_wildcard_characters_are_not_folded() -> None:
+    perms = [Permission("s3:GetObject", obj("b", f"odd*/k{i}")) for i in range(20)]
+    assert synthesize(perms).folds == ()
+
+
+def test_only_s3_objects_fold() -> None:
+    perms = [Permission("dynamodb:GetItem", f"arn:aws:dynamodb:us-east-1:1:table/t/index/i{i}")
+             for i in range(30)]
+    assert synthesize(perms).folds == ()
+
+
+def test_folds_keep_their_conditions() -> None:
+    cond = Condition("StringEquals", "s3:ExistingObjectTag/team", ("ml",))
+    perms = [Permission(p.action, p.resource, (cond,)) for p in many("s3:GetObject", "d", "x", 11)]
+    result = synthesize(perms)
+    (stmt,) = statements(result.documents)
+    assert stmt.resources == ("arn:aws:s3:::d/x/*",) and stmt.conditions == (cond,)
+    assert result.folds[0].conditions == (cond,)
+
+
+# --- action compression -----------------------------------------------------------
+
+
+def test_compression_is_off_by_default() -> None:
+    perms = [Permission(f"s3:{a}", "arn:aws:s3:::b") for a in ("GetBucketAcl", "GetBucketCors")]
+    assert all("*" not in a for s in statements(synthesize(perms).documents) for a in s.actions)
+
+
+def test_compression_only_where_the_catalog_has_nothing_unobserved() -> None:
+    from iamgen.catalog import load_catalog
+
+    catalog = load_catalog()
+    acl = [a.full_name for a in catalog.actions_of("s3") if a.name.lower().startswith("getobjectacl")]
+    assert len(acl) >= 1
+    # Every catalog action starting with "GetObjectVersion" observed: compressible.
+    versions = [a.full_name for a in catalog.actions_of("s3") if a.name.startswith("GetObjectVersion")]
+    assert len(versions) >= 2
+    perms = [Permission(a, obj("b", "k")) for a in versions]
+    result = synthesize(perms, SynthSettings(compress_actions=True))
+    (stmt,) = statements(result.documents)
+    wildcards = [a for a in stmt.actions if "*" in a]
+    assert wildcards, stmt.actions
+    for wildcard in wildcards:
+        prefix = wildcard.split(":")[1].rstrip("*").lower()
+        covered = [a.full_name for a in catalog.actions_of("s3") if a.name.lower().startswith(prefix)]
+        assert set(covered) <= set(versions)
+    # One missing: that wildcard would grant it, so it must not be used.
+    partial = synthesize(perms[1:], SynthSettings(compress_actions=True))
+    for s in statements(partial.documents):
+        for a in s.actions:
+            if "*" in a:
+                prefix = a.split(":")[1].rstrip("*").lower()
+                assert not versions[0].split(":")[1].lower().startswith(prefix)
+    assert result.compressions and all(c.wildcard in wildcards for c in result.compressions)
+
+
+# --- size ---------------------------------------------------------------------------
+
+
+def test_large_inputs_split_into_documents_under_the_limit() -> None:
+    perms = [Permission("s3:GetObject", obj(f"bucket-{i % 9}", f"p{i % 17}/object-{i:05d}.bin"))
+             for i in range(3000)]
+    result = synthesize(perms, SynthSettings(generalization="none", max_documents=100))
+    assert len(result.documents) > 1
+    assert all(size <= MANAGED_POLICY_LIMIT for size in result.sizes)
+    assert result.sizes == tuple(policy_size(d) for d in result.documents)
+    assert min(result.sizes[:-1]) > 0.9 * MANAGED_POLICY_LIMIT  # documents are well filled
+    granted = {r for s in statements(result.documents) for r in s.resources}
+    assert granted == {p.resource for p in perms}
+    sids = [s.sid for s in statements(result.documents)]
+    assert len(sids) == len(set(sids))
+    assert any(f"split into {len(result.documents)} documents" in n for n in result.notes)
+
+
+def test_too_many_documents_generalize_one_step_further() -> None:
+    perms = [Permission("s3:GetObject", obj("b", f"f{i % 60}/object-with-a-longish-name-{i:05d}"))
+             for i in range(600)]
+    loose = synthesize(perms, SynthSettings(fold_threshold=20, max_documents=1))
+    assert len(loose.documents) == 1
+    assert any("fold threshold lowered" in n for n in loose.notes)
+    assert loose.folds
+    strict = synthesize(perms, SynthSettings(generalization="none", max_documents=1))
+    assert len(strict.documents) > 1
+    assert any("more than 1 managed policies" in n for n in strict.notes)
+
+
+def test_a_single_permission_too_large_fails_clearly() -> None:
+    with pytest.raises(PolicyTooLargeError, match="6144"):
+        synthesize([Permission("s3:GetObject", obj("b", "k" * 7000))])
+
+
+def test_size_limit_is_configurable() -> None:
+    perms = many("s3:GetObject", "b", "k", 40)
+    result = synthesize(perms, SynthSettings(generalization="none", size_limit=1000, max_documents=50))
+    assert all(size <= 1000 for size in result.sizes)
+    assert len(result.documents) > 1
+
+
+def test_empty_input_writes_no_document() -> None:
+    result = synthesize([])
+    assert result.documents == () and result.notes
+
+
+def test_settings_reject_nonsense() -> None:
+    with pytest.raises(ValueError):
+        SynthSettings(fold_threshold=0)
+    with pytest.raises(ValueError):
+        SynthSettings(generalization="everything")  # type: ignore[arg-type]
+
+
+def test_rendering_is_canonical_json() -> None:
+    doc = synthesize(many("s3:GetObject", "b", "k", 3)).documents[0]
+    text = render_policy_json(doc)
+    assert json.loads(text)["Version"] == "2012-10-17"
+    assert text.endswith("}\n")
