@@ -32,6 +32,7 @@ from ..catalog import ActionInfo, load_catalog
 from ..model import Condition, Permission, Resolution
 from .handlers import HANDLERS, Need
 from .resources import (
+    ArnTemplate,
     RecordContext,
     arns_from_params,
     arns_from_record,
@@ -40,6 +41,8 @@ from .resources import (
 )
 from .rules_data import (
     EventRule,
+    PlaceholderSpecs,
+    placeholder_specs,
     event_rules,
     event_type_rules,
     kms_caller_exceptions,
@@ -48,19 +51,34 @@ from .rules_data import (
 )
 
 _VERSION_SUFFIX = re.compile(r"^(?P<base>[A-Za-z][A-Za-z0-9]*?)(?P<suffix>\d{8}(?:v\d+)?)$")
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[^:]*:role/.+$")
 _SERVICE_HOST = ".amazonaws.com"
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One action of a plan, with its ARN templates resolved once."""
+
+    info: ActionInfo
+    templates: tuple[tuple[ArnTemplate, PlaceholderSpecs], ...]
 
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
     """How every record of one (eventSource, eventName) is resolved."""
 
-    actions: tuple[ActionInfo, ...] = ()
+    steps: tuple[_Step, ...] = ()
     rule: str = ""
     no_grant: str | None = None
     handler: str | None = None
     unresolved: bool = False
+    passed_to: str | None = None  # receiving service for iam:PassRole; None: never
+    is_kms: bool = False
+
+
+# Only calls that change a resource can hand it a role to act as: actions at
+# these access levels (SAR "Access level") are checked for role ARNs.
+_ROLE_PASSING_LEVELS = frozenset({"Write", "Permissions management"})
 
 
 def service_prefix(event_source: str) -> str:
@@ -71,6 +89,40 @@ def service_prefix(event_source: str) -> str:
     return event_source.removesuffix(_SERVICE_HOST)
 
 
+def _step(info: ActionInfo) -> _Step:
+    return _Step(
+        info=info,
+        templates=tuple(
+            (tpl, placeholder_specs(tpl.service, tpl.resource_type))
+            for tpl in templates_of(info.service, info.resource_types)
+        ),
+    )
+
+
+def _passed_to(event_source: str, event_name: str, infos: tuple[ActionInfo, ...]) -> str | None:
+    if not any(i.access_level in _ROLE_PASSING_LEVELS for i in infos):
+        return None
+    setting = pass_role_settings().get(event_source)
+    if setting is not None and (
+        not setting.event_names or event_name.lower() in setting.event_names
+    ):
+        return setting.passed_to
+    return event_source
+
+
+def _actions_plan(
+    event_source: str, event_name: str, infos: tuple[ActionInfo, ...], rule: str,
+    handler: str | None = None,
+) -> _Plan:
+    return _Plan(
+        steps=tuple(_step(i) for i in infos),
+        rule=rule,
+        handler=handler,
+        passed_to=_passed_to(event_source, event_name, infos),
+        is_kms=service_prefix(event_source) == "kms",
+    )
+
+
 @lru_cache(maxsize=65536)
 def _plan(event_source: str, event_name: str) -> _Plan:
     catalog = load_catalog()
@@ -79,58 +131,58 @@ def _plan(event_source: str, event_name: str) -> _Plan:
         if entry.no_grant is not None:
             return _Plan(rule=entry.rule_id, no_grant=entry.no_grant)
         infos = tuple(i for i in (catalog.action(a) for a in entry.actions) if i is not None)
-        if entry.handler is None and len(infos) != len(entry.actions):
+        if len(infos) != len(entry.actions):
             return _Plan(rule=entry.rule_id, unresolved=True)
-        return _Plan(actions=infos, rule=entry.rule_id, handler=entry.handler)
+        return _actions_plan(event_source, event_name, infos, entry.rule_id, entry.handler)
     prefix = service_prefix(event_source)
     info = catalog.action(f"{prefix}:{event_name}")
     if info is not None:
-        return _Plan(actions=(info,), rule=f"catalog:{info.full_name}")
+        return _actions_plan(event_source, event_name, (info,), f"catalog:{info.full_name}")
     match = _VERSION_SUFFIX.match(event_name)
     if match:
         info = catalog.action(f"{prefix}:{match['base']}")
         if info is not None:
-            return _Plan(
-                actions=(info,),
-                rule=f"catalog:{info.full_name} (API version suffix {match['suffix']} removed)",
-            )
+            rule = f"catalog:{info.full_name} (API version suffix {match['suffix']} removed)"
+            return _actions_plan(event_source, event_name, (info,), rule)
     return _Plan(unresolved=True)
-
-
-@lru_cache(maxsize=8192)
-def _templates(full_name: str) -> tuple[Any, ...]:
-    info = load_catalog().action(full_name)
-    if info is None:
-        return ()
-    return templates_of(info.service, info.resource_types)
 
 
 def resources_for(info: ActionInfo, ctx: RecordContext) -> tuple[tuple[str, ...], bool]:
     """The ARNs ``info`` applies to in this record, and whether they are unknown.
 
+    For each of the action's resource types, the first source that yields ARNs
+    of its shape wins: the record's ``resources[]``, ARNs in the request,
+    ARNs built from request parameters, ARNs in the response.
+
     ``("*",), False`` for actions that take no resource; ``("*",), True`` when
     the action takes one but the record does not say which.
     """
-    if not info.resource_types:
-        return ("*",), False
-    templates = _templates(info.full_name)
+    return _resources(_step(info), ctx)
+
+
+def _resources(step: _Step, ctx: RecordContext) -> tuple[tuple[str, ...], bool]:
+    if not step.templates:
+        return _ANY, False
     found: list[str] = []
     covered: set[str] = set()
-    for tpl in templates:
-        arns = [a for a in ctx.param_arns if tpl.matches(a)] or arns_from_params(tpl, ctx)
-        if arns:
-            covered.add(tpl.resource_type)
-            found.extend(a for a in arns if a not in found)
-    for tpl in templates:
+    for tpl, specs in step.templates:
         if tpl.resource_type in covered:
             continue
-        arns = arns_from_record(tpl, ctx)
+        arns = (
+            arns_from_record(tpl, ctx)
+            or [a for a in ctx.request_arns if tpl.matches(a)]
+            or arns_from_params(tpl, ctx, specs)
+            or [a for a in ctx.response_arns if tpl.matches(a)]
+        )
         if arns:
             covered.add(tpl.resource_type)
             found.extend(a for a in arns if a not in found)
     if not found:
-        return ("*",), True
+        return _ANY, True
     return tuple(found), False
+
+
+_ANY = ("*",)
 
 
 def resolve(record: Mapping[str, Any]) -> Resolution:
@@ -146,15 +198,17 @@ def resolve(record: Mapping[str, Any]) -> Resolution:
 
 
 def _resolve(record: Mapping[str, Any]) -> Resolution:
-    if not isinstance(record, Mapping):
-        return Resolution(unresolved=True, rules=("error:not_a_record",))
+    if not isinstance(record, dict):
+        if not isinstance(record, Mapping):
+            return Resolution(unresolved=True, rules=("error:not_a_record",))
+        record = dict(record)
     event_type = record.get("eventType")
-    if isinstance(event_type, str):
-        reason = event_type_rules().get(event_type)
+    if event_type is not None and event_type != "AwsApiCall":
+        reason = event_type_rules().get(event_type) if isinstance(event_type, str) else None
         if reason is not None:
             return Resolution(no_grant=reason, rules=(f"event_overrides:event_type:{event_type}",))
     identity = record.get("userIdentity")
-    if isinstance(identity, Mapping) and identity.get("type") == "AWSService":
+    if isinstance(identity, dict) and identity.get("type") == "AWSService":
         return Resolution(no_grant="aws_service_caller", rules=("identity:AWSService",))
     source = record.get("eventSource")
     name = record.get("eventName")
@@ -169,68 +223,69 @@ def _resolve(record: Mapping[str, Any]) -> Resolution:
     rules = [plan.rule]
     permissions: list[Permission] = []
     unknown: list[str] = []
-
-    def add(info: ActionInfo, arns: tuple[str, ...] | None) -> None:
-        if arns is None:
-            arns, missing = resources_for(info, ctx)
-        else:
-            missing = arns == ("*",) and info.takes_resource
-        if missing and info.full_name not in unknown:
-            unknown.append(info.full_name)
-        for arn in arns:
-            permissions.append(Permission(info.full_name, arn))
-
     if plan.handler is None:
-        for info in plan.actions:
-            add(info, None)
+        for step in plan.steps:
+            arns, missing = _resources(step, ctx)
+            _add(permissions, unknown, step.info, arns, missing)
     else:
-        by_name = {i.full_name.lower(): i for i in plan.actions}
         for need in HANDLERS[plan.handler](ctx):
             if need.note:
                 rules.append(f"{plan.handler}:{need.note}")
-            targets = plan.actions if not need.action else (by_name.get(need.action.lower()),)
-            for info in targets:
-                if info is not None:
-                    add(info, need.resources)
-    permissions.extend(_pass_role(source, name, ctx, plan, rules))
-    permissions = _with_kms_via_service(permissions, identity, ctx, rules)
+            for step in plan.steps:
+                if need.action and need.action.lower() != step.info.full_name.lower():
+                    continue
+                if need.resources is None:
+                    arns, missing = _resources(step, ctx)
+                else:
+                    arns = need.resources
+                    missing = arns == _ANY and step.info.takes_resource
+                _add(permissions, unknown, step.info, arns, missing)
+    if plan.passed_to is not None:
+        permissions.extend(_pass_role(plan.passed_to, ctx, rules))
+    if plan.is_kms and isinstance(identity, dict) and identity.get("invokedBy"):
+        permissions = _with_kms_via_service(permissions, identity, ctx, rules)
     return Resolution(
-        permissions=tuple(dict.fromkeys(permissions)),
+        permissions=tuple(dict.fromkeys(permissions)) if len(permissions) > 1 else tuple(permissions),
         rules=tuple(dict.fromkeys(rules)),
         unknown_resource=tuple(unknown),
     )
 
 
-def _role_values(data: Any, key: str, depth: int, out: list[tuple[str, str]]) -> None:
-    if depth > 4:
-        return
-    if isinstance(data, Mapping):
-        for k, v in data.items():
-            if isinstance(k, str):
-                _role_values(v, k, depth + 1, out)
-    elif isinstance(data, list):
-        for v in data:
-            _role_values(v, key, depth + 1, out)
-    elif isinstance(data, str) and "role" in key.lower() and _ROLE_ARN.match(data):
-        out.append((key, data))
+def _add(
+    permissions: list[Permission], unknown: list[str], info: ActionInfo,
+    arns: tuple[str, ...], missing: bool,
+) -> None:
+    name = info.full_name
+    if missing and name not in unknown:
+        unknown.append(name)
+    permissions.extend(Permission(name, arn) for arn in arns)
 
 
-def _pass_role(
-    source: str, name: str, ctx: RecordContext, plan: _Plan, rules: list[str]
-) -> list[Permission]:
-    setting = pass_role_settings().get(source)
-    passed_to = source
-    if setting is not None:
-        if not setting.event_names or name.lower() in setting.event_names:
-            if setting.passed_to is None:
-                return []
-            passed_to = setting.passed_to
+def _role_arns(params: dict[str, Any]) -> list[tuple[str, str]]:
+    """(parameter name, role ARN) for every role ARN under a key naming a role."""
     found: list[tuple[str, str]] = []
-    _role_values(ctx.params, "", 0, found)
+    stack: list[tuple[str, Any, int]] = [("", params, 0)]
+    while stack:
+        key, value, depth = stack.pop()
+        if isinstance(value, str):
+            if value.startswith("arn:") and ":role/" in value and "role" in key.lower():
+                if _ROLE_ARN.match(value):
+                    found.append((key, value))
+        elif depth < 5:
+            if isinstance(value, dict):
+                stack.extend((k, v, depth + 1) for k, v in value.items() if isinstance(k, str))
+            elif isinstance(value, list):
+                stack.extend((key, v, depth + 1) for v in value)
+    found.sort()
+    return found
+
+
+def _pass_role(passed_to: str, ctx: RecordContext, rules: list[str]) -> list[Permission]:
+    found = _role_arns(ctx.params)
     if not found:
         return []
-    out: list[Permission] = []
     condition = (Condition("StringEquals", "iam:PassedToService", (passed_to,)),)
+    out: list[Permission] = []
     for key, arn in found:
         out.append(Permission("iam:PassRole", arn, condition))
         rules.append(f"pass_role:{key}->{passed_to}")
@@ -238,10 +293,8 @@ def _pass_role(
 
 
 def _with_kms_via_service(
-    permissions: list[Permission], identity: Any, ctx: RecordContext, rules: list[str]
+    permissions: list[Permission], identity: dict[str, Any], ctx: RecordContext, rules: list[str]
 ) -> list[Permission]:
-    if not isinstance(identity, Mapping):
-        return permissions
     invoked_by = identity.get("invokedBy")
     if (
         not isinstance(invoked_by, str)

@@ -15,7 +15,7 @@ from functools import cache
 from typing import Any
 
 from ..catalog import ResourceTypeRef
-from .rules_data import ParamSpec, placeholder_specs
+from .rules_data import ParamSpec, PlaceholderSpecs, placeholder_specs
 
 _PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 _ARN_TRANSFORMS = frozenset({"before_pipe"})
@@ -38,17 +38,57 @@ _PATHLIKE = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
 class RecordContext:
-    """The parts of a record every ARN is built from (computed once per record)."""
+    """The parts of a record every ARN is built from (computed once per record).
 
-    partition: str
-    region: str
-    account: str
-    params: Mapping[str, Any]
-    response: Mapping[str, Any]
-    resource_arns: tuple[str, ...]
-    param_arns: tuple[str, ...] = ()
+    ``request_arns`` and ``response_arns`` (top-level parameter values that
+    are ARNs) are computed on first use only.
+    """
+
+    __slots__ = (
+        "partition", "region", "account", "params", "response", "resource_arns",
+        "_request_arns", "_response_arns", "_lowered",
+    )
+
+    def __init__(
+        self,
+        partition: str,
+        region: str,
+        account: str,
+        params: Mapping[str, Any],
+        response: Mapping[str, Any],
+        resource_arns: tuple[str, ...],
+    ) -> None:
+        self.partition = partition
+        self.region = region
+        self.account = account
+        self.params = params
+        self.response = response
+        self.resource_arns = resource_arns
+        self._request_arns: tuple[str, ...] | None = None
+        self._response_arns: tuple[str, ...] | None = None
+        self._lowered: dict[str, Any] | None = None
+
+    @property
+    def lowered_params(self) -> dict[str, Any]:
+        """Top-level request parameters keyed by lower-cased name."""
+        if self._lowered is None:
+            self._lowered = {k.lower(): v for k, v in self.params.items() if isinstance(k, str)}
+        return self._lowered
+
+    @property
+    def request_arns(self) -> tuple[str, ...]:
+        """Top-level request parameter values (or list items) that are ARNs."""
+        if self._request_arns is None:
+            self._request_arns = _top_level_arns(self.params)
+        return self._request_arns
+
+    @property
+    def response_arns(self) -> tuple[str, ...]:
+        """Top-level response element values (or list items) that are ARNs."""
+        if self._response_arns is None:
+            self._response_arns = _top_level_arns(self.response)
+        return self._response_arns
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +144,10 @@ def template(service: str, resource_type: str, arn_format: str) -> ArnTemplate:
             regex.append(r"aws[a-z-]*")
         elif name in ("Region", "Account"):
             regex.append(r"[^:]*")
-        elif name in _PATHLIKE or last:
+        elif name in _PATHLIKE:
             regex.append(r".+")
+        elif last:
+            regex.append(r"[^/|]+")
         else:
             regex.append(r"[^/:]+")
         pos = match.end()
@@ -141,7 +183,7 @@ def values_at(data: Any, path: str) -> list[Any]:
         key = step[:-2] if many else step
         found: list[Any] = []
         for node in current:
-            if not isinstance(node, Mapping):
+            if not isinstance(node, dict):
                 continue
             value = node.get(key)
             if value is None:
@@ -181,68 +223,98 @@ def _transform(value: str, how: str) -> str | None:
         return value.split("|", 1)[0]
     if how == "before_colon":
         return value.split(":", 1)[0]
+    if how == "managed_instance_id":
+        return value if value.startswith("mi-") else None
     if how == "s3_bucket_of_path":
         return value.lstrip("/").split("/", 1)[0] or None
     return value
 
 
-def _param_values(ctx: RecordContext, spec: ParamSpec) -> list[str]:
+def _clean(raw: Any, spec: ParamSpec) -> str | None:
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        raw = str(raw)
+    if not isinstance(raw, str) or not raw:
+        return None
+    value: str | None = raw
+    is_arn = raw.startswith("arn:")
+    for how in spec.transforms:
+        if value is None:
+            break
+        if is_arn and how not in _ARN_TRANSFORMS:
+            continue
+        value = _transform(value, how)
+    return value
+
+
+def _param_values(ctx: RecordContext, spec: ParamSpec, single: bool) -> list[str]:
     found: list[str] = []
-    for path in spec.paths:
-        source = ctx.response if path.startswith("@response.") else ctx.params
-        key = path.removeprefix("@response.")
-        for raw in values_at(source, key):
-            if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-                raw = str(raw)
-            if not isinstance(raw, str) or not raw:
+    for path in spec.parsed:
+        if path.optional and not single:
+            continue
+        source = ctx.response if path.response else ctx.params
+        if path.key:
+            raw = source.get(path.key)
+            if raw is None:
                 continue
-            value: str | None = raw
-            is_arn = raw.startswith("arn:")
-            for how in spec.transforms:
-                if is_arn and how not in _ARN_TRANSFORMS:
-                    continue
-                if value is None:
-                    break
-                value = _transform(value, how)
+            raws = raw if isinstance(raw, list) else (raw,)
+        else:
+            raws = values_at(source, path.rest)
+        for raw in raws:
+            value = _clean(raw, spec)
             if value and value not in found:
                 found.append(value)
         if found:
-            break
-    if not found and spec.default is not None:
+            return found
+    if spec.rule_id == "default":
+        # Parameter names differ in case across services (dBSnapshotIdentifier).
+        lowered = ctx.lowered_params
+        for path in spec.parsed:
+            if path.key and not path.response and (single or not path.optional):
+                value = _clean(lowered.get(path.key.lower()), spec)
+                if value:
+                    return [value]
+    if spec.default is not None:
         found.append(spec.default)
     return found
 
 
-def arns_from_params(tpl: ArnTemplate, ctx: RecordContext) -> list[str]:
+_MAX_COMBINATIONS = 200
+
+
+def arns_from_params(
+    tpl: ArnTemplate, ctx: RecordContext, specs: PlaceholderSpecs | None = None
+) -> list[str]:
     """ARNs built by filling ``tpl`` from request (and response) parameters.
 
     A parameter that already holds an ARN of this shape is used as it is.
     Returns [] when any placeholder cannot be filled.
     """
-    specs = placeholder_specs(tpl.service, tpl.resource_type)
+    if not tpl.names:
+        return [tpl.fill(ctx, {})]
+    if specs is None:
+        specs = placeholder_specs(tpl.service, tpl.resource_type)
+    single = len(tpl.names) == 1
     choices: list[tuple[str, list[str]]] = []
+    complete = True
     for name in tpl.names:
-        spec = specs.get(name)
-        if spec is None:
-            return []
-        values = _param_values(ctx, spec)
-        if not values:
-            return []
+        values = _param_values(ctx, specs.get(name), single)
         full = [v for v in values if v.startswith("arn:")]
         if full:
-            if len(tpl.names) == 1:
-                return [v for v in full if tpl.matches(v)]
-            return [v for v in full if tpl.matches(v)] or []
+            # A whole ARN (functionName, secretId, stateMachineArn...) decides alone.
+            return [v for v in full if tpl.matches(v)]
+        if not values:
+            complete = False
         choices.append((name, values))
-    if not choices and tpl.names:
+    if not complete:
         return []
-    results: list[dict[str, str]] = [{}]
+    combos: list[dict[str, str]] = [{}]
     for name, values in choices:
-        results = [dict(r, **{name: v}) for r in results for v in values]
-        if len(results) > 200:
-            break
-    arns = [tpl.fill(ctx, r) for r in results]
-    return arns
+        combos = [{**c, name: v} for c in combos for v in values][:_MAX_COMBINATIONS]
+    out = []
+    for combo in combos:
+        owner = specs.account_for(combo)
+        out.append(tpl.fill(ctx, combo if owner is None else {**combo, "Account": owner}))
+    return out
 
 
 def arns_from_record(tpl: ArnTemplate, ctx: RecordContext) -> list[str]:
@@ -253,7 +325,7 @@ def arns_from_record(tpl: ArnTemplate, ctx: RecordContext) -> list[str]:
 def context_of(record: Mapping[str, Any]) -> RecordContext:
     """Partition, region, account, parameters and ``resources[]`` ARNs of a record."""
     identity = record.get("userIdentity")
-    identity = identity if isinstance(identity, Mapping) else {}
+    identity = identity if isinstance(identity, dict) else {}
     region = record.get("awsRegion")
     region = region if isinstance(region, str) else ""
     account = record.get("recipientAccountId")
@@ -274,12 +346,12 @@ def context_of(record: Mapping[str, Any]) -> RecordContext:
     listed = record.get("resources")
     if isinstance(listed, list):
         for item in listed:
-            if isinstance(item, Mapping):
+            if isinstance(item, dict):
                 value = item.get("ARN") or item.get("arn")
                 if isinstance(value, str) and value.startswith("arn:"):
                     arns.append(value)
-    params = params if isinstance(params, Mapping) else {}
-    response = response if isinstance(response, Mapping) else {}
+    params = _unwrapped(params) if isinstance(params, dict) else {}
+    response = _unwrapped(response) if isinstance(response, dict) else {}
     return RecordContext(
         partition=partition,
         region=region,
@@ -287,8 +359,16 @@ def context_of(record: Mapping[str, Any]) -> RecordContext:
         params=params,
         response=response,
         resource_arns=tuple(arns),
-        param_arns=_top_level_arns(params) + _top_level_arns(response),
     )
+
+
+def _unwrapped(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Newer EC2 records wrap parameters: {"DeleteFlowLogsRequest": {...}}."""
+    if len(data) == 1:
+        (key, inner), = data.items()
+        if isinstance(key, str) and key.endswith(("Request", "Response")) and isinstance(inner, dict):
+            return inner
+    return data
 
 
 def _top_level_arns(data: Mapping[str, Any]) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -36,6 +36,26 @@ class EventRule:
 
 
 @dataclass(frozen=True, slots=True)
+class ParamPath:
+    """One parsed path: where to look, and whether it needs a walk."""
+
+    optional: bool  # "?name": only for ARN formats with a single placeholder
+    response: bool  # "@response.": look in responseElements
+    key: str  # the first step
+    rest: str  # the remaining dotted path ("" when the key alone is the path)
+
+
+def _parse_path(path: str) -> ParamPath:
+    optional = path.startswith("?")
+    path = path.lstrip("?")
+    response = path.startswith("@response.")
+    path = path.removeprefix("@response.")
+    if "." in path or path.endswith("[]"):
+        return ParamPath(optional, response, "", path)
+    return ParamPath(optional, response, path, "")
+
+
+@dataclass(frozen=True, slots=True)
 class ParamSpec:
     """Where a ``${Placeholder}`` value is found, and how it is cleaned."""
 
@@ -43,6 +63,10 @@ class ParamSpec:
     transforms: tuple[str, ...] = ()
     default: str | None = None
     rule_id: str = "default"
+    parsed: tuple[ParamPath, ...] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "parsed", tuple(_parse_path(p) for p in self.paths))
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +80,7 @@ class PassRoleSetting:
     source: str
 
 
+@cache
 def _load(name: str) -> dict[str, Any]:
     text = resources.files("iamgen.data").joinpath(name).read_text(encoding="utf-8")
     return tomllib.loads(text)
@@ -99,7 +124,7 @@ def service_aliases() -> Mapping[str, str]:
 @cache
 def _param_table() -> Mapping[tuple[str, str, str], ParamSpec]:
     table: dict[tuple[str, str, str], ParamSpec] = {}
-    for entry in _load("resource_params.toml").get("param", []):
+    for entry in _load_resource_params().get("param", []):
         key = (
             entry.get("service", "*"),
             entry.get("resource_type", "*").lower(),
@@ -114,21 +139,58 @@ def _param_table() -> Mapping[tuple[str, str, str], ParamSpec]:
     return table
 
 
+def _camel(words: str) -> str:
+    parts = [p for p in words.replace("_", "-").replace("/", "-").split("-") if p]
+    if not parts:
+        return ""
+    return parts[0][:1].lower() + parts[0][1:] + "".join(p[:1].upper() + p[1:] for p in parts[1:])
+
+
+def _default_paths(placeholder: str, resource_type: str) -> tuple[str, ...]:
+    """Where an unlisted placeholder is looked for: its own name, then the
+    resource type's name with Name/Id/Identifier/Arn, then (single-placeholder
+    ARNs only, marked "?") a plain ``name``."""
+    own = placeholder[:1].lower() + placeholder[1:]
+    base = _camel(resource_type)
+    paths = [own, placeholder]
+    if base:
+        paths += [base + "Name", base + "Id", base + "Identifier", base + "Arn"]
+    if placeholder.endswith("Name"):
+        paths += ["?name", "?Name"]
+    return tuple(dict.fromkeys(paths))
+
+
+def _load_resource_params() -> dict[str, Any]:
+    return _load("resource_params.toml")
+
+
 @cache
 def lowercase_services() -> frozenset[str]:
     """Services whose ARNs use lower-cased resource names (SageMaker)."""
-    return frozenset(_load("resource_params.toml").get("lowercase", {}).get("services", []))
+    return frozenset(_load_resource_params().get("lowercase", {}).get("services", []))
 
 
 class PlaceholderSpecs:
     """Placeholder -> :class:`ParamSpec` for one (service, resource type)."""
 
-    __slots__ = ("_service", "_rtype", "_cache")
+    __slots__ = ("_service", "_rtype", "_cache", "_owned")
 
     def __init__(self, service: str, resource_type: str) -> None:
         self._service = service
         self._rtype = resource_type.lower()
         self._cache: dict[str, ParamSpec] = {}
+        self._owned = tuple(
+            (e["placeholder"], tuple(e["prefixes"]))
+            for e in _load_resource_params().get("aws_owned", [])
+            if e["service"] == service and e["resource_type"].lower() == self._rtype
+        )
+
+    def account_for(self, values: Mapping[str, str]) -> str | None:
+        """"" when the values name an AWS-owned resource (ARN without account), else None."""
+        for placeholder, prefixes in self._owned:
+            if values.get(placeholder, "").startswith(prefixes):
+                return ""
+        return None
 
     def get(self, name: str) -> ParamSpec:
         """The spec for ``name``: the most specific data entry, else the camelCase key."""
@@ -139,7 +201,7 @@ class PlaceholderSpecs:
                 table.get((self._service, self._rtype, name))
                 or table.get((self._service, "*", name))
                 or table.get(("*", "*", name))
-                or ParamSpec(paths=(name[:1].lower() + name[1:], name))
+                or ParamSpec(paths=_default_paths(name, self._rtype))
             )
             if self._service in lowercase_services():
                 spec = ParamSpec(
