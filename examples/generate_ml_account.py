@@ -90,12 +90,14 @@ LAMBDA_LOG_WORKER = "awslambda-worker/1.0 rusoto/0.48.0 rust/1.80.1 linux"
 SAGEMAKER_PLATFORM = ("aws-sdk-java/1.12.770 Linux/5.10.227-219.884.amzn2.x86_64 "
                       "OpenJDK_64-Bit_Server_VM/17.0.12+7-LTS java/17.0.12 vendor/Amazon.com_Inc. "
                       "cfg/retry-mode/standard")
-TRAINING_SCRIPT = ("Boto3/1.34.131 md/Botocore#1.34.131 ua/2.0 os/linux#5.10.227-219.884.amzn2.x86_64 "
+TRAINING_SCRIPT = ("Boto3/1.34.131 md/Botocore#1.34.131 ua/2.0 "
+                   "os/linux#5.10.227-219.884.amzn2.x86_64 "
                    "md/arch#x86_64 lang/python#3.10.14 md/pyimpl#CPython cfg/retry-mode#legacy "
                    "Botocore/1.34.131")
 DOCKER = ("docker/27.3.1 go/go1.22.7 git-commit/41ca978 kernel/5.10.228-219.884.amzn2.x86_64 "
           "os/linux arch/amd64 UpstreamClient(Docker-Client/27.3.1 \\(linux\\))")
-GLUE_INTERNAL = "aws-internal/3 aws-sdk-java/1.12.771 Linux/5.10.227 OpenJDK_64-Bit_Server_VM/17.0.12+7-LTS"
+GLUE_INTERNAL = ("aws-internal/3 aws-sdk-java/1.12.771 Linux/5.10.227 "
+                 "OpenJDK_64-Bit_Server_VM/17.0.12+7-LTS")
 BROWSER = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 "
            "(KHTML, like Gecko) Version/18.1 Safari/605.1.15")
 ANALYST_IP = "203.0.113.42"
@@ -258,7 +260,9 @@ class Account:
 
     def aws_ip(self) -> str:
         first = self.rng.choice((3, 18, 34, 44, 52, 54))
-        return f"{first}.{self.rng.randint(200, 239)}.{self.rng.randint(0, 255)}.{self.rng.randint(1, 254)}"
+        second = self.rng.randint(200, 239)
+        third = self.rng.randint(0, 255)
+        return f"{first}.{second}.{third}.{self.rng.randint(1, 254)}"
 
     def sha256(self) -> str:
         return "sha256:" + self.hex(64)
@@ -298,7 +302,8 @@ class Account:
         return f"arn:aws:kms:{region}:{ACCOUNT}:key/{self.kms_keys[(region, purpose)]}"
 
     def secret_arn(self, region: str) -> str:
-        return f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{SECRET_NAME}-{self.secret_suffix}"
+        return (f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:"
+                f"{SECRET_NAME}-{self.secret_suffix}")
 
     # ---- one record ------------------------------------------------------------------------
 
@@ -395,8 +400,10 @@ class Account:
         if key is not None:
             resources.append({"type": "AWS::S3::Object", "ARN": f"arn:aws:s3:::{bucket}/{key}"})
         elif prefix is not None:
-            resources.append({"type": "AWS::S3::Object", "ARNPrefix": f"arn:aws:s3:::{bucket}/{prefix}"})
-        resources.append({"accountId": ACCOUNT, "type": "AWS::S3::Bucket", "ARN": f"arn:aws:s3:::{bucket}"})
+            resources.append({"type": "AWS::S3::Object",
+                              "ARNPrefix": f"arn:aws:s3:::{bucket}/{prefix}"})
+        resources.append({"accountId": ACCOUNT, "type": "AWS::S3::Bucket",
+                          "ARN": f"arn:aws:s3:::{bucket}"})
         additional: dict[str, Any] = {
             "SignatureVersion": "SigV4",
             "CipherSuite": "TLS_AES_128_GCM_SHA256",
@@ -487,7 +494,8 @@ class Account:
         build = self.uuid()
         session_name = f"AWSCodeBuild-{build}"
         key = self.temp_key()
-        self.service_assume_role(start, EAST, "codebuild.amazonaws.com", pipeline, session_name, key)
+        self.service_assume_role(start, EAST, "codebuild.amazonaws.com", pipeline, session_name,
+                                 key)
         session = Session(role=pipeline, name=session_name, access_key=key, created=start,
                           source_ip=self.aws_ip(), user_agent="")
         ident = session.identity()
@@ -738,7 +746,8 @@ class Account:
                                "/aws/sagemaker/TrainingJobs",
                                f"{job}/algo-1-{int(now.timestamp())}")
         datasets_key = self.key_arn(EAST, "datasets")
-        for prefix, count in ((TRAIN_PREFIX, TRAIN_OBJECTS), (VALIDATION_PREFIX, VALIDATION_OBJECTS)):
+        channels = ((TRAIN_PREFIX, TRAIN_OBJECTS), (VALIDATION_PREFIX, VALIDATION_OBJECTS))
+        for prefix, count in channels:
             now = self.jitter(now, 1, 4)
             self.s3(now, EAST, "ListObjects", ident, source_ip=platform_ip,
                     user_agent=SAGEMAKER_PLATFORM, bucket=DATASETS, prefix=prefix,
@@ -784,7 +793,8 @@ class Account:
             self.s3(end, EAST, "UploadPart", ident, source_ip=platform_ip,
                     user_agent=SAGEMAKER_PLATFORM, bucket=ARTIFACTS, key=output_key,
                     request_extra={"partNumber": str(part), "uploadId": upload_id},
-                    read_only=False, bytes_in=8_388_608 if part < 3 else self.rng.randint(1, 8_388_608),
+                    read_only=False,
+                    bytes_in=8_388_608 if part < 3 else self.rng.randint(1, 8_388_608),
                     sse="SSE_KMS")
         end = self.jitter(end, 1, 3)
         self.s3(end, EAST, "CompleteMultipartUpload", ident, source_ip=platform_ip,
@@ -822,18 +832,21 @@ class Account:
         publisher = self.roles["publisher"]
         session_name = f"register-{build[:8]}"
         key = self.temp_key()
+        credentials = {"accessKeyId": key, "sessionToken": self.token(),
+                       "expiration": sts_expiration(when + timedelta(minutes=15))}
+        session_arn = f"arn:aws:sts::{ACCOUNT}:assumed-role/{publisher.name}/{session_name}"
         self.emit(when=when, region=EAST, source="sts.amazonaws.com", name="AssumeRole",
                   identity=pipeline.identity(), source_ip=pipeline.source_ip,
                   user_agent=aws_cli("sts.assume-role"),
                   request={"roleArn": publisher.arn, "roleSessionName": session_name,
                            "durationSeconds": 900},
-                  response={"credentials": {"accessKeyId": key, "sessionToken": self.token(),
-                                            "expiration": sts_expiration(when + timedelta(minutes=15))},
+                  response={"credentials": credentials,
                             "assumedRoleUser": {
                                 "assumedRoleId": f"{publisher.role_id}:{session_name}",
-                                "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/{publisher.name}/{session_name}"}},
+                                "arn": session_arn}},
                   read_only=True,
-                  resources=[{"accountId": ACCOUNT, "type": "AWS::IAM::Role", "ARN": publisher.arn}],
+                  resources=[{"accountId": ACCOUNT, "type": "AWS::IAM::Role",
+                              "ARN": publisher.arn}],
                   host=f"sts.{EAST}.amazonaws.com", version="1.08")
         session = Session(role=publisher, name=session_name, access_key=key, created=when,
                           source_ip=pipeline.source_ip, user_agent="")
@@ -956,7 +969,7 @@ class Account:
             self.chat_invocation(when, region, session, day, index)
 
     def cold_start(self, when: datetime, region: str, function: str) -> Session:
-        """Lambda assumes the execution role, the runtime opens a log stream, the code reads its secret."""
+        """Lambda assumes the role, the runtime opens a log stream, the code reads its secret."""
         role = self.roles["chat"]
         key = self.temp_key()
         self.service_assume_role(when, region, "lambda.amazonaws.com", role, function, key)
@@ -1249,7 +1262,8 @@ class Account:
                         bucket=DATASETS, key=f"{prefix}part-{index:05d}.snappy.parquet",
                         request_extra={"range": "bytes=-65536"}, read_only=True,
                         bytes_out=65_536, sse="SSE_KMS", via_service=True)
-            table = "churn_features_v3" if prefix == TRAIN_PREFIX else "churn_features_v3_validation"
+            table = ("churn_features_v3" if prefix == TRAIN_PREFIX
+                     else "churn_features_v3_validation")
             now = self.jitter(now, 5, 20)
             self.emit(when=now, region=EAST, source="glue.amazonaws.com", name="GetTable",
                       identity=ident, source_ip="glue.amazonaws.com", user_agent=GLUE_INTERNAL,
@@ -1328,7 +1342,8 @@ def deliver(account: Account) -> list[TrailFile]:
     for record in account.records:
         when = datetime.strptime(record["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(
             tzinfo=timezone.utc)
-        groups.setdefault((record["awsRegion"], when.replace(minute=0, second=0)), []).append(record)
+        hour = when.replace(minute=0, second=0)
+        groups.setdefault((record["awsRegion"], hour), []).append(record)
     files: list[TrailFile] = []
     for (region, hour) in sorted(groups):
         records = sorted(groups[(region, hour)], key=lambda r: (r["eventTime"], r["eventID"]))
@@ -1368,7 +1383,8 @@ def digest(account: Account, files: list[TrailFile], blobs: dict[str, bytes]) ->
     """The digest for the first hour of us-east-1 deliveries (log file validation)."""
     east = [f for f in files if f"/CloudTrail/{EAST}/" in f.key]
     first_hour = min(delivery_time(f.key) for f in east).replace(minute=0, second=0)
-    covered = [f for f in east if first_hour <= delivery_time(f.key) < first_hour + timedelta(hours=1)]
+    next_hour = first_hour + timedelta(hours=1)
+    covered = [f for f in east if first_hour <= delivery_time(f.key) < next_hour]
     end = first_hour + timedelta(hours=1, minutes=account.rng.randint(0, 9),
                                  seconds=account.rng.randint(0, 59))
     name = (f"{ACCOUNT}_CloudTrail-Digest_{EAST}_{TRAIL_NAME}_{EAST}_{end:%Y%m%dT%H%M%SZ}.json.gz")
@@ -1491,7 +1507,8 @@ def grants(account: Account) -> dict[str, Any]:
     )
     analyst_read = document(
         statement("ListDatasets", "s3:ListBucket", f"arn:aws:s3:::{DATASETS}"),
-        statement("ReadCuratedFeatures", "s3:GetObject", f"arn:aws:s3:::{DATASETS}/churn/features/*"),
+        statement("ReadCuratedFeatures", "s3:GetObject",
+                  f"arn:aws:s3:::{DATASETS}/churn/features/*"),
         statement("DecryptDatasets", "kms:Decrypt", account.key_arn(EAST, "datasets"),
                   {"StringEquals": {"kms:ViaService": f"s3.{EAST}.amazonaws.com"}}),
     )
