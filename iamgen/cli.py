@@ -16,6 +16,7 @@ from .errors import IamgenError
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("suggest", "suggest", "suggest"),
     ("explain", "explain", "explain"),
+    ("diff", "diff_command", "diff"),
 )
 
 

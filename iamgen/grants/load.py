@@ -293,9 +293,15 @@ def _reading(what: str) -> Iterator[None]:
         raise GrantsError(f"cannot read {what}: {exc}") from None
 
 
+PAGE_SIZE = 100
+"""Items asked for per IAM list call (IAM's own default and maximum is 100/1000)."""
+
+
 def _pages(client: Any, operation: str, key: str, **params: Any) -> list[Any]:
     items: list[Any] = []
-    for page in client.get_paginator(operation).paginate(**params):
+    pages = client.get_paginator(operation).paginate(
+        PaginationConfig={"PageSize": PAGE_SIZE}, **params)
+    for page in pages:
         items.extend(page.get(key) or [])
     return items
 
