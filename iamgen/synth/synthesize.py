@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from ..catalog import Catalog, load_catalog
 from ..model import Permission, PolicyDocument
+from ..policy import policy_size
 from .compress import compress_actions
 from .generalize import fold_objects
 from .group import group_permissions, statement_order
@@ -85,7 +86,11 @@ def synthesize(
     )
     notes.extend(f"action {a} is not in the IAM catalog; kept as observed" for a in unknown)
     if len(documents) > 1:
-        notes.append(f"split into {len(documents)} documents to fit {settings.size_limit} characters each")
+        sizes = ", ".join(str(policy_size(doc)) for doc in documents)
+        notes.append(
+            f"split into {len(documents)} documents to fit {settings.size_limit} characters "
+            f"each (characters without whitespace: {sizes})"
+        )
     return SynthResult(
         documents=documents,
         notes=tuple(notes),

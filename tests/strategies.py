@@ -1,0 +1,254 @@
+"""Hypothesis strategies for iamgen: permissions, ARNs, policies, requests.
+
+Resource ARNs are built from the catalog's own ARN formats for each action, so
+every generated permission is one iamgen could really emit. S3 object keys come
+from a few buckets and folders so that sibling folding is exercised often.
+"""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import strategies as st
+
+from iamgen.catalog import load_catalog
+from iamgen.grants.evaluate import Request
+from iamgen.model import Condition, Permission, PolicyDocument, Statement
+from iamgen.synth import Generalization, SynthSettings
+
+REGIONS = ("us-east-1", "eu-west-1")
+ACCOUNTS = ("111122223333", "444455556666")
+BUCKETS = ("ml-data", "ml-models", "Ml-Data")
+FOLDERS = ("", "train", "train/2024", "models/v1")
+
+ML_ACTIONS = (
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:ListBucket",
+    "s3:GetBucketLocation",
+    "s3:ListAllMyBuckets",
+    "kms:Decrypt",
+    "kms:GenerateDataKey",
+    "sagemaker:CreateTrainingJob",
+    "sagemaker:DescribeTrainingJob",
+    "sagemaker:InvokeEndpoint",
+    "bedrock:InvokeModel",
+    "bedrock:InvokeModelWithResponseStream",
+    "lambda:InvokeFunction",
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "secretsmanager:GetSecretValue",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "ecr:GetAuthorizationToken",
+    "ecr:BatchGetImage",
+    "iam:PassRole",
+    "cloudwatch:PutMetricData",
+)
+"""Actions AI/ML workloads use, each in the catalog."""
+
+PASSED_TO = ("sagemaker.amazonaws.com", "lambda.amazonaws.com", "bedrock.amazonaws.com")
+VIA = ("s3.us-east-1.amazonaws.com", "secretsmanager.eu-west-1.amazonaws.com")
+
+_VARIABLE = re.compile(r"\$\{([^}]+)\}")
+
+names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, max_size=10)
+
+
+@st.composite
+def s3_object_arns(draw: st.DrawFn, partition: str = "aws") -> str:
+    """An object in one of a few buckets and folders (siblings are common)."""
+    bucket = draw(st.sampled_from(BUCKETS))
+    folder = draw(st.sampled_from(FOLDERS))
+    if draw(st.integers(0, 4)) == 0:
+        leaf = draw(names)
+    else:
+        leaf = f"part-{draw(st.integers(0, 15)):02d}.parquet"
+    key = f"{folder}/{leaf}" if folder else leaf
+    return f"arn:{partition}:s3:::{bucket}/{key}"
+
+
+@st.composite
+def arn_from_format(draw: st.DrawFn, arn_format: str) -> str:
+    """A concrete ARN for one catalog ARN format."""
+
+    def value(name: str) -> str:
+        if name == "Partition":
+            return "aws"
+        if name == "Region":
+            return draw(st.sampled_from(REGIONS))
+        if name == "Account":
+            return draw(st.sampled_from(ACCOUNTS))
+        if name == "RoleNameWithPath":
+            return draw(st.sampled_from(("", "service-role/"))) + draw(names)
+        if name == "SecretId":
+            return draw(names) + "-" + draw(st.text("ABCDEFabcdef0123", min_size=6, max_size=6))
+        return draw(names)
+
+    return _VARIABLE.sub(lambda m: value(m.group(1)), arn_format)
+
+
+def _conditions_for(action: str) -> st.SearchStrategy[tuple[Condition, ...]]:
+    if action == "iam:PassRole":
+        key, values = "iam:PassedToService", PASSED_TO
+    elif action.startswith("kms:"):
+        key, values = "kms:ViaService", VIA
+    else:
+        return st.just(())
+    return st.one_of(
+        st.just(()),
+        st.sampled_from(values).map(lambda v: (Condition("StringEquals", key, (v,)),)),
+    )
+
+
+@st.composite
+def permissions(draw: st.DrawFn, actions: tuple[str, ...] = ML_ACTIONS) -> Permission:
+    """A permission as iamgen's resolver would emit it (any action spelling)."""
+    catalog = load_catalog()
+    action = draw(st.sampled_from(actions))
+    info = catalog.action(action)
+    assert info is not None, action
+    typed = [rt for rt in info.resource_types if rt.arn_formats]
+    if not typed or draw(st.integers(0, 19)) == 0:
+        resource = "*"
+    else:
+        rtype = draw(st.sampled_from(typed))
+        if rtype.name == "object":
+            resource = draw(s3_object_arns())
+        else:
+            resource = draw(arn_from_format(rtype.arn_formats[0]))
+    spelled = draw(st.sampled_from((action, action.lower(), action.upper())))
+    return Permission(spelled, resource, draw(_conditions_for(action)))
+
+
+@st.composite
+def s3_object_permissions(draw: st.DrawFn) -> Permission:
+    """Object-level S3 permissions only: the folding workload."""
+    action = draw(st.sampled_from(("s3:GetObject", "s3:PutObject")))
+    return Permission(action, draw(s3_object_arns()))
+
+
+@st.composite
+def sibling_objects(draw: st.DrawFn) -> list[Permission]:
+    """One action on several objects of one folder: what folding is for."""
+    action = draw(st.sampled_from(("s3:GetObject", "s3:PutObject", "s3:DeleteObject")))
+    bucket = draw(st.sampled_from(BUCKETS))
+    folder = draw(st.sampled_from(FOLDERS[1:] + FOLDERS))
+    leaves = draw(st.lists(st.integers(0, 30), min_size=2, max_size=20, unique=True))
+    prefix = f"{folder}/" if folder else ""
+    return [Permission(action, f"arn:aws:s3:::{bucket}/{prefix}obj-{n}") for n in leaves]
+
+
+_mixed_with_siblings = st.tuples(
+    st.lists(permissions(), max_size=15),
+    st.lists(s3_object_permissions(), max_size=20),
+    st.lists(sibling_objects(), min_size=1, max_size=4),
+).map(lambda parts: parts[0] + parts[1] + [p for group in parts[2] for p in group])
+
+permission_lists = st.one_of(
+    _mixed_with_siblings,
+    st.lists(permissions(), min_size=1, max_size=40),
+    _mixed_with_siblings,
+    st.lists(s3_object_permissions(), min_size=1, max_size=60),
+)
+"""Inputs to synthesis: mixed, S3-heavy, or both."""
+
+synth_settings = st.builds(
+    SynthSettings,
+    generalization=st.sampled_from(tuple(Generalization)),
+    fold_threshold=st.integers(1, 4),
+    compress_actions=st.just(False),
+    size_limit=st.sampled_from((6144, 2000, 900)),
+    max_documents=st.sampled_from((1, 2, 3, 10, 40)),
+)
+
+
+# --- policies and requests for evaluator properties ----------------------------
+
+CONDITION_KEYS = ("aws:RequestedRegion", "aws:PrincipalTag/team", "iam:PassedToService", "s3:prefix")
+CONDITION_VALUES = ("us-east-1", "eu-west-1", "ml", "sagemaker.amazonaws.com", "home/*", "x")
+OPERATORS = (
+    "StringEquals",
+    "StringNotEquals",
+    "StringLike",
+    "StringNotLike",
+    "StringEqualsIgnoreCase",
+    "StringEqualsIfExists",
+    "ForAnyValue:StringEquals",
+    "ForAllValues:StringLike",
+    "Null",
+    "Bool",
+)
+
+action_patterns = st.one_of(
+    st.sampled_from(ML_ACTIONS),
+    st.sampled_from(("s3:Get*", "s3:*", "*", "kms:*", "sagemaker:Describe*", "s3:?etObject")),
+)
+
+resource_patterns = st.one_of(
+    st.just("*"),
+    s3_object_arns(),
+    st.sampled_from(BUCKETS).map(lambda b: f"arn:aws:s3:::{b}/*"),
+    st.sampled_from(FOLDERS[1:]).map(lambda f: f"arn:aws:s3:::ml-data/{f}/*"),
+    st.just("arn:aws:s3:::ml-data/home/${aws:username}/*"),
+    st.just("arn:aws:kms:*:111122223333:key/*"),
+    st.just("arn:aws:iam::*:role/*"),
+)
+
+conditions = st.builds(
+    Condition,
+    operator=st.sampled_from(OPERATORS),
+    key=st.sampled_from(CONDITION_KEYS),
+    values=st.lists(st.sampled_from(CONDITION_VALUES + ("true", "false")), min_size=1, max_size=2)
+    .map(tuple),
+)
+
+
+@st.composite
+def statements(draw: st.DrawFn) -> Statement:
+    """Any statement shape: Action/NotAction, Resource/NotResource, conditions."""
+    actions = tuple(draw(st.lists(action_patterns, min_size=1, max_size=3, unique=True)))
+    resources = tuple(draw(st.lists(resource_patterns, min_size=1, max_size=3, unique=True)))
+    negate_action = draw(st.integers(0, 5)) == 0
+    negate_resource = draw(st.integers(0, 5)) == 0
+    conds = draw(st.lists(conditions, max_size=2, unique_by=lambda c: (c.operator, c.key)))
+    return Statement(
+        effect=draw(st.sampled_from(("Allow", "Allow", "Deny"))),
+        actions=() if negate_action else actions,
+        not_actions=actions if negate_action else (),
+        resources=() if negate_resource else resources,
+        not_resources=resources if negate_resource else (),
+        conditions=tuple(conds),
+    )
+
+
+policies = st.lists(statements(), min_size=1, max_size=5).map(
+    lambda s: PolicyDocument(statements=tuple(s))
+)
+
+
+@st.composite
+def contexts(draw: st.DrawFn) -> dict[str, tuple[str, ...]]:
+    """Some of the condition keys, with one or two values each."""
+    keys = draw(st.lists(st.sampled_from(CONDITION_KEYS + ("aws:username",)), unique=True, max_size=4))
+    return {
+        key: tuple(draw(st.lists(st.sampled_from(CONDITION_VALUES + ("alice",)), min_size=1, max_size=2)))
+        for key in keys
+    }
+
+
+@st.composite
+def requests(draw: st.DrawFn) -> Request:
+    """A request for an ML action on an ARN (or ``*``) with partial context."""
+    action = draw(st.sampled_from(ML_ACTIONS))
+    resource = draw(
+        st.one_of(
+            st.just("*"),
+            s3_object_arns(),
+            st.just("arn:aws:s3:::ml-data/home/alice/x"),
+            st.just("arn:aws:kms:us-east-1:111122223333:key/k"),
+            st.just("arn:aws:iam::111122223333:role/r"),
+        )
+    )
+    return Request(action, resource, draw(contexts()))
