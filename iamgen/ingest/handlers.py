@@ -3,7 +3,8 @@
 ``event_overrides.toml`` names the handler for each such call and lists every
 action it may emit; the functions here only read the request. Each returns
 :class:`Need` items: an action plus its resources, or ``None`` resources to let
-the generic catalog-driven builder derive them.
+the generic catalog-driven builder derive them. Every handler takes the
+record context and the call's eventName.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from .resources import RecordContext, values_at
-from .rules_data import inference_geographies
+from .rules_data import apigateway_rules, inference_geographies
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +33,7 @@ class Need:
     note: str = ""
 
 
-Handler = Callable[[RecordContext], list[Need]]
+Handler = Callable[[RecordContext, str], list[Need]]
 
 
 def _str(value: Any) -> str | None:
@@ -42,7 +43,7 @@ def _str(value: Any) -> str | None:
 # ---------------------------------------------------------------- S3
 
 
-def s3_object_version(ctx: RecordContext) -> list[Need]:
+def s3_object_version(ctx: RecordContext, event_name: str) -> list[Need]:
     """GetObject/HeadObject: s3:GetObjectVersion when a version is named."""
     if _str(ctx.params.get("versionId")):
         return [Need("s3:GetObjectVersion")]
@@ -53,7 +54,7 @@ def _object_arn(ctx: RecordContext, bucket: str, key: str) -> str:
     return f"arn:{ctx.partition}:s3:::{bucket}/{key}"
 
 
-def s3_copy_object(ctx: RecordContext) -> list[Need]:
+def s3_copy_object(ctx: RecordContext, event_name: str) -> list[Need]:
     """CopyObject: read the source named by x-amz-copy-source, write the target."""
     source = _str(ctx.params.get("x-amz-copy-source")) or _str(ctx.params.get("CopySource"))
     read: Need
@@ -71,7 +72,7 @@ def s3_copy_object(ctx: RecordContext) -> list[Need]:
     return [read, Need("s3:PutObject")]
 
 
-def s3_delete_objects(ctx: RecordContext) -> list[Need]:
+def s3_delete_objects(ctx: RecordContext, event_name: str) -> list[Need]:
     """DeleteObjects: each listed object, else every object of the bucket."""
     bucket = _str(ctx.params.get("bucketName"))
     keys = [k for k in values_at(ctx.params, "delete.Object[].Key") if isinstance(k, str)]
@@ -94,7 +95,7 @@ def _key_arn(ctx: RecordContext, key: str | None) -> str | None:
     return f"arn:{ctx.partition}:kms:{ctx.region}:{ctx.account}:key/{key}"
 
 
-def kms_reencrypt(ctx: RecordContext) -> list[Need]:
+def kms_reencrypt(ctx: RecordContext, event_name: str) -> list[Need]:
     """ReEncrypt: ReEncryptFrom on the source key, ReEncryptTo on the destination."""
     keys = [a for a in ctx.resource_arns if ":key/" in a]
     dest = _key_arn(ctx, _str(ctx.params.get("destinationKeyId")))
@@ -132,7 +133,7 @@ def _table_arns_in_record(ctx: RecordContext) -> tuple[str, ...]:
     return tuple(a for a in ctx.resource_arns if ":dynamodb:" in a and ":table/" in a)
 
 
-def dynamodb_transaction(ctx: RecordContext) -> list[Need]:
+def dynamodb_transaction(ctx: RecordContext, event_name: str) -> list[Need]:
     """TransactWrite/GetItems: the per-item action on each item's table."""
     items: list[Any] = []
     for path in ("transactItems[]", "requestItems[]"):
@@ -173,7 +174,7 @@ _PARTIQL_TABLE = re.compile(
 )
 
 
-def dynamodb_partiql(ctx: RecordContext) -> list[Need]:
+def dynamodb_partiql(ctx: RecordContext, event_name: str) -> list[Need]:
     """PartiQL: PartiQLSelect/Insert/Update/Delete by each statement's verb."""
     statements: list[Any] = []
     for path in ("statement", "statements[].statement", "requestItems[].statement",
@@ -209,7 +210,7 @@ def _secret_arn(ctx: RecordContext, secret: str) -> str:
     return f"arn:{ctx.partition}:secretsmanager:{ctx.region}:{ctx.account}:secret:{secret}-??????"
 
 
-def secrets_batch_get(ctx: RecordContext) -> list[Need]:
+def secrets_batch_get(ctx: RecordContext, event_name: str) -> list[Need]:
     """BatchGetSecretValue: GetSecretValue on every secret; ListSecrets with filters."""
     ids = [s for s in values_at(ctx.params, "secretIdList[]") if isinstance(s, str) and s]
     needs = [Need("secretsmanager:BatchGetSecretValue", ("*",))]
@@ -248,6 +249,8 @@ def _profile_arns(ctx: RecordContext, model: str, profile_arn: str | None) -> tu
             f"arn:{ctx.partition}:bedrock:{ctx.region}:{ctx.account}:inference-profile/{model}"
         )
         regions = geographies[prefix]
+        if "*" not in regions and ctx.region and ctx.region not in regions:
+            regions = (ctx.region, *regions)  # the source Region is always granted too
         models = tuple(
             f"arn:{ctx.partition}:bedrock:{region}::foundation-model/{base}" for region in regions
         )
@@ -255,13 +258,32 @@ def _profile_arns(ctx: RecordContext, model: str, profile_arn: str | None) -> tu
     return (f"arn:{ctx.partition}:bedrock:{ctx.region}::foundation-model/{model}",), "bedrock:foundation_model"
 
 
-def bedrock_model(ctx: RecordContext) -> list[Need]:
+def bedrock_model(ctx: RecordContext, event_name: str) -> list[Need]:
     """InvokeModel/Converse(+Stream): the model or inference profile and its models."""
     model = _str(ctx.params.get("modelId")) or _str(ctx.params.get("modelIdentifier"))
     if model is None:
         return [Need("", ("*",), "model not logged")]
     arns, rule = bedrock_model_arns(ctx, model)
     return [Need("", arns, rule)]
+
+
+# ---------------------------------------------------------------- API Gateway
+
+
+def apigateway_http_verb(ctx: RecordContext, event_name: str) -> list[Need]:
+    """REST API management: the HTTP-verb action on the /restapis/... path."""
+    verbs, segments = apigateway_rules()
+    verb = next((v for prefix, v in verbs.items() if event_name.startswith(prefix)), None)
+    if verb is None:
+        return []
+    path = ""
+    for param, segment in segments:
+        value = _str(ctx.params.get(param))
+        if value is None:
+            break
+        path += f"/{segment}/{value}"
+    arn = f"arn:{ctx.partition}:apigateway:{ctx.region}::{path}" if path else "*"
+    return [Need(f"apigateway:{verb}", (arn,), f"{event_name}->{verb}")]
 
 
 HANDLERS: Mapping[str, Handler] = {
@@ -273,4 +295,5 @@ HANDLERS: Mapping[str, Handler] = {
     "dynamodb_partiql": dynamodb_partiql,
     "secrets_batch_get": secrets_batch_get,
     "bedrock_model": bedrock_model,
+    "apigateway_http_verb": apigateway_http_verb,
 }

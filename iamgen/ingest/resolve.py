@@ -38,15 +38,17 @@ from .resources import (
     arns_from_record,
     context_of,
     templates_of,
+    values_at,
 )
 from .rules_data import (
     EventRule,
     PlaceholderSpecs,
-    placeholder_specs,
     event_rules,
     event_type_rules,
     kms_caller_exceptions,
     pass_role_settings,
+    placeholder_specs,
+    request_actions,
     service_aliases,
 )
 
@@ -74,6 +76,7 @@ class _Plan:
     unresolved: bool = False
     passed_to: str | None = None  # receiving service for iam:PassRole; None: never
     is_kms: bool = False
+    extras: tuple[tuple[str, str, str], ...] = ()  # (request path, action, rule)
 
 
 # Only calls that change a resource can hand it a role to act as: actions at
@@ -114,12 +117,19 @@ def _actions_plan(
     event_source: str, event_name: str, infos: tuple[ActionInfo, ...], rule: str,
     handler: str | None = None,
 ) -> _Plan:
+    names = {i.full_name.lower() for i in infos}
+    extras = tuple(
+        (extra.path, extra.action, f"request_action:{extra.path}->{extra.action}")
+        for extra in request_actions()
+        if extra.when_actions & names
+    )
     return _Plan(
         steps=tuple(_step(i) for i in infos),
         rule=rule,
         handler=handler,
         passed_to=_passed_to(event_source, event_name, infos),
         is_kms=service_prefix(event_source) == "kms",
+        extras=extras,
     )
 
 
@@ -144,6 +154,10 @@ def _plan(event_source: str, event_name: str) -> _Plan:
         if info is not None:
             rule = f"catalog:{info.full_name} (API version suffix {match['suffix']} removed)"
             return _actions_plan(event_source, event_name, (info,), rule)
+    entry = event_rules().get((event_source, "*"))
+    if entry is not None:
+        infos = tuple(i for i in (catalog.action(a) for a in entry.actions) if i is not None)
+        return _actions_plan(event_source, event_name, infos, entry.rule_id, entry.handler)
     return _Plan(unresolved=True)
 
 
@@ -228,7 +242,7 @@ def _resolve(record: Mapping[str, Any]) -> Resolution:
             arns, missing = _resources(step, ctx)
             _add(permissions, unknown, step.info, arns, missing)
     else:
-        for need in HANDLERS[plan.handler](ctx):
+        for need in HANDLERS[plan.handler](ctx, name):
             if need.note:
                 rules.append(f"{plan.handler}:{need.note}")
             for step in plan.steps:
@@ -240,6 +254,11 @@ def _resolve(record: Mapping[str, Any]) -> Resolution:
                     arns = need.resources
                     missing = arns == _ANY and step.info.takes_resource
                 _add(permissions, unknown, step.info, arns, missing)
+    for path, action, rule in plan.extras:
+        arns = [v for v in values_at(ctx.params, path) if isinstance(v, str) and v.startswith("arn:")]
+        if arns:
+            rules.append(rule)
+            permissions.extend(Permission(action, arn) for arn in arns)
     if plan.passed_to is not None:
         permissions.extend(_pass_role(plan.passed_to, ctx, rules))
     if plan.is_kms and isinstance(identity, dict) and identity.get("invokedBy"):

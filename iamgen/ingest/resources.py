@@ -221,8 +221,11 @@ def _transform(value: str, how: str) -> str | None:
         return value if value.endswith(":*") else f"{value}:*"
     if how == "before_pipe":
         return value.split("|", 1)[0]
-    if how == "before_colon":
-        return value.split(":", 1)[0]
+    if how == "lambda_function_name":
+        # name, name:qualifier, or the partial ARN 123456789012:function:name[:qualifier]
+        if ":function:" in value:
+            value = value.split(":function:", 1)[1]
+        return value.split(":", 1)[0] or None
     if how == "managed_instance_id":
         return value if value.startswith("mi-") else None
     if how == "s3_bucket_of_path":

@@ -245,3 +245,36 @@ def inference_geographies() -> Mapping[str, tuple[str, ...]]:
 def kms_caller_exceptions() -> frozenset[str]:
     """``invokedBy`` values that do not name the service calling KMS for the principal."""
     return frozenset(_load("event_overrides.toml").get("kms_via_service", {}).get("not_a_service", []))
+
+
+@dataclass(frozen=True, slots=True)
+class RequestAction:
+    """An extra action a call needs when its request names certain resources."""
+
+    when_actions: frozenset[str]  # lower-cased catalog actions that trigger it
+    path: str
+    action: str
+    note: str
+    source: str
+
+
+@cache
+def request_actions() -> tuple[RequestAction, ...]:
+    """Parameter-dependent extra actions (layers -> lambda:GetLayerVersion...)."""
+    return tuple(
+        RequestAction(
+            when_actions=frozenset(a.lower() for a in e["when_actions"]),
+            path=e["path"],
+            action=e["action"],
+            note=e["note"],
+            source=e["source"],
+        )
+        for e in _load("event_overrides.toml").get("request_action", [])
+    )
+
+
+@cache
+def apigateway_rules() -> tuple[Mapping[str, str], tuple[tuple[str, str], ...]]:
+    """API Gateway: operation prefix -> HTTP verb, and (parameter, path segment) pairs."""
+    raw = _load("event_overrides.toml").get("apigateway", {})
+    return dict(raw.get("verbs", {})), tuple((p, s) for p, s in raw.get("path", []))
