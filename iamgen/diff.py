@@ -44,6 +44,9 @@ from .model import Permission, PolicyDocument, Principal, Statement, Usage
 from .policy import policy_size
 from .synth import SynthSettings, synthesize
 
+SHORT_WINDOW_DAYS = 30
+"""Below this many days of trail, the diff warns that rare use may be missed."""
+
 # --- the finding catalog -----------------------------------------------------
 
 
@@ -516,6 +519,11 @@ def diff(
     )
     data_groups = sorted({s.id for s in table.values() if s.visibility is Visibility.DATA_EVENT})
     notes = []
+    days = window.days
+    if days is not None and days < SHORT_WINDOW_DAYS:
+        notes.append(f"the trail covers {days:.1f} days: actions used less often (monthly "
+                     "jobs, quarterly key rotation, incident runbooks) look unused; "
+                     f"prefer {SHORT_WINDOW_DAYS} days or more before removing grants")
     if not_granted:
         notes.append(f"{len(not_granted)} observed permission(s) succeeded without an identity "
                      "grant (resource policy or another path): left out of the proposal")

@@ -249,6 +249,27 @@ def _where(entry: dict[str, Any]) -> str:
     return f"  [{entry['policy']}, {statement}]"
 
 
+def _by_service(unused: Sequence[dict[str, Any]], report: dict[str, Any]) -> list[str]:
+    """One line per service: how many unused actions, and which were used."""
+    used: dict[str, set[str]] = {}
+    for entry in report["used_granted"]:
+        service, _, name = entry["action"].partition(":")
+        used.setdefault(service, set()).add(name)
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for entry in unused:
+        grouped.setdefault(entry["service"], []).append(entry)
+    lines = []
+    for service in sorted(grouped):
+        entries = grouped[service]
+        policies = sorted({e["policy"] for e in entries if e["policy"]})
+        names = sorted(used.get(service, ()))
+        shown = ", ".join(names[:4]) + (f", +{len(names) - 4}" if len(names) > 4 else "")
+        lines.append(f"{service}: {len(entries)} unused"
+                     + (f" (used: {shown})" if names else "")
+                     + (f"  [{', '.join(policies)}]" if policies else ""))
+    return lines
+
+
 def render_text(report: dict[str, Any]) -> str:
     """The terminal summary of one principal: a table, then the lists that matter."""
     s = report["summary"]
@@ -301,7 +322,7 @@ def render_text(report: dict[str, Any]) -> str:
                        + (f"; keep {', '.join(v['kept_actions'])}" if v["kept_actions"] else "")
                        + f")  [{', '.join(v['policies'])}]" for v in services])
     lines += _listing("Remove: unused actions of services in use",
-                      [f"{u['action']}{_where(u)}" for u in removable_in_used])
+                      _by_service(removable_in_used, report))
     lines += _listing("Remove: grants blocked anyway (boundary or Deny)",
                       [f"{u['action']} (blocked by {u['blocked_by']}){_where(u)}"
                        for u in unused if u["code"] == "INEFFECTIVE_GRANT"])

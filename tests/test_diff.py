@@ -1,0 +1,288 @@
+"""``iamgen.diff``: grants against observed use, on hand-built examples and properties."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from iamgen.catalog import load_catalog
+from iamgen.diff import ObservedWindow, diff, finding_catalog, request_of
+from iamgen.grants.evaluate import Decision, evaluate
+from iamgen.grants.load import parse_document
+from iamgen.grants.model import GrantedPolicy, Grants, PolicyKind
+from iamgen.model import Condition, Permission, Principal, PrincipalKind, Usage
+from iamgen.synth import synthesize
+from tests.grant_policies import ACCOUNT, BOUNDARY, SAGEMAKER_BROAD, TRAINING_DATA_INLINE
+from tests.strategies import permissions
+
+ROLE = Principal(f"arn:aws:iam::{ACCOUNT}:role/service-role/Trainer", PrincipalKind.ROLE)
+OTHER = Principal(f"arn:aws:iam::{ACCOUNT}:role/Other", PrincipalKind.ROLE)
+WHEN = datetime(2026, 11, 3, 10, tzinfo=UTC)
+MONTHS = ObservedWindow(first_event=WHEN - timedelta(days=90), last_event=WHEN)
+TRAINING_JOB = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:training-job/churn-1"
+DATA_OBJECT = "arn:aws:s3:::ml-data/train/part-0.parquet"
+
+
+def use(action: str, resource: str = "*", *, denied: bool = False, who: Principal = ROLE,
+        conditions: tuple[Condition, ...] = ()) -> Usage:
+    return Usage(who, Permission(action, resource, conditions), denied, 2, WHEN, WHEN,
+                 ("us-east-1",))
+
+
+def managed(name: str, doc: dict) -> GrantedPolicy:
+    return GrantedPolicy(name, PolicyKind.MANAGED, parse_document(doc, name),
+                         arn=f"arn:aws:iam::{ACCOUNT}:policy/{name}")
+
+
+def inline(name: str, doc: dict) -> GrantedPolicy:
+    return GrantedPolicy(name, PolicyKind.INLINE, parse_document(doc, name))
+
+
+def training_grants(boundary: bool = False) -> Grants:
+    limit = (GrantedPolicy("ml-boundary", PolicyKind.BOUNDARY, parse_document(BOUNDARY, "b"),
+                           arn=f"arn:aws:iam::{ACCOUNT}:policy/ml-boundary")
+             if boundary else None)
+    return Grants(ROLE, (inline("training-data", TRAINING_DATA_INLINE),
+                         managed("ml-sagemaker-broad", SAGEMAKER_BROAD)), limit, "test")
+
+
+def actions_of(findings) -> set[str]:
+    return {f.action for f in findings}
+
+
+def test_used_and_granted_names_policy_and_statement() -> None:
+    result = diff(ROLE, [use("sagemaker:CreateTrainingJob", TRAINING_JOB),
+                         use("s3:GetObject", DATA_OBJECT)], training_grants(), window=MONTHS)
+    by_action = {f.permission.action: f for f in result.used_granted}
+    job = by_action["sagemaker:CreateTrainingJob"]
+    assert job.code == "USED_GRANTED"
+    assert [(g.policy, g.statement, g.sid, g.pattern) for g in job.grants] == [
+        ("ml-sagemaker-broad", 0, "AllSageMakerButDomains", "sagemaker:*")]
+    data = by_action["s3:GetObject"]
+    assert [(g.policy, g.kind, g.sid) for g in data.grants] == [
+        ("inline:training-data", "inline", "ReadTrainingData")]
+    assert data.grants[0].resources == ("arn:aws:s3:::ml-data", "arn:aws:s3:::ml-data/*")
+
+
+def test_wildcards_are_expanded_against_the_catalog() -> None:
+    catalog = load_catalog()
+    result = diff(ROLE, [use("ecr:GetAuthorizationToken")], training_grants(), window=MONTHS)
+    unused_ecr = {u.action for u in result.unused_actions if u.service == "ecr"}
+    every_ecr = {a.full_name for a in catalog.actions_of("ecr")}
+    assert unused_ecr == every_ecr - {"ecr:GetAuthorizationToken"}
+    one = next(u for u in result.unused_actions if u.action == "ecr:DeleteRepository")
+    assert (one.grants[0].policy, one.grants[0].sid, one.grants[0].pattern) == (
+        "ml-sagemaker-broad", "SupportingServices", "ecr:*")
+    assert one.access_level == "Write"
+
+
+def test_services_never_used_are_removable_as_a_whole() -> None:
+    result = diff(ROLE, [use("ecr:GetAuthorizationToken")], training_grants(), window=MONTHS)
+    services = {s.service: s for s in result.unused_services}
+    assert "ecr" not in services  # used
+    assert {"glue", "athena", "cloudwatch", "ec2", "secretsmanager"} <= set(services)
+    glue = services["glue"]
+    assert set(glue.removable) == {a.full_name for a in load_catalog().actions_of("glue")}
+    assert glue.policies == ("ml-sagemaker-broad",)
+    # A service with a not-observable grant lists it to keep.
+    assert services["lambda"].kept == ("lambda:InvokeFunction",)
+    assert services["lambda"].removable == ("lambda:ListFunctions",)
+    assert result.summary.removable_services == len(result.unused_services)
+
+
+def test_pass_role_and_invoke_endpoint_are_kept_never_removed() -> None:
+    """iam:PassRole is a permission, not an API call: CloudTrail never logs it.
+
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html
+    SageMaker InvokeEndpoint is not logged as a management event:
+    https://docs.aws.amazon.com/sagemaker/latest/dg/logging-using-cloudtrail.html
+    """
+    result = diff(ROLE, [use("sagemaker:CreateTrainingJob", TRAINING_JOB)], training_grants(),
+                  window=MONTHS)
+    kept = {f.action: f for f in result.not_observable}
+    assert kept["iam:PassRole"].reason == "pass-role"
+    assert kept["sagemaker:InvokeEndpoint"].visibility == "never_logged"
+    assert kept["iam:PassRole"].source == (
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html")
+    removable = actions_of(result.unused_actions)
+    assert not removable & set(kept)
+    # The proposal keeps them, with the grant's condition.
+    proposal = result.proposal
+    assert proposal is not None
+    assert {"iam:PassRole", "sagemaker:InvokeEndpoint"} <= set(proposal.actions)
+    pass_role = [s for d in proposal.documents for s in d.statements
+                 if "iam:PassRole" in s.actions]
+    assert pass_role and all(
+        Condition("StringEquals", "iam:PassedToService", ("sagemaker.amazonaws.com",))
+        in s.conditions for s in pass_role)
+
+
+def test_s3_object_grants_are_kept_while_the_trail_has_no_s3_data_events() -> None:
+    """S3 object calls are data events, logged only where turned on.
+
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/cloudtrail-logging-s3-info.html
+    """
+    grants = training_grants()
+    blind = diff(ROLE, [use("ecr:GetAuthorizationToken")], grants, window=MONTHS)
+    assert {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"} <= actions_of(blind.not_observable)
+    assert "s3-objects" in blind.unrecorded_data_events
+    # Another principal's GetObject proves the trail records S3 data events: now judged.
+    seen = diff(ROLE, [use("ecr:GetAuthorizationToken"), use("s3:GetObject", who=OTHER)],
+                grants, trail_actions=["s3:GetObject"], window=MONTHS)
+    assert "s3-objects" in seen.recorded_data_events
+    assert {"s3:PutObject", "s3:DeleteObject"} <= actions_of(seen.unused_actions)
+    assert not {"s3:PutObject"} & actions_of(seen.not_observable)
+
+
+def test_used_not_granted_is_reported_and_left_out_of_the_proposal() -> None:
+    bucket = "arn:aws:s3:::shared-models/model.tar.gz"
+    result = diff(ROLE, [use("ecr:GetAuthorizationToken"), use("s3:GetObject", bucket)],
+                  training_grants(), trail_actions=["s3:GetObject"], window=MONTHS)
+    assert [f.permission.resource for f in result.used_not_granted] == [bucket]
+    assert result.used_not_granted[0].code == "USED_NOT_GRANTED"
+    assert result.proposal is not None
+    requests = [request_of(Permission("s3:GetObject", bucket))]
+    assert evaluate(list(result.proposal.documents), requests[0]).decision is not Decision.ALLOW
+    assert result.summary.used_not_granted_actions == 1
+
+
+def test_denied_calls_are_evidence_and_block_removal() -> None:
+    result = diff(ROLE, [use("glue:DeleteTable", "*", denied=True),
+                         use("dynamodb:DeleteTable", f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:"
+                             "table/t", denied=True)], training_grants(), window=MONTHS)
+    denied = {d.permission.action: d for d in result.denied}
+    assert denied["glue:DeleteTable"].now == "allow"  # granted today: denied by another layer
+    assert denied["glue:DeleteTable"].grants[0].pattern == "glue:*"
+    assert denied["dynamodb:DeleteTable"].now == "implicit_deny"
+    assert "glue:DeleteTable" not in actions_of(result.unused_actions)
+    assert "glue" not in {s.service for s in result.unused_services}
+    proposal_actions = set(result.proposal.actions) if result.proposal else set()
+    assert not {"glue:DeleteTable", "dynamodb:DeleteTable"} & proposal_actions
+
+
+def test_boundary_and_deny_make_grants_ineffective() -> None:
+    result = diff(ROLE, [use("sagemaker:CreateTrainingJob", TRAINING_JOB)],
+                  training_grants(boundary=True), trail_actions=["s3:GetObject"],
+                  window=MONTHS)
+    by_action = {u.action: u for u in result.unused_actions}
+    assert by_action["glue:GetTable"].code == "INEFFECTIVE_GRANT"
+    assert by_action["glue:GetTable"].blocked_by == "boundary"
+    assert by_action["s3:DeleteObject"].blocked_by == "boundary"  # the boundary's Deny
+    assert by_action["ecr:CreateRepository"].code == "UNUSED_ACTION"
+    assert result.summary.ineffective_actions == sum(
+        1 for u in result.unused_actions if u.code == "INEFFECTIVE_GRANT")
+
+
+def test_a_condition_iamgen_cannot_decide_is_flagged() -> None:
+    tagged = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*",
+        "Condition": {"StringEquals": {"secretsmanager:ResourceTag/team": "ml"}}}]}
+    secret = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:db-AbCdEf"
+    result = diff(ROLE, [use("secretsmanager:GetSecretValue", secret)],
+                  Grants(ROLE, (managed("tagged", tagged),)), window=MONTHS)
+    assert [f.code for f in result.used_granted] == ["USED_CONDITIONAL"]
+    assert result.used_granted[0].grants[0].conditional
+    assert result.proposal is not None
+    assert any("condition" in note for note in result.proposal.notes)
+
+
+def test_not_resource_grants_are_carried_over_verbatim() -> None:
+    result = diff(ROLE, [use("ecr:GetAuthorizationToken")], training_grants(), window=MONTHS)
+    assert result.proposal is not None
+    carried = [s for d in result.proposal.documents for s in d.statements
+               if s.sid.startswith("KeepNotObservable")]
+    assert len(carried) == 1
+    assert "sagemaker:InvokeEndpoint" in carried[0].actions
+    assert carried[0].not_resources == tuple(SAGEMAKER_BROAD["Statement"][0]["NotResource"])
+
+
+def test_summary_share_is_what_the_proposal_no_longer_grants() -> None:
+    result = diff(ROLE, [use("ecr:GetAuthorizationToken"),
+                         use("sagemaker:CreateTrainingJob", TRAINING_JOB)], training_grants(),
+                  window=MONTHS)
+    s = result.summary
+    assert result.proposal is not None
+    granted = {a.lower() for a in (*actions_of(result.unused_actions),
+                                   *actions_of(result.not_observable))} | {
+        "ecr:getauthorizationtoken", "sagemaker:createtrainingjob"}
+    assert s.granted_actions == len(granted)
+    proposed = {a.lower() for a in result.proposal.actions}
+    assert proposed <= granted  # the proposal never adds an action
+    assert s.removed_actions == len(granted - proposed)
+    assert 0.9 < s.removed_share < 1.0
+    assert s.removable_actions + s.not_observable_actions + s.used_actions == s.granted_actions
+
+
+def test_short_window_warns_that_rare_use_may_be_missed() -> None:
+    week = ObservedWindow(first_event=WHEN - timedelta(days=7), last_event=WHEN)
+    result = diff(ROLE, [use("ecr:GetAuthorizationToken")], training_grants(), window=week)
+    assert any("7.0 days" in note for note in result.notes)
+    assert not diff(ROLE, [use("ecr:GetAuthorizationToken")], training_grants(),
+                    window=MONTHS).notes
+
+
+def test_other_principals_usage_is_ignored() -> None:
+    result = diff(ROLE, [use("glue:GetTable", who=OTHER)], training_grants(), window=MONTHS)
+    assert result.used_granted == ()
+    assert "glue:GetTable" in actions_of(result.unused_actions)
+
+
+def test_every_emitted_code_is_in_the_finding_catalog() -> None:
+    result = diff(ROLE, [use("ecr:GetAuthorizationToken"), use("glue:DeleteTable", denied=True),
+                         use("s3:GetObject", "arn:aws:s3:::elsewhere/x")],
+                  training_grants(boundary=True), window=MONTHS)
+    codes = {f.code for f in (*result.used_granted, *result.used_not_granted, *result.denied,
+                              *result.unused_services, *result.unused_actions,
+                              *result.not_observable)}
+    assert codes <= set(finding_catalog())
+    assert {"UNUSED_SERVICE", "UNUSED_ACTION", "DENIED", "NOT_OBSERVABLE"} <= codes
+
+
+# --- properties -------------------------------------------------------------------
+
+
+def _usages(perms: list[Permission]) -> list[Usage]:
+    return [Usage(ROLE, p, False, 1, WHEN, WHEN, ("us-east-1",)) for p in perms]
+
+
+EXTRA_GRANTS = st.lists(st.sampled_from([
+    ("ecr:*", "*"), ("s3:Get*", "*"), ("sagemaker:Describe*", "*"), ("logs:*", "*"),
+    ("kms:*", "*"), ("iam:PassRole", "*"), ("glue:GetTable", "*"), ("s3:*", "arn:aws:s3:::*"),
+]), max_size=4)
+
+
+@given(st.lists(permissions(), min_size=1, max_size=12), EXTRA_GRANTS)
+def test_property_nothing_used_is_ever_recommended_for_removal(perms, extra) -> None:
+    """Diff of a policy against its own observed use: nothing used is removable, and the
+    proposal still allows every observed request."""
+    own = synthesize(perms).documents
+    extra_statements = [{"Effect": "Allow", "Action": a, "Resource": r} for a, r in extra]
+    policies = [GrantedPolicy(f"own-{i}", PolicyKind.MANAGED, doc)
+                for i, doc in enumerate(own)]
+    if extra_statements:
+        policies.append(inline("extra", {"Version": "2012-10-17",
+                                         "Statement": extra_statements}))
+    result = diff(ROLE, _usages(perms), Grants(ROLE, tuple(policies)), window=MONTHS)
+    used = {p.action.lower() for p in perms}
+    assert not used & {u.action.lower() for u in result.unused_actions}
+    assert not used & {k.action.lower() for k in result.not_observable}
+    assert result.used_not_granted == ()
+    assert not {s.service for s in result.unused_services} & {a.split(":")[0] for a in used}
+    assert result.proposal is not None
+    docs = list(result.proposal.documents)
+    for perm in perms:
+        assert evaluate(docs, request_of(perm)).decision is Decision.ALLOW, perm
+
+
+@given(st.lists(permissions(), min_size=1, max_size=12))
+def test_property_a_policy_made_from_the_use_has_nothing_to_remove(perms) -> None:
+    """synthesize(use) diffed against the same use: no unused grant at all."""
+    own = synthesize(perms).documents
+    policies = tuple(GrantedPolicy(f"own-{i}", PolicyKind.MANAGED, d) for i, d in enumerate(own))
+    result = diff(ROLE, _usages(perms), Grants(ROLE, policies), window=MONTHS)
+    assert result.unused_actions == ()
+    assert result.unused_services == ()
+    assert result.not_observable == ()
+    assert result.summary.removed_actions == 0
