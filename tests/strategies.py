@@ -19,7 +19,7 @@ from iamgen.synth import Generalization, SynthSettings
 REGIONS = ("us-east-1", "eu-west-1")
 ACCOUNTS = ("111122223333", "444455556666")
 BUCKETS = ("ml-data", "ml-models", "Ml-Data")
-FOLDERS = ("", "train", "train/2024", "models/v1")
+FOLDERS = ("", "train", "train/2024", "models/v1", "runs//x")
 
 ML_ACTIONS = (
     "s3:GetObject",

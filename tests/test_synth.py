@@ -295,6 +295,10 @@ def test_too_many_documents_generalize_one_step_further() -> None:
     strict = synthesize(perms, SynthSettings(generalization="none", max_documents=1))
     assert len(strict.documents) > 1
     assert any("more than 1 managed policies" in n for n in strict.notes)
+    # When folding cannot get under the limit, the threshold is not lowered in vain.
+    hopeless = synthesize(perms, SynthSettings(fold_threshold=20, max_documents=1, size_limit=300))
+    assert not any("lowered" in n for n in hopeless.notes)
+    assert any("stays at 20" in n for n in hopeless.notes)
 
 
 def test_a_single_permission_too_large_fails_clearly() -> None:
@@ -326,3 +330,12 @@ def test_rendering_is_canonical_json() -> None:
     text = render_policy_json(doc)
     assert json.loads(text)["Version"] == "2012-10-17"
     assert text.endswith("}\n")
+
+
+def test_an_empty_folder_name_is_not_the_bucket_root() -> None:
+    # S3 keys may start with "/" or hold "//": the folder named "" is not the bucket.
+    perms = [Permission("s3:GetObject", obj("b", f"/k{i}")) for i in range(12)]
+    result = synthesize(perms)
+    assert [f.pattern for f in result.folds] == ["arn:aws:s3:::b//*"]
+    assert allows(result.documents[0], "s3:GetObject", obj("b", "/new")) is True
+    assert allows(result.documents[0], "s3:GetObject", obj("b", "other")) is False

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from ..arn import parse_arn, resource_matches
+from ..arn import parse_arn
 from ..model import Condition, Permission
 from .settings import Fold, Generalization
 
@@ -31,39 +31,40 @@ def _object_key(resource: str) -> tuple[str, str, str] | None:
     return arn.partition, bucket, key
 
 
+# Folders are key prefixes ending in "/" ("a/b/"); "" is the bucket root.
+
+
+def _ancestors(path: str) -> list[str]:
+    """Folders strictly above a key or folder, the bucket root ``""`` first."""
+    if not path:
+        return []
+    inner = path[:-1] if path.endswith("/") else path
+    return [""] + [inner[: i + 1] for i, ch in enumerate(inner) if ch == "/"]
+
+
 def _prefix_folders(keys: set[str], threshold: int) -> set[str]:
-    """Folders (``a/b``) holding more than ``threshold`` of ``keys`` directly."""
+    """Folders holding more than ``threshold`` of ``keys`` directly (never the root)."""
     counts: dict[str, int] = defaultdict(int)
     for key in keys:
-        folder, slash, _ = key.rpartition("/")
-        if slash:
-            counts[folder] += 1
+        cut = key.rfind("/")
+        if cut >= 0:
+            counts[key[: cut + 1]] += 1
     return {folder for folder, n in counts.items() if n > threshold}
 
 
 def _tree_folders(keys: set[str], threshold: int) -> set[str]:
-    """Topmost folders (``""`` is the bucket) with more than ``threshold`` children."""
+    """Folders (the root included) with more than ``threshold`` distinct children."""
     children: dict[str, set[str]] = defaultdict(set)
     for key in keys:
-        segments = key.split("/")
-        for depth in range(len(segments)):
-            folder = "/".join(segments[:depth])
-            children[folder].add(segments[depth] + ("/" if depth < len(segments) - 1 else ""))
-    crowded = {folder for folder, kids in children.items() if len(kids) > threshold}
-    return {
-        folder
-        for folder in crowded
-        if not any(_beneath(folder, other) for other in crowded if other != folder)
-    }
-
-
-def _beneath(folder: str, ancestor: str) -> bool:
-    return ancestor == "" or folder.startswith(ancestor + "/")
+        for folder in _ancestors(key):
+            rest = key[len(folder) :]
+            head, slash, _ = rest.partition("/")
+            children[folder].add(head + slash)
+    return {folder for folder, kids in children.items() if len(kids) > threshold}
 
 
 def _pattern(partition: str, bucket: str, folder: str) -> str:
-    body = f"{bucket}/{folder}/*" if folder else f"{bucket}/*"
-    return f"arn:{partition}:s3:::{body}"
+    return f"arn:{partition}:s3:::{bucket}/{folder}*"
 
 
 def fold_objects(
@@ -79,31 +80,33 @@ def fold_objects(
         if parts is not None:
             partition, bucket, key = parts
             objects[(perm.conditions, perm.action, partition, bucket)].add(key)
-    chosen: dict[tuple[tuple[Condition, ...], str], set[str]] = defaultdict(set)
-    for (conditions, action, partition, bucket), keys in objects.items():
+    # (conditions, action, partition, bucket) -> folders to fold ("" is the whole bucket)
+    chosen: dict[tuple[tuple[Condition, ...], str, str, str], set[str]] = {}
+    for slot, keys in objects.items():
         if level is Generalization.TREE:
             folders = _tree_folders(keys, threshold)
         else:
             folders = _prefix_folders(keys, threshold)
-        for folder in folders:
-            if not _WILD & set(folder):
-                chosen[(conditions, action)].add(_pattern(partition, bucket, folder))
+        folders = {f for f in folders if not _WILD & set(f)}
+        topmost = {f for f in folders if not any(a in folders for a in _ancestors(f))}
+        if topmost:
+            chosen[slot] = topmost
     if not chosen:
         return perms, ()
-    for slot, patterns in chosen.items():
-        chosen[slot] = {
-            p for p in patterns if not any(q != p and resource_matches(q, p) for q in patterns)
-        }
     out: set[Permission] = set()
     replaced: dict[tuple[str, tuple[Condition, ...]], dict[str, set[str]]] = defaultdict(
         lambda: defaultdict(set)
     )
     for perm in perms:
-        patterns = chosen.get((perm.conditions, perm.action), ())
-        covering = [p for p in patterns if resource_matches(p, perm.resource)]
-        if covering:
-            replaced[(covering[0], perm.conditions)][perm.action].add(perm.resource)
-            continue
+        parts = _object_key(perm.resource)
+        if parts is not None:
+            partition, bucket, key = parts
+            folders = chosen.get((perm.conditions, perm.action, partition, bucket), set())
+            covering = [f for f in _ancestors(key) if f in folders]
+            if covering:
+                pattern = _pattern(partition, bucket, covering[0])
+                replaced[(pattern, perm.conditions)][perm.action].add(perm.resource)
+                continue
         out.add(perm)
     folds = []
     for (pattern, conditions), by_action in replaced.items():

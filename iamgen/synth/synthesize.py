@@ -32,6 +32,15 @@ def _documents(
     return pack(statements, settings.size_limit), folds, compressions
 
 
+def _lower_thresholds(threshold: int, level: Generalization) -> list[int]:
+    """Fold thresholds to try, each half the previous, down to 1 (none for ``none``)."""
+    steps: list[int] = []
+    while level is not Generalization.NONE and threshold > 1:
+        threshold = max(1, threshold // 2)
+        steps.append(threshold)
+    return steps
+
+
 def _fold_note(fold: Fold) -> str:
     where = f" (under {len(fold.conditions)} condition(s))" if fold.conditions else ""
     return (
@@ -52,8 +61,9 @@ def synthesize(
     never share a statement. S3 objects are folded per ``settings``; every
     document fits ``settings.size_limit``. When more than
     ``settings.max_documents`` documents are needed, the fold threshold is
-    halved (never beyond ``settings.generalization``) until they fit or it
-    reaches 1, and a note says so. Raises PolicyTooLargeError when a single
+    halved (never beyond ``settings.generalization``) until they fit, and a
+    note says so; when no threshold makes them fit, nothing is folded further
+    and a note says how many documents are needed. Raises PolicyTooLargeError when a single
     action on a single resource cannot fit one document.
     """
     catalog = catalog if catalog is not None else load_catalog()
@@ -63,22 +73,25 @@ def synthesize(
         return SynthResult(documents=(), notes=("no permissions to grant: no policy written",))
     threshold = settings.fold_threshold
     documents, folds, compressions = _documents(perms, settings, threshold, catalog)
-    while (
-        len(documents) > settings.max_documents
-        and settings.generalization is not Generalization.NONE
-        and threshold > 1
-    ):
-        threshold = max(1, threshold // 2)
-        notes.append(
-            f"{len(documents)} documents exceed {settings.max_documents}: "
-            f"fold threshold lowered to {threshold}"
-        )
-        documents, folds, compressions = _documents(perms, settings, threshold, catalog)
     if len(documents) > settings.max_documents:
-        notes.append(
-            f"{len(documents)} documents are needed, more than {settings.max_documents} "
-            "managed policies a role holds by default"
-        )
+        needed = len(documents)
+        for lower in _lower_thresholds(threshold, settings.generalization):
+            attempt = _documents(perms, settings, lower, catalog)
+            if len(attempt[0]) <= settings.max_documents:
+                notes.append(
+                    f"{needed} documents exceed {settings.max_documents}: "
+                    f"fold threshold lowered to {lower}"
+                )
+                threshold = lower
+                documents, folds, compressions = attempt
+                break
+        else:
+            notes.append(
+                f"{needed} documents are needed, more than {settings.max_documents} "
+                "managed policies a role holds by default; folding further would not help "
+                "enough, so the fold threshold stays at "
+                f"{threshold}"
+            )
     notes.extend(_fold_note(fold) for fold in folds)
     notes.extend(
         f"compressed {len(c.actions)} actions into {c.wildcard}: {', '.join(c.actions)}"
