@@ -1,0 +1,150 @@
+"""The resolution data files: every target exists, every entry says why and where AWS says so."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from typing import Any
+
+import pytest
+
+from iamgen.catalog import load_catalog
+from iamgen.ingest.handlers import HANDLERS
+from iamgen.ingest.resources import template, templates_of
+from iamgen.ingest.rules_data import (
+    event_rules,
+    inference_geographies,
+    pass_role_settings,
+    placeholder_specs,
+    request_actions,
+    service_aliases,
+)
+
+DATA_FILES = (
+    "event_overrides.toml",
+    "service_aliases.toml",
+    "resource_params.toml",
+    "pass_role.toml",
+    "inference_regions.toml",
+)
+AWS_SOURCES = ("https://docs.aws.amazon.com/",)
+
+
+def _load(name: str) -> dict[str, Any]:
+    return tomllib.loads(resources.files("iamgen.data").joinpath(name).read_text(encoding="utf-8"))
+
+
+def _entries(name: str) -> list[dict[str, Any]]:
+    """Every table or array-of-tables entry in a data file."""
+    found: list[dict[str, Any]] = []
+    for value in _load(name).values():
+        if isinstance(value, list):
+            found.extend(v for v in value if isinstance(v, dict))
+        elif isinstance(value, dict):
+            found.append(value)
+    return found
+
+
+@pytest.mark.parametrize("name", DATA_FILES)
+def test_every_entry_has_a_note_and_an_aws_source(name: str) -> None:
+    entries = _entries(name)
+    assert entries
+    for entry in entries:
+        assert entry.get("note", "").strip(), entry
+        assert str(entry.get("source", "")).startswith(AWS_SOURCES), entry
+
+
+def test_every_override_target_exists_in_the_catalog() -> None:
+    catalog = load_catalog()
+    rules = event_rules()
+    assert rules
+    for rule in rules.values():
+        for action in rule.actions:
+            info = catalog.action(action)
+            assert info is not None, f"{rule.rule_id}: {action} is not in the catalog"
+            assert info.full_name == action, f"{rule.rule_id}: spell {action} as {info.full_name}"
+
+
+def test_overrides_say_exactly_one_thing() -> None:
+    for rule in event_rules().values():
+        assert (rule.no_grant is None) == bool(rule.actions), rule.rule_id
+        if rule.handler is not None:
+            assert rule.handler in HANDLERS, rule.rule_id
+
+
+def test_overrides_only_cover_names_the_catalog_gets_wrong() -> None:
+    """An entry for a name that is itself the right action would be noise, unless a handler refines it."""
+    catalog = load_catalog()
+    for (source, name), rule in event_rules().items():
+        if rule.handler is None and rule.actions and name != "*":
+            same = catalog.action(f"{source.removesuffix('.amazonaws.com')}:{name}")
+            assert same is None or (same.full_name,) != rule.actions, rule.rule_id
+
+
+def test_request_actions_exist_in_the_catalog() -> None:
+    catalog = load_catalog()
+    for extra in request_actions():
+        assert catalog.has_action(extra.action)
+        for action in extra.when_actions:
+            assert catalog.has_action(action)
+
+
+def test_aliases_point_to_catalog_services() -> None:
+    catalog = load_catalog()
+    for source, prefix in service_aliases().items():
+        assert source.endswith(".amazonaws.com")
+        assert catalog.has_service(prefix), prefix
+
+
+def test_pass_role_settings_name_service_principals() -> None:
+    for setting in pass_role_settings().values():
+        assert setting.passed_to is None or setting.passed_to.endswith(".amazonaws.com")
+
+
+def test_inference_geographies_list_regions() -> None:
+    geographies = inference_geographies()
+    assert {"us", "eu", "apac"} <= set(geographies)
+    for prefix, regions in geographies.items():
+        assert regions, prefix
+        assert all(r == "*" or r.count("-") >= 2 for r in regions), prefix
+
+
+def test_resource_param_entries_name_real_placeholders() -> None:
+    """Each (service, resource type, placeholder) entry matches an ARN format in the catalog."""
+    catalog = load_catalog()
+    for entry in _load("resource_params.toml").get("param", []):
+        service = entry.get("service", "*")
+        if service == "*":
+            continue
+        rtype = entry.get("resource_type", "*")
+        formats = catalog.resource_arn_formats(service)
+        assert formats, service
+        placeholders = {
+            name
+            for key, fmts in formats.items()
+            if rtype in ("*", key) or rtype.lower() == key.lower()
+            for fmt in fmts
+            for name in template(service, key, fmt).names
+        }
+        assert entry["placeholder"] in placeholders, entry
+
+
+def test_data_is_not_read_at_import() -> None:
+    import importlib
+    import sys
+
+    for module in ("iamgen.ingest.resolve", "iamgen.ingest.rules_data"):
+        sys.modules.pop(module, None)
+    rules_data = importlib.import_module("iamgen.ingest.rules_data")
+    assert rules_data._load.cache_info().currsize == 0
+    importlib.import_module("iamgen.ingest.resolve")
+    assert rules_data._load.cache_info().currsize == 0
+
+
+def test_templates_compile_for_every_catalog_format_of_the_focus_services() -> None:
+    catalog = load_catalog()
+    for prefix in ("s3", "kms", "lambda", "sagemaker", "bedrock", "dynamodb", "secretsmanager", "logs", "ecr"):
+        for info in catalog.actions_of(prefix):
+            for tpl in templates_of(info.service, info.resource_types):
+                assert tpl.arn_format.startswith("arn:")
+                placeholder_specs(tpl.service, tpl.resource_type)
