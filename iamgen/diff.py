@@ -161,6 +161,34 @@ class NotObservableFinding:
     code: str = "NOT_OBSERVABLE"
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class StatementUse:
+    """How much of one Allow statement was used: the reviewer's unit of change.
+
+    Counts are of distinct actions the statement names. ``verdict`` is
+    ``delete`` when nothing it grants was used, attempted or must be kept;
+    ``narrow`` when some of it is removable; ``keep`` otherwise.
+    """
+
+    policy: str
+    statement: int
+    sid: str
+    granted: int
+    used: int
+    removable: int
+    kept: int
+    denied: int
+
+    @property
+    def verdict(self) -> str:
+        """``delete``, ``narrow`` or ``keep``."""
+        if self.removable == 0:
+            return "keep"
+        if self.used == 0 and self.kept == 0 and self.denied == 0:
+            return "delete"
+        return "narrow"
+
+
 @dataclass(frozen=True, slots=True)
 class ObservedWindow:
     """The span asked for (``since``/``until``) and the span the trail covered."""
@@ -229,6 +257,7 @@ class DiffResult:
     summary: Summary
     recorded_data_events: tuple[str, ...] = ()
     unrecorded_data_events: tuple[str, ...] = ()
+    statements: tuple[StatementUse, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -411,6 +440,25 @@ def _propose(permissions: Sequence[Permission], kept: Sequence[NotObservableFind
     )
 
 
+def _statement_use(granted: _Granted, used: set[str], attempted: set[str],
+                   removable: set[str], kept: set[str]) -> tuple[StatementUse, ...]:
+    counts: dict[tuple[str, int], dict[str, int]] = {}
+    sids: dict[tuple[str, int], str] = {}
+    for key, refs in granted.refs.items():
+        for ref in refs:
+            where = (ref.policy, ref.statement)
+            sids[where] = ref.sid
+            tally = counts.setdefault(where, dict.fromkeys(
+                ("granted", "used", "removable", "kept", "denied"), 0))
+            tally["granted"] += 1
+            tally["used"] += key in used
+            tally["removable"] += key in removable
+            tally["kept"] += key in kept
+            tally["denied"] += key in attempted
+    return tuple(StatementUse(policy, index, sids[(policy, index)], **tally)
+                 for (policy, index), tally in sorted(counts.items()))
+
+
 def diff(
     principal: Principal,
     usages: Iterable[Usage],
@@ -499,6 +547,7 @@ def diff(
         policies = tuple(sorted({r.policy for k in keys for r in granted.refs[k]}))
         services.append(UnusedService(service, removable, kept, policies))
 
+    statement_use = _statement_use(granted, used_actions, attempted, unused_keys, keep_keys)
     conditional = sum(1 for f in used if f.code == "USED_CONDITIONAL")
     proposal = _propose(proposal_permissions, keep, grants, settings, catalog, conditional)
     proposed = {a.lower() for a in proposal.actions} if proposal else set()
@@ -541,5 +590,6 @@ def diff(
         summary=summary,
         recorded_data_events=tuple(g for g in data_groups if g in recorded),
         unrecorded_data_events=tuple(g for g in data_groups if g not in recorded),
+        statements=statement_use,
         notes=tuple(notes),
     )

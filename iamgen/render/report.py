@@ -173,6 +173,13 @@ def report_dict(result: DiffResult, *, catalog_version: str,
             "data_events_recorded": list(result.recorded_data_events),
             "data_events_not_recorded": list(result.unrecorded_data_events),
         },
+        "statements": [
+            {"policy": u.policy, "statement": u.statement, "sid": u.sid or None,
+             "granted_actions": u.granted, "used_actions": u.used,
+             "removable_actions": u.removable, "kept_actions": u.kept,
+             "denied_actions": u.denied, "verdict": u.verdict}
+            for u in result.statements
+        ],
         "used_granted": [_used(f) for f in result.used_granted],
         "unused_granted": {
             "services": [
@@ -249,6 +256,19 @@ def _where(entry: dict[str, Any]) -> str:
     return f"  [{entry['policy']}, {statement}]"
 
 
+def _statement_line(use: dict[str, Any]) -> str:
+    sid = f" ({use['sid']})" if use["sid"] else ""
+    head = f"{use['verdict']:6} {use['policy']} statement {use['statement']}{sid}: "
+    parts = [f"{use['used_actions']} of {use['granted_actions']} actions used"]
+    if use["removable_actions"]:
+        parts.append(f"{use['removable_actions']} removable")
+    if use["kept_actions"]:
+        parts.append(f"{use['kept_actions']} not observable")
+    if use["denied_actions"]:
+        parts.append(f"{use['denied_actions']} denied")
+    return head + ", ".join(parts)
+
+
 def _by_service(unused: Sequence[dict[str, Any]], report: dict[str, Any]) -> list[str]:
     """One line per service: how many unused actions, and which were used."""
     used: dict[str, set[str]] = {}
@@ -317,6 +337,8 @@ def render_text(report: dict[str, Any]) -> str:
     if coverage:
         lines.append(f"  trail records no data events for: {', '.join(coverage)}")
     lines.append("")
+    lines += _listing("What to change, statement by statement",
+                      [_statement_line(u) for u in report["statements"]])
     lines += _listing("Remove: services never used",
                       [f"{v['service']} ({len(v['removable_actions'])} actions"
                        + (f"; keep {', '.join(v['kept_actions'])}" if v["kept_actions"] else "")
@@ -349,9 +371,29 @@ def render_text(report: dict[str, Any]) -> str:
 # --- markdown --------------------------------------------------------------------
 
 
+def unused_by_service(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Unused actions of services in use, one row per service (for the Markdown report)."""
+    whole = {v["service"] for v in report["unused_granted"]["services"]}
+    used: dict[str, set[str]] = {}
+    for entry in report["used_granted"]:
+        used.setdefault(entry["action"].partition(":")[0], set()).add(entry["action"])
+    rows: dict[str, dict[str, Any]] = {}
+    for entry in report["unused_granted"]["actions"]:
+        if entry["code"] != "UNUSED_ACTION" or entry["service"] in whole:
+            continue
+        row = rows.setdefault(entry["service"], {"service": entry["service"], "actions": [],
+                                                 "used": sorted(used.get(entry["service"], ())),
+                                                 "policies": set()})
+        row["actions"].append(entry)
+        row["policies"].update(f"{g['policy']} statement {g['statement']}"
+                               for g in entry["grants"])
+    return [dict(row, policies=sorted(row["policies"])) for _, row in sorted(rows.items())]
+
+
 def render_markdown(reports: Sequence[dict[str, Any]], templates: Path | None = None) -> str:
     """A Markdown report for a pull request (template ``diff.md.j2``)."""
     env = template_environment(templates)
+    env.globals["unused_by_service"] = unused_by_service
     env.filters["percent"] = _percent
     env.filters["policy_json"] = lambda doc: json.dumps(doc, indent=2, ensure_ascii=False)
     return render_template(env, "diff.md.j2", {"reports": list(reports)})
