@@ -192,6 +192,10 @@ def _resources(step: _Step, ctx: RecordContext) -> tuple[tuple[str, ...], bool]:
             covered.add(tpl.resource_type)
             found.extend(a for a in arns if a not in found)
     if not found:
+        # Last resort: parameter names that differ only in case from the placeholder.
+        for tpl, specs in step.templates:
+            found.extend(a for a in arns_from_params(tpl, ctx, specs, any_case=True) if a not in found)
+    if not found:
         return _ANY, True
     return tuple(found), False
 

@@ -249,7 +249,9 @@ def _clean(raw: Any, spec: ParamSpec) -> str | None:
     return value
 
 
-def _param_values(ctx: RecordContext, spec: ParamSpec, single: bool) -> list[str]:
+def _param_values(
+    ctx: RecordContext, spec: ParamSpec, single: bool, any_case: bool = False
+) -> list[str]:
     found: list[str] = []
     for path in spec.parsed:
         if path.optional and not single:
@@ -268,7 +270,7 @@ def _param_values(ctx: RecordContext, spec: ParamSpec, single: bool) -> list[str
                 found.append(value)
         if found:
             return found
-    if spec.rule_id == "default":
+    if any_case and spec.rule_id == "default":
         # Parameter names differ in case across services (dBSnapshotIdentifier).
         lowered = ctx.lowered_params
         for path in spec.parsed:
@@ -285,12 +287,17 @@ _MAX_COMBINATIONS = 200
 
 
 def arns_from_params(
-    tpl: ArnTemplate, ctx: RecordContext, specs: PlaceholderSpecs | None = None
+    tpl: ArnTemplate,
+    ctx: RecordContext,
+    specs: PlaceholderSpecs | None = None,
+    any_case: bool = False,
 ) -> list[str]:
     """ARNs built by filling ``tpl`` from request (and response) parameters.
 
     A parameter that already holds an ARN of this shape is used as it is.
-    Returns [] when any placeholder cannot be filled.
+    With ``any_case``, unlisted placeholders also match parameter names that
+    differ in case (``dBSnapshotIdentifier``). Returns [] when any
+    placeholder cannot be filled.
     """
     if not tpl.names:
         return [tpl.fill(ctx, {})]
@@ -300,7 +307,7 @@ def arns_from_params(
     choices: list[tuple[str, list[str]]] = []
     complete = True
     for name in tpl.names:
-        values = _param_values(ctx, specs.get(name), single)
+        values = _param_values(ctx, specs.get(name), single, any_case)
         full = [v for v in values if v.startswith("arn:")]
         if full:
             # A whole ARN (functionName, secretId, stateMachineArn...) decides alone.
