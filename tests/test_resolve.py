@@ -513,3 +513,11 @@ def test_api_gateway_management_uses_http_verb_actions() -> None:
 def test_rules_explain_the_decision() -> None:
     res = resolve(record("s3", "ListObjectsV2", {"bucketName": "b"}))
     assert res.rules == ("event_overrides:s3:ListObjectsV2",)
+
+
+def test_glue_role_given_by_name_is_passed() -> None:
+    # https://docs.aws.amazon.com/glue/latest/webapi/API_CreateJob.html ("The name or ARN of the IAM role")
+    res = resolve(record("glue", "CreateJob", {"name": "etl", "role": "GlueEtl", "command": {}}))
+    passes = {(p.resource, p.conditions) for p in res.permissions if p.action == "iam:PassRole"}
+    assert passes == {(f"arn:aws:iam::{ACCOUNT}:role/GlueEtl",
+                       (Condition("StringEquals", "iam:PassedToService", ("glue.amazonaws.com",)),))}

@@ -75,6 +75,7 @@ class _Plan:
     handler: str | None = None
     unresolved: bool = False
     passed_to: str | None = None  # receiving service for iam:PassRole; None: never
+    role_name_paths: tuple[str, ...] = ()  # request paths that may name a role by name
     is_kms: bool = False
     extras: tuple[tuple[str, str, str], ...] = ()  # (request path, action, rule)
 
@@ -123,11 +124,13 @@ def _actions_plan(
         for extra in request_actions()
         if extra.when_actions & names
     )
+    setting = pass_role_settings().get(event_source)
     return _Plan(
         steps=tuple(_step(i) for i in infos),
         rule=rule,
         handler=handler,
         passed_to=_passed_to(event_source, event_name, infos),
+        role_name_paths=setting.role_name_paths if setting is not None else (),
         is_kms=service_prefix(event_source) == "kms",
         extras=extras,
     )
@@ -264,7 +267,7 @@ def _resolve(record: Mapping[str, Any]) -> Resolution:
             rules.append(rule)
             permissions.extend(Permission(action, arn) for arn in arns)
     if plan.passed_to is not None:
-        permissions.extend(_pass_role(plan.passed_to, ctx, rules))
+        permissions.extend(_pass_role(plan.passed_to, ctx, rules, plan.role_name_paths))
     if plan.is_kms and isinstance(identity, dict) and identity.get("invokedBy"):
         permissions = _with_kms_via_service(permissions, identity, ctx, rules)
     return Resolution(
@@ -303,8 +306,14 @@ def _role_arns(params: dict[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
-def _pass_role(passed_to: str, ctx: RecordContext, rules: list[str]) -> list[Permission]:
+def _pass_role(
+    passed_to: str, ctx: RecordContext, rules: list[str], role_name_paths: tuple[str, ...] = ()
+) -> list[Permission]:
     found = _role_arns(ctx.params)
+    for path in role_name_paths:
+        for name in values_at(ctx.params, path):
+            if isinstance(name, str) and name and not name.startswith("arn:") and "/" not in name:
+                found.append((path, f"arn:{ctx.partition}:iam::{ctx.account}:role/{name}"))
     if not found:
         return []
     condition = (Condition("StringEquals", "iam:PassedToService", (passed_to,)),)

@@ -78,6 +78,7 @@ class PassRoleSetting:
     event_names: tuple[str, ...]  # empty: every call of the service
     note: str
     source: str
+    role_name_paths: tuple[str, ...] = ()  # request paths that may hold a bare role name
 
 
 @cache
@@ -228,6 +229,7 @@ def pass_role_settings() -> Mapping[str, PassRoleSetting]:
             event_names=tuple(n.lower() for n in e.get("event_names", ())),
             note=e["note"],
             source=e["source"],
+            role_name_paths=tuple(e.get("role_name_paths", ())),
         )
     return table
 
