@@ -30,7 +30,7 @@ from typing import Any
 
 from ..catalog import ActionInfo, load_catalog
 from ..model import Condition, Permission, Resolution
-from .handlers import HANDLERS, Need
+from .handlers import HANDLERS
 from .resources import (
     ArnTemplate,
     RecordContext,
@@ -294,9 +294,8 @@ def _role_arns(params: dict[str, Any]) -> list[tuple[str, str]]:
     while stack:
         key, value, depth = stack.pop()
         if isinstance(value, str):
-            if value.startswith("arn:") and ":role/" in value and "role" in key.lower():
-                if _ROLE_ARN.match(value):
-                    found.append((key, value))
+            if ":role/" in value and "role" in key.lower() and _ROLE_ARN.match(value):
+                found.append((key, value))
         elif depth < 5:
             if isinstance(value, dict):
                 stack.extend((k, v, depth + 1) for k, v in value.items() if isinstance(k, str))

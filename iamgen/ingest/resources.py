@@ -46,8 +46,15 @@ class RecordContext:
     """
 
     __slots__ = (
-        "partition", "region", "account", "params", "response", "resource_arns",
-        "_request_arns", "_response_arns", "_lowered",
+        "_lowered",
+        "_request_arns",
+        "_response_arns",
+        "account",
+        "params",
+        "partition",
+        "region",
+        "resource_arns",
+        "response",
     )
 
     def __init__(
@@ -205,7 +212,7 @@ def _transform(value: str, how: str) -> str | None:
     if how == "lower":
         return value.lower()
     if how == "strip_leading_slash":
-        return value[1:] if value.startswith("/") else value
+        return value.removeprefix("/")
     if how == "last_path_segment":
         return value.rstrip("/").rsplit("/", 1)[-1] or None
     if how == "secret_name":
@@ -216,7 +223,7 @@ def _transform(value: str, how: str) -> str | None:
     if how == "alias_only":
         return value if value.startswith("alias/") else None
     if how == "strip_alias_prefix":
-        return value[len("alias/") :] if value.startswith("alias/") else value
+        return value.removeprefix("alias/")
     if how == "log_group_any":
         return value if value.endswith(":*") else f"{value}:*"
     if how == "before_pipe":

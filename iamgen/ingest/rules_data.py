@@ -174,7 +174,7 @@ def lowercase_services() -> frozenset[str]:
 class PlaceholderSpecs:
     """Placeholder -> :class:`ParamSpec` for one (service, resource type)."""
 
-    __slots__ = ("_service", "_rtype", "_cache", "_owned")
+    __slots__ = ("_cache", "_owned", "_rtype", "_service")
 
     def __init__(self, service: str, resource_type: str) -> None:
         self._service = service
