@@ -19,6 +19,7 @@ from iamgen.synth import Generalization, SynthSettings
 REGIONS = ("us-east-1", "eu-west-1")
 ACCOUNTS = ("111122223333", "444455556666")
 BUCKETS = ("ml-data", "ml-models", "Ml-Data")
+LOG_GROUPS = ("/aws/lambda/chat", "/aws/sagemaker/TrainingJobs")
 FOLDERS = ("", "train", "train/2024", "models/v1", "runs//x")
 
 ML_ACTIONS = (
@@ -140,10 +141,21 @@ def sibling_objects(draw: st.DrawFn) -> list[Permission]:
     return [Permission(action, f"arn:aws:s3:::{bucket}/{prefix}obj-{n}") for n in leaves]
 
 
+@st.composite
+def sibling_log_streams(draw: st.DrawFn) -> list[Permission]:
+    """Streams of one log group, as Lambda and SageMaker containers open them."""
+    action = draw(st.sampled_from(("logs:CreateLogStream", "logs:PutLogEvents")))
+    region = draw(st.sampled_from(REGIONS))
+    group = draw(st.sampled_from(LOG_GROUPS))
+    streams = draw(st.lists(st.integers(0, 99), min_size=1, max_size=12, unique=True))
+    base = f"arn:aws:logs:{region}:{ACCOUNTS[0]}:log-group:{group}:log-stream:"
+    return [Permission(action, f"{base}2026/11/0{n % 9}/[$LATEST]{n:08x}") for n in streams]
+
+
 _mixed_with_siblings = st.tuples(
     st.lists(permissions(), max_size=15),
     st.lists(s3_object_permissions(), max_size=20),
-    st.lists(sibling_objects(), min_size=1, max_size=4),
+    st.lists(st.one_of(sibling_objects(), sibling_log_streams()), min_size=1, max_size=4),
 ).map(lambda parts: parts[0] + parts[1] + [p for group in parts[2] for p in group])
 
 permission_lists = st.one_of(

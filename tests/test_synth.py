@@ -339,3 +339,20 @@ def test_an_empty_folder_name_is_not_the_bucket_root() -> None:
     assert [f.pattern for f in result.folds] == ["arn:aws:s3:::b//*"]
     assert allows(result.documents[0], "s3:GetObject", obj("b", "/new")) is True
     assert allows(result.documents[0], "s3:GetObject", obj("b", "other")) is False
+
+
+def test_log_streams_of_one_group_fold_and_never_across_groups() -> None:
+    group = "arn:aws:logs:us-east-1:111122223333:log-group:/aws/lambda/summarizer"
+    perms = [Permission("logs:CreateLogStream", f"{group}:log-stream:2026/11/0{i % 9}/[$LATEST]{i:032x}")
+             for i in range(12)]
+    other = "arn:aws:logs:us-east-1:111122223333:log-group:/aws/lambda/other:log-stream:s"
+    perms.append(Permission("logs:CreateLogStream", other))
+    result = synthesize(perms)
+    assert [f.pattern for f in result.folds] == [f"{group}:log-stream:*"]
+    (stmt,) = statements(result.documents)
+    assert stmt.resources == (other, f"{group}:log-stream:*")
+    policy = result.documents[0]
+    assert allows(policy, "logs:CreateLogStream", f"{group}:log-stream:tomorrow") is True
+    assert allows(policy, "logs:CreateLogStream", other[:-1] + "t") is False
+    assert synthesize(perms, NONE).folds == ()
+    assert synthesize(perms[:10] + [perms[-1]], SynthSettings(fold_threshold=10)).folds == ()

@@ -69,7 +69,12 @@ VARIABLES_VERSION = "2012-10-17"
 
 
 class Decision(StrEnum):
-    """The outcome of evaluating a request."""
+    """The outcome of evaluating a request.
+
+    ``IMPLICIT_DENY`` means certainly not allowed with no Deny certainly
+    applying; a Deny listed in ``Evaluation.undecided`` may still apply.
+    ``UNKNOWN`` means the request may or may not be allowed.
+    """
 
     ALLOW = "allow"
     EXPLICIT_DENY = "explicit_deny"

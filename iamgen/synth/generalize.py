@@ -1,96 +1,133 @@
-"""Fold many sibling S3 objects into a ``bucket/prefix/*`` pattern.
+"""Fold many sibling resources into one ``prefix*`` pattern, inside the evidence.
 
-Only S3 object ARNs (``arn:<partition>:s3:::<bucket>/<key>``) are folded, and
-a fold never leaves its bucket. Decisions are made per (conditions, action):
-an action observed on many objects of a folder gets the folder's pattern;
-another action observed there only once keeps its exact ARN. Every fold is
+Two kinds of resources fold:
+
+* S3 objects (``arn:<partition>:s3:::<bucket>/<key>``): objects of one folder
+  become ``bucket/folder/*``; a fold never leaves its bucket, and only the
+  ``tree`` level may fold a whole bucket (``bucket/*``).
+* CloudWatch Logs streams (``...:log-group:<group>:log-stream:<stream>``):
+  streams of one log group become ``...:log-group:<group>:log-stream:*``
+  (Lambda and SageMaker open a new stream per container, so yesterday's
+  stream names never come back). A fold never leaves its log group.
+
+Decisions are made per (conditions, action): an action observed on many
+objects of a folder gets the folder's pattern; another action observed there
+only once keeps its exact ARN. Partitions, regions, accounts and resource
+types are part of every fold's scope, so no fold crosses them. Every fold is
 returned as a :class:`~iamgen.synth.settings.Fold` so callers can say what
 was generalized, and tests can check nothing else was.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from ..arn import parse_arn
 from ..model import Condition, Permission
 from .settings import Fold, Generalization
 
 _WILD = frozenset("*?$")
+_LOG_STREAM = re.compile(
+    r"arn:(?P<partition>[^:]+):logs:(?P<region>[^:]+):(?P<account>[^:]+):"
+    r"log-group:(?P<group>[^:]+):log-stream:(?P<stream>[^:]+)"
+)
 
 
-def _object_key(resource: str) -> tuple[str, str, str] | None:
-    """(partition, bucket, key) of a literal S3 object ARN, else None."""
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    """Where a resource sits: its scope's ARN prefix and its path inside it.
+
+    ``flat`` scopes have no folders: every member is a direct child of the
+    scope, which may itself be folded at any level but ``none``.
+    """
+
+    base: str
+    path: str
+    flat: bool
+
+
+def _unit(resource: str) -> _Unit | None:
+    """The fold unit of a literal S3 object or log stream ARN, else None."""
+    if resource.startswith("arn:") and ":logs:" in resource:
+        found = _LOG_STREAM.fullmatch(resource)
+        if found is None or _WILD & set(found["group"]) or "*" in found["stream"]:
+            return None
+        base = resource[: found.start("stream")]
+        return _Unit(base=base, path=found["stream"], flat=True)
     arn = parse_arn(resource)
     if arn is None or arn.service != "s3" or arn.region or arn.account:
         return None
     bucket, slash, key = arn.resource.partition("/")
     if not slash or not bucket or not key or _WILD & set(arn.resource):
         return None
-    return arn.partition, bucket, key
+    return _Unit(base=f"arn:{arn.partition}:s3:::{bucket}/", path=key, flat=False)
 
 
-# Folders are key prefixes ending in "/" ("a/b/"); "" is the bucket root.
+# Folders are path prefixes ending in "/" ("a/b/"); "" is the scope's root.
 
 
 def _ancestors(path: str) -> list[str]:
-    """Folders strictly above a key or folder, the bucket root ``""`` first."""
+    """Folders strictly above a path or folder, the root ``""`` first."""
     if not path:
         return []
     inner = path[:-1] if path.endswith("/") else path
     return [""] + [inner[: i + 1] for i, ch in enumerate(inner) if ch == "/"]
 
 
-def _prefix_folders(keys: set[str], threshold: int) -> set[str]:
-    """Folders holding more than ``threshold`` of ``keys`` directly (never the root)."""
+def _prefix_folders(paths: set[str], threshold: int) -> set[str]:
+    """Folders holding more than ``threshold`` of ``paths`` directly (never the root)."""
     counts: dict[str, int] = defaultdict(int)
-    for key in keys:
-        cut = key.rfind("/")
+    for path in paths:
+        cut = path.rfind("/")
         if cut >= 0:
-            counts[key[: cut + 1]] += 1
+            counts[path[: cut + 1]] += 1
     return {folder for folder, n in counts.items() if n > threshold}
 
 
-def _tree_folders(keys: set[str], threshold: int) -> set[str]:
+def _tree_folders(paths: set[str], threshold: int) -> set[str]:
     """Folders (the root included) with more than ``threshold`` distinct children."""
     children: dict[str, set[str]] = defaultdict(set)
-    for key in keys:
-        for folder in _ancestors(key):
-            rest = key[len(folder) :]
-            head, slash, _ = rest.partition("/")
+    for path in paths:
+        for folder in _ancestors(path):
+            head, slash, _ = path[len(folder) :].partition("/")
             children[folder].add(head + slash)
     return {folder for folder, kids in children.items() if len(kids) > threshold}
 
 
-def _pattern(partition: str, bucket: str, folder: str) -> str:
-    return f"arn:{partition}:s3:::{bucket}/{folder}*"
+def _folders(paths: set[str], flat: bool, level: Generalization, threshold: int) -> set[str]:
+    if flat:
+        return {""} if len(paths) > threshold else set()
+    if level is Generalization.TREE:
+        found = _tree_folders(paths, threshold)
+    else:
+        found = _prefix_folders(paths, threshold)
+    found = {f for f in found if not _WILD & set(f)}
+    return {f for f in found if not any(a in found for a in _ancestors(f))}
 
 
 def fold_objects(
     permissions: Iterable[Permission], level: Generalization, threshold: int
 ) -> tuple[frozenset[Permission], tuple[Fold, ...]]:
-    """Permissions with crowded S3 folders folded, and the folds made."""
+    """Permissions with crowded folders folded, and the folds made."""
     perms = frozenset(permissions)
     if level is Generalization.NONE:
         return perms, ()
-    objects: dict[tuple[tuple[Condition, ...], str, str, str], set[str]] = defaultdict(set)
+    units = {perm.resource: _unit(perm.resource) for perm in perms}
+    members: dict[tuple[tuple[Condition, ...], str, str], set[str]] = defaultdict(set)
+    flat: dict[str, bool] = {}
     for perm in perms:
-        parts = _object_key(perm.resource)
-        if parts is not None:
-            partition, bucket, key = parts
-            objects[(perm.conditions, perm.action, partition, bucket)].add(key)
-    # (conditions, action, partition, bucket) -> folders to fold ("" is the whole bucket)
-    chosen: dict[tuple[tuple[Condition, ...], str, str, str], set[str]] = {}
-    for slot, keys in objects.items():
-        if level is Generalization.TREE:
-            folders = _tree_folders(keys, threshold)
-        else:
-            folders = _prefix_folders(keys, threshold)
-        folders = {f for f in folders if not _WILD & set(f)}
-        topmost = {f for f in folders if not any(a in folders for a in _ancestors(f))}
-        if topmost:
-            chosen[slot] = topmost
+        unit = units[perm.resource]
+        if unit is not None:
+            members[(perm.conditions, perm.action, unit.base)].add(unit.path)
+            flat[unit.base] = unit.flat
+    chosen: dict[tuple[tuple[Condition, ...], str, str], set[str]] = {}
+    for slot, paths in members.items():
+        folders = _folders(paths, flat[slot[2]], level, threshold)
+        if folders:
+            chosen[slot] = folders
     if not chosen:
         return perms, ()
     out: set[Permission] = set()
@@ -98,13 +135,13 @@ def fold_objects(
         lambda: defaultdict(set)
     )
     for perm in perms:
-        parts = _object_key(perm.resource)
-        if parts is not None:
-            partition, bucket, key = parts
-            folders = chosen.get((perm.conditions, perm.action, partition, bucket), set())
-            covering = [f for f in _ancestors(key) if f in folders]
+        unit = units[perm.resource]
+        folders = chosen.get((perm.conditions, perm.action, unit.base), set()) if unit else set()
+        if unit is not None and folders:
+            above = [""] if unit.flat else _ancestors(unit.path)
+            covering = [f for f in above if f in folders]
             if covering:
-                pattern = _pattern(partition, bucket, covering[0])
+                pattern = f"{unit.base}{covering[0]}*"
                 replaced[(pattern, perm.conditions)][perm.action].add(perm.resource)
                 continue
         out.add(perm)

@@ -13,11 +13,12 @@ class Generalization(StrEnum):
     """How far resource ARNs may be generalized beyond what was observed.
 
     ``none`` keeps every observed ARN. ``prefix`` (the default) folds sibling
-    S3 objects of one folder into ``bucket/folder/*`` when more than the fold
-    threshold of them were used by one action. ``tree`` also folds a folder
-    whose distinct children (objects and sub-folders) exceed the threshold,
-    up to ``bucket/*`` at most. No level ever folds across buckets, accounts,
-    regions, partitions or resource types.
+    S3 objects of one folder into ``bucket/folder/*``, and the log streams of
+    one log group into ``...:log-group:NAME:log-stream:*``, when one action
+    was observed on more than the fold threshold of them. ``tree`` also folds
+    a folder whose distinct children (objects and sub-folders) exceed the
+    threshold, up to ``bucket/*`` at most. No level ever folds across
+    buckets, log groups, accounts, regions, partitions or resource types.
     """
 
     NONE = "none"

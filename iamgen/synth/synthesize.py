@@ -44,7 +44,7 @@ def _lower_thresholds(threshold: int, level: Generalization) -> list[int]:
 def _fold_note(fold: Fold) -> str:
     where = f" (under {len(fold.conditions)} condition(s))" if fold.conditions else ""
     return (
-        f"generalized {fold.observed} observed S3 object ARN(s) into {fold.pattern} "
+        f"generalized {fold.observed} observed ARN(s) into {fold.pattern} "
         f"for {', '.join(fold.actions)}{where}"
     )
 
@@ -58,7 +58,7 @@ def synthesize(
 
     Statements group the same actions on several resources and the same
     resources for several actions; permissions with different conditions
-    never share a statement. S3 objects are folded per ``settings``; every
+    never share a statement. Crowded S3 folders and log groups are folded per ``settings``; every
     document fits ``settings.size_limit``. When more than
     ``settings.max_documents`` documents are needed, the fold threshold is
     halved (never beyond ``settings.generalization``) until they fit, and a
