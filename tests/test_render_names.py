@@ -38,7 +38,8 @@ iam_names = st.text(
 
 
 @pytest.mark.parametrize(
-    "name", ["SageMakerTrainingRole", "my-role", "My.Role+x", "svc@team=1,2", "9lives", "_", "a" * 64]
+    "name",
+    ["SageMakerTrainingRole", "my-role", "My.Role+x", "svc@team=1,2", "9lives", "_", "a" * 64],
 )
 def test_names_are_valid_for_each_tool(name: str) -> None:
     check_name(name)
@@ -91,7 +92,9 @@ def test_long_names_are_shortened_to_iam_limit_and_stay_distinct() -> None:
     assert all(len(n) <= 128 and IAM_POLICY_NAME.fullmatch(n) for n in names)
 
 
-@pytest.mark.parametrize("bad", ["", "a/b", "../x", "..", "role name", "r\u00f4le", "x" * 129, "a\nb"])
+@pytest.mark.parametrize(
+    "bad", ["", "a/b", "../x", "..", "role name", "r\u00f4le", "x" * 129, "a\nb"]
+)
 def test_unsafe_file_names_are_refused(bad: str) -> None:
     with pytest.raises(UsageError):
         check_name(bad)

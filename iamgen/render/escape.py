@@ -61,9 +61,7 @@ def yaml_string(value: str) -> str:
 
 # A key that YAML 1.1 and 1.2 both read as this very string when unquoted.
 _PLAIN_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_:./-]*[A-Za-z0-9]|[A-Za-z]")
-_YAML_WORDS = frozenset(
-    {"y", "n", "yes", "no", "true", "false", "on", "off", "null"}
-)
+_YAML_WORDS = frozenset({"y", "n", "yes", "no", "true", "false", "on", "off", "null"})
 
 
 def yaml_key(value: str) -> str:

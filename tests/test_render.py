@@ -1,0 +1,634 @@
+"""Rendered policies round-trip: what Terraform and CloudFormation files hold is
+the policy the JSON output holds, and cfn-lint finds no errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import hcl2
+import pytest
+import yaml
+from cfnlint.api import ManualArgs, lint
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from iamgen.model import Condition, PolicyDocument, Principal, PrincipalKind, Provenance, Statement
+from iamgen.policy import parse_policy, render_policy_json
+from iamgen.render import FORMATS, META_SUFFIX, RenderedFile, render_policies
+from iamgen.render.escape import hcl_string, yaml_key, yaml_string
+
+ACCOUNT = "123456789012"
+ROLE = Principal(
+    f"arn:aws:iam::{ACCOUNT}:role/service-role/SageMakerTrainingRole", PrincipalKind.ROLE
+)
+FIRST = datetime(2026, 11, 2, 8, 15, 0, tzinfo=UTC)
+LAST = datetime(2026, 11, 8, 17, 45, 30, tzinfo=UTC)
+PROVENANCE = Provenance(ROLE, FIRST, LAST, 1234, "0.1.202610271", "0.1.0")
+
+ML_POLICY = PolicyDocument(
+    (
+        Statement(
+            sid="BedrockInvoke",
+            actions=("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"),
+            resources=(
+                f"arn:aws:bedrock:us-east-1:{ACCOUNT}:inference-profile/us.anthropic.claude-v2",
+                "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-v2",
+                "arn:aws:bedrock:us-west-2::foundation-model/anthropic.claude-v2",
+            ),
+            conditions=(
+                Condition("StringEquals", "aws:RequestedRegion", ("us-east-1", "us-west-2")),
+            ),
+        ),
+        Statement(
+            sid="S3ListTrainingData",
+            actions=("s3:ListBucket",),
+            resources=("arn:aws:s3:::ml-training-data",),
+            conditions=(Condition("StringLike", "s3:prefix", ("train/*", "eval/*", "")),),
+        ),
+        Statement(
+            sid="S3ReadOwnPrefix",
+            actions=("s3:GetObject",),
+            resources=("arn:aws:s3:::ml-training-data/${aws:PrincipalTag/team}/*",),
+        ),
+        Statement(
+            sid="PassRoleToSageMaker",
+            actions=("iam:PassRole",),
+            resources=(f"arn:aws:iam::{ACCOUNT}:role/service-role/SageMakerExecution",),
+            conditions=(
+                Condition("StringEquals", "iam:PassedToService", ("sagemaker.amazonaws.com",)),
+            ),
+        ),
+        Statement(
+            sid="KmsViaS3",
+            actions=("kms:Decrypt", "kms:GenerateDataKey"),
+            resources=(
+                f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            ),
+            conditions=(
+                Condition("StringEquals", "kms:ViaService", ("s3.us-east-1.amazonaws.com",)),
+                Condition("StringEquals", "aws:ResourceAccount", (ACCOUNT,)),
+                Condition("Bool", "aws:SecureTransport", ("true",)),
+            ),
+        ),
+        Statement(sid="EcrLogin", actions=("ecr:GetAuthorizationToken",), resources=("*",)),
+        Statement(
+            sid="DenyOutsideRegions",
+            effect="Deny",
+            not_actions=("iam:*", "sts:*", "support:*"),
+            resources=("*",),
+            conditions=(
+                Condition("StringNotEquals", "aws:RequestedRegion", ("us-east-1", "us-west-2")),
+            ),
+        ),
+        Statement(
+            sid="DenyOtherBuckets",
+            effect="Deny",
+            actions=("s3:*",),
+            not_resources=("arn:aws:s3:::ml-training-data", "arn:aws:s3:::ml-training-data/*"),
+        ),
+    )
+)
+LOGS_POLICY = PolicyDocument(
+    (
+        Statement(
+            sid="Logs",
+            actions=("logs:CreateLogStream", "logs:PutLogEvents"),
+            resources=(
+                f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/sagemaker/TrainingJobs:*",
+            ),
+        ),
+        Statement(
+            sid="Secrets",
+            actions=("secretsmanager:GetSecretValue",),
+            resources=(f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:hf-token-??????",),
+        ),
+    )
+)
+DYNAMO_POLICY = PolicyDocument(
+    (
+        Statement(
+            actions=("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"),
+            resources=(f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/feature-cache",),
+        ),
+    )
+)
+SPLIT = (ML_POLICY, LOGS_POLICY, DYNAMO_POLICY)
+
+# Values chosen to break naive quoting: quotes, backslashes, template and
+# interpolation markers, YAML indicators, comment signs, line breaks, non-ASCII.
+ODD_VALUES = (
+    'quote"inside',
+    "back\\slash",
+    "${aws:username}",
+    "$${already}",
+    "%{if x}",
+    "100%",
+    "# not a comment",
+    "key: value",
+    "- dash",
+    "!Ref Evil",
+    "*",
+    "true",
+    "null",
+    "2012-10-17",
+    "0x1F",
+    "line\nbreak",
+    "tab\there",
+    "cr\rlf",
+    "bell\x07",
+    "caf\u00e9 \u65e5\u672c \U0001f916",
+    "\u2028sep",
+    "",
+    " leading and trailing ",
+)
+ODD_POLICY = PolicyDocument(
+    (
+        Statement(
+            sid="Odd",
+            actions=("s3:GetObject",),
+            resources=tuple(f"arn:aws:s3:::b/{v}" for v in ODD_VALUES),
+            conditions=(
+                Condition("StringLike", 'aws:PrincipalTag/te"am', ODD_VALUES),
+                Condition("StringEquals", "true", ("yes",)),
+                Condition("ForAnyValue:StringEquals", "aws:TagKeys", ("a", "b")),
+            ),
+        ),
+    )
+)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _render(
+    fmt: str, documents: tuple[PolicyDocument, ...] = SPLIT, name: str = ROLE.name, **kw: Any
+) -> tuple[RenderedFile, ...]:
+    return render_policies(name, documents, PROVENANCE, fmt, **kw)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def normalized(policy: dict[str, Any]) -> dict[str, Any]:
+    """A policy with every single-string element spelled as a one-item list."""
+    statements = []
+    for raw in policy["Statement"]:
+        stmt = dict(raw)
+        for key in ("Action", "NotAction", "Resource", "NotResource"):
+            if key in stmt:
+                stmt[key] = _as_list(stmt[key])
+        if "Condition" in stmt:
+            stmt["Condition"] = {
+                op: {k: _as_list(v) for k, v in clauses.items()}
+                for op, clauses in stmt["Condition"].items()
+            }
+        statements.append(stmt)
+    return {"Version": policy["Version"], "Statement": statements}
+
+
+def json_policies(fmt_files: tuple[RenderedFile, ...]) -> list[dict[str, Any]]:
+    """The policies of the JSON output, in document order (sidecar excluded)."""
+    return [json.loads(f.text) for f in fmt_files if not f.filename.endswith(META_SUFFIX)]
+
+
+_HCL_SIMPLE = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
+
+
+def hcl_literal(token: str) -> str:
+    """Decode one quoted HCL string as Terraform does, refusing interpolation."""
+    assert token.startswith('"') and token.endswith('"') and len(token) >= 2, token
+    body, out, i = token[1:-1], [], 0
+    while i < len(body):
+        if body.startswith("$${", i) or body.startswith("%%{", i):
+            out.append(body[i + 1 : i + 3])
+            i += 3
+        elif body.startswith("${", i) or body.startswith("%{", i):
+            raise AssertionError(f"unescaped template sequence in {token!r}")
+        elif body[i] == "\\":
+            code = body[i + 1]
+            if code in _HCL_SIMPLE:
+                out.append(_HCL_SIMPLE[code])
+                i += 2
+            elif code in "uU":
+                width = 4 if code == "u" else 8
+                out.append(chr(int(body[i + 2 : i + 2 + width], 16)))
+                i += 2 + width
+            else:
+                raise AssertionError(f"unknown escape \\{code} in {token!r}")
+        else:
+            out.append(body[i])
+            i += 1
+    return "".join(out)
+
+
+def _unquote_label(label: str) -> str:
+    return hcl_literal(label)
+
+
+def terraform_blocks(text: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(data sources by label, aws_iam_policy resources by label) of a .tf file."""
+    tree = hcl2.loads(text)
+    data: dict[str, Any] = {}
+    resources: dict[str, Any] = {}
+    for entry in tree.get("data", []):
+        for kind, blocks in entry.items():
+            assert _unquote_label(kind) == "aws_iam_policy_document"
+            for label, body in blocks.items():
+                assert _unquote_label(label) not in data, f"duplicate data source {label}"
+                data[_unquote_label(label)] = body
+    for entry in tree.get("resource", []):
+        for kind, blocks in entry.items():
+            assert _unquote_label(kind) == "aws_iam_policy"
+            for label, body in blocks.items():
+                assert _unquote_label(label) not in resources, f"duplicate resource {label}"
+                resources[_unquote_label(label)] = body
+    assert set(tree) <= {"data", "resource", "__comments__"}, set(tree)
+    return data, resources
+
+
+def policy_from_data_source(body: dict[str, Any]) -> dict[str, Any]:
+    """The IAM policy an aws_iam_policy_document block stands for (lists throughout).
+
+    https://registry.terraform.io/providers/hashicorp/aws/latest/docs/data-sources/iam_policy_document
+    """
+    statements = []
+    for block in body.get("statement", []):
+        stmt: dict[str, Any] = {}
+        if "sid" in block:
+            stmt["Sid"] = hcl_literal(block["sid"])
+        stmt["Effect"] = hcl_literal(block.get("effect", '"Allow"'))
+        for attribute, element in (
+            ("actions", "Action"),
+            ("not_actions", "NotAction"),
+            ("resources", "Resource"),
+            ("not_resources", "NotResource"),
+        ):
+            if attribute in block:
+                stmt[element] = [hcl_literal(v) for v in block[attribute]]
+        for cond in block.get("condition", []):
+            clauses = stmt.setdefault("Condition", {}).setdefault(hcl_literal(cond["test"]), {})
+            clauses[hcl_literal(cond["variable"])] = [hcl_literal(v) for v in cond["values"]]
+        statements.append(stmt)
+    return {"Version": hcl_literal(body["version"]), "Statement": statements}
+
+
+class CloudFormationLoader(yaml.SafeLoader):
+    """PyYAML's safe loader plus CloudFormation's short-form intrinsic tags."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{suffix}": value}
+
+
+CloudFormationLoader.add_multi_constructor("!", _intrinsic)
+
+
+def cloudformation(text: str) -> dict[str, Any]:
+    return yaml.load(text, Loader=CloudFormationLoader)  # a SafeLoader subclass
+
+
+def lint_errors(text: str) -> list[str]:
+    matches = lint(text, config=ManualArgs(regions=["us-east-1"]))
+    return [f"{m.rule.id} {m.message}" for m in matches]
+
+
+# ---------------------------------------------------------------- JSON
+
+
+def test_json_files_are_canonical_policies_plus_a_provenance_sidecar() -> None:
+    files = _render("json")
+    names = [f.filename for f in files]
+    assert names == [
+        "SageMakerTrainingRole.json",
+        "SageMakerTrainingRole.2.json",
+        "SageMakerTrainingRole.3.json",
+        "SageMakerTrainingRole.meta.json",
+    ]
+    for doc, rendered in zip(SPLIT, files, strict=False):
+        assert rendered.text == render_policy_json(doc)
+        assert parse_policy(rendered.text) == doc
+        # IAM: "ID is allowed in resource-based policies, but not in identity-based
+        # policies." https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_id.html
+        assert "Id" not in json.loads(rendered.text)
+    meta = json.loads(files[-1].text)
+    assert meta == {
+        "catalog_version": "0.1.202610271",
+        "events": 1234,
+        "first_event": "2026-11-02T08:15:00Z",
+        "generator": "iamgen 0.1.0",
+        "last_event": "2026-11-08T17:45:30Z",
+        "policies": names[:-1],
+        "principal": ROLE.arn,
+    }
+
+
+def test_single_document_gives_one_policy_file() -> None:
+    files = _render("json", (DYNAMO_POLICY,))
+    assert [f.filename for f in files] == [
+        "SageMakerTrainingRole.json",
+        "SageMakerTrainingRole.meta.json",
+    ]
+
+
+# ---------------------------------------------------------------- Terraform
+
+
+@pytest.mark.parametrize("documents", [SPLIT, (ODD_POLICY,)], ids=["split", "odd-values"])
+def test_terraform_holds_the_json_policies(documents: tuple[PolicyDocument, ...]) -> None:
+    (tf,) = _render("terraform", documents)
+    assert tf.filename == "SageMakerTrainingRole.tf"
+    data, resources = terraform_blocks(tf.text)
+    assert len(data) == len(documents) == len(resources)
+    from_tf = [normalized(policy_from_data_source(body)) for body in data.values()]
+    from_json = [normalized(p) for p in json_policies(_render("json", documents))]
+    assert from_tf == from_json
+    for label, body in resources.items():
+        # The resource uses the data source of the same label.
+        assert body["policy"] == f"${{data.aws_iam_policy_document.{label}.json}}"
+    policy_names = [hcl_literal(body["name"]) for body in resources.values()]
+    assert (
+        policy_names
+        == [
+            "iamgen-SageMakerTrainingRole",
+            "iamgen-SageMakerTrainingRole.2",
+            "iamgen-SageMakerTrainingRole.3",
+        ][: len(documents)]
+    )
+
+
+def test_terraform_escapes_iam_policy_variables() -> None:
+    # "$${" is a literal "${" in a Terraform string; an unescaped one would be
+    # interpolated. https://developer.hashicorp.com/terraform/language/expressions/strings
+    (tf,) = _render("terraform", (ML_POLICY,))
+    assert '"arn:aws:s3:::ml-training-data/$${aws:PrincipalTag/team}/*"' in tf.text
+    assert "/${aws:" not in tf.text
+
+
+def test_terraform_value_cannot_inject_blocks() -> None:
+    evil = 'x"]\n}\nresource "aws_iam_user" "pwned" {\n  name = "y'
+    doc = PolicyDocument((Statement(actions=("s3:GetObject",), resources=(evil,)),))
+    (tf,) = _render("terraform", (doc,))
+    data, resources = terraform_blocks(tf.text)
+    assert len(resources) == 1
+    (body,) = data.values()
+    assert policy_from_data_source(body)["Statement"][0]["Resource"] == [evil]
+
+
+# ---------------------------------------------------------------- CloudFormation
+
+
+@pytest.mark.parametrize("documents", [SPLIT, (ODD_POLICY,)], ids=["split", "odd-values"])
+def test_cloudformation_holds_the_json_policies(documents: tuple[PolicyDocument, ...]) -> None:
+    (cfn,) = _render("cloudformation", documents)
+    assert cfn.filename == "SageMakerTrainingRole.yaml"
+    template = cloudformation(cfn.text)
+    resources = template["Resources"]
+    assert all(r["Type"] == "AWS::IAM::ManagedPolicy" for r in resources.values())
+    from_cfn = [r["Properties"]["PolicyDocument"] for r in resources.values()]
+    # Not normalized: the YAML keeps each element's exact JSON shape.
+    assert from_cfn == json_policies(_render("json", documents))
+    assert [o["Value"] for o in template["Outputs"].values()] == [{"Ref": lid} for lid in resources]
+
+
+def test_cloudformation_passes_cfn_lint() -> None:
+    (cfn,) = _render("cloudformation")
+    assert lint_errors(cfn.text) == []
+
+
+def test_cfn_lint_would_catch_a_broken_template() -> None:
+    # Guards the check above: the same template without its PolicyDocument fails.
+    (cfn,) = _render("cloudformation", (DYNAMO_POLICY,))
+    broken = cfn.text.replace("PolicyDocument:", "PolicyDocumentX:")
+    assert any(e.startswith("E") for e in lint_errors(broken))
+
+
+def test_cloudformation_agrees_with_cfn_lint_decoder() -> None:
+    from cfnlint.decode.cfn_yaml import loads
+
+    (cfn,) = _render("cloudformation")
+    assert json.loads(json.dumps(loads(cfn.text))) == json.loads(
+        json.dumps(cloudformation(cfn.text))
+    )
+
+
+@pytest.mark.parametrize("name", ["My.Role+x", "svc@team=1,2", "9lives", "_x-y", "a" * 64])
+def test_odd_principal_names_render_valid_files(name: str) -> None:
+    json_files = _render("json", name=name)
+    assert [f.filename for f in json_files][:2] == [f"{name}.json", f"{name}.2.json"]
+    (tf,) = _render("terraform", name=name)
+    assert tf.filename == f"{name}.tf"
+    data, resources = terraform_blocks(tf.text)
+    assert set(data) == set(resources) and len(data) == 3
+    assert all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", label) for label in data)
+    (cfn,) = _render("cloudformation", name=name)
+    assert cfn.filename == f"{name}.yaml"
+    assert lint_errors(cfn.text) == []
+    logical_ids = list(cloudformation(cfn.text)["Resources"])
+    assert len(logical_ids) == 3 and all(
+        re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", i) for i in logical_ids
+    )
+
+
+# ---------------------------------------------------------------- provenance
+
+
+@pytest.mark.parametrize("fmt", ["terraform", "cloudformation"])
+def test_header_comment_carries_provenance(fmt: str) -> None:
+    (rendered,) = _render(fmt)
+    header = []
+    for line in rendered.text.splitlines():
+        if not line.startswith("#"):
+            break
+        header.append(line)
+    text = "\n".join(header)
+    for fact in (
+        ROLE.arn,
+        "2026-11-02T08:15:00Z",
+        "2026-11-08T17:45:30Z",
+        "1234 ",
+        "0.1.202610271",
+        "iamgen 0.1.0",
+        "3 managed policies",
+    ):
+        assert fact in text, fact
+    assert len(header) <= 5
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_no_other_timestamps_than_the_observed_window(fmt: str) -> None:
+    text = "".join(f.text for f in _render(fmt))
+    stamps = set(re.findall(r"\d{4}-\d\d-\d\dT[\d:]+", text))
+    assert stamps == {"2026-11-02T08:15:00", "2026-11-08T17:45:30"}
+
+
+def test_window_is_written_in_utc() -> None:
+    plus2 = timezone(timedelta(hours=2))
+    prov = Provenance(
+        ROLE, datetime(2026, 11, 2, 10, 0, tzinfo=plus2), datetime(2026, 11, 3), 5, "v", "0.1.0"
+    )
+    meta = json.loads(render_policies("r", (DYNAMO_POLICY,), prov)[-1].text)
+    assert (meta["first_event"], meta["last_event"]) == (
+        "2026-11-02T08:00:00Z",
+        "2026-11-03T00:00:00Z",
+    )
+
+
+def test_unknown_window_is_said_so() -> None:
+    prov = Provenance(ROLE, None, None, 0, "v", "0.1.0")
+    (tf,) = render_policies("r", (DYNAMO_POLICY,), prov, "terraform")
+    assert "unknown .. unknown" in tf.text
+
+
+def test_control_characters_in_the_arn_cannot_leave_the_comment() -> None:
+    odd = Principal(f'arn:aws:iam::{ACCOUNT}:role/x\nresource "evil" "e" {{}}', PrincipalKind.ROLE)
+    prov = Provenance(odd, FIRST, LAST, 1, "v", "0.1.0")
+    (tf,) = render_policies("x", (DYNAMO_POLICY,), prov, "terraform")
+    _, resources = terraform_blocks(tf.text)
+    assert len(resources) == 1
+    (cfn,) = render_policies("x", (DYNAMO_POLICY,), prov, "cloudformation")
+    assert set(cloudformation(cfn.text)) == {
+        "AWSTemplateFormatVersion",
+        "Description",
+        "Resources",
+        "Outputs",
+    }
+
+
+# ---------------------------------------------------------------- determinism
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_same_input_gives_byte_identical_files(fmt: str) -> None:
+    assert _render(fmt) == _render(fmt)
+
+
+def test_output_does_not_depend_on_hash_seed() -> None:
+    script = (
+        "import sys; sys.path.insert(0, 'tests'); import test_render as t\n"
+        "for fmt in t.FORMATS:\n"
+        "    for f in t._render(fmt): sys.stdout.write(f.filename + '\\n' + f.text)\n"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=str(__import__("pathlib").Path(__file__).parent.parent),
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(outputs) == 1
+    assert outputs.pop() == "".join(
+        f.filename + "\n" + f.text for fmt in FORMATS for f in _render(fmt)
+    )
+
+
+# ---------------------------------------------------------------- escaping, property-based
+
+
+def _python_hcl2_parses(value: str) -> bool:
+    """python-hcl2 rejects an escaped ``$${``/``%%{`` with no ``}`` after it, which
+    Terraform reads as literal text; such values are checked by
+    test_unbalanced_template_markers_are_escaped instead."""
+    return all("}" in value[i:] for i in range(len(value)) if value.startswith(("${", "%{"), i))
+
+
+any_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
+
+
+def test_unbalanced_template_markers_are_escaped() -> None:
+    assert hcl_string("a${b") == '"a$${b"'
+    assert hcl_string("%{") == '"%%{"'
+    assert hcl_literal(hcl_string("x$${y%{")) == "x$${y%{"
+
+
+@given(any_text.filter(_python_hcl2_parses))
+def test_hcl_string_round_trips_through_python_hcl2(value: str) -> None:
+    tree = hcl2.loads(f"x = {hcl_string(value)}\n")
+    assert hcl_literal(tree["x"]) == value
+
+
+@given(any_text)
+@example("true")
+@example("No")
+@example("null")
+@example("~")
+@example("aws:SourceIp")
+@example("StringLike")
+@example("2012-10-17")
+@example("a: b")
+def test_yaml_string_and_key_round_trip(value: str) -> None:
+    assert yaml.safe_load(f"k: {yaml_string(value)}\n") == {"k": value}
+    assert yaml.safe_load(f"{yaml_key(value)}: 1\n") == {value: 1}
+
+
+policy_text = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=12).filter(
+    _python_hcl2_parses
+)
+words = st.lists(policy_text, min_size=1, max_size=3)
+statements = st.builds(
+    Statement,
+    effect=st.sampled_from(["Allow", "Deny"]),
+    actions=words.map(tuple),
+    resources=words.map(tuple),
+    conditions=st.lists(
+        st.builds(
+            Condition,
+            st.sampled_from(["StringEquals", "StringLike", "ArnLike"]),
+            policy_text,
+            words.map(tuple),
+        ),
+        max_size=2,
+        unique_by=lambda c: (c.operator, c.key),
+    ).map(tuple),
+    sid=st.from_regex(r"[A-Za-z0-9]{0,8}", fullmatch=True),
+)
+documents = st.lists(
+    st.builds(PolicyDocument, st.lists(statements, min_size=1, max_size=3).map(tuple)),
+    min_size=1,
+    max_size=3,
+).map(tuple)
+
+
+@settings(max_examples=40)
+@given(documents)
+def test_any_policy_round_trips_through_terraform_and_cloudformation(
+    docs: tuple[PolicyDocument, ...],
+) -> None:
+    expected = json_policies(_render("json", docs))
+    (tf,) = _render("terraform", docs)
+    data, _ = terraform_blocks(tf.text)
+    assert [normalized(policy_from_data_source(b)) for b in data.values()] == [
+        normalized(p) for p in expected
+    ]
+    (cfn,) = _render("cloudformation", docs)
+    resources = cloudformation(cfn.text)["Resources"]
+    assert [r["Properties"]["PolicyDocument"] for r in resources.values()] == expected
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_files_are_tidy(fmt: str) -> None:
+    for documents in (SPLIT, (ODD_POLICY,)):
+        for rendered in _render(fmt, documents):
+            lines = rendered.text.split("\n")
+            assert rendered.text.endswith("\n") and not rendered.text.endswith("\n\n")
+            assert all(line == line.rstrip() for line in lines), rendered.filename
+            assert "\n\n\n" not in rendered.text

@@ -1,0 +1,101 @@
+"""Templates: shipped in iamgen.templates, overridable per file with --templates DIR."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+
+from iamgen.errors import UsageError
+from iamgen.model import PolicyDocument, Principal, PrincipalKind, Provenance, Statement
+from iamgen.render import FORMATS, render_policies
+
+ROLE = Principal("arn:aws:iam::123456789012:role/deploy-pipeline", PrincipalKind.ROLE)
+PROVENANCE = Provenance(ROLE, None, None, 3, "0.1.202610271", "0.1.0")
+DOC = PolicyDocument((Statement(actions=("ecr:GetAuthorizationToken",), resources=("*",)),))
+SHIPPED = ("policy.json.j2", "policy.tf.j2", "policy.yaml.j2")
+
+
+def _copy_shipped(target: Path) -> Path:
+    target.mkdir()
+    for name in SHIPPED:
+        (target / name).write_text(
+            files("iamgen.templates").joinpath(name).read_text("utf-8"), "utf-8"
+        )
+    return target
+
+
+def test_every_format_has_a_shipped_template() -> None:
+    shipped = {p.name for p in files("iamgen.templates").iterdir()}
+    assert set(SHIPPED) <= shipped
+    assert len(FORMATS) == len(SHIPPED)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_unchanged_copies_render_the_same(tmp_path: Path, fmt: str) -> None:
+    custom = _copy_shipped(tmp_path / "tpl")
+    assert render_policies("deploy-pipeline", (DOC,), PROVENANCE, fmt, custom) == render_policies(
+        "deploy-pipeline", (DOC,), PROVENANCE, fmt
+    )
+
+
+def test_a_changed_copy_is_used_and_others_fall_back_to_shipped(tmp_path: Path) -> None:
+    custom = tmp_path / "tpl"
+    custom.mkdir()
+    shipped_tf = files("iamgen.templates").joinpath("policy.tf.j2").read_text("utf-8")
+    changed = shipped_tf.replace(
+        "  policy      = data.", '  path        = "/iamgen/"\n  policy      = data.'
+    )
+    assert changed != shipped_tf
+    (custom / "policy.tf.j2").write_text(changed, "utf-8")
+    (tf,) = render_policies("deploy-pipeline", (DOC,), PROVENANCE, "terraform", custom)
+    assert '  path        = "/iamgen/"\n' in tf.text
+    # No policy.yaml.j2 in the folder: the shipped one is used.
+    assert render_policies("deploy-pipeline", (DOC,), PROVENANCE, "cloudformation", custom) == (
+        render_policies("deploy-pipeline", (DOC,), PROVENANCE, "cloudformation")
+    )
+
+
+def test_json_template_can_be_overridden(tmp_path: Path) -> None:
+    custom = tmp_path / "tpl"
+    custom.mkdir()
+    (custom / "policy.json.j2").write_text('{"policy": {{ document.policy_json }}}', "utf-8")
+    first = render_policies("deploy-pipeline", (DOC,), PROVENANCE, "json", custom)[0]
+    assert first.text.startswith('{"policy": {\n  "Version"')
+
+
+def test_missing_templates_dir_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="not a directory"):
+        render_policies("deploy-pipeline", (DOC,), PROVENANCE, "terraform", tmp_path / "absent")
+
+
+def test_broken_template_is_a_usage_error_naming_file_and_line(tmp_path: Path) -> None:
+    custom = tmp_path / "tpl"
+    custom.mkdir()
+    (custom / "policy.tf.j2").write_text("# ok\n{% for x in documents %}\n", "utf-8")
+    with pytest.raises(UsageError, match=r"policy\.tf\.j2 line \d"):
+        render_policies("deploy-pipeline", (DOC,), PROVENANCE, "terraform", custom)
+
+
+def test_undefined_variable_in_template_is_a_usage_error(tmp_path: Path) -> None:
+    custom = tmp_path / "tpl"
+    custom.mkdir()
+    (custom / "policy.yaml.j2").write_text("{{ no_such_thing }}\n", "utf-8")
+    with pytest.raises(UsageError, match="no_such_thing"):
+        render_policies("deploy-pipeline", (DOC,), PROVENANCE, "cloudformation", custom)
+
+
+def test_unknown_format_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="json, terraform, cloudformation"):
+        render_policies("deploy-pipeline", (DOC,), PROVENANCE, "pulumi")
+
+
+def test_unsafe_name_is_a_usage_error() -> None:
+    with pytest.raises(UsageError):
+        render_policies("../etc/passwd", (DOC,), PROVENANCE)
+
+
+def test_no_documents_is_a_programming_error() -> None:
+    with pytest.raises(ValueError):
+        render_policies("deploy-pipeline", (), PROVENANCE)
