@@ -178,7 +178,12 @@ synth_settings = st.builds(
 
 # --- policies and requests for evaluator properties ----------------------------
 
-CONDITION_KEYS = ("aws:RequestedRegion", "aws:PrincipalTag/team", "iam:PassedToService", "s3:prefix")
+CONDITION_KEYS = (
+    "aws:RequestedRegion",
+    "aws:PrincipalTag/team",
+    "iam:PassedToService",
+    "s3:prefix",
+)
 CONDITION_VALUES = ("us-east-1", "eu-west-1", "ml", "sagemaker.amazonaws.com", "home/*", "x")
 OPERATORS = (
     "StringEquals",
@@ -212,8 +217,9 @@ conditions = st.builds(
     Condition,
     operator=st.sampled_from(OPERATORS),
     key=st.sampled_from(CONDITION_KEYS),
-    values=st.lists(st.sampled_from(CONDITION_VALUES + ("true", "false")), min_size=1, max_size=2)
-    .map(tuple),
+    values=st.lists(
+        st.sampled_from(CONDITION_VALUES + ("true", "false")), min_size=1, max_size=2
+    ).map(tuple),
 )
 
 
@@ -243,9 +249,13 @@ policies = st.lists(statements(), min_size=1, max_size=5).map(
 @st.composite
 def contexts(draw: st.DrawFn) -> dict[str, tuple[str, ...]]:
     """Some of the condition keys, with one or two values each."""
-    keys = draw(st.lists(st.sampled_from(CONDITION_KEYS + ("aws:username",)), unique=True, max_size=4))
+    keys = draw(
+        st.lists(st.sampled_from(CONDITION_KEYS + ("aws:username",)), unique=True, max_size=4)
+    )
     return {
-        key: tuple(draw(st.lists(st.sampled_from(CONDITION_VALUES + ("alice",)), min_size=1, max_size=2)))
+        key: tuple(
+            draw(st.lists(st.sampled_from(CONDITION_VALUES + ("alice",)), min_size=1, max_size=2))
+        )
         for key in keys
     }
 

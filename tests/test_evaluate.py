@@ -128,14 +128,19 @@ def test_deny_in_boundary_is_explicit() -> None:
 
 
 def test_boundary_with_unknown_condition_makes_an_allow_unknown() -> None:
-    boundary = policy(allow("s3:*", Condition={"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}))
+    boundary = policy(
+        allow("s3:*", Condition={"StringEquals": {"aws:RequestedRegion": "eu-west-1"}})
+    )
     result = evaluate([policy(allow("s3:*"))], Request("s3:GetObject", "*"), boundary)
     assert result.decision is Decision.UNKNOWN
-    assert evaluate(
-        [policy(allow("s3:*"))],
-        Request("s3:GetObject", "*", {"aws:RequestedRegion": ("eu-west-1",)}),
-        boundary,
-    ).decision is Decision.ALLOW
+    assert (
+        evaluate(
+            [policy(allow("s3:*"))],
+            Request("s3:GetObject", "*", {"aws:RequestedRegion": ("eu-west-1",)}),
+            boundary,
+        ).decision
+        is Decision.ALLOW
+    )
 
 
 # --- Action / NotAction: ACTION, NOT_ACTION ------------------------------------
@@ -187,11 +192,21 @@ def test_deny_with_not_action_denies_everything_else() -> None:
         # RESOURCE: wildcards do not span ARN segments (each part is matched alone).
         ("arn:aws:s3:::*", "arn:aws:lambda:us-east-1:1:function:f", False),
         ("arn:aws:dynamodb:*:*:table/T", "arn:aws:dynamodb:eu-west-1:111122223333:table/T", True),
-        ("arn:aws:dynamodb:us-*:*:table/T", "arn:aws:dynamodb:eu-west-1:111122223333:table/T", False),
-        ("arn:aws:secretsmanager:*:*:secret:db-??????",
-         "arn:aws:secretsmanager:us-east-1:1:secret:db-AbCdEf", True),
-        ("arn:aws:secretsmanager:*:*:secret:db-??????",
-         "arn:aws:secretsmanager:us-east-1:1:secret:db-AbCdE", False),
+        (
+            "arn:aws:dynamodb:us-*:*:table/T",
+            "arn:aws:dynamodb:eu-west-1:111122223333:table/T",
+            False,
+        ),
+        (
+            "arn:aws:secretsmanager:*:*:secret:db-??????",
+            "arn:aws:secretsmanager:us-east-1:1:secret:db-AbCdEf",
+            True,
+        ),
+        (
+            "arn:aws:secretsmanager:*:*:secret:db-??????",
+            "arn:aws:secretsmanager:us-east-1:1:secret:db-AbCdE",
+            False,
+        ),
         ("*", "arn:aws:kms:us-east-1:1:key/k", True),
     ],
 )
@@ -224,24 +239,42 @@ def test_statement_without_resource_matches_nothing() -> None:
     ("condition", "context", "expected"),
     [
         # OPERATORS, string operators: StringEquals is case-sensitive ...
-        (cond("StringEquals", "aws:PrincipalTag/job-category", "iamuser-admin"),
-         {"aws:PrincipalTag/job-category": ("iamuser-admin",)}, True),
-        (cond("StringEquals", "aws:PrincipalTag/job-category", "iamuser-admin"),
-         {"aws:PrincipalTag/job-category": ("IAMUser-Admin",)}, False),
+        (
+            cond("StringEquals", "aws:PrincipalTag/job-category", "iamuser-admin"),
+            {"aws:PrincipalTag/job-category": ("iamuser-admin",)},
+            True,
+        ),
+        (
+            cond("StringEquals", "aws:PrincipalTag/job-category", "iamuser-admin"),
+            {"aws:PrincipalTag/job-category": ("IAMUser-Admin",)},
+            False,
+        ),
         # ... StringEqualsIgnoreCase is not.
-        (cond("StringEqualsIgnoreCase", "aws:PrincipalTag/job-category", "iamuser-admin"),
-         {"aws:PrincipalTag/job-category": ("IAMUser-Admin",)}, True),
-        (cond("StringNotEquals", "aws:RequestedRegion", "us-east-1"),
-         {"aws:RequestedRegion": ("eu-west-1",)}, True),
-        (cond("StringNotEqualsIgnoreCase", "aws:RequestedRegion", "US-EAST-1"),
-         {"aws:RequestedRegion": ("us-east-1",)}, False),
+        (
+            cond("StringEqualsIgnoreCase", "aws:PrincipalTag/job-category", "iamuser-admin"),
+            {"aws:PrincipalTag/job-category": ("IAMUser-Admin",)},
+            True,
+        ),
+        (
+            cond("StringNotEquals", "aws:RequestedRegion", "us-east-1"),
+            {"aws:RequestedRegion": ("eu-west-1",)},
+            True,
+        ),
+        (
+            cond("StringNotEqualsIgnoreCase", "aws:RequestedRegion", "US-EAST-1"),
+            {"aws:RequestedRegion": ("us-east-1",)},
+            False,
+        ),
         # StringLike takes * and ? wildcards; StringEquals does not.
         (cond("StringLike", "s3:prefix", "home/*"), {"s3:prefix": ("home/alice/x",)}, True),
         (cond("StringEquals", "s3:prefix", "home/*"), {"s3:prefix": ("home/alice/x",)}, False),
         (cond("StringNotLike", "s3:prefix", "home/*"), {"s3:prefix": ("tmp/x",)}, True),
         # Condition key names are case-insensitive.
-        (cond("StringEquals", "AWS:RequestedRegion", "us-east-1"),
-         {"aws:requestedregion": ("us-east-1",)}, True),
+        (
+            cond("StringEquals", "AWS:RequestedRegion", "us-east-1"),
+            {"aws:requestedregion": ("us-east-1",)},
+            True,
+        ),
         # Numeric operators.
         (cond("NumericLessThanEquals", "s3:max-keys", "10"), {"s3:max-keys": ("10",)}, True),
         (cond("NumericLessThanEquals", "s3:max-keys", "10"), {"s3:max-keys": ("11",)}, False),
@@ -252,46 +285,102 @@ def test_statement_without_resource_matches_nothing() -> None:
         (cond("NumericNotEquals", "s3:max-keys", "10"), {"s3:max-keys": ("10",)}, False),
         (cond("NumericEquals", "s3:max-keys", "10"), {"s3:max-keys": ("ten",)}, False),
         # Date operators take ISO 8601 dates and epoch seconds.
-        (cond("DateGreaterThan", "aws:TokenIssueTime", "2020-01-01T00:00:01Z"),
-         {"aws:TokenIssueTime": ("2021-06-01T00:00:00Z",)}, True),
-        (cond("DateLessThan", "aws:CurrentTime", "2020-01-01T00:00:00Z"),
-         {"aws:CurrentTime": ("2021-06-01T00:00:00Z",)}, False),
-        (cond("DateLessThanEquals", "aws:EpochTime", "1577836800"),
-         {"aws:EpochTime": ("2020-01-01T00:00:00Z",)}, True),
-        (cond("DateEquals", "aws:CurrentTime", "2020-01-01"),
-         {"aws:CurrentTime": ("2020-01-01T00:00:00+00:00",)}, True),
-        (cond("DateNotEquals", "aws:CurrentTime", "2020-01-01T00:00:00Z"),
-         {"aws:CurrentTime": ("2020-01-01T00:00:00Z",)}, False),
-        (cond("DateGreaterThanEquals", "aws:CurrentTime", "2020-01-01T00:00:00Z"),
-         {"aws:CurrentTime": ("2019-12-31T23:59:59Z",)}, False),
+        (
+            cond("DateGreaterThan", "aws:TokenIssueTime", "2020-01-01T00:00:01Z"),
+            {"aws:TokenIssueTime": ("2021-06-01T00:00:00Z",)},
+            True,
+        ),
+        (
+            cond("DateLessThan", "aws:CurrentTime", "2020-01-01T00:00:00Z"),
+            {"aws:CurrentTime": ("2021-06-01T00:00:00Z",)},
+            False,
+        ),
+        (
+            cond("DateLessThanEquals", "aws:EpochTime", "1577836800"),
+            {"aws:EpochTime": ("2020-01-01T00:00:00Z",)},
+            True,
+        ),
+        (
+            cond("DateEquals", "aws:CurrentTime", "2020-01-01"),
+            {"aws:CurrentTime": ("2020-01-01T00:00:00+00:00",)},
+            True,
+        ),
+        (
+            cond("DateNotEquals", "aws:CurrentTime", "2020-01-01T00:00:00Z"),
+            {"aws:CurrentTime": ("2020-01-01T00:00:00Z",)},
+            False,
+        ),
+        (
+            cond("DateGreaterThanEquals", "aws:CurrentTime", "2020-01-01T00:00:00Z"),
+            {"aws:CurrentTime": ("2019-12-31T23:59:59Z",)},
+            False,
+        ),
         # Bool.
         (cond("Bool", "aws:SecureTransport", "true"), {"aws:SecureTransport": ("true",)}, True),
         (cond("Bool", "aws:SecureTransport", "false"), {"aws:SecureTransport": ("true",)}, False),
-        (cond("Bool", "aws:MultiFactorAuthPresent", "true"),
-         {"aws:MultiFactorAuthPresent": ("TRUE",)}, True),
+        (
+            cond("Bool", "aws:MultiFactorAuthPresent", "true"),
+            {"aws:MultiFactorAuthPresent": ("TRUE",)},
+            True,
+        ),
         # BinaryEquals compares the base-64 text.
-        (cond("BinaryEquals", "key", "QmluYXJ5VmFsdWVJbkJhc2U2NA=="),
-         {"key": ("QmluYXJ5VmFsdWVJbkJhc2U2NA==",)}, True),
+        (
+            cond("BinaryEquals", "key", "QmluYXJ5VmFsdWVJbkJhc2U2NA=="),
+            {"key": ("QmluYXJ5VmFsdWVJbkJhc2U2NA==",)},
+            True,
+        ),
         # IP address operators take CIDR blocks, IPv4 and IPv6.
-        (cond("IpAddress", "aws:SourceIp", "203.0.113.0/24"), {"aws:SourceIp": ("203.0.113.7",)}, True),
-        (cond("IpAddress", "aws:SourceIp", "203.0.113.0/24"), {"aws:SourceIp": ("198.51.100.1",)}, False),
-        (cond("IpAddress", "aws:SourceIp", "2001:DB8:1234:5678::/64"),
-         {"aws:SourceIp": ("2001:db8:1234:5678::1",)}, True),
-        (cond("IpAddress", "aws:SourceIp", "203.0.113.0/24"), {"aws:SourceIp": ("2001:db8::1",)}, False),
-        (cond("NotIpAddress", "aws:SourceIp", "203.0.113.0/24"), {"aws:SourceIp": ("198.51.100.1",)}, True),
+        (
+            cond("IpAddress", "aws:SourceIp", "203.0.113.0/24"),
+            {"aws:SourceIp": ("203.0.113.7",)},
+            True,
+        ),
+        (
+            cond("IpAddress", "aws:SourceIp", "203.0.113.0/24"),
+            {"aws:SourceIp": ("198.51.100.1",)},
+            False,
+        ),
+        (
+            cond("IpAddress", "aws:SourceIp", "2001:DB8:1234:5678::/64"),
+            {"aws:SourceIp": ("2001:db8:1234:5678::1",)},
+            True,
+        ),
+        (
+            cond("IpAddress", "aws:SourceIp", "203.0.113.0/24"),
+            {"aws:SourceIp": ("2001:db8::1",)},
+            False,
+        ),
+        (
+            cond("NotIpAddress", "aws:SourceIp", "203.0.113.0/24"),
+            {"aws:SourceIp": ("198.51.100.1",)},
+            True,
+        ),
         # ARN operators: case-sensitive, wildcards per ARN part.
-        (cond("ArnLike", "aws:SourceArn", "arn:aws:sns:*:123456789012:*"),
-         {"aws:SourceArn": ("arn:aws:sns:us-east-1:123456789012:topic",)}, True),
-        (cond("ArnEquals", "aws:SourceArn", "arn:aws:sns:us-east-1:123456789012:topic"),
-         {"aws:SourceArn": ("arn:aws:sns:us-east-1:123456789012:Topic",)}, False),
-        (cond("ArnNotLike", "aws:SourceArn", "arn:aws:sns:*:123456789012:*"),
-         {"aws:SourceArn": ("arn:aws:sns:us-east-1:999999999999:topic",)}, True),
-        (cond("ArnNotEquals", "aws:SourceArn", "arn:aws:sns:us-east-1:1:t"),
-         {"aws:SourceArn": ("arn:aws:sns:us-east-1:1:t",)}, False),
+        (
+            cond("ArnLike", "aws:SourceArn", "arn:aws:sns:*:123456789012:*"),
+            {"aws:SourceArn": ("arn:aws:sns:us-east-1:123456789012:topic",)},
+            True,
+        ),
+        (
+            cond("ArnEquals", "aws:SourceArn", "arn:aws:sns:us-east-1:123456789012:topic"),
+            {"aws:SourceArn": ("arn:aws:sns:us-east-1:123456789012:Topic",)},
+            False,
+        ),
+        (
+            cond("ArnNotLike", "aws:SourceArn", "arn:aws:sns:*:123456789012:*"),
+            {"aws:SourceArn": ("arn:aws:sns:us-east-1:999999999999:topic",)},
+            True,
+        ),
+        (
+            cond("ArnNotEquals", "aws:SourceArn", "arn:aws:sns:us-east-1:1:t"),
+            {"aws:SourceArn": ("arn:aws:sns:us-east-1:1:t",)},
+            False,
+        ),
     ],
 )
-def test_condition_operators(condition: Condition, context: dict[str, tuple[str, ...]],
-                             expected: bool) -> None:
+def test_condition_operators(
+    condition: Condition, context: dict[str, tuple[str, ...]], expected: bool
+) -> None:
     assert condition_holds(condition, Request("s3:GetObject", "*", context)) is expected
 
 
@@ -310,12 +399,20 @@ def test_several_values_of_a_negated_operator_are_nored() -> None:
 
 def test_operators_and_keys_are_anded() -> None:
     # MULTI_VALUE: several operators, and several keys under one operator, are ANDed.
-    doc = policy(allow("s3:GetObject", Condition={
-        "StringEquals": {"aws:RequestedRegion": "us-east-1", "aws:PrincipalAccount": "1"},
-        "Bool": {"aws:SecureTransport": "true"},
-    }))
-    full = {"aws:RequestedRegion": "us-east-1", "aws:PrincipalAccount": "1",
-            "aws:SecureTransport": "true"}
+    doc = policy(
+        allow(
+            "s3:GetObject",
+            Condition={
+                "StringEquals": {"aws:RequestedRegion": "us-east-1", "aws:PrincipalAccount": "1"},
+                "Bool": {"aws:SecureTransport": "true"},
+            },
+        )
+    )
+    full = {
+        "aws:RequestedRegion": "us-east-1",
+        "aws:PrincipalAccount": "1",
+        "aws:SecureTransport": "true",
+    }
     assert allows(doc, "s3:GetObject", "*", full) is True
     assert allows(doc, "s3:GetObject", "*", {**full, "aws:SecureTransport": "false"}) is False
     assert allows(doc, "s3:GetObject", "*", {**full, "aws:PrincipalAccount": "2"}) is False
@@ -340,7 +437,10 @@ def test_if_exists_is_true_when_the_key_is_absent() -> None:
     # process the key as specified in the policy. If the key is not present, evaluate the
     # condition element as true." Example: StringLikeIfExists ec2:InstanceType t1.*.
     c = cond("StringLikeIfExists", "ec2:InstanceType", "t1.*", "t2.*", "m3.*")
-    assert condition_holds(c, Request("ec2:RunInstances", "*", absent=frozenset({"ec2:InstanceType"}))) is True
+    assert (
+        condition_holds(c, Request("ec2:RunInstances", "*", absent=frozenset({"ec2:InstanceType"})))
+        is True
+    )
     present = Request("ec2:RunInstances", "*", {"ec2:InstanceType": ("m5.large",)})
     assert condition_holds(c, present) is False
     assert condition_holds(c, Request("ec2:RunInstances", "*", {"ec2:InstanceType": ("t2.micro",)}))
@@ -350,15 +450,31 @@ def test_null_checks_presence() -> None:
     # OPERATORS, Null: "true" means the key must be absent; "false", present.
     temporary = cond("Null", "aws:TokenIssueTime", "true")
     assert condition_holds(temporary, Request("x:Y", "*", complete=True)) is True
-    assert condition_holds(temporary, Request("x:Y", "*", {"aws:TokenIssueTime": ("2020",)})) is False
-    assert condition_holds(cond("Null", "aws:TokenIssueTime", "false"),
-                           Request("x:Y", "*", {"aws:TokenIssueTime": ("2020",)})) is True
+    assert (
+        condition_holds(temporary, Request("x:Y", "*", {"aws:TokenIssueTime": ("2020",)})) is False
+    )
+    assert (
+        condition_holds(
+            cond("Null", "aws:TokenIssueTime", "false"),
+            Request("x:Y", "*", {"aws:TokenIssueTime": ("2020",)}),
+        )
+        is True
+    )
 
 
 @pytest.mark.parametrize(
     "operator",
-    ["StringEquals", "StringNotEquals", "StringLikeIfExists", "Null", "Bool",
-     "ForAllValues:StringEquals", "ForAnyValue:StringLike", "IpAddress", "ArnLike"],
+    [
+        "StringEquals",
+        "StringNotEquals",
+        "StringLikeIfExists",
+        "Null",
+        "Bool",
+        "ForAllValues:StringEquals",
+        "ForAnyValue:StringLike",
+        "IpAddress",
+        "ArnLike",
+    ],
 )
 def test_unknown_key_gives_unknown_never_a_silent_answer(operator: str) -> None:
     c = cond(operator, "aws:PrincipalTag/team", "true")
@@ -366,8 +482,16 @@ def test_unknown_key_gives_unknown_never_a_silent_answer(operator: str) -> None:
 
 
 def test_unknown_condition_makes_the_decision_unknown_and_names_the_statement() -> None:
-    doc = policy({"Sid": "Pass", **allow("iam:PassRole", "arn:aws:iam::1:role/*", Condition={
-        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}})})
+    doc = policy(
+        {
+            "Sid": "Pass",
+            **allow(
+                "iam:PassRole",
+                "arn:aws:iam::1:role/*",
+                Condition={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            ),
+        }
+    )
     result = evaluate([NamedPolicy("p", doc)], Request("iam:PassRole", "arn:aws:iam::1:role/r"))
     assert result.decision is Decision.UNKNOWN
     assert [r.sid for r in result.undecided] == ["Pass"]
@@ -375,12 +499,16 @@ def test_unknown_condition_makes_the_decision_unknown_and_names_the_statement() 
 
 
 def test_unknown_deny_makes_a_certain_allow_unknown_but_not_a_certain_deny() -> None:
-    doc = policy(allow("s3:GetObject"), deny("s3:*", Condition={"Bool": {"aws:SecureTransport": "false"}}))
+    doc = policy(
+        allow("s3:GetObject"), deny("s3:*", Condition={"Bool": {"aws:SecureTransport": "false"}})
+    )
     assert allows(doc, "s3:GetObject") is None
     assert allows(doc, "s3:PutObject") is False  # denied whichever way the deny goes
     assert allows(doc, "s3:GetObject", context={"aws:SecureTransport": "true"}) is True
-    assert evaluate([doc], Request("s3:GetObject", "*", {"aws:SecureTransport": ("false",)})).decision \
+    assert (
+        evaluate([doc], Request("s3:GetObject", "*", {"aws:SecureTransport": ("false",)})).decision
         is Decision.EXPLICIT_DENY
+    )
 
 
 def test_unknown_operator_is_unknown() -> None:
@@ -411,7 +539,9 @@ def test_for_all_values_is_true_without_the_key() -> None:
 def test_for_any_value_needs_one_match() -> None:
     # MULTI_VALUE: ForAnyValue returns true if at least one request value matches.
     c = cond("ForAnyValue:StringLike", "aws:TagKeys", "env*")
-    assert condition_holds(c, Request("x:Y", "*", {"aws:TagKeys": ("owner", "environment")})) is True
+    assert (
+        condition_holds(c, Request("x:Y", "*", {"aws:TagKeys": ("owner", "environment")})) is True
+    )
     assert condition_holds(c, Request("x:Y", "*", {"aws:TagKeys": ("owner",)})) is False
 
 
@@ -447,10 +577,22 @@ def test_variable_known_absent_matches_nothing_unless_defaulted() -> None:
     # VARIABLES, "Policy variables with no value" and "Specifying default values".
     key = "arn:aws:s3:::bucket/home/alice/x"
     assert allows(HOME, "s3:GetObject", key, complete=True) is False
-    defaulted = policy(allow("s3:GetObject", "arn:aws:s3:::bucket/home/${aws:username, 'shared'}/*"))
-    assert allows(defaulted, "s3:GetObject", "arn:aws:s3:::bucket/home/shared/x", complete=True) is True
-    assert allows(defaulted, "s3:GetObject", "arn:aws:s3:::bucket/home/shared/x",
-                  {"aws:username": "alice"}) is False
+    defaulted = policy(
+        allow("s3:GetObject", "arn:aws:s3:::bucket/home/${aws:username, 'shared'}/*")
+    )
+    assert (
+        allows(defaulted, "s3:GetObject", "arn:aws:s3:::bucket/home/shared/x", complete=True)
+        is True
+    )
+    assert (
+        allows(
+            defaulted,
+            "s3:GetObject",
+            "arn:aws:s3:::bucket/home/shared/x",
+            {"aws:username": "alice"},
+        )
+        is False
+    )
 
 
 def test_special_character_variables_are_literals() -> None:
@@ -463,19 +605,29 @@ def test_special_character_variables_are_literals() -> None:
 def test_variables_need_policy_version_2012_10_17() -> None:
     # VARIABLES: variables were introduced in version 2012-10-17; in older policies the
     # text is literal.
-    old = policy(allow("s3:GetObject", "arn:aws:s3:::bucket/home/${aws:username}/*"),
-                 version="2008-10-17")
-    assert allows(old, "s3:GetObject", "arn:aws:s3:::bucket/home/alice/x", {"aws:username": "alice"}) is False
+    old = policy(
+        allow("s3:GetObject", "arn:aws:s3:::bucket/home/${aws:username}/*"), version="2008-10-17"
+    )
+    assert (
+        allows(old, "s3:GetObject", "arn:aws:s3:::bucket/home/alice/x", {"aws:username": "alice"})
+        is False
+    )
     assert allows(old, "s3:GetObject", "arn:aws:s3:::bucket/home/${aws:username}/x") is True
 
 
 def test_variable_in_condition_value() -> None:
     # VARIABLES: variables may be used in condition values of string and ARN operators.
     c = cond("StringEquals", "aws:ResourceAccount", "${aws:PrincipalAccount}")
-    same = Request("s3express:CreateSession", "*",
-                   {"aws:ResourceAccount": ("111122223333",), "aws:PrincipalAccount": ("111122223333",)})
-    other = Request("s3express:CreateSession", "*",
-                    {"aws:ResourceAccount": ("111122223333",), "aws:PrincipalAccount": ("999",)})
+    same = Request(
+        "s3express:CreateSession",
+        "*",
+        {"aws:ResourceAccount": ("111122223333",), "aws:PrincipalAccount": ("111122223333",)},
+    )
+    other = Request(
+        "s3express:CreateSession",
+        "*",
+        {"aws:ResourceAccount": ("111122223333",), "aws:PrincipalAccount": ("999",)},
+    )
     unknown = Request("s3express:CreateSession", "*", {"aws:ResourceAccount": ("111122223333",)})
     assert condition_holds(c, same) is True
     assert condition_holds(c, other) is False

@@ -20,7 +20,10 @@ def managed(shared_data: Path, name: str) -> NamedPolicy:
 
 
 def all_managed(shared_data: Path) -> list[NamedPolicy]:
-    return [managed(shared_data, p.stem) for p in sorted((shared_data / "managed-policies").glob("*.json"))]
+    return [
+        managed(shared_data, p.stem)
+        for p in sorted((shared_data / "managed-policies").glob("*.json"))
+    ]
 
 
 def test_every_document_parses(shared_data: Path) -> None:
@@ -53,7 +56,9 @@ def test_sagemaker_full_access_pass_role_needs_the_service(shared_data: Path) ->
     unknown = evaluate([pol], Request("iam:PassRole", role))
     assert unknown.decision is Decision.UNKNOWN
     assert "AllowPassRoleToSageMaker" in {r.sid for r in unknown.undecided}
-    to_sagemaker = Request("iam:PassRole", role, {"iam:PassedToService": ("sagemaker.amazonaws.com",)})
+    to_sagemaker = Request(
+        "iam:PassRole", role, {"iam:PassedToService": ("sagemaker.amazonaws.com",)}
+    )
     result = evaluate([pol], to_sagemaker)
     assert result.decision is Decision.ALLOW
     assert [r.sid for r in result.granting] == ["AllowPassRoleToSageMaker"]
@@ -110,8 +115,15 @@ def test_secrets_manager_read_write(shared_data: Path) -> None:
     pol = managed(shared_data, "SecretsManagerReadWrite")
     secret = "arn:aws:secretsmanager:us-east-1:111122223333:secret:db-AbCdEf"
     assert allows(pol, "secretsmanager:GetSecretValue", secret) is True
-    assert allows(pol, "lambda:InvokeFunction", "arn:aws:lambda:us-east-1:1:function:SecretsManagerRotate") is True
-    assert allows(pol, "lambda:InvokeFunction", "arn:aws:lambda:us-east-1:1:function:Other") is False
+    assert (
+        allows(
+            pol, "lambda:InvokeFunction", "arn:aws:lambda:us-east-1:1:function:SecretsManagerRotate"
+        )
+        is True
+    )
+    assert (
+        allows(pol, "lambda:InvokeFunction", "arn:aws:lambda:us-east-1:1:function:Other") is False
+    )
 
 
 def _plain_allow_cases(doc: PolicyDocument) -> list[tuple[str, int]]:
@@ -123,7 +135,11 @@ def _plain_allow_cases(doc: PolicyDocument) -> list[tuple[str, int]]:
             continue
         for pattern in stmt.actions:
             prefix = pattern.split(":", 1)[0]
-            matching = [a.full_name for a in catalog.actions_of(prefix) if action_matches(pattern, a.full_name)]
+            matching = [
+                a.full_name
+                for a in catalog.actions_of(prefix)
+                if action_matches(pattern, a.full_name)
+            ]
             cases.extend((a, index) for a in matching[:3])
     return cases
 
@@ -139,7 +155,9 @@ def test_every_unconditional_grant_on_star_allows_its_actions(shared_data: Path)
     assert checked > 50
 
 
-@pytest.mark.parametrize("action", ["iam:CreateUser", "organizations:LeaveOrganization", "kms:ScheduleKeyDeletion"])
+@pytest.mark.parametrize(
+    "action", ["iam:CreateUser", "organizations:LeaveOrganization", "kms:ScheduleKeyDeletion"]
+)
 def test_nothing_grants_account_takeover_actions(shared_data: Path, action: str) -> None:
     for pol in all_managed(shared_data):
         assert allows(pol, action, "*") is False, pol.name

@@ -12,10 +12,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache
 
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import (
+    CONDITION_KEYS,
+    CONDITION_VALUES,
+    ML_ACTIONS,
+    permission_lists,
+    policies,
+    requests,
+    s3_object_arns,
+    synth_settings,
+)
 
 from iamgen.arn import action_matches, resource_matches
 from iamgen.catalog import load_catalog
@@ -23,17 +33,6 @@ from iamgen.grants.evaluate import Decision, Request, evaluate
 from iamgen.model import Condition, Permission, PolicyDocument, Statement
 from iamgen.policy import parse_policy, policy_size, render_policy_json
 from iamgen.synth import Generalization, SynthResult, SynthSettings, synthesize
-
-from strategies import (
-    ML_ACTIONS,
-    CONDITION_KEYS,
-    CONDITION_VALUES,
-    permission_lists,
-    policies,
-    requests,
-    s3_object_arns,
-    synth_settings,
-)
 
 CATALOG = load_catalog()
 
@@ -59,7 +58,9 @@ def decision(result: SynthResult, request: Request) -> Decision:
 
 
 def observed(perms: Iterable[Permission]) -> set[Permission]:
-    return {Permission(spelled(p.action), p.resource, tuple(sorted(set(p.conditions)))) for p in perms}
+    return {
+        Permission(spelled(p.action), p.resource, tuple(sorted(set(p.conditions)))) for p in perms
+    }
 
 
 def justified(request: Request, evidence: set[Permission], result: SynthResult) -> bool:
@@ -72,13 +73,16 @@ def justified(request: Request, evidence: set[Permission], result: SynthResult) 
         if perm.resource == "*" or resource_matches(perm.resource, request.resource):
             return True
     for fold in result.folds:
-        if request.action in fold.actions and resource_matches(fold.pattern, request.resource):
-            if all(request.context.get(c.key.lower()) == (c.values[0],) for c in fold.conditions):
-                return True
+        if (
+            request.action in fold.actions
+            and resource_matches(fold.pattern, request.resource)
+            and all(request.context.get(c.key.lower()) == (c.values[0],) for c in fold.conditions)
+        ):
+            return True
     return False
 
 
-@lru_cache(maxsize=None)
+@cache
 def _format_regex(arn_format: str) -> re.Pattern[str]:
     parts = re.split(r"\$\{[^}]+\}", arn_format)
     return re.compile(".+".join(re.escape(p) for p in parts))
@@ -109,7 +113,9 @@ def expand(documents: Iterable[PolicyDocument]) -> list[Permission]:
 
 
 @given(permission_lists, synth_settings)
-def test_sound_every_observed_request_is_allowed(perms: list[Permission], settings: SynthSettings) -> None:
+def test_sound_every_observed_request_is_allowed(
+    perms: list[Permission], settings: SynthSettings
+) -> None:
     result = synthesize(perms, settings)
     for perm in observed(perms):
         request = request_for(perm.action, perm.resource, perm.conditions)
@@ -135,7 +141,9 @@ def test_tight_nothing_unobserved_is_allowed(
 
 
 @given(permission_lists, synth_settings, st.randoms(use_true_random=False))
-def test_deterministic_under_shuffling(perms: list[Permission], settings: SynthSettings, rnd) -> None:  # type: ignore[no-untyped-def]
+def test_deterministic_under_shuffling(
+    perms: list[Permission], settings: SynthSettings, rnd
+) -> None:  # type: ignore[no-untyped-def]
     first = synthesize(perms, settings)
     shuffled = list(perms)
     rnd.shuffle(shuffled)
@@ -190,7 +198,9 @@ def test_actions_in_catalog_and_resources_fit_their_formats(
 
 def effective_threshold(result: SynthResult, settings: SynthSettings) -> int:
     """The fold threshold synthesis ended with (lowered when documents overflowed)."""
-    lowered = [int(m.group(1)) for n in result.notes for m in [re.search(r"lowered to (\d+)", n)] if m]
+    lowered = [
+        int(m.group(1)) for n in result.notes for m in [re.search(r"lowered to (\d+)", n)] if m
+    ]
     return lowered[-1] if lowered else settings.fold_threshold
 
 
@@ -208,7 +218,8 @@ def test_folds_stay_inside_one_bucket_and_are_backed_by_evidence(
         backing = {
             p.resource
             for p in evidence
-            if p.action in fold.actions and p.conditions == fold.conditions
+            if p.action in fold.actions
+            and p.conditions == fold.conditions
             and resource_matches(fold.pattern, p.resource)
         }
         assert len(backing) == fold.observed
@@ -216,8 +227,13 @@ def test_folds_stay_inside_one_bucket_and_are_backed_by_evidence(
             # all streams of one log group, never more than one group
             assert fold.pattern.endswith(":log-stream:*") and fold.pattern.count(":log-group:") == 1
             for action in fold.actions:
-                mine = {p.resource for p in evidence if p.action == action
-                        and p.conditions == fold.conditions and resource_matches(fold.pattern, p.resource)}
+                mine = {
+                    p.resource
+                    for p in evidence
+                    if p.action == action
+                    and p.conditions == fold.conditions
+                    and resource_matches(fold.pattern, p.resource)
+                }
                 assert len(mine) > threshold, (action, fold.pattern)
             continue
         bucket_and_prefix = fold.pattern.split(":::", 1)[1]
@@ -226,9 +242,13 @@ def test_folds_stay_inside_one_bucket_and_are_backed_by_evidence(
         if settings.generalization is Generalization.PREFIX:
             assert "/" in folder  # never a whole bucket
         for action in fold.actions:
-            mine = {p.resource.split(":::", 1)[1] for p in evidence
-                    if p.action == action and p.conditions == fold.conditions
-                    and resource_matches(fold.pattern, p.resource)}
+            mine = {
+                p.resource.split(":::", 1)[1]
+                for p in evidence
+                if p.action == action
+                and p.conditions == fold.conditions
+                and resource_matches(fold.pattern, p.resource)
+            }
             if settings.generalization is Generalization.PREFIX:
                 # more than the threshold of objects directly in the folder, for this action
                 direct = {r for r in mine if r.rpartition("/")[0] == folder}
@@ -239,33 +259,61 @@ def test_folds_stay_inside_one_bucket_and_are_backed_by_evidence(
                 assert len(children) > threshold, (action, fold.pattern)
 
 
-@given(st.lists(st.sampled_from(["s3:GetObjectVersion", "s3:GetObjectVersionAcl",
-                                 "s3:GetObjectVersionTagging", "s3:GetObjectVersionAttributes",
-                                 "s3:GetObjectVersionForReplication", "s3:GetObjectVersionTorrent",
-                                 "s3:GetObjectAcl", "s3:GetObject", "s3:PutObject"]),
-                min_size=1, unique=True))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "s3:GetObjectVersion",
+                "s3:GetObjectVersionAcl",
+                "s3:GetObjectVersionTagging",
+                "s3:GetObjectVersionAttributes",
+                "s3:GetObjectVersionForReplication",
+                "s3:GetObjectVersionTorrent",
+                "s3:GetObjectAcl",
+                "s3:GetObject",
+                "s3:PutObject",
+            ]
+        ),
+        min_size=1,
+        unique=True,
+    )
+)
 def test_compressed_wildcards_match_only_observed_actions(actions: list[str]) -> None:
     perms = [Permission(a, "arn:aws:s3:::b/k") for a in actions]
     result = synthesize(perms, SynthSettings(compress_actions=True))
     for doc in result.documents:
         for stmt in doc.statements:
             for pattern in stmt.actions:
-                granted = {a.full_name for a in CATALOG.actions_of("s3") if action_matches(pattern, a.full_name)}
+                granted = {
+                    a.full_name
+                    for a in CATALOG.actions_of("s3")
+                    if action_matches(pattern, a.full_name)
+                }
                 assert granted and granted <= set(actions), pattern
     for action in actions:
-        assert decision(result, Request(action, "arn:aws:s3:::b/k", complete=True)) is Decision.ALLOW
+        assert (
+            decision(result, Request(action, "arn:aws:s3:::b/k", complete=True)) is Decision.ALLOW
+        )
 
 
 # --- the evaluator's own laws -----------------------------------------------------
 
 
 def _extend(request: Request, values: dict[str, tuple[str, ...]], complete: bool) -> Request:
-    return Request(request.action, request.resource, {**values, **request.context}, complete=complete)
+    return Request(
+        request.action, request.resource, {**values, **request.context}, complete=complete
+    )
 
 
-@given(policies, requests(), st.dictionaries(st.sampled_from(CONDITION_KEYS + ("aws:username",)),
-                                              st.sampled_from(CONDITION_VALUES).map(lambda v: (v,))),
-       st.booleans())
+@given(
+    policies,
+    requests(),
+    st.dictionaries(
+        st.sampled_from(CONDITION_KEYS + ("aws:username",)),
+        st.sampled_from(CONDITION_VALUES).map(lambda v: (v,)),
+    ),
+    st.booleans(),
+)
 def test_definite_answers_survive_more_context(
     policy: PolicyDocument, request: Request, extra: dict[str, tuple[str, ...]], complete: bool
 ) -> None:
@@ -282,12 +330,16 @@ def test_definite_answers_survive_more_context(
 
 @given(policies, requests())
 def test_a_matching_deny_always_wins(policy: PolicyDocument, request: Request) -> None:
-    guard = PolicyDocument(statements=(Statement(effect="Deny", actions=(request.action,), resources=("*",)),))
+    guard = PolicyDocument(
+        statements=(Statement(effect="Deny", actions=(request.action,), resources=("*",)),)
+    )
     assert evaluate([policy, guard], request).decision is Decision.EXPLICIT_DENY
 
 
 @given(policies, policies, requests())
-def test_a_boundary_only_takes_away(policy: PolicyDocument, boundary: PolicyDocument, request: Request) -> None:
+def test_a_boundary_only_takes_away(
+    policy: PolicyDocument, boundary: PolicyDocument, request: Request
+) -> None:
     alone = evaluate([policy], request).decision
     bounded = evaluate([policy], request, boundary).decision
     if bounded is Decision.ALLOW:

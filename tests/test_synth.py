@@ -16,13 +16,14 @@ PASS_TO_SAGEMAKER = Condition("StringEquals", "iam:PassedToService", ("sagemaker
 PASS_TO_LAMBDA = Condition("StringEquals", "iam:PassedToService", ("lambda.amazonaws.com",))
 VIA_S3 = Condition("StringEquals", "kms:ViaService", ("s3.us-east-1.amazonaws.com",))
 NONE = SynthSettings(generalization=Generalization.NONE)
+DEFAULT = SynthSettings()
 
 
 def statements(result_documents: tuple[PolicyDocument, ...]) -> list[Statement]:
     return [s for doc in result_documents for s in doc.statements]
 
 
-def only_document(perms: list[Permission], settings: SynthSettings = SynthSettings()) -> dict:
+def only_document(perms: list[Permission], settings: SynthSettings = DEFAULT) -> dict:
     result = synthesize(perms, settings)
     assert len(result.documents) == 1
     return policy_to_dict(result.documents[0])
@@ -47,7 +48,9 @@ def test_same_actions_on_several_resources_share_a_statement() -> None:
 
 def test_same_resources_for_several_actions_share_a_statement() -> None:
     table = "arn:aws:dynamodb:us-east-1:111122223333:table/T"
-    perms = [Permission(a, table) for a in ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query")]
+    perms = [
+        Permission(a, table) for a in ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query")
+    ]
     doc = only_document(perms)
     (stmt,) = doc["Statement"]
     assert stmt["Action"] == ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]
@@ -60,10 +63,17 @@ def test_grouping_picks_the_shorter_of_the_two_shapes() -> None:
     long = [obj("bucket", "some/long/prefix/" + k * 30) for k in "abc"]
     perms = [Permission("s3:GetObject", r) for r in long] + [Permission("s3:PutObject", long[0])]
     doc = only_document(perms, NONE)
-    shapes = sorted((tuple(s["Action"]) if isinstance(s["Action"], list) else (s["Action"],),
-                     s["Resource"] if isinstance(s["Resource"], str) else tuple(s["Resource"]))
-                    for s in doc["Statement"])
-    assert shapes == [(("s3:GetObject",), tuple(long[1:])), (("s3:GetObject", "s3:PutObject"), long[0])]
+    shapes = sorted(
+        (
+            tuple(s["Action"]) if isinstance(s["Action"], list) else (s["Action"],),
+            s["Resource"] if isinstance(s["Resource"], str) else tuple(s["Resource"]),
+        )
+        for s in doc["Statement"]
+    )
+    assert shapes == [
+        (("s3:GetObject",), tuple(long[1:])),
+        (("s3:GetObject", "s3:PutObject"), long[0]),
+    ]
 
 
 def test_actions_come_out_in_catalog_spelling_and_deduplicated() -> None:
@@ -83,8 +93,12 @@ def test_actions_without_resource_use_star() -> None:
     perms = [Permission("ecr:GetAuthorizationToken", "*"), Permission("s3:ListAllMyBuckets", "*")]
     doc = only_document(perms)
     assert doc["Statement"] == [
-        {"Sid": "EcrGetAuthorizationTokenS3ListAllMyBuckets", "Effect": "Allow",
-         "Action": ["ecr:GetAuthorizationToken", "s3:ListAllMyBuckets"], "Resource": "*"}
+        {
+            "Sid": "EcrGetAuthorizationTokenS3ListAllMyBuckets",
+            "Effect": "Allow",
+            "Action": ["ecr:GetAuthorizationToken", "s3:ListAllMyBuckets"],
+            "Resource": "*",
+        }
     ]
 
 
@@ -104,25 +118,51 @@ def test_different_conditions_are_never_merged() -> None:
     ]
     doc = only_document(perms)
     by_sid = {s["Sid"]: s for s in doc["Statement"]}
-    assert sorted(by_sid) == ["IamPassRoleToLambda", "IamPassRoleToSagemaker", "KmsDecrypt",
-                              "KmsDecryptViaS3"]
+    assert sorted(by_sid) == [
+        "IamPassRoleToLambda",
+        "IamPassRoleToSagemaker",
+        "KmsDecrypt",
+        "KmsDecryptViaS3",
+    ]
     assert by_sid["IamPassRoleToSagemaker"]["Condition"] == {
-        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
+    }
     assert by_sid["IamPassRoleToSagemaker"]["Resource"] == [
-        "arn:aws:iam::111122223333:role/Exec", "arn:aws:iam::111122223333:role/Other"]
+        "arn:aws:iam::111122223333:role/Exec",
+        "arn:aws:iam::111122223333:role/Other",
+    ]
     assert by_sid["IamPassRoleToLambda"]["Resource"] == role
     assert "Condition" not in by_sid["KmsDecrypt"]
     # The conditioned grant allows only through the named service.
     policy = synthesize(perms).documents[0]
-    assert allows(policy, "iam:PassRole", role, {"iam:PassedToService": "lambda.amazonaws.com"}) is True
-    assert allows(policy, "iam:PassRole", "arn:aws:iam::111122223333:role/Other",
-                  {"iam:PassedToService": "lambda.amazonaws.com"}) is False
+    assert (
+        allows(policy, "iam:PassRole", role, {"iam:PassedToService": "lambda.amazonaws.com"})
+        is True
+    )
+    assert (
+        allows(
+            policy,
+            "iam:PassRole",
+            "arn:aws:iam::111122223333:role/Other",
+            {"iam:PassedToService": "lambda.amazonaws.com"},
+        )
+        is False
+    )
 
 
 def test_sids_are_unique_readable_and_alphanumeric() -> None:
-    perms = [Permission(f"s3:{a}", obj("b", k)) for a, k in
-             [("GetObject", "1"), ("GetObject", "2"), ("PutObject", "2"), ("DeleteObject", "3"),
-              ("GetObjectTagging", "3"), ("PutObjectTagging", "3"), ("AbortMultipartUpload", "3")]]
+    perms = [
+        Permission(f"s3:{a}", obj("b", k))
+        for a, k in [
+            ("GetObject", "1"),
+            ("GetObject", "2"),
+            ("PutObject", "2"),
+            ("DeleteObject", "3"),
+            ("GetObjectTagging", "3"),
+            ("PutObjectTagging", "3"),
+            ("AbortMultipartUpload", "3"),
+        ]
+    ]
     sids = [s.sid for s in statements(synthesize(perms, NONE).documents)]
     assert len(set(sids)) == len(sids)
     assert all(sid.isalnum() and sid.isascii() for sid in sids)
@@ -131,18 +171,30 @@ def test_sids_are_unique_readable_and_alphanumeric() -> None:
 
 def test_equal_names_are_numbered_in_content_order() -> None:
     role = "arn:aws:iam::1:role/"
-    perms = [Permission("iam:PassRole", role + "a", (PASS_TO_SAGEMAKER,)),
-             Permission("iam:PassRole", role + "b",
-                        (Condition("StringEquals", "iam:PassedToService", ("sagemaker.amazonaws.com",
-                                                                             "glue.amazonaws.com")),))]
+    perms = [
+        Permission("iam:PassRole", role + "a", (PASS_TO_SAGEMAKER,)),
+        Permission(
+            "iam:PassRole",
+            role + "b",
+            (
+                Condition(
+                    "StringEquals",
+                    "iam:PassedToService",
+                    ("sagemaker.amazonaws.com", "glue.amazonaws.com"),
+                ),
+            ),
+        ),
+    ]
     sids = [s.sid for s in statements(synthesize(perms).documents)]
     assert sids == ["IamPassRoleToSagemaker", "IamPassRoleToSagemaker2"]
 
 
 def test_output_is_sorted_by_sid() -> None:
-    perms = [Permission("sqs:SendMessage", "arn:aws:sqs:us-east-1:1:q"),
-             Permission("kms:Decrypt", "arn:aws:kms:us-east-1:1:key/k"),
-             Permission("bedrock:InvokeModel", "arn:aws:bedrock:us-east-1::foundation-model/m")]
+    perms = [
+        Permission("sqs:SendMessage", "arn:aws:sqs:us-east-1:1:q"),
+        Permission("kms:Decrypt", "arn:aws:kms:us-east-1:1:key/k"),
+        Permission("bedrock:InvokeModel", "arn:aws:bedrock:us-east-1::foundation-model/m"),
+    ]
     sids = [s.sid for s in statements(synthesize(perms).documents)]
     assert sids == sorted(sids) == ["BedrockInvokeModel", "KmsDecrypt", "SqsSendMessage"]
 
@@ -160,7 +212,10 @@ def test_sibling_objects_above_the_threshold_fold_into_the_prefix() -> None:
     assert statements(result.documents)[0].resources == ("arn:aws:s3:::data/train/2024/*",)
     (fold,) = result.folds
     assert (fold.pattern, fold.actions, fold.observed) == (
-        "arn:aws:s3:::data/train/2024/*", ("s3:GetObject",), 11)
+        "arn:aws:s3:::data/train/2024/*",
+        ("s3:GetObject",),
+        11,
+    )
     assert any("11 observed" in n and "data/train/2024/*" in n for n in result.notes)
 
 
@@ -180,7 +235,9 @@ def test_none_keeps_every_arn() -> None:
 
 def test_folding_is_per_action() -> None:
     # PutObject was seen on one object only: it must not get the whole prefix.
-    perms = many("s3:GetObject", "data", "in", 12) + [Permission("s3:PutObject", obj("data", "in/part-0000.parquet"))]
+    perms = many("s3:GetObject", "data", "in", 12) + [
+        Permission("s3:PutObject", obj("data", "in/part-0000.parquet"))
+    ]
     policy = synthesize(perms).documents[0]
     assert allows(policy, "s3:GetObject", obj("data", "in/new.parquet")) is True
     assert allows(policy, "s3:PutObject", obj("data", "in/new.parquet")) is False
@@ -208,7 +265,8 @@ def test_tree_level_folds_a_crowded_parent() -> None:
     assert [f.pattern for f in tree.folds] == ["arn:aws:s3:::b/runs/*"]
     root = [Permission("s3:GetObject", obj("b", f"top-{i}")) for i in range(30)]
     assert [f.pattern for f in synthesize(root, SynthSettings(generalization="tree")).folds] == [
-        "arn:aws:s3:::b/*"]
+        "arn:aws:s3:::b/*"
+    ]
 
 
 def test_keys_with_wildcard_characters_are_not_folded() -> None:
@@ -217,8 +275,10 @@ def test_keys_with_wildcard_characters_are_not_folded() -> None:
 
 
 def test_only_s3_objects_fold() -> None:
-    perms = [Permission("dynamodb:GetItem", f"arn:aws:dynamodb:us-east-1:1:table/t/index/i{i}")
-             for i in range(30)]
+    perms = [
+        Permission("dynamodb:GetItem", f"arn:aws:dynamodb:us-east-1:1:table/t/index/i{i}")
+        for i in range(30)
+    ]
     assert synthesize(perms).folds == ()
 
 
@@ -243,10 +303,14 @@ def test_compression_only_where_the_catalog_has_nothing_unobserved() -> None:
     from iamgen.catalog import load_catalog
 
     catalog = load_catalog()
-    acl = [a.full_name for a in catalog.actions_of("s3") if a.name.lower().startswith("getobjectacl")]
+    acl = [
+        a.full_name for a in catalog.actions_of("s3") if a.name.lower().startswith("getobjectacl")
+    ]
     assert len(acl) >= 1
     # Every catalog action starting with "GetObjectVersion" observed: compressible.
-    versions = [a.full_name for a in catalog.actions_of("s3") if a.name.startswith("GetObjectVersion")]
+    versions = [
+        a.full_name for a in catalog.actions_of("s3") if a.name.startswith("GetObjectVersion")
+    ]
     assert len(versions) >= 2
     perms = [Permission(a, obj("b", "k")) for a in versions]
     result = synthesize(perms, SynthSettings(compress_actions=True))
@@ -255,7 +319,9 @@ def test_compression_only_where_the_catalog_has_nothing_unobserved() -> None:
     assert wildcards, stmt.actions
     for wildcard in wildcards:
         prefix = wildcard.split(":")[1].rstrip("*").lower()
-        covered = [a.full_name for a in catalog.actions_of("s3") if a.name.lower().startswith(prefix)]
+        covered = [
+            a.full_name for a in catalog.actions_of("s3") if a.name.lower().startswith(prefix)
+        ]
         assert set(covered) <= set(versions)
     # One missing: that wildcard would grant it, so it must not be used.
     partial = synthesize(perms[1:], SynthSettings(compress_actions=True))
@@ -271,8 +337,10 @@ def test_compression_only_where_the_catalog_has_nothing_unobserved() -> None:
 
 
 def test_large_inputs_split_into_documents_under_the_limit() -> None:
-    perms = [Permission("s3:GetObject", obj(f"bucket-{i % 9}", f"p{i % 17}/object-{i:05d}.bin"))
-             for i in range(3000)]
+    perms = [
+        Permission("s3:GetObject", obj(f"bucket-{i % 9}", f"p{i % 17}/object-{i:05d}.bin"))
+        for i in range(3000)
+    ]
     result = synthesize(perms, SynthSettings(generalization="none", max_documents=100))
     assert len(result.documents) > 1
     assert all(size <= MANAGED_POLICY_LIMIT for size in result.sizes)
@@ -286,8 +354,10 @@ def test_large_inputs_split_into_documents_under_the_limit() -> None:
 
 
 def test_too_many_documents_generalize_one_step_further() -> None:
-    perms = [Permission("s3:GetObject", obj("b", f"f{i % 60}/object-with-a-longish-name-{i:05d}"))
-             for i in range(600)]
+    perms = [
+        Permission("s3:GetObject", obj("b", f"f{i % 60}/object-with-a-longish-name-{i:05d}"))
+        for i in range(600)
+    ]
     loose = synthesize(perms, SynthSettings(fold_threshold=20, max_documents=1))
     assert len(loose.documents) == 1
     assert any("fold threshold lowered" in n for n in loose.notes)
@@ -308,7 +378,9 @@ def test_a_single_permission_too_large_fails_clearly() -> None:
 
 def test_size_limit_is_configurable() -> None:
     perms = many("s3:GetObject", "b", "k", 40)
-    result = synthesize(perms, SynthSettings(generalization="none", size_limit=1000, max_documents=50))
+    result = synthesize(
+        perms, SynthSettings(generalization="none", size_limit=1000, max_documents=50)
+    )
     assert all(size <= 1000 for size in result.sizes)
     assert len(result.documents) > 1
 
@@ -343,8 +415,10 @@ def test_an_empty_folder_name_is_not_the_bucket_root() -> None:
 
 def test_log_streams_of_one_group_fold_and_never_across_groups() -> None:
     group = "arn:aws:logs:us-east-1:111122223333:log-group:/aws/lambda/summarizer"
-    perms = [Permission("logs:CreateLogStream", f"{group}:log-stream:2026/11/0{i % 9}/[$LATEST]{i:032x}")
-             for i in range(12)]
+    perms = [
+        Permission("logs:CreateLogStream", f"{group}:log-stream:2026/11/0{i % 9}/[$LATEST]{i:032x}")
+        for i in range(12)
+    ]
     other = "arn:aws:logs:us-east-1:111122223333:log-group:/aws/lambda/other:log-stream:s"
     perms.append(Permission("logs:CreateLogStream", other))
     result = synthesize(perms)

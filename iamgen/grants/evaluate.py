@@ -51,13 +51,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Callable
 
 from ..arn import action_matches, resource_matches, wildcard_match
 from ..model import Condition, PolicyDocument, Statement
@@ -438,9 +437,7 @@ def condition_holds(cond: Condition, request: Request, *, variables: bool = True
         return negated
 
     def positive(actual: str) -> Tri:
-        return _any(
-            matcher(p, actual, request, variables and takes_variables) for p in cond.values
-        )
+        return _any(matcher(p, actual, request, variables and takes_variables) for p in cond.values)
 
     if qualifier == "all":
         return _all(_not(positive(v)) if negated else positive(v) for v in values)
@@ -471,9 +468,7 @@ def statement_applies(stmt: Statement, request: Request, *, variables: bool = Tr
     elif stmt.not_resources:
         resource = _not(
             _any(
-                _match(
-                    p, request.resource, request, variables=variables, wildcards=True, arn=True
-                )
+                _match(p, request.resource, request, variables=variables, wildcards=True, arn=True)
                 for p in stmt.not_resources
             )
         )

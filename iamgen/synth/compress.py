@@ -33,9 +33,7 @@ def _service_wildcards(names: set[str], known: list[str]) -> dict[str, set[str]]
         for p, spelled in chosen.items()
         if not any(q != p and p.startswith(q) for q in chosen)
     }
-    return {
-        spelled: {n for n in names if n.lower().startswith(p)} for p, spelled in keep.items()
-    }
+    return {spelled: {n for n in names if n.lower().startswith(p)} for p, spelled in keep.items()}
 
 
 def compress_statement(stmt: Statement, catalog: Catalog) -> tuple[Statement, list[Compression]]:

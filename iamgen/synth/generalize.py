@@ -73,7 +73,7 @@ def _ancestors(path: str) -> list[str]:
     """Folders strictly above a path or folder, the root ``""`` first."""
     if not path:
         return []
-    inner = path[:-1] if path.endswith("/") else path
+    inner = path.removesuffix("/")
     return [""] + [inner[: i + 1] for i, ch in enumerate(inner) if ch == "/"]
 
 

@@ -54,9 +54,7 @@ def _make(
     )
 
 
-def _by_resource(
-    pairs: dict[str, set[str]], conditions: tuple[Condition, ...]
-) -> list[Statement]:
+def _by_resource(pairs: dict[str, set[str]], conditions: tuple[Condition, ...]) -> list[Statement]:
     """pairs: resource -> actions."""
     groups: dict[frozenset[str], set[str]] = defaultdict(set)
     for resource, actions in pairs.items():
@@ -64,9 +62,7 @@ def _by_resource(
     return [_make(actions, resources, conditions) for actions, resources in groups.items()]
 
 
-def _by_action(
-    pairs: dict[str, set[str]], conditions: tuple[Condition, ...]
-) -> list[Statement]:
+def _by_action(pairs: dict[str, set[str]], conditions: tuple[Condition, ...]) -> list[Statement]:
     """pairs: action -> resources."""
     groups: dict[frozenset[str], set[str]] = defaultdict(set)
     for action, resources in pairs.items():

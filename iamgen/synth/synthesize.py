@@ -49,9 +49,12 @@ def _fold_note(fold: Fold) -> str:
     )
 
 
+DEFAULT_SETTINGS = SynthSettings()
+
+
 def synthesize(
     permissions: Iterable[Permission],
-    settings: SynthSettings = SynthSettings(),
+    settings: SynthSettings = DEFAULT_SETTINGS,
     catalog: Catalog | None = None,
 ) -> SynthResult:
     """The minimal Allow policy documents for ``permissions``.
