@@ -519,13 +519,13 @@ def diff(
         action = granted.spelling[key]
         refs = granted.refs[key]
         spot = table.get(key)
-        if spot is not None and (spot.visibility is not Visibility.DATA_EVENT
-                                 or spot.id not in recorded):
+        block = blocked_by(action, grants)  # blocked everywhere: dead text, observable or not
+        if block is None and spot is not None and (
+                spot.visibility is not Visibility.DATA_EVENT or spot.id not in recorded):
             keep.append(NotObservableFinding(action, spot.id, spot.visibility.value, spot.note,
                                              spot.source, refs))
             continue
         info = catalog.action(action)
-        block = blocked_by(action, grants)
         unused.append(UnusedAction("INEFFECTIVE_GRANT" if block else "UNUSED_ACTION", action,
                                    info.access_level if info else "unknown", refs, block))
 

@@ -286,3 +286,18 @@ def test_property_a_policy_made_from_the_use_has_nothing_to_remove(perms) -> Non
     assert result.unused_services == ()
     assert result.not_observable == ()
     assert result.summary.removed_actions == 0
+
+
+def test_a_not_observable_grant_the_boundary_blocks_is_dead_text_not_kept() -> None:
+    """A boundary intersects: what it never allows, no identity grant can give.
+
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
+    """
+    result = diff(ROLE, [use("sagemaker:CreateTrainingJob", TRAINING_JOB)],
+                  training_grants(boundary=True), window=MONTHS)
+    by_action = {u.action: u for u in result.unused_actions}
+    assert by_action["lambda:InvokeFunction"].blocked_by == "boundary"
+    assert "lambda:InvokeFunction" not in actions_of(result.not_observable)
+    assert "iam:PassRole" in actions_of(result.not_observable)  # the boundary allows it
+    assert result.proposal is not None
+    assert "lambda:InvokeFunction" not in result.proposal.actions

@@ -13,7 +13,13 @@ from iamgen.diff import ObservedWindow, diff
 from iamgen.grants.load import parse_document
 from iamgen.grants.model import GrantedPolicy, Grants, PolicyKind
 from iamgen.model import Permission, Principal, PrincipalKind, Usage
-from iamgen.render.report import render_json, render_markdown, render_text, report_dict
+from iamgen.render.report import (
+    TEXT_LIST_LIMIT,
+    render_json,
+    render_markdown,
+    render_text,
+    report_dict,
+)
 from tests.grant_policies import ACCOUNT, BOUNDARY, SAGEMAKER_BROAD, TRAINING_DATA_INLINE
 
 ROLE = Principal(f"arn:aws:iam::{ACCOUNT}:role/service-role/Trainer", PrincipalKind.ROLE)
@@ -137,4 +143,5 @@ def test_text_table_and_lists(report: dict) -> None:
     assert "What to change, statement by statement" in text
     assert re.search(r"narrow +ml-sagemaker-broad statement 1 \(SupportingServices\)", text)
     assert re.search(r"^  s3: \d+ unused \(used: GetObject\)", text, flags=re.MULTILINE)
-    assert "... and" in text  # long lists are cut in the terminal
+    many = dict(report, denied=report["denied"] * (TEXT_LIST_LIMIT + 3))
+    assert "... and 3 more" in render_text(many)  # long lists are cut in the terminal

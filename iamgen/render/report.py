@@ -256,6 +256,26 @@ def _where(entry: dict[str, Any]) -> str:
     return f"  [{entry['policy']}, {statement}]"
 
 
+_DENIED_NOW = {
+    "allow": "granted (another layer denied it: resource policy, SCP, session policy?)",
+    "implicit_deny": "not granted",
+    "explicit_deny": "denied by a Deny statement",
+    "unknown": "depends on a condition",
+}
+
+
+def _blocked_by_service(blocked: Sequence[dict[str, Any]]) -> list[str]:
+    grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for entry in blocked:
+        grouped.setdefault((entry["service"], entry["blocked_by"]), []).append(entry)
+    lines = []
+    for (service, by), entries in sorted(grouped.items()):
+        policies = sorted({e["policy"] for e in entries if e["policy"]})
+        lines.append(f"{service}: {len(entries)} actions blocked by the {by}"
+                     + (f"  [{', '.join(policies)}]" if policies else ""))
+    return lines
+
+
 def _statement_line(use: dict[str, Any]) -> str:
     sid = f" ({use['sid']})" if use["sid"] else ""
     head = f"{use['verdict']:6} {use['policy']} statement {use['statement']}{sid}: "
@@ -309,6 +329,7 @@ def render_text(report: dict[str, Any]) -> str:
         ("granted", s["granted_actions"], s["granted_services"]),
         ("used", s["used_actions"], s["used_services"]),
         ("removable", s["removable_actions"], s["removable_services"]),
+        ("blocked anyway", s["ineffective_actions"], None),
         ("keep: not observable", s["not_observable_actions"], None),
         ("denied calls", s["denied_actions"], None),
         ("used, not granted", s["used_not_granted_actions"], None),
@@ -346,13 +367,13 @@ def render_text(report: dict[str, Any]) -> str:
     lines += _listing("Remove: unused actions of services in use",
                       _by_service(removable_in_used, report))
     lines += _listing("Remove: grants blocked anyway (boundary or Deny)",
-                      [f"{u['action']} (blocked by {u['blocked_by']}){_where(u)}"
-                       for u in unused if u["code"] == "INEFFECTIVE_GRANT"])
+                      _blocked_by_service([u for u in unused if u["code"] == "INEFFECTIVE_GRANT"]))
     lines += _listing("Keep: not observable in CloudTrail",
                       [f"{k['action']} ({k['reason']}){_where(k)}"
                        for k in report["not_observable"]])
     lines += _listing("Denied calls (never granted by iamgen)",
-                      [f"{d['action']} on {d['resource']} x{d['count']}, now {d['decision_now']}"
+                      [f"{d['action']} on {d['resource']} x{d['count']}; today: "
+                       + _DENIED_NOW.get(d["decision_now"], d["decision_now"])
                        for d in report["denied"]])
     lines += _listing("Used, not granted by identity policies (another path allowed it)",
                       [f"{u['action']} on {u['resource']} x{u['count']}"
