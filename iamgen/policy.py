@@ -32,7 +32,11 @@ def _condition_value(value: Any) -> str:
 
 
 def parse_conditions(block: Any) -> tuple[Condition, ...]:
-    """Parse a statement's ``Condition`` block."""
+    """Parse a statement's ``Condition`` block, sorted by operator and key.
+
+    JSON groups conditions by operator, so sorted is the only order a
+    document can round-trip in.
+    """
     if block is None:
         return ()
     if not isinstance(block, Mapping):
@@ -44,7 +48,7 @@ def parse_conditions(block: Any) -> tuple[Condition, ...]:
         for key, values in clauses.items():
             vals = values if isinstance(values, list) else [values]
             out.append(Condition(operator, key, tuple(_condition_value(v) for v in vals)))
-    return tuple(out)
+    return tuple(sorted(out))
 
 
 def parse_statement(raw: Any) -> Statement:
