@@ -10,28 +10,22 @@ import typer
 from .. import __version__
 from ..catalog import load_catalog
 from ..errors import NothingUsableError, UsageError
-from ..ingest.scan import ScanResult, principals_seen
-from ..model import Permission, Principal, Provenance
+from ..graph import AccessGraph, build_graph
+from ..model import Principal, Provenance
 from ..render import FORMATS, META_SUFFIX, RenderedFile, render_policies
 from ..synth import synthesize
 from ..synth.settings import Generalization, SynthSettings
 from . import common
 
 
-def permissions_of(result: ScanResult, principal: Principal) -> tuple[Permission, ...]:
-    """The permissions a principal was observed to use successfully."""
-    return tuple(sorted({u.permission for u in result.usages()
-                         if u.principal == principal and not u.denied}))
-
-
-def provenance_of(result: ScanResult, principal: Principal) -> Provenance:
+def provenance_of(graph: AccessGraph, principal: Principal) -> Provenance:
     """Where a principal's policy came from, for the header of every output."""
-    mine = [u for u in result.usages() if u.principal == principal]
+    first, last = graph.span_of(principal)
     return Provenance(
         principal=principal,
-        first_event=min((u.first_seen for u in mine), default=None),
-        last_event=max((u.last_seen for u in mine), default=None),
-        events=result.principal_events.get(principal, 0),
+        first_event=first,
+        last_event=last,
+        events=graph.events_of(principal),
         catalog_version=load_catalog().version,
         iamgen_version=__version__,
     )
@@ -87,7 +81,8 @@ def suggest(
     run = common.read_trails(trail, common.build_filters(since, until, account, region), workers)
     common.report(run, quiet)
     common.require_usable(run)
-    seen = principals_seen(run.result)
+    graph = build_graph(run.result.usages(), run.result.principal_events)
+    seen = graph.principals()
     chosen = list(seen) if all_principals else common.match_principals(principals or [], seen)
     if not chosen:
         raise NothingUsableError("no role or user was seen in the trail")
@@ -98,7 +93,7 @@ def suggest(
     stems = common.file_stems(chosen)
     written: list[RenderedFile] = []
     for principal in chosen:
-        permissions = permissions_of(run.result, principal)
+        permissions = graph.permissions_of(principal)
         if not permissions:
             if not quiet:
                 typer.echo(f"note: {principal.arn}: no successful call needs a grant; "
@@ -109,7 +104,7 @@ def suggest(
             for note in synthesized.notes:
                 typer.echo(f"note: {principal.name}: {note}", err=True)
         files = render_policies(stems[principal], synthesized.documents,
-                                provenance_of(run.result, principal), fmt, templates)
+                                provenance_of(graph, principal), fmt, templates)
         if output_dir is None:  # stdout takes the policies; provenance went to the summary
             for rendered in files:
                 if not rendered.filename.endswith(META_SUFFIX):
