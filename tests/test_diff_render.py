@@ -145,3 +145,22 @@ def test_text_table_and_lists(report: dict) -> None:
     assert re.search(r"^  s3: \d+ unused \(used: GetObject\)", text, flags=re.MULTILINE)
     many = dict(report, denied=report["denied"] * (TEXT_LIST_LIMIT + 3))
     assert "... and 3 more" in render_text(many)  # long lists are cut in the terminal
+
+
+def test_markdown_of_an_admin_role_fits_a_pull_request_description() -> None:
+    """GitHub caps a pull request body at 65,536 characters; an AdministratorAccess role
+    grants every action in the catalog, and the report must still fit."""
+    admin = {"Version": "2012-10-17",
+             "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    grants = Grants(ROLE, (GrantedPolicy("AdministratorAccess", PolicyKind.MANAGED,
+                                         parse_document(admin, "a"),
+                                         arn="arn:aws:iam::aws:policy/AdministratorAccess"),))
+    result = diff(ROLE, [use("s3:GetObject", "arn:aws:s3:::ml-data/a.csv")], grants,
+                  window=ObservedWindow(first_event=WHEN - timedelta(days=90), last_event=WHEN))
+    assert result.summary.granted_actions > 10000
+    report = report_dict(result, catalog_version="c", iamgen_version="v")
+    text = render_markdown([report])
+    assert len(text) < 65536
+    assert "more services (`--format json` lists all)" in text
+    assert len(json.loads(render_json([report]))["unused_granted"]["actions"]) == (
+        result.summary.removable_actions)

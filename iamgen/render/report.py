@@ -35,6 +35,10 @@ SCHEMA_VERSION = 1
 TEXT_LIST_LIMIT = 12
 """How many entries each list shows in the terminal before "... and N more"."""
 
+MARKDOWN_ROW_LIMIT = 60
+"""Rows per Markdown table: keeps a report inside a pull request description (65,536
+characters on GitHub) for most principals; JSON always lists everything."""
+
 
 def _iso(moment: datetime | None) -> str | None:
     if moment is None:
@@ -411,10 +415,26 @@ def unused_by_service(report: dict[str, Any]) -> list[dict[str, Any]]:
     return [dict(row, policies=sorted(row["policies"])) for _, row in sorted(rows.items())]
 
 
+def blocked_by_service(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Grants blocked by the boundary or a Deny, one row per (service, blocker)."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for entry in report["unused_granted"]["actions"]:
+        if entry["code"] != "INEFFECTIVE_GRANT":
+            continue
+        row = rows.setdefault((entry["service"], entry["blocked_by"]), {
+            "service": entry["service"], "blocked_by": entry["blocked_by"], "count": 0,
+            "policies": set()})
+        row["count"] += 1
+        row["policies"].update(g["policy"] for g in entry["grants"])
+    return [dict(row, policies=sorted(row["policies"])) for _, row in sorted(rows.items())]
+
+
 def render_markdown(reports: Sequence[dict[str, Any]], templates: Path | None = None) -> str:
     """A Markdown report for a pull request (template ``diff.md.j2``)."""
     env = template_environment(templates)
     env.globals["unused_by_service"] = unused_by_service
+    env.globals["blocked_by_service"] = blocked_by_service
+    env.globals["limit"] = MARKDOWN_ROW_LIMIT
     env.filters["percent"] = _percent
     env.filters["policy_json"] = lambda doc: json.dumps(doc, indent=2, ensure_ascii=False)
     return render_template(env, "diff.md.j2", {"reports": list(reports)})
