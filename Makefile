@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 EXAMPLE := examples/ml-account
 
 .PHONY: setup demo test eval bench clean
+TRAINING_ROLE := AmazonSageMaker-ExecutionRole-20261014T093512
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "iamgen needs Python 3.11 or newer")'
@@ -16,6 +17,16 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 setup: $(STAMP)
+
+# The main job on the bundled example account: a least-privilege policy for the
+# SageMaker training role, then one policy per principal under out/policies/.
+demo: $(STAMP)
+	@echo "== iamgen suggest $(TRAINING_ROLE) =="
+	$(BIN)/iamgen suggest $(TRAINING_ROLE) --trail $(EXAMPLE)/trail
+	@echo
+	@echo "== iamgen suggest --all (one policy per principal) =="
+	$(BIN)/iamgen suggest --all --trail $(EXAMPLE)/trail --output-dir out/policies --quiet
+	@ls out/policies
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
