@@ -32,6 +32,9 @@ def principal_of(record: Mapping[str, Any]) -> Principal | str:
     kind = identity.get("type")
     if kind in _SERVICE_TYPES:
         return "service_call"
+    if kind is None:
+        # AWS's own service events (KMS RotateKey, ...) carry only accountId/invokedBy.
+        return "service_event" if record.get("eventType") == "AwsServiceEvent" else "unknown_identity"
     if kind in _UNOWNED_TYPES:
         return _UNOWNED_TYPES[kind]
     if kind in ("AssumedRole", "FederatedUser"):
