@@ -17,6 +17,9 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("suggest", "suggest", "suggest"),
     ("explain", "explain", "explain"),
     ("diff", "diff_command", "diff"),
+    ("graph", "graph", "graph"),
+    ("graph", "who", "who"),
+    ("graph", "chains", "chains"),
 )
 
 

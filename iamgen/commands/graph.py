@@ -1,0 +1,203 @@
+"""``iamgen graph``, ``iamgen who`` and ``iamgen chains``: the access graph and its queries."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ..errors import InputError, UsageError
+from ..graph import GRAPH_FORMATS, AccessGraph, Chain, Sighting, build_graph, read_graph
+from ..graph import render_graph as render_access_graph
+from . import common
+
+GraphFileOption = Annotated[
+    Path | None,
+    typer.Option("--graph", "-g", help="Read a graph saved by `iamgen graph` (JSON or GraphML) "
+                 "instead of trails."),
+]
+QueryFormat = Annotated[str, typer.Option("--format", "-f", help="Output format: text, json.")]
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """An access graph and the span of events it was built from (None when unknown)."""
+
+    graph: AccessGraph
+    first_event: datetime | None
+    last_event: datetime | None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def load_access(trail: list[str], graph_file: Path | None, since: str | None,
+                until: str | None, account: list[str] | None, region: list[str] | None,
+                workers: int | None, quiet: bool) -> Loaded:
+    """The access graph from trails (scanned now) or from a saved graph file."""
+    if graph_file is not None:
+        if trail:
+            raise UsageError("give either --trail or --graph, not both")
+        if since or until or account or region:
+            raise UsageError("--since, --until, --account and --region filter trails; "
+                             "a saved graph is read as it is")
+        try:
+            text = graph_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"{graph_file}: cannot read graph ({exc.strerror or exc})") from None
+        graph = read_graph(text)
+        usages = graph.usages()
+        return Loaded(graph, min((u.first_seen for u in usages), default=None),
+                      max((u.last_seen for u in usages), default=None))
+    filters = common.build_filters(since, until, account, region)
+    run = common.read_trails(trail, filters, workers)
+    common.report(run, quiet)
+    common.require_usable(run)
+    graph = build_graph(run.result.usages(), run.result.principal_events)
+    return Loaded(graph, run.result.first_event, run.result.last_event,
+                  filters.window.since, filters.window.until)
+
+
+def graph(
+    trail: common.TrailOption = [],  # noqa: B006 - typer reads the default, never mutates it
+    graph_file: GraphFileOption = None,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help=f"Output format: {', '.join(GRAPH_FORMATS)}.")
+    ] = "json",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout.")
+    ] = None,
+    since: common.SinceOption = None,
+    until: common.UntilOption = None,
+    account: common.AccountOption = None,
+    region: common.RegionOption = None,
+    workers: common.WorkersOption = None,
+    quiet: common.QuietOption = False,
+) -> None:
+    """Write the access graph: principals, the resources they used, and AssumeRole chains.
+
+    JSON (node-link, reloadable with --graph), GraphML (Gephi, yEd) or DOT (Graphviz).
+    """
+    if fmt not in GRAPH_FORMATS:
+        raise UsageError(f"unknown --format {fmt!r}: choose one of {', '.join(GRAPH_FORMATS)}")
+    loaded = load_access(trail, graph_file, since, until, account, region, workers, quiet)
+    text = render_access_graph(loaded.graph, fmt)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{output}: cannot write ({exc.strerror or exc})") from None
+    if not quiet:
+        typer.echo(f"wrote {output} ({fmt}: {loaded.graph.node_count} nodes, "
+                   f"{loaded.graph.edge_count} edges)", err=True)
+
+
+def who(
+    pattern: Annotated[
+        str, typer.Argument(help="A resource ARN, or a pattern with * and ? (per ARN part, "
+                            "case-sensitive, as IAM matches).", show_default=False)
+    ],
+    trail: common.TrailOption = [],  # noqa: B006 - typer reads the default, never mutates it
+    graph_file: GraphFileOption = None,
+    fmt: QueryFormat = "text",
+    since: common.SinceOption = None,
+    until: common.UntilOption = None,
+    account: common.AccountOption = None,
+    region: common.RegionOption = None,
+    workers: common.WorkersOption = None,
+    quiet: common.QuietOption = False,
+) -> None:
+    """Which principals used a resource, with which actions, and when last (newest first)."""
+    if pattern != "*" and not pattern.startswith("arn:"):
+        raise UsageError(f"{pattern!r} is not an ARN: give one (arn:aws:s3:::bucket/*), "
+                         "or * for every resource")
+    _check_query_format(fmt)
+    loaded = load_access(trail, graph_file, since, until, account, region, workers, quiet)
+    sightings = loaded.graph.who(pattern)
+    if fmt == "json":
+        typer.echo(json.dumps({"pattern": pattern, "sightings": [_sighting(s) for s in sightings]},
+                              indent=2, sort_keys=True))
+        return
+    if not sightings:
+        typer.echo(f"no principal in the graph used a resource matching {pattern}")
+        return
+    rows = [(s.principal.name, s.principal.kind.value, s.action,
+             "denied" if s.denied else "allowed", str(s.count), _iso(s.last_seen),
+             s.resources[0] if len(s.resources) == 1 else f"{len(s.resources)} resources")
+            for s in sightings]
+    typer.echo(_table(("principal", "kind", "action", "outcome", "calls", "last seen",
+                       "resource"), rows), nl=False)
+
+
+def chains(
+    role: Annotated[str, typer.Argument(help="Role name or ARN (paths included).",
+                                        show_default=False)],
+    trail: common.TrailOption = [],  # noqa: B006 - typer reads the default, never mutates it
+    graph_file: GraphFileOption = None,
+    fmt: QueryFormat = "text",
+    since: common.SinceOption = None,
+    until: common.UntilOption = None,
+    account: common.AccountOption = None,
+    region: common.RegionOption = None,
+    workers: common.WorkersOption = None,
+    quiet: common.QuietOption = False,
+) -> None:
+    """Which principals reached a role through observed, successful AssumeRole chains."""
+    _check_query_format(fmt)
+    loaded = load_access(trail, graph_file, since, until, account, region, workers, quiet)
+    roles = loaded.graph.roles()
+    chosen = common.match_principals([role], roles)
+    found = [(target, loaded.graph.can_reach(target)) for target in chosen]
+    if fmt == "json":
+        typer.echo(json.dumps([{"role": target.arn, "chains": [_chain(c) for c in reached]}
+                               for target, reached in found], indent=2, sort_keys=True))
+        return
+    lines: list[str] = []
+    for target, reached in found:
+        if not reached:
+            lines.append(f"{target.arn}: no observed AssumeRole chain reaches it")
+            continue
+        starts = sorted({c.start.name for c in reached})
+        lines.append(f"{target.arn}: reached from {len(starts)} principal(s) "
+                     f"by {len(reached)} chain(s)")
+        for chain in reached:
+            path = " -> ".join(p.name for p in chain.principals)
+            last = ", ".join(_iso(h.last_seen) for h in chain.hops)
+            calls = ", ".join(str(h.count) for h in chain.hops)
+            lines.append(f"  {path}  (calls per hop: {calls}; last seen per hop: {last})")
+    typer.echo("\n".join(lines))
+
+
+def _check_query_format(fmt: str) -> None:
+    if fmt not in ("text", "json"):
+        raise UsageError(f"unknown --format {fmt!r}: choose text or json")
+
+
+def _sighting(s: Sighting) -> dict[str, Any]:
+    return {"principal": s.principal.arn, "kind": s.principal.kind.value, "action": s.action,
+            "outcome": "denied" if s.denied else "allowed", "count": s.count,
+            "first_seen": _iso(s.first_seen), "last_seen": _iso(s.last_seen),
+            "resources": list(s.resources)}
+
+
+def _chain(chain: Chain) -> dict[str, Any]:
+    return {"principals": [p.arn for p in chain.principals],
+            "hops": [{"from": h.source.arn, "to": h.target.arn, "count": h.count,
+                      "last_seen": _iso(h.last_seen)} for h in chain.hops]}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
+             for row in (header, tuple("-" * w for w in widths), *rows)]
+    return "\n".join(lines) + "\n"
+
