@@ -237,7 +237,7 @@ def statements(draw: st.DrawFn) -> Statement:
         not_actions=actions if negate_action else (),
         resources=() if negate_resource else resources,
         not_resources=resources if negate_resource else (),
-        conditions=tuple(conds),
+        conditions=tuple(sorted(conds)),  # canonical order: grouped by operator
     )
 
 
