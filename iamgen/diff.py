@@ -36,7 +36,7 @@ from importlib import resources
 from .arn import action_matches
 from .catalog import Catalog, load_catalog
 from .errors import PolicyTooLargeError
-from .grants.evaluate import Decision, Evaluation, Request, StatementRef, evaluate
+from .grants.evaluate import Decision, Evaluation, Request, evaluate
 from .grants.expand import statement_actions
 from .grants.model import GrantedPolicy, Grants
 from .grants.observable import BlindSpot, Visibility, blind_spots, recorded_groups
@@ -361,7 +361,7 @@ def _refs_for(evaluation: Evaluation, granted: _Granted, action: str) -> tuple[G
                  if (ref.policy, ref.statement) in wanted)
 
 
-def _decide(permission: Permission, grants: Grants, granted: _Granted) -> tuple[str, Evaluation]:
+def _decide(permission: Permission, grants: Grants) -> tuple[str, Evaluation]:
     evaluation = evaluate([p.named() for p in grants.policies], request_of(permission),
                           grants.boundary.named() if grants.boundary else None)
     if evaluation.decision is Decision.ALLOW:
@@ -492,7 +492,7 @@ def diff(
     for usage in mine:
         action = _spelled(usage.permission.action, catalog)
         permission = Permission(action, usage.permission.resource, usage.permission.conditions)
-        code, evaluation = _decide(permission, grants, granted)
+        code, evaluation = _decide(permission, grants)
         refs = _refs_for(evaluation, granted, action)
         if usage.denied:
             attempted.add(action.lower())

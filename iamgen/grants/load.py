@@ -205,7 +205,7 @@ class PolicyFiles:
 GrantsFile = AuthorizationDetails | PolicyFiles
 
 
-def _plain_document(data: Any, where: str) -> Any:
+def _plain_document(data: Any) -> Any:
     """The policy inside the shapes the AWS CLI prints for one policy."""
     if isinstance(data, Mapping):
         if isinstance(data.get("PolicyVersion"), Mapping):  # get-policy-version
@@ -238,7 +238,7 @@ def read_grants_files(paths: Sequence[Path]) -> GrantsFile:
         return AuthorizationDetails(data, str(path))
     policies = []
     for path, data in loaded:
-        document = parse_document(_plain_document(data, str(path)), str(path))
+        document = parse_document(_plain_document(data), str(path))
         policies.append(GrantedPolicy(path.name.removesuffix(".json"), PolicyKind.DOCUMENT,
                                       document))
     names = [p.name for p in policies]
