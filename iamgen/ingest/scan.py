@@ -1,23 +1,43 @@
 """Read trail files into a tally of who needed what: the ingest stage.
 
-Each file is scanned on its own (so files can be spread over processes) into
-a :class:`ScanResult`; results merge in any order to the same totals. Bad
+Files are scanned in batches (so they can be spread over processes) into a
+:class:`ScanResult`; results merge in any order to the same totals. Bad
 input never stops a scan: every skipped file or record is counted by reason,
 and bad input also leaves a one-line warning naming the file and record.
+
+Speed: S3-delivered files are decoded into typed records (only the fields the
+scan reads are materialized), and two memo tables skip repeated work: the
+principal of a ``userIdentity`` (keyed on its exact JSON bytes) and the
+resolution of a call (keyed on every field ``resolve`` is allowed to read;
+see :class:`_Folder`). Events are tallied per distinct outcome, so memory
+grows with distinct (principal, permission, region) tuples, not with events.
+Any record the fast path cannot vouch for goes through :func:`scan_record`.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from msgspec import UNSET, Raw
+
 from ..model import Filters, Permission, Principal, Resolution, Usage, is_access_denied
-from ..sources.base import RecordSource, TrailFile
-from ..sources.decode import BadInput, iter_records
+from ..sources.base import RecordSource, TrailFile, read_files
+from ..sources.decode import (
+    BadInput,
+    DeliveredRecord,
+    decode_delivery,
+    decode_typed,
+    decompress,
+    iter_text_records,
+    json_decode,
+    json_encode,
+)
 from .identity import principal_of
 
 MAX_WARNINGS_PER_FILE = 200
@@ -53,6 +73,7 @@ class ScanResult:
     files_read: int = 0
     events_read: int = 0
     events_used: int = 0
+    bytes_read: int = 0
     files_skipped: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
     warnings: list[tuple[str, int, str]] = field(default_factory=list)
@@ -65,12 +86,16 @@ class ScanResult:
     first_event: datetime | None = None
     last_event: datetime | None = None
     _usage: dict[tuple[Principal, Permission, bool], _Seen] = field(default_factory=dict)
+    _warned: Counter[str] = field(default_factory=Counter, repr=False, compare=False)
+    _usages: tuple[Usage, ...] | None = field(default=None, repr=False, compare=False)
 
     def merge(self, other: ScanResult) -> None:
         """Add another result's totals into this one."""
+        self._usages = None
         self.files_read += other.files_read
         self.events_read += other.events_read
         self.events_used += other.events_used
+        self.bytes_read += other.bytes_read
         for mine, theirs in (
             (self.files_skipped, other.files_skipped),
             (self.skipped, other.skipped),
@@ -79,6 +104,7 @@ class ScanResult:
             (self.failed_actions, other.failed_actions),
             (self.unresolved, other.unresolved),
             (self.unknown_resource, other.unknown_resource),
+            (self._warned, other._warned),
         ):
             mine.update(theirs)
         self.warnings.extend(other.warnings)
@@ -86,32 +112,35 @@ class ScanResult:
         for moment in (other.first_event, other.last_event):
             if moment is not None:
                 self._span(moment)
-        for key, seen in other._usage.items():
-            mine_seen = self._usage.get(key)
-            if mine_seen is None:
-                self._usage[key] = _Seen(seen.count, seen.first, seen.last, set(seen.regions))
-            else:
-                mine_seen.count += seen.count
-                mine_seen.first = min(mine_seen.first, seen.first)
-                mine_seen.last = max(mine_seen.last, seen.last)
-                mine_seen.regions |= seen.regions
+        for (principal, permission, denied), seen in other._usage.items():
+            self._use_many(principal, permission, denied, seen.first, seen.last,
+                           seen.regions, seen.count)
 
     def usages(self) -> tuple[Usage, ...]:
-        """Every (principal, permission, denied) observed, sorted."""
-        return tuple(
-            Usage(
-                principal=principal,
-                permission=permission,
-                denied=denied,
-                count=seen.count,
-                first_seen=seen.first,
-                last_seen=seen.last,
-                regions=tuple(sorted(seen.regions)),
+        """Every (principal, permission, denied) observed, sorted (computed once)."""
+        if self._usages is None:
+            self._usages = tuple(
+                Usage(
+                    principal=principal,
+                    permission=permission,
+                    denied=denied,
+                    count=seen.count,
+                    first_seen=seen.first,
+                    last_seen=seen.last,
+                    regions=tuple(sorted(seen.regions)),
+                )
+                for (principal, permission, denied), seen in sorted(
+                    self._usage.items(), key=lambda item: item[0]
+                )
             )
-            for (principal, permission, denied), seen in sorted(
-                self._usage.items(), key=lambda item: item[0]
-            )
-        )
+        return self._usages
+
+    def usages_by_principal(self) -> dict[Principal, tuple[Usage, ...]]:
+        """:meth:`usages` grouped by principal (principals sorted)."""
+        grouped: dict[Principal, list[Usage]] = {}
+        for usage in self.usages():
+            grouped.setdefault(usage.principal, []).append(usage)
+        return {principal: tuple(items) for principal, items in grouped.items()}
 
     def sorted_warnings(self) -> list[str]:
         """Warning lines, ordered by file and record index."""
@@ -131,24 +160,30 @@ class ScanResult:
 
     def _warn(self, location: str, index: int | None, reason: str, text: str) -> None:
         self.skipped[reason] += 1
-        if len(self.warnings) >= MAX_WARNINGS_PER_FILE:
+        self._warned[location] += 1
+        if self._warned[location] > MAX_WARNINGS_PER_FILE:
             self.warnings_dropped += 1
             return
         self.warnings.append((location, -1 if index is None else index, text))
 
     def _use(self, principal: Principal, permission: Permission, denied: bool,
              moment: datetime, region: str) -> None:
+        self._use_many(principal, permission, denied, moment, moment, (region,), 1)
+
+    def _use_many(self, principal: Principal, permission: Permission, denied: bool,
+                  first: datetime, last: datetime, regions: Iterable[str], count: int) -> None:
+        self._usages = None
         key = (principal, permission, denied)
         seen = self._usage.get(key)
         if seen is None:
-            self._usage[key] = _Seen(1, moment, moment, {region})
+            self._usage[key] = _Seen(count, first, last, set(regions))
         else:
-            seen.count += 1
-            if moment < seen.first:
-                seen.first = moment
-            if moment > seen.last:
-                seen.last = moment
-            seen.regions.add(region)
+            seen.count += count
+            if first < seen.first:
+                seen.first = first
+            if last > seen.last:
+                seen.last = last
+            seen.regions.update(regions)
 
 
 def parse_event_time(value: Any) -> datetime | None:
@@ -248,51 +283,500 @@ def scan_record(result: ScanResult, location: str, index: int, record: Any,
 
 def scan_file(source: RecordSource, trail_file: TrailFile, filters: Filters) -> ScanResult:
     """Scan one file into a fresh result. Never raises for bad content."""
-    result = ScanResult()
-    location = trail_file.location
+    folder = _Folder(filters)
     try:
         data = source.read(trail_file)
     except OSError as exc:
-        result.files_skipped["unreadable_file"] += 1
-        result._warn(location, None, "unreadable_file", f"cannot read file ({exc.strerror or exc})")
-        return result
-    result.files_read += 1
-    for item in iter_records(data):
-        if isinstance(item, BadInput):
-            result._warn(location, item.index, item.reason, item.detail)
-            continue
-        index, record = item
-        scan_record(result, location, index, record, filters)
-    return result
+        folder.unreadable(trail_file.location, exc)
+    else:
+        folder.fold(trail_file.location, data)
+    return folder.finish()
 
 
-def _scan_batch(source: RecordSource, batch: list[TrailFile], filters: Filters) -> ScanResult:
-    total = ScanResult()
-    for trail_file in batch:
-        total.merge(scan_file(source, trail_file, filters))
-    return total
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Running totals, for a progress line."""
+
+    files_total: int
+    files_done: int
+    bytes_read: int
+    events_read: int
 
 
-def scan(source: RecordSource, filters: Filters, workers: int = 1) -> ScanResult:
-    """Scan every file a source lists, on ``workers`` processes, into one result."""
+def scan(source: RecordSource, filters: Filters, workers: int = 1,
+         progress: Callable[[Progress], None] | None = None) -> ScanResult:
+    """Scan every file a source lists, on ``workers`` processes, into one result.
+
+    ``progress`` (optional) is called in this process after each batch.
+    """
     files = source.files(filters)
     total = ScanResult()
     total.files_skipped.update(source.skipped())
-    if workers <= 1 or len(files) < 4 or any(f.location == "<stdin>" for f in files):
-        for trail_file in files:
-            total.merge(scan_file(source, trail_file, filters))
+    batches = _batches(files, workers)
+    done = 0
+
+    def add(part: ScanResult, size: int) -> None:
+        nonlocal done
+        total.merge(part)
+        done += size
+        if progress is not None:
+            progress(Progress(len(files), done, total.bytes_read, total.events_read))
+
+    if workers <= 1 or len(batches) < 2 or any(f.location == "<stdin>" for f in files):
+        for batch in batches:
+            add(_scan_batch(source, batch, filters), len(batch))
         return total
-    batches = _batches(files, workers * 8)
+    _warm_up()
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        for part in pool.map(_scan_batch, [source] * len(batches), batches,
-                             [filters] * len(batches)):
-            total.merge(part)
+        futures = {pool.submit(_scan_batch, source, batch, filters): len(batch)
+                   for batch in batches}
+        for future in as_completed(futures):
+            add(future.result(), futures[future])
     return total
 
 
-def _batches(files: list[TrailFile], count: int) -> list[list[TrailFile]]:
-    count = max(1, min(count, len(files)))
-    return [files[i::count] for i in range(count)]
+def _scan_batch(source: RecordSource, batch: list[TrailFile], filters: Filters) -> ScanResult:
+    folder = _Folder(filters)
+    for trail_file, data in read_files(source, batch):
+        if isinstance(data, OSError):
+            folder.unreadable(trail_file.location, data)
+        else:
+            folder.fold(trail_file.location, data)
+    return folder.finish()
+
+
+def _batches(files: list[TrailFile], workers: int) -> list[list[TrailFile]]:
+    """Runs of neighbouring files (they share sessions and objects, so memo
+    tables hit), about 24 per worker: even load, frequent progress."""
+    if not files:
+        return []
+    count = min(len(files), 24 * max(1, workers))
+    size = -(-len(files) // count)
+    return [files[i:i + size] for i in range(0, len(files), size)]
+
+
+def _warm_up() -> None:
+    """Load the catalog and resolver data here, before worker processes fork."""
+    from .resolve import resolve
+
+    resolve({"eventSource": "s3.amazonaws.com", "eventName": "GetObject",
+             "userIdentity": {"type": "IAMUser"}, "requestParameters": {}})
+
+
+# -- the fast path ------------------------------------------------------------
+
+# Top-level fields resolve() may read for a cached result to be reused, and
+# the userIdentity members among them. The resolution memo key holds the
+# exact value of each (userIdentity.arn only through its partition, the one
+# thing resources.context_of takes from it; tests/test_scan_fast.py checks
+# that resolve() gives the same result whatever the rest of that ARN says).
+# A call to resolve() that reads anything else, or iterates a mapping, is not
+# cached, so a resolver that starts reading more stays correct, only slower.
+RESOLVE_FIELDS = frozenset({
+    "eventType", "userIdentity", "eventSource", "eventName", "awsRegion",
+    "recipientAccountId", "requestParameters", "responseElements", "resources",
+})
+RESOLVE_IDENTITY_FIELDS = frozenset({"type", "invokedBy", "accountId", "arn"})
+_RESOLVE_TYPED = ("eventType", "eventSource", "eventName", "awsRegion", "recipientAccountId")
+_RESOLVE_RAW = ("requestParameters", "responseElements", "resources")
+MAX_MEMO = 60_000
+
+
+class _ReadLog(dict[str, Any]):
+    """A JSON object (a real dict) that notes which keys were read; any other
+    use (iteration, length, copies, comparison, change) marks it opaque.
+
+    It may start partial: ``complete`` then gives the whole object, and is
+    called (once) before any read of a key that is neither held nor listed in
+    ``absent``, and before any opaque use, so every answer is exact.
+    """
+
+    reads: set[str]
+    opaque: bool
+
+    def __init__(self, data: dict[str, Any],
+                 complete: Callable[[], dict[str, Any]] | None = None,
+                 absent: frozenset[str] = frozenset()) -> None:
+        super().__init__(data)
+        self.reads = set()
+        self.opaque = False
+        self._complete = complete
+        self._absent = absent
+
+    def _need(self, key: object) -> None:
+        if not dict.__contains__(self, key) and key not in self._absent:
+            self._fill()
+
+    def _fill(self) -> None:
+        complete, self._complete = self._complete, None
+        if complete is None:
+            return
+        held = dict(super().items())
+        super().clear()
+        for key, value in complete().items():
+            super().__setitem__(key, held.get(key, value))
+
+    def __getitem__(self, key: str) -> Any:
+        self.reads.add(key)
+        if self._complete is not None:
+            self._need(key)
+        return dict.__getitem__(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        self.reads.add(key)
+        if self._complete is not None:
+            self._need(key)
+        return dict.get(self, key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self.reads.add(key)  # type: ignore[arg-type]
+        if self._complete is not None:
+            self._need(key)
+        return dict.__contains__(self, key)
+
+    def _opaque(self) -> None:
+        self.opaque = True
+        self._fill()
+
+    def __iter__(self) -> Any:
+        self._opaque()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._opaque()
+        return super().__len__()
+
+    def keys(self) -> Any:  # type: ignore[override]
+        self._opaque()
+        return super().keys()
+
+    def values(self) -> Any:  # type: ignore[override]
+        self._opaque()
+        return super().values()
+
+    def items(self) -> Any:  # type: ignore[override]
+        self._opaque()
+        return super().items()
+
+    def copy(self) -> dict[str, Any]:
+        self._opaque()
+        return dict(super().items())
+
+    def __eq__(self, other: object) -> bool:
+        self._opaque()
+        return super().__eq__(other)
+
+    def __ne__(self, other: object) -> bool:
+        self._opaque()
+        return super().__ne__(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._opaque()
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self._opaque()
+        super().__delitem__(key)
+
+    def __or__(self, other: Any) -> Any:
+        self._opaque()
+        return super().__or__(other)
+
+    def __ror__(self, other: Any) -> Any:
+        self._opaque()
+        return super().__ror__(other)
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        self._opaque()
+        return super().__reduce_ex__(protocol)
+
+    def __repr__(self) -> str:
+        self._opaque()
+        return super().__repr__()
+
+    def pop(self, *args: Any) -> Any:
+        self._opaque()
+        return super().pop(*args)
+
+    def setdefault(self, *args: Any) -> Any:
+        self._opaque()
+        return super().setdefault(*args)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self._opaque()
+        super().update(*args, **kwargs)
+
+
+class _Identity:
+    """What one exact userIdentity decides (compared by object identity)."""
+
+    __slots__ = ("principal", "account", "resolve_part", "identity")
+
+    def __init__(self, principal: Principal | str, account: str | None,
+                 resolve_part: tuple[Any, ...], identity: dict[str, Any]) -> None:
+        self.principal = principal
+        self.account = account
+        self.resolve_part = resolve_part
+        self.identity = identity
+
+
+class _Resolved:
+    """A resolution and the call it was for (compared by object identity)."""
+
+    __slots__ = ("resolution", "source", "name")
+
+    def __init__(self, resolution: Resolution, source: str, name: str) -> None:
+        self.resolution = resolution
+        self.source = source
+        self.name = name
+
+
+def _member(data: dict[str, Any], key: str) -> bytes | None:
+    """A member's exact JSON, or None when absent (hashable, for memo keys)."""
+    return json_encode(data[key]) if key in data else None
+
+
+def _identity_resolve_part(identity: dict[str, Any]) -> tuple[Any, ...]:
+    arn = identity.get("arn")
+    if isinstance(arn, str) and arn.startswith("arn:"):
+        arn_part: Any = ("partition", arn.split(":", 2)[1])
+    else:
+        arn_part = ("value", _member(identity, "arn"))
+    return (_member(identity, "type"), _member(identity, "invokedBy"),
+            _member(identity, "accountId"), arn_part)
+
+
+def _raw_key(value: Any) -> Any:
+    return value if value is UNSET else bytes(value)
+
+
+class _Folder:
+    """Folds files into one :class:`ScanResult`.
+
+    Typed records are tallied by outcome ``(identity, resolution, errorCode,
+    region)`` with a count and first/last time, then expanded once in
+    :meth:`finish`; every other record goes through :func:`scan_record`. Both
+    give the same totals (tests/test_scan_fast.py).
+    """
+
+    def __init__(self, filters: Filters) -> None:
+        self.filters = filters
+        self.result = ScanResult()
+        self._tally: dict[tuple[Any, ...], list[Any]] = {}
+        self._identities: dict[bytes, _Identity] = {}
+        self._resolutions: dict[tuple[Any, ...], _Resolved] = {}
+        self._interned: dict[tuple[Resolution, str, str], _Resolved] = {}
+        self.memo_misses = 0
+        self.uncacheable = 0
+
+    def unreadable(self, location: str, exc: OSError) -> None:
+        """Count a file that could not be read at all."""
+        self.result.files_skipped["unreadable_file"] += 1
+        self.result._warn(location, None, "unreadable_file",
+                          f"cannot read file ({exc.strerror or exc})")
+
+    def fold(self, location: str, data: bytes) -> None:
+        """Add one file's records."""
+        result = self.result
+        result.files_read += 1
+        result.bytes_read += len(data)
+        try:
+            text = decompress(data)
+        except (EOFError, OSError, zlib.error) as exc:
+            result._warn(location, None, "unreadable_file", f"damaged gzip data ({exc})")
+            return
+        records = decode_delivery(text)
+        if records is not None:
+            self._fold_typed(location, records)
+            return
+        for item in iter_text_records(text):
+            if isinstance(item, BadInput):
+                result._warn(location, item.index, item.reason, item.detail)
+            else:
+                scan_record(result, location, item[0], item[1], self.filters)
+
+    def _fold_typed(self, location: str, records: list[Raw]) -> None:  # noqa: C901
+        result = self.result
+        filters = self.filters
+        since, until = filters.window.since, filters.window.until
+        regions, accounts = filters.regions, filters.accounts
+        identities, resolutions, tally = self._identities, self._resolutions, self._tally
+        skipped = result.skipped
+        from_iso = datetime.fromisoformat
+        slow: list[int] = []
+        for index, raw in enumerate(records):
+            rec = decode_typed(raw)
+            if rec is None:
+                slow.append(index)
+                continue
+            name = rec.eventName
+            source = rec.eventSource
+            identity_raw = rec.userIdentity
+            stamp = rec.eventTime
+            if not name or not source or identity_raw is UNSET or not stamp:
+                slow.append(index)
+                continue
+            identity_key = bytes(identity_raw)
+            ident = identities.get(identity_key)
+            if ident is None:
+                ident = self._identity(identity_key, raw)
+                if ident is None:
+                    slow.append(index)
+                    continue
+            if len(stamp) == 20 and stamp[19] == "Z":
+                try:
+                    moment = from_iso(stamp)
+                except ValueError:
+                    slow.append(index)
+                    continue
+            else:
+                parsed = parse_event_time(stamp)
+                if parsed is None:
+                    slow.append(index)
+                    continue
+                moment = parsed
+            if (since is not None and moment < since) or (until is not None and moment > until):
+                skipped["outside_window"] += 1
+                continue
+            region = rec.awsRegion if rec.awsRegion.__class__ is str else ""
+            if regions and region not in regions:
+                skipped["other_region"] += 1
+                continue
+            if accounts:
+                recipient = rec.recipientAccountId
+                account = recipient if recipient.__class__ is str else ident.account
+                if account not in accounts:
+                    skipped["other_account"] += 1
+                    continue
+            principal = ident.principal
+            if principal.__class__ is str:
+                if principal in BAD_INPUT_REASONS:
+                    slow.append(index)
+                    continue
+                key: tuple[Any, ...] = (ident, None, None, region)
+            else:
+                memo_key = (ident.resolve_part, source, name, rec.eventType, rec.awsRegion,
+                            rec.recipientAccountId, _raw_key(rec.requestParameters),
+                            _raw_key(rec.responseElements), _raw_key(rec.resources))
+                resolved = resolutions.get(memo_key)
+                if resolved is None:
+                    resolved = self._resolve(memo_key, raw, rec, ident)
+                key = (ident, resolved, rec.errorCode, region)
+            seen = tally.get(key)
+            if seen is None:
+                tally[key] = [1, moment, moment]
+            else:
+                seen[0] += 1
+                if moment < seen[1]:
+                    seen[1] = moment
+                elif moment > seen[2]:
+                    seen[2] = moment
+        result.events_read += len(records) - len(slow)
+        for index in slow:
+            scan_record(result, location, index, json_decode(records[index]), filters)
+
+    def _identity(self, identity_key: bytes, raw: Raw) -> _Identity | None:
+        """principal_of() for a userIdentity not seen before (None: not an object)."""
+        identity = json_decode(identity_key)
+        if not isinstance(identity, dict):
+            return None
+        log = _ReadLog({"userIdentity": identity}, lambda: json_decode(raw))
+        principal = principal_of(log)
+        account = identity.get("accountId")
+        entry = _Identity(principal, account if isinstance(account, str) else None,
+                          _identity_resolve_part(identity), identity)
+        if not log.opaque and log.reads <= {"userIdentity"}:
+            if len(self._identities) >= MAX_MEMO:
+                self._identities.clear()
+            self._identities[identity_key] = entry
+        return entry
+
+    def _resolve(self, memo_key: tuple[Any, ...], raw: Raw, rec: DeliveredRecord,
+                 ident: _Identity) -> _Resolved:
+        """resolve() on the record, remembered when it read only memo-key fields.
+
+        resolve() gets the memo-key fields decoded; anything else it asks for
+        is decoded from the record's JSON first (so the answer is exact), and
+        the result is then not remembered.
+        """
+        from .resolve import resolve
+
+        self.memo_misses += 1
+        partial: dict[str, Any] = {}
+        absent = set()
+        for name in _RESOLVE_TYPED:
+            value = getattr(rec, name)
+            if value is UNSET:
+                absent.add(name)
+            else:
+                partial[name] = value
+        for name in _RESOLVE_RAW:
+            value = getattr(rec, name)
+            if value is UNSET:
+                absent.add(name)
+            else:
+                partial[name] = json_decode(value)
+        identity = _ReadLog(ident.identity)
+        partial["userIdentity"] = identity
+        log = _ReadLog(partial, lambda: json_decode(raw), frozenset(absent))
+        resolution = resolve(log)
+        source, name = rec.eventSource, rec.eventName
+        interned = self._interned.setdefault((resolution, source, name),
+                                             _Resolved(resolution, source, name))
+        if (not log.opaque and log.reads <= RESOLVE_FIELDS and not identity.opaque
+                and identity.reads <= RESOLVE_IDENTITY_FIELDS):
+            if len(self._resolutions) >= MAX_MEMO:
+                self._resolutions.clear()
+            self._resolutions[memo_key] = interned
+        else:
+            self.uncacheable += 1
+        return interned
+
+    def finish(self) -> ScanResult:
+        """The result, with every tallied outcome expanded into it."""
+        result = self.result
+        for (ident, resolved, error, region), (count, first, last) in self._tally.items():
+            result._span(first)
+            result._span(last)
+            principal = ident.principal
+            if isinstance(principal, str):
+                result.skipped[principal] += count
+                continue
+            result.principal_events[principal] += count
+            _apply(result, principal, resolved, error, region, count, first, last)
+        self._tally.clear()
+        return result
+
+
+def _apply(result: ScanResult, principal: Principal, resolved: _Resolved, error: Any,
+           region: str, count: int, first: datetime, last: datetime) -> None:
+    """What ``count`` calls with one outcome add to a result (as scan_record does)."""
+    resolution = resolved.resolution
+    denied = isinstance(error, str) and is_access_denied(error)
+    if resolution.no_grant is not None:
+        result.skipped["no_permission_needed"] += count
+        return
+    if resolution.unresolved or not resolution.permissions:
+        result.skipped["unresolved_action"] += count
+        result.unresolved[(resolved.source, resolved.name)] += count
+        return
+    if error and not denied:
+        result.skipped["failed_call"] += count
+        for permission in resolution.permissions:
+            result.failed_actions[permission.action] += count
+        return
+    if denied:
+        result.skipped["denied_call"] += count
+        for action in {p.action for p in resolution.permissions}:
+            result.denied_actions[action] += count
+    else:
+        result.events_used += count
+        for action in resolution.unknown_resource:
+            result.unknown_resource[action] += count
+    for permission in resolution.permissions:
+        result._use_many(principal, permission, denied, first, last, (region,), count)
 
 
 def principals_seen(result: ScanResult) -> tuple[Principal, ...]:

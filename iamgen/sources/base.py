@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -34,3 +37,34 @@ class RecordSource(Protocol):
     def skipped(self) -> dict[str, int]:
         """Files passed over while listing, by reason (digest, outside_window...)."""
         ...
+
+
+def read_files(source: RecordSource, files: Iterable[TrailFile]
+               ) -> Iterator[tuple[TrailFile, bytes | OSError]]:
+    """Each file with its bytes (or the OSError reading it raised), in order.
+
+    A source with ``concurrency`` > 1 (S3) is read by that many threads, with
+    at most twice as many files in memory at once; others are read in turn.
+    """
+    concurrency = int(getattr(source, "concurrency", 1) or 1)
+    if concurrency <= 1:
+        for trail_file in files:
+            yield trail_file, _read_one(source, trail_file)
+        return
+    pending: deque[tuple[TrailFile, Future[bytes | OSError]]] = deque()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        for trail_file in files:
+            pending.append((trail_file, pool.submit(_read_one, source, trail_file)))
+            if len(pending) >= 2 * concurrency:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
+
+
+def _read_one(source: RecordSource, trail_file: TrailFile) -> bytes | OSError:
+    try:
+        return source.read(trail_file)
+    except OSError as exc:
+        return exc

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+from msgspec import UNSET, Raw, Struct, UnsetType
 
 try:  # python-isal decompresses gzip several times faster; optional.
     from isal import igzip as _gzip
@@ -21,6 +22,8 @@ except ImportError:  # pragma: no cover - depends on the install
     import gzip as _gzip  # type: ignore[no-redef]
 
 _decode = msgspec.json.decode
+json_decode = msgspec.json.decode
+json_encode = msgspec.json.encode
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,11 @@ def iter_records(data: bytes) -> Iterator[tuple[int, Any] | BadInput]:
     except (EOFError, OSError, zlib.error) as exc:
         yield BadInput("unreadable_file", f"damaged gzip data ({exc})")
         return
+    yield from iter_text_records(text)
+
+
+def iter_text_records(text: bytes) -> Iterator[tuple[int, Any] | BadInput]:
+    """Like :func:`iter_records`, for bytes already decompressed."""
     stripped = text.lstrip()
     if not stripped:
         yield BadInput("not_cloudtrail", "file is empty")
@@ -120,3 +128,76 @@ def _json_lines(text: bytes) -> Iterator[tuple[int, Any] | BadInput]:
                 yield BadInput("invalid_json", f"CloudTrailEvent is not valid JSON ({exc})", index)
                 continue
         yield index, record
+
+
+# -- the fast path: S3-delivered files decoded into typed records -------------
+
+
+class DeliveredRecord(Struct, forbid_unknown_fields=True):
+    """A CloudTrail record with every documented top-level field.
+
+    The fields the scan reads on every record are typed; the rest stay
+    :class:`msgspec.Raw` (undecoded JSON) until asked for. Unknown fields are
+    refused, so a file that has any falls back to the generic decoder and no
+    field is ever silently dropped. Missing fields are ``UNSET``.
+    Fields: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
+    """
+
+    eventTime: str | None | UnsetType = UNSET
+    eventSource: str | None | UnsetType = UNSET
+    eventName: str | None | UnsetType = UNSET
+    awsRegion: str | None | UnsetType = UNSET
+    errorCode: str | None | UnsetType = UNSET
+    recipientAccountId: str | None | UnsetType = UNSET
+    eventType: str | None | UnsetType = UNSET
+    userIdentity: Raw = UNSET  # type: ignore[assignment]
+    requestParameters: Raw = UNSET  # type: ignore[assignment]
+    responseElements: Raw = UNSET  # type: ignore[assignment]
+    resources: Raw = UNSET  # type: ignore[assignment]
+    eventVersion: Raw = UNSET  # type: ignore[assignment]
+    sourceIPAddress: Raw = UNSET  # type: ignore[assignment]
+    userAgent: Raw = UNSET  # type: ignore[assignment]
+    errorMessage: Raw = UNSET  # type: ignore[assignment]
+    additionalEventData: Raw = UNSET  # type: ignore[assignment]
+    requestID: Raw = UNSET  # type: ignore[assignment]
+    eventID: Raw = UNSET  # type: ignore[assignment]
+    apiVersion: Raw = UNSET  # type: ignore[assignment]
+    managementEvent: Raw = UNSET  # type: ignore[assignment]
+    readOnly: Raw = UNSET  # type: ignore[assignment]
+    serviceEventDetails: Raw = UNSET  # type: ignore[assignment]
+    sharedEventID: Raw = UNSET  # type: ignore[assignment]
+    vpcEndpointId: Raw = UNSET  # type: ignore[assignment]
+    vpcEndpointAccountId: Raw = UNSET  # type: ignore[assignment]
+    eventCategory: Raw = UNSET  # type: ignore[assignment]
+    addendum: Raw = UNSET  # type: ignore[assignment]
+    sessionCredentialFromConsole: Raw = UNSET  # type: ignore[assignment]
+    edgeDeviceDetails: Raw = UNSET  # type: ignore[assignment]
+    tlsDetails: Raw = UNSET  # type: ignore[assignment]
+    eventContext: Raw = UNSET  # type: ignore[assignment]
+    insightDetails: Raw = UNSET  # type: ignore[assignment]
+
+
+class _Delivery(Struct):
+    Records: list[Raw]
+
+
+_delivery_decoder = msgspec.json.Decoder(_Delivery)
+_record_decoder = msgspec.json.Decoder(DeliveredRecord)
+
+
+def decode_delivery(text: bytes) -> list[Raw] | None:
+    """Each record's exact JSON in a ``{"Records": [...]}`` file; None when the
+    file is anything else (another shape, bad JSON), for the generic decoder
+    to handle and report."""
+    try:
+        return _delivery_decoder.decode(text).Records
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+
+
+def decode_typed(raw: Raw) -> DeliveredRecord | None:
+    """One record, typed; None when it has an unknown field or an odd type."""
+    try:
+        return _record_decoder.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None

@@ -1,0 +1,262 @@
+"""Trail files in S3, listed by the delivery layout and read by several threads.
+
+CloudTrail delivers to ``AWSLogs/[o-ORG/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/``
+(https://docs.aws.amazon.com/awscloudtrail/latest/userguide/get-and-view-cloudtrail-log-files.html,
+organization trails:
+https://docs.aws.amazon.com/awscloudtrail/latest/userguide/creating-trail-organization.html).
+Listing walks that layout with ``Delimiter="/"``, so only the folders the
+accounts, regions and time window need are ever listed: accounts and regions
+that were given are not discovered but named; days outside the window (one
+day of margin each side) are never listed. Digest and Insights folders are
+never entered. A prefix outside that layout is listed whole, and each key is
+still checked against the filters.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from ..errors import InputError
+from ..model import Filters
+from .aws import error_text
+from .base import TrailFile
+from .layout import skip_reason
+
+SCHEME = "s3://"
+_TRAIL_SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".gz")
+_ACCOUNT = re.compile(r"^\d{12}$")
+_ORG = re.compile(r"^o-[a-z0-9]{10,32}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_MARGIN = timedelta(days=1)
+# Beyond this many days, list year and month folders instead of naming days.
+_MAX_NAMED_DAYS = 400
+
+
+def parse_s3_url(url: str) -> tuple[str, str]:
+    """``s3://bucket/prefix`` -> (bucket, prefix)."""
+    if not url.startswith(SCHEME):
+        raise InputError(f"{url}: not an s3:// URL")
+    bucket, _, prefix = url[len(SCHEME):].partition("/")
+    if not bucket:
+        raise InputError(f"{url}: no bucket in the S3 URL")
+    return bucket, prefix
+
+
+@dataclass
+class S3Source:
+    """The trail files under one ``s3://bucket/prefix``.
+
+    ``client_factory`` makes an S3 client; it is called lazily, once per
+    process, so the source can be pickled to worker processes.
+    ``concurrency`` threads download at once in each process.
+    """
+
+    url: str
+    client_factory: Callable[[], Any]
+    concurrency: int = 8
+    _skipped: Counter[str] = field(default_factory=Counter)
+    _client: Any = field(default=None, repr=False)
+    _lock: Any = field(default_factory=threading.Lock, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_client"] = None
+        state["_lock"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def client(self) -> Any:
+        """This process's S3 client (made on first use)."""
+        with self._lock:
+            if self._client is None:
+                self._client = self.client_factory()
+            return self._client
+
+    # -- listing --------------------------------------------------------------
+
+    def files(self, filters: Filters) -> list[TrailFile]:
+        """The trail objects the filters need, sorted by key."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        bucket, prefix = parse_s3_url(self.url)
+        found: set[str] = set()
+        try:
+            for folder in self._folders(bucket, prefix, filters):
+                for key in self._keys(bucket, folder):
+                    if not key.endswith(_TRAIL_SUFFIXES):
+                        continue
+                    reason = skip_reason(key, filters)
+                    if reason is not None:
+                        self._skipped[reason] += 1
+                    else:
+                        found.add(key)
+        except (BotoCoreError, ClientError) as exc:
+            raise InputError(f"{self.url}: cannot list the bucket ({error_text(exc)})") from None
+        return [TrailFile(f"{SCHEME}{bucket}/{key}") for key in sorted(found)]
+
+    def _folders(self, bucket: str, prefix: str, filters: Filters) -> Iterator[str]:
+        """The prefixes to list in full, walking the delivery layout."""
+        if prefix and not prefix.endswith("/"):
+            yield prefix  # a partial name: list what starts with it
+            return
+        parts = [p for p in prefix.split("/") if p]
+        if "AWSLogs" not in parts:
+            if f"{prefix}AWSLogs/" in self._children(bucket, prefix):
+                yield from self._under_awslogs(bucket, f"{prefix}AWSLogs/", [], filters)
+            else:
+                yield prefix
+            return
+        at = parts.index("AWSLogs")
+        base = "/".join(parts[: at + 1]) + "/"
+        yield from self._under_awslogs(bucket, base, parts[at + 1:], filters)
+
+    def _under_awslogs(self, bucket: str, base: str, rest: list[str],
+                       filters: Filters) -> Iterator[str]:
+        if not rest:
+            for child in self._names(bucket, base):
+                if _ORG.match(child):
+                    yield from self._accounts(bucket, f"{base}{child}/", filters)
+                elif _ACCOUNT.match(child):
+                    if not filters.accounts or child in filters.accounts:
+                        yield from self._regions(bucket, f"{base}{child}/CloudTrail/", filters)
+            return
+        if _ORG.match(rest[0]):
+            base, rest = f"{base}{rest[0]}/", rest[1:]
+            if not rest:
+                yield from self._accounts(bucket, base, filters)
+                return
+        if not _ACCOUNT.match(rest[0]):
+            yield base + "".join(f"{p}/" for p in rest)
+            return
+        account, rest = rest[0], rest[1:]
+        if filters.accounts and account not in filters.accounts:
+            return
+        base = f"{base}{account}/"
+        if not rest:
+            yield from self._regions(bucket, f"{base}CloudTrail/", filters)
+            return
+        if rest[0] != "CloudTrail":
+            yield base + "".join(f"{p}/" for p in rest)  # e.g. a digest folder, asked for
+            return
+        if len(rest) == 1:
+            yield from self._regions(bucket, f"{base}CloudTrail/", filters)
+            return
+        region = rest[1]
+        if filters.regions and region not in filters.regions:
+            return
+        if len(rest) == 2:
+            yield from self._days(bucket, f"{base}CloudTrail/{region}/", filters)
+            return
+        yield base + "".join(f"{p}/" for p in rest)  # a year, month or day: list it all
+
+    def _accounts(self, bucket: str, org_base: str, filters: Filters) -> Iterator[str]:
+        accounts = sorted(filters.accounts) if filters.accounts else [
+            c for c in self._names(bucket, org_base) if _ACCOUNT.match(c)
+        ]
+        for account in accounts:
+            yield from self._regions(bucket, f"{org_base}{account}/CloudTrail/", filters)
+
+    def _regions(self, bucket: str, base: str, filters: Filters) -> Iterator[str]:
+        regions = sorted(filters.regions) if filters.regions else [
+            c for c in self._names(bucket, base) if _REGION.match(c)
+        ]
+        for region in regions:
+            yield from self._days(bucket, f"{base}{region}/", filters)
+
+    def _days(self, bucket: str, base: str, filters: Filters) -> Iterator[str]:
+        """Day folders under a region folder that can hold events in the window."""
+        since, until = filters.window.since, filters.window.until
+        if since is None and until is None:
+            yield base
+            return
+        low = since.date() - _MARGIN if since else None
+        high = until.date() + _MARGIN if until else None
+        if low is not None and high is not None and (high - low).days < _MAX_NAMED_DAYS:
+            day = low
+            while day <= high:
+                yield f"{base}{day:%Y/%m/%d}/"
+                day += timedelta(days=1)
+            return
+        for year in self._names(bucket, base):
+            if not year.isdigit() or not _overlaps(int(year), 1, 12, low, high):
+                continue
+            for month in self._names(bucket, f"{base}{year}/"):
+                if not month.isdigit() or not _overlaps(int(year), int(month), int(month),
+                                                         low, high):
+                    continue
+                month_base = f"{base}{year}/{month}/"
+                first, last = _month_span(int(year), int(month))
+                if (low is None or low <= first) and (high is None or last <= high):
+                    yield month_base
+                    continue
+                for day in self._names(bucket, month_base):
+                    try:
+                        moment = date(int(year), int(month), int(day))
+                    except ValueError:
+                        continue
+                    if (low is None or low <= moment) and (high is None or moment <= high):
+                        yield f"{month_base}{day}/"
+
+    def _children(self, bucket: str, prefix: str) -> list[str]:
+        """The sub-folders directly under ``prefix`` (full prefixes)."""
+        out = []
+        paginator = self.client().get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+            out.extend(p["Prefix"] for p in page.get("CommonPrefixes") or ())
+        return out
+
+    def _names(self, bucket: str, prefix: str) -> list[str]:
+        """The names of the sub-folders directly under ``prefix``, sorted."""
+        return sorted(p[len(prefix):].rstrip("/") for p in self._children(bucket, prefix))
+
+    def _keys(self, bucket: str, prefix: str) -> Iterator[str]:
+        paginator = self.client().get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents") or ():
+                yield item["Key"]
+
+    # -- reading --------------------------------------------------------------
+
+    def read(self, trail_file: TrailFile) -> bytes:
+        """The object's bytes. Raises OSError when it cannot be fetched."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        bucket, key = parse_s3_url(trail_file.location)
+        try:
+            response = self.client().get_object(Bucket=bucket, Key=key)
+            body = response["Body"]
+            try:
+                return body.read()
+            finally:
+                body.close()
+        except (BotoCoreError, ClientError) as exc:
+            raise OSError(error_text(exc)) from None
+
+    def skipped(self) -> dict[str, int]:
+        """Objects listed but passed over, by reason."""
+        return dict(self._skipped)
+
+
+def _month_span(year: int, month: int) -> tuple[date, date]:
+    first = date(year, month, 1)
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return first, following - timedelta(days=1)
+
+
+def _overlaps(year: int, first_month: int, last_month: int, low: date | None,
+              high: date | None) -> bool:
+    try:
+        start = date(year, first_month, 1)
+        end = _month_span(year, last_month)[1]
+    except ValueError:
+        return False
+    return (high is None or start <= high) and (low is None or low <= end)

@@ -1,0 +1,252 @@
+"""Reading trails from S3: moto in server mode on 127.0.0.1, never AWS.
+
+Layouts as CloudTrail delivers them:
+https://docs.aws.amazon.com/awscloudtrail/latest/userguide/get-and-view-cloudtrail-log-files.html
+(``AWSLogs/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHMMZ_ID.json.gz``)
+and, for organization trails, ``AWSLogs/o-ORGID/ACCOUNT/...``:
+https://docs.aws.amazon.com/awscloudtrail/latest/userguide/creating-trail-organization.html
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import pickle
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from moto.server import ThreadedMotoServer
+
+from iamgen.errors import InputError
+from iamgen.ingest.scan import scan
+from iamgen.model import Filters, Window
+from iamgen.sources.aws import ClientFactory
+from iamgen.sources.s3 import S3Source, parse_s3_url
+from tests.records import record, role_identity
+
+BUCKET = "org-trail-bucket"
+ORG = "o-a1b2c3d4e5"
+ACCOUNTS = ("111122223333", "444455556666")
+REGIONS = ("us-east-1", "eu-west-1")
+FAKE_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+            "AWS_EC2_METADATA_DISABLED": "true"}
+DAYS = ("2026/11/01", "2026/11/02", "2026/11/03", "2026/11/04", "2026/11/05")
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    """A moto server on a free port of 127.0.0.1, with fake credentials set
+    (the per-test autouse fixture has not run yet at module scope)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in FAKE_ENV.items():
+            patch.setenv(name, value)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        try:
+            yield f"http://{host}:{port}"
+        finally:
+            server.stop()
+
+
+class CountingFactory:
+    """A picklable client factory that counts the objects fetched (this process)."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint
+        self.fetched: list[str] = []
+        self.listed: list[str] = []
+
+    def __call__(self) -> Any:
+        client = ClientFactory("s3", region="us-east-1", endpoint_url=self.endpoint)()
+        fetched, listed = self.fetched, self.listed
+
+        def on_get(params: dict[str, Any], **_: Any) -> None:
+            fetched.append(params["Key"])
+
+        def on_list(params: dict[str, Any], **_: Any) -> None:
+            listed.append(params.get("Prefix", ""))
+
+        client.meta.events.register("provide-client-params.s3.GetObject", on_get)
+        client.meta.events.register("provide-client-params.s3.ListObjectsV2", on_list)
+        return client
+
+
+def _file(account: str, region: str, day: str, records: list[dict[str, Any]]) -> tuple[str, bytes]:
+    stamp = day.replace("/", "") + "T1205Z"
+    name = f"{account}_CloudTrail_{region}_{stamp}_AbCdEf0123456789.json.gz"
+    body = gzip.compress(json.dumps({"Records": records}).encode(), mtime=0)
+    return f"{account}/CloudTrail/{region}/{day}/{name}", body
+
+
+def _records(account: str, region: str, day: str) -> list[dict[str, Any]]:
+    me = role_identity("TrainingRole", account=account)
+    time = day.replace("/", "-") + "T12:00:00Z"
+    return [
+        record(me, "s3.amazonaws.com", "GetObject", {"bucketName": "data", "key": f"{region}/a"},
+               time=time, region=region, account=account,
+               resources=[{"type": "AWS::S3::Object", "ARN": f"arn:aws:s3:::data/{region}/a"}]),
+        record(me, "ecr.amazonaws.com", "GetAuthorizationToken", {}, time=time, region=region,
+               account=account),
+    ]
+
+
+def _fill(client: Any, bucket: str, root: str) -> int:
+    client.create_bucket(Bucket=bucket)
+    count = 0
+    for account in ACCOUNTS:
+        for region in REGIONS:
+            for day in DAYS:
+                key, body = _file(account, region, day, _records(account, region, day))
+                client.put_object(Bucket=bucket, Key=f"{root}{key}", Body=body)
+                count += 1
+        digest = (f"{root}{account}/CloudTrail-Digest/us-east-1/2026/11/01/"
+                  f"{account}_CloudTrail-Digest_us-east-1_t_us-east-1_20261101T1205Z.json.gz")
+        client.put_object(Bucket=bucket, Key=digest, Body=b"{}")
+    return count
+
+
+@pytest.fixture(scope="module")
+def buckets(moto_endpoint: str) -> Iterator[dict[str, int]]:
+    """One bucket in the account layout, one in the organization layout."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in FAKE_ENV.items():
+            patch.setenv(name, value)
+        client = ClientFactory("s3", region="us-east-1", endpoint_url=moto_endpoint)()
+        yield {
+            "plain": _fill(client, "plain-trail", "AWSLogs/"),
+            "org": _fill(client, BUCKET, f"AWSLogs/{ORG}/"),
+        }
+
+
+def _source(endpoint: str, url: str) -> tuple[S3Source, CountingFactory]:
+    factory = CountingFactory(endpoint)
+    return S3Source(url, factory, concurrency=4), factory
+
+
+def _window(since: str, until: str) -> Window:
+    return Window(datetime.fromisoformat(since).replace(tzinfo=UTC),
+                  datetime.fromisoformat(until).replace(tzinfo=UTC))
+
+
+@pytest.mark.parametrize(("url", "total"), [
+    ("s3://plain-trail", "plain"),
+    ("s3://plain-trail/AWSLogs/", "plain"),
+    (f"s3://{BUCKET}/", "org"),
+    (f"s3://{BUCKET}/AWSLogs/{ORG}/", "org"),
+])
+def test_every_file_of_both_layouts_is_read_once(moto_endpoint: str, buckets: dict[str, int],
+                                                 url: str, total: str) -> None:
+    source, factory = _source(moto_endpoint, url)
+    result = scan(source, Filters(), workers=1)
+    assert result.files_read == buckets[total]
+    assert result.events_read == 2 * buckets[total]
+    assert sorted(factory.fetched) == sorted(set(factory.fetched))
+    assert len(factory.fetched) == buckets[total]
+    assert not any("Digest" in key for key in factory.fetched)
+    assert not result.warnings
+
+
+def test_window_account_and_region_prune_what_is_listed_and_fetched(
+        moto_endpoint: str, buckets: dict[str, int]) -> None:
+    source, factory = _source(moto_endpoint, f"s3://{BUCKET}")
+    filters = Filters(window=_window("2026-11-03T00:00:00", "2026-11-03T23:59:59"),
+                      accounts=frozenset({"444455556666"}), regions=frozenset({"eu-west-1"}))
+    result = scan(source, filters, workers=1)
+    # One day of margin each side: 11-02, 11-03 and 11-04 are fetched, nothing else.
+    assert sorted(k.split("/CloudTrail/")[1][:20] for k in factory.fetched) == [
+        "eu-west-1/2026/11/02", "eu-west-1/2026/11/03", "eu-west-1/2026/11/04"]
+    assert all(f"/{ORG}/444455556666/" in k for k in factory.fetched)
+    assert result.events_used == 2  # only the 11-03 records are inside the window
+    assert result.skipped["outside_window"] == 4
+    # Named, not discovered: the other account's and region's folders are never listed.
+    assert not any("111122223333" in prefix for prefix in factory.listed)
+    assert not any("us-east-1" in prefix for prefix in factory.listed)
+
+
+def test_accounts_and_regions_are_discovered_when_not_given(
+        moto_endpoint: str, buckets: dict[str, int]) -> None:
+    source, factory = _source(moto_endpoint, "s3://plain-trail")
+    filters = Filters(window=_window("2026-11-05T00:00:00", "2026-11-05T23:59:59"))
+    result = scan(source, filters, workers=1)
+    # Days 11-04 and 11-05 (11-06 does not exist) in 2 accounts x 2 regions.
+    assert len(factory.fetched) == 8
+    assert Counter(k.split("/")[1] for k in factory.fetched) == Counter(
+        {ACCOUNTS[0]: 4, ACCOUNTS[1]: 4})
+    assert result.events_used == 2 * 2 * 2
+
+
+def test_open_window_lists_year_and_month_folders(moto_endpoint: str,
+                                                  buckets: dict[str, int]) -> None:
+    source, factory = _source(moto_endpoint, "s3://plain-trail/AWSLogs/111122223333/")
+    filters = Filters(window=Window(since=datetime(2026, 11, 4, tzinfo=UTC)),
+                      regions=frozenset({"us-east-1"}))
+    scan(source, filters, workers=1)
+    assert sorted(k.rsplit("/", 1)[0][-10:] for k in factory.fetched) == [
+        "2026/11/03", "2026/11/04", "2026/11/05"]
+
+
+def test_damaged_object_is_warned_and_skipped(moto_endpoint: str, buckets: dict[str, int]) -> None:
+    client = ClientFactory("s3", region="us-east-1", endpoint_url=moto_endpoint)()
+    client.create_bucket(Bucket="damaged-trail")
+    key, body = _file(ACCOUNTS[0], "us-east-1", "2026/11/01",
+                      _records(ACCOUNTS[0], "us-east-1", "2026/11/01"))
+    client.put_object(Bucket="damaged-trail", Key=f"AWSLogs/{key}", Body=body)
+    bad = f"AWSLogs/{key.replace('AbCdEf', 'Broken')}"
+    client.put_object(Bucket="damaged-trail", Key=bad, Body=body[: len(body) // 2])
+    source, _ = _source(moto_endpoint, "s3://damaged-trail")
+    result = scan(source, Filters(), workers=1)
+    assert result.files_read == 2
+    assert result.events_used == 2
+    assert result.skipped["unreadable_file"] == 1
+    [line] = result.sorted_warnings()
+    assert line.startswith(f"warning: s3://damaged-trail/{bad}: damaged gzip data")
+
+
+def test_missing_object_is_a_warning_not_an_abort(moto_endpoint: str,
+                                                  buckets: dict[str, int]) -> None:
+    from iamgen.ingest.scan import scan_file
+    from iamgen.sources.base import TrailFile
+
+    source, _ = _source(moto_endpoint, "s3://plain-trail")
+    result = scan_file(source, TrailFile("s3://plain-trail/AWSLogs/gone.json.gz"), Filters())
+    assert result.files_skipped["unreadable_file"] == 1
+    assert "NoSuchKey" in result.sorted_warnings()[0]
+
+
+def test_missing_bucket_is_an_error_never_no_data(moto_endpoint: str) -> None:
+    source, _ = _source(moto_endpoint, "s3://no-such-bucket/AWSLogs/")
+    with pytest.raises(InputError, match="NoSuchBucket"):
+        source.files(Filters())
+
+
+def test_source_pickles_without_its_client_and_reads_in_workers(
+        moto_endpoint: str, buckets: dict[str, int]) -> None:
+    source = S3Source("s3://plain-trail", ClientFactory("s3", region="us-east-1",
+                                                       endpoint_url=moto_endpoint))
+    source.client()
+    copy = pickle.loads(pickle.dumps(source))
+    assert copy._client is None
+    one = scan(source, Filters(), workers=1)
+    two = scan(copy, Filters(), workers=2)
+    assert two.events_read == one.events_read == 2 * buckets["plain"]
+    assert two.usages() == one.usages()
+
+
+def test_endpoint_comes_from_aws_endpoint_url(moto_endpoint: str, buckets: dict[str, int],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    source = S3Source("s3://plain-trail/AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/01/",
+                      ClientFactory("s3", region="us-east-1"))
+    assert len(source.files(Filters())) == 1
+
+
+def test_parse_s3_url() -> None:
+    assert parse_s3_url("s3://b/AWSLogs/") == ("b", "AWSLogs/")
+    assert parse_s3_url("s3://b") == ("b", "")
+    with pytest.raises(InputError):
+        parse_s3_url("s3:///x")
