@@ -147,6 +147,8 @@ def authorization_details(encoded: bool = False) -> dict[str, Any]:
             "Arn": f"arn:aws:iam::{ACCOUNT}:user/people/dana",
             "CreateDate": "2026-01-01T00:00:00Z", "GroupList": ["analysts"],
             "AttachedManagedPolicies": [], "UserPolicyList": [],
+            "PermissionsBoundary": {"PermissionsBoundaryType": "Policy",
+                                    "PermissionsBoundaryArn": BOUNDARY_ARN},
         }],
         "GroupDetailList": [{
             "Path": "/", "GroupName": "analysts", "GroupId": "AGPAEXAMPLE",

@@ -18,6 +18,7 @@ from iamgen.model import Principal, PrincipalKind, Statement
 from tests.grant_policies import (
     ACCOUNT,
     BOUNDARY,
+    BOUNDARY_ARN,
     BROAD_ARN,
     SAGEMAKER_BROAD,
     TRAINING_DATA_INLINE,
@@ -58,6 +59,7 @@ def test_authorization_details_user_gets_group_policies(tmp_path: Path) -> None:
     assert sorted(p.label for p in grants.policies) == ["group/analysts:athena",
                                                         "group/analysts:read-datasets"]
     assert {p.group for p in grants.policies} == {"analysts"}
+    assert grants.boundary is not None and grants.boundary.arn == BOUNDARY_ARN
 
 
 def test_role_seen_without_path_matches_and_lookup_by_name(tmp_path: Path) -> None:

@@ -98,7 +98,7 @@ def test_managed_policy_default_version_is_the_one_read(iam: Any) -> None:
 
 
 def test_user_with_groups_reads_group_inline_and_attached(iam: Any) -> None:
-    iam.create_user(UserName="dana", Path="/people/")
+    iam.create_user(UserName="dana", Path="/people/")  # moto 5 keeps no user boundary
     iam.put_user_policy(UserName="dana", PolicyName="own", PolicyDocument=json.dumps(USER_INLINE))
     iam.create_group(GroupName="analysts")
     iam.put_group_policy(GroupName="analysts", PolicyName="athena",

@@ -342,6 +342,7 @@ def render_text(report: dict[str, Any]) -> str:
         f"{principal['kind']} {principal['name']}  {principal['arn']}",
         f"  trail window: {span}",
         f"  grants ({grants['source']}): {', '.join(held) if held else 'none'}",
+        f"  IAM catalog {report['catalog_version']}, iamgen {report['iamgen_version']}",
         "",
         f"  {'':22} {'actions':>8} {'services':>9}",
     ]
