@@ -440,6 +440,29 @@ def _propose(permissions: Sequence[Permission], kept: Sequence[NotObservableFind
     )
 
 
+def _resource_unknown(permission: Permission, catalog: Catalog) -> bool:
+    """The resolver fell back to "*" for an action that does act on resources."""
+    info = catalog.action(permission.action)
+    return permission.resource == "*" and info is not None and info.takes_resource
+
+
+def _on_granted_resources(permission: Permission, refs: Sequence[GrantRef],
+                          grants: Grants) -> tuple[list[Permission], list[str]]:
+    """A used permission of unknown resource, on the resources its grants name today."""
+    statements = {(p.label, i): s for p in grants.policies
+                  for i, s in enumerate(p.document.statements)}
+    out: list[Permission] = []
+    skipped: list[str] = []
+    for ref in refs:
+        stmt = statements[(ref.policy, ref.statement)]
+        if stmt.not_resources or not stmt.resources:
+            skipped.append(permission.action)
+            continue
+        conditions = tuple(sorted({*permission.conditions, *stmt.conditions}))
+        out.extend(Permission(permission.action, r, conditions) for r in stmt.resources)
+    return out, skipped
+
+
 def _statement_use(granted: _Granted, used: set[str], attempted: set[str],
                    removable: set[str], kept: set[str]) -> tuple[StatementUse, ...]:
     counts: dict[tuple[str, int], dict[str, int]] = {}
@@ -489,6 +512,7 @@ def diff(
     used_actions: set[str] = set()
     attempted: set[str] = set()
     proposal_permissions: list[Permission] = []
+    unknown_resource: set[str] = set()
     for usage in mine:
         action = _spelled(usage.permission.action, catalog)
         permission = Permission(action, usage.permission.resource, usage.permission.conditions)
@@ -501,13 +525,22 @@ def diff(
                                         evaluation.decision.value, refs))
             continue
         used_actions.add(action.lower())
+        unknown = _resource_unknown(permission, catalog) and code == "USED_NOT_GRANTED"
+        if unknown and granted.refs.get(action.lower()):
+            # The trail did not say which resource: any statement naming the action may be
+            # the one that allowed it. Keep those statements' resources, never widen to "*".
+            code, refs = "USED_CONDITIONAL", granted.refs[action.lower()]
+            carried, skipped = _on_granted_resources(permission, refs, grants)
+            proposal_permissions.extend(carried)
+            unknown_resource.update(skipped)
         finding = UsedFinding(code, permission, usage.count, usage.first_seen, usage.last_seen,
                               usage.regions, refs)
         if code == "USED_NOT_GRANTED":
             not_granted.append(finding)
         else:
             used.append(finding)
-            proposal_permissions.append(permission)
+            if not unknown:
+                proposal_permissions.append(permission)
 
     observed = {*(a.lower() for a in trail_actions), *used_actions, *attempted}
     recorded = recorded_groups(observed, table)
@@ -573,6 +606,10 @@ def diff(
         notes.append(f"the trail covers {days:.1f} days: actions used less often (monthly "
                      "jobs, quarterly key rotation, incident runbooks) look unused; "
                      f"prefer {SHORT_WINDOW_DAYS} days or more before removing grants")
+    if unknown_resource:
+        notes.append("the trail does not show which resource was used by "
+                     f"{', '.join(sorted(unknown_resource))}, and its grant uses NotResource: "
+                     "the proposal leaves it out; add it by hand")
     if not_granted:
         notes.append(f"{len(not_granted)} observed permission(s) succeeded without an identity "
                      "grant (resource policy or another path): left out of the proposal")

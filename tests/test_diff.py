@@ -301,3 +301,20 @@ def test_a_not_observable_grant_the_boundary_blocks_is_dead_text_not_kept() -> N
     assert "iam:PassRole" in actions_of(result.not_observable)  # the boundary allows it
     assert result.proposal is not None
     assert "lambda:InvokeFunction" not in result.proposal.actions
+
+
+def test_used_action_of_unknown_resource_keeps_the_granted_resources() -> None:
+    """When the trail does not name the resource (iamgen falls back to "*"), any statement
+    naming the action may have allowed it: the proposal keeps its resources, never "*"."""
+    registry = {"Version": "2012-10-17", "Statement": [{
+        "Sid": "Registry", "Effect": "Allow", "Action": "sagemaker:CreateModelPackage",
+        "Resource": f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package/churn*"}]}
+    result = diff(ROLE, [use("sagemaker:CreateModelPackage", "*")],
+                  Grants(ROLE, (inline("registry", registry),)), window=MONTHS)
+    assert result.used_not_granted == ()
+    assert [f.code for f in result.used_granted] == ["USED_CONDITIONAL"]
+    assert result.used_granted[0].grants[0].sid == "Registry"
+    assert result.proposal is not None
+    resources = {r for d in result.proposal.documents for s in d.statements
+                 for r in s.resources}
+    assert resources == {f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package/churn*"}
