@@ -70,9 +70,10 @@ ML_POLICY = PolicyDocument(
                 f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
             ),
             conditions=(
-                Condition("StringEquals", "kms:ViaService", ("s3.us-east-1.amazonaws.com",)),
-                Condition("StringEquals", "aws:ResourceAccount", (ACCOUNT,)),
+                # canonical order: sorted by operator, then key (as JSON groups them)
                 Condition("Bool", "aws:SecureTransport", ("true",)),
+                Condition("StringEquals", "aws:ResourceAccount", (ACCOUNT,)),
+                Condition("StringEquals", "kms:ViaService", ("s3.us-east-1.amazonaws.com",)),
             ),
         ),
         Statement(sid="EcrLogin", actions=("ecr:GetAuthorizationToken",), resources=("*",)),
