@@ -19,7 +19,8 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 # The main job on the bundled example account: a least-privilege policy for the
-# SageMaker training role, then one policy per principal under out/policies/.
+# SageMaker training role, one policy per principal under out/policies/, then the
+# right-sizing diff against the account's current grants (markdown in out/diff.md).
 demo: $(STAMP)
 	@echo "== iamgen suggest $(TRAINING_ROLE) =="
 	$(BIN)/iamgen suggest $(TRAINING_ROLE) --trail $(EXAMPLE)/trail
@@ -27,6 +28,11 @@ demo: $(STAMP)
 	@echo "== iamgen suggest --all (one policy per principal) =="
 	$(BIN)/iamgen suggest --all --trail $(EXAMPLE)/trail --output-dir out/policies --quiet
 	@ls out/policies
+	@echo
+	@echo "== iamgen diff $(TRAINING_ROLE): current grants against observed use =="
+	$(BIN)/iamgen diff $(TRAINING_ROLE) --trail $(EXAMPLE)/trail --grants $(EXAMPLE)/grants/account-authorization-details.json --quiet
+	$(BIN)/iamgen diff --all --trail $(EXAMPLE)/trail --grants $(EXAMPLE)/grants/account-authorization-details.json --format markdown --quiet > out/diff.md
+	@echo "(the pull-request report for every principal is in out/diff.md)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
