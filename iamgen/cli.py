@@ -20,6 +20,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("graph", "graph", "graph"),
     ("graph", "who", "who"),
     ("graph", "chains", "chains"),
+    ("review", "review_command", "review"),
 )
 
 

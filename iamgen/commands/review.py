@@ -1,0 +1,152 @@
+"""``iamgen review``: every principal's grants against its use, ranked by excess."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .. import __version__
+from ..catalog import load_catalog
+from ..diff import ObservedWindow
+from ..errors import InputError, NothingUsableError, UsageError
+from ..grants.load import AuthorizationDetails, GrantsFile, iam_client, load_live, read_grants_files
+from ..model import Principal, PrincipalKind
+from ..review import (
+    NotReviewed,
+    Subject,
+    render_excess_svg,
+    render_review_json,
+    render_review_markdown,
+    render_review_text,
+    review,
+)
+from ..synth.settings import Generalization, SynthSettings
+from . import common
+from .graph import GraphFileOption, load_access
+
+FORMATS = ("text", "markdown", "json")
+REPORT_FILES = ("review.md", "review.json", "review-excess.svg")
+"""What --output-dir writes: the Markdown report, the JSON, and the chart it links."""
+
+
+def _subjects(seen: tuple[Principal, ...], files: GrantsFile | None, client: Any
+              ) -> tuple[list[Subject], list[NotReviewed], bool]:
+    """Who to review and their grants; the flag says whether unseen principals were listed."""
+    subjects: list[Subject] = []
+    skipped: list[NotReviewed] = []
+    acting = []
+    for principal in seen:
+        if principal.kind is PrincipalKind.ROOT:
+            skipped.append(NotReviewed(principal, "the root user has no identity policies "
+                                                  "to right-size"))
+        else:
+            acting.append(principal)
+    if isinstance(files, AuthorizationDetails):
+        described = files.principals()
+        matched: set[Principal] = set()
+        for principal in acting:
+            hits = [d for d in described if common.match_one(principal.arn, d)]
+            if not hits:
+                skipped.append(NotReviewed(principal, f"not described in {files.source}"))
+                continue
+            matched.update(hits)
+            subjects.append(Subject(principal, files.grants(principal), True))
+        subjects += [Subject(d, files.grants(d), False) for d in described if d not in matched]
+        return subjects, skipped, True
+    if files is not None:
+        return [Subject(p, files.grants(p), True) for p in acting], skipped, False
+    return [Subject(p, load_live(client, p), True) for p in acting], skipped, False
+
+
+def review_command(
+    trail: common.TrailOption = [],  # noqa: B006 - typer reads the default, never mutates it
+    graph_file: GraphFileOption = None,
+    grants_files: Annotated[
+        list[Path] | None,
+        typer.Option("--grants", help="Read grants from a get-account-authorization-details "
+                     "file (which also lists principals never seen), or from policy documents "
+                     "applied to every principal, instead of IAM."),
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help=f"Output format: {', '.join(FORMATS)}.")
+    ] = "text",
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(help="Write review.md, review.json and review-excess.svg (the chart "
+                     "review.md shows) to DIR instead of printing."),
+    ] = None,
+    chart: Annotated[
+        Path | None,
+        typer.Option(help="Also write the excess chart (SVG) to FILE; --format markdown "
+                     "links it by this path."),
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option(help="AWS profile for reading IAM (default: AWS_PROFILE).")
+    ] = None,
+    endpoint_url: Annotated[
+        str | None,
+        typer.Option(help="IAM endpoint URL (default: AWS_ENDPOINT_URL_IAM or AWS_ENDPOINT_URL)."),
+    ] = None,
+    since: common.SinceOption = None,
+    until: common.UntilOption = None,
+    account: common.AccountOption = None,
+    region: common.RegionOption = None,
+    generalize: Annotated[
+        Generalization,
+        typer.Option(help="How far proposed policies may generalize resource ARNs."),
+    ] = Generalization.PREFIX,
+    workers: common.WorkersOption = None,
+    quiet: common.QuietOption = False,
+) -> None:
+    """Review every principal at once: ranked by excess, risky grants first, unused flagged.
+
+    Reads grants live from IAM (read-only calls) unless --grants is given.
+    """
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown --format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    files = read_grants_files(grants_files) if grants_files else None
+    loaded = load_access(trail, graph_file, since, until, account, region, workers, quiet)
+    client = iam_client(profile, None, endpoint_url) if files is None else None
+    subjects, skipped, listed_unseen = _subjects(loaded.graph.principals(), files, client)
+    if not subjects:
+        raise NothingUsableError("no principal to review: none seen in the trail has grants "
+                                 "to read" + (f" ({len(skipped)} not reviewed)" if skipped else ""))
+    if not listed_unseen and not quiet:
+        typer.echo("note: principals never seen in the trail are not listed; pass --grants "
+                   "with get-account-authorization-details output to flag unused ones",
+                   err=True)
+    window = ObservedWindow(loaded.since, loaded.until, loaded.first_event, loaded.last_event)
+    catalog = load_catalog()
+    result = review(subjects, loaded.graph.usages(), window, not_reviewed=skipped,
+                    settings=SynthSettings(generalization=generalize), catalog=catalog)
+    if not quiet:
+        for entry in skipped:
+            typer.echo(f"note: not reviewed: {entry.principal.arn}: {entry.reason}", err=True)
+    versions = {"catalog_version": catalog.version, "iamgen_version": __version__}
+    if output_dir is not None:
+        target = common.ensure_output_dir(output_dir)
+        texts = (render_review_markdown(result, chart=REPORT_FILES[2]),
+                 render_review_json(result, **versions), render_excess_svg(result))
+        for name, text in zip(REPORT_FILES, texts):
+            _write(target / name, text)
+        if not quiet:
+            typer.echo(f"wrote {', '.join(REPORT_FILES)} to {target}", err=True)
+    if chart is not None:
+        _write(chart, render_excess_svg(result))
+    if output_dir is not None:
+        return
+    if fmt == "json":
+        typer.echo(render_review_json(result, **versions), nl=False)
+    elif fmt == "markdown":
+        typer.echo(render_review_markdown(result, chart=str(chart) if chart else None), nl=False)
+    else:
+        typer.echo(render_review_text(result), nl=False)
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None

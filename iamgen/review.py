@@ -1,0 +1,477 @@
+"""The fleet review: every principal's diff in one run, ranked by excess.
+
+Pure: :func:`review` takes each principal's grants, the observed usages and
+the window, runs :func:`iamgen.diff.diff` for each, finds risky grants, and
+ranks the results. Rendering (terminal table, Markdown, JSON, SVG chart) is
+at the end of the module and reads only the :class:`Review`.
+
+Ranking, most excessive first:
+
+1. the number of distinct kinds of risky grant (unconditional ones only):
+   ``*`` or ``service:*`` on every resource, ``iam:PassRole`` on every role, object access
+   to every bucket, invocation of every model;
+2. the share of granted actions the proposed policy removes;
+3. the number of removable grants (unused, or blocked anyway);
+4. the principal's ARN, so the order is total and stable.
+
+A principal that has grants but made no call in the window is flagged
+``unused``: all of its observable grants are removable.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from xml.sax.saxutils import escape as xml_escape
+
+from .arn import action_matches, parse_arn, resource_matches
+from .catalog import Catalog, load_catalog
+from .diff import DiffResult, ObservedWindow, blocked_by, diff
+from .grants.expand import expand_pattern
+from .grants.model import Grants
+from .model import Principal, Statement, Usage
+from .render.report import report_dict
+from .synth import SynthSettings
+
+REVIEW_SCHEMA_VERSION = 1
+"""Version of the ``review`` object added to each diff report."""
+
+_READ_LEVELS = frozenset({"read", "list"})
+
+# --- risky grants ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RiskRule:
+    """A kind of grant broad enough to rank a principal first.
+
+    The rule applies to an Allow statement that grants one of ``actions``
+    on a resource entry matching one of ``probes``. A probe is the resource
+    part of an ARN named so that only a pattern covering *every* such
+    resource can match it; the statement's own partition, region and
+    account are kept, so ``arn:aws:s3:::*/*`` covers it and
+    ``arn:aws:s3:::ml-data/*`` does not.
+    """
+
+    code: str
+    severity: str
+    title: str
+    actions: tuple[str, ...]
+    probes: tuple[tuple[str, str], ...]  # (service, resource part)
+
+
+WILDCARD_ALL = "WILDCARD_ALL"
+SERVICE_WILDCARD_ALL = "SERVICE_WILDCARD_ALL"
+
+RISK_TITLES = {
+    WILDCARD_ALL: ("critical", "every action on every resource (\"*\" or NotAction)"),
+    SERVICE_WILDCARD_ALL: ("high", "every action of a service (service:*) on every resource"),
+}
+
+RISK_RULES: tuple[RiskRule, ...] = (
+    # PassRole is never in CloudTrail; on every role it lets the principal hand any role,
+    # admin roles included, to a service it controls (IAM User Guide, "Granting a user
+    # permissions to pass a role to an AWS service").
+    RiskRule("PASSROLE_ANY_ROLE", "high", "iam:PassRole on every role", ("iam:PassRole",),
+             (("iam", "role/iamgen-probe-path/iamgen-probe-role"),)),
+    # Object reads and writes on every bucket: data-plane access to all of the account's data.
+    RiskRule("DATA_EVERY_BUCKET", "high", "object access to every S3 bucket",
+             ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
+             (("s3", "iamgen-probe-bucket-0/iamgen-probe-key"),)),
+    # Invoking every model: any foundation model or inference profile (Bedrock bills per
+    # token) and any SageMaker endpoint.
+    RiskRule("INVOKE_EVERY_MODEL", "high", "invocation of every model",
+             ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream",
+              "sagemaker:InvokeEndpoint"),
+             (("bedrock", "foundation-model/iamgen.probe-model-v1:0"),
+              ("bedrock", "inference-profile/us.iamgen.probe-model-v1:0"),
+              ("sagemaker", "endpoint/iamgen-probe-endpoint"))),
+)
+"""Risky grants besides the two wildcard kinds; one comment each says why."""
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class RiskyGrant:
+    """One statement that grants something a reviewer should remove first.
+
+    ``conditional`` statements are reported but do not count for ranking: a
+    condition (such as ``iam:PassedToService``) may already narrow them.
+    """
+
+    code: str
+    severity: str
+    title: str
+    policy: str
+    statement: int
+    sid: str
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+    conditional: bool
+
+
+def _grants_action(stmt: Statement, action: str) -> str | None:
+    """The Action entry (or ``NotAction``) through which ``stmt`` grants ``action``."""
+    if stmt.actions:
+        return next((p for p in stmt.actions if action_matches(p, action)), None)
+    if stmt.not_actions and not any(action_matches(p, action) for p in stmt.not_actions):
+        return "NotAction"
+    return None
+
+
+def _covers_everything(stmt: Statement) -> bool:
+    return "*" in stmt.resources or bool(stmt.not_resources)
+
+
+def _covers_probe(stmt: Statement, service: str, resource: str) -> bool:
+    def probe_for(entry: str) -> str:
+        parsed = parse_arn(entry)
+        partition, region, account = ((parsed.partition, parsed.region, parsed.account)
+                                      if parsed else ("aws", "", ""))
+        return f"arn:{partition}:{service}:{region}:{account}:{resource}"
+
+    if stmt.not_resources:
+        return not any(resource_matches(e, probe_for(e)) for e in stmt.not_resources)
+    return any(resource_matches(e, probe_for(e)) for e in stmt.resources)
+
+
+def _wildcard_risk(stmt: Statement, grants: Grants,
+                   catalog: Catalog) -> tuple[str, tuple[str, ...]] | None:
+    """(code, triggering entries) of a wildcard-on-everything statement, or None.
+
+    Only whole-service wildcards (``s3:*``) count, and only when some write
+    they grant is not blocked anyway; narrower patterns such as ``s3:Get*``
+    or ``kms:GenerateDataKey*`` are ordinary policy idiom.
+    """
+    if not _covers_everything(stmt):
+        return None
+    if stmt.not_actions or "*" in stmt.actions:
+        return WILDCARD_ALL, ("NotAction",) if stmt.not_actions else ("*",)
+    risky = []
+    for pattern in stmt.actions:
+        if pattern.partition(":")[2] != "*":
+            continue
+        writes = [a for a in expand_pattern(pattern, catalog)
+                  if (info := catalog.action(a)) is not None
+                  and info.access_level.lower() not in _READ_LEVELS]
+        if any(blocked_by(a, grants) is None for a in writes):
+            risky.append(pattern)
+    return (SERVICE_WILDCARD_ALL, tuple(risky)) if risky else None
+
+
+def _risk(code: str, severity: str, title: str, policy: str, index: int, stmt: Statement,
+          actions: Iterable[str]) -> RiskyGrant:
+    resources = stmt.resources or tuple(f"NotResource {r}" for r in stmt.not_resources)
+    return RiskyGrant(code, severity, title, policy, index, stmt.sid, tuple(sorted(set(actions))),
+                      resources, bool(stmt.conditions))
+
+
+def risky_grants(grants: Grants, catalog: Catalog | None = None) -> tuple[RiskyGrant, ...]:
+    """Every risky grant in the principal's identity policies (not its boundary).
+
+    A grant the boundary or an unconditional Deny blocks for every action
+    that makes it risky is not reported.
+    """
+    catalog = catalog if catalog is not None else load_catalog()
+    found: set[RiskyGrant] = set()
+    for policy in grants.policies:
+        for index, stmt in enumerate(policy.document.statements):
+            if stmt.effect != "Allow":
+                continue
+            wildcard = _wildcard_risk(stmt, grants, catalog)
+            if wildcard is not None:
+                code, entries = wildcard
+                found.add(_risk(code, *RISK_TITLES[code], policy.label, index, stmt, entries))
+            for rule in RISK_RULES:
+                entries = [entry for action in rule.actions
+                           if (entry := _grants_action(stmt, action)) is not None
+                           and blocked_by(action, grants) is None]
+                if entries and any(_covers_probe(stmt, service, resource)
+                                   for service, resource in rule.probes):
+                    found.add(_risk(rule.code, rule.severity, rule.title, policy.label, index,
+                                    stmt, entries))
+    severity = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+    return tuple(sorted(found, key=lambda r: (severity.get(r.severity, 9), r.code, r.policy,
+                                              r.statement)))
+
+
+# --- the review -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """A principal to review, its grants, and whether the trail saw it act."""
+
+    principal: Principal
+    grants: Grants
+    seen: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewEntry:
+    """One principal's place in the review."""
+
+    rank: int
+    result: DiffResult
+    risks: tuple[RiskyGrant, ...]
+    seen: bool
+
+    @property
+    def principal(self) -> Principal:
+        """The principal reviewed."""
+        return self.result.principal
+
+    @property
+    def unused(self) -> bool:
+        """Granted something, yet made no call in the window."""
+        return not self.seen and self.result.summary.granted_actions > 0
+
+    @property
+    def removable(self) -> int:
+        """Grants that can go: unused actions and grants blocked anyway."""
+        s = self.result.summary
+        return s.removable_actions + s.ineffective_actions
+
+    @property
+    def share(self) -> float:
+        """Share of granted actions the proposed policy removes (0..1)."""
+        return self.result.summary.removed_share
+
+    @property
+    def risk_codes(self) -> tuple[str, ...]:
+        """Distinct kinds of unconditional risky grant, the first ranking key."""
+        return tuple(sorted({r.code for r in self.risks if not r.conditional}))
+
+
+@dataclass(frozen=True, slots=True)
+class NotReviewed:
+    """A principal seen in the trail whose grants were not available."""
+
+    principal: Principal
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """Every principal, most excessive first."""
+
+    entries: tuple[ReviewEntry, ...]
+    window: ObservedWindow
+    not_reviewed: tuple[NotReviewed, ...] = ()
+
+
+def rank_key(entry: ReviewEntry) -> tuple[int, float, int, Principal]:
+    """Sort key: risk kinds, removed share, removable count (all descending), then ARN."""
+    return (-len(entry.risk_codes), -entry.share, -entry.removable, entry.principal)
+
+
+def review(subjects: Sequence[Subject], usages: Sequence[Usage], window: ObservedWindow, *,
+           not_reviewed: Sequence[NotReviewed] = (), settings: SynthSettings | None = None,
+           catalog: Catalog | None = None) -> Review:
+    """Diff every subject against the usages and rank the results."""
+    catalog = catalog if catalog is not None else load_catalog()
+    settings = settings if settings is not None else SynthSettings()
+    trail_actions = sorted({u.permission.action for u in usages})
+    by_principal: dict[Principal, list[Usage]] = {}
+    for usage in usages:
+        by_principal.setdefault(usage.principal, []).append(usage)
+    unranked = [
+        ReviewEntry(0, diff(s.principal, by_principal.get(s.principal, ()), s.grants,
+                            trail_actions=trail_actions, window=window, settings=settings,
+                            catalog=catalog),
+                    risky_grants(s.grants, catalog), s.seen)
+        for s in subjects
+    ]
+    ranked = sorted(unranked, key=rank_key)
+    entries = tuple(ReviewEntry(n, e.result, e.risks, e.seen) for n, e in enumerate(ranked, 1))
+    return Review(entries, window, tuple(sorted(not_reviewed, key=lambda n: n.principal)))
+
+
+# --- rendering ------------------------------------------------------------------------
+
+
+def entry_dict(entry: ReviewEntry, *, catalog_version: str, iamgen_version: str) -> dict[str, Any]:
+    """The diff's JSON object for one principal, with a ``review`` object added."""
+    report = report_dict(entry.result, catalog_version=catalog_version,
+                         iamgen_version=iamgen_version)
+    report["review"] = {
+        "schema_version": REVIEW_SCHEMA_VERSION,
+        "rank": entry.rank,
+        "unused_principal": entry.unused,
+        "seen_in_trail": entry.seen,
+        "removable_grants": entry.removable,
+        "removed_share": round(entry.share, 4),
+        "risk_codes": list(entry.risk_codes),
+        "risky_grants": [
+            {"code": r.code, "severity": r.severity, "title": r.title, "policy": r.policy,
+             "statement": r.statement, "sid": r.sid or None, "actions": list(r.actions),
+             "resource": list(r.resources), "conditional": r.conditional}
+            for r in entry.risks
+        ],
+    }
+    return report
+
+
+def render_review_json(review_: Review, *, catalog_version: str, iamgen_version: str) -> str:
+    """A JSON array of diff reports, most excessive first (sorted keys, 2-space indent)."""
+    body = [entry_dict(e, catalog_version=catalog_version, iamgen_version=iamgen_version)
+            for e in review_.entries]
+    return json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _percent(share: float) -> str:
+    return f"{share * 100:.1f}%"
+
+
+def _status(entry: ReviewEntry) -> str:
+    return "UNUSED" if entry.unused else "active"
+
+
+def _rows(review_: Review) -> list[tuple[str, ...]]:
+    return [(str(e.rank), e.principal.name, e.principal.kind.value, _status(e),
+             str(e.result.summary.granted_actions), str(e.result.summary.used_actions),
+             str(e.removable), _percent(e.share), ", ".join(e.risk_codes) or "-")
+            for e in review_.entries]
+
+
+_HEADER = ("#", "principal", "kind", "status", "granted", "used", "removable", "removed",
+           "risky grants")
+
+
+def render_review_text(review_: Review) -> str:
+    """The terminal table, then the risky grants of each principal."""
+    rows = _rows(review_)
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(_HEADER)]
+    numeric = {0, 4, 5, 6, 7}
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.rjust(w) if i in numeric else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    lines = [_window_line(review_.window), "", line(_HEADER),
+             line(tuple("-" * w for w in widths)), *(line(r) for r in rows)]
+    for entry in review_.entries:
+        if entry.risks:
+            lines += ["", f"{entry.rank}. {entry.principal.name}: risky grants"]
+            lines += [f"  {r.code} ({r.severity}): {', '.join(r.actions)} on "
+                      f"{', '.join(r.resources)}  [{r.policy}, statement {r.statement}]"
+                      + ("  (conditional)" if r.conditional else "") for r in entry.risks]
+    lines += _not_reviewed_lines(review_)
+    lines += ["", "Details per principal: iamgen diff NAME --format markdown"]
+    return "\n".join(lines) + "\n"
+
+
+def _window_line(window: ObservedWindow) -> str:
+    if window.first_event is None or window.last_event is None:
+        return "trail window: no events"
+    first = window.first_event.strftime("%Y-%m-%dT%H:%M:%SZ")
+    last = window.last_event.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"trail window: {first} .. {last} ({window.days:.1f} days)"
+
+
+def _not_reviewed_lines(review_: Review) -> list[str]:
+    if not review_.not_reviewed:
+        return []
+    return ["", "Not reviewed:"] + [f"  {n.principal.arn}: {n.reason}"
+                                     for n in review_.not_reviewed]
+
+
+def _md(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("`", "'")
+
+
+def render_review_markdown(review_: Review, chart: str | None = None) -> str:
+    """A Markdown report: the ranking table, the chart (linked), risky grants first."""
+    out = ["# IAM right-sizing review", "", _window_line(review_.window) + ".", ""]
+    unused = [e for e in review_.entries if e.unused]
+    risky = [e for e in review_.entries if e.risk_codes]
+    out.append(f"{len(review_.entries)} principals reviewed: {len(risky)} with risky grants, "
+               f"{len(unused)} unused (granted, never seen in the window). Ranked by kinds "
+               "of risky grant, then the share of granted actions the proposed policy "
+               "removes, then the number of removable grants.")
+    out.append("")
+    if chart:
+        out += [f"![Removable share of granted actions per principal]({chart})", ""]
+    out.append("| " + " | ".join(_HEADER) + " |")
+    out.append("|" + "|".join("---:" if i in (0, 4, 5, 6, 7) else "---"
+                              for i in range(len(_HEADER))) + "|")
+    for entry, row in zip(review_.entries, _rows(review_)):
+        cells = list(row)
+        cells[1] = f"`{_md(entry.principal.name)}`"
+        cells[3] = "**unused**" if entry.unused else "active"
+        out.append("| " + " | ".join(cells[:1] + [cells[1]] + [_md(c) for c in cells[2:]])
+                   + " |")
+    for entry in review_.entries:
+        s = entry.result.summary
+        out += ["", f"## {entry.rank}. {entry.principal.kind.value} `{_md(entry.principal.name)}`",
+                "", f"`{entry.principal.arn}`" + (": **unused** in this window, every "
+                                                   "observable grant is removable"
+                                                   if entry.unused else "")]
+        out += ["", (f"Removes {s.removed_actions} of {s.granted_actions} granted actions "
+                    f"({_percent(entry.share)}); {entry.removable} removable grants; "
+                    f"{s.not_observable_actions} kept as not observable.")]
+        if entry.risks:
+            out += ["", "Risky grants, remove or narrow first:", ""]
+            out += [f"- **{r.code}** ({r.severity}): {r.title}: `{_md(', '.join(r.actions))}` on "
+                    f"`{_md(', '.join(r.resources))}` in `{_md(r.policy)}` statement "
+                    f"{r.statement}" + (f" (`{_md(r.sid)}`)" if r.sid else "")
+                    + (", conditional" if r.conditional else "") for r in entry.risks]
+        services = entry.result.unused_services
+        if services:
+            names = ", ".join(f"`{u.service}`" for u in services[:15])
+            more = f" and {len(services) - 15} more" if len(services) > 15 else ""
+            out += ["", f"Services granted and never used: {names}{more}."]
+        out += ["", f"Details: `iamgen diff {entry.principal.name} --format markdown`."]
+    if review_.not_reviewed:
+        out += ["", "## Not reviewed", ""]
+        out += [f"- `{n.principal.arn}`: {_md(n.reason)}" for n in review_.not_reviewed]
+    return "\n".join(out) + "\n"
+
+
+CHART_WIDTH = 800
+_ROW = 24
+_LABEL = 320
+_BAR = 300
+_LEGEND = (("#c62828", "risky grants"), ("#f9a825", "no risky grant"), ("#9e9e9e", "unused"))
+
+
+def render_excess_svg(review_: Review) -> str:
+    """A horizontal bar chart of the removable share per principal, in rank order.
+
+    Bars of principals with risky grants are red, unused principals grey,
+    the rest amber. Plain SVG 1.1, no scripts, no external references.
+    """
+    entries = review_.entries
+    height = 40 + _ROW * max(1, len(entries)) + 10
+    parts = [
+        (f'<svg xmlns="http://www.w3.org/2000/svg" width="{CHART_WIDTH}" height="{height}" '
+        f'viewBox="0 0 {CHART_WIDTH} {height}" font-family="Helvetica, Arial, sans-serif" '
+        'font-size="12">'),
+        "<title>Removable share of granted actions per principal</title>",
+        '<text x="8" y="20" font-weight="bold">Removable share of granted actions</text>',
+        f'<line x1="{_LABEL}" y1="30" x2="{_LABEL}" y2="{height - 10}" stroke="#999"/>',
+    ]
+    for offset, (color, meaning) in enumerate(_LEGEND):
+        x = 390 + offset * 140
+        parts += [f'<rect x="{x}" y="10" width="10" height="10" fill="{color}"/>',
+                  f'<text x="{x + 14}" y="19">{meaning}</text>']
+    for row, entry in enumerate(entries):
+        y = 36 + row * _ROW
+        width = round(_BAR * entry.share, 1)
+        color = _LEGEND[2][0] if entry.unused else _LEGEND[0][0] if entry.risk_codes \
+            else _LEGEND[1][0]
+        name = entry.principal.name
+        label = name if len(name) <= 40 else name[:39] + "\u2026"
+        note = (f"{_percent(entry.share)}, {entry.removable} removable"
+                + (", unused" if entry.unused else ""))
+        parts += [
+            (f'<text x="{_LABEL - 6}" y="{y + 13}" text-anchor="end">'
+            f"{xml_escape(f'{entry.rank}. {label}')}</text>"),
+            (f'<rect x="{_LABEL}" y="{y + 2}" width="{width}" height="{_ROW - 8}" fill="{color}">'
+            f"<title>{xml_escape(entry.principal.arn)}</title></rect>"),
+            f'<text x="{_LABEL + width + 6}" y="{y + 13}">{xml_escape(note)}</text>',
+        ]
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
