@@ -29,7 +29,7 @@ REGIONS = ("us-east-1", "us-west-2")
 START = datetime(2026, 11, 1, tzinfo=UTC)
 DAYS = 7
 RECORDS_PER_FILE = (300, 1300)
-GENERATOR_VERSION = "4"
+GENERATOR_VERSION = "5"
 
 USER_AGENTS = (
     "Boto3/1.35.36 md/Botocore#1.35.36 ua/2.0 os/linux#5.10.226-214.880.amzn2.x86_64 "
@@ -185,7 +185,7 @@ class Generator:
         """One record of the given kind."""
         rng = self.rng
         acct = role.account
-        source, name, params, response, resources, extra = self._call(kind, acct, region)
+        source, name, params, response, resources, extra = self._call(kind, acct, region, role)
         data_event = kind.startswith(("s3_get", "s3_put", "s3_head", "ddb_", "lambda_invoke"))
         invoked_by = "s3.amazonaws.com" if kind == "kms_decrypt" else None
         host = f"{source.split('.')[0]}.{region}.amazonaws.com"
@@ -234,11 +234,19 @@ class Generator:
             }
         return record
 
-    def _call(self, kind: str, acct: str, region: str) -> tuple:  # noqa: C901 - a table
+    def _call(self, kind: str, acct: str, region: str, role: Role) -> tuple:  # noqa: C901
         rng = self.rng
         own_buckets = [b for b in self.buckets if b.endswith(acct)]
-        bucket = rng.choice(own_buckets)
-        key = rng.choice(self.keys)
+        if role.name.startswith("DataLakeReader"):
+            # A team reads its own two buckets and a slice of the datasets.
+            team = int(role.name[-2:])
+            bucket_index = rng.choice((team % 5, (team + 1) % 5))
+            start = (team * 200) % len(self.keys)
+            key = self.keys[(start + rng.randrange(600)) % len(self.keys)]
+        else:
+            bucket_index = rng.randrange(len(own_buckets))
+            key = rng.choice(self.keys)
+        bucket = own_buckets[bucket_index]
         s3_extra = {
             "SignatureVersion": "SigV4",
             "CipherSuite": "TLS_AES_128_GCM_SHA256",
@@ -271,7 +279,7 @@ class Generator:
             res = [{"accountId": acct, "type": "AWS::S3::Bucket", "ARN": f"arn:aws:s3:::{bucket}"}]
             return "s3.amazonaws.com", "ListObjects", params, None, res, s3_extra
         if kind == "kms_decrypt":
-            key_arn = rng.choice(self.kms_keys[acct]).format(region=region)
+            key_arn = self.kms_keys[acct][bucket_index % 4].format(region=region)
             params = {"encryptionContext": {"aws:s3:arn": f"arn:aws:s3:::{bucket}/{key}"},
                       "encryptionAlgorithm": "SYMMETRIC_DEFAULT"}
             res = [{"accountId": acct, "type": "AWS::KMS::Key", "ARN": key_arn}]

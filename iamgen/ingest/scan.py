@@ -16,10 +16,12 @@ Any record the fast path cannot vouch for goes through :func:`scan_record`.
 
 from __future__ import annotations
 
+import multiprocessing
+import queue
+import traceback
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -307,50 +309,108 @@ def scan(source: RecordSource, filters: Filters, workers: int = 1,
          progress: Callable[[Progress], None] | None = None) -> ScanResult:
     """Scan every file a source lists, on ``workers`` processes, into one result.
 
-    ``progress`` (optional) is called in this process after each batch.
+    Each worker process keeps one running tally (and its memo tables) over all
+    the batches it takes from a shared queue, and sends it back once, so the
+    merge here costs one result per process, not one per file. ``progress``
+    (optional) is called in this process as batches complete.
     """
     files = source.files(filters)
     total = ScanResult()
     total.files_skipped.update(source.skipped())
     batches = _batches(files, workers)
-    done = 0
+    counts = [0, 0, 0]  # files, bytes, events
 
-    def add(part: ScanResult, size: int) -> None:
-        nonlocal done
-        total.merge(part)
-        done += size
+    def advance(files_done: int, bytes_read: int, events_read: int) -> None:
+        counts[0] += files_done
+        counts[1] += bytes_read
+        counts[2] += events_read
         if progress is not None:
-            progress(Progress(len(files), done, total.bytes_read, total.events_read))
+            progress(Progress(len(files), counts[0], counts[1], counts[2]))
 
     if workers <= 1 or len(batches) < 2 or any(f.location == "<stdin>" for f in files):
+        folder = _Folder(filters)
         for batch in batches:
-            add(_scan_batch(source, batch, filters), len(batch))
+            before = (folder.result.bytes_read, folder.result.events_read)
+            _fold_batch(folder, source, batch)
+            advance(len(batch), folder.result.bytes_read - before[0],
+                    folder.result.events_read - before[1])
+        total.merge(folder.finish())
         return total
     _warm_up()
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(_scan_batch, source, batch, filters): len(batch)
-                   for batch in batches}
-        for future in as_completed(futures):
-            add(future.result(), futures[future])
+    for part in _run_workers(source, batches, filters, workers, advance):
+        total.merge(part)
     return total
 
 
-def _scan_batch(source: RecordSource, batch: list[TrailFile], filters: Filters) -> ScanResult:
-    folder = _Folder(filters)
+def _fold_batch(folder: _Folder, source: RecordSource, batch: list[TrailFile]) -> None:
     for trail_file, data in read_files(source, batch):
         if isinstance(data, OSError):
             folder.unreadable(trail_file.location, data)
         else:
             folder.fold(trail_file.location, data)
-    return folder.finish()
+
+
+def _run_workers(source: RecordSource, batches: list[list[TrailFile]], filters: Filters,
+                 workers: int, advance: Callable[[int, int, int], None]) -> list[ScanResult]:
+    """Fold ``batches`` on ``workers`` processes; one result per process."""
+    context = multiprocessing.get_context()
+    tasks: Any = context.Queue()
+    replies: Any = context.Queue()
+    for index in range(len(batches)):
+        tasks.put(index)
+    for _ in range(workers):
+        tasks.put(None)
+    processes = [
+        context.Process(target=_worker, args=(source, batches, filters, tasks, replies),
+                        daemon=True)
+        for _ in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    results: list[ScanResult] = []
+    try:
+        while len(results) < workers:
+            try:
+                kind, payload = replies.get(timeout=1.0)
+            except queue.Empty:
+                if any(p.exitcode not in (None, 0) for p in processes):
+                    raise RuntimeError("a scan worker process died") from None
+                continue
+            if kind == "progress":
+                advance(*payload)
+            elif kind == "result":
+                results.append(payload)
+            else:
+                raise RuntimeError(f"a scan worker failed:\n{payload}")
+    finally:
+        for process in processes:
+            if len(results) < workers and process.is_alive():
+                process.terminate()
+            process.join()
+    return results
+
+
+def _worker(source: RecordSource, batches: list[list[TrailFile]], filters: Filters,
+            tasks: Any, replies: Any) -> None:
+    """One worker process: fold batches until told to stop, then send the tally."""
+    try:
+        folder = _Folder(filters)
+        while (index := tasks.get()) is not None:
+            before = (folder.result.bytes_read, folder.result.events_read)
+            _fold_batch(folder, source, batches[index])
+            replies.put(("progress", (len(batches[index]),
+                                      folder.result.bytes_read - before[0],
+                                      folder.result.events_read - before[1])))
+        replies.put(("result", folder.finish()))
+    except BaseException:  # noqa: BLE001 - reported to the parent, which raises
+        replies.put(("error", traceback.format_exc()))
 
 
 def _batches(files: list[TrailFile], workers: int) -> list[list[TrailFile]]:
-    """Runs of neighbouring files (they share sessions and objects, so memo
-    tables hit), about 24 per worker: even load, frequent progress."""
+    """Runs of neighbouring files, about 16 per worker: even load, frequent progress."""
     if not files:
         return []
-    count = min(len(files), 24 * max(1, workers))
+    count = min(len(files), 16 * max(1, workers))
     size = -(-len(files) // count)
     return [files[i:i + size] for i in range(0, len(files), size)]
 

@@ -50,8 +50,12 @@ class ClientFactory:
             raise InputError(f"cannot make an AWS {self.service} client: {exc}") from None
 
     def in_region(self, region: str | None) -> ClientFactory:
-        """The same factory for another region."""
-        return replace(self, region=region)
+        """The same factory for another region (None keeps this one's)."""
+        return self if region is None else replace(self, region=region)
+
+    def regional(self, region: str | None) -> Any:
+        """A new client for ``region`` (None: this factory's region)."""
+        return self.in_region(region)()
 
 
 def error_text(exc: BaseException) -> str:

@@ -1,0 +1,162 @@
+"""Management events from the CloudTrail LookupEvents API (last 90 days).
+
+https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html
+LookupEvents is regional, returns at most 50 events a page, and is limited to
+two requests per second per account and region; it takes at most one lookup
+attribute. Each record is ``Events[].CloudTrailEvent``, a JSON string.
+
+The window is read one UTC day at a time (one "file" per region and day), so
+memory holds at most one day of events, and each event is kept only in the
+day slice its ``EventTime`` falls in, so a record on a slice boundary is never
+counted twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ..errors import UsageError
+from ..model import Filters
+from .aws import error_text
+from .base import TrailFile
+from .decode import json_encode
+
+SCHEME = "lookup:"
+LOOKUP_DAYS = 90
+PAGE_SIZE = 50
+REQUESTS_PER_SECOND = 2.0
+# https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupAttribute.html
+ATTRIBUTE_KEYS = frozenset({
+    "EventId", "EventName", "ReadOnly", "Username", "ResourceType", "ResourceName",
+    "EventSource", "AccessKeyId",
+})
+_STAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+@dataclass(frozen=True, slots=True)
+class LookupAttribute:
+    """The one server-side filter LookupEvents accepts (``EventSource`` etc.)."""
+
+    key: str
+    value: str
+
+    def __post_init__(self) -> None:
+        if self.key not in ATTRIBUTE_KEYS:
+            raise UsageError(f"unknown LookupEvents attribute {self.key!r}: use one of "
+                             + ", ".join(sorted(ATTRIBUTE_KEYS)))
+
+
+@dataclass
+class LookupSource:
+    """Management events of the last 90 days, read with LookupEvents.
+
+    ``client_factory(region)`` makes a CloudTrail client for a region (None:
+    the default region). ``now`` closes an open window (the CLI passes the
+    current time; LookupEvents keeps 90 days). ``sleep`` and ``clock`` are
+    injectable so tests need not wait.
+    """
+
+    client_factory: Callable[[str | None], Any]
+    attribute: LookupAttribute | None = None
+    now: datetime | None = None
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    concurrency: int = 1
+    requests: int = 0
+    _clients: dict[str | None, Any] = field(default_factory=dict, repr=False)
+    _last_call: dict[str | None, float] = field(default_factory=dict, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_clients"] = {}
+        return state
+
+    def files(self, filters: Filters) -> list[TrailFile]:
+        """One slice per region and UTC day of the window."""
+        now = self.now or datetime.now(UTC)
+        since = filters.window.since or now - timedelta(days=LOOKUP_DAYS)
+        until = filters.window.until or now
+        regions: list[str | None] = sorted(filters.regions) or [None]
+        out = []
+        for region in regions:
+            start = since
+            while start <= until:
+                next_day = datetime.combine(start.date() + timedelta(days=1),
+                                            datetime.min.time(), tzinfo=UTC)
+                end = min(next_day, until)
+                out.append(TrailFile(_location(region, start, end, last=end == until)))
+                if end == until:
+                    break
+                start = end
+        return out
+
+    def read(self, trail_file: TrailFile) -> bytes:
+        """Every event of one slice as a ``{"Events": [...]}`` document."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        region, start, end, last = _parse_location(trail_file.location)
+        request: dict[str, Any] = {"StartTime": start, "EndTime": end, "MaxResults": PAGE_SIZE}
+        if self.attribute is not None:
+            request["LookupAttributes"] = [
+                {"AttributeKey": self.attribute.key, "AttributeValue": self.attribute.value}
+            ]
+        events: list[dict[str, str]] = []
+        try:
+            client = self._client(region)
+            while True:
+                self._pace(region)
+                page = client.lookup_events(**request)
+                for event in page.get("Events") or ():
+                    moment = event.get("EventTime")
+                    if isinstance(moment, datetime):
+                        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+                        if moment < start or moment > end or (moment == end and not last):
+                            continue  # belongs to the neighbouring slice
+                    text = event.get("CloudTrailEvent")
+                    if isinstance(text, str):
+                        events.append({"CloudTrailEvent": text})
+                token = page.get("NextToken")
+                if not token:
+                    break
+                request["NextToken"] = token
+        except (BotoCoreError, ClientError) as exc:
+            raise OSError(error_text(exc)) from None
+        return json_encode({"Events": events})
+
+    def skipped(self) -> dict[str, int]:
+        """Nothing is passed over while listing slices."""
+        return {}
+
+    def _client(self, region: str | None) -> Any:
+        if region not in self._clients:
+            self._clients[region] = self.client_factory(region)
+        return self._clients[region]
+
+    def _pace(self, region: str | None) -> None:
+        """Wait so one region sees at most REQUESTS_PER_SECOND requests a second."""
+        gap = 1.0 / REQUESTS_PER_SECOND
+        last = self._last_call.get(region)
+        if last is not None:
+            wait = last + gap - self.clock()
+            if wait > 0:
+                self.sleep(wait)
+        self._last_call[region] = self.clock()
+        self.requests += 1
+
+
+def _location(region: str | None, start: datetime, end: datetime, *, last: bool) -> str:
+    closing = "]" if last else ")"
+    return f"{SCHEME}{region or 'default'}:[{start:{_STAMP}}..{end:{_STAMP}}{closing}"
+
+
+def _parse_location(location: str) -> tuple[str | None, datetime, datetime, bool]:
+    region, _, span = location[len(SCHEME):].partition(":[")
+    first, _, rest = span.partition("..")
+    last = rest.endswith("]")
+    start = datetime.strptime(first, _STAMP).replace(tzinfo=UTC)
+    end = datetime.strptime(rest[:-1], _STAMP).replace(tzinfo=UTC)
+    return (None if region == "default" else region), start, end, last
