@@ -1,0 +1,42 @@
+"""``iamgen explain``: the mapping, resources and deciding rule per matching event."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from iamgen.cli import build_app
+from tests.records import ACCOUNT, record, role_identity, user_identity, write_trail_file
+
+
+def test_explain_names_actions_resources_and_rules(tmp_path: Path) -> None:
+    deployer = role_identity("Deployer")
+    trail = write_trail_file(tmp_path, [
+        record(deployer, "lambda.amazonaws.com", "CreateFunction20150331",
+               {"functionName": "summarize", "role": f"arn:aws:iam::{ACCOUNT}:role/service-role/fn"}),
+        record(deployer, "sts.amazonaws.com", "GetCallerIdentity", None),
+        record(user_identity("bob"), "lambda.amazonaws.com", "CreateFunction20150331",
+               {"functionName": "other", "role": f"arn:aws:iam::{ACCOUNT}:role/fn2"}),
+    ])
+    result = CliRunner().invoke(build_app(), [
+        "explain", "--trail", str(trail), "--event", "createfunction*", "--principal", "Deployer",
+    ])
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert f"{trail}: record 0: lambda.amazonaws.com CreateFunction20150331" in out
+    assert f"needs lambda:CreateFunction on arn:aws:lambda:us-east-1:{ACCOUNT}:function:summarize" in out
+    assert (f"needs iam:PassRole on arn:aws:iam::{ACCOUNT}:role/service-role/fn "
+            "if StringEquals iam:PassedToService in ['lambda.amazonaws.com']") in out
+    assert "decided by:" in out
+    assert "other" not in out  # bob's call is filtered out by --principal
+    assert "1 events explained" in out
+
+
+def test_explain_says_when_no_grant_is_needed(tmp_path: Path) -> None:
+    trail = write_trail_file(tmp_path, [
+        record(role_identity("Deployer"), "sts.amazonaws.com", "GetCallerIdentity", None),
+    ])
+    result = CliRunner().invoke(build_app(), ["explain", "--trail", str(trail)])
+    assert result.exit_code == 0
+    assert "no grant needed" in result.stdout
