@@ -267,3 +267,25 @@ def test_files_outside_the_window_are_never_opened(tmp_path: Path) -> None:
 def test_bad_time_option_is_a_usage_error(trail: Path) -> None:
     code, _, err = run("suggest", ROLE, "--trail", str(trail), "--since", "last tuesday")
     assert code == 2 and "cannot read time" in err
+
+
+def test_stale_split_documents_are_reported_not_deleted(trail: Path, tmp_path: Path) -> None:
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    stale = out_dir / "TrainingRole.2.json"
+    stale.write_text("{}")
+    unrelated = out_dir / "notes.txt"
+    unrelated.write_text("mine")
+    code, _, err = run("suggest", ROLE, "--trail", str(trail), "--output-dir", str(out_dir))
+    assert code == 0
+    assert f"warning: {stale}: left from an earlier run" in err
+    assert stale.read_text() == "{}" and unrelated.read_text() == "mine"
+
+
+def test_summary_states_document_sizes(trail: Path) -> None:
+    code, out, err = run("suggest", ROLE, "--trail", str(trail))
+    assert code == 0
+    line = next(l for l in err.splitlines() if l.startswith("TrainingRole: 1 document(s)"))
+    size = int(line.split(" of ")[1].split(" characters")[0].replace(",", ""))
+    compact = len(json.dumps(json.loads(out), separators=(",", ":")))
+    assert size == compact

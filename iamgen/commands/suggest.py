@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import glob
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +14,7 @@ from ..catalog import load_catalog
 from ..errors import NothingUsableError, UsageError
 from ..graph import AccessGraph, build_graph
 from ..model import Principal, Provenance
+from ..policy import MANAGED_POLICY_LIMIT
 from ..render import FORMATS, META_SUFFIX, RenderedFile, render_policies
 from ..synth import synthesize
 from ..synth.settings import Generalization, SynthSettings
@@ -103,6 +106,9 @@ def suggest(
         if not quiet:
             for note in synthesized.notes:
                 typer.echo(f"note: {principal.name}: {note}", err=True)
+            sizes = ", ".join(f"{size:,}" for size in synthesized.sizes)
+            typer.echo(f"{principal.name}: {len(synthesized.documents)} document(s) of "
+                       f"{sizes} characters (limit {MANAGED_POLICY_LIMIT:,} each)", err=True)
         files = render_policies(stems[principal], synthesized.documents,
                                 provenance_of(graph, principal), fmt, templates)
         if output_dir is None:  # stdout takes the policies; provenance went to the summary
@@ -117,3 +123,21 @@ def suggest(
             (target / rendered.filename).write_text(rendered.text, encoding="utf-8")
         if not quiet:
             typer.echo(f"wrote {len(written)} files to {target}", err=True)
+            for stale in stale_splits(target, stems.values(), {r.filename for r in written}):
+                typer.echo(f"warning: {stale}: left from an earlier run (this run split the "
+                           "policy into fewer documents); delete it if it is no longer used",
+                           err=True)
+
+
+def stale_splits(target: Path, stems: Iterable[str], written: set[str]) -> list[Path]:
+    """Extra documents (``<name>.N.<ext>``) an earlier run left that this run did not write.
+
+    They are reported, never deleted: iamgen removes nothing a user has.
+    """
+    stale = []
+    for stem in stems:
+        for path in sorted(target.glob(f"{glob.escape(stem)}.*")):
+            middle = path.name[len(stem) + 1:].split(".", 1)[0]
+            if middle.isdigit() and path.name not in written:
+                stale.append(path)
+    return stale
