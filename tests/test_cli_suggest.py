@@ -289,3 +289,16 @@ def test_summary_states_document_sizes(trail: Path) -> None:
     size = int(line.split(" of ")[1].split(" characters")[0].replace(",", ""))
     compact = len(json.dumps(json.loads(out), separators=(",", ":")))
     assert size == compact
+
+
+def test_root_gets_no_policy(tmp_path: Path) -> None:
+    root_identity = {"type": "Root", "principalId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:root",
+                     "accountId": ACCOUNT}
+    trail = write_trail_file(tmp_path, base_records() + [
+        record(root_identity, "s3.amazonaws.com", "ListBuckets", {})])
+    out_dir = tmp_path / "out"
+    code, _, err = run("suggest", "--all", "--trail", str(trail), "--output-dir", str(out_dir), "-q")
+    assert code == 0
+    assert not any("root" in p.name for p in out_dir.iterdir())
+    code, _, err = run("suggest", "root", "--trail", str(trail))
+    assert code == 4 and "root" in err

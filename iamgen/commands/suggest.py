@@ -13,7 +13,7 @@ from .. import __version__
 from ..catalog import load_catalog
 from ..errors import NothingUsableError, UsageError
 from ..graph import AccessGraph, build_graph
-from ..model import Principal, Provenance
+from ..model import Principal, PrincipalKind, Provenance
 from ..policy import MANAGED_POLICY_LIMIT
 from ..render import FORMATS, META_SUFFIX, RenderedFile, render_policies
 from ..synth import synthesize
@@ -86,9 +86,13 @@ def suggest(
     common.require_usable(run)
     graph = build_graph(run.result.usages(), run.result.principal_events)
     seen = graph.principals()
-    chosen = list(seen) if all_principals else common.match_principals(principals or [], seen)
+    wanted = list(seen) if all_principals else common.match_principals(principals or [], seen)
+    # The root user's permissions cannot be limited by identity policies: nothing to write.
+    chosen = [p for p in wanted if p.kind is not PrincipalKind.ROOT]
     if not chosen:
-        raise NothingUsableError("no role or user was seen in the trail")
+        raise NothingUsableError(
+            "only the root user was named: identity policies cannot limit root, so there is "
+            "no policy to suggest" if wanted else "no role or user was seen in the trail")
     if len(chosen) > 1 and output_dir is None:
         raise UsageError(
             f"{len(chosen)} principals: use --output-dir DIR to write one file set per principal"
