@@ -199,6 +199,21 @@ def risky_grants(grants: Grants, catalog: Catalog | None = None) -> tuple[RiskyG
 # --- the review -----------------------------------------------------------------------
 
 
+SERVICE_LINKED_PATH = "role/aws-service-role/"
+SERVICE_LINKED_REASON = ("service-linked role: its service defines its permissions, which "
+                         "cannot be edited in IAM")
+
+
+def is_service_linked(principal: Principal) -> bool:
+    """Whether ``principal`` is a service-linked role (path ``/aws-service-role/``).
+
+    IAM does not let anyone modify a service-linked role's permissions policy
+    (IAM User Guide, "Update permissions for a role"), so there is nothing to
+    right-size; its service alone uses it, often without a trace in the trail.
+    """
+    return principal.arn.split(":", 5)[-1].startswith(SERVICE_LINKED_PATH)
+
+
 @dataclass(frozen=True, slots=True)
 class Subject:
     """A principal to review, its grants, and whether the trail saw it act."""

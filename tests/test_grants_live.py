@@ -13,7 +13,7 @@ import pytest
 
 from iamgen.errors import GrantsError
 from iamgen.grants import load
-from iamgen.grants.load import find_live, iam_client, load_live
+from iamgen.grants.load import find_live, iam_client, list_live, load_live
 from iamgen.grants.model import PolicyKind
 from iamgen.model import Principal, PrincipalKind
 from tests.awsserver import _moto_server, aws_endpoint, enforce_auth, iam  # noqa: F401
@@ -169,6 +169,49 @@ def test_find_live_prefers_a_role_then_a_user(iam: Any) -> None:
                                                PrincipalKind.USER)
     with pytest.raises(GrantsError, match="does not exist"):
         find_live(iam, "nobody")
+
+
+def test_list_live_reads_every_page_of_roles_and_users(
+    iam: Any, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    """ListRoles and ListUsers are paginated (Marker/IsTruncated): every page counts.
+
+    https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListRoles.html
+    """
+    for index in range(5):
+        iam.create_role(RoleName=f"r{index}", Path="/team/", AssumeRolePolicyDocument=TRUST)
+    for name in ("ana", "bo", "cy"):
+        iam.create_user(UserName=name)
+    assert iam.list_roles(MaxItems=2)["IsTruncated"] is True  # the server really pages
+    monkeypatch.setattr(load, "PAGE_SIZE", 2)
+    listed = list_live(iam)
+    assert [(p.kind, p.arn.split(":", 5)[-1]) for p in listed] == (
+        [(PrincipalKind.ROLE, f"role/team/r{i}") for i in range(5)]
+        + [(PrincipalKind.USER, f"user/{n}") for n in ("ana", "bo", "cy")])
+    assert {p.account for p in listed} == {MOTO_ACCOUNT}
+
+
+def test_list_live_of_an_empty_account_is_empty(iam: Any) -> None:  # noqa: F811
+    assert list_live(iam) == ()
+
+
+@pytest.mark.parametrize(("allowed", "denied"), [("iam:ListUsers", "ListRoles"),
+                                                 ("iam:ListRoles", "ListUsers")])
+def test_list_live_denied_names_the_call(iam: Any, aws_endpoint: str,  # noqa: F811
+                                         allowed: str, denied: str) -> None:
+    """A denied listing is an error, never a shorter list of principals."""
+    iam.create_role(RoleName="Trainer", AssumeRolePolicyDocument=TRUST)
+    iam.create_user(UserName="auditor")
+    iam.put_user_policy(UserName="auditor", PolicyName="half", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17",
+         "Statement": [{"Effect": "Allow", "Action": allowed, "Resource": "*"}]}))
+    key = iam.create_access_key(UserName="auditor")["AccessKey"]
+    limited = boto3.client("iam", endpoint_url=aws_endpoint, region_name="us-east-1",
+                           aws_access_key_id=key["AccessKeyId"],
+                           aws_secret_access_key=key["SecretAccessKey"])
+    enforce_auth(aws_endpoint, True)
+    with pytest.raises(GrantsError, match=f"iam:{denied} was denied \\(AccessDenied\\)"):
+        list_live(limited)
 
 
 def test_client_follows_aws_endpoint_url(aws_endpoint: str) -> None:

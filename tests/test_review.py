@@ -17,6 +17,7 @@ from iamgen.policy import parse_policy
 from iamgen.review import (
     Review,
     Subject,
+    is_service_linked,
     render_excess_svg,
     render_review_json,
     render_review_markdown,
@@ -182,6 +183,22 @@ USAGES = [
 @pytest.fixture(scope="module")
 def ranked() -> Review:
     return review(subjects(), USAGES, WINDOW)
+
+
+@pytest.mark.parametrize(("resource", "linked"), [
+    ("role/aws-service-role/sagemaker.amazonaws.com/AWSServiceRoleForAmazonSageMakerNotebooks",
+     True),
+    ("role/service-role/AmazonSageMaker-ExecutionRole-1", False),  # a service role: editable
+    ("role/aws-service-role-lookalike", False),
+])
+def test_service_linked_roles_are_told_apart_by_their_path(resource: str, linked: bool) -> None:
+    """Service-linked roles live under /aws-service-role/; IAM refuses edits to their policies.
+
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_update-role-permissions.html
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/using-service-linked-roles.html
+    """
+    principal = Principal(f"arn:aws:iam::{ACCOUNT}:{resource}", PrincipalKind.ROLE)
+    assert is_service_linked(principal) is linked
 
 
 def test_risky_first_then_share_then_count(ranked: Review) -> None:

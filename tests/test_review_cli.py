@@ -156,6 +156,45 @@ def test_review_live_against_moto_server(iam: Any, tmp_path: Path) -> None:  # n
     assert all(e["grants"]["source"] == "iam" for e in body)
 
 
+def test_review_live_flags_principals_never_seen(iam: Any, tmp_path: Path) -> None:  # noqa: F811
+    """ListRoles/ListUsers find who the trail never showed: unused, not silently left out."""
+    for name, document in (("Broad", BROAD_DOC), ("Narrow", NARROW_DOC), ("Idle", NARROW_DOC)):
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument="{}")
+        iam.put_role_policy(RoleName=name, PolicyName=f"{name}-inline",
+                            PolicyDocument=json.dumps(document))
+    iam.create_user(UserName="old-ci")
+    iam.put_user_policy(UserName="old-ci", PolicyName="deploy",
+                        PolicyDocument=json.dumps(BROAD_DOC))
+    linked = iam.create_service_linked_role(AWSServiceName="sagemaker.amazonaws.com")["Role"]
+    root = tmp_path / "trail"
+    write_trail_file(root, records(MOTO_ACCOUNT)[:2], account=MOTO_ACCOUNT)
+    code, out, err = run("review", "--trail", str(root), "--format", "json")
+    assert code == 0, err
+    body = json.loads(out)
+    assert [(e["principal"]["name"], e["review"]["unused_principal"]) for e in body] == [
+        ("old-ci", True), ("Broad", False), ("Idle", True), ("Narrow", False)]
+    assert all(e["grants"]["source"] == "iam" for e in body)
+    assert "principals never seen in the trail are not listed" not in err
+    # A service-linked role's permissions cannot be edited: named, not ranked.
+    assert f"not reviewed: {linked['Arn']}: service-linked role" in err
+
+
+def test_review_live_leaves_other_accounts_alone(iam: Any, tmp_path: Path) -> None:  # noqa: F811
+    """A same-named role of another account seen in the trail is not read from this one."""
+    iam.create_role(RoleName="Broad", AssumeRolePolicyDocument="{}")
+    iam.put_role_policy(RoleName="Broad", PolicyName="Broad-inline",
+                        PolicyDocument=json.dumps(BROAD_DOC))
+    root = tmp_path / "trail"
+    write_trail_file(root, records(MOTO_ACCOUNT)[:1], account=MOTO_ACCOUNT)
+    write_trail_file(root, records()[1:2])
+    code, out, err = run("review", "--trail", str(root), "--format", "json")
+    assert code == 0, err
+    assert [e["principal"]["arn"] for e in json.loads(out)] == [
+        f"arn:aws:iam::{MOTO_ACCOUNT}:role/Broad"]
+    assert (f"not reviewed: arn:aws:iam::{ACCOUNT}:role/Narrow: account {ACCOUNT} is not the "
+            f"account IAM was read in ({MOTO_ACCOUNT})") in err
+
+
 def test_review_live_fails_loudly_when_a_role_is_missing(aws_endpoint: str,  # noqa: F811
                                                          tmp_path: Path) -> None:
     root = tmp_path / "trail"

@@ -11,11 +11,22 @@ from .. import __version__
 from ..catalog import load_catalog
 from ..diff import ObservedWindow
 from ..errors import InputError, NothingUsableError, UsageError
-from ..grants.load import AuthorizationDetails, GrantsFile, iam_client, load_live, read_grants_files
+from ..grants.load import (
+    AuthorizationDetails,
+    GrantsFile,
+    PolicyFiles,
+    iam_client,
+    list_live,
+    load_live,
+    read_grants_files,
+)
+from ..grants.model import Grants
 from ..model import Principal, PrincipalKind
 from ..review import (
+    SERVICE_LINKED_REASON,
     NotReviewed,
     Subject,
+    is_service_linked,
     render_excess_svg,
     render_review_json,
     render_review_markdown,
@@ -33,31 +44,47 @@ REPORT_FILES = ("review.md", "review.json", "review-excess.svg")
 
 def _subjects(seen: tuple[Principal, ...], files: GrantsFile | None, client: Any
               ) -> tuple[list[Subject], list[NotReviewed], bool]:
-    """Who to review and their grants; the flag says whether unseen principals were listed."""
-    subjects: list[Subject] = []
-    skipped: list[NotReviewed] = []
-    acting = []
-    for principal in seen:
-        if principal.kind is PrincipalKind.ROOT:
-            skipped.append(NotReviewed(principal, "the root user has no identity policies "
-                                                  "to right-size"))
-        else:
-            acting.append(principal)
-    if isinstance(files, AuthorizationDetails):
-        described = files.principals()
-        matched: set[Principal] = set()
-        for principal in acting:
-            hits = [d for d in described if common.match_one(principal.arn, d)]
-            if not hits:
-                skipped.append(NotReviewed(principal, f"not described in {files.source}"))
-                continue
-            matched.update(hits)
-            subjects.append(Subject(principal, files.grants(principal), True))
-        subjects += [Subject(d, files.grants(d), False) for d in described if d not in matched]
-        return subjects, skipped, True
-    if files is not None:
+    """Who to review and their grants; the flag says whether unseen principals were listed.
+
+    An authorization-details file or the live account lists every role and
+    user, so principals never seen in the trail are reviewed too (as unused).
+    Plain policy documents list no one: only the principals seen are reviewed.
+    """
+    skipped = [NotReviewed(p, "the root user has no identity policies to right-size")
+               for p in seen if p.kind is PrincipalKind.ROOT]
+    acting = [p for p in seen if p.kind is not PrincipalKind.ROOT]
+    if isinstance(files, PolicyFiles):
         return [Subject(p, files.grants(p), True) for p in acting], skipped, False
-    return [Subject(p, load_live(client, p), True) for p in acting], skipped, False
+    if isinstance(files, AuthorizationDetails):
+        described, read, where = files.principals(), files.grants, files.source
+    else:
+        described, where = list_live(client), "IAM"
+
+        def read(principal: Principal) -> Grants:
+            return load_live(client, principal)
+    accounts = {d.account for d in described}
+    subjects: list[Subject] = []
+    matched: set[Principal] = set()
+    for principal in acting:
+        hits = [d for d in described if common.match_one(principal.arn, d)]
+        if hits:
+            matched.update(hits)
+            subjects.append(Subject(principal, read(principal), True))
+        elif files is not None:
+            skipped.append(NotReviewed(principal, f"not described in {where}"))
+        elif accounts and principal.account not in accounts:
+            skipped.append(NotReviewed(principal, f"account {principal.account} is not the "
+                                       f"account IAM was read in ({', '.join(sorted(accounts))})"))
+        else:  # listed by no one yet in this account: reading it fails loudly if it is gone
+            subjects.append(Subject(principal, read(principal), True))
+    for principal in described:
+        if principal in matched:
+            continue
+        if is_service_linked(principal):
+            skipped.append(NotReviewed(principal, SERVICE_LINKED_REASON))
+        else:
+            subjects.append(Subject(principal, read(principal), False))
+    return subjects, skipped, True
 
 
 def review_command(
@@ -102,7 +129,8 @@ def review_command(
 ) -> None:
     """Review every principal at once: ranked by excess, risky grants first, unused flagged.
 
-    Reads grants live from IAM (read-only calls) unless --grants is given.
+    Reads grants live from IAM (read-only calls: ListRoles and ListUsers find
+    the principals never seen) unless --grants is given.
     """
     if fmt not in FORMATS:
         raise UsageError(f"unknown --format {fmt!r}: choose one of {', '.join(FORMATS)}")
@@ -114,9 +142,9 @@ def review_command(
         raise NothingUsableError("no principal to review: none seen in the trail has grants "
                                  "to read" + (f" ({len(skipped)} not reviewed)" if skipped else ""))
     if not listed_unseen and not quiet:
-        typer.echo("note: principals never seen in the trail are not listed; pass --grants "
-                   "with get-account-authorization-details output to flag unused ones",
-                   err=True)
+        typer.echo("note: principals never seen in the trail are not listed; read IAM live or "
+                   "pass --grants with get-account-authorization-details output to flag "
+                   "unused ones", err=True)
     window = ObservedWindow(loaded.since, loaded.until, loaded.first_event, loaded.last_event)
     catalog = load_catalog()
     result = review(subjects, loaded.graph.usages(), window, not_reviewed=skipped,

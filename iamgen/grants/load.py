@@ -382,6 +382,21 @@ def load_live(client: Any, principal: Principal) -> Grants:
                   "iam")
 
 
+def list_live(client: Any) -> tuple[Principal, ...]:
+    """Every role and user of the client's account, through ListRoles and ListUsers.
+
+    Read-only and paginated. A denied or failed list call raises GrantsError
+    naming it: a partial listing would flag principals as unused, or hide them.
+    """
+    with _reading("the account's roles"):
+        roles = _pages(client, "list_roles", "Roles")
+    with _reading("the account's users"):
+        users = _pages(client, "list_users", "Users")
+    found = {Principal(str(r["Arn"]), PrincipalKind.ROLE) for r in roles}
+    found |= {Principal(str(u["Arn"]), PrincipalKind.USER) for u in users}
+    return tuple(sorted(found))
+
+
 def find_live(client: Any, name: str) -> Principal:
     """A role (or else a user) by name or ARN, for principals the trail never showed."""
     if name.startswith("arn:"):
