@@ -1630,10 +1630,9 @@ def grants(account: Account) -> dict[str, Any]:
     def attached(*names: str) -> list[dict[str, str]]:
         return [{"PolicyName": n, "PolicyArn": by_name[n]["Arn"]} for n in names]
 
-    def role_detail(key: str, created: str, trusted: dict[str, Any], inline: list[dict[str, Any]],
-                    managed: list[dict[str, str]], last_used: str, last_region: str = EAST,
-                    boundary: str | None = None) -> dict[str, Any]:
-        role = roles[key]
+    def role_detail(role: Role, created: str, trusted: dict[str, Any],
+                    inline: list[dict[str, Any]], managed: list[dict[str, str]], last_used: str,
+                    last_region: str = EAST, boundary: str | None = None) -> dict[str, Any]:
         detail: dict[str, Any] = {
             "Path": role.path,
             "RoleName": role.name,
@@ -1679,19 +1678,19 @@ def grants(account: Account) -> dict[str, Any]:
         "Action": "sts:AssumeRole",
     })
     role_list = [
-        role_detail("sagemaker", "2026-10-14T09:35:12", trust("sagemaker.amazonaws.com"),
+        role_detail(roles["sagemaker"], "2026-10-14T09:35:12", trust("sagemaker.amazonaws.com"),
                     [{"PolicyName": "training-data-access", "PolicyDocument": training_inline}],
                     attached("ml-sagemaker-execution-broad"), "2026-11-08T10:12:00"),
-        role_detail("chat", "2026-08-27T18:02:33", trust("lambda.amazonaws.com"),
+        role_detail(roles["chat"], "2026-08-27T18:02:33", trust("lambda.amazonaws.com"),
                     [{"PolicyName": "chat-assistant-permissions", "PolicyDocument": chat_inline}],
                     attached("AWSLambdaBasicExecutionRole"), "2026-11-08T21:40:00"),
-        role_detail("pipeline", "2026-05-02T11:03:20", trust("codebuild.amazonaws.com"), [],
+        role_detail(roles["pipeline"], "2026-05-02T11:03:20", trust("codebuild.amazonaws.com"), [],
                     attached("ml-deploy-pipeline-policy"), "2026-11-08T09:51:00",
                     boundary="ml-pipeline-boundary"),
-        role_detail("publisher", "2026-05-02T11:10:05", publisher_trust,
+        role_detail(roles["publisher"], "2026-05-02T11:10:05", publisher_trust,
                     [{"PolicyName": "model-registry", "PolicyDocument": publisher_inline}],
                     [], "2026-11-08T09:44:00"),
-        role_detail("glue", "2026-04-07T07:45:13", trust("glue.amazonaws.com"), [],
+        role_detail(roles["glue"], "2026-04-07T07:45:13", trust("glue.amazonaws.com"), [],
                     attached("glue-crawler-curated-datasets"), "2026-11-08T02:03:00"),
     ]
     group_policy = document(
@@ -1708,6 +1707,51 @@ def grants(account: Account) -> dict[str, Any]:
                                      "iam:*AccessKey*", "iam:*MFADevice*"],
                   f"arn:aws:iam::{ACCOUNT}:user/people/${{aws:username}}"),
     )
+    # Two principals the trail never shows, granted all the same (a review flags them unused).
+    # Their identifiers are drawn last, so the trail and every earlier identifier stay as they
+    # were. The SageMaker notebook role of a spring pilot whose notebook is long deleted:
+    notebook = Role(name="ml-notebook-pilot", path="/service-role/",
+                    role_id="AROA" + account.chars(17))
+    notebook_inline = document(
+        statement("ReadChurnData", ["s3:GetObject", "s3:ListBucket"],
+                  [datasets_arn, f"{datasets_arn}/churn/*"]),
+        statement("Browse", ["sagemaker:Describe*", "sagemaker:List*"], "*"),
+        statement("NotebookLogs", ["logs:CreateLogGroup", "logs:CreateLogStream",
+                                   "logs:PutLogEvents"],
+                  f"arn:aws:logs:{EAST}:{ACCOUNT}:log-group:/aws/sagemaker/NotebookInstances:*"),
+    )
+    role_list.append(role_detail(
+        notebook, "2026-04-20T13:02:41", trust("sagemaker.amazonaws.com"),
+        [{"PolicyName": "pilot-notebook-access", "PolicyDocument": notebook_inline}], [],
+        "2026-06-30T16:05:00"))
+    # ... and the Jenkins user the CodeBuild pipeline replaced, still in a group whose policy
+    # deploys anything and passes any role.
+    legacy_deploy = document(
+        statement("Deploy", ["sagemaker:*", "ecr:*", "lambda:*"], "*"),
+        statement("Artifacts", "s3:*", "*"),
+        statement("PassRoles", "iam:PassRole", "*"),
+    )
+    legacy_policy = {
+        "PolicyName": "jenkins-ml-deploy",
+        "PolicyId": policy_id(),
+        "Arn": local_arn("jenkins-ml-deploy", "/legacy/"),
+        "Path": "/legacy/",
+        "DefaultVersionId": "v4",
+        "AttachmentCount": 1,
+        "PermissionsBoundaryUsageCount": 0,
+        "IsAttachable": True,
+        "CreateDate": iso("2025-02-03T10:14:27"),
+        "UpdateDate": iso("2025-11-19T15:40:08"),
+        "PolicyVersionList": [
+            {"Document": legacy_deploy, "VersionId": "v4", "IsDefaultVersion": True,
+             "CreateDate": iso("2025-11-19T15:40:08")},
+        ],
+    }
+    policies.append(legacy_policy)
+    by_name[legacy_policy["PolicyName"]] = legacy_policy
+    jenkins = User(name="jenkins-ml-deploy", path="/legacy/", user_id="AIDA" + account.chars(17),
+                   access_key="AKIA" + account.chars(16))
+    legacy_group_id = "AGPA" + account.chars(17)
     return {
         "UserDetailList": [{
             "Path": user.path,
@@ -1720,6 +1764,16 @@ def grants(account: Account) -> dict[str, Any]:
             "GroupList": ["data-analysts"],
             "AttachedManagedPolicies": [],
             "Tags": [{"Key": "team", "Value": "analytics"}],
+        }, {
+            "Path": jenkins.path,
+            "UserName": jenkins.name,
+            "UserId": jenkins.user_id,
+            "Arn": jenkins.arn,
+            "CreateDate": iso("2025-02-03T10:16:55"),
+            "UserPolicyList": [],
+            "GroupList": ["legacy-deployers"],
+            "AttachedManagedPolicies": [],
+            "Tags": [{"Key": "team", "Value": "ml-platform"}],
         }],
         "GroupDetailList": [{
             "Path": "/",
@@ -1730,6 +1784,14 @@ def grants(account: Account) -> dict[str, Any]:
             "GroupPolicyList": [{"PolicyName": "athena-analysts-workgroup",
                                  "PolicyDocument": group_policy}],
             "AttachedManagedPolicies": attached("analyst-read-datasets"),
+        }, {
+            "Path": "/legacy/",
+            "GroupName": "legacy-deployers",
+            "GroupId": legacy_group_id,
+            "Arn": f"arn:aws:iam::{ACCOUNT}:group/legacy/legacy-deployers",
+            "CreateDate": iso("2025-02-03T10:15:30"),
+            "GroupPolicyList": [],
+            "AttachedManagedPolicies": attached("jenkins-ml-deploy"),
         }],
         "RoleDetailList": role_list,
         "Policies": policies,

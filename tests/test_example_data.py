@@ -343,13 +343,24 @@ def test_noise_is_in_the_trail(records: list[dict[str, Any]]) -> None:
     assert len(other_errors) >= 3
 
 
-def test_every_principal_in_the_trail_has_grants(
+# Granted but absent from the trail (README: "Granted, never seen"), for review to flag.
+UNUSED = {f"arn:aws:iam::{ACCOUNT}:role/service-role/ml-notebook-pilot",
+          f"arn:aws:iam::{ACCOUNT}:user/legacy/jenkins-ml-deploy"}
+
+
+def test_every_principal_in_the_trail_has_grants_and_two_granted_never_act(
     records: list[dict[str, Any]], snapshot: dict[str, Any]
 ) -> None:
     known = {r["Arn"] for r in snapshot["RoleDetailList"]} | {
         u["Arn"] for u in snapshot["UserDetailList"]}
     seen = {issuer(r) for r in records} - {None}
-    assert seen == known
+    assert seen == known - UNUSED
+    assert UNUSED <= known
+    named = {r.get("userIdentity", {}).get("arn") for r in records}
+    text = json.dumps(records)
+    for arn in UNUSED:  # not even as a session, a target or a passed role
+        assert arn not in named
+        assert arn.rsplit("/", 1)[-1] not in text
 
 
 def test_grants_snapshot_has_the_cli_shape(snapshot: dict[str, Any]) -> None:

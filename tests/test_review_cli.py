@@ -211,14 +211,23 @@ def test_example_account_review_ranks_the_over_broad_roles_first() -> None:
     assert code == 0, err
     body = json.loads(out)
     names = [e["principal"]["name"] for e in body]
-    assert len(names) == 6
+    assert len(names) == 8
     risky = [bool(e["review"]["risk_codes"]) for e in body]
     assert risky == sorted(risky, reverse=True)  # every principal with risky grants first
-    # The two roles holding s3:* on * and PassRole/sagemaker:* (README: "broad in the way
-    # real ones are") lead; the registry role, scoped to its own bucket, is last.
-    assert set(names[:2]) == {"AmazonSageMaker-ExecutionRole-20261014T093512",
-                              "ml-deploy-pipeline"}
+    # The retired Jenkins user (README: "Granted, never seen") deploys anything and passes
+    # any role: it leads, then the two roles holding s3:* on * and PassRole/sagemaker:*
+    # ("broad in the way real ones are"); the registry role, scoped to its bucket, is last.
+    assert names[0] == "jenkins-ml-deploy"
+    assert set(names[1:3]) == {"AmazonSageMaker-ExecutionRole-20261014T093512",
+                               "ml-deploy-pipeline"}
     assert names[-1] == "ml-model-registry-publisher"
+    unused = {e["principal"]["name"] for e in body if e["review"]["unused_principal"]}
+    assert unused == {"jenkins-ml-deploy", "ml-notebook-pilot"}
+    assert all(not e["review"]["seen_in_trail"] for e in body
+               if e["principal"]["name"] in unused)
+    notebook = next(e for e in body if e["principal"]["name"] == "ml-notebook-pilot")
+    assert notebook["review"]["risk_codes"] == []  # unused, yet nothing risky: ranked by share
+    assert notebook["summary"]["used_actions"] == 0
     pipeline = next(e for e in body if e["principal"]["name"] == "ml-deploy-pipeline")
     assert "PASSROLE_ANY_ROLE" in pipeline["review"]["risk_codes"]
     chat = next(e for e in body if e["principal"]["name"] == "chat-assistant-role-q3v8k2lw")
