@@ -19,8 +19,9 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 # The main job on the bundled example account: a least-privilege policy for the
-# SageMaker training role, one policy per principal under out/policies/, then the
-# right-sizing diff against the account's current grants (markdown in out/diff.md).
+# SageMaker training role, one policy per principal under out/policies/, the
+# right-sizing diff against the account's current grants (markdown in out/diff.md),
+# the fleet review of every principal (out/review/) and the access graph (out/graph.dot).
 demo: $(STAMP)
 	@echo "== iamgen suggest $(TRAINING_ROLE) =="
 	$(BIN)/iamgen suggest $(TRAINING_ROLE) --trail $(EXAMPLE)/trail
@@ -33,6 +34,15 @@ demo: $(STAMP)
 	$(BIN)/iamgen diff $(TRAINING_ROLE) --trail $(EXAMPLE)/trail --grants $(EXAMPLE)/grants/account-authorization-details.json --quiet
 	$(BIN)/iamgen diff --all --trail $(EXAMPLE)/trail --grants $(EXAMPLE)/grants/account-authorization-details.json --format markdown --quiet > out/diff.md
 	@echo "(the pull-request report for every principal is in out/diff.md)"
+	@echo
+	@echo "== iamgen review: every principal ranked by excess, risky grants first, unused flagged =="
+	$(BIN)/iamgen review --trail $(EXAMPLE)/trail --grants $(EXAMPLE)/grants/account-authorization-details.json --output-dir out/review --quiet
+	@$(BIN)/iamgen review --trail $(EXAMPLE)/trail --grants $(EXAMPLE)/grants/account-authorization-details.json --quiet | awk 'NF == 0 { blank++ } blank < 2'
+	@echo "(the full review with its chart is in out/review/review.md and review-excess.svg; as data in out/review/review.json)"
+	@echo
+	@echo "== iamgen graph: who touched what, and the AssumeRole chains =="
+	$(BIN)/iamgen graph --trail $(EXAMPLE)/trail --format dot --output out/graph.dot --quiet
+	@echo "(Graphviz: dot -Tsvg out/graph.dot > out/graph.svg; --format json or graphml for other tools)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
