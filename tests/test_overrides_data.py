@@ -129,6 +129,32 @@ def test_resource_param_entries_name_real_placeholders() -> None:
         assert entry["placeholder"] in placeholders, entry
 
 
+def test_action_scoped_resource_params_name_actions_that_use_the_placeholder() -> None:
+    """An entry limited to some actions names catalog actions whose ARN formats have it."""
+    catalog = load_catalog()
+    scoped = [e for e in _load("resource_params.toml").get("param", []) if "actions" in e]
+    assert scoped
+    for entry in scoped:
+        for action in entry["actions"]:
+            info = catalog.action(action)
+            assert info is not None and info.full_name == action, action
+            names = {
+                name
+                for tpl in templates_of(info.service, info.resource_types)
+                if entry.get("resource_type", tpl.resource_type).lower() == tpl.resource_type.lower()
+                for name in tpl.names
+            }
+            assert entry["placeholder"] in names, (action, entry["placeholder"])
+
+
+def test_owner_account_entries_name_catalog_services() -> None:
+    catalog = load_catalog()
+    entries = _load("resource_params.toml").get("owner_account", [])
+    assert entries
+    for entry in entries:
+        assert catalog.has_service(entry["service"]) and entry["paths"], entry
+
+
 def test_data_is_not_read_at_import() -> None:
     import importlib
     import sys

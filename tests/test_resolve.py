@@ -430,10 +430,9 @@ def test_log_group_and_log_stream_arns() -> None:
         ("logs:DeleteLogGroup", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/sagemaker/TrainingJobs:*")
     }
     stream = resolve(record("logs", "CreateLogStream", {"logGroupName": "/aws/lambda/f", "logStreamName": "2026/01/01/[$LATEST]ab"}))
-    assert grants(stream) == {
-        ("logs:CreateLogStream",
-         f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/f:log-stream:2026/01/01/[$LATEST]ab")
-    }
+    arn = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/f:log-stream:2026/01/01/[$LATEST]ab"
+    # PutLogEvents comes with it: see test_resolve_resources.test_new_log_stream_also_needs_put_log_events
+    assert grants(stream) == {("logs:CreateLogStream", arn), ("logs:PutLogEvents", arn)}
 
 
 @pytest.mark.parametrize(

@@ -267,6 +267,38 @@ def bedrock_model(ctx: RecordContext, event_name: str) -> list[Need]:
     return [Need("", arns, rule)]
 
 
+# ---------------------------------------------------------------- SageMaker
+
+_VERSIONED_PACKAGE = re.compile(r"^(?P<base>arn:[^:]+:sagemaker:[^:]*:[^:]*:model-package/[^/]+)/\d+$")
+_PACKAGE_GROUP_ARN = re.compile(r"^arn:(?P<partition>[^:]+):sagemaker:(?P<region>[^:]*):(?P<account>[^:]*):model-package-group/(?P<name>.+)$")
+
+
+def sagemaker_model_package(ctx: RecordContext, event_name: str) -> list[Need]:
+    """CreateModelPackage: the package created; a versioned one as ``<group>/*``.
+
+    SageMaker numbers the versions of a model group itself (1, 2, 3...), so
+    the ARN the response returns (``model-package/churn-models/12``) is not
+    the one the next registration creates; the grant names every version of
+    the group instead. An unversioned package keeps its own ARN.
+    """
+    created = _str(ctx.response.get("modelPackageArn"))
+    if created is not None:
+        versioned = _VERSIONED_PACKAGE.match(created)
+        if versioned:
+            return [Need("", (f"{versioned['base']}/*",), "version assigned by SageMaker")]
+        return [Need("", (created,), "modelPackageArn from the response")]
+    group = _str(ctx.params.get("modelPackageGroupName"))
+    if group is not None:
+        named = _PACKAGE_GROUP_ARN.match(group)
+        if named:
+            arn = (f"arn:{named['partition']}:sagemaker:{named['region']}:{named['account']}:"
+                   f"model-package/{named['name'].lower()}/*")
+        else:
+            arn = f"arn:{ctx.partition}:sagemaker:{ctx.region}:{ctx.account}:model-package/{group.lower()}/*"
+        return [Need("", (arn,), "version assigned by SageMaker")]
+    return [Need("")]  # unversioned: the name, from the catalog's ARN format
+
+
 # ---------------------------------------------------------------- API Gateway
 
 
@@ -296,4 +328,5 @@ HANDLERS: Mapping[str, Handler] = {
     "secrets_batch_get": secrets_batch_get,
     "bedrock_model": bedrock_model,
     "apigateway_http_verb": apigateway_http_verb,
+    "sagemaker_model_package": sagemaker_model_package,
 }

@@ -12,8 +12,9 @@ The decision is made in this order, and every step is named in
    real action. Nothing else is guessed: unknown calls are ``unresolved``.
 3. Resources: ARNs in the request, ARNs built from request parameters with the
    catalog's ARN formats, else the record's ``resources[]``; ``"*"`` when the
-   action takes none, or when none could be found (then listed in
-   ``unknown_resource``).
+   action takes none (or is a List action whose resource types are all
+   optional), or when none could be found (then listed in
+   ``unknown_resource``, with the data entry that found no value in ``rules``).
 4. What CloudTrail never shows: ``iam:PassRole`` for roles handed to a service,
    ``kms:ViaService`` for KMS calls a service made for the principal.
 
@@ -63,6 +64,10 @@ class _Step:
 
     info: ActionInfo
     templates: tuple[tuple[ArnTemplate, PlaceholderSpecs], ...]
+    # Whether "*" for this action means a resource went undetermined. Not for
+    # List actions whose resource types are all optional in the SAR: they
+    # enumerate, name no single resource, and "*" is what the SAR allows.
+    needs_resource: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +99,15 @@ def service_prefix(event_source: str) -> str:
 
 
 def _step(info: ActionInfo) -> _Step:
+    action = info.full_name.lower()
     return _Step(
         info=info,
         templates=tuple(
-            (tpl, placeholder_specs(tpl.service, tpl.resource_type))
+            (tpl, placeholder_specs(tpl.service, tpl.resource_type, action))
             for tpl in templates_of(info.service, info.resource_types)
         ),
+        needs_resource=bool(info.resource_types)
+        and (info.access_level != "List" or any(rt.required for rt in info.resource_types)),
     )
 
 
@@ -171,13 +179,20 @@ def resources_for(info: ActionInfo, ctx: RecordContext) -> tuple[tuple[str, ...]
     of its shape wins: the record's ``resources[]``, ARNs in the request,
     ARNs built from request parameters, ARNs in the response.
 
-    ``("*",), False`` for actions that take no resource; ``("*",), True`` when
-    the action takes one but the record does not say which.
+    ``("*",), False`` for actions that take no resource, and for List
+    actions whose resource types are all optional in the Service
+    Authorization Reference when none is named (``sagemaker:ListModelPackages``);
+    ``("*",), True`` when the action takes a resource but the record does
+    not say which.
     """
     return _resources(_step(info), ctx)
 
 
-def _resources(step: _Step, ctx: RecordContext) -> tuple[tuple[str, ...], bool]:
+def _resources(
+    step: _Step, ctx: RecordContext, rules: list[str] | None = None
+) -> tuple[tuple[str, ...], bool]:
+    """See :func:`resources_for`; data entries that decided (a default, a
+    value the record lacks) are named in ``rules``."""
     if not step.templates:
         return _ANY, False
     found: list[str] = []
@@ -188,7 +203,7 @@ def _resources(step: _Step, ctx: RecordContext) -> tuple[tuple[str, ...], bool]:
         arns = (
             arns_from_record(tpl, ctx)
             or [a for a in ctx.request_arns if tpl.matches(a)]
-            or arns_from_params(tpl, ctx, specs)
+            or arns_from_params(tpl, ctx, specs, notes=rules)
             or [a for a in ctx.response_arns if tpl.matches(a)]
         )
         if arns:
@@ -199,7 +214,14 @@ def _resources(step: _Step, ctx: RecordContext) -> tuple[tuple[str, ...], bool]:
         for tpl, specs in step.templates:
             found.extend(a for a in arns_from_params(tpl, ctx, specs, any_case=True) if a not in found)
     if not found:
-        return _ANY, True
+        if step.needs_resource and rules is not None:
+            rules.extend(
+                f"{rule}: no value in this record"
+                for tpl, specs in step.templates
+                for rule in (specs.get(name).rule_id for name in tpl.names)
+                if rule != "default"
+            )
+        return _ANY, step.needs_resource
     return tuple(found), False
 
 
@@ -246,7 +268,7 @@ def _resolve(record: Mapping[str, Any]) -> Resolution:
     unknown: list[str] = []
     if plan.handler is None:
         for step in plan.steps:
-            arns, missing = _resources(step, ctx)
+            arns, missing = _resources(step, ctx, rules)
             _add(permissions, unknown, step.info, arns, missing)
     else:
         for need in HANDLERS[plan.handler](ctx, name):
@@ -256,10 +278,10 @@ def _resolve(record: Mapping[str, Any]) -> Resolution:
                 if need.action and need.action.lower() != step.info.full_name.lower():
                     continue
                 if need.resources is None:
-                    arns, missing = _resources(step, ctx)
+                    arns, missing = _resources(step, ctx, rules)
                 else:
                     arns = need.resources
-                    missing = arns == _ANY and step.info.takes_resource
+                    missing = arns == _ANY and step.needs_resource
                 _add(permissions, unknown, step.info, arns, missing)
     for path, action, rule in plan.extras:
         arns = [v for v in values_at(ctx.params, path) if isinstance(v, str) and v.startswith("arn:")]

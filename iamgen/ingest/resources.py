@@ -34,6 +34,12 @@ _PATHLIKE = frozenset(
         "ParameterNameWithoutLeadingSlash",
         "RelativeId",
         "ResourceId",
+        "ModelPackageName",  # versioned packages: <group>/<version>
+        "CatalogName",  # child catalogs: s3tablescatalog/<bucket>
+        "SecretId",  # secret names may contain "/" (prod/db)
+        "RepositoryName",  # ECR namespaces (ml-training/churn-xgboost)
+        "Alias",  # KMS alias names (aws/s3)
+        "OidcProviderName",  # oidc.eks.REGION.amazonaws.com/id/...
     }
 )
 
@@ -237,6 +243,12 @@ def _transform(value: str, how: str) -> str | None:
         return value if value.startswith("mi-") else None
     if how == "s3_bucket_of_path":
         return value.lstrip("/").split("/", 1)[0] or None
+    if how == "glue_child_catalog":
+        # catalogId: an account id names the account's root catalog (no name);
+        # "<account>:<catalog path>" or "<catalog path>" names a child catalog.
+        owner, colon, rest = value.partition(":")
+        name = rest if colon and owner.isdigit() else value
+        return None if name.isdigit() else name or None
     return value
 
 
@@ -257,11 +269,22 @@ def _clean(raw: Any, spec: ParamSpec) -> str | None:
 
 
 def _param_values(
-    ctx: RecordContext, spec: ParamSpec, single: bool, any_case: bool = False
+    ctx: RecordContext,
+    spec: ParamSpec,
+    single: bool,
+    any_case: bool = False,
+    taken: set[tuple[bool, str]] | None = None,
+    notes: list[str] | None = None,
 ) -> list[str]:
+    """Values for one placeholder. ``taken`` holds the request paths earlier
+    placeholders of the same ARN used: one request value never fills two
+    placeholders (Glue DeleteDatabase's ``name`` is the database, not a table).
+    The path used is added to it."""
     found: list[str] = []
     for path in spec.parsed:
         if path.optional and not single:
+            continue
+        if taken and path.where in taken:
             continue
         source = ctx.response if path.response else ctx.params
         if path.key:
@@ -276,6 +299,8 @@ def _param_values(
             if value and value not in found:
                 found.append(value)
         if found:
+            if taken is not None:
+                taken.add(path.where)
             return found
     if any_case and spec.rule_id == "default":
         # Parameter names differ in case across services (dBSnapshotIdentifier).
@@ -287,6 +312,8 @@ def _param_values(
                     return [value]
     if spec.default is not None:
         found.append(spec.default)
+        if notes is not None:
+            notes.append(f"{spec.rule_id}: default {spec.default}")
     return found
 
 
@@ -298,23 +325,26 @@ def arns_from_params(
     ctx: RecordContext,
     specs: PlaceholderSpecs | None = None,
     any_case: bool = False,
+    notes: list[str] | None = None,
 ) -> list[str]:
     """ARNs built by filling ``tpl`` from request (and response) parameters.
 
     A parameter that already holds an ARN of this shape is used as it is.
     With ``any_case``, unlisted placeholders also match parameter names that
     differ in case (``dBSnapshotIdentifier``). Returns [] when any
-    placeholder cannot be filled.
+    placeholder cannot be filled. Defaults used are named in ``notes``.
     """
-    if not tpl.names:
-        return [tpl.fill(ctx, {})]
     if specs is None:
         specs = placeholder_specs(tpl.service, tpl.resource_type)
+    if not tpl.names:
+        owner = specs.account_for({}, ctx.params)
+        return [tpl.fill(ctx, {} if owner is None else {"Account": owner})]
     single = len(tpl.names) == 1
     choices: list[tuple[str, list[str]]] = []
     complete = True
+    taken: set[tuple[bool, str]] | None = None if single else set()
     for name in tpl.names:
-        values = _param_values(ctx, specs.get(name), single, any_case)
+        values = _param_values(ctx, specs.get(name), single, any_case, taken, notes)
         full = [v for v in values if v.startswith("arn:")]
         if full:
             # A whole ARN (functionName, secretId, stateMachineArn...) decides alone.
@@ -329,7 +359,7 @@ def arns_from_params(
         combos = [{**c, name: v} for c in combos for v in values][:_MAX_COMBINATIONS]
     out = []
     for combo in combos:
-        owner = specs.account_for(combo)
+        owner = specs.account_for(combo, ctx.params)
         out.append(tpl.fill(ctx, combo if owner is None else {**combo, "Account": owner}))
     return out
 

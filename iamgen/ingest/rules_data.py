@@ -8,6 +8,7 @@ target action against the catalog.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,11 @@ class ParamPath:
     response: bool  # "@response.": look in responseElements
     key: str  # the first step
     rest: str  # the remaining dotted path ("" when the key alone is the path)
+
+    @property
+    def where(self) -> tuple[bool, str]:
+        """Which request (or response) value the path reads."""
+        return (self.response, self.key or self.rest)
 
 
 def _parse_path(path: str) -> ParamPath:
@@ -123,20 +129,21 @@ def service_aliases() -> Mapping[str, str]:
 
 
 @cache
-def _param_table() -> Mapping[tuple[str, str, str], ParamSpec]:
-    table: dict[tuple[str, str, str], ParamSpec] = {}
+def _param_table() -> Mapping[tuple[str, str, str, str], ParamSpec]:
+    """(service, resource type, placeholder, lower-cased action or "*") -> spec."""
+    table: dict[tuple[str, str, str, str], ParamSpec] = {}
     for entry in _load_resource_params().get("param", []):
-        key = (
-            entry.get("service", "*"),
-            entry.get("resource_type", "*").lower(),
-            entry["placeholder"],
-        )
-        table[key] = ParamSpec(
-            paths=tuple(entry["paths"]),
-            transforms=tuple(entry.get("transforms", ())),
-            default=entry.get("default"),
-            rule_id=f"resource_params:{key[0]}:{key[1]}:{key[2]}",
-        )
+        service = entry.get("service", "*")
+        rtype = entry.get("resource_type", "*").lower()
+        placeholder = entry["placeholder"]
+        base = f"resource_params:{service}:{rtype}:{placeholder}"
+        for action in entry.get("actions", ("*",)):
+            table[(service, rtype, placeholder, action.lower())] = ParamSpec(
+                paths=tuple(entry["paths"]),
+                transforms=tuple(entry.get("transforms", ())),
+                default=entry.get("default"),
+                rule_id=base if action == "*" else f"{base}[{action}]",
+            )
     return table
 
 
@@ -171,26 +178,46 @@ def lowercase_services() -> frozenset[str]:
     return frozenset(_load_resource_params().get("lowercase", {}).get("services", []))
 
 
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+
+
 class PlaceholderSpecs:
-    """Placeholder -> :class:`ParamSpec` for one (service, resource type)."""
+    """Placeholder -> :class:`ParamSpec` for one (service, resource type), as
+    one action sees it (entries may be scoped to actions)."""
 
-    __slots__ = ("_cache", "_owned", "_rtype", "_service")
+    __slots__ = ("_action", "_cache", "_owned", "_owner_paths", "_rtype", "_service")
 
-    def __init__(self, service: str, resource_type: str) -> None:
+    def __init__(self, service: str, resource_type: str, action: str = "*") -> None:
         self._service = service
         self._rtype = resource_type.lower()
+        self._action = action.lower()
         self._cache: dict[str, ParamSpec] = {}
         self._owned = tuple(
             (e["placeholder"], tuple(e["prefixes"]))
             for e in _load_resource_params().get("aws_owned", [])
             if e["service"] == service and e["resource_type"].lower() == self._rtype
         )
+        self._owner_paths = tuple(
+            path
+            for e in _load_resource_params().get("owner_account", [])
+            if e["service"] == service
+            for path in e["paths"]
+        )
 
-    def account_for(self, values: Mapping[str, str]) -> str | None:
-        """"" when the values name an AWS-owned resource (ARN without account), else None."""
+    def account_for(self, values: Mapping[str, str], params: Mapping[str, Any] | None = None) -> str | None:
+        """The account the ARN names when it is not the record's: "" for an
+        AWS-owned resource (ARN without account), the owner named by a
+        request parameter (Glue ``catalogId``), else None."""
         for placeholder, prefixes in self._owned:
             if values.get(placeholder, "").startswith(prefixes):
                 return ""
+        if params:
+            for path in self._owner_paths:
+                value = params.get(path)
+                if isinstance(value, str):
+                    owner = value.split(":", 1)[0]
+                    if _ACCOUNT_ID.match(owner):
+                        return owner
         return None
 
     def get(self, name: str) -> ParamSpec:
@@ -199,9 +226,11 @@ class PlaceholderSpecs:
         if spec is None:
             table = _param_table()
             spec = (
-                table.get((self._service, self._rtype, name))
-                or table.get((self._service, "*", name))
-                or table.get(("*", "*", name))
+                table.get((self._service, self._rtype, name, self._action))
+                or table.get((self._service, "*", name, self._action))
+                or table.get((self._service, self._rtype, name, "*"))
+                or table.get((self._service, "*", name, "*"))
+                or table.get(("*", "*", name, "*"))
                 or ParamSpec(paths=_default_paths(name, self._rtype))
             )
             if self._service in lowercase_services():
@@ -213,9 +242,10 @@ class PlaceholderSpecs:
 
 
 @cache
-def placeholder_specs(service: str, resource_type: str) -> PlaceholderSpecs:
-    """The placeholder lookup for one resource type (cached)."""
-    return PlaceholderSpecs(service, resource_type)
+def placeholder_specs(service: str, resource_type: str, action: str = "*") -> PlaceholderSpecs:
+    """The placeholder lookup for one resource type, as ``action`` (lower-cased
+    ``service:Name``, or "*" for any) sees it (cached)."""
+    return PlaceholderSpecs(service, resource_type, action)
 
 
 @cache
