@@ -21,8 +21,11 @@ A principal that has grants but made no call in the window is flagged
 from __future__ import annotations
 
 import json
+import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
@@ -44,8 +47,19 @@ _READ_LEVELS = frozenset({"read", "list"})
 
 
 @dataclass(frozen=True, slots=True)
+class RiskKind:
+    """A kind of risky grant: its stable code, severity and title, and why (with a source)."""
+
+    code: str
+    severity: str
+    title: str
+    note: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class RiskRule:
-    """A kind of grant broad enough to rank a principal first.
+    """A kind of grant broad enough to rank a principal first, from ``data/review_risks.toml``.
 
     The rule applies to an Allow statement that grants one of ``actions``
     on a resource entry matching one of ``probes``. A probe is the resource
@@ -55,41 +69,48 @@ class RiskRule:
     ``arn:aws:s3:::ml-data/*`` does not.
     """
 
-    code: str
-    severity: str
-    title: str
+    kind: RiskKind
     actions: tuple[str, ...]
     probes: tuple[tuple[str, str], ...]  # (service, resource part)
+
+
+@dataclass(frozen=True, slots=True)
+class RiskCatalog:
+    """The two wildcard kinds (decided in code) and the data-driven rules."""
+
+    wildcards: tuple[RiskKind, ...]
+    rules: tuple[RiskRule, ...]
+
+    def wildcard(self, code: str) -> RiskKind:
+        """The wildcard kind named ``code``."""
+        return next(kind for kind in self.wildcards if kind.code == code)
 
 
 WILDCARD_ALL = "WILDCARD_ALL"
 SERVICE_WILDCARD_ALL = "SERVICE_WILDCARD_ALL"
 
-RISK_TITLES = {
-    WILDCARD_ALL: ("critical", "every action on every resource (\"*\" or NotAction)"),
-    SERVICE_WILDCARD_ALL: ("high", "every action of a service (service:*) on every resource"),
-}
 
-RISK_RULES: tuple[RiskRule, ...] = (
-    # PassRole is never in CloudTrail; on every role it lets the principal hand any role,
-    # admin roles included, to a service it controls (IAM User Guide, "Granting a user
-    # permissions to pass a role to an AWS service").
-    RiskRule("PASSROLE_ANY_ROLE", "high", "iam:PassRole on every role", ("iam:PassRole",),
-             (("iam", "role/iamgen-probe-path/iamgen-probe-role"),)),
-    # Object reads and writes on every bucket: data-plane access to all of the account's data.
-    RiskRule("DATA_EVERY_BUCKET", "high", "object access to every S3 bucket",
-             ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
-             (("s3", "iamgen-probe-bucket-0/iamgen-probe-key"),)),
-    # Invoking every model: any foundation model or inference profile (Bedrock bills per
-    # token) and any SageMaker endpoint.
-    RiskRule("INVOKE_EVERY_MODEL", "high", "invocation of every model",
-             ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream",
-              "sagemaker:InvokeEndpoint"),
-             (("bedrock", "foundation-model/iamgen.probe-model-v1:0"),
-              ("bedrock", "inference-profile/us.iamgen.probe-model-v1:0"),
-              ("sagemaker", "endpoint/iamgen-probe-endpoint"))),
-)
-"""Risky grants besides the two wildcard kinds; one comment each says why."""
+def _kind(raw: dict[str, Any]) -> RiskKind:
+    return RiskKind(str(raw["code"]), str(raw["severity"]), str(raw["title"]), str(raw["note"]),
+                    str(raw["source"]))
+
+
+@cache
+def risk_catalog() -> RiskCatalog:
+    """The risky-grant kinds and rules of ``data/review_risks.toml`` (read on first use)."""
+    text = resources.files("iamgen.data").joinpath("review_risks.toml").read_text("utf-8")
+    data = tomllib.loads(text)
+    wildcards = tuple(map(_kind, data.get("wildcard", [])))
+    missing = {WILDCARD_ALL, SERVICE_WILDCARD_ALL} - {kind.code for kind in wildcards}
+    if missing:
+        raise ValueError(f"review_risks.toml lacks the wildcard kinds {sorted(missing)}")
+    rules = tuple(
+        RiskRule(_kind(raw), tuple(str(a) for a in raw["actions"]),
+                 tuple((probe.partition(":")[0], probe.partition(":")[2])
+                       for probe in map(str, raw["probes"])))
+        for raw in data.get("rule", [])
+    )
+    return RiskCatalog(wildcards, rules)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -160,11 +181,11 @@ def _wildcard_risk(stmt: Statement, grants: Grants,
     return (SERVICE_WILDCARD_ALL, tuple(risky)) if risky else None
 
 
-def _risk(code: str, severity: str, title: str, policy: str, index: int, stmt: Statement,
+def _risk(kind: RiskKind, policy: str, index: int, stmt: Statement,
           actions: Iterable[str]) -> RiskyGrant:
-    resources = stmt.resources or tuple(f"NotResource {r}" for r in stmt.not_resources)
-    return RiskyGrant(code, severity, title, policy, index, stmt.sid, tuple(sorted(set(actions))),
-                      resources, bool(stmt.conditions))
+    entries = stmt.resources or tuple(f"NotResource {r}" for r in stmt.not_resources)
+    return RiskyGrant(kind.code, kind.severity, kind.title, policy, index, stmt.sid,
+                      tuple(sorted(set(actions))), entries, bool(stmt.conditions))
 
 
 def risky_grants(grants: Grants, catalog: Catalog | None = None) -> tuple[RiskyGrant, ...]:
@@ -174,6 +195,7 @@ def risky_grants(grants: Grants, catalog: Catalog | None = None) -> tuple[RiskyG
     that makes it risky is not reported.
     """
     catalog = catalog if catalog is not None else load_catalog()
+    risks = risk_catalog()
     found: set[RiskyGrant] = set()
     for policy in grants.policies:
         for index, stmt in enumerate(policy.document.statements):
@@ -182,15 +204,14 @@ def risky_grants(grants: Grants, catalog: Catalog | None = None) -> tuple[RiskyG
             wildcard = _wildcard_risk(stmt, grants, catalog)
             if wildcard is not None:
                 code, entries = wildcard
-                found.add(_risk(code, *RISK_TITLES[code], policy.label, index, stmt, entries))
-            for rule in RISK_RULES:
+                found.add(_risk(risks.wildcard(code), policy.label, index, stmt, entries))
+            for rule in risks.rules:
                 entries = [entry for action in rule.actions
                            if (entry := _grants_action(stmt, action)) is not None
                            and blocked_by(action, grants) is None]
                 if entries and any(_covers_probe(stmt, service, resource)
                                    for service, resource in rule.probes):
-                    found.add(_risk(rule.code, rule.severity, rule.title, policy.label, index,
-                                    stmt, entries))
+                    found.add(_risk(rule.kind, policy.label, index, stmt, entries))
     severity = {"critical": 0, "high": 1, "medium": 2, "low": 3}
     return tuple(sorted(found, key=lambda r: (severity.get(r.severity, 9), r.code, r.policy,
                                               r.statement)))
