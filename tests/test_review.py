@@ -14,17 +14,13 @@ from iamgen.diff import ObservedWindow
 from iamgen.grants.model import GrantedPolicy, Grants, PolicyKind
 from iamgen.model import Permission, Principal, PrincipalKind, Usage
 from iamgen.policy import parse_policy
-from iamgen.review import (
-    Review,
-    Subject,
-    is_service_linked,
+from iamgen.render.review import (
     render_excess_svg,
     render_review_json,
     render_review_markdown,
     render_review_text,
-    review,
-    risky_grants,
 )
+from iamgen.review import Review, Subject, is_service_linked, review, risky_grants
 
 ACCOUNT = "111122223333"
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -22,17 +22,13 @@ from ..grants.load import (
 )
 from ..grants.model import Grants
 from ..model import Principal, PrincipalKind
-from ..review import (
-    SERVICE_LINKED_REASON,
-    NotReviewed,
-    Subject,
-    is_service_linked,
+from ..render.review import (
     render_excess_svg,
     render_review_json,
     render_review_markdown,
     render_review_text,
-    review,
 )
+from ..review import SERVICE_LINKED_REASON, NotReviewed, Subject, is_service_linked, review
 from ..synth.settings import Generalization, SynthSettings
 from . import common
 from .graph import GraphFileOption, load_access

@@ -1,0 +1,206 @@
+"""The fleet review rendered: terminal table, Markdown, JSON and an SVG chart.
+
+Each renderer reads only a :class:`iamgen.review.Review`; the JSON is the
+diff's schema (:func:`iamgen.render.report.report_dict`), one entry per
+principal, with a ``review`` object added.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+from xml.sax.saxutils import escape as xml_escape
+
+from ..diff import ObservedWindow
+from ..review import Review, ReviewEntry
+from .report import report_dict
+
+REVIEW_SCHEMA_VERSION = 1
+"""Version of the ``review`` object added to each diff report."""
+
+
+def entry_dict(entry: ReviewEntry, *, catalog_version: str, iamgen_version: str) -> dict[str, Any]:
+    """The diff's JSON object for one principal, with a ``review`` object added."""
+    report = report_dict(entry.result, catalog_version=catalog_version,
+                         iamgen_version=iamgen_version)
+    report["review"] = {
+        "schema_version": REVIEW_SCHEMA_VERSION,
+        "rank": entry.rank,
+        "unused_principal": entry.unused,
+        "seen_in_trail": entry.seen,
+        "removable_grants": entry.removable,
+        "removed_share": round(entry.share, 4),
+        "risk_codes": list(entry.risk_codes),
+        "risky_grants": [
+            {"code": r.code, "severity": r.severity, "title": r.title, "policy": r.policy,
+             "statement": r.statement, "sid": r.sid or None, "actions": list(r.actions),
+             "resource": list(r.resources), "conditional": r.conditional}
+            for r in entry.risks
+        ],
+    }
+    return report
+
+
+def render_review_json(review_: Review, *, catalog_version: str, iamgen_version: str) -> str:
+    """A JSON array of diff reports, most excessive first (sorted keys, 2-space indent)."""
+    body = [entry_dict(e, catalog_version=catalog_version, iamgen_version=iamgen_version)
+            for e in review_.entries]
+    return json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _percent(share: float) -> str:
+    return f"{share * 100:.1f}%"
+
+
+def _status(entry: ReviewEntry) -> str:
+    return "UNUSED" if entry.unused else "active"
+
+
+def _rows(review_: Review) -> list[tuple[str, ...]]:
+    return [(str(e.rank), e.principal.name, e.principal.kind.value, _status(e),
+             str(e.result.summary.granted_actions), str(e.result.summary.used_actions),
+             str(e.removable), _percent(e.share), ", ".join(e.risk_codes) or "-")
+            for e in review_.entries]
+
+
+_HEADER = ("#", "principal", "kind", "status", "granted", "used", "removable", "removed",
+           "risky grants")
+
+
+def render_review_text(review_: Review) -> str:
+    """The terminal table, then the risky grants of each principal."""
+    rows = _rows(review_)
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(_HEADER)]
+    numeric = {0, 4, 5, 6, 7}
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.rjust(w) if i in numeric else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    lines = [_window_line(review_.window), "", line(_HEADER),
+             line(tuple("-" * w for w in widths)), *(line(r) for r in rows)]
+    for entry in review_.entries:
+        if entry.risks:
+            lines += ["", f"{entry.rank}. {entry.principal.name}: risky grants"]
+            lines += [f"  {r.code} ({r.severity}): {', '.join(r.actions)} on "
+                      f"{', '.join(r.resources)}  [{r.policy}, statement {r.statement}]"
+                      + ("  (conditional)" if r.conditional else "") for r in entry.risks]
+    lines += _not_reviewed_lines(review_)
+    lines += ["", "Details per principal: iamgen diff NAME --format markdown"]
+    return "\n".join(lines) + "\n"
+
+
+def _window_line(window: ObservedWindow) -> str:
+    if window.first_event is None or window.last_event is None:
+        return "trail window: no events"
+    first = window.first_event.strftime("%Y-%m-%dT%H:%M:%SZ")
+    last = window.last_event.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"trail window: {first} .. {last} ({window.days:.1f} days)"
+
+
+def _not_reviewed_lines(review_: Review) -> list[str]:
+    if not review_.not_reviewed:
+        return []
+    return ["", "Not reviewed:"] + [f"  {n.principal.arn}: {n.reason}"
+                                     for n in review_.not_reviewed]
+
+
+def _md(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("`", "'")
+
+
+def render_review_markdown(review_: Review, chart: str | None = None) -> str:
+    """A Markdown report: the ranking table, the chart (linked), risky grants first."""
+    out = ["# IAM right-sizing review", "", _window_line(review_.window) + ".", ""]
+    unused = [e for e in review_.entries if e.unused]
+    risky = [e for e in review_.entries if e.risk_codes]
+    out.append(f"{len(review_.entries)} principals reviewed: {len(risky)} with risky grants, "
+               f"{len(unused)} unused (granted, never seen in the window). Ranked by kinds "
+               "of risky grant, then the share of granted actions the proposed policy "
+               "removes, then the number of removable grants.")
+    out.append("")
+    if chart:
+        out += [f"![Removable share of granted actions per principal]({chart})", ""]
+    out.append("| " + " | ".join(_HEADER) + " |")
+    out.append("|" + "|".join("---:" if i in (0, 4, 5, 6, 7) else "---"
+                              for i in range(len(_HEADER))) + "|")
+    for entry, row in zip(review_.entries, _rows(review_)):
+        cells = list(row)
+        cells[1] = f"`{_md(entry.principal.name)}`"
+        cells[3] = "**unused**" if entry.unused else "active"
+        out.append("| " + " | ".join(cells[:1] + [cells[1]] + [_md(c) for c in cells[2:]])
+                   + " |")
+    for entry in review_.entries:
+        s = entry.result.summary
+        out += ["", f"## {entry.rank}. {entry.principal.kind.value} `{_md(entry.principal.name)}`",
+                "", f"`{entry.principal.arn}`" + (": **unused** in this window, every "
+                                                   "observable grant is removable"
+                                                   if entry.unused else "")]
+        out += ["", (f"Removes {s.removed_actions} of {s.granted_actions} granted actions "
+                    f"({_percent(entry.share)}); {entry.removable} removable grants; "
+                    f"{s.not_observable_actions} kept as not observable.")]
+        if entry.risks:
+            out += ["", "Risky grants, remove or narrow first:", ""]
+            out += [f"- **{r.code}** ({r.severity}): {r.title}: `{_md(', '.join(r.actions))}` on "
+                    f"`{_md(', '.join(r.resources))}` in `{_md(r.policy)}` statement "
+                    f"{r.statement}" + (f" (`{_md(r.sid)}`)" if r.sid else "")
+                    + (", conditional" if r.conditional else "") for r in entry.risks]
+        services = entry.result.unused_services
+        if services:
+            names = ", ".join(f"`{u.service}`" for u in services[:15])
+            more = f" and {len(services) - 15} more" if len(services) > 15 else ""
+            out += ["", f"Services granted and never used: {names}{more}."]
+        out += ["", f"Details: `iamgen diff {entry.principal.name} --format markdown`."]
+    if review_.not_reviewed:
+        out += ["", "## Not reviewed", ""]
+        out += [f"- `{n.principal.arn}`: {_md(n.reason)}" for n in review_.not_reviewed]
+    return "\n".join(out) + "\n"
+
+
+CHART_WIDTH = 800
+_ROW = 24
+_LABEL = 320
+_BAR = 300
+_LEGEND = (("#c62828", "risky grants"), ("#f9a825", "no risky grant"), ("#9e9e9e", "unused"))
+
+
+def render_excess_svg(review_: Review) -> str:
+    """A horizontal bar chart of the removable share per principal, in rank order.
+
+    Bars of principals with risky grants are red, unused principals grey,
+    the rest amber. Plain SVG 1.1, no scripts, no external references.
+    """
+    entries = review_.entries
+    height = 40 + _ROW * max(1, len(entries)) + 10
+    parts = [
+        (f'<svg xmlns="http://www.w3.org/2000/svg" width="{CHART_WIDTH}" height="{height}" '
+        f'viewBox="0 0 {CHART_WIDTH} {height}" font-family="Helvetica, Arial, sans-serif" '
+        'font-size="12">'),
+        "<title>Removable share of granted actions per principal</title>",
+        '<text x="8" y="20" font-weight="bold">Removable share of granted actions</text>',
+        f'<line x1="{_LABEL}" y1="30" x2="{_LABEL}" y2="{height - 10}" stroke="#999"/>',
+    ]
+    for offset, (color, meaning) in enumerate(_LEGEND):
+        x = 390 + offset * 140
+        parts += [f'<rect x="{x}" y="10" width="10" height="10" fill="{color}"/>',
+                  f'<text x="{x + 14}" y="19">{meaning}</text>']
+    for row, entry in enumerate(entries):
+        y = 36 + row * _ROW
+        width = round(_BAR * entry.share, 1)
+        color = _LEGEND[2][0] if entry.unused else _LEGEND[0][0] if entry.risk_codes \
+            else _LEGEND[1][0]
+        name = entry.principal.name
+        label = name if len(name) <= 40 else name[:39] + "\u2026"
+        note = (f"{_percent(entry.share)}, {entry.removable} removable"
+                + (", unused" if entry.unused else ""))
+        parts += [
+            (f'<text x="{_LABEL - 6}" y="{y + 13}" text-anchor="end">'
+            f"{xml_escape(f'{entry.rank}. {label}')}</text>"),
+            (f'<rect x="{_LABEL}" y="{y + 2}" width="{width}" height="{_ROW - 8}" fill="{color}">'
+            f"<title>{xml_escape(entry.principal.arn)}</title></rect>"),
+            f'<text x="{_LABEL + width + 6}" y="{y + 13}">{xml_escape(note)}</text>',
+        ]
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
