@@ -55,5 +55,6 @@ eval: $(STAMP)
 	$(BIN)/python benchmarks/eval_resolution.py
 
 # Throughput and memory on a synthetic trail (N events, default 1,000,000).
+BENCH_EVENTS ?= 1000000
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_throughput.py
+	$(BIN)/python benchmarks/bench_throughput.py --events $(BENCH_EVENTS)

@@ -29,19 +29,19 @@ REGIONS = ("us-east-1", "us-west-2")
 START = datetime(2026, 11, 1, tzinfo=UTC)
 DAYS = 7
 RECORDS_PER_FILE = (300, 1300)
-GENERATOR_VERSION = "5"
+GENERATOR_VERSION = "6"
 
 USER_AGENTS = (
-    "Boto3/1.35.36 md/Botocore#1.35.36 ua/2.0 os/linux#5.10.226-214.880.amzn2.x86_64 "
-    "md/arch#x86_64 lang/python#3.11.9 md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.35.36",
-    "aws-sdk-java/2.25.60 Linux/5.10.219-208.866.amzn2.x86_64 OpenJDK_64-Bit_Server_VM/17.0.11+9-LTS "
-    "Java/17.0.11 vendor/Amazon.com_Inc. md/internal exec-env/AWS_ECS_FARGATE io/sync http/Apache",
-    "AWS_Lambda_python3.12 Boto3/1.34.145 md/Botocore#1.34.145 ua/2.0 os/linux#5.10.224-233.869 "
-    "md/arch#x86_64 lang/python#3.12.5 md/pyimpl#CPython exec-env/AWS_Lambda_python3.12",
-    "aws-cli/2.17.20 md/awscrt#0.20.11 ua/2.0 os/linux#6.1.102-111.182.amzn2023.x86_64 "
-    "md/arch#x86_64 lang/python#3.11.9 md/pyimpl#CPython cfg/retry-mode#standard command/s3.cp",
-    "sagemaker-training-toolkit/4.8.1 Boto3/1.34.162 md/Botocore#1.34.162 ua/2.0 os/linux "
-    "md/arch#x86_64 lang/python#3.10.14 md/pyimpl#CPython exec-env/AmazonSageMakerTraining",
+    ("Boto3/1.35.36 md/Botocore#1.35.36 ua/2.0 os/linux#5.10.226-214.880.amzn2.x86_64 "
+     "md/arch#x86_64 lang/python#3.11.9 md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.35.36"),
+    ("aws-sdk-java/2.25.60 Linux/5.10.219-208.866.amzn2.x86_64 OpenJDK_64-Bit_Server_VM/17.0.11+9-LTS "
+     "Java/17.0.11 vendor/Amazon.com_Inc. md/internal exec-env/AWS_ECS_FARGATE io/sync http/Apache"),
+    ("AWS_Lambda_python3.12 Boto3/1.34.145 md/Botocore#1.34.145 ua/2.0 os/linux#5.10.224-233.869 "
+     "md/arch#x86_64 lang/python#3.12.5 md/pyimpl#CPython exec-env/AWS_Lambda_python3.12"),
+    ("aws-cli/2.17.20 md/awscrt#0.20.11 ua/2.0 os/linux#6.1.102-111.182.amzn2023.x86_64 "
+     "md/arch#x86_64 lang/python#3.11.9 md/pyimpl#CPython cfg/retry-mode#standard command/s3.cp"),
+    ("sagemaker-training-toolkit/4.8.1 Boto3/1.34.162 md/Botocore#1.34.162 ua/2.0 os/linux "
+     "md/arch#x86_64 lang/python#3.10.14 md/pyimpl#CPython exec-env/AmazonSageMakerTraining"),
 )
 CIPHERS = ("TLS_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256", "TLS_AES_256_GCM_SHA384")
 MODELS = (
@@ -234,7 +234,7 @@ class Generator:
             }
         return record
 
-    def _call(self, kind: str, acct: str, region: str, role: Role) -> tuple:  # noqa: C901
+    def _call(self, kind: str, acct: str, region: str, role: Role) -> tuple:
         rng = self.rng
         own_buckets = [b for b in self.buckets if b.endswith(acct)]
         if role.name.startswith("DataLakeReader"):
@@ -244,8 +244,10 @@ class Generator:
             start = (team * 200) % len(self.keys)
             key = self.keys[(start + rng.randrange(600)) % len(self.keys)]
         else:
+            # Other roles work on a window of 400 keys of their own.
             bucket_index = rng.randrange(len(own_buckets))
-            key = rng.choice(self.keys)
+            start = sum(map(ord, role.name)) * 37 % len(self.keys)
+            key = self.keys[(start + rng.randrange(400)) % len(self.keys)]
         bucket = own_buckets[bucket_index]
         s3_extra = {
             "SignatureVersion": "SigV4",
@@ -305,7 +307,7 @@ class Generator:
             return "secretsmanager.amazonaws.com", "GetSecretValue", {"secretId": secret}, None, \
                 None, None
         if kind == "logs_stream":
-            group = f"/aws/sagemaker/TrainingJobs" if rng.random() < 0.5 else \
+            group = "/aws/sagemaker/TrainingJobs" if rng.random() < 0.5 else \
                 f"/aws/lambda/{rng.choice(self.functions)}"
             params = {"logGroupName": group, "logStreamName": f"2026/11/0{rng.randrange(1, 8)}/"
                       f"[$LATEST]{self._rid(32).lower()}"}

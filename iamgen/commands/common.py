@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from time import monotonic
 from typing import Annotated
 
 import typer
@@ -16,9 +17,14 @@ import typer
 from .. import __version__
 from ..catalog import load_catalog
 from ..errors import InputError, NothingUsableError, UsageError
-from ..ingest.scan import ScanResult, scan
+from ..ingest.scan import Progress, ScanResult, scan
 from ..model import Filters, Principal, PrincipalKind, Window
+from ..sources.aws import ClientFactory
+from ..sources.base import CombinedSource, RecordSource
 from ..sources.local import STDIN, LocalSource
+from ..sources.lookup import LookupAttribute, LookupSource
+from ..sources.s3 import SCHEME as S3_SCHEME
+from ..sources.s3 import S3Source
 
 TrailOption = Annotated[
     list[str],
@@ -99,14 +105,84 @@ class Run:
     filters: Filters
 
 
-def read_trails(trails: Sequence[str], filters: Filters, workers: int | None = None) -> Run:
-    """Scan the given trail paths (``-`` reads stdin) into one result."""
-    if not trails:
-        raise UsageError("give at least one --trail PATH (a file, a directory, or - for stdin)")
-    stdin_bytes = sys.stdin.buffer.read() if STDIN in trails else None
-    source = LocalSource(tuple(trails), stdin_bytes)
-    count = workers if workers is not None else min(2, os.cpu_count() or 1)
-    return Run(scan(source, filters, workers=count), filters)
+def read_trails(trails: Sequence[str], filters: Filters, workers: int | None = None, *,
+                source: str = "trail", aws_profile: str | None = None,
+                lookup_attribute: tuple[str, str] | None = None,
+                progress: bool | None = None) -> Run:
+    """Scan trails into one result.
+
+    ``source="trail"`` reads ``trails``: files, directories, ``-`` (stdin) and
+    ``s3://bucket/prefix`` URLs, mixed freely. ``source="lookup"`` reads the
+    CloudTrail LookupEvents API instead (``trails`` must then be empty;
+    ``lookup_attribute`` is its one server-side filter, e.g. ``("EventSource",
+    "bedrock.amazonaws.com")``). AWS clients follow boto3's conventions
+    (``AWS_PROFILE``, ``AWS_REGION``, ``AWS_ENDPOINT_URL``); ``aws_profile``
+    overrides the profile. ``progress`` shows a progress line on stderr; by
+    default only when stderr is a terminal.
+    """
+    if source == "lookup":
+        if trails:
+            raise UsageError("--source lookup reads the LookupEvents API: give no --trail")
+        attribute = LookupAttribute(*lookup_attribute) if lookup_attribute else None
+        record_source: RecordSource = LookupSource(
+            ClientFactory("cloudtrail", profile=aws_profile).regional,
+            attribute=attribute, now=datetime.now(UTC),
+        )
+        count = 1  # one request stream per region; LookupEvents allows 2 requests/s
+    elif source == "trail":
+        if not trails:
+            raise UsageError(
+                "give at least one --trail PATH (a file, a directory, s3://bucket/prefix, "
+                "or - for stdin)"
+            )
+        record_source = _trail_source(trails, aws_profile)
+        count = workers if workers is not None else min(2, os.cpu_count() or 1)
+    else:
+        raise UsageError(f"unknown source {source!r}: use trail or lookup")
+    show = sys.stderr.isatty() if progress is None else progress
+    line = _ProgressLine() if show else None
+    try:
+        result = scan(record_source, filters, workers=max(1, count), progress=line)
+    finally:
+        if line is not None:
+            line.close()
+    return Run(result, filters)
+
+
+def _trail_source(trails: Sequence[str], aws_profile: str | None) -> RecordSource:
+    local = tuple(t for t in trails if not t.startswith(S3_SCHEME))
+    stdin_bytes = sys.stdin.buffer.read() if STDIN in local else None
+    parts: list[RecordSource] = []
+    if local:
+        parts.append(LocalSource(local, stdin_bytes))
+    factory = ClientFactory("s3", profile=aws_profile)
+    urls = [t for t in dict.fromkeys(trails) if t.startswith(S3_SCHEME)]
+    parts.extend(S3Source(url, factory) for url in urls)
+    return parts[0] if len(parts) == 1 else CombinedSource(tuple(parts))
+
+
+class _ProgressLine:
+    """Files, bytes and events so far, redrawn in place on stderr (a terminal)."""
+
+    def __init__(self) -> None:
+        self._last = 0.0
+        self._shown = False
+
+    def __call__(self, done: Progress) -> None:
+        now = monotonic()
+        if now - self._last < 0.25 and done.files_done < done.files_total:
+            return
+        self._last = now
+        self._shown = True
+        typer.echo(
+            f"\rreading: {done.files_done}/{done.files_total} files, "
+            f"{done.bytes_read / 1e6:,.0f} MB, {done.events_read:,} events\x1b[K",
+            err=True, nl=False,
+        )
+
+    def close(self) -> None:
+        if self._shown:
+            typer.echo("\r\x1b[K", err=True, nl=False)
 
 
 def require_usable(run: Run) -> None:

@@ -181,10 +181,8 @@ class ScanResult:
             self._usage[key] = _Seen(count, first, last, set(regions))
         else:
             seen.count += count
-            if first < seen.first:
-                seen.first = first
-            if last > seen.last:
-                seen.last = last
+            seen.first = min(seen.first, first)
+            seen.last = max(seen.last, last)
             seen.regions.update(regions)
 
 
@@ -439,7 +437,7 @@ RESOLVE_FIELDS = frozenset({
 RESOLVE_IDENTITY_FIELDS = frozenset({"type", "invokedBy", "accountId", "arn"})
 _RESOLVE_TYPED = ("eventType", "eventSource", "eventName", "awsRegion", "recipientAccountId")
 _RESOLVE_RAW = ("requestParameters", "responseElements", "resources")
-MAX_MEMO = 60_000
+MAX_MEMO = 80_000
 
 
 class _ReadLog(dict[str, Any]):
@@ -570,22 +568,52 @@ class _ReadLog(dict[str, Any]):
 
 
 class _Identity:
-    """What one exact userIdentity decides (compared by object identity)."""
+    """What one exact userIdentity decides: its principal (or skip reason) as
+    a small token, its account, and its part of the resolution memo key."""
 
-    __slots__ = ("principal", "account", "resolve_part", "identity")
+    __slots__ = ("account", "principal", "resolve_part", "token")
 
-    def __init__(self, principal: Principal | str, account: str | None,
-                 resolve_part: tuple[Any, ...], identity: dict[str, Any]) -> None:
+    def __init__(self, principal: Principal | str, token: int, account: str | None,
+                 resolve_part: tuple[Any, ...]) -> None:
         self.principal = principal
+        self.token = token
         self.account = account
         self.resolve_part = resolve_part
-        self.identity = identity
+
+
+class _Memo:
+    """A bounded memo table: two generations; when the young one is full the
+    old one is dropped, so entries still in use survive (they move up)."""
+
+    __slots__ = ("_limit", "_old", "_young")
+
+    def __init__(self, limit: int) -> None:
+        self._limit = max(1, limit // 2)
+        self._young: dict[Any, Any] = {}
+        self._old: dict[Any, Any] = {}
+
+    def get(self, key: Any) -> Any:
+        found = self._young.get(key)
+        if found is None and self._old:
+            found = self._old.pop(key, None)
+            if found is not None:
+                self.put(key, found)
+        return found
+
+    def put(self, key: Any, value: Any) -> None:
+        if len(self._young) >= self._limit:
+            self._old = self._young
+            self._young = {}
+        self._young[key] = value
+
+    def __len__(self) -> int:
+        return len(self._young) + len(self._old)
 
 
 class _Resolved:
     """A resolution and the call it was for (compared by object identity)."""
 
-    __slots__ = ("resolution", "source", "name")
+    __slots__ = ("name", "resolution", "source")
 
     def __init__(self, resolution: Resolution, source: str, name: str) -> None:
         self.resolution = resolution
@@ -625,9 +653,11 @@ class _Folder:
         self.filters = filters
         self.result = ScanResult()
         self._tally: dict[tuple[Any, ...], list[Any]] = {}
-        self._identities: dict[bytes, _Identity] = {}
-        self._resolutions: dict[tuple[Any, ...], _Resolved] = {}
+        self._identities = _Memo(MAX_MEMO // 4)
+        self._resolutions = _Memo(MAX_MEMO)
         self._interned: dict[tuple[Resolution, str, str], _Resolved] = {}
+        self._tokens: dict[Principal | str, int] = {}
+        self._principals: list[Principal | str] = []
         self.memo_misses = 0
         self.uncacheable = 0
 
@@ -657,7 +687,7 @@ class _Folder:
             else:
                 scan_record(result, location, item[0], item[1], self.filters)
 
-    def _fold_typed(self, location: str, records: list[Raw]) -> None:  # noqa: C901
+    def _fold_typed(self, location: str, records: list[Raw]) -> None:
         result = self.result
         filters = self.filters
         since, until = filters.window.since, filters.window.until
@@ -715,7 +745,7 @@ class _Folder:
                 if principal in BAD_INPUT_REASONS:
                     slow.append(index)
                     continue
-                key: tuple[Any, ...] = (ident, None, None, region)
+                key: tuple[Any, ...] = (ident.token, None, None, region)
             else:
                 memo_key = (ident.resolve_part, source, name, rec.eventType, rec.awsRegion,
                             rec.recipientAccountId, _raw_key(rec.requestParameters),
@@ -723,7 +753,7 @@ class _Folder:
                 resolved = resolutions.get(memo_key)
                 if resolved is None:
                     resolved = self._resolve(memo_key, raw, rec, ident)
-                key = (ident, resolved, rec.errorCode, region)
+                key = (ident.token, resolved, rec.errorCode, region)
             seen = tally.get(key)
             if seen is None:
                 tally[key] = [1, moment, moment]
@@ -745,12 +775,15 @@ class _Folder:
         log = _ReadLog({"userIdentity": identity}, lambda: json_decode(raw))
         principal = principal_of(log)
         account = identity.get("accountId")
-        entry = _Identity(principal, account if isinstance(account, str) else None,
-                          _identity_resolve_part(identity), identity)
+        token = self._tokens.get(principal)
+        if token is None:
+            token = self._tokens[principal] = len(self._principals)
+            self._principals.append(principal)
+        entry = _Identity(self._principals[token], token,
+                          account if isinstance(account, str) else None,
+                          _identity_resolve_part(identity))
         if not log.opaque and log.reads <= {"userIdentity"}:
-            if len(self._identities) >= MAX_MEMO:
-                self._identities.clear()
-            self._identities[identity_key] = entry
+            self._identities.put(identity_key, entry)
         return entry
 
     def _resolve(self, memo_key: tuple[Any, ...], raw: Raw, rec: DeliveredRecord,
@@ -778,29 +811,31 @@ class _Folder:
                 absent.add(name)
             else:
                 partial[name] = json_decode(value)
-        identity = _ReadLog(ident.identity)
+        identity = _ReadLog(json_decode(rec.userIdentity))
         partial["userIdentity"] = identity
         log = _ReadLog(partial, lambda: json_decode(raw), frozenset(absent))
         resolution = resolve(log)
         source, name = rec.eventSource, rec.eventName
-        interned = self._interned.setdefault((resolution, source, name),
-                                             _Resolved(resolution, source, name))
+        # One object per distinct outcome, so the tally grows with outcomes,
+        # not with memo keys (many keys resolve alike).
+        resolved = self._interned.get((resolution, source, name))
+        if resolved is None:
+            resolved = _Resolved(resolution, source, name)
+            self._interned[(resolution, source, name)] = resolved
         if (not log.opaque and log.reads <= RESOLVE_FIELDS and not identity.opaque
                 and identity.reads <= RESOLVE_IDENTITY_FIELDS):
-            if len(self._resolutions) >= MAX_MEMO:
-                self._resolutions.clear()
-            self._resolutions[memo_key] = interned
+            self._resolutions.put(memo_key, resolved)
         else:
             self.uncacheable += 1
-        return interned
+        return resolved
 
     def finish(self) -> ScanResult:
         """The result, with every tallied outcome expanded into it."""
         result = self.result
-        for (ident, resolved, error, region), (count, first, last) in self._tally.items():
+        for (token, resolved, error, region), (count, first, last) in self._tally.items():
             result._span(first)
             result._span(last)
-            principal = ident.principal
+            principal = self._principals[token]
             if isinstance(principal, str):
                 result.skipped[principal] += count
                 continue

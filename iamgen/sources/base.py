@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..model import Filters
@@ -68,3 +68,35 @@ def _read_one(source: RecordSource, trail_file: TrailFile) -> bytes | OSError:
         return source.read(trail_file)
     except OSError as exc:
         return exc
+
+
+@dataclass
+class CombinedSource:
+    """Several sources read as one (``--trail`` given more than once)."""
+
+    parts: tuple[RecordSource, ...]
+    _owner: dict[str, int] = field(default_factory=dict, repr=False)
+
+    @property
+    def concurrency(self) -> int:
+        """The most threads any part wants."""
+        return max((int(getattr(p, "concurrency", 1) or 1) for p in self.parts), default=1)
+
+    def files(self, filters: Filters) -> list[TrailFile]:
+        """Every part's files, sorted; a file listed twice is read once."""
+        for index, part in enumerate(self.parts):
+            for trail_file in part.files(filters):
+                self._owner.setdefault(trail_file.location, index)
+        return [TrailFile(location) for location in sorted(self._owner)]
+
+    def read(self, trail_file: TrailFile) -> bytes:
+        """Read through the part that listed the file."""
+        return self.parts[self._owner[trail_file.location]].read(trail_file)
+
+    def skipped(self) -> dict[str, int]:
+        """Every part's passed-over files, added up."""
+        total: dict[str, int] = {}
+        for part in self.parts:
+            for reason, count in part.skipped().items():
+                total[reason] = total.get(reason, 0) + count
+        return total

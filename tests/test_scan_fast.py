@@ -1,0 +1,298 @@
+"""The fast scan path (typed records, memo tables, tallies) gives exactly what
+the plain path (generic JSON, scan_record on every record) gives."""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import importlib
+import json
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from iamgen.ingest import resolve as resolve_module
+from iamgen.ingest.scan import (
+    BadInput,
+    ScanResult,
+    _Folder,
+    _Memo,
+    _ReadLog,
+    scan,
+    scan_record,
+)
+from iamgen.model import Filters, Window
+from iamgen.sources.decode import iter_records
+from iamgen.sources.local import LocalSource
+from tests.records import record, role_identity, user_identity, write_trail_file
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+generate_trail = importlib.import_module("generate_trail")
+
+FIELDS = ("files_read", "events_read", "events_used", "bytes_read", "files_skipped", "skipped",
+          "warnings_dropped", "principal_events", "denied_actions", "failed_actions",
+          "unresolved", "unknown_resource", "first_event", "last_event")
+
+
+def plain_scan(source: LocalSource, filters: Filters) -> ScanResult:
+    """The reference: every record decoded generically and folded by scan_record."""
+    result = ScanResult()
+    for trail_file in source.files(filters):
+        data = source.read(trail_file)
+        result.files_read += 1
+        result.bytes_read += len(data)
+        for item in iter_records(data):
+            if isinstance(item, BadInput):
+                result._warn(trail_file.location, item.index, item.reason, item.detail)
+            else:
+                scan_record(result, trail_file.location, item[0], item[1], filters)
+    return result
+
+
+def fast_scan(source: LocalSource, filters: Filters) -> tuple[ScanResult, _Folder]:
+    folder = _Folder(filters)
+    for trail_file in source.files(filters):
+        folder.fold(trail_file.location, source.read(trail_file))
+    return folder.finish(), folder
+
+
+def assert_same(fast: ScanResult, plain: ScanResult) -> None:
+    for name in FIELDS:
+        assert getattr(fast, name) == getattr(plain, name), name
+    assert fast.usages() == plain.usages()
+    assert sorted(fast.warnings) == sorted(plain.warnings)
+
+
+def odd_records() -> list[Any]:
+    """Records the fast path must hand to scan_record, or handle just the same."""
+    me = role_identity("TrainingRole", path="/service-role/")
+    good = record(me, "s3.amazonaws.com", "GetObject", {"bucketName": "d", "key": "k"})
+    no_name = dict(good)
+    del no_name["eventName"]
+    no_identity = dict(good)
+    del no_identity["userIdentity"]
+    return [
+        good,
+        no_name,
+        no_identity,
+        dict(good, eventName=""),
+        dict(good, eventName=7),
+        dict(good, userIdentity="someone"),
+        dict(good, eventTime="2026-11-03T10:00:00.250Z"),
+        dict(good, eventTime="2026-11-03T12:00:00+02:00"),
+        dict(good, eventTime="2026-02-30T10:00:00Z"),
+        dict(good, eventTime=None),
+        dict(good, awsRegion=None),
+        dict(good, p_log_type="AWS.CloudTrail"),  # an unknown field: generic path
+        dict(good, errorCode="AccessDenied", errorMessage="denied"),
+        dict(good, errorCode="NoSuchKey"),
+        dict(good, errorCode=""),
+        dict(good, requestParameters=None, resources=[{"ARN": "arn:aws:s3:::d/k2"}]),
+        dict(good, userIdentity={"type": "AWSService", "invokedBy": "s3.amazonaws.com"}),
+        dict(good, userIdentity={"type": "IAMUser", "arn": "not-an-arn"}),
+        dict(good, userIdentity={"type": "Root", "accountId": "111122223333",
+                                 "arn": "arn:aws:iam::111122223333:root"}),
+        record(user_identity("alice"), "sts.amazonaws.com", "GetCallerIdentity", None),
+        record(me, "kms.amazonaws.com", "Decrypt", {"encryptionAlgorithm": "SYMMETRIC_DEFAULT"},
+               resources=[{"type": "AWS::KMS::Key",
+                           "ARN": "arn:aws:kms:us-east-1:111122223333:key/k-1"}],
+               userIdentity=dict(me, invokedBy="s3.amazonaws.com")),
+        record(me, "nosuch.amazonaws.com", "DoThing", {}),
+        "not a record",
+        42,
+    ]
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("synthetic")
+    generate_trail.generate(6000, root, seed=7)
+    write_trail_file(root, odd_records(), suffix="Odd0000000000000")
+    return root
+
+
+@pytest.mark.parametrize("filters", [
+    Filters(),
+    Filters(window=Window(since=generate_trail.START.replace(day=3),
+                          until=generate_trail.START.replace(day=5))),
+    Filters(accounts=frozenset({"444455556666"}), regions=frozenset({"us-west-2"})),
+])
+def test_fast_path_equals_plain_path(synthetic: Path, filters: Filters) -> None:
+    source = LocalSource((str(synthetic),))
+    fast, folder = fast_scan(source, filters)
+    assert_same(fast, plain_scan(source, filters))
+    assert folder.memo_misses < fast.events_read  # the memo does hit
+
+
+def test_repeated_calls_from_many_sessions_resolve_once(tmp_path: Path) -> None:
+    records = []
+    for index in range(200):
+        me = role_identity("TrainingRole")
+        me["arn"] = f"arn:aws:sts::111122223333:assumed-role/TrainingRole/session-{index % 20}"
+        me["accessKeyId"] = f"ASIA{index % 20:016d}"
+        records.append(record(me, "s3.amazonaws.com", "GetObject",
+                              {"bucketName": "d", "key": f"k{index % 2}"},
+                              time=f"2026-11-03T10:{index // 60:02d}:{index % 60:02d}Z",
+                              eventID=f"id-{index}"))
+    write_trail_file(tmp_path, records)
+    source = LocalSource((str(tmp_path),))
+    fast, folder = fast_scan(source, Filters())
+    assert folder.memo_misses == 2  # two objects; the 20 sessions do not matter
+    assert_same(fast, plain_scan(source, Filters()))
+    [usage, _] = fast.usages()
+    assert usage.count == 100
+
+
+def test_workers_and_file_order_give_the_same_result(synthetic: Path) -> None:
+    source = LocalSource((str(synthetic),))
+    one = scan(source, Filters(), workers=1)
+    two = scan(source, Filters(), workers=2)
+    assert_same(two, one)
+
+    class Shuffled(LocalSource):
+        def files(self, filters: Filters) -> Any:
+            found = super().files(filters)
+            random.Random(3).shuffle(found)
+            return found
+
+    assert_same(scan(Shuffled((str(synthetic),)), Filters(), workers=2), one)
+
+
+def test_a_resolver_reading_other_fields_is_not_memoized(synthetic: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """If resolve() starts reading a field outside the memo key, results stay exact."""
+    real = resolve_module.resolve
+
+    def reads_more(rec: Any) -> Any:
+        found = real(rec)
+        if rec.get("eventTime", "").endswith("7Z"):  # depends on a field the key lacks
+            return type(found)(unresolved=True, rules=("test",))
+        return found
+
+    monkeypatch.setattr(resolve_module, "resolve", reads_more)
+    source = LocalSource((str(synthetic),))
+    fast, folder = fast_scan(source, Filters())
+    assert folder.uncacheable > 0
+    assert_same(fast, plain_scan(source, Filters()))
+
+
+def test_a_resolver_reading_other_identity_members_is_not_memoized(
+        synthetic: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = resolve_module.resolve
+
+    def reads_session(rec: Any) -> Any:
+        found = real(rec)
+        if "2026-11-02" in str(rec.get("userIdentity", {}).get("sessionContext")):
+            return type(found)(unresolved=True, rules=("test",))
+        return found
+
+    monkeypatch.setattr(resolve_module, "resolve", reads_session)
+    source = LocalSource((str(synthetic),))
+    fast, folder = fast_scan(source, Filters())
+    assert folder.uncacheable > 0
+    assert_same(fast, plain_scan(source, Filters()))
+
+
+def _records_of(root: Path) -> list[dict[str, Any]]:
+    out = []
+    for path in sorted(root.rglob("*.json.gz")):
+        out.extend(r for r in json.loads(gzip.decompress(path.read_bytes()))["Records"]
+                   if isinstance(r, dict))
+    return out
+
+
+def _with_session(rec: dict[str, Any], session: str) -> dict[str, Any]:
+    changed = copy.deepcopy(rec)
+    identity = changed.get("userIdentity")
+    if isinstance(identity, dict) and isinstance(identity.get("arn"), str):
+        head, _, _ = identity["arn"].rpartition("/")
+        identity["arn"] = f"{head}/{session}" if head else identity["arn"] + session
+    return changed
+
+
+def test_resolution_ignores_the_identity_arn_beyond_its_partition(synthetic: Path) -> None:
+    """The memo key keeps only the partition of userIdentity.arn (resources.context_of
+    reads nothing else from it): changing the rest must never change a resolution."""
+    for rec in _records_of(synthetic):
+        assert resolve_module.resolve(_with_session(rec, "other-session")) == \
+            resolve_module.resolve(rec)
+
+
+def test_same_on_real_records(shared_data: Path, tmp_path: Path) -> None:
+    records = []
+    with (shared_data / "cloudtrail-real.jsonl").open() as handle:
+        for line in handle:
+            records.append(json.loads(line)["record"])
+    for rec in records:
+        assert resolve_module.resolve(_with_session(rec, "x")) == resolve_module.resolve(rec)
+    for start in range(0, len(records), 50):
+        write_trail_file(tmp_path, records[start:start + 50], suffix=f"Real{start:012d}")
+    source = LocalSource((str(tmp_path),))
+    fast, _ = fast_scan(source, Filters())
+    assert_same(fast, plain_scan(source, Filters()))
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
+                                                                  max_size=3),
+    max_leaves=6,
+)
+
+
+@given(st.lists(st.fixed_dictionaries({}, optional={
+    "eventName": st.sampled_from(["GetObject", "Decrypt", ""]) | _JSON,
+    "eventSource": st.sampled_from(["s3.amazonaws.com", "kms.amazonaws.com"]) | _JSON,
+    "eventTime": st.sampled_from(["2026-11-03T10:00:00Z", "2026-11-03T10:00:00.5Z", "x"])
+    | _JSON,
+    "userIdentity": st.sampled_from([role_identity("R"), user_identity("u"),
+                                     {"type": "AWSService"}]) | _JSON,
+    "requestParameters": st.sampled_from([{"bucketName": "b", "key": "k"}, None]) | _JSON,
+    "resources": _JSON,
+    "errorCode": st.sampled_from(["AccessDenied", "Throttling", None]) | _JSON,
+    "awsRegion": st.sampled_from(["us-east-1", None]) | _JSON,
+    "recipientAccountId": st.sampled_from(["111122223333"]) | _JSON,
+    "sessionCredentialFromConsole": _JSON,
+}), max_size=8))
+def test_arbitrary_records_same_both_ways(records: list[dict[str, Any]]) -> None:
+    folder = _Folder(Filters())
+    body = json.dumps({"Records": records}).encode()
+    folder.fold("f.json", body)
+    fast = folder.finish()
+    plain = ScanResult()
+    plain.files_read, plain.bytes_read = 1, len(body)
+    for item in iter_records(body):
+        if isinstance(item, BadInput):
+            plain._warn("f.json", item.index, item.reason, item.detail)
+        else:
+            scan_record(plain, "f.json", item[0], item[1], Filters())
+    assert_same(fast, plain)
+
+
+def test_read_log_answers_exactly_and_notes_reads() -> None:
+    full = {"a": 1, "b": {"c": 2}, "z": None}
+    log = _ReadLog({"a": 1}, lambda: dict(full), frozenset({"q"}))
+    assert log.get("a") == 1 and log.reads == {"a"}
+    assert log.get("q") is None and "z" not in log.reads  # known absent: no decode
+    assert log["b"] == {"c": 2}  # not held: the whole object is decoded first
+    assert list(log) == ["a", "b", "z"] and log.opaque
+    assert dict(log) == full
+
+
+def test_memo_keeps_recent_entries_within_its_limit() -> None:
+    memo = _Memo(4)
+    for key in range(10):
+        memo.put(key, key)
+        assert len(memo) <= 4
+    assert memo.get(9) == 9
+    assert memo.get(0) is None  # long unused: dropped
+    memo.put("hot", 1)
+    for key in range(20):
+        memo.put(key, key)
+        assert memo.get("hot") == 1  # used often, it survives every drop
+    assert len(memo) <= 4

@@ -1,0 +1,164 @@
+"""Bad input never ends a run: each case is one warning naming the file (and
+record index), counted by reason, and the other records still count.
+
+The cases are those of the CloudTrail reading issue: a truncated gzip, invalid
+JSON, JSON that is not CloudTrail, a record missing userIdentity or eventName,
+an odd eventTime. Record layout as in
+https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from iamgen.ingest.scan import ScanResult, scan
+from iamgen.model import Filters
+from iamgen.sources.local import LocalSource
+from tests.records import record, role_identity, write_trail_file
+
+ROLE_ARN = "arn:aws:iam::111122223333:role/TrainingRole"
+
+
+def _good(key: str = "a.csv", **extra: Any) -> dict[str, Any]:
+    return record(role_identity("TrainingRole"), "s3.amazonaws.com", "GetObject",
+                  {"bucketName": "data", "key": key}, **extra)
+
+
+def _scan(root: Path, workers: int = 1) -> ScanResult:
+    return scan(LocalSource((str(root),)), Filters(), workers=workers)
+
+
+def _objects(result: ScanResult) -> set[str]:
+    return {u.permission.resource for u in result.usages() if u.principal.arn == ROLE_ARN}
+
+
+@pytest.fixture
+def good_file(tmp_path: Path) -> Path:
+    return write_trail_file(tmp_path, [_good("ok.csv")], stamp="20261103T0900Z",
+                            suffix="Good000000000000")
+
+
+def _bad_path(tmp_path: Path, suffix: str = ".json.gz") -> Path:
+    folder = tmp_path / "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/03"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"111122223333_CloudTrail_us-east-1_20261103T1000Z_Bad0000000000000{suffix}"
+
+
+def _only_warning(result: ScanResult) -> str:
+    [line] = result.sorted_warnings()
+    return line
+
+
+def test_truncated_gzip(tmp_path: Path, good_file: Path) -> None:
+    whole = gzip.compress(json.dumps({"Records": [_good("lost.csv")]}).encode(), mtime=0)
+    bad = _bad_path(tmp_path)
+    bad.write_bytes(whole[: len(whole) // 2])
+    result = _scan(tmp_path)
+    assert _only_warning(result).startswith(f"warning: {bad}: damaged gzip data")
+    assert result.skipped["unreadable_file"] == 1
+    assert result.files_read == 2
+    assert _objects(result) == {"arn:aws:s3:::data/ok.csv"}
+
+
+def test_invalid_json(tmp_path: Path, good_file: Path) -> None:
+    bad = _bad_path(tmp_path)
+    bad.write_bytes(gzip.compress(b'{"Records": [{"eventName": "GetObject",', mtime=0))
+    result = _scan(tmp_path)
+    assert _only_warning(result).startswith(f"warning: {bad}: invalid JSON")
+    assert result.skipped["invalid_json"] == 1
+    assert _objects(result) == {"arn:aws:s3:::data/ok.csv"}
+
+
+def test_json_that_is_not_cloudtrail(tmp_path: Path, good_file: Path) -> None:
+    bad = _bad_path(tmp_path)
+    bad.write_bytes(gzip.compress(json.dumps({"Version": "2012-10-17", "Statement": []})
+                                  .encode(), mtime=0))
+    result = _scan(tmp_path)
+    assert _only_warning(result) == (
+        f"warning: {bad}: JSON document is not CloudTrail (no Records or Events)")
+    assert result.skipped["not_cloudtrail"] == 1
+    assert _objects(result) == {"arn:aws:s3:::data/ok.csv"}
+
+
+@pytest.mark.parametrize(("field", "reason", "text"), [
+    ("userIdentity", "missing_userIdentity", "GetObject: record has no userIdentity"),
+    ("eventName", "missing_eventName", "record has no eventName"),
+])
+def test_record_missing_a_required_field(tmp_path: Path, field: str, reason: str,
+                                         text: str) -> None:
+    broken = _good("broken.csv")
+    del broken[field]
+    path = write_trail_file(tmp_path, [_good("first.csv"), broken, _good("third.csv")])
+    result = _scan(tmp_path)
+    assert _only_warning(result) == f"warning: {path}: record 1: {text}"
+    assert result.skipped[reason] == 1
+    assert result.events_read == 3
+    assert result.events_used == 2
+    assert _objects(result) == {"arn:aws:s3:::data/first.csv", "arn:aws:s3:::data/third.csv"}
+
+
+@pytest.mark.parametrize("stamp", ["11/03/2026 10:00", "2026-13-45T10:00:00Z", "", "yesterday"])
+def test_odd_event_time(tmp_path: Path, stamp: str) -> None:
+    path = write_trail_file(tmp_path, [_good("first.csv"), _good("odd.csv", time=stamp)])
+    result = _scan(tmp_path)
+    assert _only_warning(result) == (
+        f"warning: {path}: record 1: GetObject: unreadable eventTime {stamp!r}")
+    assert result.skipped["bad_eventTime"] == 1
+    assert _objects(result) == {"arn:aws:s3:::data/first.csv"}
+
+
+@pytest.mark.parametrize("stamp", ["2026-11-03T10:00:00.123Z", "2026-11-03T12:00:00+02:00",
+                                   "2026-11-03 10:00:00"])
+def test_other_iso_event_times_are_read(tmp_path: Path, stamp: str) -> None:
+    write_trail_file(tmp_path, [_good("first.csv", time=stamp)])
+    result = _scan(tmp_path)
+    assert not result.warnings
+    assert result.first_event is not None
+    assert result.first_event.isoformat().startswith("2026-11-03T10:00:00")
+
+
+def test_record_that_is_not_an_object(tmp_path: Path) -> None:
+    path = write_trail_file(tmp_path, [_good("first.csv"), "GetObject", None])
+    result = _scan(tmp_path)
+    assert result.sorted_warnings() == [
+        f"warning: {path}: record 1: record is not a JSON object",
+        f"warning: {path}: record 2: record is not a JSON object",
+    ]
+    assert _objects(result) == {"arn:aws:s3:::data/first.csv"}
+
+
+def test_every_case_at_once_with_workers(tmp_path: Path, good_file: Path) -> None:
+    """All the damage in one run, on two worker processes: each warned once."""
+    for index in range(6):
+        write_trail_file(tmp_path, [_good(f"more-{index}.csv")], suffix=f"More{index:012d}")
+    whole = gzip.compress(b'{"Records": []}', mtime=0)
+    _bad_path(tmp_path).write_bytes(whole[:10])
+    _bad_path(tmp_path, ".json").write_bytes(b"[1, 2")
+    no_name = _good("x")
+    del no_name["eventName"]
+    write_trail_file(tmp_path, [no_name, _good("y", time="soon")], suffix="Odd0000000000000")
+    result = _scan(tmp_path, workers=2)
+    assert result.skipped == {"unreadable_file": 1, "invalid_json": 1, "missing_eventName": 1,
+                              "bad_eventTime": 1}
+    assert len(result.sorted_warnings()) == 4
+    assert len(_objects(result)) == 7
+
+
+def test_digest_and_insights_files_are_never_opened(tmp_path: Path, good_file: Path) -> None:
+    digest = tmp_path / "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/03"
+    digest.mkdir(parents=True)
+    (digest / "111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20261103T1000Z.json.gz"
+     ).write_bytes(b"not gzip")
+    insight = tmp_path / "AWSLogs/111122223333/CloudTrail-Insight/us-east-1/2026/11/03"
+    insight.mkdir(parents=True)
+    (insight / "111122223333_CloudTrail-Insight_us-east-1_20261103T1000Z_x.json.gz"
+     ).write_bytes(b"not gzip")
+    result = _scan(tmp_path)
+    assert result.files_skipped == {"digest_file": 1, "insights_file": 1}
+    assert not result.warnings
+    assert result.files_read == 1
