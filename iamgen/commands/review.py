@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -11,16 +11,6 @@ from .. import __version__
 from ..catalog import load_catalog
 from ..diff import ObservedWindow
 from ..errors import InputError, NothingUsableError, UsageError
-from ..grants.load import (
-    AuthorizationDetails,
-    GrantsFile,
-    PolicyFiles,
-    iam_client,
-    list_live,
-    load_live,
-    read_grants_files,
-)
-from ..grants.model import Grants
 from ..model import Principal, PrincipalKind
 from ..render.review import (
     render_excess_svg,
@@ -31,6 +21,13 @@ from ..render.review import (
 from ..review import SERVICE_LINKED_REASON, NotReviewed, Subject, is_service_linked, review
 from ..synth.settings import Generalization, SynthSettings
 from . import common
+from .grants_options import (
+    EndpointUrlOption,
+    GeneralizeOption,
+    GrantsFilesOption,
+    GrantSource,
+    ProfileOption,
+)
 from .graph import GraphFileOption, load_access
 
 FORMATS = ("text", "markdown", "json")
@@ -38,7 +35,7 @@ REPORT_FILES = ("review.md", "review.json", "review-excess.svg")
 """What --output-dir writes: the Markdown report, the JSON, and the chart it links."""
 
 
-def _subjects(seen: tuple[Principal, ...], files: GrantsFile | None, client: Any
+def _subjects(seen: tuple[Principal, ...], source: GrantSource
               ) -> tuple[list[Subject], list[NotReviewed], bool]:
     """Who to review and their grants; the flag says whether unseen principals were listed.
 
@@ -49,15 +46,9 @@ def _subjects(seen: tuple[Principal, ...], files: GrantsFile | None, client: Any
     skipped = [NotReviewed(p, "the root user has no identity policies to right-size")
                for p in seen if p.kind is PrincipalKind.ROOT]
     acting = [p for p in seen if p.kind is not PrincipalKind.ROOT]
-    if isinstance(files, PolicyFiles):
-        return [Subject(p, files.grants(p), True) for p in acting], skipped, False
-    if isinstance(files, AuthorizationDetails):
-        described, read, where = files.principals(), files.grants, files.source
-    else:
-        described, where = list_live(client), "IAM"
-
-        def read(principal: Principal) -> Grants:
-            return load_live(client, principal)
+    described = source.listed()
+    if described is None:
+        return [Subject(p, source.grants(p), True) for p in acting], skipped, False
     accounts = {d.account for d in described}
     subjects: list[Subject] = []
     matched: set[Principal] = set()
@@ -65,33 +56,30 @@ def _subjects(seen: tuple[Principal, ...], files: GrantsFile | None, client: Any
         hits = [d for d in described if common.match_one(principal.arn, d)]
         if hits:
             matched.update(hits)
-            subjects.append(Subject(principal, read(principal), True))
-        elif files is not None:
-            skipped.append(NotReviewed(principal, f"not described in {where}"))
+            subjects.append(Subject(principal, source.grants(principal), True))
+        elif not source.live:
+            skipped.append(NotReviewed(principal, f"not described in {source.where}"))
         elif accounts and principal.account not in accounts:
             skipped.append(NotReviewed(principal, f"account {principal.account} is not the "
                                        f"account IAM was read in ({', '.join(sorted(accounts))})"))
         else:  # listed by no one yet in this account: reading it fails loudly if it is gone
-            subjects.append(Subject(principal, read(principal), True))
+            subjects.append(Subject(principal, source.grants(principal), True))
     for principal in described:
         if principal in matched:
             continue
         if is_service_linked(principal):
             skipped.append(NotReviewed(principal, SERVICE_LINKED_REASON))
         else:
-            subjects.append(Subject(principal, read(principal), False))
+            subjects.append(Subject(principal, source.grants(principal), False))
     return subjects, skipped, True
 
 
 def review_command(
     trail: common.TrailOption = [],  # noqa: B006 - typer reads the default, never mutates it
     graph_file: GraphFileOption = None,
-    grants_files: Annotated[
-        list[Path] | None,
-        typer.Option("--grants", help="Read grants from a get-account-authorization-details "
-                     "file (which also lists principals never seen), or from policy documents "
-                     "applied to every principal, instead of IAM."),
-    ] = None,
+    grants_files: GrantsFilesOption = None,
+    profile: ProfileOption = None,
+    endpoint_url: EndpointUrlOption = None,
     fmt: Annotated[
         str, typer.Option("--format", "-f", help=f"Output format: {', '.join(FORMATS)}.")
     ] = "text",
@@ -105,21 +93,11 @@ def review_command(
         typer.Option(help="Also write the excess chart (SVG) to FILE; --format markdown "
                      "links it by this path."),
     ] = None,
-    profile: Annotated[
-        str | None, typer.Option(help="AWS profile for reading IAM (default: AWS_PROFILE).")
-    ] = None,
-    endpoint_url: Annotated[
-        str | None,
-        typer.Option(help="IAM endpoint URL (default: AWS_ENDPOINT_URL_IAM or AWS_ENDPOINT_URL)."),
-    ] = None,
     since: common.SinceOption = None,
     until: common.UntilOption = None,
     account: common.AccountOption = None,
     region: common.RegionOption = None,
-    generalize: Annotated[
-        Generalization,
-        typer.Option(help="How far proposed policies may generalize resource ARNs."),
-    ] = Generalization.PREFIX,
+    generalize: GeneralizeOption = Generalization.PREFIX,
     workers: common.WorkersOption = None,
     quiet: common.QuietOption = False,
 ) -> None:
@@ -130,10 +108,9 @@ def review_command(
     """
     if fmt not in FORMATS:
         raise UsageError(f"unknown --format {fmt!r}: choose one of {', '.join(FORMATS)}")
-    files = read_grants_files(grants_files) if grants_files else None
+    source = GrantSource(grants_files, profile, endpoint_url)
     loaded = load_access(trail, graph_file, since, until, account, region, workers, quiet)
-    client = iam_client(profile, None, endpoint_url) if files is None else None
-    subjects, skipped, listed_unseen = _subjects(loaded.graph.principals(), files, client)
+    subjects, skipped, listed_unseen = _subjects(loaded.graph.principals(), source)
     if not subjects:
         raise NothingUsableError("no principal to review: none seen in the trail has grants "
                                  "to read" + (f" ({len(skipped)} not reviewed)" if skipped else ""))
