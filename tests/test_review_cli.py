@@ -121,6 +121,22 @@ def test_review_markdown_with_chart_file(trail: Path, details: Path, tmp_path: P
     assert chart.read_text(encoding="utf-8").startswith("<svg")
 
 
+def test_review_with_plain_policy_documents_lists_no_one_unseen(trail: Path,
+                                                               tmp_path: Path) -> None:
+    """Policy documents describe no principal: each one seen gets them, and the note says
+    that unused principals cannot be found this way."""
+    doc = tmp_path / "team-policy.json"
+    doc.write_text(json.dumps(NARROW_DOC), encoding="utf-8")
+    code, out, err = run("review", "--trail", str(trail), "--grants", str(doc),
+                         "--format", "json")
+    assert code == 0, err
+    body = json.loads(out)
+    assert sorted(e["principal"]["name"] for e in body) == ["Broad", "Narrow", "Stranger"]
+    assert not any(e["review"]["unused_principal"] for e in body)
+    assert {e["grants"]["source"] for e in body} == {str(doc)}
+    assert "principals never seen in the trail are not listed" in err
+
+
 def test_review_from_a_saved_graph_ranks_the_same(trail: Path, details: Path,
                                                   tmp_path: Path) -> None:
     saved = tmp_path / "graph.json"
