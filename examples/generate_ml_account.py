@@ -37,7 +37,7 @@ import sys
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ SEED = 20261102
 ACCOUNT = "111122223333"
 EAST = "us-east-1"
 WEST = "us-west-2"
-FIRST_DAY = datetime(2026, 11, 2, tzinfo=timezone.utc)
+FIRST_DAY = datetime(2026, 11, 2, tzinfo=UTC)
 DAYS = 7
 TRAIL_NAME = "management-and-data"
 TRAIL_BUCKET = f"aws-cloudtrail-logs-{ACCOUNT}-5e1f7a3c"
@@ -607,8 +607,8 @@ class Account:
             self.sagemaker_call(now, session, "CreateEndpointConfig", config_request, None,
                                 read_only=False, command="sagemaker.create-endpoint-config",
                                 error=("ValidationException",
-                                       f"Could not find model \"arn:aws:sagemaker:{EAST}:{ACCOUNT}:"
-                                       f"model/{model}\"."))
+                                       (f"Could not find model \"arn:aws:sagemaker:{EAST}:"
+                                        f"{ACCOUNT}:model/{model}\".")))
             now = self.jitter(now, 20, 40)
         self.sagemaker_call(now, session, "CreateEndpointConfig", config_request, {
             "endpointConfigArn":
@@ -637,11 +637,11 @@ class Account:
             self.sagemaker_call(now, session, "DeleteEndpoint", {"endpointName": "churn-staging"},
                                 None, read_only=False, command="sagemaker.delete-endpoint",
                                 error=("AccessDenied",
-                                       f"User: {ident['arn']} is not authorized to perform: "
-                                       f"sagemaker:DeleteEndpoint on resource: arn:aws:sagemaker:"
-                                       f"{EAST}:{ACCOUNT}:endpoint/churn-staging because no "
-                                       f"permissions boundary allows the sagemaker:DeleteEndpoint "
-                                       f"action"))
+                                       (f"User: {ident['arn']} is not authorized to perform: "
+                                        "sagemaker:DeleteEndpoint on resource: arn:aws:sagemaker:"
+                                        f"{EAST}:{ACCOUNT}:endpoint/churn-staging because no "
+                                        "permissions boundary allows the sagemaker:DeleteEndpoint "
+                                        "action")))
 
         # The chat Lambda functions ship from the same pipeline.
         if day in (1, 4):
@@ -1156,9 +1156,9 @@ class Account:
                       user_agent=analyst_cli("sagemaker.list-endpoints"), request={},
                       read_only=True,
                       error=("AccessDenied",
-                             f"User: {user.arn} is not authorized to perform: "
-                             f"sagemaker:ListEndpoints because no identity-based policy allows "
-                             f"the sagemaker:ListEndpoints action"),
+                             (f"User: {user.arn} is not authorized to perform: "
+                              "sagemaker:ListEndpoints because no identity-based policy allows "
+                              "the sagemaker:ListEndpoints action")),
                       host=f"api.sagemaker.{EAST}.amazonaws.com")
 
     def athena_query(self, when: datetime, user: User, day: int, query: int) -> datetime:
@@ -1341,7 +1341,7 @@ def deliver(account: Account) -> list[TrailFile]:
     groups: dict[tuple[str, datetime], list[dict[str, Any]]] = {}
     for record in account.records:
         when = datetime.strptime(record["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(
-            tzinfo=timezone.utc)
+            tzinfo=UTC)
         hour = when.replace(minute=0, second=0)
         groups.setdefault((record["awsRegion"], hour), []).append(record)
     files: list[TrailFile] = []
@@ -1417,7 +1417,7 @@ def digest(account: Account, files: list[TrailFile], blobs: dict[str, bytes]) ->
 def delivery_time(key: str) -> datetime:
     """The delivery time in a log file name."""
     stamp_part = key.rsplit("_", 2)[-2]
-    return datetime.strptime(stamp_part, "%Y%m%dT%H%MZ").replace(tzinfo=timezone.utc)
+    return datetime.strptime(stamp_part, "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
 
 
 # --------------------------------------------------------------------------- current grants

@@ -489,7 +489,7 @@ def diff(
     *,
     trail_actions: Iterable[str] = (),
     window: ObservedWindow = ObservedWindow(),
-    settings: SynthSettings = SynthSettings(),
+    settings: SynthSettings | None = None,
     catalog: Catalog | None = None,
     blind: Mapping[str, BlindSpot] | None = None,
 ) -> DiffResult:
@@ -501,6 +501,7 @@ def diff(
     shipped not-observable table (for tests).
     """
     catalog = catalog if catalog is not None else load_catalog()
+    settings = settings if settings is not None else SynthSettings()
     table = blind if blind is not None else blind_spots(catalog)
     mine = sorted((u for u in usages if u.principal == principal),
                   key=lambda u: (u.permission, u.denied))

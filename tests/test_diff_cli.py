@@ -123,7 +123,7 @@ def test_unknown_principal_and_bad_format_are_errors(trail: Path, details_file: 
     assert code == 2
 
 
-def test_live_against_moto_server(iam: Any, tmp_path: Path) -> None:
+def test_live_against_moto_server(iam: Any, tmp_path: Path) -> None:  # noqa: F811
     broad = iam.create_policy(PolicyName="ml-sagemaker-broad",
                               PolicyDocument=json.dumps(SAGEMAKER_BROAD))["Policy"]["Arn"]
     iam.create_role(RoleName="Trainer", Path="/service-role/", AssumeRolePolicyDocument="{}")
@@ -142,7 +142,7 @@ def test_live_against_moto_server(iam: Any, tmp_path: Path) -> None:
                                                              "s3:GetObject"}
 
 
-def test_live_endpoint_url_option(iam: Any, aws_endpoint: str, tmp_path: Path,
+def test_live_endpoint_url_option(iam: Any, aws_endpoint: str, tmp_path: Path,  # noqa: F811
                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_ENDPOINT_URL")
     iam.create_role(RoleName="Trainer", Path="/service-role/", AssumeRolePolicyDocument="{}")
@@ -157,7 +157,8 @@ def test_live_endpoint_url_option(iam: Any, aws_endpoint: str, tmp_path: Path,
                                                                  "s3:GetObject"]
 
 
-def test_live_missing_role_exits_with_the_grants_error(aws_endpoint: str, tmp_path: Path) -> None:
+def test_live_missing_role_exits_with_the_grants_error(aws_endpoint: str,  # noqa: F811
+                                                       tmp_path: Path) -> None:
     root = tmp_path / "trail"
     write_trail_file(root, trainer_records(MOTO_ACCOUNT), account=MOTO_ACCOUNT)
     code, out, err = run("diff", "Trainer", "--trail", str(root), "-q")

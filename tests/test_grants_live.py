@@ -34,7 +34,7 @@ TRUST = json.dumps({
 })
 
 
-def make_training_role(iam: Any, boundary: bool = True) -> str:
+def make_training_role(iam: Any, boundary: bool = True) -> str:  # noqa: F811
     """A SageMaker execution role: broad managed policy, inline data access, a boundary."""
     broad = iam.create_policy(PolicyName="ml-sagemaker-broad",
                               PolicyDocument=json.dumps(SAGEMAKER_BROAD))["Policy"]["Arn"]
@@ -55,7 +55,7 @@ def role(arn: str) -> Principal:
     return Principal(arn, PrincipalKind.ROLE)
 
 
-def test_role_inline_managed_and_boundary_are_read(iam: Any) -> None:
+def test_role_inline_managed_and_boundary_are_read(iam: Any) -> None:  # noqa: F811
     arn = make_training_role(iam)
     grants = load_live(iam, role(arn))
     assert grants.source == "iam"
@@ -73,14 +73,14 @@ def test_role_inline_managed_and_boundary_are_read(iam: Any) -> None:
                                                                    "NeverDeleteData"]
 
 
-def test_role_seen_without_its_path_is_found_by_name(iam: Any) -> None:
+def test_role_seen_without_its_path_is_found_by_name(iam: Any) -> None:  # noqa: F811
     make_training_role(iam, boundary=False)
     grants = load_live(iam, role(f"arn:aws:iam::{MOTO_ACCOUNT}:role/Trainer"))
     assert grants.boundary is None
     assert len(grants.policies) == 2
 
 
-def test_managed_policy_default_version_is_the_one_read(iam: Any) -> None:
+def test_managed_policy_default_version_is_the_one_read(iam: Any) -> None:  # noqa: F811
     """GetPolicyVersion of DefaultVersionId, not v1: IAM keeps up to five versions.
 
     https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_managed-versioning.html
@@ -97,7 +97,7 @@ def test_managed_policy_default_version_is_the_one_read(iam: Any) -> None:
     assert managed.document.statements[0].actions == ("sagemaker:ListModels",)
 
 
-def test_user_with_groups_reads_group_inline_and_attached(iam: Any) -> None:
+def test_user_with_groups_reads_group_inline_and_attached(iam: Any) -> None:  # noqa: F811
     iam.create_user(UserName="dana", Path="/people/")  # moto 5 keeps no user boundary
     iam.put_user_policy(UserName="dana", PolicyName="own", PolicyDocument=json.dumps(USER_INLINE))
     iam.create_group(GroupName="analysts")
@@ -116,7 +116,7 @@ def test_user_with_groups_reads_group_inline_and_attached(iam: Any) -> None:
     assert attached.group == "analysts"
 
 
-def test_every_page_is_read(iam: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_page_is_read(iam: Any, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     """ListAttachedRolePolicies is paginated (Marker/IsTruncated); moto honours MaxItems."""
     make_training_role(iam, boundary=False)
     for index in range(4):
@@ -131,13 +131,13 @@ def test_every_page_is_read(iam: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     assert managed == ["extra-0", "extra-1", "extra-2", "extra-3", "ml-sagemaker-broad"]
 
 
-def test_missing_role_is_a_clear_error(iam: Any) -> None:
+def test_missing_role_is_a_clear_error(iam: Any) -> None:  # noqa: F811
     with pytest.raises(GrantsError, match=r"cannot read role Ghost: it does not exist"):
         load_live(iam, role(f"arn:aws:iam::{MOTO_ACCOUNT}:role/Ghost"))
 
 
 def test_access_denied_names_the_call_and_is_never_an_empty_grant_set(
-    iam: Any, aws_endpoint: str
+    iam: Any, aws_endpoint: str  # noqa: F811
 ) -> None:
     make_training_role(iam)
     iam.create_user(UserName="auditor")
@@ -156,12 +156,12 @@ def test_access_denied_names_the_call_and_is_never_an_empty_grant_set(
     assert "iam:ListRolePolicies was denied (AccessDenied)" in message
 
 
-def test_root_has_no_grants_to_diff(iam: Any) -> None:
+def test_root_has_no_grants_to_diff(iam: Any) -> None:  # noqa: F811
     with pytest.raises(GrantsError, match="root"):
         load_live(iam, Principal(f"arn:aws:iam::{MOTO_ACCOUNT}:root", PrincipalKind.ROOT))
 
 
-def test_find_live_prefers_a_role_then_a_user(iam: Any) -> None:
+def test_find_live_prefers_a_role_then_a_user(iam: Any) -> None:  # noqa: F811
     make_training_role(iam, boundary=False)
     iam.create_user(UserName="dana")
     assert find_live(iam, "Trainer").kind is PrincipalKind.ROLE
@@ -214,7 +214,7 @@ def test_list_live_denied_names_the_call(iam: Any, aws_endpoint: str,  # noqa: F
         list_live(limited)
 
 
-def test_client_follows_aws_endpoint_url(aws_endpoint: str) -> None:
+def test_client_follows_aws_endpoint_url(aws_endpoint: str) -> None:  # noqa: F811
     """boto3 reads AWS_ENDPOINT_URL itself (set by the fixture): no endpoint passed here.
 
     https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html
