@@ -26,6 +26,10 @@ from ..sources.lookup import LookupAttribute, LookupSource
 from ..sources.s3 import SCHEME as S3_SCHEME
 from ..sources.s3 import S3Source
 
+PrincipalsArgument = Annotated[
+    list[str] | None,
+    typer.Argument(help="Role or user names or ARNs (paths included).", show_default=False),
+]
 TrailOption = Annotated[
     list[str],
     typer.Option(

@@ -43,10 +43,7 @@ def _choose(wanted: list[str], seen: tuple[Principal, ...], source: GrantSource,
 
 
 def diff_command(
-    principals: Annotated[
-        list[str] | None,
-        typer.Argument(help="Role or user names or ARNs (paths included).", show_default=False),
-    ] = None,
+    principals: common.PrincipalsArgument = None,
     trail: common.TrailOption = [],  # noqa: B006 - typer reads the default, never mutates it
     grants_files: GrantsFilesOption = None,
     profile: ProfileOption = None,

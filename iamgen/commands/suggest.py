@@ -35,10 +35,7 @@ def provenance_of(graph: AccessGraph, principal: Principal) -> Provenance:
 
 
 def suggest(
-    principals: Annotated[
-        list[str] | None,
-        typer.Argument(help="Role or user names or ARNs (paths included).", show_default=False),
-    ] = None,
+    principals: common.PrincipalsArgument = None,
     trail: common.TrailOption = [],  # noqa: B006 - typer reads the default, never mutates it
     all_principals: Annotated[
         bool, typer.Option("--all", help="Suggest for every role and user seen.")
