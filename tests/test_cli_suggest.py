@@ -302,3 +302,11 @@ def test_root_gets_no_policy(tmp_path: Path) -> None:
     assert not any("root" in p.name for p in out_dir.iterdir())
     code, _, err = run("suggest", "root", "--trail", str(trail))
     assert code == 4 and "root" in err
+
+
+def test_summary_names_data_events_the_trail_does_not_record(trail: Path) -> None:
+    code, _, err = run("suggest", ROLE, "--trail", str(trail))
+    assert code == 0
+    line = next(l for l in err.splitlines() if "no data events in this trail for:" in l)
+    assert "lambda-invoke" in line  # no Lambda Invoke data event in this trail
+    assert "s3-objects" not in line  # the trail holds a GetObject data event

