@@ -10,9 +10,10 @@ under .bench/ (benchmarks/generate_trail.py), then times, in fresh processes:
 - iamgen: ``iamgen suggest --all --trail DIR --output-dir .bench/out -q``,
   start-up, reading, resolving, synthesis and writing included.
 
-It prints events/s of both, their ratio, the peak RSS (largest single
-process, from wait4, and the whole process tree summed, sampled from /proc
-every 20 ms), and how time grows from N/10 to N events; and exits non-zero,
+It prints events/s of both, their ratio, the peak memory (RSS of the largest
+single process, from wait4, and of the whole process tree: the sum of PSS,
+sampled from /proc every 20 ms, so pages forked workers share with their
+parent count once), and how time grows from N/10 to N events; and exits non-zero,
 naming each target missed: ratio >= 1.5, peak RSS <= 300 MB (tree sum),
 per-event time at N within 25% of that at N/10.
 """
@@ -60,15 +61,16 @@ class Run:
 
 
 def _tree_rss_kb(pid: int) -> int:
-    """RSS of a process and all its descendants, in kB (0 once gone)."""
+    """Memory of a process and all its descendants, in kB (0 once gone): the
+    sum of their PSS, so pages forked workers share with their parent count once."""
     total = 0
     pending = [pid]
     while pending:
         current = pending.pop()
         try:
-            with open(f"/proc/{current}/status") as handle:
+            with open(f"/proc/{current}/smaps_rollup") as handle:
                 for line in handle:
-                    if line.startswith("VmRSS:"):
+                    if line.startswith("Pss:"):
                         total += int(line.split()[1])
                         break
             with open(f"/proc/{current}/task/{current}/children") as handle:

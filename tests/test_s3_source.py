@@ -250,3 +250,30 @@ def test_parse_s3_url() -> None:
     assert parse_s3_url("s3://b") == ("b", "")
     with pytest.raises(InputError):
         parse_s3_url("s3:///x")
+
+
+def test_read_trails_mixes_local_paths_and_s3(moto_endpoint: str, buckets: dict[str, int],
+                                               tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from iamgen.commands.common import read_trails
+    from tests.records import write_trail_file
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    write_trail_file(tmp_path, _records(ACCOUNTS[0], "us-east-1", "2026/11/09"))
+    url = f"s3://plain-trail/AWSLogs/{ACCOUNTS[1]}/CloudTrail/eu-west-1/"
+    run = read_trails([str(tmp_path), url, url], Filters(), workers=2, progress=True)
+    assert run.result.files_read == 1 + len(DAYS)
+    assert run.result.events_read == 2 * (1 + len(DAYS))
+    progress = capsys.readouterr().err
+    assert f"reading: {1 + len(DAYS)}/{1 + len(DAYS)} files" in progress
+    assert progress.endswith(" \r")  # the line is blanked before anything else prints
+
+
+def test_read_trails_refuses_trails_with_lookup() -> None:
+    from iamgen.commands.common import read_trails
+    from iamgen.errors import UsageError
+
+    with pytest.raises(UsageError, match="give no --trail"):
+        read_trails(["x"], Filters(), source="lookup")
+    with pytest.raises(UsageError, match="unknown source"):
+        read_trails(["x"], Filters(), source="athena")

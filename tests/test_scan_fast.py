@@ -296,3 +296,12 @@ def test_memo_keeps_recent_entries_within_its_limit() -> None:
         memo.put(key, key)
         assert memo.get("hot") == 1  # used often, it survives every drop
     assert len(memo) <= 4
+
+
+def test_result_pickles_compactly_and_whole(synthetic: Path) -> None:
+    import pickle
+
+    result = scan(LocalSource((str(synthetic),)), Filters(), workers=1)
+    copy_ = pickle.loads(pickle.dumps(result))
+    assert_same(copy_, result)
+    assert copy_.sorted_warnings() == result.sorted_warnings()

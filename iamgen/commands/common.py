@@ -171,23 +171,22 @@ class _ProgressLine:
 
     def __init__(self) -> None:
         self._last = 0.0
-        self._shown = False
+        self._width = 0
 
     def __call__(self, done: Progress) -> None:
         now = monotonic()
         if now - self._last < 0.25 and done.files_done < done.files_total:
             return
         self._last = now
-        self._shown = True
-        typer.echo(
-            f"\rreading: {done.files_done}/{done.files_total} files, "
-            f"{done.bytes_read / 1e6:,.0f} MB, {done.events_read:,} events\x1b[K",
-            err=True, nl=False,
-        )
+        text = (f"reading: {done.files_done}/{done.files_total} files, "
+                f"{done.bytes_read / 1e6:,.0f} MB, {done.events_read:,} events")
+        typer.echo(f"\r{text:<{self._width}}", err=True, nl=False)
+        self._width = max(self._width, len(text))
 
     def close(self) -> None:
-        if self._shown:
-            typer.echo("\r\x1b[K", err=True, nl=False)
+        """Blank the line, so what is printed next starts clean."""
+        if self._width:
+            typer.echo("\r" + " " * self._width + "\r", err=True, nl=False)
 
 
 def require_usable(run: Run) -> None:

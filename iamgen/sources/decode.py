@@ -181,8 +181,22 @@ class _Delivery(Struct):
     Records: list[Raw]
 
 
+class _TypedDelivery(Struct):
+    Records: list[DeliveredRecord]
+
+
 _delivery_decoder = msgspec.json.Decoder(_Delivery)
+_typed_delivery_decoder = msgspec.json.Decoder(_TypedDelivery)
 _record_decoder = msgspec.json.Decoder(DeliveredRecord)
+
+
+def decode_delivery_typed(text: bytes) -> list[DeliveredRecord] | None:
+    """Every record of a ``{"Records": [...]}`` file, typed, in one pass; None
+    when any record does not fit (see :func:`decode_delivery`)."""
+    try:
+        return _typed_delivery_decoder.decode(text).Records
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
 
 
 def decode_delivery(text: bytes) -> list[Raw] | None:
