@@ -136,8 +136,10 @@ def _window(since: str, until: str) -> Window:
 @pytest.mark.parametrize(("url", "total"), [
     ("s3://plain-trail", "plain"),
     ("s3://plain-trail/AWSLogs/", "plain"),
+    ("s3://plain-trail/AWSLogs", "plain"),
     (f"s3://{BUCKET}/", "org"),
     (f"s3://{BUCKET}/AWSLogs/{ORG}/", "org"),
+    (f"s3://{BUCKET}/AWSLogs/{ORG}", "org"),
 ])
 def test_every_file_of_both_layouts_is_read_once(moto_endpoint: str, buckets: dict[str, int],
                                                  url: str, total: str) -> None:

@@ -905,6 +905,10 @@ class _Folder:
     def finish(self) -> ScanResult:
         """The result, with every tallied outcome expanded into it."""
         result = self.result
+        # The memo tables are done with: free them before the result grows.
+        self._identities = _Memo(MAX_MEMO // 4)
+        self._resolutions = _Memo(MAX_MEMO)
+        self._interned.clear()
         tally = self._tally
         while tally:  # consumed as it goes, so the tally and the result never both peak
             (token, resolved, error, region), (count, first, last) = tally.popitem()

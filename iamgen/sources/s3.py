@@ -33,6 +33,9 @@ _TRAIL_SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".gz")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _ORG = re.compile(r"^o-[a-z0-9]{10,32}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_LAYOUT_PART = re.compile(
+    r"^(AWSLogs|CloudTrail|o-[a-z0-9]{10,32}|\d{12}|[a-z]{2}(-[a-z]+)+-\d+|\d{4}|\d{2})$"
+)
 _MARGIN = timedelta(days=1)
 # Beyond this many days, list year and month folders instead of naming days.
 _MAX_NAMED_DAYS = 400
@@ -106,8 +109,10 @@ class S3Source:
     def _folders(self, bucket: str, prefix: str, filters: Filters) -> Iterator[str]:
         """The prefixes to list in full, walking the delivery layout."""
         if prefix and not prefix.endswith("/"):
-            yield prefix  # a partial name: list what starts with it
-            return
+            if not _LAYOUT_PART.match(prefix.rsplit("/", 1)[-1]):
+                yield prefix  # a partial name: list what starts with it
+                return
+            prefix += "/"  # a folder of the layout named without its slash
         parts = [p for p in prefix.split("/") if p]
         if "AWSLogs" not in parts:
             if f"{prefix}AWSLogs/" in self._children(bucket, prefix):
@@ -125,9 +130,9 @@ class S3Source:
             for child in self._names(bucket, base):
                 if _ORG.match(child):
                     yield from self._accounts(bucket, f"{base}{child}/", filters)
-                elif _ACCOUNT.match(child):
-                    if not filters.accounts or child in filters.accounts:
-                        yield from self._regions(bucket, f"{base}{child}/CloudTrail/", filters)
+                elif _ACCOUNT.match(child) and (not filters.accounts
+                                                or child in filters.accounts):
+                    yield from self._regions(bucket, f"{base}{child}/CloudTrail/", filters)
             return
         if _ORG.match(rest[0]):
             base, rest = f"{base}{rest[0]}/", rest[1:]
