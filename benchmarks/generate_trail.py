@@ -29,7 +29,7 @@ REGIONS = ("us-east-1", "us-west-2")
 START = datetime(2026, 11, 1, tzinfo=UTC)
 DAYS = 7
 RECORDS_PER_FILE = (300, 1300)
-GENERATOR_VERSION = "6"
+GENERATOR_VERSION = "8"
 
 USER_AGENTS = (
     ("Boto3/1.35.36 md/Botocore#1.35.36 ua/2.0 os/linux#5.10.226-214.880.amzn2.x86_64 "
@@ -44,6 +44,14 @@ USER_AGENTS = (
      "md/arch#x86_64 lang/python#3.10.14 md/pyimpl#CPython exec-env/AmazonSageMakerTraining"),
 )
 CIPHERS = ("TLS_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256", "TLS_AES_256_GCM_SHA384")
+# Bucket indexes (raw, curated, features, models, artifacts) each role reads and
+# writes, and how many keys it works on.
+ROLE_BUCKETS = {
+    "SageMakerTrainingRole": ((1, 2), (3,), 400),
+    "FeaturePipeline": ((0,), (2,), 300),
+    "DeployPipelineRole": ((3, 4), (3, 4), 200),
+    "ml-analyst": ((1,), (1,), 300),
+}
 MODELS = (
     "anthropic.claude-3-5-sonnet-20240620-v1:0",
     "anthropic.claude-3-haiku-20240307-v1:0",
@@ -244,10 +252,14 @@ class Generator:
             start = (team * 200) % len(self.keys)
             key = self.keys[(start + rng.randrange(600)) % len(self.keys)]
         else:
-            # Other roles work on a window of 400 keys of their own.
-            bucket_index = rng.randrange(len(own_buckets))
+            # Other roles read and write the buckets of their job, a window of keys each.
+            reads, writes, window = ROLE_BUCKETS.get(role.name.rstrip("0123456789"),
+                                                     ((1,), (2,), 300))
+            bucket_index = rng.choice(writes if kind == "s3_put" else reads)
             start = sum(map(ord, role.name)) * 37 % len(self.keys)
-            key = self.keys[(start + rng.randrange(400)) % len(self.keys)]
+            key = self.keys[(start + rng.randrange(window)) % len(self.keys)]
+        if REGIONS[bucket_index % 2] != region:  # a bucket lives, and logs, in one region
+            bucket_index += 1 if bucket_index + 1 < len(own_buckets) else -1
         bucket = own_buckets[bucket_index]
         s3_extra = {
             "SignatureVersion": "SigV4",
@@ -292,7 +304,8 @@ class Generator:
             extra = {"inferenceRegion": region} if model.startswith("us.") else None
             return "bedrock.amazonaws.com", name, {"modelId": model}, None, None, extra
         if kind in ("ddb_get", "ddb_put", "ddb_query"):
-            table = rng.choice(self.tables)
+            table = rng.choice([t for i, t in enumerate(self.tables)  # tables are regional
+                                if REGIONS[i % 2] == region])
             res = [{"accountId": acct, "type": "AWS::DynamoDB::Table",
                     "ARN": f"arn:aws:dynamodb:{region}:{acct}:table/{table}"}]
             if kind == "ddb_query":

@@ -650,15 +650,15 @@ class _Memo:
     """A bounded memo table: two generations; when the young one is full the
     old one is dropped, so entries still in use survive (they move up)."""
 
-    __slots__ = ("_limit", "_old", "_young")
+    __slots__ = ("_limit", "_old", "young")
 
     def __init__(self, limit: int) -> None:
         self._limit = max(1, limit // 2)
-        self._young: dict[Any, Any] = {}
+        self.young: dict[Any, Any] = {}
         self._old: dict[Any, Any] = {}
 
     def get(self, key: Any) -> Any:
-        found = self._young.get(key)
+        found = self.young.get(key)
         if found is None and self._old:
             found = self._old.pop(key, None)
             if found is not None:
@@ -666,13 +666,13 @@ class _Memo:
         return found
 
     def put(self, key: Any, value: Any) -> None:
-        if len(self._young) >= self._limit:
-            self._old = self._young
-            self._young = {}
-        self._young[key] = value
+        if len(self.young) >= self._limit:
+            self._old = self.young
+            self.young = {}
+        self.young[key] = value
 
     def __len__(self) -> int:
-        return len(self._young) + len(self._old)
+        return len(self.young) + len(self._old)
 
 
 class _Resolved:
@@ -699,10 +699,6 @@ def _identity_resolve_part(identity: dict[str, Any]) -> tuple[Any, ...]:
         arn_part = ("value", _member(identity, "arn"))
     return (_member(identity, "type"), _member(identity, "invokedBy"),
             _member(identity, "accountId"), arn_part)
-
-
-def _raw_key(value: Any) -> Any:
-    return value if value is UNSET else bytes(value)
 
 
 class _Folder:
@@ -781,9 +777,10 @@ class _Folder:
                 slow.append(index)
                 continue
             identity_key = bytes(identity_raw)
-            ident = identities.get(identity_key)
+            ident = identities.young.get(identity_key)
             if ident is None:
-                ident = self._identity(identity_key, partial(generic, index))
+                ident = identities.get(identity_key) or self._identity(
+                    identity_key, partial(generic, index))
                 if ident is None:
                     slow.append(index)
                     continue
@@ -819,12 +816,17 @@ class _Folder:
                     continue
                 key: tuple[Any, ...] = (ident.token, None, None, region)
             else:
+                params, response, listed = (rec.requestParameters, rec.responseElements,
+                                            rec.resources)
                 memo_key = (ident.resolve_part, source, name, rec.eventType, rec.awsRegion,
-                            rec.recipientAccountId, _raw_key(rec.requestParameters),
-                            _raw_key(rec.responseElements), _raw_key(rec.resources))
-                resolved = resolutions.get(memo_key)
+                            rec.recipientAccountId,
+                            params if params is UNSET else bytes(params),
+                            response if response is UNSET else bytes(response),
+                            listed if listed is UNSET else bytes(listed))
+                resolved = resolutions.young.get(memo_key)
                 if resolved is None:
-                    resolved = self._resolve(memo_key, partial(generic, index), rec)
+                    resolved = resolutions.get(memo_key) or self._resolve(
+                        memo_key, partial(generic, index), rec)
                 key = (ident.token, resolved, rec.errorCode, region)
             seen = tally.get(key)
             if seen is None:
