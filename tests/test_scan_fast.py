@@ -305,3 +305,28 @@ def test_result_pickles_compactly_and_whole(synthetic: Path) -> None:
     copy_ = pickle.loads(pickle.dumps(result))
     assert_same(copy_, result)
     assert copy_.sorted_warnings() == result.sorted_warnings()
+
+
+class _Exploding(LocalSource):
+    """A source whose reads fail with something other than OSError (a bug)."""
+
+    def read(self, trail_file: Any) -> bytes:
+        raise RuntimeError("boom in a worker")
+
+
+def test_a_failing_worker_fails_the_scan(synthetic: Path) -> None:
+    with pytest.raises(RuntimeError, match="boom in a worker"):
+        scan(_Exploding((str(synthetic),)), Filters(), workers=2)
+
+
+def test_workers_also_run_under_spawn(synthetic: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where processes are spawned, not forked (macOS, Windows), the source and the
+    batches are pickled to the workers."""
+    import multiprocessing
+
+    from iamgen.ingest import scan as scan_module
+
+    spawn = multiprocessing.get_context("spawn")
+    monkeypatch.setattr(scan_module.multiprocessing, "get_context", lambda: spawn)
+    source = LocalSource((str(synthetic),))
+    assert_same(scan(source, Filters(), workers=2), scan(source, Filters(), workers=1))
