@@ -230,9 +230,12 @@ def test_source_pickles_without_its_client_and_reads_in_workers(
         moto_endpoint: str, buckets: dict[str, int]) -> None:
     source = S3Source("s3://plain-trail", ClientFactory("s3", region="us-east-1",
                                                        endpoint_url=moto_endpoint))
-    source.client()
+    made = source.client()
+    assert source.client() is made
     copy = pickle.loads(pickle.dumps(source))
     assert copy._client is None
+    source._client_pid = -1  # as seen from a forked worker: the parent's client is not reused
+    assert source.client() is not made
     one = scan(source, Filters(), workers=1)
     two = scan(copy, Filters(), workers=2)
     assert two.events_read == one.events_read == 2 * buckets["plain"]

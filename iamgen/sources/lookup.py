@@ -13,6 +13,7 @@ counted twice.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,7 +68,7 @@ class LookupSource:
     clock: Callable[[], float] = time.monotonic
     concurrency: int = 1
     requests: int = 0
-    _clients: dict[str | None, Any] = field(default_factory=dict, repr=False)
+    _clients: dict[tuple[str | None, int], Any] = field(default_factory=dict, repr=False)
     _last_call: dict[str | None, float] = field(default_factory=dict, repr=False)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -132,9 +133,10 @@ class LookupSource:
         return {}
 
     def _client(self, region: str | None) -> Any:
-        if region not in self._clients:
-            self._clients[region] = self.client_factory(region)
-        return self._clients[region]
+        key = (region, os.getpid())  # a forked process makes its own clients
+        if key not in self._clients:
+            self._clients[key] = self.client_factory(region)
+        return self._clients[key]
 
     def _pace(self, region: str | None) -> None:
         """Wait so one region sees at most REQUESTS_PER_SECOND requests a second."""

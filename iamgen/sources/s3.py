@@ -14,6 +14,7 @@ still checked against the filters.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections import Counter
@@ -65,6 +66,7 @@ class S3Source:
     concurrency: int = 8
     _skipped: Counter[str] = field(default_factory=Counter)
     _client: Any = field(default=None, repr=False)
+    _client_pid: int = field(default=0, repr=False)
     _lock: Any = field(default_factory=threading.Lock, repr=False)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -78,10 +80,12 @@ class S3Source:
         self._lock = threading.Lock()
 
     def client(self) -> Any:
-        """This process's S3 client (made on first use)."""
+        """This process's S3 client (made on first use). A process forked after the
+        client was made gets its own: connection pools must not be shared."""
         with self._lock:
-            if self._client is None:
+            if self._client is None or self._client_pid != os.getpid():
                 self._client = self.client_factory()
+                self._client_pid = os.getpid()
             return self._client
 
     # -- listing --------------------------------------------------------------
