@@ -330,3 +330,10 @@ def test_workers_also_run_under_spawn(synthetic: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr(scan_module.multiprocessing, "get_context", lambda: spawn)
     source = LocalSource((str(synthetic),))
     assert_same(scan(source, Filters(), workers=2), scan(source, Filters(), workers=1))
+
+
+def test_same_on_the_example_account(repo_root: Path) -> None:
+    source = LocalSource((str(repo_root / "examples" / "ml-account" / "trail"),))
+    fast, _ = fast_scan(source, Filters())
+    assert fast.events_read > 1000 and fast.warnings  # it holds a damaged file
+    assert_same(fast, plain_scan(source, Filters()))
