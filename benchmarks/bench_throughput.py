@@ -121,6 +121,19 @@ def bare(folder: Path) -> Run:
     return timed([sys.executable, "-c", BARE_LOOP, str(folder)])
 
 
+READ_ONLY = r"""
+import sys
+from iamgen.commands.common import read_trails
+from iamgen.model import Filters
+print(read_trails([sys.argv[1]], Filters(), progress=False).result.events_read)
+"""
+
+
+def reading(folder: Path) -> Run:
+    """iamgen's reading stage alone (read_trails: list, read, resolve, tally)."""
+    return timed([sys.executable, "-c", READ_ONLY, str(folder)])
+
+
 def iamgen(folder: Path) -> Run:
     """``iamgen suggest --all`` over a trail."""
     out = BENCH / "out"
@@ -149,11 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {os.cpu_count()} cores, {_cpu_model()}; load average before: "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
-    bare_runs, ours_runs, small_runs = [], [], []
+    bare_runs, ours_runs, small_runs, read_runs = [], [], [], []
     for _ in range(args.repeat):  # interleaved, so drifting load hits both alike
         bare_runs.append(bare(big_trail))
         ours_runs.append(iamgen(big_trail))
         small_runs.append(iamgen(small_trail))
+        read_runs.append(reading(big_trail))
     counted = int(bare_runs[0].output.strip())
     if counted != large:
         raise SystemExit(f"the bare loop counted {counted} events, expected {large}")
@@ -174,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"iamgen suggest --all:               {spread(ours_rates)} events/s; "
           f"wall {spread([r.seconds for r in ours_runs])} s")
     print(f"ratio iamgen / bare: {spread(ratios)} (target >= {TARGET_RATIO})")
+    read_rates = [large / r.seconds for r in read_runs]
+    print(f"  of which the reading stage alone (read_trails): {spread(read_rates)} events/s, "
+          f"ratio {spread([r / b for r, b in zip(read_rates, bare_rates, strict=True)])}")
     print(f"iamgen peak RSS: {rss_process:.0f} MB largest process (target <= "
           f"{TARGET_RSS_MB:.0f} MB); all its processes together: {rss_tree:.0f} MB (PSS)")
     print(f"linearity: {small:,} events {spread([r.seconds for r in small_runs])} s, "
