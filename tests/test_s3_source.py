@@ -282,3 +282,12 @@ def test_read_trails_refuses_trails_with_lookup() -> None:
         read_trails(["x"], Filters(), source="lookup")
     with pytest.raises(UsageError, match="unknown source"):
         read_trails(["x"], Filters(), source="athena")
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "us-gov-west-1", "cn-north-1",
+                                    "ap-southeast-3", "il-central-1", "eusc-de-east-1"])
+def test_region_folders_of_every_partition_are_walked(region: str) -> None:
+    """Region codes: https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-regions.html"""
+    from iamgen.sources.s3 import _REGION
+
+    assert _REGION.match(region)

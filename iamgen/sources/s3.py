@@ -33,9 +33,9 @@ SCHEME = "s3://"
 _TRAIL_SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".gz")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _ORG = re.compile(r"^o-[a-z0-9]{10,32}$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_REGION = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-\d+$")
 _LAYOUT_PART = re.compile(
-    r"^(AWSLogs|CloudTrail|o-[a-z0-9]{10,32}|\d{12}|[a-z]{2}(-[a-z]+)+-\d+|\d{4}|\d{2})$"
+    r"^(AWSLogs|CloudTrail|o-[a-z0-9]{10,32}|\d{12}|[a-z]{2,4}(-[a-z]+)+-\d+|\d{4}|\d{2})$"
 )
 _MARGIN = timedelta(days=1)
 # Beyond this many days, list year and month folders instead of naming days.
