@@ -152,10 +152,15 @@ def read_trails(trails: Sequence[str], filters: Filters, workers: int | None = N
     finally:
         if line is not None:
             line.close()
-    # What was read lives until the command ends and holds no cycles: keep the
-    # cyclic garbage collector from walking it again and again from now on.
-    gc.freeze()
+    if result.events_read >= _FREEZE_AFTER_EVENTS:
+        # What was read lives until the command ends and holds no cycles: keep
+        # the cyclic garbage collector from walking it again and again (small
+        # runs, as in tests calling this many times, are left alone).
+        gc.freeze()
     return Run(result, filters)
+
+
+_FREEZE_AFTER_EVENTS = 100_000
 
 
 def _trail_source(trails: Sequence[str], aws_profile: str | None) -> RecordSource:
