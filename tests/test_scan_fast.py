@@ -113,6 +113,18 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("synthetic")
     generate_trail.generate(6000, root, seed=7)
     write_trail_file(root, odd_records(), suffix="Odd0000000000000")
+    # CloudTrail Lake / Athena exports: JSON Lines, plain and gzipped.
+    lake = root / "lake"
+    lake.mkdir()
+    some = _records_of(root)[:300]
+    lines = "\n".join(json.dumps(r) for r in some) + "\n\n"
+    (lake / "export-1.jsonl").write_text(lines)
+    (lake / "export-2.jsonl.gz").write_bytes(gzip.compress(lines.encode(), mtime=0))
+    mixed = [json.dumps(r) for r in some[:20]]
+    mixed[3] = json.dumps({"CloudTrailEvent": json.dumps(some[3])})
+    mixed[5] = "{not json"
+    (lake / "export-3.jsonl").write_text("\n".join(mixed))
+    (lake / "export-4.jsonl").write_text(json.dumps(some[0]))  # one line: one document
     return root
 
 

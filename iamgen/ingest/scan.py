@@ -37,6 +37,7 @@ from ..sources.decode import (
     DeliveredRecord,
     decode_delivery,
     decode_delivery_typed,
+    decode_json_lines_typed,
     decode_typed,
     decompress,
     iter_text_records,
@@ -746,6 +747,12 @@ class _Folder:
         if raws is not None:  # some record does not fit the typed shape: one by one
             self._fold_typed(location, [decode_typed(raw) for raw in raws],
                              lambda index: json_decode(raws[index]))
+            return
+        lines = decode_json_lines_typed(text)
+        if lines is not None:
+            typed_lines, texts = lines
+            self._fold_typed(location, list(typed_lines),
+                             lambda index: json_decode(texts[index]))
             return
         for item in iter_text_records(text):
             if isinstance(item, BadInput):

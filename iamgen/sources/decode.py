@@ -219,3 +219,26 @@ def decode_typed(raw: Raw) -> DeliveredRecord | None:
         return _record_decoder.decode(raw)
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None
+
+
+def decode_json_lines_typed(text: bytes) -> tuple[list[DeliveredRecord], list[bytes]] | None:
+    """Every record of a JSON Lines file (CloudTrail Lake, Athena), typed, with
+    each record's line; None unless the generic decoder would read the file
+    as JSON Lines and every line fits the typed shape."""
+    stripped = text.lstrip()
+    if not _looks_like_json_lines(stripped):
+        return None
+    try:
+        _decode(text)
+    except msgspec.DecodeError:
+        pass
+    else:
+        return None  # one JSON document, not lines
+    lines = [line for line in text.splitlines() if line.strip()]
+    records = []
+    for line in lines:
+        try:
+            records.append(_record_decoder.decode(line))
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return None
+    return records, lines
