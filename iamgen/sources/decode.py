@@ -137,13 +137,15 @@ def _json_lines(text: bytes) -> Iterator[tuple[int, Any] | BadInput]:
 # -- the fast path: S3-delivered files decoded into typed records -------------
 
 
-class DeliveredRecord(Struct, forbid_unknown_fields=True):
+class DeliveredRecord(Struct, forbid_unknown_fields=True, gc=False):
     """A CloudTrail record with every documented top-level field.
 
     The fields the scan reads on every record are typed; the rest stay
     :class:`msgspec.Raw` (undecoded JSON) until asked for. Unknown fields are
     refused, so a file that has any falls back to the generic decoder and no
-    field is ever silently dropped. Missing fields are ``UNSET``.
+    field is ever silently dropped. Missing fields are ``UNSET``. It holds only
+    strings and undecoded bytes, so it cannot be part of a reference cycle and
+    is kept out of the garbage collector's way (``gc=False``).
     Fields: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
     """
 
