@@ -19,6 +19,7 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -97,15 +98,18 @@ class S3Source:
         bucket, prefix = parse_s3_url(self.url)
         found: set[str] = set()
         try:
-            for folder in self._folders(bucket, prefix, filters):
-                for key in self._keys(bucket, folder):
-                    if not key.endswith(_TRAIL_SUFFIXES):
-                        continue
-                    reason = skip_reason(key, filters)
-                    if reason is not None:
-                        self._skipped[reason] += 1
-                    else:
-                        found.add(key)
+            folders = list(self._folders(bucket, prefix, filters))
+            # One listing per day folder: many small requests, made side by side.
+            with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
+                for keys in pool.map(lambda folder: list(self._keys(bucket, folder)), folders):
+                    for key in keys:
+                        if not key.endswith(_TRAIL_SUFFIXES):
+                            continue
+                        reason = skip_reason(key, filters)
+                        if reason is not None:
+                            self._skipped[reason] += 1
+                        else:
+                            found.add(key)
         except (BotoCoreError, ClientError) as exc:
             raise InputError(f"{self.url}: cannot list the bucket ({error_text(exc)})") from None
         return [TrailFile(f"{SCHEME}{bucket}/{key}") for key in sorted(found)]
