@@ -310,3 +310,14 @@ def test_summary_names_data_events_the_trail_does_not_record(trail: Path) -> Non
     line = next(l for l in err.splitlines() if "no data events in this trail for:" in l)
     assert "lambda-invoke" in line  # no Lambda Invoke data event in this trail
     assert "s3-objects" not in line  # the trail holds a GetObject data event
+
+
+def test_source_options_are_checked(trail: Path) -> None:
+    code, _, err = run("suggest", ROLE, "--source", "lookup", "--lookup-attribute", "nokey")
+    assert code == 2 and "KEY=VALUE" in err
+    code, _, err = run("suggest", ROLE, "--trail", str(trail), "--lookup-attribute", "a=b")
+    assert code == 2 and "--source lookup only" in err
+    code, _, err = run("suggest", ROLE, "--source", "lookup", "--trail", str(trail))
+    assert code == 2 and "give no --trail" in err
+    code, _, err = run("suggest", ROLE, "--source", "carrier-pigeon", "--trail", str(trail))
+    assert code == 2 and "unknown source" in err

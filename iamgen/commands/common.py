@@ -36,7 +36,8 @@ TrailOption = Annotated[
     list[str],
     typer.Option(
         "--trail", "-t",
-        help="CloudTrail file or directory (walked recursively), or - for stdin. Repeatable.",
+        help="CloudTrail file, directory (walked recursively), s3://bucket/prefix, "
+        "or - for stdin. Repeatable.",
     ),
 ]
 SinceOption = Annotated[
@@ -51,6 +52,26 @@ AccountOption = Annotated[
 ]
 RegionOption = Annotated[
     list[str] | None, typer.Option("--region", help="Only this region. Repeatable.")
+]
+SourceOption = Annotated[
+    str,
+    typer.Option(
+        "--source",
+        help="Where events come from: trail (the --trail paths and s3:// URLs) or lookup "
+        "(the LookupEvents API: management events of the last 90 days).",
+    ),
+]
+LookupAttributeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--lookup-attribute",
+        help="With --source lookup: one server-side filter KEY=VALUE "
+        "(e.g. EventSource=bedrock.amazonaws.com).",
+    ),
+]
+AwsProfileOption = Annotated[
+    str | None,
+    typer.Option("--profile", help="AWS profile for S3, LookupEvents and IAM (default: AWS_PROFILE)."),
 ]
 WorkersOption = Annotated[
     int | None,
@@ -109,6 +130,38 @@ class Run:
 
     result: ScanResult
     filters: Filters
+
+
+@dataclass(frozen=True, slots=True)
+class SourceChoice:
+    """Where a command reads events from, as its options said."""
+
+    source: str = "trail"
+    lookup_attribute: tuple[str, str] | None = None
+    profile: str | None = None
+    quiet: bool = False
+
+
+def source_choice(source: str, lookup_attribute: str | None, profile: str | None,
+                  quiet: bool) -> SourceChoice:
+    """Check and bundle the --source, --lookup-attribute and --profile options."""
+    attribute = None
+    if lookup_attribute is not None:
+        key, sep, value = lookup_attribute.partition("=")
+        if not sep or not key or not value:
+            raise UsageError(f"--lookup-attribute {lookup_attribute!r}: use KEY=VALUE")
+        if source != "lookup":
+            raise UsageError("--lookup-attribute filters --source lookup only")
+        attribute = (key, value)
+    return SourceChoice(source, attribute, profile, quiet)
+
+
+def read_chosen(trails: Sequence[str], filters: Filters, workers: int | None,
+                choice: SourceChoice) -> Run:
+    """:func:`read_trails` with a command's source options (no progress when quiet)."""
+    return read_trails(trails, filters, workers, source=choice.source,
+                       aws_profile=choice.profile, lookup_attribute=choice.lookup_attribute,
+                       progress=False if choice.quiet else None)
 
 
 def read_trails(trails: Sequence[str], filters: Filters, workers: int | None = None, *,

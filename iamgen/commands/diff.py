@@ -67,6 +67,8 @@ def diff_command(
     templates: Annotated[
         Path | None, typer.Option(help="Folder with your own copy of diff.md.j2.")
     ] = None,
+    source: common.SourceOption = "trail",
+    lookup_attribute: common.LookupAttributeOption = None,
     workers: common.WorkersOption = None,
     quiet: common.QuietOption = False,
 ) -> None:
@@ -81,12 +83,14 @@ def diff_command(
     if fmt not in FORMATS:
         raise UsageError(f"unknown --format {fmt!r}: choose one of {', '.join(FORMATS)}")
     settings = SynthSettings(generalization=generalize)
-    source = GrantSource(grants_files, profile, endpoint_url)
-    run = common.read_trails(trail, common.build_filters(since, until, account, region), workers)
+    grants = GrantSource(grants_files, profile, endpoint_url)
+    choice = common.source_choice(source, lookup_attribute, profile, quiet)
+    run = common.read_chosen(trail, common.build_filters(since, until, account, region), workers,
+                             choice)
     common.report(run, quiet)
     common.require_usable(run)
     seen = principals_seen(run.result)
-    chosen = list(seen) if all_principals else _choose(principals or [], seen, source, quiet)
+    chosen = list(seen) if all_principals else _choose(principals or [], seen, grants, quiet)
     if not chosen:
         raise NothingUsableError("no role or user was seen in the trail")
     usages = run.result.usages()
@@ -95,7 +99,7 @@ def diff_command(
                             run.result.first_event, run.result.last_event)
     catalog = load_catalog()
     results: list[DiffResult] = [
-        diff(principal, usages, source.grants(principal), trail_actions=trail_actions,
+        diff(principal, usages, grants.grants(principal), trail_actions=trail_actions,
              window=window, settings=settings, catalog=catalog)
         for principal in chosen
         if principal.kind is not PrincipalKind.ROOT or not all_principals

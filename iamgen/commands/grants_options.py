@@ -34,7 +34,8 @@ GrantsFilesOption = Annotated[
                  "(repeatable), instead of IAM."),
 ]
 ProfileOption = Annotated[
-    str | None, typer.Option(help="AWS profile for reading IAM (default: AWS_PROFILE).")
+    str | None,
+    typer.Option(help="AWS profile for IAM, S3 and LookupEvents (default: AWS_PROFILE)."),
 ]
 EndpointUrlOption = Annotated[
     str | None,

@@ -36,11 +36,11 @@ class Loaded:
 
 def load_access(trail: list[str], graph_file: Path | None, since: str | None,
                 until: str | None, account: list[str] | None, region: list[str] | None,
-                workers: int | None, quiet: bool) -> Loaded:
+                workers: int | None, choice: common.SourceChoice) -> Loaded:
     """The access graph from trails (scanned now) or from a saved graph file."""
     if graph_file is not None:
-        if trail:
-            raise UsageError("give either --trail or --graph, not both")
+        if trail or choice.source != "trail":
+            raise UsageError("give either --trail/--source or --graph, not both")
         if since or until or account or region:
             raise UsageError("--since, --until, --account and --region filter trails; "
                              "a saved graph is read as it is")
@@ -53,8 +53,8 @@ def load_access(trail: list[str], graph_file: Path | None, since: str | None,
         return Loaded(graph, min((u.first_seen for u in usages), default=None),
                       max((u.last_seen for u in usages), default=None))
     filters = common.build_filters(since, until, account, region)
-    run = common.read_trails(trail, filters, workers)
-    common.report(run, quiet)
+    run = common.read_chosen(trail, filters, workers, choice)
+    common.report(run, choice.quiet)
     common.require_usable(run)
     graph = build_graph(run.result.usages(), run.result.principal_events)
     return Loaded(graph, run.result.first_event, run.result.last_event,
@@ -74,6 +74,9 @@ def graph(
     until: common.UntilOption = None,
     account: common.AccountOption = None,
     region: common.RegionOption = None,
+    source: common.SourceOption = "trail",
+    lookup_attribute: common.LookupAttributeOption = None,
+    profile: common.AwsProfileOption = None,
     workers: common.WorkersOption = None,
     quiet: common.QuietOption = False,
 ) -> None:
@@ -83,7 +86,8 @@ def graph(
     """
     if fmt not in GRAPH_FORMATS:
         raise UsageError(f"unknown --format {fmt!r}: choose one of {', '.join(GRAPH_FORMATS)}")
-    loaded = load_access(trail, graph_file, since, until, account, region, workers, quiet)
+    loaded = load_access(trail, graph_file, since, until, account, region, workers,
+                         common.source_choice(source, lookup_attribute, profile, quiet))
     text = render_access_graph(loaded.graph, fmt)
     if output is None:
         typer.echo(text, nl=False)
@@ -109,6 +113,9 @@ def who(
     until: common.UntilOption = None,
     account: common.AccountOption = None,
     region: common.RegionOption = None,
+    source: common.SourceOption = "trail",
+    lookup_attribute: common.LookupAttributeOption = None,
+    profile: common.AwsProfileOption = None,
     workers: common.WorkersOption = None,
     quiet: common.QuietOption = False,
 ) -> None:
@@ -117,7 +124,8 @@ def who(
         raise UsageError(f"{pattern!r} is not an ARN: give one (arn:aws:s3:::bucket/*), "
                          "or * for every resource")
     _check_query_format(fmt)
-    loaded = load_access(trail, graph_file, since, until, account, region, workers, quiet)
+    loaded = load_access(trail, graph_file, since, until, account, region, workers,
+                         common.source_choice(source, lookup_attribute, profile, quiet))
     sightings = loaded.graph.who(pattern)
     if fmt == "json":
         typer.echo(json.dumps({"pattern": pattern, "sightings": [_sighting(s) for s in sightings]},
@@ -144,12 +152,16 @@ def chains(
     until: common.UntilOption = None,
     account: common.AccountOption = None,
     region: common.RegionOption = None,
+    source: common.SourceOption = "trail",
+    lookup_attribute: common.LookupAttributeOption = None,
+    profile: common.AwsProfileOption = None,
     workers: common.WorkersOption = None,
     quiet: common.QuietOption = False,
 ) -> None:
     """Which principals reached a role through observed, successful AssumeRole chains."""
     _check_query_format(fmt)
-    loaded = load_access(trail, graph_file, since, until, account, region, workers, quiet)
+    loaded = load_access(trail, graph_file, since, until, account, region, workers,
+                         common.source_choice(source, lookup_attribute, profile, quiet))
     roles = loaded.graph.roles()
     chosen = common.match_principals([role], roles)
     found = [(target, loaded.graph.can_reach(target)) for target in chosen]

@@ -98,6 +98,8 @@ def review_command(
     account: common.AccountOption = None,
     region: common.RegionOption = None,
     generalize: GeneralizeOption = Generalization.PREFIX,
+    source: common.SourceOption = "trail",
+    lookup_attribute: common.LookupAttributeOption = None,
     workers: common.WorkersOption = None,
     quiet: common.QuietOption = False,
 ) -> None:
@@ -108,9 +110,10 @@ def review_command(
     """
     if fmt not in FORMATS:
         raise UsageError(f"unknown --format {fmt!r}: choose one of {', '.join(FORMATS)}")
-    source = GrantSource(grants_files, profile, endpoint_url)
-    loaded = load_access(trail, graph_file, since, until, account, region, workers, quiet)
-    subjects, skipped, listed_unseen = _subjects(loaded.graph.principals(), source)
+    grants = GrantSource(grants_files, profile, endpoint_url)
+    loaded = load_access(trail, graph_file, since, until, account, region, workers,
+                         common.source_choice(source, lookup_attribute, profile, quiet))
+    subjects, skipped, listed_unseen = _subjects(loaded.graph.principals(), grants)
     if not subjects:
         raise NothingUsableError("no principal to review: none seen in the trail has grants "
                                  "to read" + (f" ({len(skipped)} not reviewed)" if skipped else ""))

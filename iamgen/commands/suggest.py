@@ -65,6 +65,9 @@ def suggest(
         bool,
         typer.Option(help="Allow service:Prefix* where it matches only observed actions."),
     ] = False,
+    source: common.SourceOption = "trail",
+    lookup_attribute: common.LookupAttributeOption = None,
+    profile: common.AwsProfileOption = None,
     workers: common.WorkersOption = None,
     quiet: common.QuietOption = False,
 ) -> None:
@@ -78,7 +81,9 @@ def suggest(
                                  compress_actions=compress_actions)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    run = common.read_trails(trail, common.build_filters(since, until, account, region), workers)
+    choice = common.source_choice(source, lookup_attribute, profile, quiet)
+    run = common.read_chosen(trail, common.build_filters(since, until, account, region), workers,
+                             choice)
     common.report(run, quiet)
     common.require_usable(run)
     graph = build_graph(run.result.usages(), run.result.principal_events)
