@@ -16,10 +16,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cached_property, lru_cache
 from itertools import islice, pairwise
+from operator import itemgetter
 from typing import Any
 from xml.etree.ElementTree import ParseError
 
@@ -91,8 +92,12 @@ class Chain:
 class AccessGraph:
     """A built access graph. Treat as immutable; build with :func:`build_graph`."""
 
-    def __init__(self, graph: nx.MultiDiGraph) -> None:
+    def __init__(self, graph: nx.MultiDiGraph,
+                 usages_by_node: Mapping[str, tuple[Usage, ...]] | None = None) -> None:
+        """Wrap ``graph``; ``usages_by_node`` (each principal node's usages, sorted
+        as :meth:`usages_of` returns them) saves rebuilding them from edge data."""
         self._graph = graph
+        self._by_node = dict(usages_by_node) if usages_by_node is not None else None
 
     # -- sizes ------------------------------------------------------------
 
@@ -119,21 +124,25 @@ class AccessGraph:
 
     def usages(self) -> tuple[Usage, ...]:
         """Every usage in the graph, sorted as :meth:`ScanResult.usages` sorts them."""
-        found = [self._usage(principal, data) for principal, data in self._edges()]
-        return tuple(sorted(found, key=_usage_key))
+        by_node = self._usages_by_node()
+        return tuple(usage for principal in self.principals()
+                     for usage in by_node.get(principal.arn, ()))
 
     def usages_of(self, principal: Principal) -> tuple[Usage, ...]:
         """The principal's usages, allowed and denied, sorted."""
         node = self._principal_node(principal)
         if node is None:
             return ()
-        found = [self._usage(principal, data)
-                 for _, _, data in self._graph.out_edges(node, data=True)]
-        return tuple(sorted(found, key=_usage_key))
+        mine = self._usages_by_node().get(node, ())
+        if mine and mine[0].principal != principal:  # asked with another kind of the same ARN
+            return tuple(replace(usage, principal=principal) for usage in mine)
+        return mine
 
     def permissions_of(self, principal: Principal) -> tuple[Permission, ...]:
         """The permissions the principal used successfully, sorted and distinct."""
-        return tuple(sorted({u.permission for u in self.usages_of(principal) if not u.denied}))
+        # usages_of is sorted by (permission, denied) and holds each pair once,
+        # so the allowed permissions come out sorted and distinct.
+        return tuple(u.permission for u in self.usages_of(principal) if not u.denied)
 
     def span_of(self, principal: Principal) -> tuple[datetime | None, datetime | None]:
         """The first and last time the principal was seen using a permission."""
@@ -242,6 +251,17 @@ class AccessGraph:
         known = self._principal_of_node.get(node)
         return known if known is not None else Principal(node, PrincipalKind.ROLE)
 
+    def _usages_by_node(self) -> dict[str, tuple[Usage, ...]]:
+        """Each principal node's usages, sorted (from edge data, once, when not given)."""
+        if self._by_node is None:
+            grouped: dict[str, list[Usage]] = {}
+            principal_of = self._principal_of_node
+            for source, _, data in self._graph.edges(data=True):
+                grouped.setdefault(source, []).append(self._usage(principal_of[source], data))
+            self._by_node = {node: tuple(sorted(found, key=_permission_order))
+                             for node, found in grouped.items()}
+        return self._by_node
+
     def _edges(self) -> Iterable[tuple[Principal, dict[str, Any]]]:
         principal_of = self._principal_of_node
         for source, _, data in self._graph.edges(data=True):
@@ -264,6 +284,20 @@ def _usage_key(usage: Usage) -> tuple[Principal, Permission, bool]:
     return (usage.principal, usage.permission, usage.denied)
 
 
+def _usage_order(usage: Usage) -> tuple[Any, ...]:
+    """The order of :func:`_usage_key`, as a plain tuple (much cheaper to compare
+    than the dataclasses, and the same order)."""
+    principal, permission = usage.principal, usage.permission
+    return (principal.arn, principal.kind, permission.action, permission.resource,
+            permission.conditions, usage.denied)
+
+
+def _permission_order(usage: Usage) -> tuple[Any, ...]:
+    """:func:`_usage_order` inside one principal."""
+    permission = usage.permission
+    return (permission.action, permission.resource, permission.conditions, usage.denied)
+
+
 def _newest_first(moment: datetime) -> float:
     return -moment.timestamp()
 
@@ -280,26 +314,46 @@ def build_graph(usages: Iterable[Usage],
     provenance. Duplicate (principal, permission, outcome) usages are merged.
     The result does not depend on the order of ``usages``.
     """
-    merged: dict[tuple[Principal, Permission, bool], Usage] = {}
-    for usage in usages:
-        key = _usage_key(usage)
-        merged[key] = _merge(merged[key], usage) if key in merged else usage
+    merged: list[Usage] = []
+    last_key: tuple[Any, ...] | None = None
+    # ScanResult.usages() comes sorted: the sort is then one linear pass.
+    for key, usage in sorted([(_usage_order(u), u) for u in usages], key=itemgetter(0)):
+        if key == last_key:
+            merged[-1] = _merge(merged[-1], usage)
+        else:
+            merged.append(usage)
+            last_key = key
     counts = dict(events or {})
-    principals = sorted({key[0] for key in merged} | set(counts))
+    principals = sorted({usage.principal for usage in merged} | set(counts))
 
     graph = nx.MultiDiGraph(schema=SCHEMA, schema_version=SCHEMA_VERSION)
     for principal in principals:
         graph.add_node(principal.arn, **_principal_attrs(principal, counts.get(principal, 0)))
     identities = _identity_index(principals)
     principal_arns = frozenset(p.arn for p in principals)
-    for (principal, permission, denied), usage in sorted(merged.items(),
-                                                         key=lambda item: item[0]):
-        target = _resource_node(permission.resource, principal_arns, identities)
-        if target not in graph:
-            graph.add_node(target, **_resource_attrs(target))
-        graph.add_edge(principal.arn, target, key=_edge_key(permission, denied),
-                       **_edge_attrs(usage))
-    return AccessGraph(graph)
+    targets: dict[str, str] = {}
+    by_node: dict[str, list[Usage]] = {}
+    keys: set[tuple[str, str, str]] = set()
+    for usage in merged:
+        permission = usage.permission
+        resource = permission.resource
+        target = targets.get(resource)
+        if target is None:
+            target = targets[resource] = _resource_node(resource, principal_arns, identities)
+            if target not in graph:
+                graph.add_node(target, **_resource_attrs(target))
+        source = usage.principal.arn
+        key = _edge_key(permission, usage.denied)
+        if (source, target, key) in keys:
+            # Two spellings of one role (with and without its path) on the same node:
+            # the resource tells the edges apart, so neither overwrites the other.
+            key = f"{key} {resource}"
+        keys.add((source, target, key))
+        graph.add_edge(source, target, key, **_edge_attrs(usage))
+        by_node.setdefault(source, []).append(usage)
+    if len(principal_arns) != len(principals):  # one ARN as two kinds: nodes decide
+        return AccessGraph(graph)
+    return AccessGraph(graph, {node: tuple(found) for node, found in by_node.items()})
 
 
 def _merge(a: Usage, b: Usage) -> Usage:
@@ -365,7 +419,7 @@ def _identity_index(principals: Iterable[Principal]) -> dict[tuple[str, str, str
 def _resource_node(resource: str, principal_arns: frozenset[str],
                    identities: Mapping[tuple[str, str, str, str], str]) -> str:
     """The node a resource lands on: a role or user's own node when it is one."""
-    if resource in principal_arns:
+    if resource in principal_arns or ":iam:" not in resource:
         return resource
     key = _identity_key(resource)
     if key is not None and key in identities:

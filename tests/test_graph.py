@@ -143,6 +143,18 @@ def test_role_arn_without_path_lands_on_the_roles_own_node(graph: AccessGraph) -
     assert f"arn:aws:iam::{ACCOUNT}:role/Trainer" not in ids
 
 
+def test_both_spellings_of_a_role_stay_two_edges_on_its_node() -> None:
+    # GetRole on Trainer with and without its path: one node, two edges, two permissions.
+    bare = f"arn:aws:iam::{ACCOUNT}:role/Trainer"
+    usages = [use(PIPELINE, "iam:GetRole", bare), use(PIPELINE, "iam:GetRole", TRAINER.arn),
+              use(PIPELINE, "iam:GetRole", TRAINER.arn, denied=True)]
+    graph = build_graph(usages, events={TRAINER: 1})
+    assert graph.edge_count == 3
+    assert {p.resource for p in graph.permissions_of(PIPELINE)} == {bare, TRAINER.arn}
+    for reloaded in (from_json(to_json(graph)), from_graphml(to_graphml(graph))):
+        assert reloaded.usages() == graph.usages()
+
+
 def test_can_reach_follows_successful_assume_role_paths(graph: AccessGraph) -> None:
     chains = {c.principals for c in graph.can_reach(TRAINER)}
     assert chains == {(PIPELINE, TRAINER), (ALICE, PIPELINE, TRAINER)}
@@ -312,7 +324,7 @@ def test_loading_anything_else_fails_loudly(text: str) -> None:
 
 _principals = st.sampled_from([TRAINER, PIPELINE, ALICE, role("X", "/a/b/"),
                                Principal(f"arn:aws:iam::{ACCOUNT}:root", PrincipalKind.ROOT)])
-_resources = st.sampled_from(["*", BUCKET, OBJECT, KEY, MODEL, PIPELINE.arn,
+_resources = st.sampled_from(["*", BUCKET, OBJECT, KEY, MODEL, PIPELINE.arn, TRAINER.arn,
                               f"arn:aws:iam::{ACCOUNT}:role/Trainer", 'arn:aws:s3:::q/"<&>'])
 _actions = st.sampled_from(["s3:GetObject", "s3:ListBucket", "sts:AssumeRole", "kms:Decrypt",
                             "iam:GetRole"])
@@ -341,6 +353,11 @@ def test_property_saved_graphs_reload_to_the_same_usages(usages: list[Usage]) ->
     assert set(graph.usages()) == set(usages)
     assert set(from_json(to_json(graph)).usages()) == set(usages)
     assert set(from_graphml(to_graphml(graph)).usages()) == set(usages)
+    reloaded = from_json(to_json(graph))  # queries answered from edge data, not the index
     for principal in graph.principals():
         expected = {u.permission for u in usages if u.principal == principal and not u.denied}
         assert set(graph.permissions_of(principal)) == expected
+        assert graph.permissions_of(principal) == tuple(sorted(expected))
+        assert graph.usages_of(principal) == reloaded.usages_of(principal)
+        assert graph.span_of(principal) == reloaded.span_of(principal)
+    assert graph.usages() == reloaded.usages()
