@@ -413,6 +413,26 @@ def test_an_empty_folder_name_is_not_the_bucket_root() -> None:
     assert allows(result.documents[0], "s3:GetObject", obj("b", "other")) is False
 
 
+def test_a_folder_marker_object_is_not_its_own_fold() -> None:
+    # The console's "create folder" writes an object named "a/b/"; it counts in
+    # a/b/ but a fold of a/b/ covers only what lies below it, so it stays exact.
+    perms = [Permission("s3:GetObject", obj("b", f"a/b/k{i}")) for i in range(11)]
+    perms.append(Permission("s3:GetObject", obj("b", "a/b/")))
+    result = synthesize(perms)
+    (fold,) = result.folds
+    assert (fold.pattern, fold.observed) == ("arn:aws:s3:::b/a/b/*", 11)
+    (stmt,) = statements(result.documents)
+    assert stmt.resources == ("arn:aws:s3:::b/a/b/", "arn:aws:s3:::b/a/b/*")
+
+
+def test_folds_of_one_folder_list_their_actions_case_insensitively() -> None:
+    perms = [Permission(action, obj("b", f"k/{i}"))
+             for action in ("s3:PutObject", "s3:GetObject", "s3:DeleteObject") for i in range(11)]
+    (fold,) = synthesize(perms).folds
+    assert fold.actions == ("s3:DeleteObject", "s3:GetObject", "s3:PutObject")
+    assert fold.observed == 11
+
+
 def test_log_streams_of_one_group_fold_and_never_across_groups() -> None:
     group = "arn:aws:logs:us-east-1:111122223333:log-group:/aws/lambda/summarizer"
     perms = [

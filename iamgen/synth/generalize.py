@@ -25,7 +25,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..arn import parse_arn
 from ..model import Condition, Permission
 from .settings import Fold, Generalization
 
@@ -57,13 +56,17 @@ def _unit(resource: str) -> _Unit | None:
             return None
         base = resource[: found.start("stream")]
         return _Unit(base=base, path=found["stream"], flat=True)
-    arn = parse_arn(resource)
-    if arn is None or arn.service != "s3" or arn.region or arn.account:
+    # parse_arn's split, inlined: this runs once per permission of a principal.
+    parts = resource.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or not parts[1] or parts[2] != "s3":
         return None
-    bucket, slash, key = arn.resource.partition("/")
-    if not slash or not bucket or not key or _WILD & set(arn.resource):
+    if parts[3] or parts[4]:
         return None
-    return _Unit(base=f"arn:{arn.partition}:s3:::{bucket}/", path=key, flat=False)
+    body = parts[5]
+    bucket, slash, key = body.partition("/")
+    if not slash or not bucket or not key or "*" in body or "?" in body or "$" in body:
+        return None
+    return _Unit(base=f"arn:{parts[1]}:s3:::{bucket}/", path=key, flat=False)
 
 
 # Folders are path prefixes ending in "/" ("a/b/"); "" is the scope's root.
@@ -108,43 +111,80 @@ def _folders(paths: set[str], flat: bool, level: Generalization, threshold: int)
     return {f for f in found if not any(a in found for a in _ancestors(f))}
 
 
-def fold_objects(
-    permissions: Iterable[Permission], level: Generalization, threshold: int
+def _covering(path: str, folders: set[str]) -> str | None:
+    """The folder of ``folders`` above ``path`` (the shallowest; folders never nest)."""
+    if "" in folders:
+        return ""
+    inner = path.removesuffix("/")
+    cut = inner.find("/")
+    while cut >= 0:
+        folder = inner[: cut + 1]
+        if folder in folders:
+            return folder
+        cut = inner.find("/", cut + 1)
+    return None
+
+
+_Slot = tuple[tuple[Condition, ...], str, str]
+"""(conditions, action, scope base): folds are decided per slot."""
+
+
+@dataclass(frozen=True, slots=True)
+class Siblings:
+    """Permissions sorted into fold slots, once, to be folded at any threshold.
+
+    ``slots`` maps each (conditions, action, base) to whether its scope is
+    flat and its members: path inside the scope -> the permission on it.
+    """
+
+    permissions: frozenset[Permission]
+    slots: dict[_Slot, tuple[bool, dict[str, Permission]]]
+
+
+def find_siblings(permissions: Iterable[Permission]) -> Siblings:
+    """Group the permissions on literal S3 objects and log streams by fold slot."""
+    perms = frozenset(permissions)
+    slots: dict[_Slot, tuple[bool, dict[str, Permission]]] = {}
+    units: dict[str, _Unit | None] = {}
+    for perm in perms:
+        resource = perm.resource
+        if resource in units:
+            unit = units[resource]
+        else:
+            unit = units[resource] = _unit(resource)
+        if unit is None:
+            continue
+        slot = (perm.conditions, perm.action, unit.base)
+        found = slots.get(slot)
+        if found is None:
+            found = slots[slot] = (unit.flat, {})
+        found[1][unit.path] = perm
+    return Siblings(permissions=perms, slots=slots)
+
+
+def fold_siblings(
+    siblings: Siblings, level: Generalization, threshold: int
 ) -> tuple[frozenset[Permission], tuple[Fold, ...]]:
     """Permissions with crowded folders folded, and the folds made."""
-    perms = frozenset(permissions)
+    perms = siblings.permissions
     if level is Generalization.NONE:
         return perms, ()
-    units = {perm.resource: _unit(perm.resource) for perm in perms}
-    members: dict[tuple[tuple[Condition, ...], str, str], set[str]] = defaultdict(set)
-    flat: dict[str, bool] = {}
-    for perm in perms:
-        unit = units[perm.resource]
-        if unit is not None:
-            members[(perm.conditions, perm.action, unit.base)].add(unit.path)
-            flat[unit.base] = unit.flat
-    chosen: dict[tuple[tuple[Condition, ...], str, str], set[str]] = {}
-    for slot, paths in members.items():
-        folders = _folders(paths, flat[slot[2]], level, threshold)
-        if folders:
-            chosen[slot] = folders
-    if not chosen:
-        return perms, ()
-    out: set[Permission] = set()
+    folded: set[Permission] = set()
     replaced: dict[tuple[str, tuple[Condition, ...]], dict[str, set[str]]] = defaultdict(
         lambda: defaultdict(set)
     )
-    for perm in perms:
-        unit = units[perm.resource]
-        folders = chosen.get((perm.conditions, perm.action, unit.base), set()) if unit else set()
-        if unit is not None and folders:
-            above = [""] if unit.flat else _ancestors(unit.path)
-            covering = [f for f in above if f in folders]
-            if covering:
-                pattern = f"{unit.base}{covering[0]}*"
-                replaced[(pattern, perm.conditions)][perm.action].add(perm.resource)
-                continue
-        out.add(perm)
+    for (conditions, action, base), (flat, members) in siblings.slots.items():
+        folders = _folders(set(members), flat, level, threshold)
+        if not folders:
+            continue
+        for path, perm in members.items():
+            folder = _covering(path, folders)
+            if folder is not None:
+                replaced[(f"{base}{folder}*", conditions)][action].add(perm.resource)
+                folded.add(perm)
+    if not replaced:
+        return perms, ()
+    out = set(perms - folded)
     folds = []
     for (pattern, conditions), by_action in replaced.items():
         for action in by_action:
@@ -152,9 +192,16 @@ def fold_objects(
         folds.append(
             Fold(
                 pattern=pattern,
-                actions=tuple(sorted(by_action, key=str.lower)),
+                actions=tuple(sorted(by_action, key=lambda a: (a.lower(), a))),
                 conditions=conditions,
                 observed=len(set().union(*by_action.values())),
             )
         )
     return frozenset(out), tuple(sorted(folds))
+
+
+def fold_objects(
+    permissions: Iterable[Permission], level: Generalization, threshold: int
+) -> tuple[frozenset[Permission], tuple[Fold, ...]]:
+    """Permissions with crowded folders folded, and the folds made."""
+    return fold_siblings(find_siblings(permissions), level, threshold)

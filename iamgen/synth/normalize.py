@@ -24,12 +24,21 @@ def normalize_permissions(
     """
     out: set[Permission] = set()
     unknown: set[str] = set()
+    spelled: dict[str, str] = {}  # as given -> as written; a principal uses few actions
     for perm in permissions:
-        action = catalog_spelling(perm.action, catalog)
+        action = spelled.get(perm.action)
         if action is None:
-            prefix, _, name = perm.action.partition(":")
-            action = f"{prefix.lower()}:{name}"
-            unknown.add(action)
-        conditions = tuple(sorted(set(perm.conditions)))
-        out.add(Permission(action, perm.resource, conditions))
+            action = catalog_spelling(perm.action, catalog)
+            if action is None:
+                prefix, _, name = perm.action.partition(":")
+                action = f"{prefix.lower()}:{name}"
+                unknown.add(action)
+            spelled[perm.action] = action
+        conditions = perm.conditions
+        if len(conditions) > 1:
+            conditions = tuple(sorted(set(conditions)))
+        if action == perm.action and conditions == perm.conditions:
+            out.add(perm)
+        else:
+            out.add(Permission(action, perm.resource, conditions))
     return frozenset(out), tuple(sorted(unknown))

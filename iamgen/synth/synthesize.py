@@ -8,7 +8,7 @@ from ..catalog import Catalog, load_catalog
 from ..model import Permission, PolicyDocument
 from ..policy import policy_size
 from .compress import compress_actions
-from .generalize import fold_objects
+from .generalize import Siblings, find_siblings, fold_siblings
 from .group import group_permissions, statement_order
 from .normalize import normalize_permissions
 from .settings import Compression, Fold, Generalization, SynthResult, SynthSettings
@@ -17,12 +17,12 @@ from .split import cut_oversized, pack
 
 
 def _documents(
-    permissions: frozenset[Permission],
+    siblings: Siblings,
     settings: SynthSettings,
     threshold: int,
     catalog: Catalog,
 ) -> tuple[tuple[PolicyDocument, ...], tuple[Fold, ...], tuple[Compression, ...]]:
-    folded, folds = fold_objects(permissions, settings.generalization, threshold)
+    folded, folds = fold_siblings(siblings, settings.generalization, threshold)
     statements = group_permissions(folded)
     compressions: tuple[Compression, ...] = ()
     if settings.compress_actions:
@@ -75,11 +75,12 @@ def synthesize(
     if not perms:
         return SynthResult(documents=(), notes=("no permissions to grant: no policy written",))
     threshold = settings.fold_threshold
-    documents, folds, compressions = _documents(perms, settings, threshold, catalog)
+    siblings = find_siblings(perms)  # once for every threshold tried below
+    documents, folds, compressions = _documents(siblings, settings, threshold, catalog)
     if len(documents) > settings.max_documents:
         needed = len(documents)
         for lower in _lower_thresholds(threshold, settings.generalization):
-            attempt = _documents(perms, settings, lower, catalog)
+            attempt = _documents(siblings, settings, lower, catalog)
             if len(attempt[0]) <= settings.max_documents:
                 notes.append(
                     f"{needed} documents exceed {settings.max_documents}: "
