@@ -80,48 +80,43 @@ def _ancestors(path: str) -> list[str]:
     return [""] + [inner[: i + 1] for i, ch in enumerate(inner) if ch == "/"]
 
 
-def _prefix_folders(paths: set[str], threshold: int) -> set[str]:
-    """Folders holding more than ``threshold`` of ``paths`` directly (never the root)."""
+def _direct_counts(paths: Iterable[str]) -> dict[str, int]:
+    """Folder -> how many of ``paths`` it holds directly (never the root)."""
     counts: dict[str, int] = defaultdict(int)
     for path in paths:
         cut = path.rfind("/")
         if cut >= 0:
             counts[path[: cut + 1]] += 1
-    return {folder for folder, n in counts.items() if n > threshold}
+    return counts
 
 
-def _tree_folders(paths: set[str], threshold: int) -> set[str]:
-    """Folders (the root included) with more than ``threshold`` distinct children."""
+def _children_counts(paths: Iterable[str]) -> dict[str, int]:
+    """Folder (the root included) -> how many distinct children (entries and folders) it has."""
     children: dict[str, set[str]] = defaultdict(set)
     for path in paths:
         for folder in _ancestors(path):
             head, slash, _ = path[len(folder) :].partition("/")
             children[folder].add(head + slash)
-    return {folder for folder, kids in children.items() if len(kids) > threshold}
+    return {folder: len(kids) for folder, kids in children.items()}
 
 
-def _folders(paths: set[str], flat: bool, level: Generalization, threshold: int) -> set[str]:
-    if flat:
-        return {""} if len(paths) > threshold else set()
-    if level is Generalization.TREE:
-        found = _tree_folders(paths, threshold)
-    else:
-        found = _prefix_folders(paths, threshold)
-    found = {f for f in found if not _WILD & set(f)}
-    return {f for f in found if not any(a in found for a in _ancestors(f))}
+def _parent(path: str) -> str:
+    """The folder a path sits in (a path ending in ``/`` sits in the one above)."""
+    inner = path.removesuffix("/")
+    return inner[: inner.rfind("/") + 1]
 
 
-def _covering(path: str, folders: set[str]) -> str | None:
-    """The folder of ``folders`` above ``path`` (the shallowest; folders never nest)."""
+def _covering(parent: str, folders: set[str]) -> str | None:
+    """The folder of ``folders`` holding everything in ``parent`` (the folder
+    itself or one above it; chosen folders never nest, so there is one at most)."""
     if "" in folders:
         return ""
-    inner = path.removesuffix("/")
-    cut = inner.find("/")
+    cut = parent.find("/")
     while cut >= 0:
-        folder = inner[: cut + 1]
+        folder = parent[: cut + 1]
         if folder in folders:
             return folder
-        cut = inner.find("/", cut + 1)
+        cut = parent.find("/", cut + 1)
     return None
 
 
@@ -130,21 +125,38 @@ _Slot = tuple[tuple[Condition, ...], str, str]
 
 
 @dataclass(frozen=True, slots=True)
-class Siblings:
-    """Permissions sorted into fold slots, once, to be folded at any threshold.
+class _Members:
+    """One slot's permissions, ready to fold at any threshold.
 
-    ``slots`` maps each (conditions, action, base) to whether its scope is
-    flat and its members: path inside the scope -> the permission on it.
+    ``sizes``: each folder that may fold (no wildcard characters) -> the
+    count the threshold is compared with. ``groups``: parent folder -> the
+    permissions on entries directly in it, and their resources.
     """
 
+    flat: bool
+    sizes: dict[str, int]
+    groups: dict[str, tuple[frozenset[Permission], tuple[str, ...]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Siblings:
+    """Permissions sorted into fold slots for one generalization level, once,
+    to be folded at any threshold. ``unfoldable``: permissions on anything but
+    a literal S3 object or log stream."""
+
     permissions: frozenset[Permission]
-    slots: dict[_Slot, tuple[bool, dict[str, Permission]]]
+    level: Generalization
+    unfoldable: frozenset[Permission]
+    slots: dict[_Slot, _Members]
 
 
-def find_siblings(permissions: Iterable[Permission]) -> Siblings:
+def find_siblings(permissions: Iterable[Permission], level: Generalization) -> Siblings:
     """Group the permissions on literal S3 objects and log streams by fold slot."""
     perms = frozenset(permissions)
-    slots: dict[_Slot, tuple[bool, dict[str, Permission]]] = {}
+    if level is Generalization.NONE:
+        return Siblings(permissions=perms, level=level, unfoldable=perms, slots={})
+    unfoldable: list[Permission] = []
+    found: dict[_Slot, tuple[bool, dict[str, Permission]]] = {}
     units: dict[str, _Unit | None] = {}
     for perm in perms:
         resource = perm.resource
@@ -153,42 +165,64 @@ def find_siblings(permissions: Iterable[Permission]) -> Siblings:
         else:
             unit = units[resource] = _unit(resource)
         if unit is None:
+            unfoldable.append(perm)
             continue
         slot = (perm.conditions, perm.action, unit.base)
-        found = slots.get(slot)
-        if found is None:
-            found = slots[slot] = (unit.flat, {})
-        found[1][unit.path] = perm
-    return Siblings(permissions=perms, slots=slots)
+        members = found.get(slot)
+        if members is None:
+            members = found[slot] = (unit.flat, {})
+        members[1][unit.path] = perm
+    slots = {slot: _members(flat, by_path, level) for slot, (flat, by_path) in found.items()}
+    return Siblings(permissions=perms, level=level, unfoldable=frozenset(unfoldable),
+                    slots=slots)
+
+
+def _members(flat: bool, by_path: dict[str, Permission], level: Generalization) -> _Members:
+    if flat:
+        sizes = {"": len(by_path)}
+    elif level is Generalization.TREE:
+        sizes = _children_counts(by_path)
+    else:
+        sizes = _direct_counts(by_path)
+    sizes = {folder: n for folder, n in sizes.items() if not _WILD & set(folder)}
+    grouped: dict[str, list[Permission]] = defaultdict(list)
+    for path, perm in by_path.items():
+        grouped["" if flat else _parent(path)].append(perm)
+    groups = {parent: (frozenset(perms), tuple(p.resource for p in perms))
+              for parent, perms in grouped.items()}
+    return _Members(flat=flat, sizes=sizes, groups=groups)
+
+
+def _chosen_folders(members: _Members, threshold: int) -> set[str]:
+    """The folders of a slot that fold at ``threshold``, none inside another."""
+    found = {folder for folder, n in members.sizes.items() if n > threshold}
+    if members.flat or len(found) < 2:
+        return found
+    return {f for f in found if not any(a in found for a in _ancestors(f))}
 
 
 def fold_siblings(
-    siblings: Siblings, level: Generalization, threshold: int
+    siblings: Siblings, threshold: int
 ) -> tuple[frozenset[Permission], tuple[Fold, ...]]:
     """Permissions with crowded folders folded, and the folds made."""
-    perms = siblings.permissions
-    if level is Generalization.NONE:
-        return perms, ()
-    folded: set[Permission] = set()
+    kept: set[Permission] = set(siblings.unfoldable)
     replaced: dict[tuple[str, tuple[Condition, ...]], dict[str, set[str]]] = defaultdict(
         lambda: defaultdict(set)
     )
-    for (conditions, action, base), (flat, members) in siblings.slots.items():
-        folders = _folders(set(members), flat, level, threshold)
-        if not folders:
-            continue
-        for path, perm in members.items():
-            folder = _covering(path, folders)
-            if folder is not None:
-                replaced[(f"{base}{folder}*", conditions)][action].add(perm.resource)
-                folded.add(perm)
+    for (conditions, action, base), members in siblings.slots.items():
+        folders = _chosen_folders(members, threshold)
+        for parent, (perms, resources) in members.groups.items():
+            folder = _covering(parent, folders) if folders else None
+            if folder is None:
+                kept |= perms
+            else:
+                replaced[(f"{base}{folder}*", conditions)][action].update(resources)
     if not replaced:
-        return perms, ()
-    out = set(perms - folded)
+        return siblings.permissions, ()
     folds = []
     for (pattern, conditions), by_action in replaced.items():
         for action in by_action:
-            out.add(Permission(action, pattern, conditions))
+            kept.add(Permission(action, pattern, conditions))
         folds.append(
             Fold(
                 pattern=pattern,
@@ -197,11 +231,11 @@ def fold_siblings(
                 observed=len(set().union(*by_action.values())),
             )
         )
-    return frozenset(out), tuple(sorted(folds))
+    return frozenset(kept), tuple(sorted(folds))
 
 
 def fold_objects(
     permissions: Iterable[Permission], level: Generalization, threshold: int
 ) -> tuple[frozenset[Permission], tuple[Fold, ...]]:
     """Permissions with crowded folders folded, and the folds made."""
-    return fold_siblings(find_siblings(permissions), level, threshold)
+    return fold_siblings(find_siblings(permissions, level), threshold)

@@ -22,7 +22,7 @@ def _documents(
     threshold: int,
     catalog: Catalog,
 ) -> tuple[tuple[PolicyDocument, ...], tuple[Fold, ...], tuple[Compression, ...]]:
-    folded, folds = fold_siblings(siblings, settings.generalization, threshold)
+    folded, folds = fold_siblings(siblings, threshold)
     statements = group_permissions(folded)
     compressions: tuple[Compression, ...] = ()
     if settings.compress_actions:
@@ -75,7 +75,7 @@ def synthesize(
     if not perms:
         return SynthResult(documents=(), notes=("no permissions to grant: no policy written",))
     threshold = settings.fold_threshold
-    siblings = find_siblings(perms)  # once for every threshold tried below
+    siblings = find_siblings(perms, settings.generalization)  # once for every threshold
     documents, folds, compressions = _documents(siblings, settings, threshold, catalog)
     if len(documents) > settings.max_documents:
         needed = len(documents)
