@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 import pytest
 
@@ -11,6 +12,7 @@ from iamgen.grants.evaluate import allows
 from iamgen.model import Condition, Permission, PolicyDocument, Statement
 from iamgen.policy import MANAGED_POLICY_LIMIT, policy_size, policy_to_dict, render_policy_json
 from iamgen.synth import Generalization, SynthSettings, synthesize
+from iamgen.synth.group import statement_chars
 
 PASS_TO_SAGEMAKER = Condition("StringEquals", "iam:PassedToService", ("sagemaker.amazonaws.com",))
 PASS_TO_LAMBDA = Condition("StringEquals", "iam:PassedToService", ("lambda.amazonaws.com",))
@@ -351,6 +353,27 @@ def test_large_inputs_split_into_documents_under_the_limit() -> None:
     sids = [s.sid for s in statements(result.documents)]
     assert len(sids) == len(set(sids))
     assert any(f"split into {len(result.documents)} documents" in n for n in result.notes)
+
+
+def test_cut_pieces_are_full_even_with_characters_json_escapes() -> None:
+    # Keys with quotes, backslashes, control characters and non-ASCII letters take
+    # more (or, per byte, fewer) characters in JSON than in the ARN: each piece of a
+    # cut statement must still fit, and must be full (one more resource would not).
+    odd = ['q"uote', "back\\slash", "new\nline", "t\tab", "\x01ctl", "caf\u00e9", "\U0001f600"]
+    perms = [Permission("s3:GetObject", obj("b", f"k/{odd[i % len(odd)]}-{i:03d}"))
+             for i in range(120)]
+    limit = 1200
+    result = synthesize(perms, SynthSettings(generalization="none", size_limit=limit,
+                                             max_documents=100))
+    pieces = statements(result.documents)
+    assert len(pieces) > 2
+    assert all(size <= limit for size in result.sizes)
+    assert sorted(r for s in pieces for r in s.resources) == sorted(p.resource for p in perms)
+    room = limit - policy_size(PolicyDocument(statements=())) - len('"Sid":"",') - 64
+    ordered = sorted(pieces, key=lambda s: s.resources[0])
+    for piece, after in pairwise(ordered):
+        bigger = Statement(actions=piece.actions, resources=(*piece.resources, after.resources[0]))
+        assert statement_chars(bigger) > room
 
 
 def test_too_many_documents_generalize_one_step_further() -> None:

@@ -9,7 +9,10 @@ filled first-fit in statement order, so related statements stay together.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import replace
+from itertools import accumulate
 
 from ..errors import PolicyTooLargeError
 from ..model import PolicyDocument, Statement
@@ -19,6 +22,8 @@ from .sids import MAX_SID_LENGTH
 
 _EMPTY_DOCUMENT = policy_size(PolicyDocument(statements=()))
 _SID_ALLOWANCE = len('"Sid":"",') + MAX_SID_LENGTH
+# What json.dumps escapes when ensure_ascii is off (everything else is one character).
+_NEEDS_ESCAPE = re.compile(r'[\x00-\x1f"\\]')
 
 
 def _room(limit: int) -> int:
@@ -26,40 +31,56 @@ def _room(limit: int) -> int:
     return limit - _EMPTY_DOCUMENT - _SID_ALLOWANCE
 
 
-def _largest_fit(stmt: Statement, field: str, room: int) -> int:
-    """Most leading entries of ``field`` a copy of ``stmt`` can keep within ``room``."""
-    values = getattr(stmt, field)
-    low, high = 0, len(values)
-    while low < high:
-        mid = (low + high + 1) // 2
-        if statement_chars(replace(stmt, **{field: values[:mid]})) <= room:
-            low = mid
-        else:
-            high = mid - 1
-    return low
+def _json_lengths(values: tuple[str, ...]) -> list[int]:
+    """Characters each value takes as a JSON string (quotes and escapes included)."""
+    if _NEEDS_ESCAPE.search("".join(values)) is None:
+        return [len(value) + 2 for value in values]
+    return [len(json.dumps(value, ensure_ascii=False)) for value in values]
+
+
+def _value_chars(prefix: list[int], start: int, end: int) -> int:
+    """Characters of the JSON value of ``values[start:end]`` (one string, or a list)."""
+    if end - start == 1:
+        return prefix[end] - prefix[start]
+    return 2 + prefix[end] - prefix[start] + (end - start - 1)
 
 
 def _cut(stmt: Statement, room: int) -> list[Statement]:
-    """``stmt`` as full-as-possible pieces that each fit ``room`` characters."""
+    """``stmt`` as full-as-possible pieces that each fit ``room`` characters.
+
+    Resources are cut first, each piece taking as many leading resources as
+    fit; a single resource that cannot fit has its actions cut the same way.
+    """
+    size = statement_chars(stmt)
+    if size <= room:
+        return [stmt]
+    field = next((f for f in ("resources", "actions") if len(getattr(stmt, f)) > 1), None)
+    if field is None:
+        raise PolicyTooLargeError(
+            f"a statement for {stmt.actions[0] if stmt.actions else '?'} on "
+            f"{stmt.resources[0][:80] if stmt.resources else '?'} needs "
+            f"{size} characters, more than a "
+            f"{room + _EMPTY_DOCUMENT + _SID_ALLOWANCE}-character policy can hold"
+        )
+    values: tuple[str, ...] = getattr(stmt, field)
+    prefix = list(accumulate(_json_lengths(values), initial=0))
+    rest = size - _value_chars(prefix, 0, len(values))  # the statement but this value
     pieces: list[Statement] = []
-    pending = [stmt]
-    while pending:
-        current = pending.pop()
-        if statement_chars(current) <= room:
-            pieces.append(current)
-            continue
-        field = next((f for f in ("resources", "actions") if len(getattr(current, f)) > 1), None)
-        if field is None:
-            raise PolicyTooLargeError(
-                f"a statement for {current.actions[0] if current.actions else '?'} on "
-                f"{current.resources[0][:80] if current.resources else '?'} needs "
-                f"{statement_chars(current)} characters, more than a "
-                f"{room + _EMPTY_DOCUMENT + _SID_ALLOWANCE}-character policy can hold"
-            )
-        values = getattr(current, field)
-        keep = max(1, _largest_fit(current, field, room))
-        pending.append(replace(current, **{field: values[keep:]}))
-        pending.append(replace(current, **{field: values[:keep]}))
+    start = 0
+    while start < len(values):
+        low, high = start + 1, len(values)  # the longest run from start that fits, or one
+        while low < high:
+            mid = (low + high + 1) // 2
+            if rest + _value_chars(prefix, start, mid) <= room:
+                low = mid
+            else:
+                high = mid - 1
+        piece = replace(stmt, **{field: values[start:low]})
+        if rest + _value_chars(prefix, start, low) <= room:
+            pieces.append(piece)
+        else:  # one value alone is too large: cut the next field
+            pieces.extend(_cut(piece, room))
+        start = low
     return pieces
 
 
