@@ -10,6 +10,7 @@ import pytest
 from iamgen.errors import UsageError
 from iamgen.model import PolicyDocument, Principal, PrincipalKind, Provenance, Statement
 from iamgen.render import FORMATS, render_policies
+from iamgen.render.templates import template_environment
 
 ROLE = Principal("arn:aws:iam::123456789012:role/deploy-pipeline", PrincipalKind.ROLE)
 PROVENANCE = Provenance(ROLE, None, None, 3, "0.1.202610271", "0.1.0")
@@ -55,6 +56,20 @@ def test_a_changed_copy_is_used_and_others_fall_back_to_shipped(tmp_path: Path) 
     assert render_policies("deploy-pipeline", (DOC,), PROVENANCE, "cloudformation", custom) == (
         render_policies("deploy-pipeline", (DOC,), PROVENANCE, "cloudformation")
     )
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_shared_environment_renders_as_a_fresh_one(tmp_path: Path, fmt: str) -> None:
+    # suggest --all renders every principal with one environment (templates compile once).
+    custom = tmp_path / "tpl"
+    custom.mkdir()
+    (custom / "policy.tf.j2").write_text("custom {{ name }}\n", "utf-8")
+    shared = template_environment(custom)
+    other = Principal("arn:aws:iam::123456789012:role/other", PrincipalKind.ROLE)
+    for name, provenance in (("deploy-pipeline", PROVENANCE), ("other", Provenance(
+            other, None, None, 1, "0.1.202610271", "0.1.0"))):
+        assert render_policies(name, (DOC,), provenance, fmt, custom, environment=shared) == (
+            render_policies(name, (DOC,), provenance, fmt, custom))
 
 
 def test_json_template_can_be_overridden(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 
+import jinja2
 import typer
 
 from .. import __version__
@@ -16,6 +17,7 @@ from ..graph import AccessGraph, build_graph
 from ..model import Principal, PrincipalKind, Provenance
 from ..policy import MANAGED_POLICY_LIMIT
 from ..render import FORMATS, META_SUFFIX, RenderedFile, render_policies
+from ..render.templates import template_environment
 from ..synth import synthesize
 from ..synth.settings import Generalization, SynthSettings
 from . import common
@@ -101,6 +103,7 @@ def suggest(
         )
     stems = common.file_stems(chosen)
     written: list[RenderedFile] = []
+    environment: jinja2.Environment | None = None  # made at the first render, then shared
     for principal in chosen:
         permissions = graph.permissions_of(principal)
         if not permissions:
@@ -115,8 +118,11 @@ def suggest(
             sizes = ", ".join(f"{size:,}" for size in synthesized.sizes)
             typer.echo(f"{principal.name}: {len(synthesized.documents)} document(s) of "
                        f"{sizes} characters (limit {MANAGED_POLICY_LIMIT:,} each)", err=True)
+        if environment is None:
+            environment = template_environment(templates)
         files = render_policies(stems[principal], synthesized.documents,
-                                provenance_of(graph, principal), fmt, templates)
+                                provenance_of(graph, principal), fmt, templates,
+                                environment=environment)
         if output_dir is None:  # stdout takes the policies; provenance went to the summary
             for rendered in files:
                 if not rendered.filename.endswith(META_SUFFIX):

@@ -22,6 +22,21 @@ def _escape_unicode(char: str) -> str:
     return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
+# Every character either format writes other than as itself: the escapes
+# above and _UNPRINTABLE. One pass finds them; most values have none.
+_SPECIAL = re.compile(r'["\\\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]')
+
+
+def _hcl_escape(found: re.Match[str]) -> str:
+    char = found.group()
+    return _HCL_ESCAPES.get(char) or _escape_unicode(char)
+
+
+def _yaml_escape(found: re.Match[str]) -> str:
+    char = found.group()
+    return _YAML_ESCAPES.get(char) or _escape_unicode(char)
+
+
 def hcl_string(value: str) -> str:
     """A Terraform (HCL) quoted string literal holding ``value`` verbatim.
 
@@ -30,15 +45,7 @@ def hcl_string(value: str) -> str:
     as Terraform interpolation
     (https://developer.hashicorp.com/terraform/language/expressions/strings).
     """
-    out = []
-    for char in value:
-        if char in _HCL_ESCAPES:
-            out.append(_HCL_ESCAPES[char])
-        elif _UNPRINTABLE.match(char):
-            out.append(_escape_unicode(char))
-        else:
-            out.append(char)
-    text = "".join(out).replace("${", "$${").replace("%{", "%%{")
+    text = _SPECIAL.sub(_hcl_escape, value).replace("${", "$${").replace("%{", "%%{")
     return f'"{text}"'
 
 
@@ -48,15 +55,7 @@ def yaml_string(value: str) -> str:
     Always quoted, so values such as ``*``, ``true``, ``2012-10-17`` or
     ``!Ref`` stay strings.
     """
-    out = []
-    for char in value:
-        if char in _YAML_ESCAPES:
-            out.append(_YAML_ESCAPES[char])
-        elif _UNPRINTABLE.match(char):
-            out.append(_escape_unicode(char))
-        else:
-            out.append(char)
-    return '"' + "".join(out) + '"'
+    return '"' + _SPECIAL.sub(_yaml_escape, value) + '"'
 
 
 # A key that YAML 1.1 and 1.2 both read as this very string when unquoted.

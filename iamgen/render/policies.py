@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import jinja2
+
 from ..errors import UsageError
 from ..model import PolicyDocument, Provenance
 from ..policy import MANAGED_POLICY_LIMIT, policy_to_dict, render_policy_json
@@ -111,6 +113,8 @@ def render_policies(
     provenance: Provenance,
     fmt: str = "json",
     templates_dir: Path | None = None,
+    *,
+    environment: jinja2.Environment | None = None,
 ) -> tuple[RenderedFile, ...]:
     """Render one principal's policy documents as files in format ``fmt``.
 
@@ -119,14 +123,16 @@ def render_policies(
     has no comments). terraform: one ``<name>.tf``; cloudformation: one
     ``<name>.yaml``. ``name`` must be file-safe (IAM name characters).
     Raises UsageError for an unknown format or a missing or broken template,
-    ValueError when ``documents`` is empty.
+    ValueError when ``documents`` is empty. ``environment``, made once by
+    :func:`template_environment` for ``templates_dir``, lets many calls share
+    compiled templates.
     """
     if fmt not in _TEMPLATES:
         raise UsageError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
     check_name(name)
     if not documents:
         raise ValueError("render_policies needs at least one policy document")
-    env = template_environment(templates_dir)
+    env = environment if environment is not None else template_environment(templates_dir)
     arn = provenance.principal.arn
     docs = [_document_context(name, i, d, arn) for i, d in enumerate(documents, start=1)]
     context: dict[str, Any] = {
