@@ -333,7 +333,8 @@ def build_graph(usages: Iterable[Usage],
     principal_arns = frozenset(p.arn for p in principals)
     targets: dict[str, str] = {}
     by_node: dict[str, list[Usage]] = {}
-    keys: set[tuple[str, str, str]] = set()
+    on_principals: set[tuple[str, str, str]] = set()
+    add_edge = graph.add_edge
     for usage in merged:
         permission = usage.permission
         resource = permission.resource
@@ -344,13 +345,20 @@ def build_graph(usages: Iterable[Usage],
                 graph.add_node(target, **_resource_attrs(target))
         source = usage.principal.arn
         key = _edge_key(permission, usage.denied)
-        if (source, target, key) in keys:
-            # Two spellings of one role (with and without its path) on the same node:
-            # the resource tells the edges apart, so neither overwrites the other.
-            key = f"{key} {resource}"
-        keys.add((source, target, key))
-        graph.add_edge(source, target, key, **_edge_attrs(usage))
-        by_node.setdefault(source, []).append(usage)
+        if target in principal_arns:
+            if (source, target, key) in on_principals:
+                # Two spellings of one role (with and without its path) on its node:
+                # the resource tells the edges apart, so neither overwrites the other.
+                key = f"{key} {resource}"
+            on_principals.add((source, target, key))
+        add_edge(source, target, key, action=permission.action, resource=resource,
+                 outcome=DENIED if usage.denied else ALLOWED, conditions=permission.conditions,
+                 count=usage.count, first_seen=usage.first_seen, last_seen=usage.last_seen,
+                 regions=tuple(usage.regions))
+        mine = by_node.get(source)
+        if mine is None:
+            mine = by_node[source] = []
+        mine.append(usage)
     if len(principal_arns) != len(principals):  # one ARN as two kinds: nodes decide
         return AccessGraph(graph)
     return AccessGraph(graph, {node: tuple(found) for node, found in by_node.items()})
@@ -373,19 +381,6 @@ def _principal_attrs(principal: Principal, events: int) -> dict[str, Any]:
 def _resource_attrs(resource: str) -> dict[str, Any]:
     return {"node_type": RESOURCE, "kind": resource_kind(resource),
             "label": _short_label(resource), "events": 0}
-
-
-def _edge_attrs(usage: Usage) -> dict[str, Any]:
-    return {
-        "action": usage.permission.action,
-        "resource": usage.permission.resource,
-        "outcome": DENIED if usage.denied else ALLOWED,
-        "conditions": usage.permission.conditions,
-        "count": usage.count,
-        "first_seen": usage.first_seen,
-        "last_seen": usage.last_seen,
-        "regions": tuple(usage.regions),
-    }
 
 
 def _edge_key(permission: Permission, denied: bool) -> str:
@@ -451,6 +446,20 @@ def _kind_patterns(service: str) -> tuple[tuple[int, re.Pattern[str], str], ...]
     return tuple(sorted(patterns, key=lambda p: (-p[0], p[2])))
 
 
+@lru_cache(maxsize=256)
+def _kind_matcher(service: str) -> tuple[re.Pattern[str], dict[str, str]] | None:
+    """One alternation of a service's ARN formats, most specific first, and the type
+    name of each alternative's group: its fullmatch picks what trying each pattern
+    in turn would (the first alternative that matches the whole text wins)."""
+    patterns = _kind_patterns(service)
+    if not patterns:
+        return None
+    names = {f"k{index}": name for index, (_, _, name) in enumerate(patterns)}
+    alternation = "|".join(f"(?P<k{index}>{pattern.pattern})"
+                           for index, (_, pattern, _) in enumerate(patterns))
+    return re.compile(alternation, re.DOTALL), names
+
+
 @lru_cache(maxsize=65536)
 def resource_kind(resource: str) -> str:
     """``service:type`` of a resource ARN (``s3:object``, ``iam:role``), or ``*``.
@@ -463,9 +472,11 @@ def resource_kind(resource: str) -> str:
     parsed = parse_arn(resource)
     if parsed is None:
         return "unknown"
-    for _, pattern, name in _kind_patterns(parsed.service):
-        if pattern.fullmatch(parsed.resource):
-            return f"{parsed.service}:{name}"
+    matcher = _kind_matcher(parsed.service)
+    if matcher is not None:
+        found = matcher[0].fullmatch(parsed.resource)
+        if found is not None and found.lastgroup is not None:
+            return f"{parsed.service}:{matcher[1][found.lastgroup]}"
     word = re.split(r"[:/]", parsed.resource, maxsplit=1)[0]
     return f"{parsed.service}:{word or 'resource'}"
 
