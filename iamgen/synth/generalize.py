@@ -35,17 +35,10 @@ _LOG_STREAM = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class _Unit:
-    """Where a resource sits: its scope's ARN prefix and its path inside it.
-
-    ``flat`` scopes have no folders: every member is a direct child of the
-    scope, which may itself be folded at any level but ``none``.
-    """
-
-    base: str
-    path: str
-    flat: bool
+_Unit = tuple[str, str, bool]
+"""Where a resource sits: its scope's ARN prefix (base), its path inside it, and
+whether the scope is flat (no folders: every member is a direct child of the
+scope, which may itself be folded at any level but ``none``)."""
 
 
 def _unit(resource: str) -> _Unit | None:
@@ -54,8 +47,7 @@ def _unit(resource: str) -> _Unit | None:
         found = _LOG_STREAM.fullmatch(resource)
         if found is None or _WILD & set(found["group"]) or "*" in found["stream"]:
             return None
-        base = resource[: found.start("stream")]
-        return _Unit(base=base, path=found["stream"], flat=True)
+        return (resource[: found.start("stream")], found["stream"], True)
     # parse_arn's split, inlined: this runs once per permission of a principal.
     parts = resource.split(":", 5)
     if len(parts) != 6 or parts[0] != "arn" or not parts[1] or parts[2] != "s3":
@@ -66,7 +58,7 @@ def _unit(resource: str) -> _Unit | None:
     bucket, slash, key = body.partition("/")
     if not slash or not bucket or not key or "*" in body or "?" in body or "$" in body:
         return None
-    return _Unit(base=f"arn:{parts[1]}:s3:::{bucket}/", path=key, flat=False)
+    return (f"arn:{parts[1]}:s3:::{bucket}/", key, False)
 
 
 # Folders are path prefixes ending in "/" ("a/b/"); "" is the scope's root.
@@ -135,7 +127,7 @@ class _Members:
 
     flat: bool
     sizes: dict[str, int]
-    groups: dict[str, tuple[frozenset[Permission], tuple[str, ...]]]
+    groups: dict[str, tuple[tuple[Permission, ...], tuple[str, ...]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +138,7 @@ class Siblings:
 
     permissions: frozenset[Permission]
     level: Generalization
-    unfoldable: frozenset[Permission]
+    unfoldable: tuple[Permission, ...]
     slots: dict[_Slot, _Members]
 
 
@@ -154,9 +146,10 @@ def find_siblings(permissions: Iterable[Permission], level: Generalization) -> S
     """Group the permissions on literal S3 objects and log streams by fold slot."""
     perms = frozenset(permissions)
     if level is Generalization.NONE:
-        return Siblings(permissions=perms, level=level, unfoldable=perms, slots={})
+        return Siblings(permissions=perms, level=level, unfoldable=tuple(perms), slots={})
     unfoldable: list[Permission] = []
-    found: dict[_Slot, tuple[bool, dict[str, Permission]]] = {}
+    found: dict[_Slot, dict[str, Permission]] = {}
+    flat: dict[str, bool] = {}
     units: dict[str, _Unit | None] = {}
     for perm in perms:
         resource = perm.resource
@@ -167,30 +160,30 @@ def find_siblings(permissions: Iterable[Permission], level: Generalization) -> S
         if unit is None:
             unfoldable.append(perm)
             continue
-        slot = (perm.conditions, perm.action, unit.base)
+        base, path, flat[base] = unit
+        slot = (perm.conditions, perm.action, base)
         members = found.get(slot)
         if members is None:
-            members = found[slot] = (unit.flat, {})
-        members[1][unit.path] = perm
-    slots = {slot: _members(flat, by_path, level) for slot, (flat, by_path) in found.items()}
-    return Siblings(permissions=perms, level=level, unfoldable=frozenset(unfoldable),
-                    slots=slots)
+            found[slot] = {path: perm}
+        else:
+            members[path] = perm
+    slots = {slot: _members(flat[slot[2]], by_path, level) for slot, by_path in found.items()}
+    return Siblings(permissions=perms, level=level, unfoldable=tuple(unfoldable), slots=slots)
 
 
 def _members(flat: bool, by_path: dict[str, Permission], level: Generalization) -> _Members:
     if flat:
-        sizes = {"": len(by_path)}
-    elif level is Generalization.TREE:
-        sizes = _children_counts(by_path)
-    else:
-        sizes = _direct_counts(by_path)
+        return _Members(flat=True, sizes={"": len(by_path)},
+                        groups={"": (tuple(by_path.values()),
+                                     tuple(p.resource for p in by_path.values()))})
+    sizes = _children_counts(by_path) if level is Generalization.TREE else _direct_counts(by_path)
     sizes = {folder: n for folder, n in sizes.items() if not _WILD & set(folder)}
     grouped: dict[str, list[Permission]] = defaultdict(list)
     for path, perm in by_path.items():
-        grouped["" if flat else _parent(path)].append(perm)
-    groups = {parent: (frozenset(perms), tuple(p.resource for p in perms))
+        grouped[_parent(path)].append(perm)
+    groups = {parent: (tuple(perms), tuple(p.resource for p in perms))
               for parent, perms in grouped.items()}
-    return _Members(flat=flat, sizes=sizes, groups=groups)
+    return _Members(flat=False, sizes=sizes, groups=groups)
 
 
 def _chosen_folders(members: _Members, threshold: int) -> set[str]:
@@ -203,9 +196,13 @@ def _chosen_folders(members: _Members, threshold: int) -> set[str]:
 
 def fold_siblings(
     siblings: Siblings, threshold: int
-) -> tuple[frozenset[Permission], tuple[Fold, ...]]:
-    """Permissions with crowded folders folded, and the folds made."""
-    kept: set[Permission] = set(siblings.unfoldable)
+) -> tuple[tuple[Permission, ...], tuple[Fold, ...]]:
+    """Permissions with crowded folders folded, and the folds made.
+
+    The permissions are distinct but for a fold's pattern that was also
+    observed as written (grouping merges the two).
+    """
+    kept: list[Permission] = list(siblings.unfoldable)
     replaced: dict[tuple[str, tuple[Condition, ...]], dict[str, set[str]]] = defaultdict(
         lambda: defaultdict(set)
     )
@@ -214,15 +211,15 @@ def fold_siblings(
         for parent, (perms, resources) in members.groups.items():
             folder = _covering(parent, folders) if folders else None
             if folder is None:
-                kept |= perms
+                kept.extend(perms)
             else:
                 replaced[(f"{base}{folder}*", conditions)][action].update(resources)
     if not replaced:
-        return siblings.permissions, ()
+        return tuple(siblings.permissions), ()
     folds = []
     for (pattern, conditions), by_action in replaced.items():
         for action in by_action:
-            kept.add(Permission(action, pattern, conditions))
+            kept.append(Permission(action, pattern, conditions))
         folds.append(
             Fold(
                 pattern=pattern,
@@ -231,11 +228,12 @@ def fold_siblings(
                 observed=len(set().union(*by_action.values())),
             )
         )
-    return frozenset(kept), tuple(sorted(folds))
+    return tuple(kept), tuple(sorted(folds))
 
 
 def fold_objects(
     permissions: Iterable[Permission], level: Generalization, threshold: int
 ) -> tuple[frozenset[Permission], tuple[Fold, ...]]:
     """Permissions with crowded folders folded, and the folds made."""
-    return fold_siblings(find_siblings(permissions, level), threshold)
+    folded, folds = fold_siblings(find_siblings(permissions, level), threshold)
+    return frozenset(folded), folds
