@@ -88,9 +88,9 @@ def suggest(
     choice = common.source_choice(source, lookup_attribute, profile, quiet)
     run = common.read_chosen(trail, common.build_filters(since, until, account, region), workers,
                              choice)
-    common.report(run, quiet)
-    common.require_usable(run)
-    with cyclic_gc_paused():
+    with cyclic_gc_paused():  # the summary already lists every usage
+        common.report(run, quiet)
+        common.require_usable(run)
         write_suggestions(run, principals or [], all_principals, output_dir, fmt, templates,
                           settings, quiet)
 
