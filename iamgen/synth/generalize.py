@@ -16,6 +16,10 @@ only once keeps its exact ARN. Partitions, regions, accounts and resource
 types are part of every fold's scope, so no fold crosses them. Every fold is
 returned as a :class:`~iamgen.synth.settings.Fold` so callers can say what
 was generalized, and tests can check nothing else was.
+
+Synthesis may try several thresholds for one principal: :func:`find_siblings`
+does the per-permission work once (parsing, slots, folder counts) and
+:func:`fold_siblings` folds at one threshold from that.
 """
 
 from __future__ import annotations
@@ -160,7 +164,8 @@ def find_siblings(permissions: Iterable[Permission], level: Generalization) -> S
         if unit is None:
             unfoldable.append(perm)
             continue
-        base, path, flat[base] = unit
+        base, path, is_flat = unit
+        flat[base] = is_flat
         slot = (perm.conditions, perm.action, base)
         members = found.get(slot)
         if members is None:
