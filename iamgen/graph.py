@@ -280,13 +280,9 @@ class AccessGraph:
         )
 
 
-def _usage_key(usage: Usage) -> tuple[Principal, Permission, bool]:
-    return (usage.principal, usage.permission, usage.denied)
-
-
 def _usage_order(usage: Usage) -> tuple[Any, ...]:
-    """The order of :func:`_usage_key`, as a plain tuple (much cheaper to compare
-    than the dataclasses, and the same order)."""
+    """Usages sort by (principal, permission, denied): the same order as plain
+    tuples, which are much cheaper to compare than the dataclasses."""
     principal, permission = usage.principal, usage.permission
     return (principal.arn, principal.kind, permission.action, permission.resource,
             permission.conditions, usage.denied)
