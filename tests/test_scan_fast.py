@@ -17,11 +17,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from iamgen.ingest import resolve as resolve_module
+from iamgen.ingest.memo import Memo
 from iamgen.ingest.scan import (
     BadInput,
     ScanResult,
     _Folder,
-    _Memo,
     _ReadLog,
     scan,
     scan_record,
@@ -175,38 +175,60 @@ def test_workers_and_file_order_give_the_same_result(synthetic: Path) -> None:
     assert_same(scan(Shuffled((str(synthetic),)), Filters(), workers=2), one)
 
 
-def test_a_resolver_reading_other_fields_is_not_memoized(synthetic: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    """If resolve() starts reading a field outside the memo key, results stay exact."""
-    real = resolve_module.resolve
+def test_a_resolver_reading_more_of_the_request_stays_exact(
+        synthetic: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """If the resolver starts reading request members no memo key kept (a KMS
+    encryption context), results stay exact: the keys learn to keep them."""
+    real = resolve_module._resolve_call
 
-    def reads_more(rec: Any) -> Any:
-        found = real(rec)
-        if rec.get("eventTime", "").endswith("7Z"):  # depends on a field the key lacks
+    def reads_more(call: Any) -> Any:
+        found = real(call)
+        if isinstance(call.params, dict) and "7.parquet" in str(call.params.get("encryptionContext")):
             return type(found)(unresolved=True, rules=("test",))
         return found
 
-    monkeypatch.setattr(resolve_module, "resolve", reads_more)
+    monkeypatch.setattr(resolve_module, "_resolve_call", reads_more)
     source = LocalSource((str(synthetic),))
-    fast, folder = fast_scan(source, Filters())
-    assert folder.uncacheable > 0
+    fast, _ = fast_scan(source, Filters())
+    assert fast.unresolved[("kms.amazonaws.com", "Decrypt")] > 0
+    assert fast.principal_events and fast.events_used > 0
     assert_same(fast, plain_scan(source, Filters()))
 
 
-def test_a_resolver_reading_other_identity_members_is_not_memoized(
-        synthetic: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = resolve_module.resolve
+@pytest.mark.parametrize("look", [repr, lambda data: list(data), lambda data: data.copy(),
+                                  lambda data: dict(data), len])
+def test_a_resolver_looking_at_the_whole_request_stays_exact(
+        synthetic: Path, monkeypatch: pytest.MonkeyPatch, look: Any) -> None:
+    real = resolve_module._resolve_call
 
-    def reads_session(rec: Any) -> Any:
-        found = real(rec)
-        if "2026-11-02" in str(rec.get("userIdentity", {}).get("sessionContext")):
+    def whole(call: Any) -> Any:
+        found = real(call)
+        for data in (call.params, call.response):
+            if isinstance(data, dict) and sum(map(ord, str(look(data)))) % 3 == 0:
+                return type(found)(unresolved=True, rules=("test",))
+        return found
+
+    monkeypatch.setattr(resolve_module, "_resolve_call", whole)
+    source = LocalSource((str(synthetic),))
+    fast, _ = fast_scan(source, Filters())
+    assert fast.unresolved
+    assert_same(fast, plain_scan(source, Filters()))
+
+
+def test_a_resolver_reading_more_of_the_response_stays_exact(
+        synthetic: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = resolve_module._resolve_call
+
+    def reads_more(call: Any) -> Any:
+        found = real(call)
+        if isinstance(call.response, dict) and "A7" in str(call.response.get("credentials")):
             return type(found)(unresolved=True, rules=("test",))
         return found
 
-    monkeypatch.setattr(resolve_module, "resolve", reads_session)
+    monkeypatch.setattr(resolve_module, "_resolve_call", reads_more)
     source = LocalSource((str(synthetic),))
-    fast, folder = fast_scan(source, Filters())
-    assert folder.uncacheable > 0
+    fast, _ = fast_scan(source, Filters())
+    assert fast.unresolved[("sts.amazonaws.com", "AssumeRole")] > 0
     assert_same(fast, plain_scan(source, Filters()))
 
 
@@ -297,7 +319,7 @@ def test_read_log_answers_exactly_and_notes_reads() -> None:
 
 
 def test_memo_keeps_recent_entries_within_its_limit() -> None:
-    memo = _Memo(4)
+    memo = Memo(4)
     for key in range(10):
         memo.put(key, key)
         assert len(memo) <= 4

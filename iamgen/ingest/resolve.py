@@ -33,11 +33,15 @@ from ..catalog import ActionInfo, load_catalog
 from ..model import Condition, Permission, Resolution
 from .handlers import HANDLERS
 from .resources import (
+    SAW_ROLE_WALK,
     ArnTemplate,
+    Call,
+    Observed,
     RecordContext,
     arns_from_params,
     arns_from_record,
-    context_of,
+    call_of,
+    context_of_call,
     templates_of,
     values_at,
 )
@@ -233,28 +237,39 @@ def resolve(record: Mapping[str, Any]) -> Resolution:
 
     Pure and total: odd input gives ``unresolved`` or ``"*"`` resources, never
     an exception. Records with an ``errorCode`` are resolved like the others.
+    Only the record's :class:`~iamgen.ingest.resources.Call` is read.
     """
+    if not isinstance(record, Mapping):
+        return Resolution(unresolved=True, rules=("error:not_a_record",))
     try:
-        return _resolve(record)
+        call = call_of(record)
     except (AttributeError, KeyError, TypeError, ValueError, IndexError):
-        return Resolution(unresolved=True, rules=("error:malformed_record",))
+        return _MALFORMED
+    return resolve_call(call)
 
 
-def _resolve(record: Mapping[str, Any]) -> Resolution:
-    if not isinstance(record, dict):
-        if not isinstance(record, Mapping):
-            return Resolution(unresolved=True, rules=("error:not_a_record",))
-        record = dict(record)
-    event_type = record.get("eventType")
+def resolve_call(call: Call) -> Resolution:
+    """:func:`resolve` for a record's :class:`~iamgen.ingest.resources.Call`."""
+    try:
+        return _resolve_call(call)
+    except (AttributeError, KeyError, TypeError, ValueError, IndexError):
+        return _MALFORMED
+
+
+_MALFORMED = Resolution(unresolved=True, rules=("error:malformed_record",))
+
+
+def _resolve_call(call: Call) -> Resolution:
+    event_type = call.event_type
     if event_type is not None and event_type != "AwsApiCall":
         reason = event_type_rules().get(event_type) if isinstance(event_type, str) else None
         if reason is not None:
             return Resolution(no_grant=reason, rules=(f"event_overrides:event_type:{event_type}",))
-    identity = record.get("userIdentity")
-    if isinstance(identity, dict) and identity.get("type") == "AWSService":
+    caller = call.caller
+    if caller.type == "AWSService":
         return Resolution(no_grant="aws_service_caller", rules=("identity:AWSService",))
-    source = record.get("eventSource")
-    name = record.get("eventName")
+    source = call.event_source
+    name = call.event_name
     if not isinstance(source, str) or not isinstance(name, str) or not source or not name:
         return Resolution(unresolved=True, rules=("error:no_event_name",))
     plan = _plan(source, name)
@@ -262,7 +277,7 @@ def _resolve(record: Mapping[str, Any]) -> Resolution:
         return Resolution(no_grant=plan.no_grant, rules=(plan.rule,))
     if plan.unresolved:
         return Resolution(unresolved=True, rules=(plan.rule,) if plan.rule else ())
-    ctx = context_of(record)
+    ctx = context_of_call(call)
     rules = [plan.rule]
     permissions: list[Permission] = []
     unknown: list[str] = []
@@ -290,8 +305,8 @@ def _resolve(record: Mapping[str, Any]) -> Resolution:
             permissions.extend(Permission(action, arn) for arn in arns)
     if plan.passed_to is not None:
         permissions.extend(_pass_role(plan.passed_to, ctx, rules, plan.role_name_paths))
-    if plan.is_kms and isinstance(identity, dict) and identity.get("invokedBy"):
-        permissions = _with_kms_via_service(permissions, identity, ctx, rules)
+    if plan.is_kms and caller.invoked_by:
+        permissions = _with_kms_via_service(permissions, caller.invoked_by, ctx, rules)
     return Resolution(
         permissions=tuple(dict.fromkeys(permissions)) if len(permissions) > 1 else tuple(permissions),
         rules=tuple(dict.fromkeys(rules)),
@@ -311,6 +326,8 @@ def _add(
 
 def _role_arns(params: dict[str, Any]) -> list[tuple[str, str]]:
     """(parameter name, role ARN) for every role ARN under a key naming a role."""
+    if type(params) is Observed:
+        params = params.plain(SAW_ROLE_WALK)
     found: list[tuple[str, str]] = []
     stack: list[tuple[str, Any, int]] = [("", params, 0)]
     while stack:
@@ -346,9 +363,8 @@ def _pass_role(
 
 
 def _with_kms_via_service(
-    permissions: list[Permission], identity: dict[str, Any], ctx: RecordContext, rules: list[str]
+    permissions: list[Permission], invoked_by: Any, ctx: RecordContext, rules: list[str]
 ) -> list[Permission]:
-    invoked_by = identity.get("invokedBy")
     if (
         not isinstance(invoked_by, str)
         or not invoked_by.endswith(_SERVICE_HOST)

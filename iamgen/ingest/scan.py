@@ -6,12 +6,13 @@ input never stops a scan: every skipped file or record is counted by reason,
 and bad input also leaves a one-line warning naming the file and record.
 
 Speed: S3-delivered files are decoded into typed records (only the fields the
-scan reads are materialized), and two memo tables skip repeated work: the
+scan reads are materialized), and memo tables skip repeated work: the
 principal of a ``userIdentity`` (keyed on its exact JSON bytes) and the
-resolution of a call (keyed on every field ``resolve`` is allowed to read;
-see :class:`_Folder`). Events are tallied per distinct outcome, so memory
-grows with distinct (principal, permission, region) tuples, not with events.
-Any record the fast path cannot vouch for goes through :func:`scan_record`.
+resolution of a call (keyed on its :class:`~iamgen.ingest.resources.Call`,
+then on only what the resolution read of it; see :class:`_Folder`). Events
+are tallied per distinct outcome, so memory grows with distinct (principal,
+permission, region) tuples, not with events. Any record the fast path cannot
+vouch for goes through :func:`scan_record`.
 """
 
 from __future__ import annotations
@@ -44,7 +45,10 @@ from ..sources.decode import (
     json_decode,
     json_encode,
 )
+from ..sources.layout import path_facts
 from .identity import principal_of
+from .memo import Memo, Shape
+from .resources import Call, CallerFacts, Observed, caller_facts
 
 MAX_WARNINGS_PER_FILE = 200
 _WORKER_GC_THRESHOLDS = (50_000, 20, 100)
@@ -344,15 +348,20 @@ def scan(source: RecordSource, filters: Filters, workers: int = 1,
          progress: Callable[[Progress], None] | None = None) -> ScanResult:
     """Scan every file a source lists, on ``workers`` processes, into one result.
 
-    Each worker process keeps one running tally (and its memo tables) over all
-    the batches it takes from a shared queue, and sends it back once, so the
-    merge here costs one result per process, not one per file. ``progress``
-    (optional) is called in this process as batches complete.
+    This process is one of them; each other worker process keeps one running
+    tally (and its memo tables) over all the batches it takes, and sends it
+    back once, so the merge here costs one result per process, not one per
+    file. Each process starts on the files of its own accounts and regions
+    (their calls repeat, so its memo tables hit more), then takes what is left
+    of the others'. ``progress`` (optional) is called in this process as
+    batches complete.
     """
     files = source.files(filters)
-    total = ScanResult()
-    total.files_skipped.update(source.skipped())
-    batches = _batches(files, workers)
+    skipped = source.skipped()
+    workers = max(1, min(workers, len(files)))
+    if any(f.location == "<stdin>" for f in files):
+        workers = 1
+    batches, orders = _plan_batches(files, workers)
     counts = [0, 0, 0]  # files, bytes, events
 
     def advance(files_done: int, bytes_read: int, events_read: int) -> None:
@@ -362,106 +371,171 @@ def scan(source: RecordSource, filters: Filters, workers: int = 1,
         if progress is not None:
             progress(Progress(len(files), counts[0], counts[1], counts[2]))
 
-    if workers <= 1 or len(batches) < 2 or any(f.location == "<stdin>" for f in files):
-        folder = _Folder(filters)
-        thresholds = gc.get_threshold()
-        gc.set_threshold(*_WORKER_GC_THRESHOLDS)
-        try:
+    folder = _Folder(filters)
+    thresholds = gc.get_threshold()
+    gc.set_threshold(*_WORKER_GC_THRESHOLDS)
+    try:
+        if workers == 1:
             for batch in batches:
-                before = (folder.result.bytes_read, folder.result.events_read)
-                _fold_batch(folder, source, batch)
-                advance(len(batch), folder.result.bytes_read - before[0],
-                        folder.result.events_read - before[1])
-        finally:
-            gc.set_threshold(*thresholds)
-        total.merge(folder.finish())
-        return total
-    _warm_up()
-    parts = _run_workers(source, batches, filters, workers, advance)
-    # Adopt the largest part (ours alone now) rather than copying it.
+                _fold_batch(folder, source, batch, advance)
+            parts = [folder.finish()]
+        else:
+            _warm_up()
+            parts = _run_workers(source, batches, orders, filters, folder, advance)
+    finally:
+        gc.set_threshold(*thresholds)
+    # Adopt the largest part rather than copying it.
     parts.sort(key=lambda part: len(part._usage), reverse=True)
     adopted = parts[0]
-    adopted.files_skipped.update(total.files_skipped)
+    adopted.files_skipped.update(skipped)
     for part in parts[1:]:
         adopted.merge(part)
     return adopted
 
 
-def _fold_batch(folder: _Folder, source: RecordSource, batch: list[TrailFile]) -> None:
+def _fold_batch(folder: _Folder, source: RecordSource, batch: list[TrailFile],
+                advance: Callable[[int, int, int], None]) -> None:
+    result = folder.result
+    before = (result.bytes_read, result.events_read)
     for trail_file, data in read_files(source, batch):
         if isinstance(data, OSError):
             folder.unreadable(trail_file.location, data)
         else:
             folder.fold(trail_file.location, data)
+    advance(len(batch), result.bytes_read - before[0], result.events_read - before[1])
 
 
-def _run_workers(source: RecordSource, batches: list[list[TrailFile]], filters: Filters,
-                 workers: int, advance: Callable[[int, int, int], None]) -> list[ScanResult]:
-    """Fold ``batches`` on ``workers`` processes; one result per process."""
+class _Claims:
+    """Which batches some process has taken (shared between processes)."""
+
+    def __init__(self, flags: Any) -> None:
+        self._flags = flags
+
+    def take(self, index: int) -> bool:
+        """Take a batch; False when another process already has."""
+        with self._flags.get_lock():
+            if self._flags[index]:
+                return False
+            self._flags[index] = 1
+            return True
+
+
+def _run_workers(source: RecordSource, batches: list[list[TrailFile]], orders: list[list[int]],
+                 filters: Filters, folder: _Folder,
+                 advance: Callable[[int, int, int], None]) -> list[ScanResult]:
+    """Fold ``batches`` here (into ``folder``, in ``orders[0]``) and in one
+    worker process per other order; one result per process."""
     context = multiprocessing.get_context()
-    tasks: Any = context.Queue()
+    flags = context.Array("b", len(batches))
+    claims = _Claims(flags)
     replies: Any = context.Queue()
-    for index in range(len(batches)):
-        tasks.put(index)
-    for _ in range(workers):
-        tasks.put(None)
     processes = [
-        context.Process(target=_worker, args=(source, batches, filters, tasks, replies),
-                        daemon=True)
-        for _ in range(workers)
+        context.Process(target=_worker,
+                        args=(source, batches, order, flags, filters, replies), daemon=True)
+        for order in orders[1:]
     ]
     for process in processes:
         process.start()
     results: list[ScanResult] = []
+    errors: list[str] = []
+
+    def receive(wait: bool) -> bool:
+        """Handle one reply (waiting up to a second for it, if ``wait``); False if none came."""
+        try:
+            kind, payload = replies.get(timeout=1.0) if wait else replies.get_nowait()
+        except queue.Empty:
+            if wait and any(p.exitcode not in (None, 0) for p in processes):
+                raise RuntimeError("a scan worker process died") from None
+            return False
+        if kind == "progress":
+            advance(*payload)
+        elif kind == "result":
+            results.append(payload)
+        else:
+            errors.append(payload)
+        return True
+
     try:
-        while len(results) < workers:
-            try:
-                kind, payload = replies.get(timeout=1.0)
-            except queue.Empty:
-                if any(p.exitcode not in (None, 0) for p in processes):
-                    raise RuntimeError("a scan worker process died") from None
-                continue
-            if kind == "progress":
-                advance(*payload)
-            elif kind == "result":
-                results.append(payload)
-            else:
-                raise RuntimeError(f"a scan worker failed:\n{payload}")
+        for index in orders[0]:
+            if claims.take(index):
+                _fold_batch(folder, source, batches[index], advance)
+            while receive(wait=False):
+                pass
+            if errors:
+                break
+        results.append(folder.finish())
+        while len(results) < len(orders) and not errors:
+            receive(wait=True)
+        if errors:
+            raise RuntimeError(f"a scan worker failed:\n{errors[0]}")
     finally:
         for process in processes:
-            if len(results) < workers and process.is_alive():
+            if len(results) < len(orders) and process.is_alive():
                 process.terminate()
             process.join()
     return results
 
 
-def _worker(source: RecordSource, batches: list[list[TrailFile]], filters: Filters,
-            tasks: Any, replies: Any) -> None:
-    """One worker process: fold batches until told to stop, then send the tally."""
+def _worker(source: RecordSource, batches: list[list[TrailFile]], order: list[int], flags: Any,
+            filters: Filters, replies: Any) -> None:
+    """One worker process: fold the batches no other process took, in
+    ``order``, then send the tally."""
     try:
         # Most objects made here live until the end (tallies, memo tables), and
         # none form cycles: collect rarely (the default costs ~25% of the time).
         gc.freeze()
         gc.set_threshold(*_WORKER_GC_THRESHOLDS)
+        claims = _Claims(flags)
         folder = _Folder(filters)
-        while (index := tasks.get()) is not None:
-            before = (folder.result.bytes_read, folder.result.events_read)
-            _fold_batch(folder, source, batches[index])
-            replies.put(("progress", (len(batches[index]),
-                                      folder.result.bytes_read - before[0],
-                                      folder.result.events_read - before[1])))
+
+        def advance(*counts: int) -> None:
+            replies.put(("progress", counts))
+
+        for index in order:
+            if claims.take(index):
+                _fold_batch(folder, source, batches[index], advance)
         replies.put(("result", folder.finish()))
     except BaseException:  # noqa: BLE001 - reported to the parent, which raises
         replies.put(("error", traceback.format_exc()))
 
 
-def _batches(files: list[TrailFile], workers: int) -> list[list[TrailFile]]:
-    """Runs of neighbouring files, about 16 per worker: even load, frequent progress."""
+BATCHES_PER_WORKER = 16
+
+
+def _plan_batches(files: list[TrailFile], workers: int
+                  ) -> tuple[list[list[TrailFile]], list[list[int]]]:
+    """Runs of neighbouring files (about 16 per worker: even load, frequent
+    progress), and the order each of ``workers`` processes takes them in.
+
+    Files of one account and region (from the delivery layout) stay together,
+    and each group goes to the process with the fewest files so far: a
+    process first takes its own groups' runs, then what is left of the
+    others', from their ends. A trail of a single account and region is thus
+    read from both ends, one process each.
+    """
     if not files:
-        return []
-    count = min(len(files), 16 * max(1, workers))
-    size = -(-len(files) // count)
-    return [files[i:i + size] for i in range(0, len(files), size)]
+        return [], [[] for _ in range(workers)]
+    size = -(-len(files) // min(len(files), BATCHES_PER_WORKER * workers))
+    groups: dict[tuple[str | None, str | None], list[TrailFile]] = {}
+    for trail_file in files:
+        facts = path_facts(trail_file.location)
+        groups.setdefault((facts.account, facts.region), []).append(trail_file)
+    batches: list[list[TrailFile]] = []
+    owned: list[list[int]] = [[] for _ in range(workers)]
+    loads = [0] * workers
+    for group in sorted(groups.values(), key=len, reverse=True):
+        owner = loads.index(min(loads))
+        loads[owner] += len(group)
+        for start in range(0, len(group), size):
+            owned[owner].append(len(batches))
+            batches.append(group[start:start + size])
+    orders = []
+    for worker in range(workers):
+        order = list(owned[worker])
+        for other in range(1, workers):
+            order.extend(reversed(owned[(worker + other) % workers]))
+        orders.append(order)
+    return batches, orders
 
 
 def _warm_up() -> None:
@@ -474,20 +548,6 @@ def _warm_up() -> None:
 
 # -- the fast path ------------------------------------------------------------
 
-# Top-level fields resolve() may read for a cached result to be reused, and
-# the userIdentity members among them. The resolution memo key holds the
-# exact value of each (userIdentity.arn only through its partition, the one
-# thing resources.context_of takes from it; tests/test_scan_fast.py checks
-# that resolve() gives the same result whatever the rest of that ARN says).
-# A call to resolve() that reads anything else, or iterates a mapping, is not
-# cached, so a resolver that starts reading more stays correct, only slower.
-RESOLVE_FIELDS = frozenset({
-    "eventType", "userIdentity", "eventSource", "eventName", "awsRegion",
-    "recipientAccountId", "requestParameters", "responseElements", "resources",
-})
-RESOLVE_IDENTITY_FIELDS = frozenset({"type", "invokedBy", "accountId", "arn"})
-_RESOLVE_TYPED = ("eventType", "eventSource", "eventName", "awsRegion", "recipientAccountId")
-_RESOLVE_RAW = ("requestParameters", "responseElements", "resources")
 MAX_MEMO = 40_000
 
 
@@ -620,16 +680,16 @@ class _ReadLog(dict[str, Any]):
 
 class _Identity:
     """What one exact userIdentity decides: its principal (or skip reason) as
-    a small token, its account, and its part of the resolution memo key."""
+    a small token, its account, and its caller facts as a small token."""
 
-    __slots__ = ("account", "principal", "resolve_part", "token")
+    __slots__ = ("account", "caller", "principal", "token")
 
     def __init__(self, principal: Principal | str, token: int, account: str | None,
-                 resolve_part: tuple[Any, ...]) -> None:
+                 caller: int) -> None:
         self.principal = principal
         self.token = token
         self.account = account
-        self.resolve_part = resolve_part
+        self.caller = caller
 
 
 class _GenericRecords:
@@ -647,35 +707,6 @@ class _GenericRecords:
         return self._records[index]
 
 
-class _Memo:
-    """A bounded memo table: two generations; when the young one is full the
-    old one is dropped, so entries still in use survive (they move up)."""
-
-    __slots__ = ("_limit", "_old", "young")
-
-    def __init__(self, limit: int) -> None:
-        self._limit = max(1, limit // 2)
-        self.young: dict[Any, Any] = {}
-        self._old: dict[Any, Any] = {}
-
-    def get(self, key: Any) -> Any:
-        found = self.young.get(key)
-        if found is None and self._old:
-            found = self._old.pop(key, None)
-            if found is not None:
-                self.put(key, found)
-        return found
-
-    def put(self, key: Any, value: Any) -> None:
-        if len(self.young) >= self._limit:
-            self._old = self.young
-            self.young = {}
-        self.young[key] = value
-
-    def __len__(self) -> int:
-        return len(self.young) + len(self._old)
-
-
 class _Resolved:
     """A resolution and the call it was for (compared by object identity)."""
 
@@ -687,19 +718,13 @@ class _Resolved:
         self.name = name
 
 
-def _member(data: dict[str, Any], key: str) -> bytes | None:
-    """A member's exact JSON, or None when absent (hashable, for memo keys)."""
-    return json_encode(data[key]) if key in data else None
-
-
-def _identity_resolve_part(identity: dict[str, Any]) -> tuple[Any, ...]:
-    arn = identity.get("arn")
-    if isinstance(arn, str) and arn.startswith("arn:"):
-        arn_part: Any = ("partition", arn.split(":", 2)[1])
-    else:
-        arn_part = ("value", _member(identity, "arn"))
-    return (_member(identity, "type"), _member(identity, "invokedBy"),
-            _member(identity, "accountId"), arn_part)
+def _observed(raw: Any) -> Any:
+    """A request or response member as ``record.get`` gives it, objects wrapped
+    in :class:`Observed` so the resolver's reads are noted."""
+    if raw is UNSET:
+        return None
+    value = json_decode(raw)
+    return Observed(value) if value.__class__ is dict else value
 
 
 class _Folder:
@@ -709,19 +734,30 @@ class _Folder:
     region)`` with a count and first/last time, then expanded once in
     :meth:`finish`; every other record goes through :func:`scan_record`. Both
     give the same totals (tests/test_scan_fast.py).
+
+    Two memo tables skip resolving a call again: the first keyed on the exact
+    JSON of every :class:`Call` field (and the caller facts of the identity),
+    the second, asked when the first misses, on only what the resolution
+    depended on (:class:`~iamgen.ingest.memo.Shape`).
     """
 
     def __init__(self, filters: Filters) -> None:
+        from .resolve import resolve_call  # the resolver loads its data lazily
+
         self.filters = filters
         self.result = ScanResult()
         self._tally: dict[tuple[Any, ...], list[Any]] = {}
-        self._identities = _Memo(MAX_MEMO // 4)
-        self._resolutions = _Memo(MAX_MEMO)
+        self._identities = Memo(MAX_MEMO // 4)
+        self._resolutions = Memo(MAX_MEMO)
+        self._shaped = Memo(MAX_MEMO)
+        self._shapes: dict[tuple[str, str], Shape] = {}
         self._interned: dict[tuple[Resolution, str, str], _Resolved] = {}
         self._tokens: dict[Principal | str, int] = {}
         self._principals: list[Principal | str] = []
+        self._caller_tokens: dict[bytes, int] = {}
+        self._callers: list[CallerFacts] = []
+        self._resolve_call = resolve_call
         self.memo_misses = 0
-        self.uncacheable = 0
 
     def unreadable(self, location: str, exc: OSError) -> None:
         """Count a file that could not be read at all."""
@@ -825,15 +861,14 @@ class _Folder:
             else:
                 params, response, listed = (rec.requestParameters, rec.responseElements,
                                             rec.resources)
-                memo_key = (ident.resolve_part, source, name, rec.eventType, rec.awsRegion,
+                memo_key = (ident.caller, source, name, rec.eventType, rec.awsRegion,
                             rec.recipientAccountId,
                             params if params is UNSET else bytes(params),
                             response if response is UNSET else bytes(response),
                             listed if listed is UNSET else bytes(listed))
                 resolved = resolutions.young.get(memo_key)
                 if resolved is None:
-                    resolved = resolutions.get(memo_key) or self._resolve(
-                        memo_key, partial(generic, index), rec)
+                    resolved = resolutions.get(memo_key) or self._resolve(memo_key, rec)
                 key = (ident.token, resolved, rec.errorCode, region)
             seen = tally.get(key)
             if seen is None:
@@ -861,62 +896,58 @@ class _Folder:
         if token is None:
             token = self._tokens[principal] = len(self._principals)
             self._principals.append(principal)
+        facts = caller_facts(identity)
+        facts_key = json_encode(facts)
+        caller = self._caller_tokens.get(facts_key)
+        if caller is None:
+            caller = self._caller_tokens[facts_key] = len(self._callers)
+            self._callers.append(facts)
         entry = _Identity(self._principals[token], token,
-                          account if isinstance(account, str) else None,
-                          _identity_resolve_part(identity))
+                          account if isinstance(account, str) else None, caller)
         if not log.opaque and log.reads <= {"userIdentity"}:
             self._identities.put(identity_key, entry)
         return entry
 
-    def _resolve(self, memo_key: tuple[Any, ...], whole: Callable[[], dict[str, Any]],
-                 rec: DeliveredRecord) -> _Resolved:
-        """resolve() on the record, remembered when it read only memo-key fields.
-
-        resolve() gets the memo-key fields decoded; anything else it asks for
-        is decoded from the record's JSON first (so the answer is exact), and
-        the result is then not remembered.
-        """
-        from .resolve import resolve
-
-        self.memo_misses += 1
-        fields: dict[str, Any] = {}
-        absent = set()
-        for name in _RESOLVE_TYPED:
-            value = getattr(rec, name)
-            if value is UNSET:
-                absent.add(name)
-            else:
-                fields[name] = value
-        for name in _RESOLVE_RAW:
-            value = getattr(rec, name)
-            if value is UNSET:
-                absent.add(name)
-            else:
-                fields[name] = json_decode(value)
-        identity = _ReadLog(json_decode(rec.userIdentity))
-        fields["userIdentity"] = identity
-        log = _ReadLog(fields, whole, frozenset(absent))
-        resolution = resolve(log)
+    def _resolve(self, memo_key: tuple[Any, ...], rec: DeliveredRecord) -> _Resolved:
+        """The resolution of a call the first memo table lacks (``memo_key``
+        is its key there): from the second table, else from the resolver."""
+        params_raw, response_raw = rec.requestParameters, rec.responseElements
         source, name = rec.eventSource, rec.eventName
-        # One object per distinct outcome, so the tally grows with outcomes,
-        # not with memo keys (many keys resolve alike).
-        resolved = self._interned.get((resolution, source, name))
+        shape = self._shapes.get((source, name))
+        if shape is None:
+            shape = self._shapes[(source, name)] = Shape()
+        head, listed = memo_key[:6], memo_key[8]
+        shaped = shape.key(params_raw, response_raw)
+        resolved = self._shaped.get((head, shaped, listed))
         if resolved is None:
-            resolved = _Resolved(resolution, source, name)
-            self._interned[(resolution, source, name)] = resolved
-        if (not log.opaque and log.reads <= RESOLVE_FIELDS and not identity.opaque
-                and identity.reads <= RESOLVE_IDENTITY_FIELDS):
-            self._resolutions.put(memo_key, resolved)
-        else:
-            self.uncacheable += 1
+            self.memo_misses += 1
+            params, response = _observed(params_raw), _observed(response_raw)
+            call = Call(self._callers[memo_key[0]], _none(rec.eventType), source, name,
+                        _none(rec.awsRegion), _none(rec.recipientAccountId), params, response,
+                        None if listed is UNSET else json_decode(listed))
+            resolution = self._resolve_call(call)
+            # One object per distinct outcome, so the tally grows with outcomes,
+            # not with memo keys (many keys resolve alike).
+            resolved = self._interned.get((resolution, source, name))
+            if resolved is None:
+                resolved = _Resolved(resolution, source, name)
+                self._interned[(resolution, source, name)] = resolved
+            request_seen = params.seen if params.__class__ is Observed else ()
+            response_seen = response.seen if response.__class__ is Observed else ()
+            if not shape.covers(shaped, request_seen, response_seen):
+                shape = self._shapes[(source, name)] = shape.grown(request_seen, response_seen)
+                shaped = shape.key(params_raw, response_raw)
+            self._shaped.put((head, shaped, listed), resolved)
+        self._resolutions.put(memo_key, resolved)
         return resolved
 
     def finish(self) -> ScanResult:
         """The result, with every tallied outcome expanded into it."""
         result = self.result
         # The memo tables are done with: free them before the result grows.
-        self._identities = _Memo(MAX_MEMO // 4)
-        self._resolutions = _Memo(MAX_MEMO)
+        self._identities = Memo(MAX_MEMO // 4)
+        self._resolutions = Memo(MAX_MEMO)
+        self._shaped = Memo(MAX_MEMO)
         self._interned.clear()
         tally = self._tally
         while tally:  # consumed as it goes, so the tally and the result never both peak
@@ -930,6 +961,11 @@ class _Folder:
             result.principal_events[principal] += count
             _apply(result, principal, resolved, error, region, count, first, last)
         return result
+
+
+def _none(value: Any) -> Any:
+    """A typed field as ``record.get`` gives it: UNSET (absent) is None."""
+    return None if value is UNSET else value
 
 
 def _apply(result: ScanResult, principal: Principal, resolved: _Resolved, error: Any,

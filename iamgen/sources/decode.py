@@ -6,7 +6,7 @@ lookup-events`` output (``Events[].CloudTrailEvent`` JSON strings), JSON Lines
 Never raises: problems come back as :class:`BadInput` items.
 
 S3-delivered files also have a fast path (:func:`decode_delivery_typed`):
-typed records that leave every field the scan does not read undecoded, used
+typed records of only the fields the scan reads (the rest is skipped), used
 by :mod:`iamgen.ingest.scan` with the generic decoder as its fallback.
 """
 
@@ -137,15 +137,19 @@ def _json_lines(text: bytes) -> Iterator[tuple[int, Any] | BadInput]:
 # -- the fast path: S3-delivered files decoded into typed records -------------
 
 
-class DeliveredRecord(Struct, forbid_unknown_fields=True, gc=False):
-    """A CloudTrail record with every documented top-level field.
+class DeliveredRecord(Struct, gc=False):
+    """The top-level fields of a CloudTrail record that the scan reads.
 
-    The fields the scan reads on every record are typed; the rest stay
-    :class:`msgspec.Raw` (undecoded JSON) until asked for. Unknown fields are
-    refused, so a file that has any falls back to the generic decoder and no
-    field is ever silently dropped. Missing fields are ``UNSET``. It holds only
-    strings and undecoded bytes, so it cannot be part of a reference cycle and
-    is kept out of the garbage collector's way (``gc=False``).
+    The fields read on every record are typed; ``userIdentity`` and the
+    request, response and ``resources`` stay :class:`msgspec.Raw` (undecoded
+    JSON) until asked for. Every other field is skipped undecoded (that is
+    most of a record's bytes): what reads a record through the scanner's fast
+    path reads these fields and gets the whole record decoded before reading
+    any other. Missing fields are ``UNSET``; a field of another type (an
+    ``eventName`` that is a number) makes the record not fit, and it takes the
+    generic path. It holds only strings and undecoded bytes, so it cannot be
+    part of a reference cycle and is kept out of the garbage collector's way
+    (``gc=False``).
     Fields: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
     """
 
@@ -160,27 +164,6 @@ class DeliveredRecord(Struct, forbid_unknown_fields=True, gc=False):
     requestParameters: Raw = UNSET  # type: ignore[assignment]
     responseElements: Raw = UNSET  # type: ignore[assignment]
     resources: Raw = UNSET  # type: ignore[assignment]
-    eventVersion: Raw = UNSET  # type: ignore[assignment]
-    sourceIPAddress: Raw = UNSET  # type: ignore[assignment]
-    userAgent: Raw = UNSET  # type: ignore[assignment]
-    errorMessage: Raw = UNSET  # type: ignore[assignment]
-    additionalEventData: Raw = UNSET  # type: ignore[assignment]
-    requestID: Raw = UNSET  # type: ignore[assignment]
-    eventID: Raw = UNSET  # type: ignore[assignment]
-    apiVersion: Raw = UNSET  # type: ignore[assignment]
-    managementEvent: Raw = UNSET  # type: ignore[assignment]
-    readOnly: Raw = UNSET  # type: ignore[assignment]
-    serviceEventDetails: Raw = UNSET  # type: ignore[assignment]
-    sharedEventID: Raw = UNSET  # type: ignore[assignment]
-    vpcEndpointId: Raw = UNSET  # type: ignore[assignment]
-    vpcEndpointAccountId: Raw = UNSET  # type: ignore[assignment]
-    eventCategory: Raw = UNSET  # type: ignore[assignment]
-    addendum: Raw = UNSET  # type: ignore[assignment]
-    sessionCredentialFromConsole: Raw = UNSET  # type: ignore[assignment]
-    edgeDeviceDetails: Raw = UNSET  # type: ignore[assignment]
-    tlsDetails: Raw = UNSET  # type: ignore[assignment]
-    eventContext: Raw = UNSET  # type: ignore[assignment]
-    insightDetails: Raw = UNSET  # type: ignore[assignment]
 
 
 class _Delivery(Struct):

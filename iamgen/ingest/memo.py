@@ -1,0 +1,188 @@
+"""Memo tables for the scanner, and memo keys that hold only what a resolution read.
+
+A call's resolution is a pure function of its :class:`~iamgen.ingest.resources.Call`,
+so the exact JSON of the call's fields is always a correct memo key. It is
+also a wasteful one: a KMS ``Decrypt`` names a new S3 object in its
+encryption context on every call, a DynamoDB ``GetItem`` a new item key,
+and neither changes the permission.
+
+:class:`Shape` keys a call on less. The resolver is run on request
+parameters (and response elements) wrapped in
+:class:`~iamgen.ingest.resources.Observed`, which notes every member it
+reads and every whole-object use of a known kind (ARN-valued members, role
+ARNs at any depth, a member's name in any case). A shape (one per
+eventSource and eventName) keeps the members that any such note could
+depend on, with the number of members, and drops the rest. A resolution is
+remembered under a shape only if the shape covers everything that run
+noted; otherwise the shape grows to cover it (a new shape, with a new serial
+in every key). Two calls with equal keys under a shape then agree on
+everything the remembered run looked at, and a pure resolver looks at the
+same things and answers the same for both. The shape is learned, not
+declared: a resolver that starts reading more stays exact, only its keys
+grow.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+from msgspec import UNSET
+
+from .resources import SAW_ARN_VALUES, SAW_ROLE_WALK
+
+_members = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_serials = itertools.count()
+
+
+class Memo:
+    """A bounded memo table: two generations; when the young one is full the
+    old one is dropped, so entries still in use survive (they move up)."""
+
+    __slots__ = ("_limit", "_old", "young")
+
+    def __init__(self, limit: int) -> None:
+        self._limit = max(1, limit // 2)
+        self.young: dict[Any, Any] = {}
+        self._old: dict[Any, Any] = {}
+
+    def get(self, key: Any) -> Any:
+        """The value remembered for ``key``, or None."""
+        found = self.young.get(key)
+        if found is None and self._old:
+            found = self._old.pop(key, None)
+            if found is not None:
+                self.put(key, found)
+        return found
+
+    def put(self, key: Any, value: Any) -> None:
+        """Remember ``value`` (not None) for ``key``."""
+        if len(self.young) >= self._limit:
+            self._old = self.young
+            self.young = {}
+        self.young[key] = value
+
+    def __len__(self) -> int:
+        return len(self.young) + len(self._old)
+
+
+def _maybe_arn(value: bytes) -> bool:
+    """Whether a member's JSON may be an ARN string or a list (which may hold ARNs)."""
+    head = value[:1]
+    return head == b"[" or value.startswith(b'"arn:') or (head == b'"' and b"\\" in value)
+
+
+def _maybe_role(name: str, value: bytes) -> bool:
+    """Whether a member may hold a role ARN under a key naming a role, at any depth."""
+    if "role" in name.lower():
+        return True
+    return value[:1] in (b"{", b"[") and (b"role" in value.lower() or b"\\" in value)
+
+
+class _Side:
+    """Which members of one object (the request, or the response) a shape keeps."""
+
+    __slots__ = ("any_case", "arn_values", "names", "role_walk", "whole")
+
+    def __init__(self, names: frozenset[Any] = frozenset(), any_case: frozenset[str] = frozenset(),
+                 arn_values: bool = False, role_walk: bool = False, whole: bool = False) -> None:
+        self.names = names
+        self.any_case = any_case
+        self.arn_values = arn_values
+        self.role_walk = role_walk
+        self.whole = whole
+
+    def key(self, raw: Any) -> Any:
+        """The object's part of a memo key: its exact JSON (``bytes``), or
+        ``(number of members, ((name, JSON), ...))`` for the members kept."""
+        if raw is UNSET:
+            return UNSET
+        data = bytes(raw)
+        if self.whole or data[:1] != b"{":
+            return data
+        try:
+            members = _members.decode(data)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return data
+        if len(members) <= 1:  # one member may be a wrapper the resolver opens
+            return data
+        names, any_case = self.names, self.any_case
+        arn_values, role_walk = self.arn_values, self.role_walk
+        kept = []
+        for name, member in members.items():
+            value = bytes(member)
+            if (name in names
+                    or (any_case and name.lower() in any_case)
+                    or (arn_values and _maybe_arn(value))
+                    or (role_walk and _maybe_role(name, value))):
+                kept.append((name, value))
+        return (len(members), tuple(kept))
+
+    def covers(self, seen: Iterable[Any]) -> bool:
+        """Whether every note in ``seen`` is about members this side keeps."""
+        for note in seen:
+            if note.__class__ is str:
+                if note not in self.names:
+                    return False
+            elif note == SAW_ARN_VALUES:
+                if not self.arn_values:
+                    return False
+            elif note == SAW_ROLE_WALK:
+                if not self.role_walk:
+                    return False
+            elif note.__class__ is tuple and len(note) == 2 and note[0] == "any_case":
+                if note[1] not in self.any_case:
+                    return False
+            else:  # SAW_ALL, or a read of a member whose name is not a string
+                return False
+        return True
+
+    def grown(self, seen: Iterable[Any]) -> _Side:
+        """A side that keeps what this one does and covers ``seen`` too."""
+        names, any_case = set(self.names), set(self.any_case)
+        arn_values, role_walk, whole = self.arn_values, self.role_walk, self.whole
+        for note in seen:
+            if note.__class__ is str:
+                names.add(note)
+            elif note == SAW_ARN_VALUES:
+                arn_values = True
+            elif note == SAW_ROLE_WALK:
+                role_walk = True
+            elif note.__class__ is tuple and len(note) == 2 and note[0] == "any_case":
+                any_case.add(note[1])
+            else:
+                whole = True
+        return _Side(frozenset(names), frozenset(any_case), arn_values, role_walk, whole)
+
+
+class Shape:
+    """What the memo key of one kind of call keeps of its request and response."""
+
+    __slots__ = ("request", "response", "serial")
+
+    def __init__(self, request: _Side | None = None, response: _Side | None = None) -> None:
+        self.request = request or _Side()
+        self.response = response or _Side()
+        self.serial = next(_serials)
+
+    def key(self, request_raw: Any, response_raw: Any) -> tuple[int, Any, Any]:
+        """This shape's key for a call's request and response JSON (or UNSET)."""
+        return (self.serial, self.request.key(request_raw), self.response.key(response_raw))
+
+    def covers(self, key: tuple[int, Any, Any], request_seen: Iterable[Any],
+               response_seen: Iterable[Any]) -> bool:
+        """Whether ``key`` (from :meth:`key`) holds everything a run noted."""
+        _, request, response = key
+        return ((_whole(request) or self.request.covers(request_seen))
+                and (_whole(response) or self.response.covers(response_seen)))
+
+    def grown(self, request_seen: Iterable[Any], response_seen: Iterable[Any]) -> Shape:
+        """A new shape covering this one and the notes of one more run."""
+        return Shape(self.request.grown(request_seen), self.response.grown(response_seen))
+
+
+def _whole(part: Any) -> bool:
+    """Whether a side's key part is the object's whole JSON (or its absence)."""
+    return part.__class__ is bytes or part is UNSET
