@@ -25,7 +25,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -71,10 +71,28 @@ BAD_INPUT_REASONS = frozenset(
 
 @dataclass(slots=True)
 class _Seen:
+    """The running totals of one (principal, permission, denied)."""
+
+    principal: Principal
+    permission: Permission
+    denied: bool
     count: int
     first: datetime
     last: datetime
     regions: tuple[str, ...]  # sorted; a tuple is a quarter the size of a set
+
+
+# The key of a usage: (principal ARN, principal kind, action, resource,
+# conditions, denied): plain values hash and compare faster than the model's
+# dataclasses, and sorting the keys sorts the usages.
+_UsageKey = tuple[str, str, str, str, tuple[Any, ...], bool]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _usage_key(principal: Principal, permission: Permission, denied: bool) -> _UsageKey:
+    return (principal.arn, principal.kind, permission.action, permission.resource,
+            permission.conditions, denied)
 
 
 @dataclass
@@ -96,7 +114,7 @@ class ScanResult:
     unknown_resource: Counter[str] = field(default_factory=Counter)
     first_event: datetime | None = None
     last_event: datetime | None = None
-    _usage: dict[tuple[Principal, Permission, bool], _Seen] = field(default_factory=dict)
+    _usage: dict[_UsageKey, _Seen] = field(default_factory=dict)
     _warned: Counter[str] = field(default_factory=Counter, repr=False, compare=False)
     _usages: tuple[Usage, ...] | None = field(default=None, repr=False, compare=False)
 
@@ -123,50 +141,59 @@ class ScanResult:
         for moment in (other.first_event, other.last_event):
             if moment is not None:
                 self._span(moment)
-        for (principal, permission, denied), seen in other._usage.items():
-            self._use_many(principal, permission, denied, seen.first, seen.last,
-                           seen.regions, seen.count)
+        usage = self._usage
+        for key, seen in other._usage.items():
+            mine = usage.get(key)
+            if mine is None:
+                usage[key] = _Seen(seen.principal, seen.permission, seen.denied, seen.count,
+                                   seen.first, seen.last, seen.regions)
+            else:
+                _add_to(mine, seen.count, seen.first, seen.last, seen.regions)
 
     def usages(self) -> tuple[Usage, ...]:
         """Every (principal, permission, denied) observed, sorted (computed once)."""
         if self._usages is None:
+            usage = self._usage
             self._usages = tuple(
                 Usage(
-                    principal=principal,
-                    permission=permission,
-                    denied=denied,
+                    principal=seen.principal,
+                    permission=seen.permission,
+                    denied=seen.denied,
                     count=seen.count,
                     first_seen=seen.first,
                     last_seen=seen.last,
                     regions=seen.regions,
                 )
-                for (principal, permission, denied), seen in sorted(
-                    self._usage.items(), key=_usage_order
-                )
+                for seen in (usage[key] for key in sorted(usage))
             )
         return self._usages
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled compactly (worker processes send results this way): usages
-        as plain tuples, each principal once."""
+        as plain tuples, each principal once, times as whole microseconds."""
         state = dict(self.__dict__)
         principals: dict[Principal, int] = {}
         rows = []
-        for (principal, permission, denied), seen in self._usage.items():
-            index = principals.setdefault(principal, len(principals))
+        for seen in self._usage.values():
+            index = principals.setdefault(seen.principal, len(principals))
+            permission = seen.permission
             rows.append((index, permission.action, permission.resource, permission.conditions,
-                         denied, seen.count, seen.first, seen.last, seen.regions))
+                         seen.denied, seen.count, (seen.first - _EPOCH) // _MICROSECOND,
+                         (seen.last - _EPOCH) // _MICROSECOND, seen.regions))
         state["_usage"] = (tuple(principals), rows)
         state["_usages"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         principals, rows = state["_usage"]
-        state["_usage"] = {
-            (principals[index], Permission(action, resource, conditions), denied):
-                _Seen(count, first, last, regions)
-            for index, action, resource, conditions, denied, count, first, last, regions in rows
-        }
+        usage = {}
+        for index, action, resource, conditions, denied, count, first, last, regions in rows:
+            principal = principals[index]
+            usage[(principal.arn, principal.kind, action, resource, conditions, denied)] = _Seen(
+                principal, Permission(action, resource, conditions), denied, count,
+                _EPOCH + timedelta(microseconds=first), _EPOCH + timedelta(microseconds=last),
+                regions)
+        state["_usage"] = usage
         self.__dict__.update(state)
 
     def usages_by_principal(self) -> dict[Principal, tuple[Usage, ...]]:
@@ -207,24 +234,24 @@ class ScanResult:
     def _use_many(self, principal: Principal, permission: Permission, denied: bool,
                   first: datetime, last: datetime, regions: Iterable[str], count: int) -> None:
         self._usages = None
-        key = (principal, permission, denied)
+        key = _usage_key(principal, permission, denied)
         seen = self._usage.get(key)
         if seen is None:
-            self._usage[key] = _Seen(count, first, last, tuple(sorted(set(regions))))
+            self._usage[key] = _Seen(principal, permission, denied, count, first, last,
+                                     tuple(sorted(set(regions))))
         else:
-            seen.count += count
-            seen.first = min(seen.first, first)
-            seen.last = max(seen.last, last)
-            if not set(regions) <= set(seen.regions):
-                seen.regions = tuple(sorted({*seen.regions, *regions}))
+            _add_to(seen, count, first, last, regions)
 
 
-def _usage_order(item: tuple[tuple[Principal, Permission, bool], _Seen]) -> tuple[Any, ...]:
-    """The order of (principal, permission, denied) keys, as plain tuples (faster
-    to compare than the dataclasses, same order)."""
-    (principal, permission, denied), _ = item
-    return (principal.arn, principal.kind, permission.action, permission.resource,
-            permission.conditions, denied)
+def _add_to(seen: _Seen, count: int, first: datetime, last: datetime,
+            regions: Iterable[str]) -> None:
+    seen.count += count
+    if first < seen.first:
+        seen.first = first
+    if last > seen.last:
+        seen.last = last
+    if not set(regions) <= set(seen.regions):
+        seen.regions = tuple(sorted({*seen.regions, *regions}))
 
 
 def parse_event_time(value: Any) -> datetime | None:
@@ -949,17 +976,52 @@ class _Folder:
         self._resolutions = Memo(MAX_MEMO)
         self._shaped = Memo(MAX_MEMO)
         self._interned.clear()
+        principals = self._principals
+        events = [0] * len(principals)
+        usage = result._usage
+        result._usages = None
         tally = self._tally
+        earliest: datetime | None = None
+        latest: datetime | None = None
         while tally:  # consumed as it goes, so the tally and the result never both peak
             (token, resolved, error, region), (count, first, last) = tally.popitem()
-            result._span(first)
-            result._span(last)
-            principal = self._principals[token]
-            if isinstance(principal, str):
-                result.skipped[principal] += count
+            if earliest is None or first < earliest:
+                earliest = first
+            if latest is None or last > latest:
+                latest = last
+            events[token] += count
+            principal = principals[token]
+            if principal.__class__ is str:
                 continue
-            result.principal_events[principal] += count
-            _apply(result, principal, resolved, error, region, count, first, last)
+            denied = _count_outcome(result, resolved, error, count)
+            if denied is None:
+                continue
+            arn, kind = principal.arn, principal.kind
+            for permission in resolved.resolution.permissions:
+                key = (arn, kind, permission.action, permission.resource, permission.conditions,
+                       denied)
+                seen = usage.get(key)
+                if seen is None:
+                    usage[key] = _Seen(principal, permission, denied, count, first, last,
+                                       (region,))
+                else:
+                    seen.count += count
+                    if first < seen.first:
+                        seen.first = first
+                    if last > seen.last:
+                        seen.last = last
+                    if region not in seen.regions:
+                        seen.regions = tuple(sorted((*seen.regions, region)))
+        if earliest is not None and latest is not None:
+            result._span(earliest)
+            result._span(latest)
+        for token, count in enumerate(events):
+            if count:
+                principal = principals[token]
+                if isinstance(principal, str):
+                    result.skipped[principal] += count
+                else:
+                    result.principal_events[principal] += count
         return result
 
 
@@ -968,23 +1030,24 @@ def _none(value: Any) -> Any:
     return None if value is UNSET else value
 
 
-def _apply(result: ScanResult, principal: Principal, resolved: _Resolved, error: Any,
-           region: str, count: int, first: datetime, last: datetime) -> None:
-    """What ``count`` calls with one outcome add to a result (as scan_record does)."""
+def _count_outcome(result: ScanResult, resolved: _Resolved, error: Any,
+                   count: int) -> bool | None:
+    """Count ``count`` calls with one outcome as scan_record does; whether they
+    were denied, or None when they use no permission."""
     resolution = resolved.resolution
     denied = isinstance(error, str) and is_access_denied(error)
     if resolution.no_grant is not None:
         result.skipped["no_permission_needed"] += count
-        return
+        return None
     if resolution.unresolved or not resolution.permissions:
         result.skipped["unresolved_action"] += count
         result.unresolved[(resolved.source, resolved.name)] += count
-        return
+        return None
     if error and not denied:
         result.skipped["failed_call"] += count
         for permission in resolution.permissions:
             result.failed_actions[permission.action] += count
-        return
+        return None
     if denied:
         result.skipped["denied_call"] += count
         for action in {p.action for p in resolution.permissions}:
@@ -993,8 +1056,7 @@ def _apply(result: ScanResult, principal: Principal, resolved: _Resolved, error:
         result.events_used += count
         for action in resolution.unknown_resource:
             result.unknown_resource[action] += count
-    for permission in resolution.permissions:
-        result._use_many(principal, permission, denied, first, last, (region,), count)
+    return denied
 
 
 def principals_seen(result: ScanResult) -> tuple[Principal, ...]:
