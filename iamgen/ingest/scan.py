@@ -834,6 +834,7 @@ class _Folder:
         identities, resolutions, tally = self._identities, self._resolutions, self._tally
         skipped = result.skipped
         from_iso = datetime.fromisoformat
+        join = b"\0".join
         slow: list[int] = []
         for index, rec in enumerate(records):
             if rec is None:
@@ -886,13 +887,16 @@ class _Folder:
                     continue
                 key: tuple[Any, ...] = (ident.token, None, None, region)
             else:
+                # The request, response and resources[] JSON, joined by NUL bytes
+                # (never in JSON text; an absent member is empty): one bytes
+                # object to build, hash and compare instead of three.
                 params, response, listed = (rec.requestParameters, rec.responseElements,
                                             rec.resources)
                 memo_key = (ident.caller, source, name, rec.eventType, rec.awsRegion,
                             rec.recipientAccountId,
-                            params if params is UNSET else bytes(params),
-                            response if response is UNSET else bytes(response),
-                            listed if listed is UNSET else bytes(listed))
+                            join((b"" if params is UNSET else params,
+                                  b"" if response is UNSET else response,
+                                  b"" if listed is UNSET else listed)))
                 resolved = resolutions.young.get(memo_key)
                 if resolved is None:
                     resolved = resolutions.get(memo_key) or self._resolve(memo_key, rec)
@@ -943,7 +947,9 @@ class _Folder:
         shape = self._shapes.get((source, name))
         if shape is None:
             shape = self._shapes[(source, name)] = Shape()
-        head, listed = memo_key[:6], memo_key[8]
+        head, listed = memo_key[:6], rec.resources
+        if listed is not UNSET:
+            listed = bytes(listed)
         shaped = shape.key(params_raw, response_raw)
         resolved = self._shaped.get((head, shaped, listed))
         if resolved is None:
