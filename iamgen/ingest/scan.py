@@ -409,14 +409,14 @@ def scan(source: RecordSource, filters: Filters, workers: int = 1,
         else:
             _warm_up()
             parts = _run_workers(source, batches, orders, filters, folder, advance)
+        # Adopt the largest part rather than copying it.
+        parts.sort(key=lambda part: len(part._usage), reverse=True)
+        adopted = parts[0]
+        adopted.files_skipped.update(skipped)
+        for part in parts[1:]:
+            adopted.merge(part)
     finally:
         gc.set_threshold(*thresholds)
-    # Adopt the largest part rather than copying it.
-    parts.sort(key=lambda part: len(part._usage), reverse=True)
-    adopted = parts[0]
-    adopted.files_skipped.update(skipped)
-    for part in parts[1:]:
-        adopted.merge(part)
     return adopted
 
 
@@ -433,17 +433,22 @@ def _fold_batch(folder: _Folder, source: RecordSource, batch: list[TrailFile],
 
 
 class _Claims:
-    """Which batches some process has taken (shared between processes)."""
+    """Which batches some process has taken (shared between processes): one
+    flag per batch, and after them the number taken."""
 
     def __init__(self, flags: Any) -> None:
         self._flags = flags
+        self._total = len(flags) - 1
 
-    def take(self, index: int) -> bool:
-        """Take a batch; False when another process already has."""
-        with self._flags.get_lock():
-            if self._flags[index]:
+    def take(self, index: int, leave: int = 0) -> bool:
+        """Take a batch; False when another process already has, or when no
+        more than ``leave`` batches are left untaken."""
+        flags = self._flags
+        with flags.get_lock():
+            if flags[index] or self._total - flags[self._total] <= leave:
                 return False
-            self._flags[index] = 1
+            flags[index] = 1
+            flags[self._total] += 1
             return True
 
 
@@ -453,7 +458,7 @@ def _run_workers(source: RecordSource, batches: list[list[TrailFile]], orders: l
     """Fold ``batches`` here (into ``folder``, in ``orders[0]``) and in one
     worker process per other order; one result per process."""
     context = multiprocessing.get_context()
-    flags = context.Array("b", len(batches))
+    flags = context.Array("l", len(batches) + 1)
     claims = _Claims(flags)
     replies: Any = context.Queue()
     processes = [
@@ -518,20 +523,24 @@ def _worker(source: RecordSource, batches: list[list[TrailFile]], order: list[in
         def advance(*counts: int) -> None:
             replies.put(("progress", counts))
 
+        # The last few batches are left to the main process: it folds them
+        # while this one sends its result, which it must then wait for.
+        leave = len(batches) // TAIL_FRACTION
         for index in order:
-            if claims.take(index):
+            if claims.take(index, leave):
                 _fold_batch(folder, source, batches[index], advance)
         replies.put(("result", folder.finish()))
     except BaseException:  # noqa: BLE001 - reported to the parent, which raises
         replies.put(("error", traceback.format_exc()))
 
 
-BATCHES_PER_WORKER = 16
+BATCHES_PER_WORKER = 48
+TAIL_FRACTION = 24  # the share of batches worker processes leave to the main one: 1/24
 
 
 def _plan_batches(files: list[TrailFile], workers: int
                   ) -> tuple[list[list[TrailFile]], list[list[int]]]:
-    """Runs of neighbouring files (about 16 per worker: even load, frequent
+    """Runs of neighbouring files (about 48 per worker: even load, frequent
     progress), and the order each of ``workers`` processes takes them in.
 
     Files of one account and region (from the delivery layout) stay together,
