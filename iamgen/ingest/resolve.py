@@ -67,6 +67,7 @@ class _Step:
     """One action of a plan, with its ARN templates resolved once."""
 
     info: ActionInfo
+    name: str  # info.full_name, lower-cased
     templates: tuple[tuple[ArnTemplate, PlaceholderSpecs], ...]
     # Whether "*" for this action means a resource went undetermined. Not for
     # List actions whose resource types are all optional in the SAR: they
@@ -106,6 +107,7 @@ def _step(info: ActionInfo) -> _Step:
     action = info.full_name.lower()
     return _Step(
         info=info,
+        name=action,
         templates=tuple(
             (tpl, placeholder_specs(tpl.service, tpl.resource_type, action))
             for tpl in templates_of(info.service, info.resource_types)
@@ -289,8 +291,9 @@ def _resolve_call(call: Call) -> Resolution:
         for need in HANDLERS[plan.handler](ctx, name):
             if need.note:
                 rules.append(f"{plan.handler}:{need.note}")
+            wanted = need.action.lower()
             for step in plan.steps:
-                if need.action and need.action.lower() != step.info.full_name.lower():
+                if wanted and wanted != step.name:
                     continue
                 if need.resources is None:
                     arns, missing = _resources(step, ctx, rules)

@@ -246,10 +246,8 @@ class ScanResult:
 def _add_to(seen: _Seen, count: int, first: datetime, last: datetime,
             regions: Iterable[str]) -> None:
     seen.count += count
-    if first < seen.first:
-        seen.first = first
-    if last > seen.last:
-        seen.last = last
+    seen.first = min(seen.first, first)
+    seen.last = max(seen.last, last)
     if not set(regions) <= set(seen.regions):
         seen.regions = tuple(sorted({*seen.regions, *regions}))
 
@@ -1024,10 +1022,8 @@ class _Folder:
                                        (region,))
                 else:
                     seen.count += count
-                    if first < seen.first:
-                        seen.first = first
-                    if last > seen.last:
-                        seen.last = last
+                    seen.first = min(seen.first, first)
+                    seen.last = max(seen.last, last)
                     if region not in seen.regions:
                         seen.regions = tuple(sorted((*seen.regions, region)))
         if earliest is not None and latest is not None:
