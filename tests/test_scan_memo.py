@@ -24,7 +24,7 @@ from iamgen.ingest.resources import (
     caller_facts,
     saw_any_case,
 )
-from iamgen.ingest.scan import ScanResult, _Folder, scan_record
+from iamgen.ingest.scan import SHAPE_TRIAL, ScanResult, _Folder, scan_record
 from iamgen.model import Filters
 from iamgen.sources.decode import BadInput, iter_records
 from tests.records import ACCOUNT, record, role_identity
@@ -94,6 +94,23 @@ def test_a_member_first_read_late_grows_the_key() -> None:
     assert_same(fast, plain(records))
     assert {u.permission.resource.rsplit("/", 1)[1] for u in fast.usages()} == \
         {"jobs", "runs", "users"}
+
+
+def test_calls_that_never_share_a_key_skip_the_second_table() -> None:
+    """Each GetObject of a new object is a new key in both tables: after a few
+    hundred such calls the second table is not asked any more; results stay
+    exact, and every object is still resolved once."""
+    records = [
+        record(ME, "s3.amazonaws.com", "GetObject", {"bucketName": "data", "key": f"k/{i}"},
+               resources=[{"type": "AWS::S3::Object", "ARN": f"arn:aws:s3:::data/k/{i}"}])
+        for i in range(600)
+    ]
+    records += records[:50]
+    fast, folder = fold(records)
+    shape = folder._shapes[("s3.amazonaws.com", "GetObject")]
+    assert shape.hits == 0 and SHAPE_TRIAL < shape.tries < 600
+    assert folder.memo_misses == 600
+    assert_same(fast, plain(records))
 
 
 def test_a_wrapped_request_is_keyed_whole() -> None:

@@ -160,12 +160,14 @@ class _Side:
 class Shape:
     """What the memo key of one kind of call keeps of its request and response."""
 
-    __slots__ = ("request", "response", "serial")
+    __slots__ = ("hits", "request", "response", "serial", "tries")
 
     def __init__(self, request: _Side | None = None, response: _Side | None = None) -> None:
         self.request = request or _Side()
         self.response = response or _Side()
         self.serial = next(_serials)
+        self.tries = 0  # look-ups under this kind of call's keys (any shape of it)
+        self.hits = 0
 
     def key(self, request_raw: Any, response_raw: Any) -> tuple[int, Any, Any]:
         """This shape's key for a call's request and response JSON (or UNSET)."""
@@ -180,7 +182,9 @@ class Shape:
 
     def grown(self, request_seen: Iterable[Any], response_seen: Iterable[Any]) -> Shape:
         """A new shape covering this one and the notes of one more run."""
-        return Shape(self.request.grown(request_seen), self.response.grown(response_seen))
+        shape = Shape(self.request.grown(request_seen), self.response.grown(response_seen))
+        shape.tries, shape.hits = self.tries, self.hits
+        return shape
 
 
 def _whole(part: Any) -> bool:

@@ -582,6 +582,12 @@ def _warm_up() -> None:
 
 # -- the fast path ------------------------------------------------------------
 
+# The second memo table is asked for a kind of call (eventSource, eventName)
+# until it has been asked SHAPE_TRIAL times and found less than one in
+# SHAPE_HIT_RATE: keeping what a resolution read then costs more than it saves.
+SHAPE_TRIAL = 256
+SHAPE_HIT_RATE = 64
+
 # Entries per memo table (identities: a quarter). The distinct calls of one
 # process on the 1M-event bench fit (40,000 did not: 1.5 s more CPU in all),
 # for 15-30 MB more peak memory a process.
@@ -753,6 +759,11 @@ class _Resolved:
         self.resolution = resolution
         self.source = source
         self.name = name
+
+
+def _decoded(raw: Any) -> Any:
+    """A request or response member as ``record.get`` gives it."""
+    return None if raw is UNSET else json_decode(raw)
 
 
 def _observed(raw: Any) -> Any:
@@ -951,37 +962,67 @@ class _Folder:
 
     def _resolve(self, memo_key: tuple[Any, ...], rec: DeliveredRecord) -> _Resolved:
         """The resolution of a call the first memo table lacks (``memo_key``
-        is its key there): from the second table, else from the resolver."""
-        params_raw, response_raw = rec.requestParameters, rec.responseElements
+        is its key there): from the second table, else from the resolver.
+
+        Kinds of call whose keys in the second table (almost) never repeat
+        (each GetObject names a new object) soon stop asking it.
+        """
         source, name = rec.eventSource, rec.eventName
         shape = self._shapes.get((source, name))
         if shape is None:
             shape = self._shapes[(source, name)] = Shape()
-        head, listed = memo_key[:6], rec.resources
-        if listed is not UNSET:
-            listed = bytes(listed)
-        shaped = shape.key(params_raw, response_raw)
-        resolved = self._shaped.get((head, shaped, listed))
-        if resolved is None:
+        if shape.tries > SHAPE_TRIAL and shape.hits * SHAPE_HIT_RATE < shape.tries:
             self.memo_misses += 1
-            params, response = _observed(params_raw), _observed(response_raw)
-            call = Call(self._callers[memo_key[0]], _none(rec.eventType), source, name,
-                        _none(rec.awsRegion), _none(rec.recipientAccountId), params, response,
-                        None if listed is UNSET else json_decode(listed))
-            resolution = self._resolve_call(call)
-            # One object per distinct outcome, so the tally grows with outcomes,
-            # not with memo keys (many keys resolve alike).
-            resolved = self._interned.get((resolution, source, name))
-            if resolved is None:
-                resolved = _Resolved(resolution, source, name)
-                self._interned[(resolution, source, name)] = resolved
-            request_seen = params.seen if params.__class__ is Observed else ()
-            response_seen = response.seen if response.__class__ is Observed else ()
-            if not shape.covers(shaped, request_seen, response_seen):
-                shape = self._shapes[(source, name)] = shape.grown(request_seen, response_seen)
-                shaped = shape.key(params_raw, response_raw)
-            self._shaped.put((head, shaped, listed), resolved)
+            resolved = self._intern(self._resolve_call(self._call(memo_key, rec, _decoded)),
+                                    source, name)
+        else:
+            resolved = self._resolve_shaped(memo_key, rec, shape)
         self._resolutions.put(memo_key, resolved)
+        return resolved
+
+    def _resolve_shaped(self, memo_key: tuple[Any, ...], rec: DeliveredRecord,
+                        shape: Shape) -> _Resolved:
+        """The resolution from the second memo table, else from the resolver
+        (then remembered there under what it read; ``shape`` grows to cover it)."""
+        params_raw, response_raw, listed = (rec.requestParameters, rec.responseElements,
+                                            rec.resources)
+        head = (memo_key[:6], None if listed is UNSET else bytes(listed))
+        shape.tries += 1
+        shaped = shape.key(params_raw, response_raw)
+        resolved = self._shaped.get((head, shaped))
+        if resolved is not None:
+            shape.hits += 1
+            return resolved
+        self.memo_misses += 1
+        call = self._call(memo_key, rec, _observed)
+        resolved = self._intern(self._resolve_call(call), rec.eventSource, rec.eventName)
+        params, response = call.params, call.response
+        request_seen = params.seen if params.__class__ is Observed else ()
+        response_seen = response.seen if response.__class__ is Observed else ()
+        if not shape.covers(shaped, request_seen, response_seen):
+            shape = shape.grown(request_seen, response_seen)
+            self._shapes[(rec.eventSource, rec.eventName)] = shape
+            shaped = shape.key(params_raw, response_raw)
+        self._shaped.put((head, shaped), resolved)
+        return resolved
+
+    def _call(self, memo_key: tuple[Any, ...], rec: DeliveredRecord,
+              member: Callable[[Any], Any]) -> Call:
+        """The :class:`Call` of a typed record (``member`` decodes the request
+        and response JSON)."""
+        listed = rec.resources
+        return Call(self._callers[memo_key[0]], _none(rec.eventType), rec.eventSource,
+                    rec.eventName, _none(rec.awsRegion), _none(rec.recipientAccountId),
+                    member(rec.requestParameters), member(rec.responseElements),
+                    None if listed is UNSET else json_decode(listed))
+
+    def _intern(self, resolution: Resolution, source: str, name: str) -> _Resolved:
+        """One object per distinct outcome, so the tally grows with outcomes,
+        not with memo keys (many keys resolve alike)."""
+        resolved = self._interned.get((resolution, source, name))
+        if resolved is None:
+            resolved = self._interned[(resolution, source, name)] = _Resolved(
+                resolution, source, name)
         return resolved
 
     def finish(self) -> ScanResult:
