@@ -17,15 +17,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from iamgen.ingest import resolve as resolve_module
+from iamgen.ingest.fold import Folder, ReadLog
 from iamgen.ingest.memo import Memo
-from iamgen.ingest.scan import (
-    BadInput,
-    ScanResult,
-    _Folder,
-    _ReadLog,
-    scan,
-    scan_record,
-)
+from iamgen.ingest.scan import BadInput, ScanResult, scan, scan_record
 from iamgen.model import Filters, Window
 from iamgen.sources.decode import iter_records
 from iamgen.sources.local import LocalSource
@@ -54,8 +48,8 @@ def plain_scan(source: LocalSource, filters: Filters) -> ScanResult:
     return result
 
 
-def fast_scan(source: LocalSource, filters: Filters) -> tuple[ScanResult, _Folder]:
-    folder = _Folder(filters)
+def fast_scan(source: LocalSource, filters: Filters) -> tuple[ScanResult, Folder]:
+    folder = Folder(filters)
     for trail_file in source.files(filters):
         folder.fold(trail_file.location, source.read(trail_file))
     return folder.finish(), folder
@@ -294,7 +288,7 @@ _JSON = st.recursive(
     "sessionCredentialFromConsole": _JSON,
 }), max_size=8))
 def test_arbitrary_records_same_both_ways(records: list[dict[str, Any]]) -> None:
-    folder = _Folder(Filters())
+    folder = Folder(Filters())
     body = json.dumps({"Records": records}).encode()
     folder.fold("f.json", body)
     fast = folder.finish()
@@ -310,7 +304,7 @@ def test_arbitrary_records_same_both_ways(records: list[dict[str, Any]]) -> None
 
 def test_read_log_answers_exactly_and_notes_reads() -> None:
     full = {"a": 1, "b": {"c": 2}, "z": None}
-    log = _ReadLog({"a": 1}, lambda: dict(full), frozenset({"q"}))
+    log = ReadLog({"a": 1}, lambda: dict(full), frozenset({"q"}))
     assert log.get("a") == 1 and log.reads == {"a"}
     assert log.get("q") is None and "z" not in log.reads  # known absent: no decode
     assert log["b"] == {"c": 2}  # not held: the whole object is decoded first

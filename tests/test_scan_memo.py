@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from msgspec import UNSET
 
+from iamgen.ingest.fold import SHAPE_TRIAL, Folder
 from iamgen.ingest.memo import Shape
 from iamgen.ingest.resolve import resolve, resolve_call
 from iamgen.ingest.resources import (
@@ -24,7 +25,7 @@ from iamgen.ingest.resources import (
     caller_facts,
     saw_any_case,
 )
-from iamgen.ingest.scan import SHAPE_TRIAL, ScanResult, _Folder, scan_record
+from iamgen.ingest.scan import ScanResult, scan_record
 from iamgen.model import Filters
 from iamgen.sources.decode import BadInput, iter_records
 from tests.records import ACCOUNT, record, role_identity
@@ -35,8 +36,8 @@ KEY_ARN = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-12345678
 TABLE_ARN = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/jobs"
 
 
-def fold(records: list[Any]) -> tuple[ScanResult, _Folder]:
-    folder = _Folder(Filters())
+def fold(records: list[Any]) -> tuple[ScanResult, Folder]:
+    folder = Folder(Filters())
     folder.fold("f.json", json.dumps({"Records": records}).encode())
     return folder.finish(), folder
 
@@ -327,7 +328,7 @@ def test_the_example_trail_has_calls_that_share_keys(repo_root: Path) -> None:
     from iamgen.sources.local import LocalSource
 
     source = LocalSource((str(repo_root / "examples" / "ml-account" / "trail"),))
-    folder = _Folder(Filters())
+    folder = Folder(Filters())
     for trail_file in source.files(Filters()):
         folder.fold(trail_file.location, source.read(trail_file))
     assert folder._shapes and folder.memo_misses < folder.result.events_read

@@ -1,0 +1,357 @@
+"""The totals of a scan (:class:`ScanResult`), and how one record adds to them.
+
+:func:`scan_record` folds one generically decoded record into a result: the
+plain path, which every record the fast path (:mod:`iamgen.ingest.fold`)
+cannot vouch for takes, and the reference the fast path is tested against.
+Results merge in any order to the same totals.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ..model import Filters, Permission, Principal, Resolution, Usage, is_access_denied
+from .identity import principal_of
+
+MAX_WARNINGS_PER_FILE = 200
+
+# Skip reasons that mean the input itself is damaged: each gets a warning line.
+BAD_INPUT_REASONS = frozenset(
+    {
+        "unreadable_file",
+        "invalid_json",
+        "not_cloudtrail",
+        "not_a_record",
+        "missing_userIdentity",
+        "missing_eventName",
+        "missing_eventSource",
+        "bad_eventTime",
+        "bad_identity_arn",
+    }
+)
+
+
+@dataclass(slots=True)
+class UsageTotals:
+    """The running totals of one (principal, permission, denied)."""
+
+    principal: Principal
+    permission: Permission
+    denied: bool
+    count: int
+    first: datetime
+    last: datetime
+    regions: tuple[str, ...]  # sorted; a tuple is a quarter the size of a set
+
+
+# The key of a usage: (principal ARN, principal kind, action, resource,
+# conditions, denied): plain values hash and compare faster than the model's
+# dataclasses, and sorting the keys sorts the usages.
+_UsageKey = tuple[str, str, str, str, tuple[Any, ...], bool]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _usage_key(principal: Principal, permission: Permission, denied: bool) -> _UsageKey:
+    return (principal.arn, principal.kind, permission.action, permission.resource,
+            permission.conditions, denied)
+
+
+@dataclass
+class ScanResult:
+    """Totals of one or more scanned files. Merge with :meth:`merge`.
+
+    The underscored members are shared with :mod:`iamgen.ingest.fold`, the
+    fast path that fills a result in bulk; nothing else touches them.
+    """
+
+    files_read: int = 0
+    events_read: int = 0
+    events_used: int = 0
+    bytes_read: int = 0
+    files_skipped: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    warnings: list[tuple[str, int, str]] = field(default_factory=list)
+    warnings_dropped: int = 0
+    principal_events: Counter[Principal] = field(default_factory=Counter)
+    denied_actions: Counter[str] = field(default_factory=Counter)
+    failed_actions: Counter[str] = field(default_factory=Counter)
+    unresolved: Counter[tuple[str, str]] = field(default_factory=Counter)
+    unknown_resource: Counter[str] = field(default_factory=Counter)
+    first_event: datetime | None = None
+    last_event: datetime | None = None
+    _usage: dict[_UsageKey, UsageTotals] = field(default_factory=dict)
+    _warned: Counter[str] = field(default_factory=Counter, repr=False, compare=False)
+    _usages: tuple[Usage, ...] | None = field(default=None, repr=False, compare=False)
+
+    def merge(self, other: ScanResult) -> None:
+        """Add another result's totals into this one."""
+        self._usages = None
+        self.files_read += other.files_read
+        self.events_read += other.events_read
+        self.events_used += other.events_used
+        self.bytes_read += other.bytes_read
+        for mine, theirs in (
+            (self.files_skipped, other.files_skipped),
+            (self.skipped, other.skipped),
+            (self.principal_events, other.principal_events),
+            (self.denied_actions, other.denied_actions),
+            (self.failed_actions, other.failed_actions),
+            (self.unresolved, other.unresolved),
+            (self.unknown_resource, other.unknown_resource),
+            (self._warned, other._warned),
+        ):
+            mine.update(theirs)
+        self.warnings.extend(other.warnings)
+        self.warnings_dropped += other.warnings_dropped
+        for moment in (other.first_event, other.last_event):
+            if moment is not None:
+                self._span(moment)
+        usage = self._usage
+        for key, seen in other._usage.items():
+            mine = usage.get(key)
+            if mine is None:
+                usage[key] = UsageTotals(seen.principal, seen.permission, seen.denied, seen.count,
+                                   seen.first, seen.last, seen.regions)
+            else:
+                _add_to(mine, seen.count, seen.first, seen.last, seen.regions)
+
+    def usages(self) -> tuple[Usage, ...]:
+        """Every (principal, permission, denied) observed, sorted (computed once)."""
+        if self._usages is None:
+            usage = self._usage
+            self._usages = tuple(
+                Usage(
+                    principal=seen.principal,
+                    permission=seen.permission,
+                    denied=seen.denied,
+                    count=seen.count,
+                    first_seen=seen.first,
+                    last_seen=seen.last,
+                    regions=seen.regions,
+                )
+                for seen in (usage[key] for key in sorted(usage))
+            )
+        return self._usages
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled compactly (worker processes send results this way): usages
+        as plain tuples, each principal once, times as whole microseconds."""
+        state = dict(self.__dict__)
+        principals: dict[Principal, int] = {}
+        rows = []
+        for seen in self._usage.values():
+            index = principals.setdefault(seen.principal, len(principals))
+            permission = seen.permission
+            rows.append((index, permission.action, permission.resource, permission.conditions,
+                         seen.denied, seen.count, (seen.first - _EPOCH) // _MICROSECOND,
+                         (seen.last - _EPOCH) // _MICROSECOND, seen.regions))
+        state["_usage"] = (tuple(principals), rows)
+        state["_usages"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        principals, rows = state["_usage"]
+        usage = {}
+        for index, action, resource, conditions, denied, count, first, last, regions in rows:
+            principal = principals[index]
+            usage[(principal.arn, principal.kind, action, resource, conditions, denied)] = UsageTotals(
+                principal, Permission(action, resource, conditions), denied, count,
+                _EPOCH + timedelta(microseconds=first), _EPOCH + timedelta(microseconds=last),
+                regions)
+        state["_usage"] = usage
+        self.__dict__.update(state)
+
+    def usages_by_principal(self) -> dict[Principal, tuple[Usage, ...]]:
+        """:meth:`usages` grouped by principal (principals sorted)."""
+        grouped: dict[Principal, list[Usage]] = {}
+        for usage in self.usages():
+            grouped.setdefault(usage.principal, []).append(usage)
+        return {principal: tuple(items) for principal, items in grouped.items()}
+
+    def sorted_warnings(self) -> list[str]:
+        """Warning lines, ordered by file and record index."""
+        lines = []
+        for location, index, text in sorted(self.warnings):
+            where = location if index < 0 else f"{location}: record {index}"
+            lines.append(f"warning: {where}: {text}")
+        return lines
+
+    # -- accumulation -------------------------------------------------------
+
+    def _span(self, moment: datetime) -> None:
+        if self.first_event is None or moment < self.first_event:
+            self.first_event = moment
+        if self.last_event is None or moment > self.last_event:
+            self.last_event = moment
+
+    def _warn(self, location: str, index: int | None, reason: str, text: str) -> None:
+        self.skipped[reason] += 1
+        self._warned[location] += 1
+        if self._warned[location] > MAX_WARNINGS_PER_FILE:
+            self.warnings_dropped += 1
+            return
+        self.warnings.append((location, -1 if index is None else index, text))
+
+    def _use(self, principal: Principal, permission: Permission, denied: bool,
+             moment: datetime, region: str) -> None:
+        self._use_many(principal, permission, denied, moment, moment, (region,), 1)
+
+    def _use_many(self, principal: Principal, permission: Permission, denied: bool,
+                  first: datetime, last: datetime, regions: Iterable[str], count: int) -> None:
+        self._usages = None
+        key = _usage_key(principal, permission, denied)
+        seen = self._usage.get(key)
+        if seen is None:
+            self._usage[key] = UsageTotals(principal, permission, denied, count, first, last,
+                                     tuple(sorted(set(regions))))
+        else:
+            _add_to(seen, count, first, last, regions)
+
+
+def _add_to(seen: UsageTotals, count: int, first: datetime, last: datetime,
+            regions: Iterable[str]) -> None:
+    seen.count += count
+    seen.first = min(seen.first, first)
+    seen.last = max(seen.last, last)
+    if not set(regions) <= set(seen.regions):
+        seen.regions = tuple(sorted({*seen.regions, *regions}))
+
+
+def parse_event_time(value: Any) -> datetime | None:
+    """CloudTrail's ``eventTime`` as an aware UTC datetime, or None when unreadable."""
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    text = value.strip().replace(" ", "T", 1)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _record_account(record: Mapping[str, Any]) -> str | None:
+    account = record.get("recipientAccountId")
+    if isinstance(account, str):
+        return account
+    identity = record.get("userIdentity")
+    if isinstance(identity, Mapping) and isinstance(identity.get("accountId"), str):
+        return identity["accountId"]
+    return None
+
+
+def scan_record(result: ScanResult, location: str, index: int, record: Any,
+                filters: Filters) -> None:
+    """Fold one decoded record into ``result``."""
+    from .resolve import resolve  # the resolver loads its data lazily
+
+    result.events_read += 1
+    if not isinstance(record, Mapping):
+        result._warn(location, index, "not_a_record", "record is not a JSON object")
+        return
+    name = record.get("eventName")
+    if not isinstance(name, str) or not name:
+        result._warn(location, index, "missing_eventName", "record has no eventName")
+        return
+    source = record.get("eventSource")
+    if not isinstance(source, str) or not source:
+        result._warn(location, index, "missing_eventSource", f"{name}: record has no eventSource")
+        return
+    if not isinstance(record.get("userIdentity"), Mapping):
+        result._warn(location, index, "missing_userIdentity", f"{name}: record has no userIdentity")
+        return
+    moment = parse_event_time(record.get("eventTime"))
+    if moment is None:
+        result._warn(location, index, "bad_eventTime",
+                     f"{name}: unreadable eventTime {record.get('eventTime')!r}")
+        return
+    if not filters.window.contains(moment):
+        result.skipped["outside_window"] += 1
+        return
+    region = record.get("awsRegion") if isinstance(record.get("awsRegion"), str) else ""
+    if filters.regions and region not in filters.regions:
+        result.skipped["other_region"] += 1
+        return
+    if filters.accounts and _record_account(record) not in filters.accounts:
+        result.skipped["other_account"] += 1
+        return
+    result._span(moment)
+    principal = principal_of(record)
+    if isinstance(principal, str):
+        if principal in BAD_INPUT_REASONS:
+            result._warn(location, index, principal, f"{name}: unusable userIdentity")
+        else:
+            result.skipped[principal] += 1
+        return
+    result.principal_events[principal] += 1
+    error = record.get("errorCode")
+    denied = isinstance(error, str) and is_access_denied(error)
+    resolution: Resolution = resolve(record)
+    if resolution.no_grant is not None:
+        result.skipped["no_permission_needed"] += 1
+        return
+    if resolution.unresolved or not resolution.permissions:
+        result.skipped["unresolved_action"] += 1
+        result.unresolved[(source, name)] += 1
+        return
+    if error and not denied:
+        result.skipped["failed_call"] += 1
+        for permission in resolution.permissions:
+            result.failed_actions[permission.action] += 1
+        return
+    if denied:
+        result.skipped["denied_call"] += 1
+        for action in {p.action for p in resolution.permissions}:
+            result.denied_actions[action] += 1
+    else:
+        result.events_used += 1
+        for action in resolution.unknown_resource:
+            result.unknown_resource[action] += 1
+    for permission in resolution.permissions:
+        result._use(principal, permission, denied, moment, region)
+
+
+def count_outcome(result: ScanResult, resolved: Any, error: Any,
+                  count: int) -> bool | None:
+    """Count ``count`` calls with one outcome as scan_record does; whether they
+    were denied, or None when they use no permission. ``resolved`` holds the
+    call's ``resolution``, ``source`` and ``name``."""
+    resolution = resolved.resolution
+    denied = isinstance(error, str) and is_access_denied(error)
+    if resolution.no_grant is not None:
+        result.skipped["no_permission_needed"] += count
+        return None
+    if resolution.unresolved or not resolution.permissions:
+        result.skipped["unresolved_action"] += count
+        result.unresolved[(resolved.source, resolved.name)] += count
+        return None
+    if error and not denied:
+        result.skipped["failed_call"] += count
+        for permission in resolution.permissions:
+            result.failed_actions[permission.action] += count
+        return None
+    if denied:
+        result.skipped["denied_call"] += count
+        for action in {p.action for p in resolution.permissions}:
+            result.denied_actions[action] += count
+    else:
+        result.events_used += count
+        for action in resolution.unknown_resource:
+            result.unknown_resource[action] += count
+    return denied
+
+
+def principals_seen(result: ScanResult) -> tuple[Principal, ...]:
+    """Every principal with at least one event, sorted."""
+    return tuple(sorted(result.principal_events))
+
+
+def usage_for(usages: Iterable[Usage], principal: Principal) -> tuple[Usage, ...]:
+    """The usages of one principal."""
+    return tuple(u for u in usages if u.principal == principal)
