@@ -156,15 +156,17 @@ def test_owner_account_entries_name_catalog_services() -> None:
 
 
 def test_data_is_not_read_at_import() -> None:
-    import importlib
+    # In a fresh interpreter, so this process's modules (which other tests patch) stay as they are.
+    import subprocess
     import sys
 
-    for module in ("iamgen.ingest.resolve", "iamgen.ingest.rules_data"):
-        sys.modules.pop(module, None)
-    rules_data = importlib.import_module("iamgen.ingest.rules_data")
-    assert rules_data._load.cache_info().currsize == 0
-    importlib.import_module("iamgen.ingest.resolve")
-    assert rules_data._load.cache_info().currsize == 0
+    check = (
+        "import iamgen.ingest.rules_data as rules_data\n"
+        "assert rules_data._load.cache_info().currsize == 0\n"
+        "import iamgen.ingest.resolve\n"
+        "assert rules_data._load.cache_info().currsize == 0\n"
+    )
+    subprocess.run([sys.executable, "-c", check], check=True, timeout=60)
 
 
 def test_templates_compile_for_every_catalog_format_of_the_focus_services() -> None:
