@@ -114,6 +114,20 @@ def test_calls_that_never_share_a_key_skip_the_second_table() -> None:
     assert_same(fast, plain(records))
 
 
+def test_a_nul_byte_never_reaches_the_joined_memo_key() -> None:
+    """The first memo key joins request, response and resources[] JSON with NUL
+    bytes; JSON text cannot hold one (RFC 8259: control characters are escaped),
+    and the decoder refuses a file that does: it is reported, not joined."""
+    body = json.dumps({"Records": [record(ME, "s3.amazonaws.com", "GetObject",
+                                          {"bucketName": "data", "key": "a"})]}).encode()
+    damaged = body.replace(b'"key": "a"', b'"key": "a\x00b"')
+    assert b"\x00" in damaged
+    folder = Folder(Filters())
+    folder.fold("f.json", damaged)
+    result = folder.finish()
+    assert result.skipped["invalid_json"] == 1 and folder.memo_misses == 0
+
+
 def test_a_wrapped_request_is_keyed_whole() -> None:
     """Newer EC2 records wrap the request in one member ({"XRequest": {...}}),
     which the resolver opens: such a request is keyed on all of its JSON."""
