@@ -350,8 +350,3 @@ def count_outcome(result: ScanResult, resolved: Any, error: Any,
 def principals_seen(result: ScanResult) -> tuple[Principal, ...]:
     """Every principal with at least one event, sorted."""
     return tuple(sorted(result.principal_events))
-
-
-def usage_for(usages: Iterable[Usage], principal: Principal) -> tuple[Usage, ...]:
-    """The usages of one principal."""
-    return tuple(u for u in usages if u.principal == principal)

@@ -30,7 +30,6 @@ from .result import (
     parse_event_time,
     principals_seen,
     scan_record,
-    usage_for,
 )
 
 __all__ = [
@@ -44,7 +43,6 @@ __all__ = [
     "scan",
     "scan_file",
     "scan_record",
-    "usage_for",
 ]
 
 _WORKER_GC_THRESHOLDS = (50_000, 20, 100)
