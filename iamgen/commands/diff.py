@@ -98,12 +98,13 @@ def diff_command(
     window = ObservedWindow(run.filters.window.since, run.filters.window.until,
                             run.result.first_event, run.result.last_event)
     catalog = load_catalog()
-    results: list[DiffResult] = [
-        diff(principal, usages, grants.grants(principal), trail_actions=trail_actions,
-             window=window, settings=settings, catalog=catalog)
-        for principal in chosen
-        if principal.kind is not PrincipalKind.ROOT or not all_principals
-    ]
+    with common.cyclic_gc_paused():
+        results: list[DiffResult] = [
+            diff(principal, usages, grants.grants(principal), trail_actions=trail_actions,
+                 window=window, settings=settings, catalog=catalog)
+            for principal in chosen
+            if principal.kind is not PrincipalKind.ROOT or not all_principals
+        ]
     reports = [report_dict(r, catalog_version=catalog.version, iamgen_version=__version__)
                for r in results]
     if fmt == "json":

@@ -54,9 +54,10 @@ def load_access(trail: list[str], graph_file: Path | None, since: str | None,
                       max((u.last_seen for u in usages), default=None))
     filters = common.build_filters(since, until, account, region)
     run = common.read_chosen(trail, filters, workers, choice)
-    common.report(run, choice.quiet)
-    common.require_usable(run)
-    graph = build_graph(run.result.usages(), run.result.principal_events)
+    with common.cyclic_gc_paused():
+        common.report(run, choice.quiet)
+        common.require_usable(run)
+        graph = build_graph(run.result.usages(), run.result.principal_events)
     return Loaded(graph, run.result.first_event, run.result.last_event,
                   filters.window.since, filters.window.until)
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import gc
 import glob
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 
@@ -88,7 +86,7 @@ def suggest(
     choice = common.source_choice(source, lookup_attribute, profile, quiet)
     run = common.read_chosen(trail, common.build_filters(since, until, account, region), workers,
                              choice)
-    with cyclic_gc_paused():  # the summary already lists every usage
+    with common.cyclic_gc_paused():  # the summary already lists every usage
         common.report(run, quiet)
         common.require_usable(run)
         write_suggestions(run, principals or [], all_principals, output_dir, fmt, templates,
@@ -150,25 +148,6 @@ def write_suggestions(run: common.Run, principals: list[str], all_principals: bo
                 typer.echo(f"warning: {stale}: left from an earlier run (this run split the "
                            "policy into fewer documents); delete it if it is no longer used",
                            err=True)
-
-
-@contextmanager
-def cyclic_gc_paused() -> Iterator[None]:
-    """Keep Python's cyclic garbage collector off for a while (reference counting
-    still frees everything that is not in a cycle).
-
-    The stages after reading allocate some 10^5 containers (graph edges,
-    permissions, statements) that hold no cycles; every collection they trigger
-    would walk all of them, and the whole access graph, again: a third of the
-    time after reading on a 1M-event trail.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def stale_splits(target: Path, stems: Iterable[str], written: set[str]) -> list[Path]:
