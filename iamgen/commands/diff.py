@@ -11,7 +11,7 @@ from .. import __version__
 from ..catalog import load_catalog
 from ..diff import DiffResult, ObservedWindow, diff
 from ..errors import NothingUsableError, UsageError
-from ..ingest.scan import principals_seen
+from ..graph import build_graph
 from ..model import Principal, PrincipalKind
 from ..render.report import FORMATS, render_json, render_markdown, render_text, report_dict
 from ..synth.settings import Generalization, SynthSettings
@@ -89,18 +89,20 @@ def diff_command(
                              choice)
     common.report(run, quiet)
     common.require_usable(run)
-    seen = principals_seen(run.result)
+    usages = run.result.usages()
+    graph = build_graph(usages, run.result.principal_events)
+    seen = graph.principals()
     chosen = list(seen) if all_principals else _choose(principals or [], seen, grants, quiet)
     if not chosen:
         raise NothingUsableError("no role or user was seen in the trail")
-    usages = run.result.usages()
     trail_actions = sorted({u.permission.action for u in usages})
     window = ObservedWindow(run.filters.window.since, run.filters.window.until,
                             run.result.first_event, run.result.last_event)
     catalog = load_catalog()
     with common.cyclic_gc_paused():
         results: list[DiffResult] = [
-            diff(principal, usages, grants.grants(principal), trail_actions=trail_actions,
+            diff(principal, graph.usages_of(principal), grants.grants(principal),
+                 trail_actions=trail_actions,
                  window=window, settings=settings, catalog=catalog)
             for principal in chosen
             if principal.kind is not PrincipalKind.ROOT or not all_principals
