@@ -166,13 +166,6 @@ class ScanResult:
         state["_usage"] = usage
         self.__dict__.update(state)
 
-    def usages_by_principal(self) -> dict[Principal, tuple[Usage, ...]]:
-        """:meth:`usages` grouped by principal (principals sorted)."""
-        grouped: dict[Principal, list[Usage]] = {}
-        for usage in self.usages():
-            grouped.setdefault(usage.principal, []).append(usage)
-        return {principal: tuple(items) for principal, items in grouped.items()}
-
     def sorted_warnings(self) -> list[str]:
         """Warning lines, ordered by file and record index."""
         lines = []
