@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cached_property, lru_cache
@@ -96,8 +96,37 @@ class AccessGraph:
                  usages_by_node: Mapping[str, tuple[Usage, ...]] | None = None) -> None:
         """Wrap ``graph``; ``usages_by_node`` (each principal node's usages, sorted
         as :meth:`usages_of` returns them) saves rebuilding them from edge data."""
-        self._graph = graph
+        self._built: nx.MultiDiGraph | None = graph
+        self._build: Callable[[], nx.MultiDiGraph] | None = None
         self._by_node = dict(usages_by_node) if usages_by_node is not None else None
+        self._events: dict[str, int] | None = None
+
+    @classmethod
+    def _deferred(cls, build: Callable[[], nx.MultiDiGraph], principals: Mapping[str, Principal],
+                  events: Mapping[str, int],
+                  usages_by_node: Mapping[str, tuple[Usage, ...]]) -> AccessGraph:
+        """A graph whose networkx form is built by ``build`` when first needed.
+
+        Per-principal queries (the ones ``suggest``, ``diff`` and ``review``
+        ask) are answered from ``principals``, ``events`` and
+        ``usages_by_node`` alone; walks, reviewer queries and exports build the
+        networkx graph, once.
+        """
+        access = cls.__new__(cls)
+        access._built = None
+        access._build = build
+        access._by_node = dict(usages_by_node)
+        access._events = dict(events)
+        access.__dict__["_principal_of_node"] = dict(principals)
+        return access
+
+    @property
+    def _graph(self) -> nx.MultiDiGraph:
+        """The networkx graph (built now if it was deferred)."""
+        if self._built is None:
+            assert self._build is not None
+            self._built, self._build = self._build(), None
+        return self._built
 
     # -- sizes ------------------------------------------------------------
 
@@ -120,7 +149,11 @@ class AccessGraph:
     def events_of(self, principal: Principal) -> int:
         """How many trail events the principal made (including ones needing no grant)."""
         node = self._principal_node(principal)
-        return int(self._graph.nodes[node].get("events", 0)) if node is not None else 0
+        if node is None:
+            return 0
+        if self._events is not None:
+            return self._events.get(node, 0)
+        return int(self._graph.nodes[node].get("events", 0))
 
     def usages(self) -> tuple[Usage, ...]:
         """Every usage in the graph, sorted as :meth:`ScanResult.usages` sorts them."""
@@ -234,6 +267,8 @@ class AccessGraph:
 
     def _principal_node(self, principal: Principal) -> str | None:
         node = principal.arn
+        if self._built is None:  # deferred: the principals are known without it
+            return node if node in self._principal_of_node else None
         if node in self._graph and self._graph.nodes[node]["node_type"] == PRINCIPAL:
             return node
         return None
@@ -308,7 +343,8 @@ def build_graph(usages: Iterable[Usage],
     ``events`` (a principal's total trail events, as ``ScanResult.principal_events``)
     adds principals whose calls needed no grant and keeps event counts for
     provenance. Duplicate (principal, permission, outcome) usages are merged.
-    The result does not depend on the order of ``usages``.
+    The result does not depend on the order of ``usages``. The networkx form
+    is built when a query first needs it: per-principal queries do not.
     """
     merged: list[Usage] = []
     last_key: tuple[Any, ...] | None = None
@@ -321,14 +357,33 @@ def build_graph(usages: Iterable[Usage],
             last_key = key
     counts = dict(events or {})
     principals = sorted({usage.principal for usage in merged} | set(counts))
+    by_node: dict[str, list[Usage]] = {}
+    for usage in merged:
+        source = usage.principal.arn
+        mine = by_node.get(source)
+        if mine is None:
+            mine = by_node[source] = []
+        mine.append(usage)
 
+    def build() -> nx.MultiDiGraph:
+        return _networkx_graph(merged, principals, counts)
+
+    if len({p.arn for p in principals}) != len(principals):  # one ARN as two kinds
+        return AccessGraph(build())  # the nodes decide which kind each ARN is
+    return AccessGraph._deferred(
+        build, {p.arn: p for p in principals}, {p.arn: counts.get(p, 0) for p in principals},
+        {node: tuple(found) for node, found in by_node.items()})
+
+
+def _networkx_graph(merged: list[Usage], principals: list[Principal],
+                    counts: Mapping[Principal, int]) -> nx.MultiDiGraph:
+    """The MultiDiGraph of merged usages (one edge each) and their principals."""
     graph = nx.MultiDiGraph(schema=SCHEMA, schema_version=SCHEMA_VERSION)
     for principal in principals:
         graph.add_node(principal.arn, **_principal_attrs(principal, counts.get(principal, 0)))
     identities = _identity_index(principals)
     principal_arns = frozenset(p.arn for p in principals)
     targets: dict[str, str] = {}
-    by_node: dict[str, list[Usage]] = {}
     on_principals: set[tuple[str, str, str]] = set()
     add_edge = graph.add_edge
     for usage in merged:
@@ -351,13 +406,7 @@ def build_graph(usages: Iterable[Usage],
                  outcome=DENIED if usage.denied else ALLOWED, conditions=permission.conditions,
                  count=usage.count, first_seen=usage.first_seen, last_seen=usage.last_seen,
                  regions=tuple(usage.regions))
-        mine = by_node.get(source)
-        if mine is None:
-            mine = by_node[source] = []
-        mine.append(usage)
-    if len(principal_arns) != len(principals):  # one ARN as two kinds: nodes decide
-        return AccessGraph(graph)
-    return AccessGraph(graph, {node: tuple(found) for node, found in by_node.items()})
+    return graph
 
 
 def _merge(a: Usage, b: Usage) -> Usage:

@@ -361,3 +361,23 @@ def test_property_saved_graphs_reload_to_the_same_usages(usages: list[Usage]) ->
         assert graph.usages_of(principal) == reloaded.usages_of(principal)
         assert graph.span_of(principal) == reloaded.span_of(principal)
     assert graph.usages() == reloaded.usages()
+
+
+def _per_principal_answers(graph: AccessGraph) -> list[object]:
+    probes = [*graph.principals(), role("Unknown"), role("Trainer")]
+    return [graph.principals(), graph.usages(),
+            *((graph.events_of(p), graph.usages_of(p), graph.permissions_of(p), graph.span_of(p))
+              for p in probes)]
+
+
+def test_per_principal_queries_need_no_networkx_and_agree_with_it() -> None:
+    """build_graph defers the networkx form; per-principal answers must be the
+    same before it exists, after it is built, and from a reloaded copy (built
+    from nodes and edges alone)."""
+    deferred = build_graph(SAMPLE, events={TRAINER: 90, PIPELINE: 10, ALICE: 3, DEPLOYER: 0})
+    before = _per_principal_answers(deferred)
+    assert deferred._built is None  # suggest, diff and review never pay for networkx
+    assert deferred.edge_count == len(SAMPLE)  # builds it
+    assert deferred._built is not None
+    assert _per_principal_answers(deferred) == before
+    assert _per_principal_answers(from_json(to_json(deferred))) == before
