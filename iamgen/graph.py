@@ -21,15 +21,28 @@ from datetime import UTC, datetime
 from functools import cached_property, lru_cache
 from itertools import islice, pairwise
 from operator import itemgetter
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 from xml.etree.ElementTree import ParseError
 
-import networkx as nx
 
 from .arn import parse_arn, resource_matches
 from .catalog import load_catalog
 from .errors import InputError
 from .model import Condition, Permission, Principal, PrincipalKind, Usage
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+
+
+def _nx() -> ModuleType:
+    """networkx, imported on first use: importing it takes ~70 ms, and
+    ``suggest``, ``diff`` and ``review`` never need it."""
+    import networkx
+
+    return networkx
+
 
 SCHEMA = "iamgen-access-graph"
 SCHEMA_VERSION = 1
@@ -228,8 +241,8 @@ class AccessGraph:
         if target is None or target not in chains:
             return ()
         found: list[Chain] = []
-        for start in sorted(nx.ancestors(chains, target)):
-            paths = nx.shortest_simple_paths(chains, start, target)
+        for start in sorted(_nx().ancestors(chains, target)):
+            paths = _nx().shortest_simple_paths(chains, start, target)
             for path in islice(paths, MAX_CHAINS_PER_START):
                 if len(path) - 1 > MAX_CHAIN_LENGTH:
                     break
@@ -250,7 +263,7 @@ class AccessGraph:
 
     @cached_property
     def _chain_graph(self) -> nx.DiGraph:
-        chains = nx.DiGraph()
+        chains = _nx().DiGraph()
         for source, target, data in self._graph.edges(data=True):
             if data["action"].lower() in CHAIN_ACTIONS and data["outcome"] == ALLOWED:
                 if self._graph.nodes[target]["kind"] not in (PrincipalKind.ROLE.value,
@@ -378,7 +391,7 @@ def build_graph(usages: Iterable[Usage],
 def _networkx_graph(merged: list[Usage], principals: list[Principal],
                     counts: Mapping[Principal, int]) -> nx.MultiDiGraph:
     """The MultiDiGraph of merged usages (one edge each) and their principals."""
-    graph = nx.MultiDiGraph(schema=SCHEMA, schema_version=SCHEMA_VERSION)
+    graph = _nx().MultiDiGraph(schema=SCHEMA, schema_version=SCHEMA_VERSION)
     for principal in principals:
         graph.add_node(principal.arn, **_principal_attrs(principal, counts.get(principal, 0)))
     identities = _identity_index(principals)
@@ -565,7 +578,7 @@ def from_json(text: str) -> AccessGraph:
     if not isinstance(document, dict) or document.get("schema") != SCHEMA:
         raise InputError("not an iamgen access graph (no \"schema\": \"iamgen-access-graph\")")
     _check_version(document.get("schema_version"))
-    graph = nx.MultiDiGraph(schema=SCHEMA, schema_version=SCHEMA_VERSION)
+    graph = _nx().MultiDiGraph(schema=SCHEMA, schema_version=SCHEMA_VERSION)
     try:
         for node in document["nodes"]:
             graph.add_node(str(node["id"]), **_node_from(node))
@@ -578,7 +591,7 @@ def from_json(text: str) -> AccessGraph:
 
 def to_graphml(access: AccessGraph) -> str:
     """GraphML for Gephi and yEd: every attribute a string or an integer."""
-    flat = nx.MultiDiGraph()
+    flat = _nx().MultiDiGraph()
     flat.graph.update({"schema": SCHEMA, "schema_version": SCHEMA_VERSION})
     for node, attrs in sorted(access._graph.nodes(data=True)):
         flat.add_node(node, **_node_json(attrs))
@@ -590,19 +603,19 @@ def to_graphml(access: AccessGraph) -> str:
                                           separators=(",", ":"))
                                if attrs["conditions"] else "")
         flat.add_edge(s, t, key=k, **attrs)
-    return "\n".join(nx.generate_graphml(flat, named_key_ids=True)) + "\n"
+    return "\n".join(_nx().generate_graphml(flat, named_key_ids=True)) + "\n"
 
 
 def from_graphml(text: str) -> AccessGraph:
     """Read a graph written by :func:`to_graphml`."""
     try:
-        flat = nx.parse_graphml(text, force_multigraph=True, edge_key_type=str)
-    except (ParseError, nx.NetworkXError, KeyError, ValueError) as exc:
+        flat = _nx().parse_graphml(text, force_multigraph=True, edge_key_type=str)
+    except (ParseError, _nx().NetworkXError, KeyError, ValueError) as exc:
         raise InputError(f"graph file is not readable GraphML: {exc}") from None
     if flat.graph.get("schema") != SCHEMA:
         raise InputError("not an iamgen access graph (GraphML without schema attribute)")
     _check_version(flat.graph.get("schema_version"))
-    graph = nx.MultiDiGraph(schema=SCHEMA, schema_version=SCHEMA_VERSION)
+    graph = _nx().MultiDiGraph(schema=SCHEMA, schema_version=SCHEMA_VERSION)
     try:
         for node, attrs in flat.nodes(data=True):
             graph.add_node(node, **_node_from(attrs))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
@@ -18,7 +19,7 @@ from ..model import Principal, PrincipalKind, Provenance
 from ..policy import MANAGED_POLICY_LIMIT
 from ..render import FORMATS, META_SUFFIX, RenderedFile, render_policies
 from ..render.templates import template_environment
-from ..synth import synthesize
+from ..synth.parallel import synthesize_many
 from ..synth.settings import Generalization, SynthSettings
 from . import common
 
@@ -90,13 +91,17 @@ def suggest(
         common.report(run, quiet)
         common.require_usable(run)
         write_suggestions(run, principals or [], all_principals, output_dir, fmt, templates,
-                          settings, quiet)
+                          settings, quiet, workers=workers)
 
 
 def write_suggestions(run: common.Run, principals: list[str], all_principals: bool,
                       output_dir: Path | None, fmt: str, templates: Path | None,
-                      settings: SynthSettings, quiet: bool) -> None:
-    """Everything ``suggest`` does after reading: graph, synthesis, rendering, writing."""
+                      settings: SynthSettings, quiet: bool, *, workers: int | None = None) -> None:
+    """Everything ``suggest`` does after reading: graph, synthesis, rendering, writing.
+
+    Principals are synthesized on ``workers`` processes (default: up to two,
+    as the machine has cores); output and notes come in the same order either way.
+    """
     graph = build_graph(run.result.usages(), run.result.principal_events)
     seen = graph.principals()
     wanted = list(seen) if all_principals else common.match_principals(principals, seen)
@@ -113,14 +118,20 @@ def write_suggestions(run: common.Run, principals: list[str], all_principals: bo
     stems = common.file_stems(chosen)
     written: list[RenderedFile] = []
     environment: jinja2.Environment | None = None  # made at the first render, then shared
+    permissions_of = {principal: graph.permissions_of(principal) for principal in chosen}
+    granted = [principal for principal in chosen if permissions_of[principal]]
+    outcomes = dict(zip(granted, synthesize_many(
+        [permissions_of[principal] for principal in granted], settings,
+        workers=workers if workers is not None else min(2, os.cpu_count() or 1)), strict=True))
     for principal in chosen:
-        permissions = graph.permissions_of(principal)
-        if not permissions:
+        if not permissions_of[principal]:
             if not quiet:
                 typer.echo(f"note: {principal.arn}: no successful call needs a grant; "
                            "no policy written", err=True)
             continue
-        synthesized = synthesize(permissions, settings)
+        synthesized = outcomes[principal]
+        if isinstance(synthesized, Exception):
+            raise synthesized
         if not quiet:
             for note in synthesized.notes:
                 typer.echo(f"note: {principal.name}: {note}", err=True)

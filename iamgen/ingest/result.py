@@ -139,9 +139,35 @@ class ScanResult:
         return self._usages
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled compactly (worker processes send results this way): usages
-        as plain tuples, each principal once, times as whole microseconds."""
+        """Pickled compactly: usages as plain rows (see :meth:`ship`)."""
         state = dict(self.__dict__)
+        state["_usage"] = self._usage_rows()
+        state["_usages"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        principals, rows = state["_usage"]
+        state["_usage"] = {}
+        self.__dict__.update(state)
+        self._add_usage_rows(principals, rows)
+
+    def ship(self) -> Shipment:
+        """This result as a worker process sends it (its usages move into the
+        shipment, as plain rows: this result is left without them)."""
+        principals, rows = self._usage_rows()
+        self._usage = {}
+        self._usages = None
+        return Shipment(self, principals, rows)
+
+    def merge_shipment(self, shipment: Shipment) -> None:
+        """:meth:`merge` for a shipped result: its rows are added in place,
+        making objects only for usages this result does not hold yet."""
+        self.merge(shipment.totals)
+        self._add_usage_rows(shipment.principals, shipment.rows)
+
+    def _usage_rows(self) -> tuple[tuple[Principal, ...], list[tuple[Any, ...]]]:
+        """Usages as plain tuples, each principal once (by index), times as
+        whole microseconds since the epoch: cheap to pickle."""
         principals: dict[Principal, int] = {}
         rows = []
         for seen in self._usage.values():
@@ -150,21 +176,24 @@ class ScanResult:
             rows.append((index, permission.action, permission.resource, permission.conditions,
                          seen.denied, seen.count, (seen.first - _EPOCH) // _MICROSECOND,
                          (seen.last - _EPOCH) // _MICROSECOND, seen.regions))
-        state["_usage"] = (tuple(principals), rows)
-        state["_usages"] = None
-        return state
+        return tuple(principals), rows
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        principals, rows = state["_usage"]
-        usage = {}
+    def _add_usage_rows(self, principals: tuple[Principal, ...],
+                        rows: list[tuple[Any, ...]]) -> None:
+        self._usages = None
+        usage = self._usage
+        heads = [(principal.arn, principal.kind) for principal in principals]
         for index, action, resource, conditions, denied, count, first, last, regions in rows:
-            principal = principals[index]
-            usage[(principal.arn, principal.kind, action, resource, conditions, denied)] = UsageTotals(
-                principal, Permission(action, resource, conditions), denied, count,
-                _EPOCH + timedelta(microseconds=first), _EPOCH + timedelta(microseconds=last),
-                regions)
-        state["_usage"] = usage
-        self.__dict__.update(state)
+            arn, kind = heads[index]
+            key = (arn, kind, action, resource, conditions, denied)
+            first_at = _EPOCH + timedelta(microseconds=first)
+            last_at = _EPOCH + timedelta(microseconds=last)
+            seen = usage.get(key)
+            if seen is None:
+                usage[key] = UsageTotals(principals[index], Permission(action, resource, conditions),
+                                         denied, count, first_at, last_at, regions)
+            else:
+                _add_to(seen, count, first_at, last_at, regions)
 
     def sorted_warnings(self) -> list[str]:
         """Warning lines, ordered by file and record index."""
@@ -204,6 +233,16 @@ class ScanResult:
                                      tuple(sorted(set(regions))))
         else:
             _add_to(seen, count, first, last, regions)
+
+
+@dataclass(frozen=True, slots=True)
+class Shipment:
+    """A result on its way from a worker process: its totals (without usages)
+    and its usages as rows (:meth:`ScanResult.ship`)."""
+
+    totals: ScanResult
+    principals: tuple[Principal, ...]
+    rows: list[tuple[Any, ...]]
 
 
 def _add_to(seen: UsageTotals, count: int, first: datetime, last: datetime,

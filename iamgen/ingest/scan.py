@@ -27,6 +27,7 @@ from .result import (
     BAD_INPUT_REASONS,
     MAX_WARNINGS_PER_FILE,
     ScanResult,
+    Shipment,
     parse_event_time,
     principals_seen,
     scan_record,
@@ -104,19 +105,16 @@ def scan(source: RecordSource, filters: Filters, workers: int = 1,
         if workers == 1:
             for batch in batches:
                 _fold_batch(folder, source, batch, advance)
-            parts = [folder.finish()]
+            result, shipments = folder.finish(), []
         else:
             _warm_up()
-            parts = _run_workers(source, batches, orders, filters, folder, advance)
-        # Adopt the largest part rather than copying it.
-        parts.sort(key=lambda part: len(part._usage), reverse=True)
-        adopted = parts[0]
-        adopted.files_skipped.update(skipped)
-        for part in parts[1:]:
-            adopted.merge(part)
+            result, shipments = _run_workers(source, batches, orders, filters, folder, advance)
+        result.files_skipped.update(skipped)
+        for shipment in shipments:
+            result.merge_shipment(shipment)
     finally:
         gc.set_threshold(*thresholds)
-    return adopted
+    return result
 
 
 def _fold_batch(folder: Folder, source: RecordSource, batch: list[TrailFile],
@@ -153,9 +151,11 @@ class _Claims:
 
 def _run_workers(source: RecordSource, batches: list[list[TrailFile]], orders: list[list[int]],
                  filters: Filters, folder: Folder,
-                 advance: Callable[[int, int, int], None]) -> list[ScanResult]:
+                 advance: Callable[[int, int, int], None]
+                 ) -> tuple[ScanResult, list[Shipment]]:
     """Fold ``batches`` here (into ``folder``, in ``orders[0]``) and in one
-    worker process per other order; one result per process."""
+    worker process per other order: this process's result, and what each
+    worker shipped."""
     context = multiprocessing.get_context()
     flags = context.Array("l", len(batches) + 1)
     claims = _Claims(flags)
@@ -167,7 +167,7 @@ def _run_workers(source: RecordSource, batches: list[list[TrailFile]], orders: l
     ]
     for process in processes:
         process.start()
-    results: list[ScanResult] = []
+    results: list[Shipment] = []
     errors: list[str] = []
 
     def receive(wait: bool) -> bool:
@@ -194,17 +194,17 @@ def _run_workers(source: RecordSource, batches: list[list[TrailFile]], orders: l
                 pass
             if errors:
                 break
-        results.append(folder.finish())
-        while len(results) < len(orders) and not errors:
+        mine = folder.finish()
+        while len(results) < len(processes) and not errors:
             receive(wait=True)
         if errors:
             raise RuntimeError(f"a scan worker failed:\n{errors[0]}")
     finally:
         for process in processes:
-            if len(results) < len(orders) and process.is_alive():
+            if len(results) < len(processes) and process.is_alive():
                 process.terminate()
             process.join()
-    return results
+    return mine, results
 
 
 def _worker(source: RecordSource, batches: list[list[TrailFile]], order: list[int], flags: Any,
@@ -228,7 +228,7 @@ def _worker(source: RecordSource, batches: list[list[TrailFile]], order: list[in
         for index in order:
             if claims.take(index, leave):
                 _fold_batch(folder, source, batches[index], advance)
-        replies.put(("result", folder.finish()))
+        replies.put(("result", folder.finish().ship()))
     except BaseException:  # noqa: BLE001 - reported to the parent, which raises
         replies.put(("error", traceback.format_exc()))
 
