@@ -234,7 +234,7 @@ def _worker(source: RecordSource, batches: list[list[TrailFile]], order: list[in
 
 
 BATCHES_PER_WORKER = 48
-TAIL_FRACTION = 24  # the share of batches worker processes leave to the main one: 1/24
+TAIL_FRACTION = 64  # the share of batches worker processes leave to the main one: 1/64
 
 
 def _plan_batches(files: list[TrailFile], workers: int
