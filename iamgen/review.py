@@ -298,11 +298,17 @@ def rank_key(entry: ReviewEntry) -> tuple[int, float, int, Principal]:
 
 def review(subjects: Sequence[Subject], usages: Sequence[Usage], window: ObservedWindow, *,
            not_reviewed: Sequence[NotReviewed] = (), settings: SynthSettings | None = None,
-           catalog: Catalog | None = None) -> Review:
-    """Diff every subject against the usages and rank the results."""
+           catalog: Catalog | None = None,
+           trail_actions: Sequence[str] | None = None) -> Review:
+    """Diff every subject against the usages and rank the results.
+
+    ``trail_actions``: every action the trail shows a call of, by anyone
+    (AWS services included); by default, the actions of ``usages``.
+    """
     catalog = catalog if catalog is not None else load_catalog()
     settings = settings if settings is not None else SynthSettings()
-    trail_actions = sorted({u.permission.action for u in usages})
+    if trail_actions is None:
+        trail_actions = sorted({u.permission.action for u in usages})
     by_principal: dict[Principal, list[Usage]] = {}
     for usage in usages:
         by_principal.setdefault(usage.principal, []).append(usage)

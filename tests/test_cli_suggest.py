@@ -307,9 +307,27 @@ def test_root_gets_no_policy(tmp_path: Path) -> None:
 def test_summary_names_data_events_the_trail_does_not_record(trail: Path) -> None:
     code, _, err = run("suggest", ROLE, "--trail", str(trail))
     assert code == 0
-    line = next(l for l in err.splitlines() if "no data events by these principals for:" in l)
+    line = next(l for l in err.splitlines() if "no data events in the trail for:" in l)
     assert "lambda-invoke" in line  # no Lambda Invoke data event in this trail
     assert "s3-objects" not in line  # the trail holds a GetObject data event
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_data_events_of_aws_services_show_the_trail_records_them(tmp_path: Path,
+                                                                 workers: str) -> None:
+    """API Gateway invoking a function is a Lambda data event: it belongs to no
+    principal, yet it shows the trail records Lambda Invoke (both scan paths)."""
+    gateway = {"type": "AWSService", "invokedBy": "apigateway.amazonaws.com"}
+    invoke = record(gateway, "lambda.amazonaws.com", "Invoke",
+                    {"functionName": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:score"})
+    folder = tmp_path / "trail"
+    write_trail_file(folder, base_records())
+    write_trail_file(folder, [invoke], suffix="ApiGatewayCalls1")
+    code, _, err = run("suggest", ROLE, "--trail", str(folder), "--workers", workers)
+    assert code == 0
+    line = next(l for l in err.splitlines() if "no data events in the trail for:" in l)
+    assert "lambda-invoke" not in line
+    assert "sqs-messages" in line
 
 
 def test_source_options_are_checked(trail: Path) -> None:

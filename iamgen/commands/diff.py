@@ -95,7 +95,7 @@ def diff_command(
     chosen = list(seen) if all_principals else _choose(principals or [], seen, grants, quiet)
     if not chosen:
         raise NothingUsableError("no role or user was seen in the trail")
-    trail_actions = sorted({u.permission.action for u in usages})
+    trail_actions = common.trail_actions(run.result)
     window = ObservedWindow(run.filters.window.since, run.filters.window.until,
                             run.result.first_event, run.result.last_event)
     catalog = load_catalog()

@@ -32,6 +32,9 @@ class Loaded:
     last_event: datetime | None
     since: datetime | None = None
     until: datetime | None = None
+    # Every action the trail shows a call of, by anyone (None for a saved
+    # graph, which keeps only the principals' usages).
+    trail_actions: tuple[str, ...] | None = None
 
 
 def load_access(trail: list[str], graph_file: Path | None, since: str | None,
@@ -59,7 +62,8 @@ def load_access(trail: list[str], graph_file: Path | None, since: str | None,
         common.require_usable(run)
         graph = build_graph(run.result.usages(), run.result.principal_events)
     return Loaded(graph, run.result.first_event, run.result.last_event,
-                  filters.window.since, filters.window.until)
+                  filters.window.since, filters.window.until,
+                  tuple(common.trail_actions(run.result)))
 
 
 def graph(

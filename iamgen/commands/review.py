@@ -124,7 +124,8 @@ def review_command(
     window = ObservedWindow(loaded.since, loaded.until, loaded.first_event, loaded.last_event)
     catalog = load_catalog()
     result = review(subjects, loaded.graph.usages(), window, not_reviewed=skipped,
-                    settings=SynthSettings(generalization=generalize), catalog=catalog)
+                    settings=SynthSettings(generalization=generalize), catalog=catalog,
+                    trail_actions=loaded.trail_actions)
     if not quiet:
         for entry in skipped:
             typer.echo(f"note: not reviewed: {entry.principal.arn}: {entry.reason}", err=True)

@@ -371,7 +371,8 @@ class Folder:
                 if principal in BAD_INPUT_REASONS:
                     slow.append(index)
                     continue
-                key: tuple[Any, ...] = (ident.token, None, None, region)
+                # No resolution: the kind of call takes its place (see finish).
+                key: tuple[Any, ...] = (ident.token, None, (source, name), region)
             else:
                 # The request, response and resources[] JSON, joined by NUL bytes
                 # (never in JSON text; an absent member is empty): one bytes
@@ -506,7 +507,9 @@ class Folder:
         earliest: datetime | None = None
         latest: datetime | None = None
         while tally:  # consumed as it goes, so the tally and the result never both peak
-            (token, resolved, error, region), (count, first, last) = tally.popitem()
+            # ``detail`` is the errorCode of a principal's call, and the
+            # (eventSource, eventName) of a call that belongs to no principal.
+            (token, resolved, detail, region), (count, first, last) = tally.popitem()
             if earliest is None or first < earliest:
                 earliest = first
             if latest is None or last > latest:
@@ -514,8 +517,9 @@ class Folder:
             events[token] += count
             principal = principals[token]
             if principal.__class__ is str:
+                result.other_calls[detail] += count
                 continue
-            denied = count_outcome(result, resolved, error, count)
+            denied = count_outcome(result, resolved, detail, count)
             if denied is None:
                 continue
             arn, kind = principal.arn, principal.kind

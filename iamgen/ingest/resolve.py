@@ -317,6 +317,15 @@ def _resolve_call(call: Call) -> Resolution:
     )
 
 
+def actions_of_event(event_source: str, event_name: str) -> tuple[str, ...]:
+    """Every IAM action a call of this kind may need (catalog spelling), whatever
+    its parameters; () when it needs none or is not known."""
+    if not event_source or not event_name:
+        return ()
+    plan = _plan(event_source, event_name)
+    return tuple(step.info.full_name for step in plan.steps)
+
+
 def _add(
     permissions: list[Permission], unknown: list[str], info: ActionInfo,
     arns: tuple[str, ...], missing: bool,

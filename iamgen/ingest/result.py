@@ -82,6 +82,10 @@ class ScanResult:
     failed_actions: Counter[str] = field(default_factory=Counter)
     unresolved: Counter[tuple[str, str]] = field(default_factory=Counter)
     unknown_resource: Counter[str] = field(default_factory=Counter)
+    # (eventSource, eventName) of calls that belong to no role or user here
+    # (AWS services, other accounts' and federated callers): they show which
+    # data events the trail records even when no principal made one.
+    other_calls: Counter[tuple[str, str]] = field(default_factory=Counter)
     first_event: datetime | None = None
     last_event: datetime | None = None
     _usage: dict[_UsageKey, UsageTotals] = field(default_factory=dict)
@@ -103,6 +107,7 @@ class ScanResult:
             (self.failed_actions, other.failed_actions),
             (self.unresolved, other.unresolved),
             (self.unknown_resource, other.unknown_resource),
+            (self.other_calls, other.other_calls),
             (self._warned, other._warned),
         ):
             mine.update(theirs)
@@ -320,6 +325,7 @@ def scan_record(result: ScanResult, location: str, index: int, record: Any,
             result._warn(location, index, principal, f"{name}: unusable userIdentity")
         else:
             result.skipped[principal] += 1
+            result.other_calls[(source, name)] += 1
         return
     result.principal_events[principal] += 1
     error = record.get("errorCode")
