@@ -29,7 +29,7 @@ from xml.etree.ElementTree import ParseError
 from .arn import parse_arn, resource_matches
 from .catalog import load_catalog
 from .errors import InputError
-from .model import Condition, Permission, Principal, PrincipalKind, Usage
+from .model import Condition, Permission, Principal, PrincipalKind, SortedUsages, Usage
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -360,14 +360,16 @@ def build_graph(usages: Iterable[Usage],
     is built when a query first needs it: per-principal queries do not.
     """
     merged: list[Usage] = []
-    last_key: tuple[Any, ...] | None = None
-    # ScanResult.usages() comes sorted: the sort is then one linear pass.
-    for key, usage in sorted([(_usage_order(u), u) for u in usages], key=itemgetter(0)):
-        if key == last_key:
-            merged[-1] = _merge(merged[-1], usage)
-        else:
-            merged.append(usage)
-            last_key = key
+    if isinstance(usages, SortedUsages):  # sorted and distinct already
+        merged.extend(usages)
+    else:
+        last_key: tuple[Any, ...] | None = None
+        for key, usage in sorted([(_usage_order(u), u) for u in usages], key=itemgetter(0)):
+            if key == last_key:
+                merged[-1] = _merge(merged[-1], usage)
+            else:
+                merged.append(usage)
+                last_key = key
     counts = dict(events or {})
     principals = sorted({usage.principal for usage in merged} | set(counts))
     by_node: dict[str, list[Usage]] = {}

@@ -142,6 +142,14 @@ class Usage:
     regions: tuple[str, ...]
 
 
+class SortedUsages(tuple[Usage, ...]):
+    """Usages sorted by (principal ARN, principal kind, action, resource,
+    conditions, denied), each of those once: as ``ScanResult.usages()`` gives
+    them, so the access graph need not sort them again."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class Statement:
     """One policy statement. Empty tuples mean the element is absent."""

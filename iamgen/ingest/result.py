@@ -9,12 +9,21 @@ Results merge in any order to the same totals.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
-from ..model import Filters, Permission, Principal, Resolution, Usage, is_access_denied
+from ..model import (
+    Filters,
+    Permission,
+    Principal,
+    Resolution,
+    SortedUsages,
+    Usage,
+    is_access_denied,
+)
 from .identity import principal_of
 
 MAX_WARNINGS_PER_FILE = 200
@@ -52,8 +61,6 @@ class UsageTotals:
 # conditions, denied): plain values hash and compare faster than the model's
 # dataclasses, and sorting the keys sorts the usages.
 _UsageKey = tuple[str, str, str, str, tuple[Any, ...], bool]
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 
 
 def _usage_key(principal: Principal, permission: Permission, denied: bool) -> _UsageKey:
@@ -90,10 +97,25 @@ class ScanResult:
     last_event: datetime | None = None
     _usage: dict[_UsageKey, UsageTotals] = field(default_factory=dict)
     _warned: Counter[str] = field(default_factory=Counter, repr=False, compare=False)
-    _usages: tuple[Usage, ...] | None = field(default=None, repr=False, compare=False)
+    _usages: SortedUsages | None = field(default=None, repr=False, compare=False)
+    # Shipped usages not yet in ``_usage`` (see merge_shipment): usages()
+    # merges them in order; everything else adds them to ``_usage`` first.
+    _shipped: list[Shipment] = field(default_factory=list, repr=False, compare=False)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ScanResult):
+            return NotImplemented
+        self._absorb()
+        other._absorb()
+        return all(getattr(self, f.name) == getattr(other, f.name)
+                   for f in fields(self) if f.compare)
+
+    __hash__ = None  # type: ignore[assignment]
 
     def merge(self, other: ScanResult) -> None:
         """Add another result's totals into this one."""
+        self._absorb()
+        other._absorb()
         self._usages = None
         self.files_read += other.files_read
         self.events_read += other.events_read
@@ -125,26 +147,32 @@ class ScanResult:
             else:
                 _add_to(mine, seen.count, seen.first, seen.last, seen.regions)
 
-    def usages(self) -> tuple[Usage, ...]:
-        """Every (principal, permission, denied) observed, sorted (computed once)."""
+    def usages(self) -> SortedUsages:
+        """Every (principal, permission, denied) observed, sorted (computed once).
+
+        Shipped usages are merged in here, in order, without being added to
+        this result's table first (each becomes one object, not two).
+        """
         if self._usages is None:
-            usage = self._usage
-            self._usages = tuple(
-                Usage(
-                    principal=seen.principal,
-                    permission=seen.permission,
-                    denied=seen.denied,
-                    count=seen.count,
-                    first_seen=seen.first,
-                    last_seen=seen.last,
-                    regions=seen.regions,
-                )
-                for seen in (usage[key] for key in sorted(usage))
-            )
+            own = sorted(self._usage.items(), key=itemgetter(0))
+            if not self._shipped:
+                self._usages = SortedUsages(
+                    Usage(seen.principal, seen.permission, seen.denied, seen.count, seen.first,
+                          seen.last, seen.regions)
+                    for _, seen in own)
+            else:
+                # Each part is sorted and holds a key once: a stable sort of the
+                # parts side by side merges runs (linear), equal keys adjacent.
+                parts: list[tuple[_UsageKey, Any]] = own
+                for shipment in self._shipped:
+                    parts.extend(shipment.keyed_rows())
+                parts.sort(key=itemgetter(0))
+                self._usages = SortedUsages(_combined(parts))
         return self._usages
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled compactly: usages as plain rows (see :meth:`ship`)."""
+        self._absorb()
         state = dict(self.__dict__)
         state["_usage"] = self._usage_rows()
         state["_usages"] = None
@@ -158,29 +186,38 @@ class ScanResult:
 
     def ship(self) -> Shipment:
         """This result as a worker process sends it (its usages move into the
-        shipment, as plain rows: this result is left without them)."""
+        shipment, as plain rows sorted by usage: this result is left without them)."""
+        self._absorb()
         principals, rows = self._usage_rows()
+        heads = [(principal.arn, principal.kind) for principal in principals]
+        rows.sort(key=lambda row: (*heads[row[0]], row[1], row[2], row[3], row[4]))
         self._usage = {}
         self._usages = None
         return Shipment(self, principals, rows)
 
     def merge_shipment(self, shipment: Shipment) -> None:
-        """:meth:`merge` for a shipped result: its rows are added in place,
-        making objects only for usages this result does not hold yet."""
+        """:meth:`merge` for a shipped result. Its usages are kept as rows
+        until :meth:`usages` merges them in order (or anything else needs them
+        in this result's table)."""
         self.merge(shipment.totals)
-        self._add_usage_rows(shipment.principals, shipment.rows)
+        self._shipped.append(shipment)
+        self._usages = None
+
+    def _absorb(self) -> None:
+        """Add shipped rows still pending to this result's table."""
+        while self._shipped:
+            shipment = self._shipped.pop()
+            self._add_usage_rows(shipment.principals, shipment.rows)
 
     def _usage_rows(self) -> tuple[tuple[Principal, ...], list[tuple[Any, ...]]]:
-        """Usages as plain tuples, each principal once (by index), times as
-        whole microseconds since the epoch: cheap to pickle."""
+        """Usages as plain tuples, each principal once (by index): cheap to pickle."""
         principals: dict[Principal, int] = {}
         rows = []
         for seen in self._usage.values():
             index = principals.setdefault(seen.principal, len(principals))
             permission = seen.permission
             rows.append((index, permission.action, permission.resource, permission.conditions,
-                         seen.denied, seen.count, (seen.first - _EPOCH) // _MICROSECOND,
-                         (seen.last - _EPOCH) // _MICROSECOND, seen.regions))
+                         seen.denied, seen.count, seen.first, seen.last, seen.regions))
         return tuple(principals), rows
 
     def _add_usage_rows(self, principals: tuple[Principal, ...],
@@ -191,14 +228,12 @@ class ScanResult:
         for index, action, resource, conditions, denied, count, first, last, regions in rows:
             arn, kind = heads[index]
             key = (arn, kind, action, resource, conditions, denied)
-            first_at = _EPOCH + timedelta(microseconds=first)
-            last_at = _EPOCH + timedelta(microseconds=last)
             seen = usage.get(key)
             if seen is None:
                 usage[key] = UsageTotals(principals[index], Permission(action, resource, conditions),
-                                         denied, count, first_at, last_at, regions)
+                                         denied, count, first, last, regions)
             else:
-                _add_to(seen, count, first_at, last_at, regions)
+                _add_to(seen, count, first, last, regions)
 
     def sorted_warnings(self) -> list[str]:
         """Warning lines, ordered by file and record index."""
@@ -230,6 +265,8 @@ class ScanResult:
 
     def _use_many(self, principal: Principal, permission: Permission, denied: bool,
                   first: datetime, last: datetime, regions: Iterable[str], count: int) -> None:
+        if self._shipped:
+            self._absorb()
         self._usages = None
         key = _usage_key(principal, permission, denied)
         seen = self._usage.get(key)
@@ -243,11 +280,45 @@ class ScanResult:
 @dataclass(frozen=True, slots=True)
 class Shipment:
     """A result on its way from a worker process: its totals (without usages)
-    and its usages as rows (:meth:`ScanResult.ship`)."""
+    and its usages as rows sorted by usage (:meth:`ScanResult.ship`)."""
 
     totals: ScanResult
     principals: tuple[Principal, ...]
     rows: list[tuple[Any, ...]]
+
+    def keyed_rows(self) -> Iterator[tuple[_UsageKey, Any]]:
+        """(usage key, (principal, row)) for each row, in order."""
+        principals = self.principals
+        heads = [(principal.arn, principal.kind) for principal in principals]
+        for row in self.rows:
+            arn, kind = heads[row[0]]
+            yield (arn, kind, row[1], row[2], row[3], row[4]), (principals[row[0]], row)
+
+
+def _combined(parts: list[tuple[_UsageKey, Any]]) -> list[Usage]:
+    """One Usage per key of sorted (key, totals or shipped row) pairs; equal
+    keys (adjacent: the same usage seen by two processes) are added up."""
+    out: list[Usage] = []
+    append = out.append
+    last_key: _UsageKey | None = None
+    for key, item in parts:
+        if item.__class__ is UsageTotals:
+            usage = Usage(item.principal, item.permission, item.denied, item.count, item.first,
+                          item.last, item.regions)
+        else:
+            principal, row = item
+            usage = Usage(principal, Permission(row[1], row[2], row[3]), row[4], row[5], row[6],
+                          row[7], row[8])
+        if key == last_key:
+            before = out[-1]
+            out[-1] = Usage(before.principal, before.permission, before.denied,
+                            before.count + usage.count, min(before.first_seen, usage.first_seen),
+                            max(before.last_seen, usage.last_seen),
+                            tuple(sorted({*before.regions, *usage.regions})))
+        else:
+            append(usage)
+            last_key = key
+    return out
 
 
 def _add_to(seen: UsageTotals, count: int, first: datetime, last: datetime,
