@@ -291,3 +291,53 @@ def test_region_folders_of_every_partition_are_walked(region: str) -> None:
     from iamgen.sources.s3 import _REGION
 
     assert _REGION.match(region)
+
+
+class _NoWholeListing(S3Source):
+    """An S3 source whose whole-bucket listing must never be asked for."""
+
+    def files(self, filters: Filters) -> list[Any]:
+        raise AssertionError("a scan listed every key at once")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_scan_lists_folder_by_folder_and_reads_what_a_whole_listing_reads(
+        moto_endpoint: str, buckets: dict[str, int], workers: int) -> None:
+    """No process holds every key: a scan hands out day folders, each listed by
+    the process that reads it; the result is what reading the whole listing
+    (CombinedSource takes that path) gives, passed-over digests included."""
+    from iamgen.sources.base import CombinedSource
+
+    for url in ("s3://plain-trail", f"s3://{BUCKET}/AWSLogs/{ORG}/"):
+        factory = CountingFactory(moto_endpoint)
+        foldered = _NoWholeListing(url, factory, concurrency=4)
+        folders = foldered.folders(Filters())
+        assert folders and all(f.endswith(("/01/", "/02/", "/03/", "/04/", "/05/"))
+                               for f in folders)  # day folders, even with no window
+        streamed = scan(foldered, Filters(), workers=workers)
+        whole = scan(CombinedSource((S3Source(url, CountingFactory(moto_endpoint)),)),
+                     Filters(), workers=1)
+        assert streamed == whole
+        assert streamed.files_read == len(DAYS) * len(ACCOUNTS) * len(REGIONS)
+
+
+def test_a_folder_that_cannot_be_listed_stops_the_run_in_one_line(
+        moto_endpoint: str, buckets: dict[str, int]) -> None:
+    from botocore.exceptions import ClientError
+
+    class Refusing(CountingFactory):
+        def __call__(self) -> Any:
+            client = super().__call__()
+
+            def refuse(params: dict[str, Any], **_: Any) -> None:
+                if params.get("Prefix", "").endswith("/2026/11/03/"):
+                    raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}},
+                                      "ListObjectsV2")
+
+            client.meta.events.register("provide-client-params.s3.ListObjectsV2", refuse)
+            return client
+
+    for workers in (1, 2):
+        source = S3Source("s3://plain-trail", Refusing(moto_endpoint), concurrency=2)
+        with pytest.raises(InputError, match=r"2026/11/03/: cannot list the bucket.*AccessDenied"):
+            scan(source, Filters(), workers=workers)

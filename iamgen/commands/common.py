@@ -241,7 +241,7 @@ class _ProgressLine:
         if now - self._last < 0.25 and done.files_done < done.files_total:
             return
         self._last = now
-        text = (f"reading: {done.files_done}/{done.files_total} files, "
+        text = (f"reading: {done.files_done}/{done.files_total} {done.unit}, "
                 f"{done.bytes_read / 1e6:,.0f} MB, {done.events_read:,} events")
         typer.echo(f"\r{text:<{self._width}}", err=True, nl=False)
         self._width = max(self._width, len(text))

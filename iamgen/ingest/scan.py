@@ -14,12 +14,14 @@ import gc
 import multiprocessing
 import queue
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
+from ..errors import InputError
 from ..model import Filters
-from ..sources.base import RecordSource, TrailFile, read_files
+from ..sources.base import FolderedSource, RecordSource, TrailFile, read_files
 from ..sources.decode import BadInput
 from ..sources.layout import path_facts
 from .fold import Folder
@@ -69,6 +71,7 @@ class Progress:
     files_done: int
     bytes_read: int
     events_read: int
+    unit: str = "files"  # what files_total and files_done count: "files" or "folders"
 
 
 def scan(source: RecordSource, filters: Filters, workers: int = 1,
@@ -82,21 +85,30 @@ def scan(source: RecordSource, filters: Filters, workers: int = 1,
     (their calls repeat, so its memo tables hit more), then takes what is left
     of the others'. ``progress`` (optional) is called in this process as
     batches complete.
-    """
-    files = source.files(filters)
-    skipped = source.skipped()
-    workers = max(1, min(workers, len(files)))
-    if any(f.location == "<stdin>" for f in files):
-        workers = 1
-    batches, orders = _plan_batches(files, workers)
-    counts = [0, 0, 0]  # files, bytes, events
 
-    def advance(files_done: int, bytes_read: int, events_read: int) -> None:
-        counts[0] += files_done
+    A :class:`~iamgen.sources.base.FolderedSource` (S3) is handed out by
+    folder: each process lists the folders it takes as it reads them, so no
+    process holds every file name.
+    """
+    foldered = isinstance(source, FolderedSource)
+    if foldered:
+        units = [TrailFile(location) for location in source.folders(filters)]
+    else:
+        units = source.files(filters)
+    skipped = source.skipped()
+    workers = max(1, min(workers, len(units)))
+    if any(f.location == "<stdin>" for f in units):
+        workers = 1
+    batches, orders = _plan_batches(units, workers)
+    counts = [0, 0, 0]  # files or folders, bytes, events
+
+    def advance(units_done: int, bytes_read: int, events_read: int) -> None:
+        counts[0] += units_done
         counts[1] += bytes_read
         counts[2] += events_read
         if progress is not None:
-            progress(Progress(len(files), counts[0], counts[1], counts[2]))
+            progress(Progress(len(units), counts[0], counts[1], counts[2],
+                              "folders" if foldered else "files"))
 
     folder = Folder(filters)
     thresholds = gc.get_threshold()
@@ -119,9 +131,17 @@ def scan(source: RecordSource, filters: Filters, workers: int = 1,
 
 def _fold_batch(folder: Folder, source: RecordSource, batch: list[TrailFile],
                 advance: Callable[[int, int, int], None]) -> None:
+    """Read and fold a batch: files, or the folders of a foldered source
+    (listed here, a page at a time, while their files are read)."""
     result = folder.result
     before = (result.bytes_read, result.events_read)
-    for trail_file, data in read_files(source, batch):
+    files: Iterable[TrailFile] = batch
+    if isinstance(source, FolderedSource):
+        listing = source
+        files = chain.from_iterable(
+            listing.list_folder(unit.location, folder.filters, result.files_skipped)
+            for unit in batch)
+    for trail_file, data in read_files(source, files):
         if isinstance(data, OSError):
             folder.unreadable(trail_file.location, data)
         else:
@@ -169,6 +189,7 @@ def _run_workers(source: RecordSource, batches: list[list[TrailFile]], orders: l
         process.start()
     results: list[Shipment] = []
     errors: list[str] = []
+    input_errors: list[str] = []
 
     def receive(wait: bool) -> bool:
         """Handle one reply (waiting up to a second for it, if ``wait``); False if none came."""
@@ -182,6 +203,8 @@ def _run_workers(source: RecordSource, batches: list[list[TrailFile]], orders: l
             advance(*payload)
         elif kind == "result":
             results.append(payload)
+        elif kind == "input_error":
+            input_errors.append(payload)
         else:
             errors.append(payload)
         return True
@@ -192,11 +215,13 @@ def _run_workers(source: RecordSource, batches: list[list[TrailFile]], orders: l
                 _fold_batch(folder, source, batches[index], advance)
             while receive(wait=False):
                 pass
-            if errors:
+            if errors or input_errors:
                 break
         mine = folder.finish()
-        while len(results) < len(processes) and not errors:
+        while len(results) < len(processes) and not errors and not input_errors:
             receive(wait=True)
+        if input_errors:
+            raise InputError(input_errors[0])
         if errors:
             raise RuntimeError(f"a scan worker failed:\n{errors[0]}")
     finally:
@@ -229,6 +254,8 @@ def _worker(source: RecordSource, batches: list[list[TrailFile]], order: list[in
             if claims.take(index, leave):
                 _fold_batch(folder, source, batches[index], advance)
         replies.put(("result", folder.finish().ship()))
+    except InputError as exc:  # a folder that cannot be listed: the parent raises it
+        replies.put(("input_error", str(exc)))
     except BaseException:  # noqa: BLE001 - reported to the parent, which raises
         replies.put(("error", traceback.format_exc()))
 

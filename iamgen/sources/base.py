@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ..model import Filters
 
@@ -36,6 +36,23 @@ class RecordSource(Protocol):
 
     def skipped(self) -> dict[str, int]:
         """Files passed over while listing, by reason (digest, outside_window...)."""
+        ...
+
+
+@runtime_checkable
+class FolderedSource(RecordSource, Protocol):
+    """A source whose files are listed folder by folder while they are read
+    (S3): a scan hands out folders, never the whole list of files, so memory
+    does not grow with the number of files."""
+
+    def folders(self, filters: Filters) -> list[str]:
+        """The folders to list, sorted; each is listed by the process reading it."""
+        ...
+
+    def list_folder(self, folder: str, filters: Filters,
+                    skipped: Counter[str]) -> Iterator[TrailFile]:
+        """One folder's files, pruned like :meth:`RecordSource.files`; files
+        passed over are counted in ``skipped`` by reason."""
         ...
 
 

@@ -10,6 +10,10 @@ that were given are not discovered but named; days outside the window (one
 day of margin each side) are never listed. Digest and Insights folders are
 never entered. A prefix outside that layout is listed whole, and each key is
 still checked against the filters.
+
+A scan takes the day folders (:meth:`S3Source.folders`) as its units of work:
+each process lists the folders it takes, a page at a time, while it reads
+their objects, so no process ever holds every key of a long trail.
 """
 
 from __future__ import annotations
@@ -92,27 +96,50 @@ class S3Source:
     # -- listing --------------------------------------------------------------
 
     def files(self, filters: Filters) -> list[TrailFile]:
-        """The trail objects the filters need, sorted by key."""
+        """The trail objects the filters need, sorted by key (every key in
+        memory at once: a scan lists :meth:`folders` one by one instead)."""
+        folders = self.folders(filters)
+        found: set[TrailFile] = set()
+        # One listing per day folder: many small requests, made side by side.
+        with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
+            for listed in pool.map(
+                    lambda folder: list(self.list_folder(folder, filters, self._skipped)),
+                    folders):
+                found.update(listed)
+        return sorted(found)
+
+    def folders(self, filters: Filters) -> list[str]:
+        """The folders (``s3://bucket/prefix/``) holding the objects the filters
+        need, sorted: day folders of the delivery layout (a prefix outside it is
+        one folder). Only folder names are listed here; :meth:`list_folder`
+        lists the objects of one, so no process ever holds every key."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         bucket, prefix = parse_s3_url(self.url)
-        found: set[str] = set()
         try:
-            folders = list(self._folders(bucket, prefix, filters))
-            # One listing per day folder: many small requests, made side by side.
-            with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
-                for keys in pool.map(lambda folder: list(self._keys(bucket, folder)), folders):
-                    for key in keys:
-                        if not key.endswith(_TRAIL_SUFFIXES):
-                            continue
-                        reason = skip_reason(key, filters)
-                        if reason is not None:
-                            self._skipped[reason] += 1
-                        else:
-                            found.add(key)
+            found = set(self._folders(bucket, prefix, filters))
         except (BotoCoreError, ClientError) as exc:
             raise InputError(f"{self.url}: cannot list the bucket ({error_text(exc)})") from None
-        return [TrailFile(f"{SCHEME}{bucket}/{key}") for key in sorted(found)]
+        return [f"{SCHEME}{bucket}/{folder}" for folder in sorted(found)]
+
+    def list_folder(self, folder: str, filters: Filters,
+                    skipped: Counter[str]) -> Iterator[TrailFile]:
+        """The trail objects of one folder from :meth:`folders`, in key order,
+        a page at a time; objects passed over are counted in ``skipped``."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        bucket, prefix = parse_s3_url(folder)
+        try:
+            for key in self._keys(bucket, prefix):
+                if not key.endswith(_TRAIL_SUFFIXES):
+                    continue
+                reason = skip_reason(key, filters)
+                if reason is not None:
+                    skipped[reason] += 1
+                else:
+                    yield TrailFile(f"{SCHEME}{bucket}/{key}")
+        except (BotoCoreError, ClientError) as exc:
+            raise InputError(f"{folder}: cannot list the bucket ({error_text(exc)})") from None
 
     def _folders(self, bucket: str, prefix: str, filters: Filters) -> Iterator[str]:
         """The prefixes to list in full, walking the delivery layout."""
@@ -188,9 +215,6 @@ class S3Source:
     def _days(self, bucket: str, base: str, filters: Filters) -> Iterator[str]:
         """Day folders under a region folder that can hold events in the window."""
         since, until = filters.window.since, filters.window.until
-        if since is None and until is None:
-            yield base
-            return
         low = since.date() - _MARGIN if since else None
         high = until.date() + _MARGIN if until else None
         if low is not None and high is not None and (high - low).days < _MAX_NAMED_DAYS:
@@ -207,10 +231,8 @@ class S3Source:
                                                          low, high):
                     continue
                 month_base = f"{base}{year}/{month}/"
-                first, last = _month_span(int(year), int(month))
-                if (low is None or low <= first) and (high is None or last <= high):
-                    yield month_base
-                    continue
+                # Day folders even for a month wholly inside the window: each
+                # is a unit of work, and a month would be too coarse to share.
                 for day in self._names(bucket, month_base):
                     try:
                         moment = date(int(year), int(month), int(day))
