@@ -341,3 +341,17 @@ def test_a_folder_that_cannot_be_listed_stops_the_run_in_one_line(
         source = S3Source("s3://plain-trail", Refusing(moto_endpoint), concurrency=2)
         with pytest.raises(InputError, match=r"2026/11/03/: cannot list the bucket.*AccessDenied"):
             scan(source, Filters(), workers=workers)
+
+
+def test_progress_counts_folders_and_the_files_listed_in_them(
+        moto_endpoint: str, buckets: dict[str, int], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from iamgen.commands.common import read_trails
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    url = f"s3://plain-trail/AWSLogs/{ACCOUNTS[1]}/CloudTrail/"
+    run = read_trails([url], Filters(), workers=2, progress=True)
+    folders = len(REGIONS) * len(DAYS)
+    assert run.result.files_read == folders  # one file a day folder here
+    progress = capsys.readouterr().err
+    assert f"reading: {folders}/{folders} folders, {folders:,} files" in progress

@@ -241,7 +241,8 @@ class _ProgressLine:
         if now - self._last < 0.25 and done.files_done < done.files_total:
             return
         self._last = now
-        text = (f"reading: {done.files_done}/{done.files_total} {done.unit}, "
+        listed = f", {done.files_read:,} files" if done.unit != "files" else ""
+        text = (f"reading: {done.files_done}/{done.files_total} {done.unit}{listed}, "
                 f"{done.bytes_read / 1e6:,.0f} MB, {done.events_read:,} events")
         typer.echo(f"\r{text:<{self._width}}", err=True, nl=False)
         self._width = max(self._width, len(text))

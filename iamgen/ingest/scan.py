@@ -72,6 +72,7 @@ class Progress:
     bytes_read: int
     events_read: int
     unit: str = "files"  # what files_total and files_done count: "files" or "folders"
+    files_read: int = 0  # files read so far (with folders as the unit: as they are listed)
 
 
 def scan(source: RecordSource, filters: Filters, workers: int = 1,
@@ -100,15 +101,16 @@ def scan(source: RecordSource, filters: Filters, workers: int = 1,
     if any(f.location == "<stdin>" for f in units):
         workers = 1
     batches, orders = _plan_batches(units, workers)
-    counts = [0, 0, 0]  # files or folders, bytes, events
+    counts = [0, 0, 0, 0]  # files or folders, bytes, events, files
 
-    def advance(units_done: int, bytes_read: int, events_read: int) -> None:
+    def advance(units_done: int, bytes_read: int, events_read: int, files_read: int) -> None:
         counts[0] += units_done
         counts[1] += bytes_read
         counts[2] += events_read
+        counts[3] += files_read
         if progress is not None:
             progress(Progress(len(units), counts[0], counts[1], counts[2],
-                              "folders" if foldered else "files"))
+                              "folders" if foldered else "files", counts[3]))
 
     folder = Folder(filters)
     thresholds = gc.get_threshold()
@@ -130,11 +132,11 @@ def scan(source: RecordSource, filters: Filters, workers: int = 1,
 
 
 def _fold_batch(folder: Folder, source: RecordSource, batch: list[TrailFile],
-                advance: Callable[[int, int, int], None]) -> None:
+                advance: Callable[[int, int, int, int], None]) -> None:
     """Read and fold a batch: files, or the folders of a foldered source
     (listed here, a page at a time, while their files are read)."""
     result = folder.result
-    before = (result.bytes_read, result.events_read)
+    before = (result.bytes_read, result.events_read, result.files_read)
     files: Iterable[TrailFile] = batch
     if isinstance(source, FolderedSource):
         listing = source
@@ -146,7 +148,8 @@ def _fold_batch(folder: Folder, source: RecordSource, batch: list[TrailFile],
             folder.unreadable(trail_file.location, data)
         else:
             folder.fold(trail_file.location, data)
-    advance(len(batch), result.bytes_read - before[0], result.events_read - before[1])
+    advance(len(batch), result.bytes_read - before[0], result.events_read - before[1],
+            result.files_read - before[2])
 
 
 class _Claims:
@@ -171,7 +174,7 @@ class _Claims:
 
 def _run_workers(source: RecordSource, batches: list[list[TrailFile]], orders: list[list[int]],
                  filters: Filters, folder: Folder,
-                 advance: Callable[[int, int, int], None]
+                 advance: Callable[[int, int, int, int], None]
                  ) -> tuple[ScanResult, list[Shipment]]:
     """Fold ``batches`` here (into ``folder``, in ``orders[0]``) and in one
     worker process per other order: this process's result, and what each
