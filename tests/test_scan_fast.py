@@ -159,6 +159,7 @@ def test_workers_and_file_order_give_the_same_result(synthetic: Path) -> None:
     one = scan(source, Filters(), workers=1)
     two = scan(source, Filters(), workers=2)
     assert_same(two, one)
+    assert_same(scan(source, Filters(), workers=3), one)  # machines with more cores
 
     class Shuffled(LocalSource):
         def files(self, filters: Filters) -> Any:

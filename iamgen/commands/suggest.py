@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import glob
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
@@ -122,7 +121,7 @@ def write_suggestions(run: common.Run, principals: list[str], all_principals: bo
     granted = [principal for principal in chosen if permissions_of[principal]]
     outcomes = dict(zip(granted, synthesize_many(
         [permissions_of[principal] for principal in granted], settings,
-        workers=workers if workers is not None else min(2, os.cpu_count() or 1)), strict=True))
+        workers=workers if workers is not None else common.default_workers()), strict=True))
     for principal in chosen:
         if not permissions_of[principal]:
             if not quiet:
