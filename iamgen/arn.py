@@ -21,6 +21,40 @@ class Arn:
         return f"arn:{self.partition}:{self.service}:{self.region}:{self.account}:{self.resource}"
 
 
+_SPECIAL = re.compile(r"[*?]|\$(?=\{)")
+_ESCAPED = re.compile(r"\$\{([*?$])\}")
+
+
+def literal(text: str) -> str:
+    """Policy text that matches exactly ``text``: IAM reads ``*`` and ``?`` in a
+    Resource as wildcards and ``${`` as the start of a policy variable, so
+    those are written ``${*}``, ``${?}`` and ``${$}``
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#policy-vars-specialchars).
+    ``a*b`` becomes ``a${*}b``; text without them is returned as it is."""
+    if "*" not in text and "?" not in text and "${" not in text:
+        return text
+    return _SPECIAL.sub(lambda found: "${" + found.group(0) + "}", text)
+
+
+def literal_arn(arn: str) -> str:
+    """An ARN as logged, as policy text. Only an S3 object's key is free text
+    here (S3 allows any character in it); elsewhere a ``*`` is AWS's own
+    notation (a log group's ``:*``) and is kept."""
+    if not arn.startswith("arn:") or ("*" not in arn and "?" not in arn and "${" not in arn):
+        return arn
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[2] != "s3" or parts[3] or parts[4] or "/" not in parts[5]:
+        return arn
+    bucket, key = parts[5].split("/", 1)
+    return ":".join(parts[:5]) + f":{bucket}/{literal(key)}"
+
+
+def unescape(text: str) -> str:
+    """The text :func:`literal` was given (``${*}`` -> ``*``, and so on): the
+    concrete name behind policy text."""
+    return _ESCAPED.sub(r"\1", text) if "${" in text else text
+
+
 def parse_arn(text: str) -> Arn | None:
     """Split an ARN into its parts, or None when ``text`` is not an ARN."""
     parts = text.split(":", 5)

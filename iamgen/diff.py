@@ -33,7 +33,7 @@ from datetime import datetime
 from functools import cache
 from importlib import resources
 
-from .arn import action_matches
+from .arn import action_matches, unescape
 from .catalog import Catalog, load_catalog
 from .errors import PolicyTooLargeError
 from .grants.evaluate import Decision, Evaluation, Request, evaluate
@@ -351,7 +351,9 @@ def request_of(permission: Permission) -> Request:
     for cond in permission.conditions:
         if cond.operator.lower() in _CONTEXT_OPERATORS:
             context[cond.key] = cond.values
-    return Request(permission.action, permission.resource, context)
+    # The resource is policy text (a literal * in a key is written ${*}); the
+    # request names the resource itself.
+    return Request(permission.action, unescape(permission.resource), context)
 
 
 def _refs_for(evaluation: Evaluation, granted: _Granted, action: str) -> tuple[GrantRef, ...]:

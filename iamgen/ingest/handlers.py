@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
+from ..arn import literal
 from .resources import RecordContext, values_at
 from .rules_data import apigateway_rules, inference_geographies
 
@@ -51,7 +52,8 @@ def s3_object_version(ctx: RecordContext, event_name: str) -> list[Need]:
 
 
 def _object_arn(ctx: RecordContext, bucket: str, key: str) -> str:
-    return f"arn:{ctx.partition}:s3:::{bucket}/{key}"
+    """The ARN of one object, as policy text (a * or ? in its key is literal)."""
+    return f"arn:{ctx.partition}:s3:::{bucket}/{literal(key)}"
 
 
 def s3_copy_object(ctx: RecordContext, event_name: str) -> list[Need]:
@@ -61,8 +63,10 @@ def s3_copy_object(ctx: RecordContext, event_name: str) -> list[Need]:
     if source is None:
         read = Need("s3:GetObject", ("*",), "copy source not logged")
     else:
-        path, _, query = unquote(source).lstrip("/").partition("?")
-        bucket, _, key = path.partition("/")
+        # The header is URL-encoded, and a ?versionId= may follow: split first,
+        # so a ? inside the key (sent as %3F) stays part of the key.
+        raw_path, _, query = source.lstrip("/").partition("?")
+        bucket, _, key = unquote(raw_path).partition("/")
         versioned = "versionId=" in query
         action = "s3:GetObjectVersion" if versioned else "s3:GetObject"
         if bucket and key:
@@ -80,7 +84,7 @@ def s3_delete_objects(ctx: RecordContext, event_name: str) -> list[Need]:
     if bucket and keys:
         arns = [_object_arn(ctx, bucket, k) for k in keys]
     elif not arns and bucket:
-        arns = [_object_arn(ctx, bucket, "*")]
+        arns = [f"arn:{ctx.partition}:s3:::{bucket}/*"]  # a wildcard: any of its objects
     return [Need("s3:DeleteObject", tuple(arns) if arns else ("*",))]
 
 

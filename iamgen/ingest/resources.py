@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, NamedTuple
 
+from ..arn import literal, literal_arn
 from ..catalog import ResourceTypeRef
 from .rules_data import ParamSpec, PlaceholderSpecs, placeholder_specs
 
@@ -307,10 +308,10 @@ def template(service: str, resource_type: str, arn_format: str) -> ArnTemplate:
     names: list[str] = []
     pos = 0
     for match in _PLACEHOLDER.finditer(arn_format):
-        literal = arn_format[pos : match.start()]
-        if literal:
-            pieces.append((False, literal))
-            regex.append(re.escape(literal))
+        fixed = arn_format[pos : match.start()]
+        if fixed:
+            pieces.append((False, fixed))
+            regex.append(re.escape(fixed))
         name = match.group(1)
         pieces.append((True, name))
         if name not in _CONTEXT:
@@ -420,8 +421,10 @@ def _clean(raw: Any, spec: ParamSpec) -> str | None:
         raw = str(raw)
     if not isinstance(raw, str) or not raw:
         return None
-    value: str | None = raw
     is_arn = raw.startswith("arn:")
+    # A name as logged is literal: a *, ? or ${ in it must not act as a wildcard
+    # (transforms below may then add wildcards of their own, as a secret's -??????).
+    value: str | None = literal_arn(raw) if is_arn else literal(raw)
     for how in spec.transforms:
         if value is None:
             break
@@ -558,7 +561,7 @@ def context_of_call(call: Call) -> RecordContext:
             if isinstance(item, dict):
                 value = item.get("ARN") or item.get("arn")
                 if isinstance(value, str) and value.startswith("arn:"):
-                    arns.append(value)
+                    arns.append(literal_arn(value))
     params, response = call.params, call.response
     return RecordContext(
         partition=partition,
@@ -584,7 +587,7 @@ def _top_level_arns(data: Mapping[str, Any]) -> tuple[str, ...]:
     for value in _plain(data, SAW_ARN_VALUES).values():
         if isinstance(value, str):
             if value.startswith("arn:"):
-                found.append(value)
+                found.append(literal_arn(value))
         elif isinstance(value, list):
-            found.extend(v for v in value if isinstance(v, str) and v.startswith("arn:"))
+            found.extend(literal_arn(v) for v in value if isinstance(v, str) and v.startswith("arn:"))
     return tuple(found)
