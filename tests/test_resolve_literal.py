@@ -67,3 +67,4 @@ def test_the_policy_allows_the_object_and_nothing_its_name_would_match_as_a_patt
     assert decision(KEY) is Decision.ALLOW
     assert decision("reports/aXYZbQc${x}.csv") is not Decision.ALLOW
     assert decision("reports/a*b?cX.csv") is not Decision.ALLOW
+

@@ -19,7 +19,9 @@ from ..catalog import ResourceTypeRef
 from .rules_data import ParamSpec, PlaceholderSpecs, placeholder_specs
 
 _PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
-_ARN_TRANSFORMS = frozenset({"before_pipe"})
+_ARN_TRANSFORMS = frozenset({"before_pipe", "log_group_name"})
+# A default spec's first paths are the placeholder's own names (camelCase, as written).
+_OWN_DEFAULT_PATHS = 2
 _CONTEXT = frozenset({"Partition", "Region", "Account"})
 # Placeholders whose values may contain "/" (object keys, IAM paths, log groups...).
 _PATHLIKE = frozenset(
@@ -394,6 +396,13 @@ def _transform(value: str, how: str) -> str | None:
         return value if value.startswith("alias/") else None
     if how == "strip_alias_prefix":
         return value.removeprefix("alias/")
+    if how == "log_group_name":
+        # A log group named by its ARN (logGroupIdentifier): the name, without ":*".
+        if value.startswith("arn:"):
+            parts = value.split(":", 6)
+            return parts[6].removesuffix(":*") if len(parts) == 7 and parts[5] == "log-group" \
+                else None
+        return value
     if how == "log_group_any":
         return value if value.endswith(":*") else f"{value}:*"
     if how == "before_pipe":
@@ -441,13 +450,17 @@ def _param_values(
     any_case: bool = False,
     taken: set[tuple[bool, str]] | None = None,
     notes: list[str] | None = None,
+    own_only: bool = False,
 ) -> list[str]:
     """Values for one placeholder. ``taken`` holds the request paths earlier
     placeholders of the same ARN used: one request value never fills two
     placeholders (Glue DeleteDatabase's ``name`` is the database, not a table).
-    The path used is added to it."""
+    The path used is added to it. ``own_only``: only parameters named after
+    the placeholder itself (or listed for it in the data), no fallback."""
     found: list[str] = []
-    for path in spec.parsed:
+    paths = spec.parsed[:_OWN_DEFAULT_PATHS] if own_only and spec.rule_id == "default" \
+        else spec.parsed
+    for path in paths:
         if path.optional and not single:
             continue
         if taken and path.where in taken:
@@ -468,9 +481,13 @@ def _param_values(
             if taken is not None:
                 taken.add(path.where)
             return found
+    if own_only:
+        return found
     if any_case and spec.rule_id == "default":
         # Parameter names differ in case across services (dBSnapshotIdentifier).
         for path in spec.parsed:
+            if taken and path.where in taken:
+                continue
             if path.key and not path.response and (single or not path.optional):
                 value = _clean(ctx.param_any_case(path.key), spec)
                 if value:
@@ -508,8 +525,17 @@ def arns_from_params(
     choices: list[tuple[str, list[str]]] = []
     complete = True
     taken: set[tuple[bool, str]] | None = None if single else set()
+    claimed: dict[str, list[str]] = {}
+    if not single:
+        # A parameter named after a placeholder is that placeholder's before any
+        # other takes it as a fallback (GetLogEvents' logStreamName is the
+        # stream, never the group).
+        for name in tpl.names:
+            claimed[name] = _param_values(ctx, specs.get(name), single, any_case, taken,
+                                          own_only=True)
     for name in tpl.names:
-        values = _param_values(ctx, specs.get(name), single, any_case, taken, notes)
+        values = claimed.get(name) or _param_values(ctx, specs.get(name), single, any_case,
+                                                    taken, notes)
         full = [v for v in values if v.startswith("arn:")]
         if full:
             # A whole ARN (functionName, secretId, stateMachineArn...) decides alone.

@@ -1,0 +1,36 @@
+"""Which request parameter fills which placeholder of a multi-part ARN.
+
+A parameter named after a placeholder belongs to it before any other
+placeholder takes it as a fallback.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from iamgen.ingest.resolve import resolve
+from tests.test_resolve import grants, record
+
+
+
+
+@pytest.mark.parametrize("group", [
+    "arn:aws:logs:us-east-1:111122223333:log-group:/aws/sagemaker/TrainingJobs",
+    "arn:aws:logs:us-east-1:111122223333:log-group:/aws/sagemaker/TrainingJobs:*",
+    "/aws/sagemaker/TrainingJobs",
+])
+def test_log_stream_group_comes_from_log_group_identifier_never_from_the_stream(group: str) -> None:
+    # GetLogEvents takes logGroupName or logGroupIdentifier (a name or the group's ARN):
+    # https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetLogEvents.html
+    rec = record("logs", "GetLogEvents", {"logGroupIdentifier": group, "logStreamName": "algo-1"})
+    assert grants(resolve(rec)) == {(
+        "logs:GetLogEvents",
+        "arn:aws:logs:us-east-1:111122223333:log-group:/aws/sagemaker/TrainingJobs"
+        ":log-stream:algo-1")}
+
+
+def test_a_stream_without_its_group_is_not_granted_on_a_made_up_group() -> None:
+    rec = record("logs", "GetLogEvents", {"logStreamName": "algo-1"})
+    resolution = resolve(rec)
+    assert grants(resolution) == {("logs:GetLogEvents", "*")}
+    assert resolution.unknown_resource == ("logs:GetLogEvents",)
