@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from xml.etree.ElementTree import ParseError
 
 
-from .arn import parse_arn, resource_matches
+from .arn import parse_arn, resource_matches, unescape
 from .catalog import load_catalog
 from .errors import InputError
 from .model import Condition, Permission, Principal, PrincipalKind, SortedUsages, Usage
@@ -206,7 +206,8 @@ class AccessGraph:
         """
         groups: dict[tuple[Principal, str, bool], list[dict[str, Any]]] = {}
         for principal, data in self._edges():
-            if resource_matches(pattern, data["resource"]):
+            # Resources are policy text (a literal * is ${*}): match the name itself.
+            if resource_matches(pattern, unescape(data["resource"])):
                 key = (principal, data["action"], data["outcome"] == DENIED)
                 groups.setdefault(key, []).append(data)
         sightings = [

@@ -381,3 +381,11 @@ def test_per_principal_queries_need_no_networkx_and_agree_with_it() -> None:
     assert deferred._built is not None
     assert _per_principal_answers(deferred) == before
     assert _per_principal_answers(from_json(to_json(deferred))) == before
+
+
+def test_who_matches_names_not_the_policy_text_of_literal_characters() -> None:
+    """A key holding * is stored as policy text (${*}); who() matches the object's name."""
+    star = "arn:aws:s3:::ml-data/reports/a${*}b.csv"
+    graph = build_graph([use(TRAINER, "s3:GetObject", star)])
+    assert [s.resources for s in graph.who("arn:aws:s3:::ml-data/reports/a*")] == [(star,)]
+    assert [s.resources for s in graph.who("arn:aws:s3:::ml-data/reports/a?b.csv")] == [(star,)]

@@ -48,6 +48,7 @@ def test_shipped_parts_give_what_one_scan_gives(seed: int) -> None:
     merged = _result(parts[0])
     for part in parts[1:]:
         merged.merge_shipment(_result(part).ship())
+    assert len(merged._shipped) == 2  # both stay rows until usages() merges them in order
     assert isinstance(merged.usages(), SortedUsages)
     assert merged.usages() == whole.usages()  # merged in order, keys shared across parts
     assert merged == whole

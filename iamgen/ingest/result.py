@@ -116,6 +116,18 @@ class ScanResult:
         """Add another result's totals into this one."""
         self._absorb()
         other._absorb()
+        self._merge_counts(other)
+        usage = self._usage
+        for key, seen in other._usage.items():
+            mine = usage.get(key)
+            if mine is None:
+                usage[key] = UsageTotals(seen.principal, seen.permission, seen.denied, seen.count,
+                                   seen.first, seen.last, seen.regions)
+            else:
+                _add_to(mine, seen.count, seen.first, seen.last, seen.regions)
+
+    def _merge_counts(self, other: ScanResult) -> None:
+        """Add another result's counters, warnings and span (not its usages)."""
         self._usages = None
         self.files_read += other.files_read
         self.events_read += other.events_read
@@ -138,14 +150,6 @@ class ScanResult:
         for moment in (other.first_event, other.last_event):
             if moment is not None:
                 self._span(moment)
-        usage = self._usage
-        for key, seen in other._usage.items():
-            mine = usage.get(key)
-            if mine is None:
-                usage[key] = UsageTotals(seen.principal, seen.permission, seen.denied, seen.count,
-                                   seen.first, seen.last, seen.regions)
-            else:
-                _add_to(mine, seen.count, seen.first, seen.last, seen.regions)
 
     def usages(self) -> SortedUsages:
         """Every (principal, permission, denied) observed, sorted (computed once).
@@ -199,9 +203,8 @@ class ScanResult:
         """:meth:`merge` for a shipped result. Its usages are kept as rows
         until :meth:`usages` merges them in order (or anything else needs them
         in this result's table)."""
-        self.merge(shipment.totals)
+        self._merge_counts(shipment.totals)  # the totals hold no usages: ship() moved them
         self._shipped.append(shipment)
-        self._usages = None
 
     def _absorb(self) -> None:
         """Add shipped rows still pending to this result's table."""
