@@ -355,3 +355,23 @@ def test_progress_counts_folders_and_the_files_listed_in_them(
     assert run.result.files_read == folders  # one file a day folder here
     progress = capsys.readouterr().err
     assert f"reading: {folders}/{folders} folders, {folders:,} files" in progress
+
+
+@pytest.mark.parametrize(("tail", "days"), [("2026/", 5), ("2026/11/", 5), ("2026/11/03/", 1)])
+def test_a_year_or_month_url_is_shared_out_by_day(moto_endpoint: str, buckets: dict[str, int],
+                                                  tail: str, days: int) -> None:
+    url = f"s3://plain-trail/AWSLogs/{ACCOUNTS[0]}/CloudTrail/us-east-1/{tail}"
+    source, _ = _source(moto_endpoint, url)
+    folders = source.folders(Filters())
+    assert folders is not None and len(folders) == days
+    assert all(f.count("/") == url.count("/") + 3 - tail.count("/") for f in folders)
+    assert scan(source, Filters(), workers=2).files_read == days
+
+
+def test_a_prefix_outside_the_layout_is_listed_whole_and_shared_file_by_file(
+        moto_endpoint: str, buckets: dict[str, int]) -> None:
+    url = f"s3://plain-trail/AWSLogs/{ACCOUNTS[0]}/CloudTrail/us-east-1/2026/11/0"  # a partial name
+    source, _ = _source(moto_endpoint, url)
+    assert source.folders(Filters()) is None
+    assert len(source.files(Filters())) == len(DAYS)
+    assert scan(source, Filters(), workers=2).files_read == len(DAYS)

@@ -91,11 +91,9 @@ def scan(source: RecordSource, filters: Filters, workers: int = 1,
     folder: each process lists the folders it takes as it reads them, so no
     process holds every file name.
     """
-    foldered = isinstance(source, FolderedSource)
-    if foldered:
-        units = [TrailFile(location) for location in source.folders(filters)]
-    else:
-        units = source.files(filters)
+    folders = source.folders(filters) if isinstance(source, FolderedSource) else None
+    foldered = folders is not None
+    units = [TrailFile(f) for f in folders] if folders is not None else source.files(filters)
     skipped = source.skipped()
     workers = max(1, min(workers, len(units)))
     if any(f.location == "<stdin>" for f in units):
@@ -118,11 +116,12 @@ def scan(source: RecordSource, filters: Filters, workers: int = 1,
     try:
         if workers == 1:
             for batch in batches:
-                _fold_batch(folder, source, batch, advance)
+                _fold_batch(folder, source, batch, advance, foldered)
             result, shipments = folder.finish(), []
         else:
             _warm_up()
-            result, shipments = _run_workers(source, batches, orders, filters, folder, advance)
+            result, shipments = _run_workers(source, batches, orders, filters, folder, advance,
+                                             foldered)
         result.files_skipped.update(skipped)
         for shipment in shipments:
             result.merge_shipment(shipment)
@@ -132,13 +131,14 @@ def scan(source: RecordSource, filters: Filters, workers: int = 1,
 
 
 def _fold_batch(folder: Folder, source: RecordSource, batch: list[TrailFile],
-                advance: Callable[[int, int, int, int], None]) -> None:
+                advance: Callable[[int, int, int, int], None], foldered: bool = False) -> None:
     """Read and fold a batch: files, or the folders of a foldered source
     (listed here, a page at a time, while their files are read)."""
     result = folder.result
     before = (result.bytes_read, result.events_read, result.files_read)
     files: Iterable[TrailFile] = batch
-    if isinstance(source, FolderedSource):
+    if foldered:
+        assert isinstance(source, FolderedSource)
         listing = source
         files = chain.from_iterable(
             listing.list_folder(unit.location, folder.filters, result.files_skipped)
@@ -174,7 +174,7 @@ class _Claims:
 
 def _run_workers(source: RecordSource, batches: list[list[TrailFile]], orders: list[list[int]],
                  filters: Filters, folder: Folder,
-                 advance: Callable[[int, int, int, int], None]
+                 advance: Callable[[int, int, int, int], None], foldered: bool = False,
                  ) -> tuple[ScanResult, list[Shipment]]:
     """Fold ``batches`` here (into ``folder``, in ``orders[0]``) and in one
     worker process per other order: this process's result, and what each
@@ -185,7 +185,8 @@ def _run_workers(source: RecordSource, batches: list[list[TrailFile]], orders: l
     replies: Any = context.Queue()
     processes = [
         context.Process(target=_worker,
-                        args=(source, batches, order, flags, filters, replies), daemon=True)
+                        args=(source, batches, order, flags, filters, replies, foldered),
+                        daemon=True)
         for order in orders[1:]
     ]
     for process in processes:
@@ -215,7 +216,7 @@ def _run_workers(source: RecordSource, batches: list[list[TrailFile]], orders: l
     try:
         for index in orders[0]:
             if claims.take(index):
-                _fold_batch(folder, source, batches[index], advance)
+                _fold_batch(folder, source, batches[index], advance, foldered)
             while receive(wait=False):
                 pass
             if errors or input_errors:
@@ -236,7 +237,7 @@ def _run_workers(source: RecordSource, batches: list[list[TrailFile]], orders: l
 
 
 def _worker(source: RecordSource, batches: list[list[TrailFile]], order: list[int], flags: Any,
-            filters: Filters, replies: Any) -> None:
+            filters: Filters, replies: Any, foldered: bool = False) -> None:
     """One worker process: fold the batches no other process took, in
     ``order``, then send the tally."""
     try:
@@ -255,7 +256,7 @@ def _worker(source: RecordSource, batches: list[list[TrailFile]], order: list[in
         leave = len(batches) // TAIL_FRACTION
         for index in order:
             if claims.take(index, leave):
-                _fold_batch(folder, source, batches[index], advance)
+                _fold_batch(folder, source, batches[index], advance, foldered)
         replies.put(("result", folder.finish().ship()))
     except InputError as exc:  # a folder that cannot be listed: the parent raises it
         replies.put(("input_error", str(exc)))

@@ -45,8 +45,9 @@ class FolderedSource(RecordSource, Protocol):
     (S3): a scan hands out folders, never the whole list of files, so memory
     does not grow with the number of files."""
 
-    def folders(self, filters: Filters) -> list[str]:
-        """The folders to list, sorted; each is listed by the process reading it."""
+    def folders(self, filters: Filters) -> list[str] | None:
+        """The folders to list, sorted; each is listed by the process reading it.
+        None: not this time (the files are then listed whole by ``files``)."""
         ...
 
     def list_folder(self, folder: str, filters: Filters,

@@ -42,6 +42,7 @@ _REGION = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-\d+$")
 _LAYOUT_PART = re.compile(
     r"^(AWSLogs|CloudTrail|o-[a-z0-9]{10,32}|\d{12}|[a-z]{2,4}(-[a-z]+)+-\d+|\d{4}|\d{2})$"
 )
+_DAY_FOLDER = re.compile(r"/CloudTrail/[a-z]{2,4}(-[a-z]+)+-\d+/\d{4}/\d{2}/\d{2}/$")
 _MARGIN = timedelta(days=1)
 # Beyond this many days, list year and month folders instead of naming days.
 _MAX_NAMED_DAYS = 400
@@ -98,7 +99,7 @@ class S3Source:
     def files(self, filters: Filters) -> list[TrailFile]:
         """The trail objects the filters need, sorted by key (every key in
         memory at once: a scan lists :meth:`folders` one by one instead)."""
-        folders = self.folders(filters)
+        folders = self._folder_urls(filters)
         found: set[TrailFile] = set()
         # One listing per day folder: many small requests, made side by side.
         with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
@@ -108,11 +109,17 @@ class S3Source:
                 found.update(listed)
         return sorted(found)
 
-    def folders(self, filters: Filters) -> list[str]:
-        """The folders (``s3://bucket/prefix/``) holding the objects the filters
-        need, sorted: day folders of the delivery layout (a prefix outside it is
-        one folder). Only folder names are listed here; :meth:`list_folder`
-        lists the objects of one, so no process ever holds every key."""
+    def folders(self, filters: Filters) -> list[str] | None:
+        """The day folders (``s3://bucket/.../YYYY/MM/DD/``) holding the objects
+        the filters need, sorted. Only folder names are listed here;
+        :meth:`list_folder` lists the objects of one, so no process ever holds
+        every key. None when the URL leads outside the delivery layout (a
+        partial name, another folder): its objects are then listed whole by
+        :meth:`files`, and shared out one by one."""
+        urls = self._folder_urls(filters)
+        return urls if all(_DAY_FOLDER.search(url) for url in urls) else None
+
+    def _folder_urls(self, filters: Filters) -> list[str]:
         from botocore.exceptions import BotoCoreError, ClientError
 
         bucket, prefix = parse_s3_url(self.url)
@@ -196,7 +203,22 @@ class S3Source:
         if len(rest) == 2:
             yield from self._days(bucket, f"{base}CloudTrail/{region}/", filters)
             return
-        yield base + "".join(f"{p}/" for p in rest)  # a year, month or day: list it all
+        if len(rest) in (3, 4) and all(p.isdigit() for p in rest[2:]):
+            # A year or a month: its day folders, each a unit of work.
+            yield from self._days_below(bucket, base + "".join(f"{p}/" for p in rest),
+                                        5 - len(rest))
+            return
+        yield base + "".join(f"{p}/" for p in rest)  # a day, or deeper: list it all
+
+    def _days_below(self, bucket: str, prefix: str, levels: int) -> Iterator[str]:
+        """The folders ``levels`` layers of numbered folders below ``prefix``
+        (months then days, or days)."""
+        if levels == 0:
+            yield prefix
+            return
+        for name in self._names(bucket, prefix):
+            if name.isdigit():
+                yield from self._days_below(bucket, f"{prefix}{name}/", levels - 1)
 
     def _accounts(self, bucket: str, org_base: str, filters: Filters) -> Iterator[str]:
         accounts = sorted(filters.accounts) if filters.accounts else [
