@@ -37,16 +37,18 @@ def literal(text: str) -> str:
 
 
 def literal_arn(arn: str) -> str:
-    """An ARN as logged, as policy text. Only an S3 object's key is free text
-    here (S3 allows any character in it); elsewhere a ``*`` is AWS's own
-    notation (a log group's ``:*``) and is kept."""
+    """An ARN as logged, as policy text: it names one resource, so a ``*``,
+    ``?`` or ``${`` in its resource part (an S3 key, an alarm name...) is
+    literal. AWS's own notation is kept: a log group's ARN ends in ``:*``."""
     if not arn.startswith("arn:") or ("*" not in arn and "?" not in arn and "${" not in arn):
         return arn
     parts = arn.split(":", 5)
-    if len(parts) != 6 or parts[2] != "s3" or parts[3] or parts[4] or "/" not in parts[5]:
+    if len(parts) != 6:
         return arn
-    bucket, key = parts[5].split("/", 1)
-    return ":".join(parts[:5]) + f":{bucket}/{literal(key)}"
+    resource, notation = parts[5], ""
+    if parts[2] == "logs" and resource.startswith("log-group:") and resource.endswith(":*"):
+        resource, notation = resource[:-2], ":*"
+    return ":".join(parts[:5]) + ":" + literal(resource) + notation
 
 
 def unescape(text: str) -> str:

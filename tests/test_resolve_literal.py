@@ -51,11 +51,21 @@ def test_copy_source_question_mark_in_the_key_is_not_the_version_query() -> None
 
 
 def test_aws_notation_in_logged_arns_is_kept() -> None:
-    # A log group's ARN as AWS writes it ends in ":*"; it is not a name to escape.
+    # A log group's ARN as AWS writes it ends in ":*"; it is not a name to escape:
+    # https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_LogGroup.html
     group = "arn:aws:logs:us-east-1:111122223333:log-group:/aws/sagemaker/TrainingJobs:*"
     assert literal_arn(group) == group
     assert literal_arn(f"arn:aws:s3:::data/{KEY}") == POLICY_TEXT
     assert literal_arn("arn:aws:s3:::data") == "arn:aws:s3:::data"
+
+
+def test_other_names_in_logged_arns_are_literal_too() -> None:
+    # CloudWatch alarm names may hold any character but control characters:
+    # https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+    alarm = "arn:aws:cloudwatch:us-east-1:111122223333:alarm:cpu*high"
+    rec = record("monitoring", "TagResource", {"resourceARN": alarm, "tags": []})
+    assert grants(resolve(rec)) == {
+        ("cloudwatch:TagResource", "arn:aws:cloudwatch:us-east-1:111122223333:alarm:cpu${*}high")}
 
 
 def test_the_policy_allows_the_object_and_nothing_its_name_would_match_as_a_pattern() -> None:
