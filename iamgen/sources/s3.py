@@ -101,12 +101,16 @@ class S3Source:
         memory at once: a scan lists :meth:`folders` one by one instead)."""
         folders = self._folder_urls(filters)
         found: set[TrailFile] = set()
+
+        def listing(folder: str) -> tuple[list[TrailFile], Counter[str]]:
+            skipped: Counter[str] = Counter()  # one per thread: += is not atomic
+            return list(self.list_folder(folder, filters, skipped)), skipped
+
         # One listing per day folder: many small requests, made side by side.
         with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
-            for listed in pool.map(
-                    lambda folder: list(self.list_folder(folder, filters, self._skipped)),
-                    folders):
+            for listed, skipped in pool.map(listing, folders):
                 found.update(listed)
+                self._skipped.update(skipped)
         return sorted(found)
 
     def folders(self, filters: Filters) -> list[str] | None:
