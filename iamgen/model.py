@@ -87,6 +87,11 @@ class Resolution:
     no_grant: str | None = None
     unresolved: bool = False
     unknown_resource: tuple[str, ...] = ()
+    # Ids other records refer to (``data/correlations.toml``): (kind, id,
+    # resources) this call announces, and (kind, id) whose announced resources
+    # its permissions on "*" wait for.
+    announces: tuple[str, str, tuple[str, ...]] | None = None
+    awaits: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

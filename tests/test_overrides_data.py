@@ -26,6 +26,7 @@ DATA_FILES = (
     "resource_params.toml",
     "pass_role.toml",
     "inference_regions.toml",
+    "correlations.toml",
 )
 AWS_SOURCES = ("https://docs.aws.amazon.com/",)
 
@@ -176,3 +177,18 @@ def test_templates_compile_for_every_catalog_format_of_the_focus_services() -> N
             for tpl in templates_of(info.service, info.resource_types):
                 assert tpl.arn_format.startswith("arn:")
                 placeholder_specs(tpl.service, tpl.resource_type)
+
+
+def test_correlations_pair_up_and_name_catalog_actions_and_types() -> None:
+    from iamgen.ingest.resolve import service_prefix
+    from iamgen.ingest.rules_data import correlation_rules
+
+    catalog = load_catalog()
+    producers, consumers = correlation_rules()
+    assert {r.kind for r in consumers.values()} <= {r.kind for r in producers.values()}
+    for (source, name), rule in (*producers.items(), *consumers.items()):
+        service = service_prefix(source)
+        assert catalog.action(f"{service}:{name}") is not None, (source, name)
+    for (source, _), rule in producers.items():
+        types = {t.lower() for t in catalog.resource_arn_formats(service_prefix(source))}
+        assert rule.resource_type.lower() in types, rule

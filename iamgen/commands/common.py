@@ -359,10 +359,9 @@ def summary_lines(run: Run) -> list[str]:
     if r.unresolved:
         listed = _tally({f"{s}:{n}": c for (s, n), c in r.unresolved.items()})
         lines.append(f"  unresolved events (no IAM action known): {listed}")
-    if r.unknown_resource:
-        lines.append(
-            "  resource not determinable, granted on \"*\" for: " + _tally(r.unknown_resource)
-        )
+    unknown = r.unknown_resource + r.uncorrelated()
+    if unknown:
+        lines.append("  resource not determinable, granted on \"*\" for: " + _tally(unknown))
     unseen = data_event_groups_unseen(r)
     if unseen:
         lines.append("  no data events in the trail for: " + ", ".join(unseen)

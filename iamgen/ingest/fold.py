@@ -523,7 +523,12 @@ class Folder:
             if denied is None:
                 continue
             arn, kind = principal.arn, principal.kind
+            awaits = resolved.resolution.awaits
             for permission in resolved.resolution.permissions:
+                if awaits is not None and permission.resource == "*":
+                    result._await(principal, permission, denied, first, last, (region,), count,
+                                  awaits)
+                    continue
                 key = (arn, kind, permission.action, permission.resource, permission.conditions,
                        denied)
                 seen = usage.get(key)

@@ -42,15 +42,18 @@ from .resources import (
     arns_from_record,
     call_of,
     context_of_call,
+    template,
     templates_of,
     values_at,
 )
 from .rules_data import (
+    CorrelationRule,
     EventRule,
     PlaceholderSpecs,
     event_rules,
     event_type_rules,
     kms_caller_exceptions,
+    correlation_rules,
     pass_role_settings,
     placeholder_specs,
     request_actions,
@@ -310,11 +313,52 @@ def _resolve_call(call: Call) -> Resolution:
         permissions.extend(_pass_role(plan.passed_to, ctx, rules, plan.role_name_paths))
     if plan.is_kms and caller.invoked_by:
         permissions = _with_kms_via_service(permissions, caller.invoked_by, ctx, rules)
+    announces, awaits = _correlation(source, name, ctx, permissions, unknown, rules)
     return Resolution(
         permissions=tuple(dict.fromkeys(permissions)) if len(permissions) > 1 else tuple(permissions),
         rules=tuple(dict.fromkeys(rules)),
         unknown_resource=tuple(unknown),
+        announces=announces,
+        awaits=awaits,
     )
+
+
+def _correlation(source: str, name: str, ctx: RecordContext, permissions: list[Permission],
+                 unknown: list[str], rules: list[str]
+                 ) -> tuple[tuple[str, str, tuple[str, ...]] | None, tuple[str, str] | None]:
+    """What the call announces, or waits for, by id (``data/correlations.toml``)."""
+    producers, consumers = correlation_rules()
+    announces = awaits = None
+    producer = producers.get((source, name.lower()))
+    if producer is not None:
+        found = _correlation_id(producer, ctx)
+        shapes = _type_templates(service_prefix(source), producer.resource_type)
+        resources = tuple(sorted({p.resource for p in permissions
+                                  if any(t.matches(p.resource) for t in shapes)}))
+        if found is not None and resources:
+            announces = (producer.kind, found, resources)
+            rules.append(f"correlations:announces {producer.kind}")
+    consumer = consumers.get((source, name.lower()))
+    if consumer is not None and unknown:
+        found = _correlation_id(consumer, ctx)
+        if found is not None:
+            awaits = (consumer.kind, found)
+            rules.append(f"correlations:awaits {consumer.kind}")
+    return announces, awaits
+
+
+@lru_cache(maxsize=64)
+def _type_templates(service: str, resource_type: str) -> tuple[ArnTemplate, ...]:
+    """The ARN templates of one resource type of a service (any case)."""
+    formats = load_catalog().resource_arn_formats(service)
+    return tuple(template(service, name, arn_format)
+                 for name, arn_formats in formats.items() if name.lower() == resource_type.lower()
+                 for arn_format in arn_formats)
+
+
+def _correlation_id(rule: CorrelationRule, ctx: RecordContext) -> str | None:
+    value = (ctx.response if rule.in_response else ctx.params).get(rule.key)
+    return value if isinstance(value, str) and value else None
 
 
 def actions_of_event(event_source: str, event_name: str) -> tuple[str, ...]:

@@ -101,6 +101,11 @@ class ScanResult:
     # Shipped usages not yet in ``_usage`` (see merge_shipment): usages()
     # merges them in order; everything else adds them to ``_usage`` first.
     _shipped: list[Shipment] = field(default_factory=list, repr=False, compare=False)
+    # Correlation by id (``data/correlations.toml``): resources announced per
+    # (kind, id), and uses of "*" waiting for them, keyed like usages plus
+    # (kind, id). usages() settles them; until then nothing is lost by merging.
+    _announced: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict, repr=False)
+    _awaiting: dict[tuple[Any, ...], UsageTotals] = field(default_factory=dict, repr=False)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ScanResult):
@@ -150,6 +155,15 @@ class ScanResult:
         for moment in (other.first_event, other.last_event):
             if moment is not None:
                 self._span(moment)
+        for key, resources in other._announced.items():
+            self._announce(key, resources)
+        for key, seen in other._awaiting.items():
+            mine = self._awaiting.get(key)
+            if mine is None:
+                self._awaiting[key] = UsageTotals(seen.principal, seen.permission, seen.denied,
+                                                  seen.count, seen.first, seen.last, seen.regions)
+            else:
+                _add_to(mine, seen.count, seen.first, seen.last, seen.regions)
 
     def usages(self) -> SortedUsages:
         """Every (principal, permission, denied) observed, sorted (computed once).
@@ -159,7 +173,9 @@ class ScanResult:
         """
         if self._usages is None:
             own = sorted(self._usage.items(), key=itemgetter(0))
-            if not self._shipped:
+            if self._awaiting:
+                own = sorted([*own, *self._settled()], key=itemgetter(0))
+            if not self._shipped and not self._awaiting:
                 self._usages = SortedUsages(
                     Usage(seen.principal, seen.permission, seen.denied, seen.count, seen.first,
                           seen.last, seen.regions)
@@ -205,6 +221,55 @@ class ScanResult:
         in this result's table)."""
         self._merge_counts(shipment.totals)  # the totals hold no usages: ship() moved them
         self._shipped.append(shipment)
+
+    def uncorrelated(self) -> Counter[str]:
+        """Calls (by action, denied ones aside) still granted on "*": the id
+        they name was never announced in the trail."""
+        counts: Counter[str] = Counter()
+        for key, seen in self._awaiting.items():
+            if not seen.denied and key[-2:] not in self._announced:
+                counts[seen.permission.action] += seen.count
+        return counts
+
+    def _settled(self) -> list[tuple[_UsageKey, UsageTotals]]:
+        """Waiting uses on the resources announced for their id (else "*"),
+        keyed as usages."""
+        out = []
+        for key, seen in self._awaiting.items():
+            permission = seen.permission
+            for resource in self._announced.get(key[-2:], ("*",)):
+                settled = Permission(permission.action, resource, permission.conditions)
+                out.append((_usage_key(seen.principal, settled, seen.denied),
+                            UsageTotals(seen.principal, settled, seen.denied, seen.count,
+                                        seen.first, seen.last, seen.regions)))
+        return out
+
+    def _announce(self, key: tuple[str, str], resources: tuple[str, ...]) -> None:
+        self._usages = None
+        known = self._announced.get(key)
+        self._announced[key] = resources if known is None else tuple(sorted({*known, *resources}))
+
+    def _await(self, principal: Principal, permission: Permission, denied: bool,
+               first: datetime, last: datetime, regions: tuple[str, ...], count: int,
+               awaits: tuple[str, str]) -> None:
+        self._usages = None
+        key = (*_usage_key(principal, permission, denied), *awaits)
+        seen = self._awaiting.get(key)
+        if seen is None:
+            self._awaiting[key] = UsageTotals(principal, permission, denied, count, first, last,
+                                              regions)
+        else:
+            _add_to(seen, count, first, last, regions)
+
+    def _use_resolution(self, principal: Principal, resolution: Resolution, denied: bool,
+                        moment: datetime, region: str) -> None:
+        """One call's permissions: each a use, or a use waiting for its id."""
+        for permission in resolution.permissions:
+            if resolution.awaits is not None and permission.resource == "*":
+                self._await(principal, permission, denied, moment, moment, (region,), 1,
+                            resolution.awaits)
+            else:
+                self._use(principal, permission, denied, moment, region)
 
     def _absorb(self) -> None:
         """Add shipped rows still pending to this result's table."""
@@ -423,10 +488,13 @@ def scan_record(result: ScanResult, location: str, index: int, record: Any,
             result.denied_actions[action] += 1
     else:
         result.events_used += 1
-        for action in resolution.unknown_resource:
-            result.unknown_resource[action] += 1
-    for permission in resolution.permissions:
-        result._use(principal, permission, denied, moment, region)
+        if resolution.awaits is None:  # else counted once settled: uncorrelated()
+            for action in resolution.unknown_resource:
+                result.unknown_resource[action] += 1
+        if resolution.announces is not None:
+            kind, found, resources = resolution.announces
+            result._announce((kind, found), resources)
+    result._use_resolution(principal, resolution, denied, moment, region)
 
 
 def count_outcome(result: ScanResult, resolved: Any, error: Any,
@@ -454,8 +522,12 @@ def count_outcome(result: ScanResult, resolved: Any, error: Any,
             result.denied_actions[action] += count
     else:
         result.events_used += count
-        for action in resolution.unknown_resource:
-            result.unknown_resource[action] += count
+        if resolution.awaits is None:  # else counted once settled: uncorrelated()
+            for action in resolution.unknown_resource:
+                result.unknown_resource[action] += count
+        if resolution.announces is not None:
+            kind, found, resources = resolution.announces
+            result._announce((kind, found), resources)
     return denied
 
 

@@ -310,3 +310,32 @@ def apigateway_rules() -> tuple[Mapping[str, str], tuple[tuple[str, str], ...]]:
     """API Gateway: operation prefix -> HTTP verb, and (parameter, path segment) pairs."""
     raw = _load("event_overrides.toml").get("apigateway", {})
     return dict(raw.get("verbs", {})), tuple((p, s) for p, s in raw.get("path", []))
+
+
+@dataclass(frozen=True, slots=True)
+class CorrelationRule:
+    """One side of an id correlation (``correlations.toml``): where a call's
+    id is, and what kind of id it is."""
+
+    kind: str
+    in_response: bool
+    key: str
+    resource_type: str = ""  # producers: the type of the resources they announce
+
+
+@cache
+def correlation_rules() -> tuple[Mapping[tuple[str, str], CorrelationRule],
+                                 Mapping[tuple[str, str], CorrelationRule]]:
+    """(producers, consumers): (eventSource, lower-cased eventName) -> rule."""
+    data = _load("correlations.toml")
+    tables: tuple[dict[tuple[str, str], CorrelationRule], ...] = ({}, {})
+    for table, side in zip(tables, ("producer", "consumer"), strict=True):
+        for entry in data.get(side, []):
+            path = str(entry["id_path"])
+            in_response = path.startswith("@response.")
+            rule = CorrelationRule(str(entry["kind"]), in_response,
+                                   path.removeprefix("@response."),
+                                   str(entry.get("resource_type", "")))
+            for name in entry["event_names"]:
+                table[(entry["event_source"], str(name).lower())] = rule
+    return tables[0], tables[1]
