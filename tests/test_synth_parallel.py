@@ -7,7 +7,7 @@ import pytest
 from iamgen.errors import PolicyTooLargeError
 from iamgen.model import Permission
 from iamgen.synth import SynthSettings, synthesize
-from iamgen.synth.parallel import _halves, synthesize_many
+from iamgen.synth.parallel import _shares, synthesize_many
 
 SETTINGS = SynthSettings()
 
@@ -24,8 +24,8 @@ def _sets() -> list[tuple[Permission, ...]]:
 def test_two_processes_give_the_same_results_in_the_same_order() -> None:
     sets = _sets()
     serial = [synthesize(permissions, SETTINGS) for permissions in sets]
-    assert synthesize_many(sets, SETTINGS, workers=2, min_parallel=0) == serial
-    assert synthesize_many(sets, SETTINGS, workers=1) == serial
+    for workers in (1, 2, 3, 16):
+        assert synthesize_many(sets, SETTINGS, workers=workers, min_parallel=0) == serial
 
 
 def test_an_error_takes_its_place_in_order_whichever_process_met_it() -> None:
@@ -33,15 +33,17 @@ def test_an_error_takes_its_place_in_order_whichever_process_met_it() -> None:
     sets = _sets()
     for position in range(len(sets) + 1):
         given = [*sets[:position], too_large, *sets[position:]]
-        outcomes = synthesize_many(given, SETTINGS, workers=2, min_parallel=0)
+        outcomes = synthesize_many(given, SETTINGS, workers=3, min_parallel=0)
         assert isinstance(outcomes[position], PolicyTooLargeError)
         rest = [o for i, o in enumerate(outcomes) if i != position]
         assert rest == [synthesize(p, SETTINGS) for p in sets]
 
 
 @pytest.mark.parametrize("sizes", [[5], [9, 1, 1, 1], [3, 3, 3, 3], [10, 9, 8, 1, 1]])
-def test_shares_cover_every_index_once_and_balance(sizes: list[int]) -> None:
-    mine, theirs = _halves(sizes)
-    assert sorted(mine + theirs) == list(range(len(sizes)))
-    loads = sorted(sum(sizes[i] + 1 for i in share) for share in (mine, theirs))
-    assert loads[1] - loads[0] <= max(sizes) + 1
+@pytest.mark.parametrize("count", [2, 3])
+def test_shares_cover_every_index_once_and_balance(sizes: list[int], count: int) -> None:
+    shares = _shares(sizes, count)
+    assert len(shares) == count
+    assert sorted(i for share in shares for i in share) == list(range(len(sizes)))
+    loads = sorted(sum(sizes[i] + 1 for i in share) for share in shares)
+    assert loads[-1] - loads[0] <= max(sizes) + 1

@@ -98,8 +98,8 @@ def write_suggestions(run: common.Run, principals: list[str], all_principals: bo
                       settings: SynthSettings, quiet: bool, *, workers: int | None = None) -> None:
     """Everything ``suggest`` does after reading: graph, synthesis, rendering, writing.
 
-    Principals are synthesized on ``workers`` processes (default: up to two,
-    as the machine has cores); output and notes come in the same order either way.
+    Principals are synthesized on ``workers`` processes (default: the
+    machine's cores, at most 8); output and notes come in the same order either way.
     """
     graph = build_graph(run.result.usages(), run.result.principal_events)
     seen = graph.principals()

@@ -1,9 +1,9 @@
-"""Synthesis of many principals' policies on two processes.
+"""Synthesis of many principals' policies on several processes.
 
 Each principal's policy depends on its own permissions only, so the work
-splits by principal. A forked child process (it shares every permission
-with this one, nothing is copied up front) synthesizes one share and sends
-the results back; this process does the other share. The results, and any
+splits by principal. Forked child processes (they share every permission
+with this one, nothing is copied up front) each synthesize a share and send
+the results back; this process does one share too. The results, and any
 error, come out in the order of the input, exactly as one process would give
 them.
 """
@@ -32,32 +32,40 @@ def synthesize_many(permission_sets: Sequence[Sequence[Permission]], settings: S
     :class:`~iamgen.errors.PolicyTooLargeError`) takes its set's place.
 
     With ``workers`` of 2 or more, at least ``min_parallel`` permissions in
-    all and a platform that can fork, a child process takes about half of
-    the work (by permission count).
+    all and a platform that can fork, ``workers - 1`` child processes take
+    shares of the work (balanced by permission count) beside this one.
     """
     total = sum(len(p) for p in permission_sets)
-    if (workers < 2 or len(permission_sets) < 2 or total < min_parallel
+    workers = min(workers, len(permission_sets))
+    if (workers < 2 or total < min_parallel
             or "fork" not in multiprocessing.get_all_start_methods()):
         return [_outcome(permissions, settings) for permissions in permission_sets]
-    mine, theirs = _halves([len(p) for p in permission_sets])
+    mine, *theirs = _shares([len(p) for p in permission_sets], workers)
     context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(permission_sets, theirs, settings, sender),
-                            daemon=True)
-    child.start()
-    sender.close()
+    children = []
+    for share in theirs:
+        receiver, sender = context.Pipe(duplex=False)
+        child = context.Process(target=_child, args=(permission_sets, share, settings, sender),
+                                daemon=True)
+        child.start()
+        sender.close()
+        children.append((child, receiver))
     try:
         outcomes: dict[int, Outcome] = {i: _outcome(permission_sets[i], settings) for i in mine}
-        try:
-            kind, payload = receiver.recv()
-        except EOFError:
-            raise RuntimeError("a synthesis worker process died") from None
-        if kind == "error":
-            raise RuntimeError(f"a synthesis worker failed:\n{payload}")
-        outcomes.update(payload)
+        for _, receiver in children:
+            try:
+                kind, payload = receiver.recv()
+            except EOFError:
+                raise RuntimeError("a synthesis worker process died") from None
+            if kind == "error":
+                raise RuntimeError(f"a synthesis worker failed:\n{payload}")
+            outcomes.update(payload)
     finally:
-        receiver.close()
-        child.join()
+        for child, receiver in children:
+            receiver.close()
+            if child.is_alive():  # done sending (or failed): nothing left for it to do
+                child.terminate()
+            child.join()
     return [outcomes[i] for i in range(len(permission_sets))]
 
 
@@ -68,14 +76,14 @@ def _outcome(permissions: Sequence[Permission], settings: SynthSettings) -> Outc
         return exc
 
 
-def _halves(sizes: Sequence[int]) -> tuple[list[int], list[int]]:
-    """Indexes split into two shares of about equal total size, largest first."""
-    shares: tuple[list[int], list[int]] = ([], [])
-    loads = [0, 0]
+def _shares(sizes: Sequence[int], count: int) -> list[list[int]]:
+    """Indexes split into ``count`` shares of about equal total size, largest first."""
+    shares: list[list[int]] = [[] for _ in range(count)]
+    loads = [0] * count
     for index in sorted(range(len(sizes)), key=lambda i: (-sizes[i], i)):
-        lighter = 0 if loads[0] <= loads[1] else 1
-        shares[lighter].append(index)
-        loads[lighter] += sizes[index] + 1
+        lightest = loads.index(min(loads))
+        shares[lightest].append(index)
+        loads[lightest] += sizes[index] + 1
     return shares
 
 
