@@ -34,3 +34,18 @@ def test_a_stream_without_its_group_is_not_granted_on_a_made_up_group() -> None:
     resolution = resolve(rec)
     assert grants(resolution) == {("logs:GetLogEvents", "*")}
     assert resolution.unknown_resource == ("logs:GetLogEvents",)
+
+
+def test_a_log_group_named_by_its_arn_keeps_its_region_and_account() -> None:
+    # Cross-account observability: logGroupIdentifier may be another account's group ARN.
+    rec = record("logs", "GetLogEvents", {
+        "logGroupIdentifier": "arn:aws:logs:eu-west-1:999999999999:log-group:/app/x",
+        "logStreamName": "s1"})
+    assert grants(resolve(rec)) == {
+        ("logs:GetLogEvents", "arn:aws:logs:eu-west-1:999999999999:log-group:/app/x:log-stream:s1")}
+
+
+def test_one_member_never_fills_two_placeholders_whatever_its_case() -> None:
+    # The any-case fallback must not take again a member another placeholder took.
+    rec = record("appconfig", "DeleteConfigurationProfile", {"configurationProfileId": "prof1"})
+    assert all("/prof1/" not in p.resource for p in resolve(rec).permissions)

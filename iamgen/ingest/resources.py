@@ -290,7 +290,7 @@ class ArnTemplate:
             elif text == "Partition":
                 out.append(ctx.partition)
             elif text == "Region":
-                out.append(ctx.region)
+                out.append(values.get("Region", ctx.region))
             elif text == "Account":
                 out.append(values.get("Account", ctx.account))
             else:
@@ -451,12 +451,15 @@ def _param_values(
     taken: set[tuple[bool, str]] | None = None,
     notes: list[str] | None = None,
     own_only: bool = False,
+    origin: dict[str, str] | None = None,
 ) -> list[str]:
     """Values for one placeholder. ``taken`` holds the request paths earlier
     placeholders of the same ARN used: one request value never fills two
     placeholders (Glue DeleteDatabase's ``name`` is the database, not a table).
     The path used is added to it. ``own_only``: only parameters named after
-    the placeholder itself (or listed for it in the data), no fallback."""
+    the placeholder itself (or listed for it in the data), no fallback.
+    ``origin`` gets the region and account of a parent's ARN a value was cut
+    from (a log group named by its ARN, in another account)."""
     found: list[str] = []
     paths = spec.parsed[:_OWN_DEFAULT_PATHS] if own_only and spec.rule_id == "default" \
         else spec.parsed
@@ -477,6 +480,12 @@ def _param_values(
             value = _clean(raw, spec)
             if value and value not in found:
                 found.append(value)
+                if origin is not None and raw.__class__ is str and raw.startswith("arn:") \
+                        and not value.startswith("arn:"):
+                    parts = raw.split(":", 5)
+                    if len(parts) == 6:
+                        origin.setdefault("Region", parts[3])
+                        origin.setdefault("Account", parts[4])
         if found:
             if taken is not None:
                 taken.add(path.where)
@@ -485,8 +494,9 @@ def _param_values(
         return found
     if any_case and spec.rule_id == "default":
         # Parameter names differ in case across services (dBSnapshotIdentifier).
+        used = {key.lower() for response, key in taken or () if not response}
         for path in spec.parsed:
-            if taken and path.where in taken:
+            if path.key and path.key.lower() in used:  # any case: the same member
                 continue
             if path.key and not path.response and (single or not path.optional):
                 value = _clean(ctx.param_any_case(path.key), spec)
@@ -526,16 +536,17 @@ def arns_from_params(
     complete = True
     taken: set[tuple[bool, str]] | None = None if single else set()
     claimed: dict[str, list[str]] = {}
+    origin: dict[str, str] = {}
     if not single:
         # A parameter named after a placeholder is that placeholder's before any
         # other takes it as a fallback (GetLogEvents' logStreamName is the
         # stream, never the group).
         for name in tpl.names:
             claimed[name] = _param_values(ctx, specs.get(name), single, any_case, taken,
-                                          own_only=True)
+                                          own_only=True, origin=origin)
     for name in tpl.names:
         values = claimed.get(name) or _param_values(ctx, specs.get(name), single, any_case,
-                                                    taken, notes)
+                                                    taken, notes, origin=origin)
         full = [v for v in values if v.startswith("arn:")]
         if full:
             # A whole ARN (functionName, secretId, stateMachineArn...) decides alone.
@@ -551,7 +562,10 @@ def arns_from_params(
     out = []
     for combo in combos:
         owner = specs.account_for(combo, ctx.params)
-        out.append(tpl.fill(ctx, combo if owner is None else {**combo, "Account": owner}))
+        # Where a value was cut from a parent's ARN, the ARN is in that parent's
+        # region and account; an owner the data names still decides the account.
+        values = {**origin, **combo} if origin else combo
+        out.append(tpl.fill(ctx, values if owner is None else {**values, "Account": owner}))
     return out
 
 
