@@ -103,3 +103,31 @@ def test_sessions_take_their_workgroup(tmp_path: Path) -> None:
     notebooks = WORKGROUP.replace("analysts", "notebooks")
     assert ("athena:TerminateSession", notebooks) in _grants(result, "analyst")
     assert not result.uncorrelated()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_start_outside_the_filters_or_by_no_principal_still_announces(
+        tmp_path: Path, workers: int) -> None:
+    saml = {"type": "SAMLUser", "principalId": "idp:alice", "userName": "alice"}
+    write_trail_file(tmp_path, [
+        _start(saml, "q-saml"),  # a federated user: no principal here
+        _start(ANALYST, "q-early", time="2026-11-02T23:00:00Z"),  # before --since
+        _start(ANALYST, "q-west", region="us-west-2"),  # another region than --region
+    ], stamp="20261103T0900Z", suffix="Starts0000000001")
+    write_trail_file(tmp_path, [
+        _get(PIPELINE, "GetQueryResults", "q-saml"),
+        _get(PIPELINE, "GetQueryResults", "q-early"),
+        _get(PIPELINE, "GetQueryResults", "q-west"),
+    ], stamp="20261103T1000Z", suffix="Reads00000000002")
+    from datetime import UTC, datetime
+
+    from iamgen.model import Window
+    filters = Filters(window=Window(since=datetime(2026, 11, 3, tzinfo=UTC)),
+                      regions=frozenset({"us-east-1"}))
+    result = scan(LocalSource((str(tmp_path),)), filters, workers=workers)
+    west = WORKGROUP.replace("us-east-1", "us-west-2")
+    assert _grants(result, "Pipeline") == {("athena:GetQueryResults", WORKGROUP),
+                                           ("athena:GetQueryResults", west)}
+    assert not result.uncorrelated()
+    from tests.test_scan_fast import plain_scan
+    assert plain_scan(LocalSource((str(tmp_path),)), filters) == result

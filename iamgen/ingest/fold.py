@@ -42,8 +42,10 @@ from .result import (
     BAD_INPUT_REASONS,
     ScanResult,
     UsageTotals,
+    announce_only,
     count_outcome,
     parse_event_time,
+    producer_names,
     scan_record,
 )
 
@@ -270,6 +272,7 @@ class Folder:
         self._caller_tokens: dict[bytes, int] = {}
         self._callers: list[CallerFacts] = []
         self._resolve_call = resolve_call
+        self._producers = producer_names()
         self.memo_misses = 0
 
     def unreadable(self, location: str, exc: OSError) -> None:
@@ -322,6 +325,8 @@ class Folder:
         from_iso = datetime.fromisoformat
         join = b"\0".join
         slow: list[int] = []
+        announcing: list[int] = []  # skipped records that may announce an id
+        producers = self._producers
         for index, rec in enumerate(records):
             if rec is None:
                 slow.append(index)
@@ -355,22 +360,30 @@ class Folder:
                 moment = parsed
             if (since is not None and moment < since) or (until is not None and moment > until):
                 skipped["outside_window"] += 1
+                if name.lower() in producers:
+                    announcing.append(index)
                 continue
             region = rec.awsRegion if rec.awsRegion.__class__ is str else ""
             if regions and region not in regions:
                 skipped["other_region"] += 1
+                if name.lower() in producers:
+                    announcing.append(index)
                 continue
             if accounts:
                 recipient = rec.recipientAccountId
                 account = recipient if recipient.__class__ is str else ident.account
                 if account not in accounts:
                     skipped["other_account"] += 1
+                    if name.lower() in producers:
+                        announcing.append(index)
                     continue
             principal = ident.principal
             if principal.__class__ is str:
                 if principal in BAD_INPUT_REASONS:
                     slow.append(index)
                     continue
+                if name.lower() in producers:
+                    announcing.append(index)
                 # No resolution: the kind of call takes its place (see finish).
                 key: tuple[Any, ...] = (ident.token, None, (source, name), region)
             else:
@@ -398,6 +411,9 @@ class Folder:
                 elif moment > seen[2]:
                     seen[2] = moment
         result.events_read += len(records) - len(slow)
+        for index in announcing:  # not counted, but what they started is evidence
+            record = generic(index)
+            announce_only(result, record["eventSource"], record["eventName"], record)
         for index in slow:
             scan_record(result, location, index, generic(index), filters)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
+from functools import cache
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
@@ -449,13 +450,16 @@ def scan_record(result: ScanResult, location: str, index: int, record: Any,
         return
     if not filters.window.contains(moment):
         result.skipped["outside_window"] += 1
+        announce_only(result, source, name, record)
         return
     region = record.get("awsRegion") if isinstance(record.get("awsRegion"), str) else ""
     if filters.regions and region not in filters.regions:
         result.skipped["other_region"] += 1
+        announce_only(result, source, name, record)
         return
     if filters.accounts and _record_account(record) not in filters.accounts:
         result.skipped["other_account"] += 1
+        announce_only(result, source, name, record)
         return
     result._span(moment)
     principal = principal_of(record)
@@ -465,6 +469,7 @@ def scan_record(result: ScanResult, location: str, index: int, record: Any,
         else:
             result.skipped[principal] += 1
             result.other_calls[(source, name)] += 1
+            announce_only(result, source, name, record)
         return
     result.principal_events[principal] += 1
     error = record.get("errorCode")
@@ -495,6 +500,28 @@ def scan_record(result: ScanResult, location: str, index: int, record: Any,
             kind, found, resources = resolution.announces
             result._announce((kind, found), resources)
     result._use_resolution(principal, resolution, denied, moment, region)
+
+
+@cache
+def producer_names() -> frozenset[str]:
+    """Lower-cased eventNames of calls that announce ids (``data/correlations.toml``)."""
+    from .rules_data import correlation_rules
+
+    return frozenset(name for _, name in correlation_rules()[0])
+
+
+def announce_only(result: ScanResult, source: str, name: str, record: Mapping[str, Any]) -> None:
+    """Take the ids a record announces even though it is not counted (outside
+    the filters, or by a caller that is no principal here): the query it
+    started ran in that workgroup all the same."""
+    if name.lower() not in producer_names() or record.get("errorCode"):
+        return
+    from .resolve import resolve
+
+    announces = resolve(record).announces
+    if announces is not None:
+        kind, found, resources = announces
+        result._announce((kind, found), resources)
 
 
 def count_outcome(result: ScanResult, resolved: Any, error: Any,
