@@ -375,3 +375,16 @@ def test_a_prefix_outside_the_layout_is_listed_whole_and_shared_file_by_file(
     assert source.folders(Filters()) is None
     assert len(source.files(Filters())) == len(DAYS)
     assert scan(source, Filters(), workers=2).files_read == len(DAYS)
+
+
+def test_a_year_url_is_pruned_by_the_window_and_walked_once(
+        moto_endpoint: str, buckets: dict[str, int]) -> None:
+    url = f"s3://plain-trail/AWSLogs/{ACCOUNTS[0]}/CloudTrail/us-east-1/2026/"
+    source, factory = _source(moto_endpoint, url)
+    filters = Filters(window=Window(since=datetime(2026, 11, 4, tzinfo=UTC)))
+    folders = source.folders(filters)
+    assert folders is not None
+    # One day of margin before --since; days before it are never listed.
+    assert [f[-11:-1] for f in folders] == ["2026/11/03", "2026/11/04", "2026/11/05"]
+    walked = len(factory.listed)
+    assert source.files(filters) and len(factory.listed) - walked == len(folders)  # no re-walk

@@ -74,6 +74,7 @@ class S3Source:
     _client: Any = field(default=None, repr=False)
     _client_pid: int = field(default=0, repr=False)
     _lock: Any = field(default_factory=threading.Lock, repr=False)
+    _walked: tuple[Filters, list[str]] | None = field(default=None, repr=False)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -124,14 +125,19 @@ class S3Source:
         return urls if all(_DAY_FOLDER.search(url) for url in urls) else None
 
     def _folder_urls(self, filters: Filters) -> list[str]:
+        """The walk's folders, as URLs (walked once per filters)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
+        if self._walked is not None and self._walked[0] == filters:
+            return self._walked[1]
         bucket, prefix = parse_s3_url(self.url)
         try:
             found = set(self._folders(bucket, prefix, filters))
         except (BotoCoreError, ClientError) as exc:
             raise InputError(f"{self.url}: cannot list the bucket ({error_text(exc)})") from None
-        return [f"{SCHEME}{bucket}/{folder}" for folder in sorted(found)]
+        urls = [f"{SCHEME}{bucket}/{folder}" for folder in sorted(found)]
+        self._walked = (filters, urls)
+        return urls
 
     def list_folder(self, folder: str, filters: Filters,
                     skipped: Counter[str]) -> Iterator[TrailFile]:
@@ -208,21 +214,11 @@ class S3Source:
             yield from self._days(bucket, f"{base}CloudTrail/{region}/", filters)
             return
         if len(rest) in (3, 4) and all(p.isdigit() for p in rest[2:]):
-            # A year or a month: its day folders, each a unit of work.
-            yield from self._days_below(bucket, base + "".join(f"{p}/" for p in rest),
-                                        5 - len(rest))
+            # A year or a month: its day folders in the window, each a unit of work.
+            yield from self._days(bucket, f"{base}CloudTrail/{region}/", filters,
+                                  within=base + "".join(f"{p}/" for p in rest))
             return
         yield base + "".join(f"{p}/" for p in rest)  # a day, or deeper: list it all
-
-    def _days_below(self, bucket: str, prefix: str, levels: int) -> Iterator[str]:
-        """The folders ``levels`` layers of numbered folders below ``prefix``
-        (months then days, or days)."""
-        if levels == 0:
-            yield prefix
-            return
-        for name in self._names(bucket, prefix):
-            if name.isdigit():
-                yield from self._days_below(bucket, f"{prefix}{name}/", levels - 1)
 
     def _accounts(self, bucket: str, org_base: str, filters: Filters) -> Iterator[str]:
         accounts = sorted(filters.accounts) if filters.accounts else [
@@ -238,23 +234,32 @@ class S3Source:
         for region in regions:
             yield from self._days(bucket, f"{base}{region}/", filters)
 
-    def _days(self, bucket: str, base: str, filters: Filters) -> Iterator[str]:
-        """Day folders under a region folder that can hold events in the window."""
+    def _days(self, bucket: str, base: str, filters: Filters,
+              within: str = "") -> Iterator[str]:
+        """Day folders under a region folder that can hold events in the window
+        (and, given ``within``, lie in that year or month folder)."""
         since, until = filters.window.since, filters.window.until
         low = since.date() - _MARGIN if since else None
         high = until.date() + _MARGIN if until else None
+
+        def inside(prefix: str) -> bool:
+            return prefix.startswith(within) or within.startswith(prefix)
+
         if low is not None and high is not None and (high - low).days < _MAX_NAMED_DAYS:
             day = low
             while day <= high:
-                yield f"{base}{day:%Y/%m/%d}/"
+                if inside(folder := f"{base}{day:%Y/%m/%d}/"):
+                    yield folder
                 day += timedelta(days=1)
             return
         for year in self._names(bucket, base):
-            if not year.isdigit() or not _overlaps(int(year), 1, 12, low, high):
+            if not year.isdigit() or not _overlaps(int(year), 1, 12, low, high) \
+                    or not inside(f"{base}{year}/"):
                 continue
             for month in self._names(bucket, f"{base}{year}/"):
                 if not month.isdigit() or not _overlaps(int(year), int(month), int(month),
-                                                         low, high):
+                                                         low, high) \
+                        or not inside(f"{base}{year}/{month}/"):
                     continue
                 month_base = f"{base}{year}/{month}/"
                 # Day folders even for a month wholly inside the window: each
