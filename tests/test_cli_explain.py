@@ -40,3 +40,20 @@ def test_explain_says_when_no_grant_is_needed(tmp_path: Path) -> None:
     result = CliRunner().invoke(build_app(), ["explain", "--trail", str(trail)])
     assert result.exit_code == 0
     assert "no grant needed" in result.stdout
+
+
+def test_explain_says_where_an_id_named_resource_comes_from() -> None:
+    from iamgen.commands.explain import explain_lines
+    from iamgen.ingest.resolve import resolve
+    from tests.records import record, user_identity
+
+    who = user_identity("analyst")
+    start = record(who, "athena.amazonaws.com", "StartQueryExecution",
+                   {"queryString": "select 1", "workGroup": "analysts"},
+                   response={"queryExecutionId": "q-1"})
+    read = record(who, "athena.amazonaws.com", "GetQueryResults", {"queryExecutionId": "q-1"})
+    started = "\n".join(explain_lines("f", 0, start, resolve(start), "analyst"))
+    assert "announces athena-query id q-1: its later calls need " \
+           "arn:aws:athena:us-east-1:111122223333:workgroup/analysts" in started
+    reading = "\n".join(explain_lines("f", 1, read, resolve(read), "analyst"))
+    assert "returned athena-query id q-1" in reading

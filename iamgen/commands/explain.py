@@ -34,7 +34,15 @@ def explain_lines(location: str, index: int, record: dict, resolution: Resolutio
             f" if {c.operator} {c.key} in {list(c.values)}" for c in permission.conditions)
         lines.append(f"  needs {permission.action} on {permission.resource}{condition}")
     for action in resolution.unknown_resource:
-        lines.append(f"  resource for {action} not determinable: granted on \"*\"")
+        if resolution.awaits is not None:
+            kind, found = resolution.awaits
+            lines.append(f"  resource for {action}: what the trail's record that returned "
+                         f"{kind} id {found} names (granted on \"*\" if none does)")
+        else:
+            lines.append(f"  resource for {action} not determinable: granted on \"*\"")
+    if resolution.announces is not None:
+        kind, found, resources = resolution.announces
+        lines.append(f"  announces {kind} id {found}: its later calls need {', '.join(resources)}")
     for rule in resolution.rules:
         lines.append(f"  decided by: {rule}")
     return lines
