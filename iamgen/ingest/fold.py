@@ -535,7 +535,8 @@ class Folder:
             if principal.__class__ is str:
                 result.other_calls[detail] += count
                 continue
-            denied = count_outcome(result, resolved, detail, count)
+            denied = count_outcome(result, resolved.resolution, resolved.source, resolved.name,
+                                   detail, count)
             if denied is None:
                 continue
             arn, kind = principal.arn, principal.kind

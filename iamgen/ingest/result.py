@@ -123,14 +123,7 @@ class ScanResult:
         self._absorb()
         other._absorb()
         self._merge_counts(other)
-        usage = self._usage
-        for key, seen in other._usage.items():
-            mine = usage.get(key)
-            if mine is None:
-                usage[key] = UsageTotals(seen.principal, seen.permission, seen.denied, seen.count,
-                                   seen.first, seen.last, seen.regions)
-            else:
-                _add_to(mine, seen.count, seen.first, seen.last, seen.regions)
+        _merge_totals(self._usage, other._usage)
 
     def _merge_counts(self, other: ScanResult) -> None:
         """Add another result's counters, warnings and span (not its usages)."""
@@ -158,13 +151,7 @@ class ScanResult:
                 self._span(moment)
         for key, resources in other._announced.items():
             self._announce(key, resources)
-        for key, seen in other._awaiting.items():
-            mine = self._awaiting.get(key)
-            if mine is None:
-                self._awaiting[key] = UsageTotals(seen.principal, seen.permission, seen.denied,
-                                                  seen.count, seen.first, seen.last, seen.regions)
-            else:
-                _add_to(mine, seen.count, seen.first, seen.last, seen.regions)
+        _merge_totals(self._awaiting, other._awaiting)
 
     def usages(self) -> SortedUsages:
         """Every (principal, permission, denied) observed, sorted (computed once).
@@ -254,13 +241,8 @@ class ScanResult:
                first: datetime, last: datetime, regions: tuple[str, ...], count: int,
                awaits: tuple[str, str]) -> None:
         self._usages = None
-        key = (*_usage_key(principal, permission, denied), *awaits)
-        seen = self._awaiting.get(key)
-        if seen is None:
-            self._awaiting[key] = UsageTotals(principal, permission, denied, count, first, last,
-                                              regions)
-        else:
-            _add_to(seen, count, first, last, regions)
+        _count_into(self._awaiting, (*_usage_key(principal, permission, denied), *awaits),
+                    UsageTotals(principal, permission, denied, count, first, last, regions))
 
     def _use_resolution(self, principal: Principal, resolution: Resolution, denied: bool,
                         moment: datetime, region: str) -> None:
@@ -296,13 +278,9 @@ class ScanResult:
         heads = [(principal.arn, principal.kind) for principal in principals]
         for index, action, resource, conditions, denied, count, first, last, regions in rows:
             arn, kind = heads[index]
-            key = (arn, kind, action, resource, conditions, denied)
-            seen = usage.get(key)
-            if seen is None:
-                usage[key] = UsageTotals(principals[index], Permission(action, resource, conditions),
-                                         denied, count, first, last, regions)
-            else:
-                _add_to(seen, count, first, last, regions)
+            _count_into(usage, (arn, kind, action, resource, conditions, denied),
+                        UsageTotals(principals[index], Permission(action, resource, conditions),
+                                    denied, count, first, last, regions))
 
     def sorted_warnings(self) -> list[str]:
         """Warning lines, ordered by file and record index."""
@@ -330,20 +308,11 @@ class ScanResult:
 
     def _use(self, principal: Principal, permission: Permission, denied: bool,
              moment: datetime, region: str) -> None:
-        self._use_many(principal, permission, denied, moment, moment, (region,), 1)
-
-    def _use_many(self, principal: Principal, permission: Permission, denied: bool,
-                  first: datetime, last: datetime, regions: Iterable[str], count: int) -> None:
         if self._shipped:
             self._absorb()
         self._usages = None
-        key = _usage_key(principal, permission, denied)
-        seen = self._usage.get(key)
-        if seen is None:
-            self._usage[key] = UsageTotals(principal, permission, denied, count, first, last,
-                                     tuple(sorted(set(regions))))
-        else:
-            _add_to(seen, count, first, last, regions)
+        _count_into(self._usage, _usage_key(principal, permission, denied),
+                    UsageTotals(principal, permission, denied, 1, moment, moment, (region,)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,6 +357,22 @@ def _combined(parts: list[tuple[_UsageKey, Any]]) -> list[Usage]:
             append(usage)
             last_key = key
     return out
+
+
+def _merge_totals(mine: dict[Any, UsageTotals], theirs: dict[Any, UsageTotals]) -> None:
+    """Add one table of totals into another (copies: the two never share an entry)."""
+    for key, seen in theirs.items():
+        _count_into(mine, key, UsageTotals(seen.principal, seen.permission, seen.denied,
+                                           seen.count, seen.first, seen.last, seen.regions))
+
+
+def _count_into(table: dict[Any, UsageTotals], key: Any, totals: UsageTotals) -> None:
+    """Add ``totals`` to the entry at ``key``, or make it the entry (it is not copied)."""
+    found = table.get(key)
+    if found is None:
+        table[key] = totals
+    else:
+        _add_to(found, totals.count, totals.first, totals.last, totals.regions)
 
 
 def _add_to(seen: UsageTotals, count: int, first: datetime, last: datetime,
@@ -472,34 +457,10 @@ def scan_record(result: ScanResult, location: str, index: int, record: Any,
             announce_only(result, source, name, record)
         return
     result.principal_events[principal] += 1
-    error = record.get("errorCode")
-    denied = isinstance(error, str) and is_access_denied(error)
     resolution: Resolution = resolve(record)
-    if resolution.no_grant is not None:
-        result.skipped["no_permission_needed"] += 1
-        return
-    if resolution.unresolved or not resolution.permissions:
-        result.skipped["unresolved_action"] += 1
-        result.unresolved[(source, name)] += 1
-        return
-    if error and not denied:
-        result.skipped["failed_call"] += 1
-        for permission in resolution.permissions:
-            result.failed_actions[permission.action] += 1
-        return
-    if denied:
-        result.skipped["denied_call"] += 1
-        for action in {p.action for p in resolution.permissions}:
-            result.denied_actions[action] += 1
-    else:
-        result.events_used += 1
-        if resolution.awaits is None:  # else counted once settled: uncorrelated()
-            for action in resolution.unknown_resource:
-                result.unknown_resource[action] += 1
-        if resolution.announces is not None:
-            kind, found, resources = resolution.announces
-            result._announce((kind, found), resources)
-    result._use_resolution(principal, resolution, denied, moment, region)
+    denied = count_outcome(result, resolution, source, name, record.get("errorCode"), 1)
+    if denied is not None:
+        result._use_resolution(principal, resolution, denied, moment, region)
 
 
 @cache
@@ -524,19 +485,18 @@ def announce_only(result: ScanResult, source: str, name: str, record: Mapping[st
         result._announce((kind, found), resources)
 
 
-def count_outcome(result: ScanResult, resolved: Any, error: Any,
-                  count: int) -> bool | None:
-    """Count ``count`` calls with one outcome as scan_record does; whether they
-    were denied, or None when they use no permission. ``resolved`` holds the
-    call's ``resolution``, ``source`` and ``name``."""
-    resolution = resolved.resolution
+def count_outcome(result: ScanResult, resolution: Resolution, source: str, name: str,
+                  error: Any, count: int) -> bool | None:
+    """Count ``count`` calls of one kind (``source``, ``name``) with one
+    resolution and errorCode, in both scan paths: whether they were denied,
+    or None when they use no permission."""
     denied = isinstance(error, str) and is_access_denied(error)
     if resolution.no_grant is not None:
         result.skipped["no_permission_needed"] += count
         return None
     if resolution.unresolved or not resolution.permissions:
         result.skipped["unresolved_action"] += count
-        result.unresolved[(resolved.source, resolved.name)] += count
+        result.unresolved[(source, name)] += count
         return None
     if error and not denied:
         result.skipped["failed_call"] += count
