@@ -18,13 +18,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from moto.server import ThreadedMotoServer
 
 from iamgen.errors import InputError
 from iamgen.ingest.scan import scan
 from iamgen.model import Filters, Window
 from iamgen.sources.aws import ClientFactory
 from iamgen.sources.s3 import S3Source, parse_s3_url
+from tests.awsserver import _moto_server  # noqa: F401 - a fixture
 from tests.records import record, role_identity
 
 BUCKET = "org-trail-bucket"
@@ -38,19 +38,10 @@ DAYS = ("2026/11/01", "2026/11/02", "2026/11/03", "2026/11/04", "2026/11/05")
 
 
 @pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    """A moto server on a free port of 127.0.0.1, with fake credentials set
-    (the per-test autouse fixture has not run yet at module scope)."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in FAKE_ENV.items():
-            patch.setenv(name, value)
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        try:
-            yield f"http://{host}:{port}"
-        finally:
-            server.stop()
+def moto_endpoint(_moto_server: str) -> str:  # noqa: F811 - the shared server fixture
+    """The module's moto server on 127.0.0.1 (tests/awsserver.py). Its state is
+    kept between tests: the buckets below are filled once."""
+    return _moto_server
 
 
 class CountingFactory:
