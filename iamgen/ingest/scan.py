@@ -14,6 +14,7 @@ import gc
 import multiprocessing
 import queue
 import traceback
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import chain
@@ -21,7 +22,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..model import Filters
-from ..sources.base import FolderedSource, RecordSource, TrailFile, read_files
+from ..sources.base import FolderedSource, RecordSource, TrailFile, TrailFolder, read_files
 from ..sources.decode import BadInput
 from ..sources.layout import path_facts
 from .fold import Folder
@@ -49,6 +50,19 @@ __all__ = [
 ]
 
 _WORKER_GC_THRESHOLDS = (50_000, 20, 100)
+
+
+# What a scan hands out: a file, or a folder its reader lists.
+Unit = TrailFile | TrailFolder
+
+
+def _listed(source: RecordSource, unit: Unit, filters: Filters,
+            skipped: Counter[str]) -> Iterable[TrailFile]:
+    """A unit's files: itself, or a folder's, listed now (a page at a time)."""
+    if isinstance(unit, TrailFile):
+        return (unit,)
+    assert isinstance(source, FolderedSource)
+    return source.list_folder(unit.location, filters, skipped)
 
 
 def scan_file(source: RecordSource, trail_file: TrailFile, filters: Filters) -> ScanResult:
@@ -92,8 +106,8 @@ def scan(source: RecordSource, filters: Filters, workers: int = 1,
     process holds every file name.
     """
     folders = source.folders(filters) if isinstance(source, FolderedSource) else None
-    foldered = folders is not None
-    units = [TrailFile(f) for f in folders] if folders is not None else source.files(filters)
+    units: list[Unit] = ([TrailFolder(f) for f in folders] if folders is not None
+                         else list(source.files(filters)))
     skipped = source.skipped()
     workers = max(1, min(workers, len(units)))
     if any(f.location == "<stdin>" for f in units):
@@ -108,7 +122,7 @@ def scan(source: RecordSource, filters: Filters, workers: int = 1,
         counts[3] += files_read
         if progress is not None:
             progress(Progress(len(units), counts[0], counts[1], counts[2],
-                              "folders" if foldered else "files", counts[3]))
+                              "files" if folders is None else "folders", counts[3]))
 
     folder = Folder(filters)
     thresholds = gc.get_threshold()
@@ -116,12 +130,11 @@ def scan(source: RecordSource, filters: Filters, workers: int = 1,
     try:
         if workers == 1:
             for batch in batches:
-                _fold_batch(folder, source, batch, advance, foldered)
+                _fold_batch(folder, source, batch, advance)
             result, shipments = folder.finish(), []
         else:
             _warm_up()
-            result, shipments = _run_workers(source, batches, orders, filters, folder, advance,
-                                             foldered)
+            result, shipments = _run_workers(source, batches, orders, filters, folder, advance)
         result.files_skipped.update(skipped)
         for shipment in shipments:
             result.merge_shipment(shipment)
@@ -130,19 +143,14 @@ def scan(source: RecordSource, filters: Filters, workers: int = 1,
     return result
 
 
-def _fold_batch(folder: Folder, source: RecordSource, batch: list[TrailFile],
-                advance: Callable[[int, int, int, int], None], foldered: bool = False) -> None:
+def _fold_batch(folder: Folder, source: RecordSource, batch: list[Unit],
+                advance: Callable[[int, int, int, int], None]) -> None:
     """Read and fold a batch: files, or the folders of a foldered source
     (listed here, a page at a time, while their files are read)."""
     result = folder.result
     before = (result.bytes_read, result.events_read, result.files_read)
-    files: Iterable[TrailFile] = batch
-    if foldered:
-        assert isinstance(source, FolderedSource)
-        listing = source
-        files = chain.from_iterable(
-            listing.list_folder(unit.location, folder.filters, result.files_skipped)
-            for unit in batch)
+    files: Iterable[TrailFile] = chain.from_iterable(
+        _listed(source, unit, folder.filters, result.files_skipped) for unit in batch)
     for trail_file, data in read_files(source, files):
         if isinstance(data, OSError):
             folder.unreadable(trail_file.location, data)
@@ -172,9 +180,9 @@ class _Claims:
             return True
 
 
-def _run_workers(source: RecordSource, batches: list[list[TrailFile]], orders: list[list[int]],
+def _run_workers(source: RecordSource, batches: list[list[Unit]], orders: list[list[int]],
                  filters: Filters, folder: Folder,
-                 advance: Callable[[int, int, int, int], None], foldered: bool = False,
+                 advance: Callable[[int, int, int, int], None]
                  ) -> tuple[ScanResult, list[Shipment]]:
     """Fold ``batches`` here (into ``folder``, in ``orders[0]``) and in one
     worker process per other order: this process's result, and what each
@@ -185,8 +193,7 @@ def _run_workers(source: RecordSource, batches: list[list[TrailFile]], orders: l
     replies: Any = context.Queue()
     processes = [
         context.Process(target=_worker,
-                        args=(source, batches, order, flags, filters, replies, foldered),
-                        daemon=True)
+                        args=(source, batches, order, flags, filters, replies), daemon=True)
         for order in orders[1:]
     ]
     for process in processes:
@@ -216,7 +223,7 @@ def _run_workers(source: RecordSource, batches: list[list[TrailFile]], orders: l
     try:
         for index in orders[0]:
             if claims.take(index):
-                _fold_batch(folder, source, batches[index], advance, foldered)
+                _fold_batch(folder, source, batches[index], advance)
             while receive(wait=False):
                 pass
             if errors or input_errors:
@@ -236,8 +243,8 @@ def _run_workers(source: RecordSource, batches: list[list[TrailFile]], orders: l
     return mine, results
 
 
-def _worker(source: RecordSource, batches: list[list[TrailFile]], order: list[int], flags: Any,
-            filters: Filters, replies: Any, foldered: bool = False) -> None:
+def _worker(source: RecordSource, batches: list[list[Unit]], order: list[int], flags: Any,
+            filters: Filters, replies: Any) -> None:
     """One worker process: fold the batches no other process took, in
     ``order``, then send the tally."""
     try:
@@ -256,7 +263,7 @@ def _worker(source: RecordSource, batches: list[list[TrailFile]], order: list[in
         leave = len(batches) // TAIL_FRACTION
         for index in order:
             if claims.take(index, leave):
-                _fold_batch(folder, source, batches[index], advance, foldered)
+                _fold_batch(folder, source, batches[index], advance)
         replies.put(("result", folder.finish().ship()))
     except InputError as exc:  # a folder that cannot be listed: the parent raises it
         replies.put(("input_error", str(exc)))
@@ -268,8 +275,8 @@ BATCHES_PER_WORKER = 48
 TAIL_FRACTION = 64  # the share of batches worker processes leave to the main one: 1/64
 
 
-def _plan_batches(files: list[TrailFile], workers: int
-                  ) -> tuple[list[list[TrailFile]], list[list[int]]]:
+def _plan_batches(files: list[Unit], workers: int
+                  ) -> tuple[list[list[Unit]], list[list[int]]]:
     """Runs of neighbouring files (about 48 per worker: even load, frequent
     progress), and the order each of ``workers`` processes takes them in.
 
@@ -282,11 +289,11 @@ def _plan_batches(files: list[TrailFile], workers: int
     if not files:
         return [], [[] for _ in range(workers)]
     size = -(-len(files) // min(len(files), BATCHES_PER_WORKER * workers))
-    groups: dict[tuple[str | None, str | None], list[TrailFile]] = {}
+    groups: dict[tuple[str | None, str | None], list[Unit]] = {}
     for trail_file in files:
         facts = path_facts(trail_file.location)
         groups.setdefault((facts.account, facts.region), []).append(trail_file)
-    batches: list[list[TrailFile]] = []
+    batches: list[list[Unit]] = []
     owned: list[list[int]] = [[] for _ in range(workers)]
     loads = [0] * workers
     for group in sorted(groups.values(), key=len, reverse=True):

@@ -19,6 +19,14 @@ class TrailFile:
     """What warnings name: a path, ``s3://bucket/key`` or ``<stdin>``."""
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class TrailFolder:
+    """A folder of trail files, listed by the process that reads it (S3 day folders)."""
+
+    location: str
+    """``s3://bucket/prefix/``, as :meth:`FolderedSource.folders` gives it."""
+
+
 class RecordSource(Protocol):
     """Lists the trail files a run needs and reads each one's bytes.
 
