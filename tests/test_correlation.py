@@ -113,11 +113,13 @@ def test_a_start_outside_the_filters_or_by_no_principal_still_announces(
         _start(saml, "q-saml"),  # a federated user: no principal here
         _start(ANALYST, "q-early", time="2026-11-02T23:00:00Z"),  # before --since
         _start(ANALYST, "q-west", region="us-west-2"),  # another region than --region
+        _start(ANALYST, "q-failed", time="2026-11-02T23:30:00Z", error="InternalServerException"),
     ], stamp="20261103T0900Z", suffix="Starts0000000001")
     write_trail_file(tmp_path, [
         _get(PIPELINE, "GetQueryResults", "q-saml"),
         _get(PIPELINE, "GetQueryResults", "q-early"),
         _get(PIPELINE, "GetQueryResults", "q-west"),
+        _get(PIPELINE, "GetQueryResults", "q-failed"),  # a failed start announces nothing
     ], stamp="20261103T1000Z", suffix="Reads00000000002")
     from datetime import UTC, datetime
 
@@ -127,7 +129,8 @@ def test_a_start_outside_the_filters_or_by_no_principal_still_announces(
     result = scan(LocalSource((str(tmp_path),)), filters, workers=workers)
     west = WORKGROUP.replace("us-east-1", "us-west-2")
     assert _grants(result, "Pipeline") == {("athena:GetQueryResults", WORKGROUP),
-                                           ("athena:GetQueryResults", west)}
-    assert not result.uncorrelated()
+                                           ("athena:GetQueryResults", west),
+                                           ("athena:GetQueryResults", "*")}
+    assert result.uncorrelated() == {"athena:GetQueryResults": 1}
     from tests.test_scan_fast import plain_scan
     assert plain_scan(LocalSource((str(tmp_path),)), filters) == result
