@@ -28,6 +28,8 @@ How records are counted
   nothing, whether because the principal is skipped or resolution says
   ``no_grant``.
 * Invalid actions: actions in any generated policy that the catalog lacks.
+* Synthesis keeps exact names (``--generalize none``): a record's own names
+  must be resolved, not merely matched by a pattern learned from its siblings.
 
 Run: ``make eval`` (exits 0 with a message when ../shared is absent).
 """
@@ -115,11 +117,15 @@ def _policy_check(resolution: Resolution) -> tuple[Granted, set[str]]:
     try:
         from iamgen.grants.evaluate import allows
         from iamgen.synth import synthesize
+        from iamgen.synth.settings import Generalization, SynthSettings
     except ImportError:  # synthesis not available: judge the permissions directly
         return _permission_check(resolution), {p.action for p in resolution.permissions}
     if not resolution.permissions:
         return (lambda action, resource: False), set()
-    documents: tuple[PolicyDocument, ...] = synthesize(resolution.permissions).documents
+    # Exact names: this scores what resolution named. How far names may
+    # generalize beyond one record is the backtest's question (make backtest).
+    exact = SynthSettings(generalization=Generalization.NONE)
+    documents: tuple[PolicyDocument, ...] = synthesize(resolution.permissions, exact).documents
     actions = {a for d in documents for s in d.statements for a in s.actions}
 
     def granted(action: str, resource: str) -> bool:

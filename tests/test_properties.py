@@ -64,7 +64,8 @@ def observed(perms: Iterable[Permission]) -> set[Permission]:
 
 
 def justified(request: Request, evidence: set[Permission], result: SynthResult) -> bool:
-    """Whether an allowed request is backed by an observation or a declared fold."""
+    """Whether an allowed request is backed by an observation, a declared fold,
+    or a declared name pattern whose names the action was observed on."""
     for perm in evidence:
         if perm.action != request.action:
             continue
@@ -79,6 +80,14 @@ def justified(request: Request, evidence: set[Permission], result: SynthResult) 
             and all(request.context.get(c.key.lower()) == (c.values[0],) for c in fold.conditions)
         ):
             return True
+    for pattern in result.patterns:
+        if not resource_matches(pattern.pattern, request.resource):
+            continue
+        for perm in evidence:
+            if (perm.action == request.action and perm.resource in pattern.names
+                    and all(request.context.get(c.key.lower()) == (c.values[0],)
+                            for c in perm.conditions)):
+                return True
     return False
 
 
@@ -152,6 +161,7 @@ def test_deterministic_under_shuffling(
         render_policy_json(d) for d in second.documents
     ]
     assert first.notes == second.notes and first.folds == second.folds
+    assert first.patterns == second.patterns
 
 
 @given(permission_lists, synth_settings)
@@ -209,8 +219,10 @@ def test_folds_stay_inside_one_bucket_and_are_backed_by_evidence(
     perms: list[Permission], settings: SynthSettings
 ) -> None:
     result = synthesize(perms, settings)
-    evidence = observed(perms)
-    if settings.generalization is Generalization.NONE:
+    # Names a name pattern took never reach folding.
+    patterned = {name for pattern in result.patterns for name in pattern.names}
+    evidence = {p for p in observed(perms) if p.resource not in patterned}
+    if settings.generalization in (Generalization.NONE, Generalization.PATTERNS):
         assert result.folds == ()
     threshold = effective_threshold(result, settings)
     for fold in result.folds:

@@ -204,13 +204,23 @@ def test_output_is_sorted_by_sid() -> None:
 # --- generalization ---------------------------------------------------------------
 
 
+def word(i: int) -> str:
+    """A name of letters only (0 -> "a", 12 -> "bc"): no date, id or number
+    for name patterns to take, so these tests see folding alone."""
+    return "".join(chr(ord("a") + int(digit)) for digit in str(i))
+
+
+FOLDS = SynthSettings(min_variants=1_000_000)
+"""Words never vary: with :func:`word` names, only folding generalizes."""
+
+
 def many(action: str, bucket: str, folder: str, n: int) -> list[Permission]:
-    return [Permission(action, obj(bucket, f"{folder}/part-{i:04d}.parquet")) for i in range(n)]
+    return [Permission(action, obj(bucket, f"{folder}/{word(i)}.parquet")) for i in range(n)]
 
 
 def test_sibling_objects_above_the_threshold_fold_into_the_prefix() -> None:
     perms = many("s3:GetObject", "data", "train/2024", 11)
-    result = synthesize(perms, SynthSettings(fold_threshold=10))
+    result = synthesize(perms, SynthSettings(fold_threshold=10, min_variants=1_000_000))
     assert statements(result.documents)[0].resources == ("arn:aws:s3:::data/train/2024/*",)
     (fold,) = result.folds
     assert (fold.pattern, fold.actions, fold.observed) == (
@@ -223,7 +233,7 @@ def test_sibling_objects_above_the_threshold_fold_into_the_prefix() -> None:
 
 def test_at_the_threshold_nothing_folds() -> None:
     perms = many("s3:GetObject", "data", "train", 10)
-    result = synthesize(perms, SynthSettings(fold_threshold=10))
+    result = synthesize(perms, SynthSettings(fold_threshold=10, min_variants=1_000_000))
     assert len(statements(result.documents)[0].resources) == 10
     assert result.folds == ()
 
@@ -238,19 +248,21 @@ def test_none_keeps_every_arn() -> None:
 def test_folding_is_per_action() -> None:
     # PutObject was seen on one object only: it must not get the whole prefix.
     perms = many("s3:GetObject", "data", "in", 12) + [
-        Permission("s3:PutObject", obj("data", "in/part-0000.parquet"))
+        Permission("s3:PutObject", obj("data", "in/a.parquet"))
     ]
-    policy = synthesize(perms).documents[0]
+    policy = synthesize(perms, FOLDS).documents[0]
     assert allows(policy, "s3:GetObject", obj("data", "in/new.parquet")) is True
     assert allows(policy, "s3:PutObject", obj("data", "in/new.parquet")) is False
-    assert allows(policy, "s3:PutObject", obj("data", "in/part-0000.parquet")) is True
+    assert allows(policy, "s3:PutObject", obj("data", "in/a.parquet")) is True
 
 
 def test_folding_never_crosses_buckets_or_partitions() -> None:
     perms = [Permission("s3:GetObject", obj(f"bucket-{i}", "same/key")) for i in range(30)]
-    perms += [Permission("s3:GetObject", f"arn:aws-cn:s3:::cn-bucket/same/k{i}") for i in range(5)]
-    perms += [Permission("s3:GetObject", f"arn:aws:s3:::cn-bucket/same/k{i}") for i in range(5)]
-    result = synthesize(perms, SynthSettings(fold_threshold=6))
+    perms += [Permission("s3:GetObject", f"arn:aws-cn:s3:::cn-bucket/same/{word(i)}")
+              for i in range(5)]
+    perms += [Permission("s3:GetObject", f"arn:aws:s3:::cn-bucket/same/{word(i)}")
+              for i in range(5)]
+    result = synthesize(perms, SynthSettings(fold_threshold=6, min_variants=1_000_000))
     assert result.folds == ()
     assert len(statements(result.documents)[0].resources) == 40
 
@@ -261,12 +273,15 @@ def test_prefix_level_does_not_fold_the_bucket_root() -> None:
 
 
 def test_tree_level_folds_a_crowded_parent() -> None:
-    perms = [Permission("s3:GetObject", obj("b", f"runs/run-{i}/model.tar.gz")) for i in range(12)]
-    assert synthesize(perms).folds == ()  # each run folder holds one object
-    tree = synthesize(perms, SynthSettings(generalization=Generalization.TREE))
+    perms = [Permission("s3:GetObject", obj("b", f"runs/{word(i)}/model.tar.gz"))
+             for i in range(12)]
+    assert synthesize(perms, FOLDS).folds == ()  # each run folder holds one object
+    tree = synthesize(perms, SynthSettings(generalization=Generalization.TREE,
+                                           min_variants=1_000_000))
     assert [f.pattern for f in tree.folds] == ["arn:aws:s3:::b/runs/*"]
-    root = [Permission("s3:GetObject", obj("b", f"top-{i}")) for i in range(30)]
-    assert [f.pattern for f in synthesize(root, SynthSettings(generalization="tree")).folds] == [
+    root = [Permission("s3:GetObject", obj("b", f"top-{word(i)}")) for i in range(30)]
+    tree_folds = SynthSettings(generalization="tree", min_variants=1_000_000)
+    assert [f.pattern for f in synthesize(root, tree_folds).folds] == [
         "arn:aws:s3:::b/*"
     ]
 
@@ -287,7 +302,7 @@ def test_only_s3_objects_fold() -> None:
 def test_folds_keep_their_conditions() -> None:
     cond = Condition("StringEquals", "s3:ExistingObjectTag/team", ("ml",))
     perms = [Permission(p.action, p.resource, (cond,)) for p in many("s3:GetObject", "d", "x", 11)]
-    result = synthesize(perms)
+    result = synthesize(perms, FOLDS)
     (stmt,) = statements(result.documents)
     assert stmt.resources == ("arn:aws:s3:::d/x/*",) and stmt.conditions == (cond,)
     assert result.folds[0].conditions == (cond,)
@@ -378,10 +393,11 @@ def test_cut_pieces_are_full_even_with_characters_json_escapes() -> None:
 
 def test_too_many_documents_generalize_one_step_further() -> None:
     perms = [
-        Permission("s3:GetObject", obj("b", f"f{i % 60}/object-with-a-longish-name-{i:05d}"))
+        Permission("s3:GetObject", obj("b", f"{word(i % 60)}/object-with-a-longish-name-{word(i)}"))
         for i in range(600)
     ]
-    loose = synthesize(perms, SynthSettings(fold_threshold=20, max_documents=1))
+    loose = synthesize(perms, SynthSettings(fold_threshold=20, max_documents=1,
+                                            min_variants=1_000_000))
     assert len(loose.documents) == 1
     assert any("fold threshold lowered" in n for n in loose.notes)
     assert loose.folds
@@ -389,7 +405,8 @@ def test_too_many_documents_generalize_one_step_further() -> None:
     assert len(strict.documents) > 1
     assert any("more than 1 managed policies" in n for n in strict.notes)
     # When folding cannot get under the limit, the threshold is not lowered in vain.
-    hopeless = synthesize(perms, SynthSettings(fold_threshold=20, max_documents=1, size_limit=300))
+    hopeless = synthesize(perms, SynthSettings(fold_threshold=20, max_documents=1, size_limit=300,
+                                               min_variants=1_000_000))
     assert not any("lowered" in n for n in hopeless.notes)
     assert any("stays at 20" in n for n in hopeless.notes)
 
@@ -429,8 +446,8 @@ def test_rendering_is_canonical_json() -> None:
 
 def test_an_empty_folder_name_is_not_the_bucket_root() -> None:
     # S3 keys may start with "/" or hold "//": the folder named "" is not the bucket.
-    perms = [Permission("s3:GetObject", obj("b", f"/k{i}")) for i in range(12)]
-    result = synthesize(perms)
+    perms = [Permission("s3:GetObject", obj("b", f"/{word(i)}")) for i in range(12)]
+    result = synthesize(perms, FOLDS)
     assert [f.pattern for f in result.folds] == ["arn:aws:s3:::b//*"]
     assert allows(result.documents[0], "s3:GetObject", obj("b", "/new")) is True
     assert allows(result.documents[0], "s3:GetObject", obj("b", "other")) is False
@@ -439,9 +456,9 @@ def test_an_empty_folder_name_is_not_the_bucket_root() -> None:
 def test_a_folder_marker_object_is_not_its_own_fold() -> None:
     # The console's "create folder" writes an object named "a/b/"; it counts in
     # a/b/ but a fold of a/b/ covers only what lies below it, so it stays exact.
-    perms = [Permission("s3:GetObject", obj("b", f"a/b/k{i}")) for i in range(11)]
+    perms = [Permission("s3:GetObject", obj("b", f"a/b/{word(i)}")) for i in range(11)]
     perms.append(Permission("s3:GetObject", obj("b", "a/b/")))
-    result = synthesize(perms)
+    result = synthesize(perms, FOLDS)
     (fold,) = result.folds
     assert (fold.pattern, fold.observed) == ("arn:aws:s3:::b/a/b/*", 11)
     (stmt,) = statements(result.documents)
@@ -449,9 +466,9 @@ def test_a_folder_marker_object_is_not_its_own_fold() -> None:
 
 
 def test_folds_of_one_folder_list_their_actions_case_insensitively() -> None:
-    perms = [Permission(action, obj("b", f"k/{i}"))
+    perms = [Permission(action, obj("b", f"k/{word(i)}"))
              for action in ("s3:PutObject", "s3:GetObject", "s3:DeleteObject") for i in range(11)]
-    (fold,) = synthesize(perms).folds
+    (fold,) = synthesize(perms, FOLDS).folds
     assert fold.actions == ("s3:DeleteObject", "s3:GetObject", "s3:PutObject")
     assert fold.observed == 11
 
@@ -459,12 +476,11 @@ def test_folds_of_one_folder_list_their_actions_case_insensitively() -> None:
 def test_log_streams_of_one_group_fold_and_never_across_groups() -> None:
     group = "arn:aws:logs:us-east-1:111122223333:log-group:/aws/lambda/summarizer"
     perms = [
-        Permission("logs:CreateLogStream", f"{group}:log-stream:2026/11/0{i % 9}/[$LATEST]{i:032x}")
-        for i in range(12)
+        Permission("logs:CreateLogStream", f"{group}:log-stream:{word(i)}") for i in range(12)
     ]
     other = "arn:aws:logs:us-east-1:111122223333:log-group:/aws/lambda/other:log-stream:s"
     perms.append(Permission("logs:CreateLogStream", other))
-    result = synthesize(perms)
+    result = synthesize(perms, FOLDS)
     assert [f.pattern for f in result.folds] == [f"{group}:log-stream:*"]
     (stmt,) = statements(result.documents)
     assert stmt.resources == (other, f"{group}:log-stream:*")
@@ -472,4 +488,21 @@ def test_log_streams_of_one_group_fold_and_never_across_groups() -> None:
     assert allows(policy, "logs:CreateLogStream", f"{group}:log-stream:tomorrow") is True
     assert allows(policy, "logs:CreateLogStream", other[:-1] + "t") is False
     assert synthesize(perms, NONE).folds == ()
-    assert synthesize(perms[:10] + [perms[-1]], SynthSettings(fold_threshold=10)).folds == ()
+    assert synthesize(perms[:10] + [perms[-1]], FOLDS).folds == ()
+
+
+def test_lambda_log_streams_are_a_declared_family() -> None:
+    # One stream per cold start, YYYY/MM/DD/[version]<32 hex>: one observation
+    # is enough to know the date and the id change; the version stays.
+    group = "arn:aws:logs:us-east-1:111122223333:log-group:/aws/lambda/summarizer"
+    seen = f"{group}:log-stream:2026/11/02/[$LATEST]{7:032x}"
+    result = synthesize([Permission("logs:CreateLogStream", seen)])
+    (pattern,) = result.patterns
+    assert pattern.pattern == f"{group}:log-stream:*/[$LATEST]*"
+    assert pattern.family == "lambda-log-stream" and pattern.varying == ("date", "environment")
+    policy = result.documents[0]
+    tomorrow = f"{group}:log-stream:2026/11/03/[$LATEST]{9:032x}"
+    assert allows(policy, "logs:CreateLogStream", tomorrow) is True
+    assert allows(policy, "logs:CreateLogStream", tomorrow.replace("$LATEST", "3")) is False
+    assert allows(policy, "logs:CreateLogStream", tomorrow.replace("summarizer", "x")) is False
+    assert synthesize([Permission("logs:CreateLogStream", seen)], NONE).patterns == ()

@@ -149,7 +149,7 @@ class Siblings:
 def find_siblings(permissions: Iterable[Permission], level: Generalization) -> Siblings:
     """Group the permissions on literal S3 objects and log streams by fold slot."""
     perms = frozenset(permissions)
-    if level is Generalization.NONE:
+    if level in (Generalization.NONE, Generalization.PATTERNS):
         return Siblings(permissions=perms, level=level, unfoldable=tuple(perms), slots={})
     unfoldable: list[Permission] = []
     found: dict[_Slot, dict[str, Permission]] = {}

@@ -7,21 +7,26 @@ from enum import StrEnum
 
 from ..model import Condition, PolicyDocument
 from ..policy import MANAGED_POLICY_LIMIT, policy_size
+from .patterns import NamePattern
 
 
 class Generalization(StrEnum):
     """How far resource ARNs may be generalized beyond what was observed.
 
-    ``none`` keeps every observed ARN. ``prefix`` (the default) folds sibling
+    Each level does what the one before it does, and more. ``none`` keeps
+    every observed ARN. ``patterns`` replaces the parts of names that varied
+    across observations (a date, a run id) by ``*`` (see
+    :mod:`iamgen.synth.patterns`). ``prefix`` (the default) also folds sibling
     S3 objects of one folder into ``bucket/folder/*``, and the log streams of
     one log group into ``...:log-group:NAME:log-stream:*``, when one action
     was observed on more than the fold threshold of them. ``tree`` also folds
     a folder whose distinct children (objects and sub-folders) exceed the
-    threshold, up to ``bucket/*`` at most. No level ever folds across
+    threshold, up to ``bucket/*`` at most. No level ever generalizes across
     buckets, log groups, accounts, regions, partitions or resource types.
     """
 
     NONE = "none"
+    PATTERNS = "patterns"
     PREFIX = "prefix"
     TREE = "tree"
 
@@ -37,10 +42,13 @@ class SynthSettings:
     AWS adds later). ``size_limit``: characters per document, whitespace not
     counted. ``max_documents``: above this many documents synthesis
     generalizes one step further (never beyond ``generalization``) and says so.
+    ``min_variants``: a word (a token with no date, id or number shape) becomes
+    ``*`` in a name pattern only when at least this many names differ in it.
     """
 
     generalization: Generalization = Generalization.PREFIX
     fold_threshold: int = 10
+    min_variants: int = 3
     compress_actions: bool = False
     size_limit: int = MANAGED_POLICY_LIMIT
     max_documents: int = 10
@@ -49,6 +57,8 @@ class SynthSettings:
         object.__setattr__(self, "generalization", Generalization(self.generalization))
         if self.fold_threshold < 1:
             raise ValueError("fold_threshold must be at least 1")
+        if self.min_variants < 2:
+            raise ValueError("min_variants must be at least 2")
         if self.size_limit < 200:
             raise ValueError("size_limit is too small to hold any statement")
         if self.max_documents < 1:
@@ -83,12 +93,13 @@ class SynthResult:
 
     ``documents`` are in order: the first is ``<name>.json``, the next
     ``<name>.2.json`` and so on. ``notes`` are human-readable sentences about
-    folds, compressions, splits and unknown actions, in a stable order.
+    name patterns, folds, compressions, splits and unknown actions, in a stable order.
     """
 
     documents: tuple[PolicyDocument, ...]
     notes: tuple[str, ...] = ()
     folds: tuple[Fold, ...] = ()
+    patterns: tuple[NamePattern, ...] = ()
     compressions: tuple[Compression, ...] = ()
     unknown_actions: tuple[str, ...] = ()
 

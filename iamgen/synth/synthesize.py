@@ -11,6 +11,7 @@ from .compress import compress_actions
 from .generalize import Siblings, find_siblings, fold_siblings
 from .group import group_permissions, statement_order
 from .normalize import normalize_permissions
+from .patterns import NamePattern, apply_patterns
 from .settings import Compression, Fold, Generalization, SynthResult, SynthSettings
 from .sids import name_statements
 from .split import cut_oversized, pack
@@ -61,7 +62,8 @@ def synthesize(
 
     Statements group the same actions on several resources and the same
     resources for several actions; permissions with different conditions
-    never share a statement. Crowded S3 folders and log groups are folded per ``settings``; every
+    never share a statement. The parts of names that varied become ``*``
+    (name patterns, at every level but ``none``). Crowded S3 folders and log groups are folded per ``settings``; every
     document fits ``settings.size_limit``. When more than
     ``settings.max_documents`` documents are needed, the fold threshold is
     halved (never beyond ``settings.generalization``) until they fit, and a
@@ -74,6 +76,9 @@ def synthesize(
     notes: list[str] = []
     if not perms:
         return SynthResult(documents=(), notes=("no permissions to grant: no policy written",))
+    patterns: tuple[NamePattern, ...] = ()
+    if settings.generalization is not Generalization.NONE:
+        perms, patterns = apply_patterns(perms, settings.min_variants)
     threshold = settings.fold_threshold
     siblings = find_siblings(perms, settings.generalization)  # once for every threshold
     documents, folds, compressions = _documents(siblings, settings, threshold, catalog)
@@ -96,6 +101,7 @@ def synthesize(
                 "enough, so the fold threshold stays at "
                 f"{threshold}"
             )
+    notes.extend(f"pattern {p.pattern} stands for {p.describe()}" for p in patterns)
     notes.extend(_fold_note(fold) for fold in folds)
     notes.extend(
         f"compressed {len(c.actions)} actions into {c.wildcard}: {', '.join(c.actions)}"
@@ -112,6 +118,7 @@ def synthesize(
         documents=documents,
         notes=tuple(notes),
         folds=folds,
+        patterns=patterns,
         compressions=compressions,
         unknown_actions=unknown,
     )

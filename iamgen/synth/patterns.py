@@ -1,0 +1,400 @@
+"""Name patterns from the evidence: only the parts of names that varied become ``*``.
+
+AI pipelines rename things every run (``churn-xgb-2026-11-02``, a log stream
+per cold start, ``transcripts/2026-11-02/<uuid>.json``). A policy holding
+only the names seen breaks on the next run; one holding ``*`` grants
+everything. This module finds, among the names of one scope, the tokens that
+varied, and replaces only those.
+
+* **Scope.** Names are compared only with names of the same partition,
+  service, region, account and resource type; an S3 object only with objects
+  of its bucket, a log stream only with streams of its log group. Types listed
+  ``[[stable]]`` in ``data/name_patterns.toml`` (KMS keys, IAM roles, models...)
+  are never generalized.
+* **Tokens.** A name splits at ``/ - _ . : = [ ]`` and where letters end and
+  digits begin (``run7``). Dates and times in their common spellings, UUIDs,
+  hex and base-62 ids, numbers (counters, epoch seconds) and versions are
+  *shaped* tokens; anything else is a *word*.
+* **Skeleton.** Names are compared only with names of the same skeleton: the
+  same separators in the same places and a word or a shaped token in each
+  other place. A name with no word keeps its exact form (it would become a
+  bare ``*``), unless a data entry declares part of it.
+* **What varies.** A shaped token that varies becomes ``*`` (two values are
+  evidence enough: dates and ids are made to change). A word that varies
+  becomes ``*`` only when at least ``min_variants`` names differ in it and
+  agree on every other word; the first word of a name never does, so a
+  pattern always keeps a literal word. Names that disagree on a word that may
+  not vary are kept apart (``churn-xgb-*`` and ``fraud-lgbm-*``, never
+  ``*-*-*``).
+* **Data-declared families** (``[[ephemeral]]``): parts a service makes anew
+  for every run (a Lambda stream's date and environment id) are ``*`` from
+  one observation.
+
+Every rule only ever adds names as evidence grows: more observations never
+remove an allowed name (the property tests say so). IAM's ``*`` also matches
+``/``: ``output/churn-*/model.tar.gz`` admits ``output/churn-a/b/model.tar.gz``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from ..arn import parse_arn
+from ..model import Permission
+
+SEPARATORS = frozenset("/-_.:=[]")
+
+# Compound shapes, tried at a token start (they contain separators); each
+# must end at the end of the name or before a separator.
+_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_Y, _MO, _D = r"(?:19|20)\d\d", r"(?:0[1-9]|1[0-2])", r"(?:0[1-9]|[12]\d|3[01])"
+_H, _MI = r"(?:[01]\d|2[0-3])", r"[0-5]\d"
+_COMPOUND: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (kind, re.compile(body))
+    for kind, body in (
+        ("uuid", _UUID),
+        # 2026-11-02T09:28:30Z, 2026-11-02-09-28-30(-123), 2026/11/02 09.28.30
+        ("datetime",
+         rf"{_Y}([-_./]){_MO}\1{_D}[-_T ]{_H}([-:_.]?){_MI}\2{_MI}(?:[.-]\d{{1,6}})?Z?"),
+        # 20261102T092830Z, 20261103-094753
+        ("datetime", rf"{_Y}{_MO}{_D}[-_T]?{_H}{_MI}{_MI}(?:\d{{1,3}})?Z?"),
+        ("date", rf"{_Y}([-_./]){_MO}\1{_D}"),
+        ("date", rf"{_Y}{_MO}{_D}"),
+        ("version", r"[vV]\d+(?:\.\d+)*"),
+        ("version", r"\d+(?:\.\d+){2,}"),
+    )
+)
+_HEX = re.compile(r"[0-9a-f]{7,}|[0-9A-F]{7,}")
+_ID = re.compile(r"[A-Za-z0-9]{12,}")
+_NUMBER = re.compile(r"\d+")
+_WORD_NUMBER = re.compile(r"([A-Za-z]+)(\d+)")
+_ESCAPE = re.compile(r"\$\{[*?$]\}")
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One piece of a name: a separator, a word, a shaped token, or a part a
+    data entry declares ephemeral (``declared``)."""
+
+    text: str
+    kind: str  # "sep", "word", a shape ("date", "uuid", ...) or a declared group name
+    declared: bool = False
+
+    @property
+    def slot(self) -> str:
+        """What the skeleton holds for this token."""
+        if self.kind == "sep":
+            return self.text
+        if self.declared:
+            return "~"
+        return "w" if self.kind == "word" else "#"
+
+
+def _shape_of_run(run: str) -> list[Token]:
+    """Tokens of a run of non-separator characters."""
+    if run.isdigit():
+        kind = "epoch" if len(run) in (10, 13) and run[0] == "1" else "number"
+        return [Token(run, kind)]
+    if _HEX.fullmatch(run) and any(c.isdigit() for c in run):
+        return [Token(run, "hex")]
+    split = _WORD_NUMBER.fullmatch(run)
+    if split:
+        return [Token(split[1], "word"), Token(split[2], "number")]
+    digits = sum(c.isdigit() for c in run)
+    if _ID.fullmatch(run) and digits >= 2 and len(run) - digits >= 2:
+        return [Token(run, "id")]
+    return [Token(run, "word")]
+
+
+def _compound_at(name: str, start: int) -> Token | None:
+    """A compound shape (a date, a UUID...) starting at ``start`` and ending at
+    the end of the name or before a separator."""
+    for kind, regex in _COMPOUND:
+        found = regex.match(name, start)
+        if found and (found.end() == len(name) or name[found.end()] in SEPARATORS):
+            return Token(found.group(), kind)
+    return None
+
+
+def tokenize(name: str) -> list[Token]:
+    """Split a name into separators, words and shaped tokens."""
+    tokens: list[Token] = []
+    i, end = 0, len(name)
+    while i < end:
+        if name[i] in SEPARATORS:
+            tokens.append(Token(name[i], "sep"))
+            i += 1
+            continue
+        compound = _compound_at(name, i) if i == 0 or name[i - 1] in SEPARATORS else None
+        if compound is not None:
+            tokens.append(compound)
+            i += len(compound.text)
+            continue
+        j = i
+        while j < end and name[j] not in SEPARATORS:
+            j += 1
+        tokens.extend(_shape_of_run(name[i:j]))
+        i = j
+    return tokens
+
+
+# --- data ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EphemeralFamily:
+    """A ``[[ephemeral]]`` entry of ``data/name_patterns.toml``."""
+
+    family: str
+    service: str
+    resource_type: str
+    scope: re.Pattern[str] | None
+    name: re.Pattern[str]
+    note: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class NameRules:
+    """What ``data/name_patterns.toml`` says: families and never-generalized types."""
+
+    families: tuple[EphemeralFamily, ...]
+    stable: frozenset[tuple[str, str]]
+
+    def is_stable(self, service: str, resource_type: str) -> bool:
+        """Whether names of this type are never generalized."""
+        return (service, "*") in self.stable or (service, resource_type) in self.stable
+
+
+@cache
+def load_name_rules() -> NameRules:
+    """The shipped name rules (read once, on first use)."""
+    text = resources.files("iamgen.data").joinpath("name_patterns.toml").read_text("utf-8")
+    return parse_name_rules(tomllib.loads(text))
+
+
+def parse_name_rules(data: Mapping[str, object]) -> NameRules:
+    """Name rules from the parsed TOML; a malformed entry raises ValueError."""
+    families = []
+    for entry in data.get("ephemeral", []):  # type: ignore[union-attr]
+        name = re.compile(entry["name"])
+        if not name.groupindex:
+            raise ValueError(f"ephemeral family {entry['family']!r} names no group to vary")
+        families.append(EphemeralFamily(
+            family=entry["family"], service=entry["service"],
+            resource_type=entry["resource_type"],
+            scope=re.compile(entry["scope"]) if entry.get("scope") else None,
+            name=name, note=entry["note"], source=entry["source"],
+        ))
+    stable = frozenset(
+        (entry["service"], entry["resource_type"])
+        for entry in data.get("stable", [])  # type: ignore[union-attr]
+    )
+    return NameRules(tuple(families), stable)
+
+
+# --- scopes -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """A literal ARN cut into the scope it may be compared within and its name."""
+
+    scope: str  # the ARN up to the name: "arn:aws:s3:::bucket/", "...:training-job/"
+    service: str
+    resource_type: str
+    container: str  # the bucket or log group; "" for other types
+    name: str
+
+
+def locate(resource: str) -> Located | None:
+    """Where a resource's name sits, or None when it is no literal name of a
+    type that may be generalized (a bucket, a pattern, an ARN with no name part)."""
+    if resource == "*" or not resource.startswith("arn:"):
+        return None
+    if ("*" in resource or "?" in resource) and (
+        "*" in _ESCAPE.sub("", resource) or "?" in _ESCAPE.sub("", resource)
+    ):
+        return None  # the resolver's own wildcards (a secret's -??????, a log group's :*)
+    arn = parse_arn(resource)
+    if arn is None:
+        return None
+    head = resource[: len(resource) - len(arn.resource)]
+    if arn.service == "s3":
+        bucket, slash, key = arn.resource.partition("/")
+        if not slash or not key or arn.region or arn.account:
+            return None
+        return Located(f"{head}{bucket}/", "s3", "object", bucket, key)
+    if arn.service == "logs":
+        group, marker, stream = arn.resource.partition(":log-stream:")
+        if not marker or not stream or not group.startswith("log-group:"):
+            return None
+        return Located(f"{head}{group}{marker}", "logs", "log-stream",
+                       group.removeprefix("log-group:"), stream)
+    cut = min((i for i in (arn.resource.find("/"), arn.resource.find(":")) if i > 0),
+              default=-1)
+    if cut < 0 or cut == len(arn.resource) - 1:
+        return None
+    return Located(f"{head}{arn.resource[: cut + 1]}", arn.service, arn.resource[:cut], "",
+                   arn.resource[cut + 1 :])
+
+
+def _tokens_of(where: Located, rules: NameRules) -> tuple[tuple[Token, ...], str]:
+    """A located name's tokens, with the parts a family declares marked, and the family."""
+    for family in rules.families:
+        if family.service != where.service or family.resource_type != where.resource_type:
+            continue
+        if family.scope is not None and not family.scope.search(where.container):
+            continue
+        found = family.name.search(where.name)
+        if found is None:
+            continue
+        tokens: list[Token] = []
+        at = 0
+        spans = sorted((found.span(g), g) for g in family.name.groupindex if found.group(g))
+        for (start, stop), group in spans:
+            tokens.extend(tokenize(where.name[at:start]) if start > at else ())
+            tokens.append(Token(where.name[start:stop], group, declared=True))
+            at = stop
+        tokens.extend(tokenize(where.name[at:]) if at < len(where.name) else ())
+        return tuple(tokens), family.family
+    return tuple(tokenize(where.name)), ""
+
+
+# --- inference ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class NamePattern:
+    """One generalized ARN and the evidence behind it.
+
+    ``names``: the observed ARNs it stands for (sorted); ``varying``: the kind
+    of each token that became ``*`` (``date``, ``uuid``, ``word``..., in name
+    order); ``family``: the data entry that declared a part, or "".
+    """
+
+    pattern: str
+    names: tuple[str, ...]
+    varying: tuple[str, ...]
+    family: str = ""
+
+    def describe(self) -> str:
+        """``first .. last, N names, varying: date`` for notes and ``explain``."""
+        count = len(self.names)
+        shown = (self.names[0] if count == 1
+                 else f"{_short(self.names[0])} .. {_short(self.names[-1])}")
+        kinds = ", ".join(dict.fromkeys(self.varying))
+        extra = f"; {self.family} (declared per run)" if self.family else ""
+        return f"{shown}, {count} name{'s' if count != 1 else ''}, varying: {kinds}{extra}"
+
+
+def _short(arn: str) -> str:
+    where = locate(arn)
+    return where.name if where is not None else arn
+
+
+def _free_words(rows: list[tuple[Token, ...]], word_positions: list[int],
+                min_variants: int) -> set[int]:
+    """Word positions that may vary: not the first word, and at least
+    ``min_variants`` names differ there while agreeing on every other word."""
+    free: set[int] = set()
+    for position in word_positions[1:]:
+        others = [p for p in word_positions if p != position]
+        seen: dict[tuple[str, ...], set[str]] = defaultdict(set)
+        for row in rows:
+            values = seen[tuple(row[p].text for p in others)]
+            values.add(row[position].text)
+            if len(values) >= min_variants:
+                free.add(position)
+                break
+    return free
+
+
+def _leaf_pattern(scope: str, rows: list[tuple[Token, ...]],
+                  free: set[int]) -> tuple[str, tuple[str, ...]]:
+    """The pattern of names that may share one, and the kinds that became ``*``."""
+    parts: list[str] = []
+    varying: list[str] = []
+    for position, token in enumerate(rows[0]):
+        if token.kind == "sep":
+            parts.append(token.text)
+            continue
+        values = {row[position].text for row in rows}
+        wild = token.declared or (
+            len(values) > 1 and (token.kind != "word" or position in free))
+        if wild:
+            if not (parts and parts[-1] == "*"):
+                parts.append("*")
+            kinds = {row[position].kind for row in rows}
+            varying.append(token.kind if len(kinds) == 1 else "id")
+        else:
+            parts.append(token.text)
+    return scope + "".join(parts), tuple(varying)
+
+
+def infer_patterns(resources: Iterable[str], min_variants: int = 3,
+                   rules: NameRules | None = None) -> dict[str, NamePattern]:
+    """Each literal ARN that a pattern stands for -> that pattern.
+
+    ARNs that keep their exact form are not in the result.
+    """
+    if min_variants < 2:
+        raise ValueError("min_variants must be at least 2")
+    rules = rules if rules is not None else load_name_rules()
+    groups: dict[tuple[str, tuple[str, ...]], list[tuple[str, tuple[Token, ...], str]]] = (
+        defaultdict(list))
+    for resource in sorted(set(resources)):
+        where = locate(resource)
+        if where is None or rules.is_stable(where.service, where.resource_type):
+            continue
+        tokens, family = _tokens_of(where, rules)
+        slots = tuple(t.slot for t in tokens)
+        if "w" not in slots and "~" not in slots:
+            continue  # no literal word to keep: it would be a bare "*"
+        groups[(where.scope, slots)].append((resource, tokens, family))
+    found: dict[str, NamePattern] = {}
+    for (scope, slots), members in groups.items():
+        rows = [tokens for _, tokens, _ in members]
+        words = [p for p, slot in enumerate(slots) if slot == "w"]
+        free = _free_words(rows, words, min_variants) if len(rows) >= min_variants else set()
+        fixed = [p for p in words if p not in free]
+        leaves: dict[tuple[str, ...], list[int]] = defaultdict(list)
+        for index, row in enumerate(rows):
+            leaves[tuple(row[p].text for p in fixed)].append(index)
+        for indexes in leaves.values():
+            leaf_rows = [rows[i] for i in indexes]
+            pattern, varying = _leaf_pattern(scope, leaf_rows, free)
+            if not varying:
+                continue
+            if pattern.removeprefix(scope).strip("*") == "":
+                continue  # never a bare "*" for a whole name
+            names = tuple(sorted(members[i][0] for i in indexes))
+            family = next((members[i][2] for i in indexes if members[i][2]), "")
+            generalized = NamePattern(pattern, names, varying, family)
+            for name in names:
+                found[name] = generalized
+    return found
+
+
+def apply_patterns(permissions: Iterable[Permission], min_variants: int = 3,
+                   rules: NameRules | None = None,
+                   ) -> tuple[frozenset[Permission], tuple[NamePattern, ...]]:
+    """Permissions with each generalized name replaced by its pattern, and the
+    patterns used. Names are pooled across actions: a pattern learned from
+    several calls' names serves every action observed on one of them."""
+    perms = frozenset(permissions)
+    found = infer_patterns((p.resource for p in perms), min_variants, rules)
+    if not found:
+        return perms, ()
+    out = {
+        Permission(p.action, found[p.resource].pattern, p.conditions)
+        if p.resource in found else p
+        for p in perms
+    }
+    return frozenset(out), tuple(sorted(set(found.values())))
