@@ -274,3 +274,67 @@ def requests(draw: st.DrawFn) -> Request:
         )
     )
     return Request(action, resource, draw(contexts()))
+
+
+# --- names that change every run (name patterns) ---------------------------------
+
+NAME_WORDS = ("churn", "xgb", "fraud", "output", "model", "train", "part", "summaries", "algo")
+NAME_SCOPES = (
+    "arn:aws:s3:::ml-data/",
+    "arn:aws:s3:::ml-models/",
+    "arn:aws:sagemaker:us-east-1:111122223333:training-job/",
+    "arn:aws:sagemaker:eu-west-1:111122223333:training-job/",
+    "arn:aws:logs:us-east-1:111122223333:log-group:/app/jobs:log-stream:",
+)
+SHAPE_KINDS = ("date", "datetime", "uuid", "hex", "number")
+
+
+def _shaped(kind: str, rnd: st.DataObject) -> str:
+    day = rnd.draw(st.integers(1, 28))
+    if kind == "date":
+        return f"2026-11-{day:02d}"
+    if kind == "datetime":
+        return f"2026-11-{day:02d}-{rnd.draw(st.integers(0, 23)):02d}-{rnd.draw(st.integers(0, 59)):02d}-07"
+    if kind == "uuid":
+        value = rnd.draw(st.integers(0, 2**128 - 1))
+        text = f"{value:032x}"
+        return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    if kind == "hex":
+        return f"{rnd.draw(st.integers(2**31, 2**32 - 1)):08x}"
+    return str(rnd.draw(st.integers(0, 99)))
+
+
+@st.composite
+def name_families(draw: st.DrawFn) -> tuple[str, tuple[tuple[str, tuple[str, ...]], ...]]:
+    """A scope and a name template: each slot is a fixed word ("word", (w,)),
+    a word drawn from a few ("words", (w1, w2...)), a shape ("shape", (kind,)) or
+    a separator ("sep", (c,)). The first slot is always a fixed word."""
+    scope = draw(st.sampled_from(NAME_SCOPES))
+    slots: list[tuple[str, tuple[str, ...]]] = [("word", (draw(st.sampled_from(NAME_WORDS)),))]
+    for _ in range(draw(st.integers(1, 4))):
+        slots.append(("sep", (draw(st.sampled_from("/-_.=")),)))
+        kind = draw(st.sampled_from(("word", "words", "shape", "shape")))
+        if kind == "word":
+            slots.append(("word", (draw(st.sampled_from(NAME_WORDS)),)))
+        elif kind == "words":
+            choices = draw(st.lists(st.sampled_from(NAME_WORDS), min_size=2, max_size=5,
+                                    unique=True))
+            slots.append(("words", tuple(choices)))
+        else:
+            slots.append(("shape", (draw(st.sampled_from(SHAPE_KINDS)),)))
+    return scope, tuple(slots)
+
+
+def name_of(family: tuple[str, tuple[tuple[str, tuple[str, ...]], ...]],
+            rnd: st.DataObject) -> str:
+    """One ARN of a family, its varying slots filled at random."""
+    scope, slots = family
+    parts = []
+    for kind, values in slots:
+        if kind in ("word", "sep"):
+            parts.append(values[0])
+        elif kind == "words":
+            parts.append(rnd.draw(st.sampled_from(values)))
+        else:
+            parts.append(_shaped(values[0], rnd))
+    return scope + "".join(parts)

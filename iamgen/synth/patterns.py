@@ -45,8 +45,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from ..arn import parse_arn
-from ..model import Permission
+from ..arn import parse_arn, resource_matches
+from ..model import Condition, Permission
 
 SEPARATORS = frozenset("/-_.:=[]")
 
@@ -103,6 +103,9 @@ def _shape_of_run(run: str) -> list[Token]:
         return [Token(run, kind)]
     if _HEX.fullmatch(run) and any(c.isdigit() for c in run):
         return [Token(run, "hex")]
+    if (len(run) >= 6 and run.isalnum() and run.isascii() and any(c.isdigit() for c in run)
+            and any(c.isupper() for c in run) and any(c.islower() for c in run)):
+        return [Token(run, "id")]  # rMWJuD3: random characters, not a word and a counter
     split = _WORD_NUMBER.fullmatch(run)
     if split:
         return [Token(split[1], "word"), Token(split[2], "number")]
@@ -158,6 +161,7 @@ class EphemeralFamily:
     name: re.Pattern[str]
     note: str
     source: str
+    whole_name: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,11 +190,15 @@ def parse_name_rules(data: Mapping[str, object]) -> NameRules:
         name = re.compile(entry["name"])
         if not name.groupindex:
             raise ValueError(f"ephemeral family {entry['family']!r} names no group to vary")
+        whole = bool(entry.get("whole_name", False))
+        if whole and (entry["resource_type"] != "log-stream" or not entry.get("scope")):
+            raise ValueError(f"ephemeral family {entry['family']!r}: only the streams of "
+                             "named log groups may vary as a whole name")
         families.append(EphemeralFamily(
             family=entry["family"], service=entry["service"],
             resource_type=entry["resource_type"],
             scope=re.compile(entry["scope"]) if entry.get("scope") else None,
-            name=name, note=entry["note"], source=entry["source"],
+            name=name, note=entry["note"], source=entry["source"], whole_name=whole,
         ))
     stable = frozenset(
         (entry["service"], entry["resource_type"])
@@ -347,6 +355,7 @@ def infer_patterns(resources: Iterable[str], min_variants: int = 3,
     if min_variants < 2:
         raise ValueError("min_variants must be at least 2")
     rules = rules if rules is not None else load_name_rules()
+    whole = {f.family for f in rules.families if f.whole_name}
     groups: dict[tuple[str, tuple[str, ...]], list[tuple[str, tuple[Token, ...], str]]] = (
         defaultdict(list))
     for resource in sorted(set(resources)):
@@ -372,10 +381,10 @@ def infer_patterns(resources: Iterable[str], min_variants: int = 3,
             pattern, varying = _leaf_pattern(scope, leaf_rows, free)
             if not varying:
                 continue
-            if pattern.removeprefix(scope).strip("*") == "":
-                continue  # never a bare "*" for a whole name
-            names = tuple(sorted(members[i][0] for i in indexes))
             family = next((members[i][2] for i in indexes if members[i][2]), "")
+            if pattern.removeprefix(scope).strip("*") == "" and family not in whole:
+                continue  # never a bare "*" for a whole name, but a declared log stream's
+            names = tuple(sorted(members[i][0] for i in indexes))
             generalized = NamePattern(pattern, names, varying, family)
             for name in names:
                 found[name] = generalized
@@ -392,9 +401,22 @@ def apply_patterns(permissions: Iterable[Permission], min_variants: int = 3,
     found = infer_patterns((p.resource for p in perms), min_variants, rules)
     if not found:
         return perms, ()
+    patterns_made = {generalized.pattern for generalized in found.values()}
     out = {
         Permission(p.action, found[p.resource].pattern, p.conditions)
         if p.resource in found else p
         for p in perms
     }
-    return frozenset(out), tuple(sorted(set(found.values())))
+    # A name left exact (another skeleton) that a pattern of the same action
+    # and conditions covers adds nothing: drop it.
+    by_slot: dict[tuple[str, tuple[Condition, ...]], list[str]] = defaultdict(list)
+    for perm in out:
+        if perm.resource in patterns_made:
+            by_slot[(perm.action, perm.conditions)].append(perm.resource)
+    kept = frozenset(
+        p for p in out
+        if p.resource in patterns_made or not any(
+            resource_matches(pattern, p.resource)
+            for pattern in by_slot.get((p.action, p.conditions), ()))
+    )
+    return kept, tuple(sorted(set(found.values())))
