@@ -141,7 +141,7 @@ OBSERVED = [f"arn:aws:sagemaker:us-east-1:1:training-job/churn-xgb-2026-11-0{d}"
 def test_checkers_fail_under_planted_bugs(monkeypatch: pytest.MonkeyPatch) -> None:
     found = infer(OBSERVED)
     assert {p.pattern for p in found.values()} == {
-        "arn:aws:sagemaker:us-east-1:1:training-job/churn-xgb-*"}
+        "arn:aws:sagemaker:us-east-1:1:training-job/churn-xgb-????-??-??"}
     # unsound: a pattern that drops the last token
     broken = {n: NamePattern(p.pattern[:-1] + "x", p.names, p.varying) for n, p in found.items()}
     assert unsound(OBSERVED, broken)
@@ -190,13 +190,15 @@ def patterns_of(names: list[str], **kwargs: int) -> set[str]:
 @pytest.mark.parametrize(
     ("names", "expected"),
     [
-        ([f"{JOB}churn-xgb-2026-11-0{d}-09-28-3{d}" for d in range(2, 9)], {f"{JOB}churn-xgb-*"}),
+        ([f"{JOB}churn-xgb-2026-11-0{d}-09-28-3{d}" for d in range(2, 9)],
+         {f"{JOB}churn-xgb-????-??-??-??-??-??"}),
         ([f"{JOB}churnendpointconfig-2026110{d}-094753" for d in range(2, 5)],
-         {f"{JOB}churnendpointconfig-*"}),
+         {f"{JOB}churnendpointconfig-????????-??????"}),
         ([f"{BUCKET}output/churn-xgb-2026-11-0{d}/output/model.tar.gz" for d in range(2, 5)],
-         {f"{BUCKET}output/churn-xgb-*/output/model.tar.gz"}),
+         {f"{BUCKET}output/churn-xgb-????-??-??/output/model.tar.gz"}),
         ([f"{BUCKET}transcripts/2026-11-0{d}/{d}b4e28ba-2fa1-11d2-883f-0016d3cca42{d}.json"
-          for d in range(2, 5)], {f"{BUCKET}transcripts/*/*.json"}),
+          for d in range(2, 5)],
+         {f"{BUCKET}transcripts/????-??-??/????????-????-????-????-????????????.json"}),
         ([f"{BUCKET}train/dt=00{d}/part-0000{d}.parquet" for d in range(1, 4)],
          {f"{BUCKET}train/dt=*/part-*.parquet"}),
         ([f"{BUCKET}pipelines/churn/{sha}/sourcedir.tar.gz" for sha in ("1ed3d001", "a15da7a4")],
@@ -209,10 +211,20 @@ def test_only_the_varying_tokens_become_wildcards(names: list[str], expected: se
     assert patterns_of(names) == expected
 
 
+def test_a_date_wildcard_cannot_stretch_over_its_neighbours() -> None:
+    # With "*" for the date, churn/*-11-* would admit churn/2026-11-01-12-5: a
+    # name whose constant "11" became "12". "?" per character cannot stretch.
+    names = [f"{BUCKET}churn/2026-11-0{d}-11-{d}" for d in range(1, 4)]
+    (pattern,) = patterns_of(names)
+    assert pattern == f"{BUCKET}churn/????-??-??-11-*"
+    assert not resource_matches(pattern, f"{BUCKET}churn/2026-11-01-12-5")
+    assert resource_matches(pattern, f"{BUCKET}churn/2026-12-24-11-9")
+
+
 def test_two_families_stay_apart() -> None:
     names = [f"{JOB}{family}-2026-11-0{d}" for family in ("churn-xgb", "fraud-lgbm")
              for d in range(2, 5)]
-    assert patterns_of(names) == {f"{JOB}churn-xgb-*", f"{JOB}fraud-lgbm-*"}
+    assert patterns_of(names) == {f"{JOB}churn-xgb-????-??-??", f"{JOB}fraud-lgbm-????-??-??"}
 
 
 def test_a_word_varies_only_with_enough_evidence() -> None:
@@ -269,7 +281,7 @@ def test_resolver_wildcards_and_buckets_are_left_alone() -> None:
 
 def test_literal_wildcard_characters_stay_literal() -> None:
     names = [f"{BUCKET}a${{*}}b/2026-11-0{d}.csv" for d in (2, 3)]
-    assert patterns_of(names) == {f"{BUCKET}a${{*}}b/*.csv"}
+    assert patterns_of(names) == {f"{BUCKET}a${{*}}b/????-??-??.csv"}
 
 
 LAMBDA = "arn:aws:logs:us-east-1:1:log-group:/aws/lambda/summarizer:log-stream:"
@@ -316,7 +328,7 @@ def test_pooled_across_actions_and_covered_exact_names_dropped() -> None:
              for d in range(2, 5)]
     perms.append(Permission("sagemaker:DescribeTrainingJob", f"{JOB}churn-xgb-2026-11-03"))
     out, made = apply_patterns(perms)
-    assert {p.resource for p in out} == {f"{JOB}churn-xgb-*"}
+    assert {p.resource for p in out} == {f"{JOB}churn-xgb-????-??-??"}
     assert {p.action for p in out} == {"sagemaker:CreateTrainingJob",
                                        "sagemaker:DescribeTrainingJob"}
     (pattern,) = made

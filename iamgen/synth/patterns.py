@@ -20,7 +20,9 @@ varied, and replaces only those.
   other place. A name with no word keeps its exact form (it would become a
   bare ``*``), unless a data entry declares part of it.
 * **What varies.** A shaped token that varies becomes ``*`` (two values are
-  evidence enough: dates and ids are made to change). A word that varies
+  evidence enough: dates and ids are made to change); a date, time or UUID of
+  one width becomes one ``?`` per character (``????-??-??``), so its wildcard
+  cannot stretch over the tokens around it. A word that varies
   becomes ``*`` only when at least ``min_variants`` names differ in it and
   agree on every other word; the first word of a name never does, so a
   pattern always keeps a literal word. Names that disagree on a word that may
@@ -61,7 +63,7 @@ _COMPOUND: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("uuid", _UUID),
         # 2026-11-02T09:28:30Z, 2026-11-02-09-28-30(-123), 2026/11/02 09.28.30
         ("datetime",
-         rf"{_Y}([-_./]){_MO}\1{_D}[-_T ]{_H}([-:_.]?){_MI}\2{_MI}(?:[.-]\d{{1,6}})?Z?"),
+         rf"{_Y}([-_./]){_MO}\1{_D}[-_T ]{_H}([-:_.]?){_MI}\2{_MI}(?:\.\d{{1,6}}|-\d{{3}})?Z?"),
         # 20261102T092830Z, 20261103-094753
         ("datetime", rf"{_Y}{_MO}{_D}[-_T]?{_H}{_MI}{_MI}(?:\d{{1,3}})?Z?"),
         ("date", rf"{_Y}([-_./]){_MO}\1{_D}"),
@@ -336,14 +338,36 @@ def _leaf_pattern(scope: str, rows: list[tuple[Token, ...]],
         values = {row[position].text for row in rows}
         wild = token.declared or (
             len(values) > 1 and (token.kind != "word" or position in free))
-        if wild:
-            if not (parts and parts[-1] == "*"):
-                parts.append("*")
-            kinds = {row[position].kind for row in rows}
-            varying.append(token.kind if len(kinds) == 1 else "id")
-        else:
+        if not wild:
             parts.append(token.text)
+            continue
+        kinds = {row[position].kind for row in rows}
+        varying.append(token.kind if len(kinds) == 1 else "id")
+        fixed = len(kinds) == 1 and token.kind in _FIXED_WIDTH and not token.declared
+        mask = _fixed_width(values) if fixed else None
+        if mask is not None:
+            parts.append(mask)
+        elif not (parts and parts[-1].endswith("*")):
+            parts.append("*")
     return scope + "".join(parts), tuple(varying)
+
+
+_FIXED_WIDTH = frozenset({"date", "datetime", "uuid"})
+
+
+def _fixed_width(values: set[str]) -> str | None:
+    """``????-??-??`` for dates, datetimes and UUIDs of one width: ``?`` for
+    each character, the separators inside kept. A ``*`` there could stretch
+    over the separators of the tokens around it and admit a name that differs
+    in a token that never varied; ``?`` matches exactly one character."""
+    first = next(iter(values))
+    if any(len(v) != len(first) for v in values):
+        return None
+    mask = []
+    for index, char in enumerate(first):
+        same = all(v[index] == char for v in values)
+        mask.append(char if same and char in SEPARATORS else "?")
+    return "".join(mask)
 
 
 def infer_patterns(resources: Iterable[str], min_variants: int = 3,
