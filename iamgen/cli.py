@@ -21,6 +21,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("graph", "who", "who"),
     ("graph", "chains", "chains"),
     ("review", "review_command", "review"),
+    ("backtest", "backtest_command", "backtest"),
 )
 
 

@@ -1,0 +1,241 @@
+"""``iamgen backtest``: would a policy learned from earlier days deny the later days' work?"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .. import __version__
+from ..backtest import Backtest, Learned, Probe, Split, backtest, holdout_usages, parse_probes
+from ..catalog import load_catalog
+from ..errors import InputError, NothingUsableError, UsageError
+from ..graph import AccessGraph, build_graph
+from ..model import Principal, PrincipalKind, Window
+from ..render.backtest import FORMATS, RENDERERS
+from ..sources.local import STDIN
+from ..synth.parallel import synthesize_many
+from ..synth.settings import Generalization, SynthSettings
+from . import common
+
+FAILED = 11
+"""Exit code when the learned policy fails the bar: --fail-under, or an allowed probe."""
+
+_SPAN = re.compile(r"^(\d+)\s*([smhdw])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_TICK = timedelta(microseconds=1)
+
+
+def parse_span(text: str) -> timedelta:
+    """A positive span such as ``3d``, ``36h`` or ``1w`` (s, m, h, d, w)."""
+    found = _SPAN.match(text.strip())
+    if found is None:
+        raise UsageError(f"cannot read --holdout {text!r}: use a span such as 3d, 36h or 1w")
+    try:
+        span = timedelta(**{_UNITS[found[2]]: int(found[1])})
+    except OverflowError:
+        raise UsageError(f"--holdout {text!r} is too long") from None
+    if span <= timedelta(0):
+        raise UsageError(f"--holdout {text!r} must be positive")
+    return span
+
+
+def backtest_command(
+    principals: common.PrincipalsArgument = None,
+    trail: common.TrailOption = [],  # noqa: B006 - typer reads the default, never mutates it
+    all_principals: Annotated[
+        bool, typer.Option("--all", help="Backtest every role and user seen.")
+    ] = False,
+    holdout: Annotated[
+        str,
+        typer.Option("--holdout", help="The last span of the window to replay, never learned "
+                     "from: 3d, 36h, 1w (s, m, h, d, w).", show_default=False),
+    ] = ...,  # type: ignore[assignment]  # required
+    since: common.SinceOption = None,
+    until: common.UntilOption = None,
+    account: common.AccountOption = None,
+    region: common.RegionOption = None,
+    generalize: Annotated[
+        Generalization,
+        typer.Option(help="How far learned policies may generalize resource ARNs "
+                     "(none keeps every ARN)."),
+    ] = Generalization.PREFIX,
+    fold_threshold: Annotated[
+        int, typer.Option(help="Fold sibling S3 objects into prefix/* above this many.")
+    ] = SynthSettings().fold_threshold,
+    min_variants: common.MinVariantsOption = SynthSettings().min_variants,
+    expect_denied: Annotated[
+        Path | None,
+        typer.Option("--expect-denied", help="JSON Lines of requests the learned policies must "
+                     "not allow: {\"principal\", \"action\", \"resource\", \"why\"}.",
+                     dir_okay=False),
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help=f"Output format: {', '.join(FORMATS)}.")
+    ] = "text",
+    fail_under: Annotated[
+        float | None,
+        typer.Option("--fail-under", help="Exit 11 when fewer than PCT percent of the distinct "
+                     "held-out (action, resource) pairs are allowed.", metavar="PCT"),
+    ] = None,
+    source: common.SourceOption = "trail",
+    lookup_attribute: common.LookupAttributeOption = None,
+    profile: common.AwsProfileOption = None,
+    workers: common.WorkersOption = None,
+    quiet: common.QuietOption = False,
+) -> None:
+    """Learn each principal's policy from the window minus its last --holdout span,
+    then replay the holdout's successful calls against it.
+
+    The window is --since .. --until; it ends at --until, or at the last event
+    read. Learning is what ``suggest`` does (same --generalize and
+    --fold-threshold); replay uses iamgen's own policy evaluator, each call's
+    derived conditions as its request context. The trails are read twice (the
+    whole window, then the part before the holdout), so stdin (-) is refused.
+    Figures go to stdout (text or JSON); the reading summary and notes to stderr.
+
+    Exit codes: 0 the learned policies pass; 11 the share of allowed distinct
+    held-out pairs is below --fail-under, or a --expect-denied request is
+    allowed; 2 bad usage (also: the holdout or the learning part holds no
+    event); 3 unreadable input (such as the --expect-denied file); 4 nothing
+    usable read, or a named principal never seen; 6 a single permission
+    cannot fit one policy document.
+    """
+    if not principals and not all_principals:
+        raise UsageError("name at least one role or user, or use --all")
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown --format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    if fail_under is not None and not 0 <= fail_under <= 100:
+        raise UsageError(f"--fail-under {fail_under:g} is not a percentage (0 to 100)")
+    span = parse_span(holdout)
+    try:
+        settings = SynthSettings(generalization=generalize, fold_threshold=fold_threshold,
+                                 min_variants=min_variants)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if STDIN in trail:
+        raise UsageError("backtest reads the trails twice (the whole window, then the part "
+                         "before the holdout): give files, directories or s3:// URLs, not -")
+    probes, malformed = (_read_probes(expect_denied, quiet) if expect_denied is not None
+                         else ((), 0))
+    choice = common.source_choice(source, lookup_attribute, profile, quiet)
+    filters = common.build_filters(since, until, account, region)
+    whole = common.read_chosen(trail, filters, workers, choice)
+    with common.cyclic_gc_paused():
+        common.report(whole, quiet)
+        common.require_usable(whole)
+        split = _split(whole, filters.window, span, holdout.strip())
+        learning_filters = replace(filters, window=Window(filters.window.since,
+                                                          split.cut - _TICK))
+        learning = common.read_chosen(trail, learning_filters, workers, choice)
+        if learning.result.last_event is None:
+            raise UsageError(_nothing_to_learn(split.cut, None))
+        result = _run(whole, learning, split, principals or [], all_principals, settings,
+                      probes, malformed, workers)
+    text = RENDERERS[fmt](result, split, settings, probes_given=expect_denied is not None,
+                          catalog_version=load_catalog().version, iamgen_version=__version__)
+    typer.echo(text, nl=False)
+    if not quiet:
+        _notes(result)
+    if result.allowed_probes or (fail_under is not None and result.total.below(fail_under)):
+        raise typer.Exit(FAILED)
+
+
+def _split(whole: common.Run, window: Window, span: timedelta, label: str) -> Split:
+    """Cut the window: the holdout is its last ``span``, ending at --until or the last event."""
+    last = whole.result.last_event
+    end = window.until if window.until is not None else last
+    if end is None or last is None:
+        raise NothingUsableError("no event was read in the window")
+    covers = (f"--holdout {label} covers the whole window: nothing to learn from; use a "
+              "shorter --holdout or an earlier --since")
+    try:
+        cut = end - span
+        learn_until = cut - _TICK
+    except OverflowError:
+        raise UsageError(covers) from None
+    if window.since is not None and window.since > learn_until:
+        raise UsageError(covers)
+    first = whole.result.first_event
+    if first is not None and first >= cut:
+        raise UsageError(_nothing_to_learn(cut, first))
+    if last < cut:
+        raise UsageError(f"no event in the holdout ({cut:%Y-%m-%dT%H:%M:%SZ} .. "
+                         f"{end:%Y-%m-%dT%H:%M:%SZ}): the last event read is at "
+                         f"{last:%Y-%m-%dT%H:%M:%SZ}; use a longer --holdout or an "
+                         "earlier --until")
+    return Split(label, first, cut, end)
+
+
+def _nothing_to_learn(cut: datetime, first: datetime | None) -> str:
+    seen = f"; the first event read is at {first:%Y-%m-%dT%H:%M:%SZ}" if first else ""
+    return (f"no event before the holdout (which starts at {cut:%Y-%m-%dT%H:%M:%SZ}{seen}): "
+            "nothing to learn from; use a shorter --holdout or an earlier --since")
+
+
+def _chosen(graph: AccessGraph, names: Sequence[str], all_principals: bool) -> list[Principal]:
+    seen = graph.principals()
+    wanted = list(seen) if all_principals else common.match_principals(names, seen)
+    # The root user's permissions cannot be limited by identity policies: nothing to learn.
+    chosen = [p for p in wanted if p.kind is not PrincipalKind.ROOT]
+    if not chosen:
+        raise NothingUsableError(
+            "only the root user was named: identity policies cannot limit root, so there is "
+            "no policy to backtest" if wanted else "no role or user was seen in the trail")
+    return chosen
+
+
+def _run(whole: common.Run, learning: common.Run, split: Split, names: Sequence[str],
+         all_principals: bool, settings: SynthSettings, probes: Sequence[Probe],
+         malformed: int, workers: int | None) -> Backtest:
+    """Learn, then replay: everything after reading."""
+    whole_graph = build_graph(whole.result.usages(), whole.result.principal_events)
+    learning_graph = build_graph(learning.result.usages(), learning.result.principal_events)
+    chosen = _chosen(whole_graph, names, all_principals)
+    # Principals a probe names are learned too, even when not backtested.
+    probed = [p for p in learning_graph.principals() if p.kind is not PrincipalKind.ROOT
+              and any(common.match_one(probe.principal, p) for probe in probes)]
+    to_learn = sorted({*chosen, *probed})
+    permissions = {p: learning_graph.permissions_of(p) for p in to_learn}
+    granted = [p for p in to_learn if permissions[p]]
+    outcomes = synthesize_many(
+        [permissions[p] for p in granted], settings,
+        workers=workers if workers is not None else common.default_workers())
+    learned: dict[Principal, Learned] = {}
+    for principal, outcome in zip(granted, outcomes, strict=True):
+        if isinstance(outcome, Exception):
+            raise outcome
+        learned[principal] = Learned(outcome.documents, outcome.sizes,
+                                     frozenset(p.resource for p in permissions[principal]))
+    held_out = holdout_usages(whole.result.usages(), learning.result.usages(), split.cut)
+    return backtest(learned, held_out, principals=chosen, probes=probes,
+                    malformed_probes=malformed, names=common.match_one)
+
+
+def _read_probes(path: Path, quiet: bool) -> tuple[tuple[Probe, ...], int]:
+    """The --expect-denied file's probes, and how many lines were malformed (each warned)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read --expect-denied {path}: {exc}") from None
+    probes, bad = parse_probes(text)
+    if not quiet:
+        for line in bad:
+            typer.echo(f"warning: {path}: line {line.line}: {line.reason}; skipped", err=True)
+    return probes, len(bad)
+
+
+def _notes(result: Backtest) -> None:
+    for outcome in result.probes:
+        if not outcome.matched:
+            probe = outcome.probe
+            typer.echo(f"note: expect-denied line {probe.line}: {probe.principal} was not seen "
+                       "before the holdout: nothing learned, so denied", err=True)
+    if result.total.pairs == 0:
+        typer.echo("note: the holdout holds no successful call of these principals: "
+                   "nothing was replayed", err=True)
