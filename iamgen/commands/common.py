@@ -79,6 +79,11 @@ WorkersOption = Annotated[
     typer.Option(help="Processes reading files and synthesizing in parallel "
                  "(default: the machine's cores, at most 8)."),
 ]
+MinVariantsOption = Annotated[
+    int,
+    typer.Option(help="A word in a name (no date, id or number shape) becomes * in a name "
+                 "pattern only when at least this many names differ in it."),
+]
 QuietOption = Annotated[
     bool, typer.Option("--quiet", "-q", help="Print no warnings and no summary on stderr.")
 ]

@@ -64,6 +64,7 @@ def diff_command(
     account: common.AccountOption = None,
     region: common.RegionOption = None,
     generalize: GeneralizeOption = Generalization.PREFIX,
+    min_variants: common.MinVariantsOption = SynthSettings().min_variants,
     templates: Annotated[
         Path | None, typer.Option(help="Folder with your own copy of diff.md.j2.")
     ] = None,
@@ -82,7 +83,10 @@ def diff_command(
         raise UsageError("name at least one role or user, or use --all")
     if fmt not in FORMATS:
         raise UsageError(f"unknown --format {fmt!r}: choose one of {', '.join(FORMATS)}")
-    settings = SynthSettings(generalization=generalize)
+    try:
+        settings = SynthSettings(generalization=generalize, min_variants=min_variants)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     grants = GrantSource(grants_files, profile, endpoint_url)
     choice = common.source_choice(source, lookup_attribute, profile, quiet)
     run = common.read_chosen(trail, common.build_filters(since, until, account, region), workers,

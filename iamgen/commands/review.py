@@ -98,6 +98,7 @@ def review_command(
     account: common.AccountOption = None,
     region: common.RegionOption = None,
     generalize: GeneralizeOption = Generalization.PREFIX,
+    min_variants: common.MinVariantsOption = SynthSettings().min_variants,
     source: common.SourceOption = "trail",
     lookup_attribute: common.LookupAttributeOption = None,
     workers: common.WorkersOption = None,
@@ -110,6 +111,10 @@ def review_command(
     """
     if fmt not in FORMATS:
         raise UsageError(f"unknown --format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    try:
+        settings = SynthSettings(generalization=generalize, min_variants=min_variants)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     grants = GrantSource(grants_files, profile, endpoint_url)
     loaded = load_access(trail, graph_file, since, until, account, region, workers,
                          common.source_choice(source, lookup_attribute, profile, quiet))
@@ -124,7 +129,7 @@ def review_command(
     window = ObservedWindow(loaded.since, loaded.until, loaded.first_event, loaded.last_event)
     catalog = load_catalog()
     result = review(subjects, loaded.graph.usages(), window, not_reviewed=skipped,
-                    settings=SynthSettings(generalization=generalize), catalog=catalog,
+                    settings=settings, catalog=catalog,
                     trail_actions=loaded.trail_actions)
     if not quiet:
         for entry in skipped:

@@ -63,6 +63,7 @@ def suggest(
     fold_threshold: Annotated[
         int, typer.Option(help="Fold sibling S3 objects into prefix/* above this many.")
     ] = SynthSettings().fold_threshold,
+    min_variants: common.MinVariantsOption = SynthSettings().min_variants,
     compress_actions: Annotated[
         bool,
         typer.Option(help="Allow service:Prefix* where it matches only observed actions."),
@@ -80,7 +81,7 @@ def suggest(
         raise UsageError(f"unknown --format {fmt!r}: choose one of {', '.join(FORMATS)}")
     try:
         settings = SynthSettings(generalization=generalize, fold_threshold=fold_threshold,
-                                 compress_actions=compress_actions)
+                                 compress_actions=compress_actions, min_variants=min_variants)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     choice = common.source_choice(source, lookup_attribute, profile, quiet)
