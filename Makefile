@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXAMPLE := examples/ml-account
 
-.PHONY: setup demo test eval bench clean
+.PHONY: setup demo test eval bench backtest clean
 TRAINING_ROLE := AmazonSageMaker-ExecutionRole-20261014T093512
 
 $(STAMP): pyproject.toml
@@ -40,6 +40,9 @@ demo: $(STAMP)
 	@$(BIN)/iamgen review --trail $(EXAMPLE)/trail --grants $(EXAMPLE)/grants/account-authorization-details.json --quiet | awk 'NF == 0 { blank++ } blank < 2'
 	@echo "(the full review with its chart is in out/review/review.md and review-excess.svg; as data in out/review/review.json)"
 	@echo
+	@echo "== iamgen backtest: would a policy learned from the first five days have denied the last two? =="
+	$(BIN)/iamgen backtest --all --trail $(EXAMPLE)/trail --holdout 2d --quiet | tail -n 1
+	@echo
 	@echo "== iamgen graph: who touched what, and the AssumeRole chains =="
 	$(BIN)/iamgen graph --trail $(EXAMPLE)/trail --format dot --output out/graph.dot --quiet
 	@echo "(Graphviz: dot -Tsvg out/graph.dot > out/graph.svg; --format json or graphml for other tools)"
@@ -58,3 +61,15 @@ eval: $(STAMP)
 BENCH_EVENTS ?= 1000000
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_throughput.py --events $(BENCH_EVENTS)
+
+# Durability: learn from days 1-7 of a ten-day AI workload, replay days 8-10.
+# Fails (exit 11) below 99% of held-out distinct calls allowed, or when any
+# out-of-pattern probe is allowed. The second run shows exact names for contrast.
+WORKLOAD := out/workload
+backtest: $(STAMP)
+	@rm -rf $(WORKLOAD)
+	$(BIN)/python benchmarks/generate_workload.py --output-dir $(WORKLOAD)
+	$(BIN)/iamgen backtest --all --trail $(WORKLOAD)/trail --until 2026-11-11 --holdout 3d --expect-denied $(WORKLOAD)/probes.jsonl --fail-under 99 --quiet
+	@echo
+	@echo "== the same with exact names (--generalize none), for contrast =="
+	@$(BIN)/iamgen backtest --all --trail $(WORKLOAD)/trail --until 2026-11-11 --holdout 3d --expect-denied $(WORKLOAD)/probes.jsonl --generalize none --quiet | tail -n 2
