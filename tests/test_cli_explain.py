@@ -57,3 +57,19 @@ def test_explain_says_where_an_id_named_resource_comes_from() -> None:
            "arn:aws:athena:us-east-1:111122223333:workgroup/analysts" in started
     reading = "\n".join(explain_lines("f", 1, read, resolve(read), "analyst"))
     assert "returned athena-query id q-1" in reading
+
+
+def test_explain_shows_the_name_pattern_behind_a_name(tmp_path: Path) -> None:
+    pipeline = role_identity("Pipeline")
+    trail = write_trail_file(tmp_path, [
+        record(pipeline, "sagemaker.amazonaws.com", "DescribeTrainingJob",
+               {"trainingJobName": f"churn-xgb-2026-11-0{day}"}) for day in (2, 3, 4)
+    ])
+    result = CliRunner().invoke(build_app(), ["explain", "--trail", str(trail), "--limit", "1"])
+    assert result.exit_code == 0, result.stderr
+    job = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:training-job/churn-xgb-"
+    assert f"{job}????-??-??" in result.stdout
+    assert ("stands for churn-xgb-2026-11-02 .. churn-xgb-2026-11-04, 3 names, varying: date"
+            in result.stdout)
+    quiet = CliRunner().invoke(build_app(), ["explain", "--trail", str(trail), "--no-patterns"])
+    assert "stands for" not in quiet.stdout

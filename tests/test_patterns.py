@@ -205,6 +205,8 @@ def patterns_of(names: list[str], **kwargs: int) -> set[str]:
          {f"{BUCKET}pipelines/churn/*/sourcedir.tar.gz"}),
         ([f"{JOB}churn-v1.2.0", f"{JOB}churn-v1.3.0"], {f"{JOB}churn-*"}),
         ([f"{JOB}run7", f"{JOB}run8"], {f"{JOB}run*"}),
+        ([f"{BUCKET}calls/k3j9xq2m7p.json", f"{BUCKET}calls/q8w2e4r6ty.json"],
+         {f"{BUCKET}calls/*.json"}),
     ],
 )
 def test_only_the_varying_tokens_become_wildcards(names: list[str], expected: set[str]) -> None:

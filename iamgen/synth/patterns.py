@@ -73,7 +73,7 @@ _COMPOUND: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     )
 )
 _HEX = re.compile(r"[0-9a-f]{7,}|[0-9A-F]{7,}")
-_ID = re.compile(r"[A-Za-z0-9]{12,}")
+_ID = re.compile(r"[A-Za-z0-9]{8,}")
 _NUMBER = re.compile(r"\d+")
 _WORD_NUMBER = re.compile(r"([A-Za-z]+)(\d+)")
 _ESCAPE = re.compile(r"\$\{[*?$]\}")
