@@ -15,7 +15,7 @@ from .. import __version__
 from ..backtest import Backtest, Learned, Probe, Split, backtest, holdout_usages, parse_probes
 from ..catalog import load_catalog
 from ..errors import InputError, NothingUsableError, UsageError
-from ..graph import AccessGraph, build_graph
+from ..graph import build_graph
 from ..model import Principal, PrincipalKind, Window
 from ..render.backtest import FORMATS, RENDERERS
 from ..sources.local import STDIN
@@ -178,25 +178,13 @@ def _nothing_to_learn(cut: datetime, first: datetime | None) -> str:
             "nothing to learn from; use a shorter --holdout or an earlier --since")
 
 
-def _chosen(graph: AccessGraph, names: Sequence[str], all_principals: bool) -> list[Principal]:
-    seen = graph.principals()
-    wanted = list(seen) if all_principals else common.match_principals(names, seen)
-    # The root user's permissions cannot be limited by identity policies: nothing to learn.
-    chosen = [p for p in wanted if p.kind is not PrincipalKind.ROOT]
-    if not chosen:
-        raise NothingUsableError(
-            "only the root user was named: identity policies cannot limit root, so there is "
-            "no policy to backtest" if wanted else "no role or user was seen in the trail")
-    return chosen
-
-
 def _run(whole: common.Run, learning: common.Run, split: Split, names: Sequence[str],
          all_principals: bool, settings: SynthSettings, probes: Sequence[Probe],
          malformed: int, workers: int | None) -> Backtest:
     """Learn, then replay: everything after reading."""
     whole_graph = build_graph(whole.result.usages(), whole.result.principal_events)
     learning_graph = build_graph(learning.result.usages(), learning.result.principal_events)
-    chosen = _chosen(whole_graph, names, all_principals)
+    chosen = common.policy_subjects(whole_graph.principals(), names, all_principals, "backtest")
     # Principals a probe names are learned too, even when not backtested.
     probed = [p for p in learning_graph.principals() if p.kind is not PrincipalKind.ROOT
               and any(common.match_one(probe.principal, p) for probe in probes)]

@@ -300,6 +300,20 @@ def match_principals(wanted: Sequence[str], seen: Sequence[Principal]) -> list[P
     return sorted(chosen)
 
 
+def policy_subjects(seen: Sequence[Principal], wanted: Sequence[str], all_principals: bool,
+                    verb: str) -> list[Principal]:
+    """The roles and users a command writes or judges policies for: every one
+    seen, or those named; never root, whose permissions identity policies cannot
+    limit. ``verb`` says what there would be nothing to do (``suggest``)."""
+    named = list(seen) if all_principals else match_principals(wanted, seen)
+    chosen = [p for p in named if p.kind is not PrincipalKind.ROOT]
+    if not chosen:
+        raise NothingUsableError(
+            "only the root user was named: identity policies cannot limit root, so there is "
+            f"no policy to {verb}" if named else "no role or user was seen in the trail")
+    return chosen
+
+
 def match_one(wanted: str, principal: Principal) -> bool:
     """Whether a name or ARN given on the command line means this principal."""
     return _names(wanted, principal)

@@ -12,9 +12,9 @@ import typer
 
 from .. import __version__
 from ..catalog import load_catalog
-from ..errors import NothingUsableError, UsageError
+from ..errors import UsageError
 from ..graph import AccessGraph, build_graph
-from ..model import Principal, PrincipalKind, Provenance
+from ..model import Principal, Provenance
 from ..policy import MANAGED_POLICY_LIMIT
 from ..render import FORMATS, META_SUFFIX, RenderedFile, render_policies
 from ..render.templates import template_environment
@@ -103,14 +103,7 @@ def write_suggestions(run: common.Run, principals: list[str], all_principals: bo
     machine's cores, at most 8); output and notes come in the same order either way.
     """
     graph = build_graph(run.result.usages(), run.result.principal_events)
-    seen = graph.principals()
-    wanted = list(seen) if all_principals else common.match_principals(principals, seen)
-    # The root user's permissions cannot be limited by identity policies: nothing to write.
-    chosen = [p for p in wanted if p.kind is not PrincipalKind.ROOT]
-    if not chosen:
-        raise NothingUsableError(
-            "only the root user was named: identity policies cannot limit root, so there is "
-            "no policy to suggest" if wanted else "no role or user was seen in the trail")
+    chosen = common.policy_subjects(graph.principals(), principals, all_principals, "suggest")
     if len(chosen) > 1 and output_dir is None:
         raise UsageError(
             f"{len(chosen)} principals: use --output-dir DIR to write one file set per principal"
