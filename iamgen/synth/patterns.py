@@ -44,34 +44,38 @@ import tomllib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
+from typing import NamedTuple
 
 from ..arn import parse_arn, resource_matches
 from ..model import Condition, Permission
 
 SEPARATORS = frozenset("/-_.:=[]")
 
-# Compound shapes, tried at a token start (they contain separators); each
-# must end at the end of the name or before a separator.
+# Compound shapes hold separators, so they are found before a name is split:
+# each starts at the start of the name or after a separator, and ends at its
+# end or before one. Then separators, then runs of anything else.
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _Y, _MO, _D = r"(?:19|20)\d\d", r"(?:0[1-9]|1[0-2])", r"(?:0[1-9]|[12]\d|3[01])"
 _H, _MI = r"(?:[01]\d|2[0-3])", r"[0-5]\d"
-_COMPOUND: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (kind, re.compile(body))
-    for kind, body in (
-        ("uuid", _UUID),
-        # 2026-11-02T09:28:30Z, 2026-11-02-09-28-30(-123), 2026/11/02 09.28.30
-        ("datetime",
-         rf"{_Y}([-_./]){_MO}\1{_D}[-_T ]{_H}([-:_.]?){_MI}\2{_MI}(?:\.\d{{1,6}}|-\d{{3}})?Z?"),
-        # 20261102T092830Z, 20261103-094753
-        ("datetime", rf"{_Y}{_MO}{_D}[-_T]?{_H}{_MI}{_MI}(?:\d{{1,3}})?Z?"),
-        ("date", rf"{_Y}([-_./]){_MO}\1{_D}"),
-        ("date", rf"{_Y}{_MO}{_D}"),
-        ("version", r"[vV]\d+(?:\.\d+)*"),
-        ("version", r"\d+(?:\.\d+){2,}"),
-    )
+_SEP = re.escape("".join(sorted(SEPARATORS)))
+_TOKEN = re.compile(
+    rf"(?<![^{_SEP}])(?:"
+    rf"(?P<uuid>{_UUID})"
+    # 2026-11-02T09:28:30Z, 2026-11-02-09-28-30(-123), 2026/11/02 09.28.30
+    rf"|(?P<datetime>{_Y}(?P<ds>[-_./]){_MO}(?P=ds){_D}[-_T ]{_H}(?P<ts>[-:_.]?){_MI}(?P=ts)"
+    rf"{_MI}(?:\.\d{{1,6}}|-\d{{3}})?Z?"
+    # 20261102T092830Z, 20261103-094753
+    rf"|{_Y}{_MO}{_D}[-_T]?{_H}{_MI}{_MI}(?:\d{{1,3}})?Z?)"
+    rf"|(?P<date>{_Y}(?P<dd>[-_./]){_MO}(?P=dd){_D}|{_Y}{_MO}{_D})"
+    rf"|(?P<version>[vV]\d+(?:\.\d+)*|\d+(?:\.\d+){{2,}})"
+    rf")(?![^{_SEP}])"
+    rf"|(?P<sep>[{_SEP}])"
+    rf"|(?P<word>[A-Za-z]+)(?![^{_SEP}])"
+    rf"|(?P<run>[^{_SEP}]+)"
 )
+_COMPOUND_KINDS = ("uuid", "datetime", "date", "version")
 _HEX = re.compile(r"[0-9a-f]{7,}|[0-9A-F]{7,}")
 _ID = re.compile(r"[A-Za-z0-9]{8,}")
 _NUMBER = re.compile(r"\d+")
@@ -79,10 +83,10 @@ _WORD_NUMBER = re.compile(r"([A-Za-z]+)(\d+)")
 _ESCAPE = re.compile(r"\$\{[*?$]\}")
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     """One piece of a name: a separator, a word, a shaped token, or a part a
-    data entry declares ephemeral (``declared``)."""
+    data entry declares ephemeral (``declared``). A named tuple: a name makes a
+    dozen of them, and synthesis tokenizes every name a principal used."""
 
     text: str
     kind: str  # "sep", "word", a shape ("date", "uuid", ...) or a declared group name
@@ -100,6 +104,8 @@ class Token:
 
 def _shape_of_run(run: str) -> list[Token]:
     """Tokens of a run of non-separator characters."""
+    if run.isalpha():
+        return [Token(run, "word")]
     if run.isdigit():
         kind = "epoch" if len(run) in (10, 13) and run[0] == "1" else "number"
         return [Token(run, kind)]
@@ -117,36 +123,26 @@ def _shape_of_run(run: str) -> list[Token]:
     return [Token(run, "word")]
 
 
-def _compound_at(name: str, start: int) -> Token | None:
-    """A compound shape (a date, a UUID...) starting at ``start`` and ending at
-    the end of the name or before a separator."""
-    for kind, regex in _COMPOUND:
-        found = regex.match(name, start)
-        if found and (found.end() == len(name) or name[found.end()] in SEPARATORS):
-            return Token(found.group(), kind)
-    return None
-
-
 def tokenize(name: str) -> list[Token]:
     """Split a name into separators, words and shaped tokens."""
+    return list(_tokenized(name))
+
+
+@lru_cache(maxsize=1 << 16)
+def _tokenized(name: str) -> tuple[Token, ...]:
     tokens: list[Token] = []
-    i, end = 0, len(name)
-    while i < end:
-        if name[i] in SEPARATORS:
-            tokens.append(Token(name[i], "sep"))
-            i += 1
-            continue
-        compound = _compound_at(name, i) if i == 0 or name[i - 1] in SEPARATORS else None
-        if compound is not None:
-            tokens.append(compound)
-            i += len(compound.text)
-            continue
-        j = i
-        while j < end and name[j] not in SEPARATORS:
-            j += 1
-        tokens.extend(_shape_of_run(name[i:j]))
-        i = j
-    return tokens
+    for found in _TOKEN.finditer(name):
+        text = found.group()
+        if found["sep"] is not None:
+            tokens.append(Token(text, "sep"))
+        elif found["word"] is not None:
+            tokens.append(Token(text, "word"))
+        elif found["run"] is not None:
+            tokens.extend(_shape_of_run(text))
+        else:
+            kind = next(k for k in _COMPOUND_KINDS if found[k] is not None)
+            tokens.append(Token(text, kind))
+    return tuple(tokens)
 
 
 # --- data ---------------------------------------------------------------------
@@ -274,7 +270,7 @@ def _tokens_of(where: Located, rules: NameRules) -> tuple[tuple[Token, ...], str
             at = stop
         tokens.extend(tokenize(where.name[at:]) if at < len(where.name) else ())
         return tuple(tokens), family.family
-    return tuple(tokenize(where.name)), ""
+    return _tokenized(where.name), ""
 
 
 # --- inference ----------------------------------------------------------------
