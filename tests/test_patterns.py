@@ -343,3 +343,43 @@ def test_every_data_entry_has_a_note_and_an_aws_source() -> None:
     assert len(rules.families) >= 8 and rules.stable
     for family in rules.families:
         assert family.note and family.source.startswith("https://docs.aws.amazon.com/")
+
+
+@given(st.lists(name_families(), min_size=1, max_size=3), st.data(),
+       st.sampled_from(tuple(Generalization)), st.integers(1, 4))
+def test_synthesis_is_monotone_with_folds_and_patterns(families, data, level,  # type: ignore[no-untyped-def]
+                                                       threshold) -> None:
+    """More observations never take an allowed call away, whatever the level
+    (a name a pattern took still counts for its folder's fold)."""
+    def perms_of(names: list[str]) -> list[Permission]:
+        return [Permission(next(a for a in ("s3:GetObject", "sagemaker:DescribeTrainingJob",
+                                            "logs:CreateLogStream")
+                                if a.split(":")[0] == n.split(":")[2]), n) for n in names]
+
+    small = sorted({name_of(f, data) for f in families for _ in range(data.draw(st.integers(1, 5)))})
+    big = sorted(set(small) | {name_of(f, data) for f in families for _ in range(4)})
+    settings_ = SynthSettings(generalization=level, fold_threshold=threshold)
+    before = synthesize(perms_of(small), settings_).documents
+    after = synthesize(perms_of(big), settings_).documents
+    probes = perms_of(sorted({name_of(f, data) for f in families for _ in range(6)} | set(big)))
+    for probe in probes:
+        if allows(list(before), probe.action, probe.resource) is True:
+            assert allows(list(after), probe.action, probe.resource) is True, probe
+
+
+def test_a_name_a_pattern_took_still_counts_for_its_folders_fold() -> None:
+    # Three objects in d/ fold at threshold 2. A fourth makes a,b,c.csv a name
+    # pattern; had the pattern taken them from the fold's count, d/* would go
+    # and d/other (allowed before) would be denied with more evidence.
+    settings_ = SynthSettings(fold_threshold=2)
+    small = [Permission("s3:GetObject", f"arn:aws:s3:::b/d/{key}")
+             for key in ("a.csv", "b.csv", "x-1.txt")]
+    big = small + [Permission("s3:GetObject", "arn:aws:s3:::b/d/c.csv")]
+    for perms in (small, big):
+        result = synthesize(perms, settings_)
+        assert allows(list(result.documents), "s3:GetObject", "arn:aws:s3:::b/d/other") is True
+    (pattern,) = synthesize(big, settings_).patterns
+    assert pattern.pattern == "arn:aws:s3:::b/d/*.csv"
+    # the fold covers the pattern: one resource, not two
+    (stmt,) = synthesize(big, settings_).documents[0].statements
+    assert stmt.resources == ("arn:aws:s3:::b/d/*",)

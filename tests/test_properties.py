@@ -219,9 +219,7 @@ def test_folds_stay_inside_one_bucket_and_are_backed_by_evidence(
     perms: list[Permission], settings: SynthSettings
 ) -> None:
     result = synthesize(perms, settings)
-    # Names a name pattern took never reach folding.
-    patterned = {name for pattern in result.patterns for name in pattern.names}
-    evidence = {p for p in observed(perms) if p.resource not in patterned}
+    evidence = observed(perms)
     if settings.generalization in (Generalization.NONE, Generalization.PATTERNS):
         assert result.folds == ()
     threshold = effective_threshold(result, settings)

@@ -421,22 +421,29 @@ def apply_patterns(permissions: Iterable[Permission], min_variants: int = 3,
     found = infer_patterns((p.resource for p in perms), min_variants, rules)
     if not found:
         return perms, ()
-    patterns_made = {generalized.pattern for generalized in found.values()}
     out = {
         Permission(p.action, found[p.resource].pattern, p.conditions)
         if p.resource in found else p
         for p in perms
     }
-    # A name left exact (another skeleton) that a pattern of the same action
-    # and conditions covers adds nothing: drop it.
+    return drop_covered(out, {g.pattern for g in found.values()}), tuple(
+        sorted(set(found.values())))
+
+
+def drop_covered(permissions: Iterable[Permission],
+                 patterns: set[str]) -> frozenset[Permission]:
+    """Without the exact names a name pattern of the same action and
+    conditions covers (a name of another shape the pattern also admits)."""
+    perms = frozenset(permissions)
     by_slot: dict[tuple[str, tuple[Condition, ...]], list[str]] = defaultdict(list)
-    for perm in out:
-        if perm.resource in patterns_made:
+    for perm in perms:
+        if perm.resource in patterns:
             by_slot[(perm.action, perm.conditions)].append(perm.resource)
-    kept = frozenset(
-        p for p in out
-        if p.resource in patterns_made or not any(
+    if not by_slot:
+        return perms
+    return frozenset(
+        p for p in perms
+        if p.resource in patterns or not any(
             resource_matches(pattern, p.resource)
             for pattern in by_slot.get((p.action, p.conditions), ()))
     )
-    return kept, tuple(sorted(set(found.values())))

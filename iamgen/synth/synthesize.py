@@ -2,28 +2,59 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from ..catalog import Catalog, load_catalog
-from ..model import Permission, PolicyDocument
+from ..model import Condition, Permission, PolicyDocument
 from ..policy import policy_size
 from .compress import compress_actions
 from .generalize import Siblings, find_siblings, fold_siblings
 from .group import group_permissions, statement_order
 from .normalize import normalize_permissions
-from .patterns import NamePattern, apply_patterns
+from .patterns import NamePattern, drop_covered, infer_patterns
 from .settings import Compression, Fold, Generalization, SynthResult, SynthSettings
 from .sids import name_statements
 from .split import cut_oversized, pack
 
 
+def _generalized(
+    siblings: Siblings, named: Mapping[str, NamePattern], threshold: int
+) -> tuple[frozenset[Permission], tuple[Fold, ...]]:
+    """Folds and name patterns, each decided on every observed name, together.
+
+    Both are made from all the evidence, so more observations never take an
+    allowed name away (a name taken by a pattern still counts for its folder's
+    fold). A name either generalizes is dropped; a name pattern a fold of the
+    same action and conditions covers (``folder/*`` over ``folder/a-*.csv``) too.
+    """
+    folded, folds = fold_siblings(siblings, threshold)
+    out: set[Permission] = set()
+    fold_prefixes: dict[tuple[str, tuple[Condition, ...]], list[str]] = {}
+    for perm in folded:
+        if perm.resource in named:
+            continue  # its name pattern stands for it
+        out.add(perm)
+        if perm.resource.endswith("*") and perm not in siblings.permissions:
+            fold_prefixes.setdefault((perm.action, perm.conditions), []).append(
+                perm.resource[:-1])
+    for perm in siblings.permissions:
+        pattern = named.get(perm.resource)
+        if pattern is None:
+            continue
+        prefixes = fold_prefixes.get((perm.action, perm.conditions), ())
+        if not any(pattern.pattern.startswith(prefix) for prefix in prefixes):
+            out.add(Permission(perm.action, pattern.pattern, perm.conditions))
+    return drop_covered(out, {p.pattern for p in named.values()}), folds
+
+
 def _documents(
     siblings: Siblings,
+    named: Mapping[str, NamePattern],
     settings: SynthSettings,
     threshold: int,
     catalog: Catalog,
 ) -> tuple[tuple[PolicyDocument, ...], tuple[Fold, ...], tuple[Compression, ...]]:
-    folded, folds = fold_siblings(siblings, threshold)
+    folded, folds = _generalized(siblings, named, threshold)
     statements = group_permissions(folded)
     compressions: tuple[Compression, ...] = ()
     if settings.compress_actions:
@@ -76,16 +107,17 @@ def synthesize(
     notes: list[str] = []
     if not perms:
         return SynthResult(documents=(), notes=("no permissions to grant: no policy written",))
-    patterns: tuple[NamePattern, ...] = ()
+    named: dict[str, NamePattern] = {}
     if settings.generalization is not Generalization.NONE:
-        perms, patterns = apply_patterns(perms, settings.min_variants)
+        named = infer_patterns((p.resource for p in perms), settings.min_variants)
+    patterns = tuple(sorted(set(named.values())))
     threshold = settings.fold_threshold
     siblings = find_siblings(perms, settings.generalization)  # once for every threshold
-    documents, folds, compressions = _documents(siblings, settings, threshold, catalog)
+    documents, folds, compressions = _documents(siblings, named, settings, threshold, catalog)
     if len(documents) > settings.max_documents:
         needed = len(documents)
         for lower in _lower_thresholds(threshold, settings.generalization):
-            attempt = _documents(siblings, settings, lower, catalog)
+            attempt = _documents(siblings, named, settings, lower, catalog)
             if len(attempt[0]) <= settings.max_documents:
                 notes.append(
                     f"{needed} documents exceed {settings.max_documents}: "
