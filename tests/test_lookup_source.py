@@ -155,10 +155,12 @@ def test_open_window_covers_ninety_days_per_region() -> None:
 
 
 def test_api_error_is_a_warning_and_other_slices_go_on(client: Any) -> None:
+    # A refused call (AccessDenied, expired token) stops the run instead:
+    # tests/test_aws_settings.py.
     clock = FakeClock()
     stub = Stubber(client)
-    stub.add_client_error("lookup_events", service_error_code="AccessDeniedException",
-                          service_message="not authorized to perform cloudtrail:LookupEvents")
+    stub.add_client_error("lookup_events", service_error_code="InvalidNextTokenException",
+                          service_message="the token is not valid", http_status_code=400)
     stub.add_response("lookup_events", {
         "Events": [_event("DescribeTrainingJob", datetime(2026, 11, 2, 1, tzinfo=UTC))]})
     with stub:
@@ -166,7 +168,7 @@ def test_api_error_is_a_warning_and_other_slices_go_on(client: Any) -> None:
     assert result.events_read == 1
     assert result.files_skipped["unreadable_file"] == 1
     [line] = result.sorted_warnings()
-    assert "AccessDeniedException" in line and line.startswith("warning: lookup:default:[")
+    assert "InvalidNextTokenException" in line and line.startswith("warning: lookup:us-east-1:[")
 
 
 def test_invalid_cloudtrail_event_string_is_warned(client: Any) -> None:

@@ -223,6 +223,9 @@ def read_grants_files(paths: Sequence[Path]) -> GrantsFile:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise GrantsError(f"{path}: cannot read grants file ({exc.strerror or exc})") from None
+        except UnicodeDecodeError:
+            raise GrantsError(f"{path}: grants file is not UTF-8 text (a JSON document is "
+                              "expected; is it compressed?)") from None
         try:
             loaded.append((path, json.loads(text)))
         except json.JSONDecodeError as exc:
@@ -255,23 +258,27 @@ def iam_client(profile: str | None = None, region: str | None = None,
     """An IAM client from the usual AWS configuration.
 
     ``profile`` and ``region`` default to ``AWS_PROFILE`` / the configured
-    region; ``endpoint_url`` defaults to ``AWS_ENDPOINT_URL_IAM`` or
+    region (``AWS_REGION`` first, see :func:`iamgen.sources.aws.session`);
+    ``endpoint_url`` defaults to ``AWS_ENDPOINT_URL_IAM`` or
     ``AWS_ENDPOINT_URL`` (boto3 reads those itself).
     """
-    import boto3
     from botocore.exceptions import BotoCoreError
 
+    from ..sources.aws import session
+
     try:
-        session = boto3.Session(profile_name=profile, region_name=region)
-        return session.client("iam", endpoint_url=endpoint_url or None)
+        return session(profile, region).client("iam", endpoint_url=endpoint_url or None)
     except BotoCoreError as exc:
         raise GrantsError(f"cannot set up an IAM client: {exc}") from None
 
 
 @contextmanager
-def _reading(what: str) -> Iterator[None]:
-    """Turn AWS errors into a GrantsError that names what could not be read."""
+def _reading(what: str, call: str) -> Iterator[None]:
+    """Turn AWS errors into a GrantsError that names what could not be read and
+    the call (``call``, e.g. ``GetRole``, for errors that do not name it)."""
     from botocore.exceptions import BotoCoreError, ClientError
+
+    from ..sources.aws import DENIED_CODES, refusal
 
     try:
         yield
@@ -279,18 +286,22 @@ def _reading(what: str) -> Iterator[None]:
         error = exc.response.get("Error", {})
         code = error.get("Code", "error")
         message = error.get("Message", "")
-        operation = exc.operation_name
+        operation = exc.operation_name or call
         if code == "NoSuchEntity":
             raise GrantsError(f"cannot read {what}: it does not exist "
                               f"(iam:{operation} said NoSuchEntity: {message})") from None
-        if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
+        if code in DENIED_CODES:
             raise GrantsError(f"cannot read {what}: iam:{operation} was denied ({code}); "
                               "the caller needs read access to IAM (for example "
                               "the IAMReadOnlyAccess policy)") from None
+        why = refusal(exc)
+        if why is not None:
+            raise GrantsError(f"cannot read {what}: iam:{operation}: {why}") from None
         raise GrantsError(f"cannot read {what}: iam:{operation} failed ({code}: {message})"
                           ) from None
     except BotoCoreError as exc:
-        raise GrantsError(f"cannot read {what}: {exc}") from None
+        why = refusal(exc) or str(exc)
+        raise GrantsError(f"cannot read {what}: iam:{call}: {why}") from None
 
 
 PAGE_SIZE = 100
@@ -307,7 +318,7 @@ def _pages(client: Any, operation: str, key: str, **params: Any) -> list[Any]:
 
 
 def _managed_live(client: Any, arn: str) -> GrantedPolicy:
-    with _reading(f"managed policy {arn}"):
+    with _reading(f"managed policy {arn}", "GetPolicy"):
         policy = client.get_policy(PolicyArn=arn)["Policy"]
         version = client.get_policy_version(PolicyArn=arn,
                                             VersionId=policy["DefaultVersionId"])
@@ -317,12 +328,12 @@ def _managed_live(client: Any, arn: str) -> GrantedPolicy:
 
 def _group_live(client: Any, group: str) -> list[GrantedPolicy]:
     out = []
-    with _reading(f"policies of group {group}"):
+    with _reading(f"policies of group {group}", "ListGroupPolicies"):
         names = _pages(client, "list_group_policies", "PolicyNames", GroupName=group)
         attached = _pages(client, "list_attached_group_policies", "AttachedPolicies",
                           GroupName=group)
     for name in sorted(names):
-        with _reading(f"inline policy {name} of group {group}"):
+        with _reading(f"inline policy {name} of group {group}", "GetGroupPolicy"):
             raw = client.get_group_policy(GroupName=group, PolicyName=name)["PolicyDocument"]
         out.append(GrantedPolicy(name, PolicyKind.GROUP,
                                  parse_document(raw, f"group {group}: {name}"), group=group))
@@ -345,22 +356,25 @@ def load_live(client: Any, principal: Principal) -> Grants:
     is_role = principal.kind is PrincipalKind.ROLE
     kind, name = principal.kind.value, principal.name
     what = f"{kind} {name}"
-    with _reading(what):
+    with _reading(what, "GetRole" if is_role else "GetUser"):
         entity = (client.get_role(RoleName=name)["Role"] if is_role
                   else client.get_user(UserName=name)["User"])
-    with _reading(f"inline policies of {what}"):
+    with _reading(f"inline policies of {what}",
+                  "ListRolePolicies" if is_role else "ListUserPolicies"):
         inline_names = (_pages(client, "list_role_policies", "PolicyNames", RoleName=name)
                         if is_role else
                         _pages(client, "list_user_policies", "PolicyNames", UserName=name))
     policies = []
     for policy_name in sorted(inline_names):
-        with _reading(f"inline policy {policy_name} of {what}"):
+        with _reading(f"inline policy {policy_name} of {what}",
+                      "GetRolePolicy" if is_role else "GetUserPolicy"):
             raw = (client.get_role_policy(RoleName=name, PolicyName=policy_name) if is_role
                    else client.get_user_policy(UserName=name, PolicyName=policy_name))
         policies.append(GrantedPolicy(policy_name, PolicyKind.INLINE,
                                       parse_document(raw["PolicyDocument"],
                                                      f"{what}: {policy_name}")))
-    with _reading(f"managed policies attached to {what}"):
+    with _reading(f"managed policies attached to {what}",
+                  "ListAttachedRolePolicies" if is_role else "ListAttachedUserPolicies"):
         attached = (_pages(client, "list_attached_role_policies", "AttachedPolicies",
                            RoleName=name) if is_role else
                     _pages(client, "list_attached_user_policies", "AttachedPolicies",
@@ -368,7 +382,7 @@ def load_live(client: Any, principal: Principal) -> Grants:
     policies += [_managed_live(client, a["PolicyArn"])
                  for a in sorted(attached, key=lambda a: a["PolicyArn"])]
     if not is_role:
-        with _reading(f"groups of {what}"):
+        with _reading(f"groups of {what}", "ListGroupsForUser"):
             groups = _pages(client, "list_groups_for_user", "Groups", UserName=name)
         for group in sorted(g["GroupName"] for g in groups):
             policies += _group_live(client, group)
@@ -388,9 +402,9 @@ def list_live(client: Any) -> tuple[Principal, ...]:
     Read-only and paginated. A denied or failed list call raises GrantsError
     naming it: a partial listing would flag principals as unused, or hide them.
     """
-    with _reading("the account's roles"):
+    with _reading("the account's roles", "ListRoles"):
         roles = _pages(client, "list_roles", "Roles")
-    with _reading("the account's users"):
+    with _reading("the account's users", "ListUsers"):
         users = _pages(client, "list_users", "Users")
     found = {Principal(str(r["Arn"]), PrincipalKind.ROLE) for r in roles}
     found |= {Principal(str(u["Arn"]), PrincipalKind.USER) for u in users}
@@ -405,12 +419,12 @@ def find_live(client: Any, name: str) -> Principal:
     bare = name.rsplit("/", 1)[-1]
     if not name.startswith("user/"):
         try:
-            with _reading(f"role {bare}"):
+            with _reading(f"role {bare}", "GetRole"):
                 return Principal(str(client.get_role(RoleName=bare)["Role"]["Arn"]),
                                  PrincipalKind.ROLE)
         except GrantsError as exc:
             if "does not exist" not in str(exc) or name.startswith("role/"):
                 raise
-    with _reading(f"role or user {bare}"):
+    with _reading(f"role or user {bare}", "GetUser"):
         return Principal(str(client.get_user(UserName=bare)["User"]["Arn"]),
                          PrincipalKind.USER)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
-from ..errors import InputError
+from ..errors import IamgenError
 from ..model import Filters
 from ..sources.base import FolderedSource, RecordSource, TrailFile, TrailFolder, read_files
 from ..sources.decode import BadInput
@@ -200,7 +200,7 @@ def _run_workers(source: RecordSource, batches: list[list[Unit]], orders: list[l
         process.start()
     results: list[Shipment] = []
     errors: list[str] = []
-    input_errors: list[str] = []
+    input_errors: list[IamgenError] = []
 
     def receive(wait: bool) -> bool:
         """Handle one reply (waiting up to a second for it, if ``wait``); False if none came."""
@@ -232,7 +232,7 @@ def _run_workers(source: RecordSource, batches: list[list[Unit]], orders: list[l
         while len(results) < len(processes) and not errors and not input_errors:
             receive(wait=True)
         if input_errors:
-            raise InputError(input_errors[0])
+            raise input_errors[0]
         if errors:
             raise RuntimeError(f"a scan worker failed:\n{errors[0]}")
     finally:
@@ -265,8 +265,8 @@ def _worker(source: RecordSource, batches: list[list[Unit]], order: list[int], f
             if claims.take(index, leave):
                 _fold_batch(folder, source, batches[index], advance)
         replies.put(("result", folder.finish().ship()))
-    except InputError as exc:  # a folder that cannot be listed: the parent raises it
-        replies.put(("input_error", str(exc)))
+    except IamgenError as exc:  # an unlistable folder, a refused call: the parent raises it
+        replies.put(("input_error", exc))
     except BaseException:  # noqa: BLE001 - reported to the parent, which raises
         replies.put(("error", traceback.format_exc()))
 

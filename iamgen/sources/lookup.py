@@ -5,6 +5,13 @@ LookupEvents is regional, returns at most 50 events a page, and is limited to
 two requests per second per account and region; it takes at most one lookup
 attribute. Each record is ``Events[].CloudTrailEvent``, a JSON string.
 
+Which regions are read: those of the ``--region`` filter when it names any,
+else the region the AWS settings configure (``AWS_REGION``,
+``AWS_DEFAULT_REGION``, the profile's region); with neither, a UsageError
+says to set one. A call AWS refuses (no or expired credentials,
+AccessDenied) stops the run with :class:`~iamgen.errors.AwsRefusedError`;
+other failures of a slice are warnings, and the other slices go on.
+
 The window is read one UTC day at a time (one "file" per region and day), so
 memory holds at most one day of events, and each event is kept only in the
 day slice its ``EventTime`` falls in, so a record on a slice boundary is never
@@ -22,7 +29,7 @@ from typing import Any
 
 from ..errors import UsageError
 from ..model import Filters
-from .aws import error_text
+from .aws import error_text, refused
 from .base import TrailFile
 from .decode import json_encode
 
@@ -81,7 +88,7 @@ class LookupSource:
         now = self.now or datetime.now(UTC)
         since = filters.window.since or now - timedelta(days=LOOKUP_DAYS)
         until = filters.window.until or now
-        regions: list[str | None] = sorted(filters.regions) or [None]
+        regions: list[str | None] = sorted(filters.regions) or [self._configured_region()]
         out = []
         for region in regions:
             start = since
@@ -125,12 +132,32 @@ class LookupSource:
                     break
                 request["NextToken"] = token
         except (BotoCoreError, ClientError) as exc:
+            failure = refused(f"cloudtrail:LookupEvents in {region or 'the default region'}",
+                              exc)
+            if failure is not None:
+                raise failure from None
             raise OSError(error_text(exc)) from None
         return json_encode({"Events": events})
 
     def skipped(self) -> dict[str, int]:
         """Nothing is passed over while listing slices."""
         return {}
+
+    def _configured_region(self) -> str | None:
+        """The region a client made without one is in (from the AWS settings);
+        UsageError when the settings name none. None when the client does not
+        say (a test's fake)."""
+        try:
+            client = self._client(None)
+        except UsageError:
+            raise UsageError("LookupEvents is regional and no region is configured: name the "
+                             "regions to read with --region (repeatable), or set AWS_REGION"
+                             ) from None
+        region = getattr(getattr(client, "meta", None), "region_name", None)
+        if isinstance(region, str) and region:
+            self._clients.setdefault((region, os.getpid()), client)
+            return region
+        return None
 
     def _client(self, region: str | None) -> Any:
         key = (region, os.getpid())  # a forked process makes its own clients

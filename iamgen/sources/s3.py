@@ -14,6 +14,11 @@ still checked against the filters.
 A scan takes the day folders (:meth:`S3Source.folders`) as its units of work:
 each process lists the folders it takes, a page at a time, while it reads
 their objects, so no process ever holds every key of a long trail.
+
+A listing or a read that AWS refuses (no or expired credentials, AccessDenied)
+stops the run with :class:`~iamgen.errors.AwsRefusedError` naming the call; a
+folder that cannot be listed otherwise is an InputError; an object that cannot
+be fetched otherwise, or is damaged, is a warning.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..model import Filters
-from .aws import error_text
+from .aws import error_text, refused
 from .base import TrailFile
 from .layout import skip_reason
 
@@ -134,7 +139,7 @@ class S3Source:
         try:
             found = set(self._folders(bucket, prefix, filters))
         except (BotoCoreError, ClientError) as exc:
-            raise InputError(f"{self.url}: cannot list the bucket ({error_text(exc)})") from None
+            raise _listing_error(self.url, exc) from None
         urls = [f"{SCHEME}{bucket}/{folder}" for folder in sorted(found)]
         self._walked = (filters, urls)
         return urls
@@ -156,7 +161,7 @@ class S3Source:
                 else:
                     yield TrailFile(f"{SCHEME}{bucket}/{key}")
         except (BotoCoreError, ClientError) as exc:
-            raise InputError(f"{folder}: cannot list the bucket ({error_text(exc)})") from None
+            raise _listing_error(folder, exc) from None
 
     def _folders(self, bucket: str, prefix: str, filters: Filters) -> Iterator[str]:
         """The prefixes to list in full, walking the delivery layout."""
@@ -293,7 +298,9 @@ class S3Source:
     # -- reading --------------------------------------------------------------
 
     def read(self, trail_file: TrailFile) -> bytes:
-        """The object's bytes. Raises OSError when it cannot be fetched."""
+        """The object's bytes. Raises OSError when it cannot be fetched, and
+        AwsRefusedError when AWS refused the call (credentials, AccessDenied):
+        that stops the run, where a missing or damaged object is a warning."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         bucket, key = parse_s3_url(trail_file.location)
@@ -305,11 +312,21 @@ class S3Source:
             finally:
                 body.close()
         except (BotoCoreError, ClientError) as exc:
+            failure = refused(f"s3:GetObject {trail_file.location}", exc)
+            if failure is not None:
+                raise failure from None
             raise OSError(error_text(exc)) from None
 
     def skipped(self) -> dict[str, int]:
         """Objects listed but passed over, by reason."""
         return dict(self._skipped)
+
+
+def _listing_error(url: str, exc: Exception) -> Exception:
+    """What a failed listing under ``url`` raises: AwsRefusedError when AWS
+    refused it, else InputError."""
+    return refused(f"s3:ListObjectsV2 on {url}", exc) or InputError(
+        f"{url}: cannot list the bucket ({error_text(exc)})")
 
 
 def _month_span(year: int, month: int) -> tuple[date, date]:
