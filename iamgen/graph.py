@@ -45,7 +45,8 @@ def _nx() -> ModuleType:
 
 
 SCHEMA = "iamgen-access-graph"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2 adds ``graph.trail`` (:class:`TrailContext`); version 1 files lack it and are refused."""
 GRAPH_FORMATS = ("json", "graphml", "dot")
 
 PRINCIPAL = "principal"
@@ -60,6 +61,21 @@ WILDCARD = "*"
 CHAIN_ACTIONS = frozenset({"sts:assumerole"})
 MAX_CHAIN_LENGTH = 8
 MAX_CHAINS_PER_START = 20
+
+
+@dataclass(frozen=True, slots=True)
+class TrailContext:
+    """What results depend on besides the edges: the trail's span and filters, and
+    which actions it shows a call of. Saved with the graph, so a command reading a
+    saved graph answers as it would reading the trail itself."""
+
+    first_event: datetime | None = None
+    last_event: datetime | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    # Every action the trail shows a call of, by anyone (which data events it
+    # records); None when not known.
+    trail_actions: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +122,11 @@ class AccessGraph:
     """A built access graph. Treat as immutable; build with :func:`build_graph`."""
 
     def __init__(self, graph: nx.MultiDiGraph,
-                 usages_by_node: Mapping[str, tuple[Usage, ...]] | None = None) -> None:
+                 usages_by_node: Mapping[str, tuple[Usage, ...]] | None = None,
+                 context: TrailContext | None = None) -> None:
         """Wrap ``graph``; ``usages_by_node`` (each principal node's usages, sorted
         as :meth:`usages_of` returns them) saves rebuilding them from edge data."""
+        self.context = context if context is not None else TrailContext()
         self._built: nx.MultiDiGraph | None = graph
         self._build: Callable[[], nx.MultiDiGraph] | None = None
         self._by_node = dict(usages_by_node) if usages_by_node is not None else None
@@ -117,7 +135,8 @@ class AccessGraph:
     @classmethod
     def _deferred(cls, build: Callable[[], nx.MultiDiGraph], principals: Mapping[str, Principal],
                   events: Mapping[str, int],
-                  usages_by_node: Mapping[str, tuple[Usage, ...]]) -> AccessGraph:
+                  usages_by_node: Mapping[str, tuple[Usage, ...]],
+                  context: TrailContext) -> AccessGraph:
         """A graph whose networkx form is built by ``build`` when first needed.
 
         Per-principal queries (the ones ``suggest``, ``diff`` and ``review``
@@ -126,6 +145,7 @@ class AccessGraph:
         networkx graph, once.
         """
         access = cls.__new__(cls)
+        access.context = context
         access._built = None
         access._build = build
         access._by_node = dict(usages_by_node)
@@ -351,12 +371,14 @@ def _newest_first(moment: datetime) -> float:
 
 
 def build_graph(usages: Iterable[Usage],
-                events: Mapping[Principal, int] | None = None) -> AccessGraph:
+                events: Mapping[Principal, int] | None = None,
+                context: TrailContext | None = None) -> AccessGraph:
     """The access graph of some usages.
 
     ``events`` (a principal's total trail events, as ``ScanResult.principal_events``)
     adds principals whose calls needed no grant and keeps event counts for
-    provenance. Duplicate (principal, permission, outcome) usages are merged.
+    provenance; ``context`` (the trail's span, filters and actions) is kept as
+    it is and saved with the graph. Duplicate (principal, permission, outcome) usages are merged.
     The result does not depend on the order of ``usages``. The networkx form
     is built when a query first needs it: per-principal queries do not.
     """
@@ -384,11 +406,12 @@ def build_graph(usages: Iterable[Usage],
     def build() -> nx.MultiDiGraph:
         return _networkx_graph(merged, principals, counts)
 
+    context = context if context is not None else TrailContext()
     if len({p.arn for p in principals}) != len(principals):  # one ARN as two kinds
-        return AccessGraph(build())  # the nodes decide which kind each ARN is
+        return AccessGraph(build(), context=context)  # the nodes decide each ARN's kind
     return AccessGraph._deferred(
         build, {p.arn: p for p in principals}, {p.arn: counts.get(p, 0) for p in principals},
-        {node: tuple(found) for node, found in by_node.items()})
+        {node: tuple(found) for node, found in by_node.items()}, context)
 
 
 def _networkx_graph(merged: list[Usage], principals: list[Principal],
@@ -543,9 +566,13 @@ def resource_kind(resource: str) -> str:
 
 
 def _short_label(resource: str) -> str:
+    """``service:region:resource`` (``service:resource`` for global ones): the ARN
+    without partition and account, so one name in four regions gives four labels."""
     parsed = parse_arn(resource)
     if parsed is None:
         return resource
+    if parsed.region:
+        return f"{parsed.service}:{parsed.region}:{parsed.resource}"
     return f"{parsed.service}:{parsed.resource}"
 
 
@@ -560,7 +587,8 @@ def to_json(access: AccessGraph) -> str:
         "schema_version": SCHEMA_VERSION,
         "directed": True,
         "multigraph": True,
-        "graph": {"schema": SCHEMA, "schema_version": SCHEMA_VERSION},
+        "graph": {"schema": SCHEMA, "schema_version": SCHEMA_VERSION,
+                  "trail": _context_json(access.context)},
         "nodes": [{"id": node, **_node_json(attrs)}
                   for node, attrs in sorted(graph.nodes(data=True))],
         "edges": sorted(
@@ -583,19 +611,22 @@ def from_json(text: str) -> AccessGraph:
     _check_version(document.get("schema_version"))
     graph = _nx().MultiDiGraph(schema=SCHEMA, schema_version=SCHEMA_VERSION)
     try:
+        context = _context_from(document["graph"]["trail"])
         for node in document["nodes"]:
             graph.add_node(str(node["id"]), **_node_from(node))
         for edge in document["edges"]:
             _add_loaded_edge(graph, edge, edge["conditions"], edge["regions"])
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"graph file is damaged: {type(exc).__name__}: {exc}") from None
-    return AccessGraph(graph)
+    return AccessGraph(graph, context=context)
 
 
 def to_graphml(access: AccessGraph) -> str:
     """GraphML for Gephi and yEd: every attribute a string or an integer."""
     flat = _nx().MultiDiGraph()
-    flat.graph.update({"schema": SCHEMA, "schema_version": SCHEMA_VERSION})
+    flat.graph.update({"schema": SCHEMA, "schema_version": SCHEMA_VERSION,
+                       "trail": json.dumps(_context_json(access.context), sort_keys=True,
+                                           separators=(",", ":"))})
     for node, attrs in sorted(access._graph.nodes(data=True)):
         flat.add_node(node, **_node_json(attrs))
     for s, t, k, d in sorted(access._graph.edges(keys=True, data=True),
@@ -620,6 +651,7 @@ def from_graphml(text: str) -> AccessGraph:
     _check_version(flat.graph.get("schema_version"))
     graph = _nx().MultiDiGraph(schema=SCHEMA, schema_version=SCHEMA_VERSION)
     try:
+        context = _context_from(json.loads(flat.graph["trail"]))
         for node, attrs in flat.nodes(data=True):
             graph.add_node(node, **_node_from(attrs))
         for s, t, k, d in flat.edges(keys=True, data=True):
@@ -629,7 +661,7 @@ def from_graphml(text: str) -> AccessGraph:
                              conditions, regions)
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"graph file is damaged: {type(exc).__name__}: {exc}") from None
-    return AccessGraph(graph)
+    return AccessGraph(graph, context=context)
 
 
 def read_graph(text: str) -> AccessGraph:
@@ -672,9 +704,37 @@ def _dot_quote(text: str) -> str:
 
 
 def _check_version(version: Any) -> None:
+    if version == 1:
+        raise InputError(
+            "graph schema version 1 (written by an older iamgen) lacks the trail's time "
+            "window and which data events it recorded, so results from it would differ "
+            "from the trail's: write it again with `iamgen graph --trail ...`")
     if version != SCHEMA_VERSION:
         raise InputError(f"graph schema version {version!r} is not supported "
                          f"(this iamgen reads version {SCHEMA_VERSION})")
+
+
+def _context_json(context: TrailContext) -> dict[str, Any]:
+    def moment(value: datetime | None) -> str | None:
+        return _iso(value) if value is not None else None
+
+    actions = context.trail_actions
+    return {"first_event": moment(context.first_event), "last_event": moment(context.last_event),
+            "since": moment(context.since), "until": moment(context.until),
+            "trail_actions": list(actions) if actions is not None else None}
+
+
+def _context_from(raw: Mapping[str, Any]) -> TrailContext:
+    def moment(key: str) -> datetime | None:
+        value = raw[key]
+        return _parse_time(value) if value is not None else None
+
+    actions = raw["trail_actions"]
+    if actions is not None and not isinstance(actions, list):
+        raise TypeError("trail_actions is not a list")
+    return TrailContext(moment("first_event"), moment("last_event"), moment("since"),
+                        moment("until"),
+                        tuple(str(a) for a in actions) if actions is not None else None)
 
 
 def _node_json(attrs: Mapping[str, Any]) -> dict[str, Any]:
@@ -747,7 +807,7 @@ def _parse_time(text: Any) -> datetime:
 
 
 __all__ = [
-    "GRAPH_FORMATS", "AccessGraph", "Chain", "Hop", "Sighting", "build_graph", "from_graphml",
+    "GRAPH_FORMATS", "AccessGraph", "Chain", "Hop", "Sighting", "TrailContext", "build_graph", "from_graphml",
     "from_json", "read_graph", "render_graph", "resource_kind", "to_dot", "to_graphml",
     "to_json",
 ]

@@ -254,7 +254,7 @@ def test_json_round_trip_keeps_every_usage_and_event_count(graph: AccessGraph) -
 def test_json_is_node_link_with_schema_version(graph: AccessGraph) -> None:
     document = json.loads(to_json(graph))
     assert document["schema"] == "iamgen-access-graph"
-    assert document["schema_version"] == 1
+    assert document["schema_version"] == 2
     assert document["directed"] and document["multigraph"]
     edge = next(e for e in document["edges"] if e["action"] == "kms:Decrypt")
     assert edge["outcome"] == "allowed"
@@ -307,10 +307,15 @@ def test_render_graph_knows_three_formats(graph: AccessGraph) -> None:
     "not json",
     '{"schema": "something-else"}',
     '{"schema": "iamgen-access-graph", "schema_version": 99, "nodes": [], "edges": []}',
-    ('{"schema": "iamgen-access-graph", "schema_version": 1, "nodes": [{"id": "x"}], '
-     '"edges": []}'),
-    ('{"schema": "iamgen-access-graph", "schema_version": 1, "nodes": [], "edges": '
-     '[{"source": "a", "target": "b"}]}'),
+    ('{"schema": "iamgen-access-graph", "schema_version": 2, "graph": {"trail": '
+     '{"first_event": null, "last_event": null, "since": null, "until": null, '
+     '"trail_actions": null}}, "nodes": [{"id": "x"}], "edges": []}'),
+    ('{"schema": "iamgen-access-graph", "schema_version": 2, "graph": {"trail": '
+     '{"first_event": null, "last_event": null, "since": null, "until": null, '
+     '"trail_actions": null}}, "nodes": [], "edges": [{"source": "a", "target": "b"}]}'),
+    ('{"schema": "iamgen-access-graph", "schema_version": 2, "graph": {"trail": '
+     '{"first_event": "not a time", "last_event": null, "since": null, "until": null, '
+     '"trail_actions": null}}, "nodes": [], "edges": []}'),
     ('<graphml xmlns="http://graphml.graphdrawing.org/xmlns"><graph edgedefault="directed">'
     '<node id="a"/></graph></graphml>'),
     "<graphml>broken",

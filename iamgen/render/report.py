@@ -25,6 +25,7 @@ from ..diff import (
 from ..grants.model import GrantedPolicy
 from ..policy import MANAGED_POLICY_LIMIT, condition_block, policy_to_dict
 from .templates import render_template, template_environment
+from .width import FIXED_WIDTH, together, wrap_lines
 
 FORMATS = ("text", "markdown", "json")
 """The output formats of ``iamgen diff``."""
@@ -257,7 +258,7 @@ def _where(entry: dict[str, Any]) -> str:
         return ""
     sid = next((g["sid"] for g in entry["grants"] if g["sid"]), None)
     statement = f"statement {entry['statement']}" + (f" ({sid})" if sid else "")
-    return f"  [{entry['policy']}, {statement}]"
+    return "  " + together(f"[{entry['policy']}, {statement}]")
 
 
 _DENIED_NOW = {
@@ -314,8 +315,9 @@ def _by_service(unused: Sequence[dict[str, Any]], report: dict[str, Any]) -> lis
     return lines
 
 
-def render_text(report: dict[str, Any]) -> str:
-    """The terminal summary of one principal: a table, then the lists that matter."""
+def render_text(report: dict[str, Any], width: int = FIXED_WIDTH) -> str:
+    """The terminal summary of one principal: a table, then the lists that matter,
+    in lines of at most ``width`` characters (an ARN is never cut)."""
     s = report["summary"]
     window = report["window"]
     principal = report["principal"]
@@ -391,7 +393,7 @@ def render_text(report: dict[str, Any]) -> str:
     lines += _listing("Notes", list(report["notes"]))
     while lines and lines[-1] == "":
         lines.pop()
-    return "\n".join(lines) + "\n"
+    return "\n".join(wrap_lines(lines, width)) + "\n"
 
 
 # --- markdown --------------------------------------------------------------------

@@ -15,6 +15,7 @@ from xml.sax.saxutils import escape as xml_escape
 from ..diff import ObservedWindow
 from ..review import Review, ReviewEntry
 from .report import report_dict
+from .width import FIXED_WIDTH, together, wrap, wrap_cell, wrap_lines
 
 REVIEW_SCHEMA_VERSION = 1
 """Version of the ``review`` object added to each diff report."""
@@ -64,30 +65,48 @@ def _rows(review_: Review) -> list[tuple[str, ...]]:
             for e in review_.entries]
 
 
+_MIN_RISK_COLUMN = 24
+"""Narrower than this, the risky grants column goes under each row instead."""
 _HEADER = ("#", "principal", "kind", "status", "granted", "used", "removable", "removed",
            "risky grants")
 
 
-def render_review_text(review_: Review) -> str:
-    """The terminal table, then the risky grants of each principal."""
+def render_review_text(review_: Review, width: int = FIXED_WIDTH) -> str:
+    """The terminal table, then the risky grants of each principal, in lines of
+    at most ``width`` characters (the last column wraps; an ARN is never cut)."""
     rows = _rows(review_)
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
               for i, h in enumerate(_HEADER)]
     numeric = {0, 4, 5, 6, 7}
+    # The last column (risky grants) gets what the others leave, wrapping in it;
+    # when that is too little, it goes on its own lines under each row.
+    before = sum(widths[:-1]) + 2 * (len(widths) - 1)
+    beside = width - before >= _MIN_RISK_COLUMN
+    widths[-1] = min(widths[-1], width - before) if beside else 0
 
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(c.rjust(w) if i in numeric else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+    def line(cells: Sequence[str], data: bool = True) -> list[str]:
+        *first, last = cells
+        head = "  ".join(c.rjust(w) if i in numeric else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(first, widths)))
+        if not beside:
+            shown = data and last != "-"
+            return [head.rstrip(), *(wrap(f"   {_HEADER[-1]}: {last}", width) if shown else ())]
+        parts = wrap_cell(last, widths[-1])
+        return [f"{head}  {parts[0]}".rstrip(),
+                *(f"{' ' * len(head)}  {part}" for part in parts[1:])]
 
-    lines = [_window_line(review_.window), "", line(_HEADER),
-             line(tuple("-" * w for w in widths)), *(line(r) for r in rows)]
+    lines = [_window_line(review_.window), "", *line(_HEADER, data=False),
+             *line(tuple("-" * w for w in widths), data=False),
+             *(part for r in rows for part in line(r))]
     for entry in review_.entries:
         if entry.risks:
             lines += ["", f"{entry.rank}. {entry.principal.name}: risky grants"]
-            lines += [f"  {r.code} ({r.severity}): {', '.join(r.actions)} on "
-                      f"{', '.join(r.resources)}  [{r.policy}, statement {r.statement}]"
-                      + ("  (conditional)" if r.conditional else "") for r in entry.risks]
-    lines += _not_reviewed_lines(review_)
+            lines += wrap_lines([f"  {r.code} ({r.severity}): {', '.join(r.actions)} on "
+                                 f"{', '.join(r.resources)}  "
+                                 + together(f"[{r.policy}, statement {r.statement}]")
+                                 + ("  (conditional)" if r.conditional else "")
+                                 for r in entry.risks], width)
+    lines += wrap_lines(_not_reviewed_lines(review_), width)
     lines += ["", "Details per principal: iamgen diff NAME --format markdown"]
     return "\n".join(lines) + "\n"
 
