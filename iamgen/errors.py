@@ -37,3 +37,20 @@ class PolicyTooLargeError(IamgenError):
     """A single statement cannot fit IAM's size limit even after generalizing."""
 
     exit_code = 6
+
+
+class AwsRefusedError(IamgenError):
+    """AWS refused a call reading trails: no or bad credentials, or not authorized.
+
+    (Reading grants reports the same failures as GrantsError.)
+    """
+
+    exit_code = 7
+
+
+def option_error(exc: ValueError) -> UsageError:
+    """A settings check's message in the command line's terms (``--fold-threshold``,
+    not ``fold_threshold``)."""
+    words = str(exc).split(" ")
+    return UsageError(" ".join(f"--{w.replace('_', '-')}" if "_" in w and w.isidentifier()
+                               else w for w in words))

@@ -14,7 +14,7 @@ import typer
 from .. import __version__
 from ..backtest import Backtest, Learned, Probe, Split, backtest, holdout_usages, parse_probes
 from ..catalog import load_catalog
-from ..errors import InputError, NothingUsableError, UsageError
+from ..errors import InputError, NothingUsableError, UsageError, option_error
 from ..graph import build_graph
 from ..model import Principal, PrincipalKind, Window
 from ..render.backtest import FORMATS, RENDERERS
@@ -62,7 +62,8 @@ def backtest_command(
     region: common.RegionOption = None,
     generalize: Annotated[
         Generalization,
-        typer.Option(help="How far learned policies may generalize resource ARNs "
+        typer.Option(case_sensitive=False,
+                     help="How far learned policies may generalize resource ARNs "
                      "(none keeps every ARN)."),
     ] = Generalization.PREFIX,
     fold_threshold: Annotated[
@@ -76,7 +77,8 @@ def backtest_command(
                      dir_okay=False),
     ] = None,
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help=f"Output format: {', '.join(FORMATS)}.")
+        str, typer.Option("--format", "-f", metavar=f"[{'|'.join(FORMATS)}]",
+                          help="Output format (any case).")
     ] = "text",
     fail_under: Annotated[
         float | None,
@@ -98,16 +100,11 @@ def backtest_command(
     derived conditions as its request context. The trails are read twice (the
     whole window, then the part before the holdout), so stdin (-) is refused.
     Figures go to stdout (text or JSON); the reading summary and notes to stderr.
-
-    Exit codes: 0 the learned policies pass; 11 the share of allowed distinct
-    held-out pairs is below --fail-under, or a --expect-denied request is
-    allowed; 2 bad usage (also: the holdout or the learning part holds no
-    event); 3 unreadable input (such as the --expect-denied file); 4 nothing
-    usable read, or a named principal never seen; 6 a single permission
-    cannot fit one policy document.
+    A holdout or learning part that holds no event is a usage error (2).
     """
     if not principals and not all_principals:
         raise UsageError("name at least one role or user, or use --all")
+    fmt = fmt.lower()
     if fmt not in FORMATS:
         raise UsageError(f"unknown --format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if fail_under is not None and not 0 <= fail_under <= 100:
@@ -117,7 +114,7 @@ def backtest_command(
         settings = SynthSettings(generalization=generalize, fold_threshold=fold_threshold,
                                  min_variants=min_variants)
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        raise option_error(exc) from None
     if STDIN in trail:
         raise UsageError("backtest reads the trails twice (the whole window, then the part "
                          "before the holdout): give files, directories or s3:// URLs, not -")

@@ -52,7 +52,9 @@ AccountOption = Annotated[
     list[str] | None, typer.Option("--account", help="Only this account id. Repeatable.")
 ]
 RegionOption = Annotated[
-    list[str] | None, typer.Option("--region", help="Only this region. Repeatable.")
+    list[str] | None,
+    typer.Option("--region", help="Only events of this region. Repeatable. With --source "
+                 "lookup, also the regions read (default: AWS_REGION or the profile's region)."),
 ]
 SourceOption = Annotated[
     str,
@@ -72,11 +74,12 @@ LookupAttributeOption = Annotated[
 ]
 AwsProfileOption = Annotated[
     str | None,
-    typer.Option("--profile", help="AWS profile for S3, LookupEvents and IAM (default: AWS_PROFILE)."),
+    typer.Option("--profile", help="AWS profile for S3, LookupEvents and IAM (default: "
+                 "AWS_PROFILE). AWS_REGION and AWS_ENDPOINT_URL[_<SERVICE>] are followed too."),
 ]
 WorkersOption = Annotated[
     int | None,
-    typer.Option(help="Processes reading files and synthesizing in parallel "
+    typer.Option(min=1, help="Processes reading files and synthesizing in parallel "
                  "(default: the machine's cores, at most 8)."),
 ]
 MinVariantsOption = Annotated[
@@ -320,22 +323,37 @@ def match_one(wanted: str, principal: Principal) -> bool:
 
 
 def _names(wanted: str, principal: Principal) -> bool:
+    # IAM role and user names are unique without regard to case (paths are not).
     if wanted.startswith("arn:"):
+        wanted = _session_role(wanted)
         if wanted == principal.arn:
             return True
         # The same role seen without its path (sessions whose issuer was not logged).
         tail = wanted.rsplit("/", 1)[-1]
         return (wanted.split(":")[4:5] == [principal.account]
                 and principal.kind is not PrincipalKind.ROOT
-                and tail == principal.name
+                and tail.lower() == principal.name.lower()
                 and (":role/" in wanted) == (principal.kind is PrincipalKind.ROLE))
     if "/" in wanted:  # role/path/name or user/name, as in the ARN's resource part
         kind, _, rest = wanted.strip("/").partition("/")
         resource = principal.arn.split(":", 5)[-1]
         return kind == principal.kind.value and (
-            resource == wanted.strip("/") or rest.rsplit("/", 1)[-1] == principal.name
+            resource.lower() == wanted.strip("/").lower()
+            or rest.rsplit("/", 1)[-1].lower() == principal.name.lower()
         )
-    return wanted == principal.name or (wanted == "root" and principal.kind is PrincipalKind.ROOT)
+    return (wanted.lower() == principal.name.lower() and principal.kind is not PrincipalKind.ROOT
+            or (wanted == "root" and principal.kind is PrincipalKind.ROOT))
+
+
+def _session_role(arn: str) -> str:
+    """An assumed-role session ARN (``arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION``)
+    as its role's ARN without a path; any other ARN unchanged."""
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and parts[2] == "sts" and parts[5].startswith("assumed-role/"):
+        role = parts[5].split("/")[1:2]
+        if role and role[0]:
+            return f"arn:{parts[1]}:iam::{parts[4]}:role/{role[0]}"
+    return arn
 
 
 def file_stem(principal: Principal, clash: bool = False) -> str:
@@ -459,7 +477,58 @@ def cyclic_gc_paused() -> Iterator[None]:
 
 def ensure_output_dir(path: Path) -> Path:
     """Create the output directory if needed; refuse a path that is a file."""
-    if path.exists() and not path.is_dir():
-        raise InputError(f"{path}: exists and is not a directory")
-    path.mkdir(parents=True, exist_ok=True)
+    check_output_dir(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
     return path
+
+
+def check_output_dir(path: Path) -> None:
+    """Fail now, before a long read, when files cannot be written into ``path``
+    (a directory, made if missing)."""
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{path}: cannot write (exists and is not a directory)")
+    _check_writable(path if path.exists() else path.parent, path)
+
+
+def check_output_file(path: Path) -> None:
+    """Fail now, before a long read, when the file ``path`` cannot be written."""
+    if path.is_dir():
+        raise InputError(f"{path}: cannot write (Is a directory)")
+    if path.exists():
+        if not os.access(path, os.W_OK):
+            raise InputError(f"{path}: cannot write (Permission denied)")
+        return
+    if not path.parent.is_dir():
+        reason = "Not a directory" if _blocked_by_file(path.parent) else "No such directory"
+        raise InputError(f"{path}: cannot write ({reason})")
+    _check_writable(path.parent, path)
+
+
+def _check_writable(where: Path, path: Path) -> None:
+    """``where`` is ``path`` or an ancestor it would be made in."""
+    existing = where
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"{path}: cannot write (Not a directory)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(f"{path}: cannot write (Permission denied)")
+
+
+def _blocked_by_file(path: Path) -> bool:
+    """Whether some ancestor of ``path`` (or itself) is a regular file."""
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return not candidate.is_dir()
+    return False
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write a text file; an OSError becomes one line and exit 3."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None

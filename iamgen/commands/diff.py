@@ -10,10 +10,12 @@ import typer
 from .. import __version__
 from ..catalog import load_catalog
 from ..diff import DiffResult, ObservedWindow, diff
-from ..errors import NothingUsableError, UsageError
+from ..errors import NothingUsableError, UsageError, option_error
+from ..grants.model import Grants
 from ..graph import build_graph
 from ..model import Principal, PrincipalKind
 from ..render.report import FORMATS, render_json, render_markdown, render_text, report_dict
+from ..render.width import text_width
 from ..synth.settings import Generalization, SynthSettings
 from . import common
 from .grants_options import (
@@ -42,6 +44,27 @@ def _choose(wanted: list[str], seen: tuple[Principal, ...], source: GrantSource,
     return sorted(chosen)
 
 
+def same_account_grants(source: GrantSource, principal: Principal) -> Grants:
+    """The principal's grants, refused when they describe another account's
+    same-named role or user (grants read with another account's credentials,
+    or another account's authorization details): never a report for the wrong
+    account. Exit 4, as review's "not reviewed" principals."""
+    described = None if source.live else source.listed()
+    accounts = sorted({p.account for p in described or ()})
+    if accounts and principal.account not in accounts:
+        raise NothingUsableError(_other_account(principal, source.where, ", ".join(accounts)))
+    granted = source.grants(principal)
+    if granted.principal.account != principal.account:
+        raise NothingUsableError(_other_account(principal, source.where,
+                                                granted.principal.account))
+    return granted
+
+
+def _other_account(principal: Principal, where: str, accounts: str) -> str:
+    return (f"{principal.arn}: the grants in {where} are of account {accounts}, not "
+            f"{principal.account}: read the grants of the trail's account")
+
+
 def diff_command(
     principals: common.PrincipalsArgument = None,
     trail: common.TrailOption = [],  # noqa: B006 - typer reads the default, never mutates it
@@ -52,7 +75,8 @@ def diff_command(
         bool, typer.Option("--all", help="Diff every role and user seen in the trail.")
     ] = False,
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help=f"Output format: {', '.join(FORMATS)}.")
+        str, typer.Option("--format", "-f", metavar=f"[{'|'.join(FORMATS)}]",
+                          help="Output format (any case).")
     ] = "text",
     fail_on_unused: Annotated[
         bool,
@@ -76,17 +100,16 @@ def diff_command(
     """Compare current grants with CloudTrail use: what is used, removable, or cannot be judged.
 
     Reads grants live from IAM (read-only calls) unless --grants is given.
-    Exit codes: 0 done; 2 usage; 3 bad input; 4 nothing usable; 5 grants
-    unreadable; 10 removable grants found with --fail-on-unused.
     """
     if not principals and not all_principals:
         raise UsageError("name at least one role or user, or use --all")
+    fmt = fmt.lower()
     if fmt not in FORMATS:
         raise UsageError(f"unknown --format {fmt!r}: choose one of {', '.join(FORMATS)}")
     try:
         settings = SynthSettings(generalization=generalize, min_variants=min_variants)
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        raise option_error(exc) from None
     grants = GrantSource(grants_files, profile, endpoint_url)
     choice = common.source_choice(source, lookup_attribute, profile, quiet)
     run = common.read_chosen(trail, common.build_filters(since, until, account, region), workers,
@@ -105,7 +128,7 @@ def diff_command(
     catalog = load_catalog()
     with common.cyclic_gc_paused():
         results: list[DiffResult] = [
-            diff(principal, graph.usages_of(principal), grants.grants(principal),
+            diff(principal, graph.usages_of(principal), same_account_grants(grants, principal),
                  trail_actions=trail_actions,
                  window=window, settings=settings, catalog=catalog)
             for principal in chosen
@@ -118,7 +141,7 @@ def diff_command(
     elif fmt == "markdown":
         typer.echo(render_markdown(reports, templates), nl=False)
     else:
-        typer.echo("\n".join(render_text(r) for r in reports), nl=False)
+        typer.echo("\n".join(render_text(r, text_width()) for r in reports), nl=False)
     if fail_on_unused and any(r.removable for r in results):
         if not quiet:
             count = sum(r.summary.removable_actions + r.summary.ineffective_actions

