@@ -4,34 +4,82 @@ Import the fixtures into a test module::
 
     from awsserver import aws_endpoint, iam  # noqa: F401
 
-``aws_endpoint`` starts ``moto.server.ThreadedMotoServer`` on 127.0.0.1 with
-a free port once per module, stops it afterwards, resets its state for each
-test and points ``AWS_ENDPOINT_URL`` at it (tests/conftest.py has already
-removed every other ``AWS_*`` variable and set fake credentials). ``iam`` is
-a boto3 IAM client on that endpoint. Nothing here can reach AWS.
+``aws_endpoint`` starts moto's server (``python -m moto.server``) in a process
+of its own on 127.0.0.1 with a free port once per module, waits until it
+answers, stops it afterwards, resets its state for each test and points
+``AWS_ENDPOINT_URL`` at it (tests/conftest.py has already removed every other
+``AWS_*`` variable and set fake credentials). ``iam`` is a boto3 IAM client on
+that endpoint. Nothing here can reach AWS.
+
+A process, not a thread: the tests fork reading workers, and forking a process
+whose other threads hold locks (a server thread, its logging) can deadlock.
 """
 
 from __future__ import annotations
 
-import logging
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from typing import IO
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
+
+START_TIMEOUT = 30.0
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_until_answering(url: str, server: subprocess.Popen[bytes], log: IO[bytes]) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        if server.poll() is not None:
+            log.seek(0)
+            output = log.read().decode(errors="replace")
+            raise RuntimeError(f"moto server exited with {server.returncode}: {output[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2) as response:
+                response.read()
+            return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"moto server at {url} did not answer in "
+                                   f"{START_TIMEOUT:.0f} s") from None
+            time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
 def _moto_server() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_EC2_METADATA_DISABLED": "true"})
+    url = f"http://127.0.0.1:{port}"
+    # The request log goes to a temporary file (shown if the server fails to start).
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env)
+        try:
+            _wait_until_answering(url, server, log)
+            yield url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
 
 
 def _post(url: str, body: bytes = b"") -> None:

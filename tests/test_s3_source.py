@@ -322,7 +322,9 @@ def test_a_folder_that_cannot_be_listed_stops_the_run_in_one_line(
 
             def refuse(params: dict[str, Any], **_: Any) -> None:
                 if params.get("Prefix", "").endswith("/2026/11/03/"):
-                    raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}},
+                    # (a refused call stops it too, as AwsRefusedError:
+                    # tests/test_aws_settings.py)
+                    raise ClientError({"Error": {"Code": "NoSuchBucket", "Message": "no"}},
                                       "ListObjectsV2")
 
             client.meta.events.register("provide-client-params.s3.ListObjectsV2", refuse)
@@ -330,7 +332,7 @@ def test_a_folder_that_cannot_be_listed_stops_the_run_in_one_line(
 
     for workers in (1, 2):
         source = S3Source("s3://plain-trail", Refusing(moto_endpoint), concurrency=2)
-        with pytest.raises(InputError, match=r"2026/11/03/: cannot list the bucket.*AccessDenied"):
+        with pytest.raises(InputError, match=r"2026/11/03/: cannot list the bucket.*NoSuchBucket"):
             scan(source, Filters(), workers=workers)
 
 
