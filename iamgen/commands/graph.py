@@ -14,6 +14,7 @@ from ..errors import InputError, UsageError
 from ..graph import GRAPH_FORMATS, AccessGraph, Chain, Sighting, TrailContext, build_graph
 from ..graph import read_graph
 from ..graph import render_graph as render_access_graph
+from ..render.width import text_width
 from . import common
 
 GraphFileOption = Annotated[
@@ -220,8 +221,18 @@ def _iso(moment: datetime) -> str:
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """Aligned columns; when they would not fit the width, the last column
+    (the resource) goes on its own indented line under each row."""
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
-             for row in (header, tuple("-" * w for w in widths), *rows)]
+    if sum(widths) + 2 * (len(widths) - 1) <= text_width():
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
+                 for row in (header, tuple("-" * w for w in widths), *rows)]
+        return "\n".join(lines) + "\n"
+    head = widths[:-1]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(header[:-1], head)).rstrip()
+             + f" / {header[-1]}", "  ".join("-" * w for w in head)]
+    for row in rows:
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row[:-1], head)).rstrip())
+        lines.append(f"    {row[-1]}")
     return "\n".join(lines) + "\n"
 
