@@ -140,7 +140,7 @@ def build_app() -> typer.Typer:
         cls=IamgenGroup,
         help="Least-privilege IAM policies from what AWS principals did in CloudTrail.",
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=True,
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
         context_settings={"max_content_width": 100},

@@ -375,3 +375,12 @@ def test_review_refuses_grants_of_another_account_only(tmp_path: Path) -> None:
     assert code == 4 and out == ""
     assert (f"are of account {MOTO_ACCOUNT}, the trail's principals of {ACCOUNT}"
             in one_error(err))
+
+
+def test_shell_completion_is_offered() -> None:
+    from typer.testing import CliRunner
+
+    from iamgen.cli import build_app
+
+    result = CliRunner().invoke(build_app(), ["--show-completion", "bash"])
+    assert result.exit_code == 0 and "_iamgen_completion" in result.stdout
