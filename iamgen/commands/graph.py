@@ -64,7 +64,7 @@ def load_access(trail: list[str], graph_file: Path | None, since: str | None,
         common.report(run, choice.quiet)
         common.require_usable(run)
         context = TrailContext(run.result.first_event, run.result.last_event,
-                               filters.window.since, filters.window.until,
+                               run.filters.window.since, run.filters.window.until,
                                tuple(common.trail_actions(run.result)))
         graph = build_graph(run.result.usages(), run.result.principal_events, context)
     return Loaded(graph, context.first_event, context.last_event, context.since,

@@ -91,7 +91,7 @@ def suggest(
         common.check_output_dir(output_dir)
     choice = common.source_choice(source, lookup_attribute, profile, quiet)
     run = common.read_chosen(trail, common.build_filters(since, until, account, region), workers,
-                             choice)
+                             choice, principals=principals or [])
     with common.cyclic_gc_paused():  # the summary already lists every usage
         common.report(run, quiet)
         common.require_usable(run)

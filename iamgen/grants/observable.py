@@ -37,6 +37,7 @@ class BlindSpot:
     source: str
     service: str | None = None
     resource_types: tuple[str, ...] = ()
+    trail_resource_types: tuple[str, ...] = ()
 
     def resolve(self, catalog: Catalog) -> tuple[str, ...]:
         """Every catalog action the entry covers (catalog spelling, sorted)."""
@@ -60,6 +61,7 @@ def _entry(raw: Mapping[str, Any], visibility: Visibility) -> BlindSpot:
         source=str(raw["source"]),
         service=str(raw["service"]) if "service" in raw else None,
         resource_types=tuple(str(r) for r in raw.get("resource_types", [])),
+        trail_resource_types=tuple(str(r) for r in raw.get("trail_resource_types", [])),
     )
 
 
