@@ -26,7 +26,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, Any
 
 import boto3
 import pytest
@@ -113,3 +113,12 @@ def enforce_auth(endpoint: str, on: bool) -> None:
 def iam(aws_endpoint: str) -> object:
     """A boto3 IAM client talking to the test server."""
     return boto3.client("iam", endpoint_url=aws_endpoint, region_name="us-east-1")
+
+
+def answer_json(handler: Any, body: bytes) -> None:
+    """Answer an AWS JSON-protocol request from a test's own http.server handler."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/x-amz-json-1.1")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)

@@ -38,7 +38,7 @@ from iamgen.ingest.scan import scan
 from iamgen.model import Filters, Principal, PrincipalKind, Window
 from iamgen.sources.aws import ClientFactory
 from iamgen.sources.lookup import LookupSource
-from tests.awsserver import _moto_server, aws_endpoint, enforce_auth, iam  # noqa: F401
+from tests.awsserver import _moto_server, answer_json, aws_endpoint, enforce_auth, iam  # noqa: F401
 from tests.records import record, role_identity
 
 ACCOUNT = "111122223333"
@@ -64,11 +64,7 @@ class _Lookup(BaseHTTPRequestHandler):
                           self.headers.get("Authorization") or "")
         self.regions.append(scope[1] if scope else "?")
         body = b'{"Events": []}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-amz-json-1.1")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        answer_json(self, body)
 
     def log_message(self, *_: Any) -> None:
         pass

@@ -28,7 +28,7 @@ from iamgen.grants.observable import load_blind_spots
 from iamgen.model import Window
 from iamgen.policy import parse_policy
 from iamgen.sources.discover import check_principals, discover, selector_coverage
-from tests.awsserver import _moto_server, aws_endpoint, iam  # noqa: F401 - fixtures
+from tests.awsserver import _moto_server, answer_json, aws_endpoint, iam  # noqa: F401 - fixtures
 from tests.records import record, role_identity
 
 ACCOUNT = "123456789012"  # moto's account
@@ -147,11 +147,7 @@ class _CloudTrail(BaseHTTPRequestHandler):
             body = json.dumps({"Events": events}).encode()
         else:
             body = b'{"trailList": []}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-amz-json-1.1")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        answer_json(self, body)
 
     def log_message(self, *_: Any) -> None:
         pass
