@@ -67,3 +67,23 @@ def test_cyclic_gc_is_paused_and_restored_even_on_error() -> None:
         assert not gc.isenabled()  # a caller's own pause is left as it was
     finally:
         gc.enable()
+
+
+def test_one_span_reader_for_since_and_holdout() -> None:
+    from datetime import timedelta
+
+    import pytest
+
+    from iamgen.commands.backtest import parse_span
+    from iamgen.commands.common import relative_span
+    from iamgen.errors import UsageError
+
+    assert relative_span(" 36h ") == timedelta(hours=36) == parse_span("36h")
+    assert relative_span("2026-11-01") is None
+    for text in ("99999999999999d",):
+        with pytest.raises(UsageError, match="too long"):
+            relative_span(text)
+        with pytest.raises(UsageError, match="too long"):
+            parse_span(text)
+    with pytest.raises(UsageError, match="must be positive"):
+        parse_span("0d")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -26,20 +25,14 @@ from . import common
 FAILED = 11
 """Exit code when the learned policy fails the bar: --fail-under, or an allowed probe."""
 
-_SPAN = re.compile(r"^(\d+)\s*([smhdw])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _TICK = timedelta(microseconds=1)
 
 
 def parse_span(text: str) -> timedelta:
     """A positive span such as ``3d``, ``36h`` or ``1w`` (s, m, h, d, w)."""
-    found = _SPAN.match(text.strip())
-    if found is None:
+    span = common.relative_span(text)
+    if span is None:
         raise UsageError(f"cannot read --holdout {text!r}: use a span such as 3d, 36h or 1w")
-    try:
-        span = timedelta(**{_UNITS[found[2]]: int(found[1])})
-    except OverflowError:
-        raise UsageError(f"--holdout {text!r} is too long") from None
     if span <= timedelta(0):
         raise UsageError(f"--holdout {text!r} must be positive")
     return span

@@ -107,15 +107,26 @@ _RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
+def relative_span(text: str) -> timedelta | None:
+    """``90d``, ``12h``, ``2w`` (s, m, h, d, w) as a span, or None when ``text`` is no such span."""
+    found = _RELATIVE.match(text.strip())
+    if found is None:
+        return None
+    try:
+        return timedelta(**{_UNITS[found[2]]: int(found[1])})
+    except OverflowError:
+        raise UsageError(f"{text.strip()!r} is too long a span") from None
+
+
 def parse_moment(text: str, *, now: datetime, end_of_day: bool = False) -> datetime:
     """An ISO date/time or a relative span before ``now`` (``90d``) as UTC.
 
     A bare date means the start of that day, or its end when ``end_of_day``.
     """
     text = text.strip()
-    relative = _RELATIVE.match(text)
-    if relative:
-        return now - timedelta(**{_UNITS[relative[2]]: int(relative[1])})
+    span = relative_span(text)
+    if span is not None:
+        return now - span
     try:
         if len(text) == 10:
             day = datetime.fromisoformat(text).date()

@@ -78,7 +78,6 @@ _TOKEN = re.compile(
 _COMPOUND_KINDS = ("uuid", "datetime", "date", "version")
 _HEX = re.compile(r"[0-9a-f]{7,}|[0-9A-F]{7,}")
 _ID = re.compile(r"[A-Za-z0-9]{8,}")
-_NUMBER = re.compile(r"\d+")
 _WORD_NUMBER = re.compile(r"([A-Za-z]+)(\d+)")
 _ESCAPE = re.compile(r"\$\{[*?$]\}")
 
@@ -224,10 +223,10 @@ def locate(resource: str) -> Located | None:
     type that may be generalized (a bucket, a pattern, an ARN with no name part)."""
     if resource == "*" or not resource.startswith("arn:"):
         return None
-    if ("*" in resource or "?" in resource) and (
-        "*" in _ESCAPE.sub("", resource) or "?" in _ESCAPE.sub("", resource)
-    ):
-        return None  # the resolver's own wildcards (a secret's -??????, a log group's :*)
+    if "*" in resource or "?" in resource:
+        bare = _ESCAPE.sub("", resource)
+        if "*" in bare or "?" in bare:
+            return None  # the resolver's own wildcards (a secret's -??????, a log group's :*)
     arn = parse_arn(resource)
     if arn is None:
         return None
