@@ -331,3 +331,20 @@ def test_every_command_that_reads_a_trail_finds_it(account: str, command: list[s
 def test_the_readme_shows_the_reader_policy_file(repo_root: Any) -> None:
     text = (repo_root / "docs" / "iamgen-reader-policy.json").read_text("utf-8")
     assert f"```json\n{text}```" in (repo_root / "README.md").read_text("utf-8")
+
+
+def test_backtest_discovers_once_and_reads_the_found_trail_twice(
+        account: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from iamgen.commands import common
+
+    calls: list[object] = []
+    real = common.discover_trail
+
+    def counted(*args: Any) -> Any:
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(common, "discover_trail", counted)
+    code, _, err = run("backtest", ROLE, "--holdout", "1d")
+    assert code in (0, 11), err
+    assert len(calls) == 1

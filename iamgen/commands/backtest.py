@@ -119,9 +119,12 @@ def backtest_command(
     with common.cyclic_gc_paused():
         common.report(whole, quiet)
         common.require_usable(whole)
-        split = _split(whole, filters.window, span, holdout.strip())
-        learning_filters = replace(filters, window=Window(filters.window.since,
-                                                          split.cut - _TICK))
+        split = _split(whole, whole.filters.window, span, holdout.strip())
+        # What the first read found (a discovered trail, its default window) is
+        # read again as found, not discovered a second time.
+        trail, choice = _as_read(whole, trail, choice)
+        learning_filters = replace(whole.filters, window=Window(whole.filters.window.since,
+                                                                split.cut - _TICK))
         learning = common.read_chosen(trail, learning_filters, workers, choice)
         if learning.result.last_event is None:
             raise UsageError(_nothing_to_learn(split.cut, None))
@@ -134,6 +137,17 @@ def backtest_command(
         _notes(result)
     if result.allowed_probes or (fail_under is not None and result.total.below(fail_under)):
         raise typer.Exit(FAILED)
+
+
+def _as_read(run: common.Run, trail: list[str],
+             choice: common.SourceChoice) -> tuple[list[str], common.SourceChoice]:
+    """The trails and source a run read, with a discovered trail spelled out."""
+    plan = run.discovery
+    if plan is None:
+        return trail, choice
+    if plan.url is None:
+        return [], replace(choice, source="lookup", lookup_attribute=None)
+    return [plan.url], choice
 
 
 def _split(whole: common.Run, window: Window, span: timedelta, label: str) -> Split:
