@@ -12,6 +12,7 @@ from ..catalog import load_catalog
 from ..errors import NothingUsableError, UsageError
 from ..ingest.identity import principal_of
 from ..ingest.resolve import resolve
+from ..ingest.result import MAX_WARNINGS_PER_FILE, warning_line
 from ..graph import build_graph
 from ..model import Filters, Resolution
 from ..synth.patterns import apply_patterns
@@ -99,7 +100,7 @@ def explain(
                 bad = item if isinstance(item, BadInput) else BadInput(
                     "not_a_record", "not a CloudTrail record (not a JSON object)", item[0])
                 warned += 1
-                if warned <= _WARNINGS_PER_FILE:
+                if warned <= MAX_WARNINGS_PER_FILE:
                     _warn(skipped, trail_file.location, bad.index, bad.reason, bad.detail)
                 else:
                     skipped[bad.reason] += 1
@@ -136,15 +137,10 @@ def explain(
             typer.echo(line)
 
 
-_WARNINGS_PER_FILE = 20
-"""Warning lines per file; the rest of a file's bad records are only counted."""
-
-
 def _warn(skipped: Counter[str], location: str, index: int | None, reason: str,
           detail: str) -> None:
     skipped[reason] += 1
-    where = location if index is None else f"{location}: record {index}"
-    typer.echo(f"warning: {where}: {detail}", err=True)
+    typer.echo(warning_line(location, index, detail), err=True)
 
 
 def pattern_lines(trail: list[str], named: dict[str, set[str]]) -> list[str]:

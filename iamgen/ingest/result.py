@@ -29,6 +29,12 @@ from .identity import principal_of
 
 MAX_WARNINGS_PER_FILE = 200
 
+
+def warning_line(location: str, index: int | None, text: str) -> str:
+    """``warning: FILE[: record N]: TEXT``: how every bad file or record is reported."""
+    where = location if index is None else f"{location}: record {index}"
+    return f"warning: {where}: {text}"
+
 # Skip reasons that mean the input itself is damaged: each gets a warning line.
 BAD_INPUT_REASONS = frozenset(
     {
@@ -284,11 +290,8 @@ class ScanResult:
 
     def sorted_warnings(self) -> list[str]:
         """Warning lines, ordered by file and record index."""
-        lines = []
-        for location, index, text in sorted(self.warnings):
-            where = location if index < 0 else f"{location}: record {index}"
-            lines.append(f"warning: {where}: {text}")
-        return lines
+        return [warning_line(location, None if index < 0 else index, text)
+                for location, index, text in sorted(self.warnings)]
 
     # -- accumulation -------------------------------------------------------
 
