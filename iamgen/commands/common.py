@@ -601,14 +601,13 @@ def check_output_file(path: Path) -> None:
         if not os.access(path, os.W_OK):
             raise InputError(f"{path}: cannot write (Permission denied)")
         return
-    if not path.parent.is_dir():
-        reason = "Not a directory" if _blocked_by_file(path.parent) else "No such directory"
-        raise InputError(f"{path}: cannot write ({reason})")
-    _check_writable(path.parent, path)
+    if _check_writable(path.parent, path) != path.parent:
+        raise InputError(f"{path}: cannot write (No such directory)")
 
 
-def _check_writable(where: Path, path: Path) -> None:
-    """``where`` is ``path`` or an ancestor it would be made in."""
+def _check_writable(where: Path, path: Path) -> Path:
+    """The nearest existing one of ``where`` and its ancestors (``path`` would be
+    made in it), which must be a directory one may write in."""
     existing = where
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
@@ -616,14 +615,7 @@ def _check_writable(where: Path, path: Path) -> None:
         raise InputError(f"{path}: cannot write (Not a directory)")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise InputError(f"{path}: cannot write (Permission denied)")
-
-
-def _blocked_by_file(path: Path) -> bool:
-    """Whether some ancestor of ``path`` (or itself) is a regular file."""
-    for candidate in (path, *path.parents):
-        if candidate.exists():
-            return not candidate.is_dir()
-    return False
+    return existing
 
 
 def write_output(path: Path, text: str) -> None:
