@@ -384,3 +384,10 @@ def test_shell_completion_is_offered() -> None:
 
     result = CliRunner().invoke(build_app(), ["--show-completion", "bash"])
     assert result.exit_code == 0 and "_iamgen_completion" in result.stdout
+
+
+def test_a_graph_file_in_a_missing_folder_fails_before_reading(tmp_path: Path) -> None:
+    # graph --output makes no folders: a missing one is said before the trail is read.
+    code, _, err = run("graph", "--trail", str(tmp_path / "missing-trail"),
+                       "--output", str(tmp_path / "no-such" / "g.dot"))
+    assert code == 3 and "cannot write (No such directory)" in one_error(err)
