@@ -117,6 +117,7 @@ _DENIED_CODES = frozenset(
     {
         "accessdenied",
         "accessdeniedexception",
+        "allaccessdisabled",
         "client.unauthorizedoperation",
         "unauthorizedoperation",
         "unauthorizedaccess",

@@ -286,3 +286,18 @@ def test_expired_token_reading_grants_names_the_call() -> None:
     with stub, pytest.raises(GrantsError, match=r"cannot read role Trainer: iam:GetRole: the "
                                                 r"AWS credentials are invalid or have expired"):
         load_live(client, Principal(f"arn:aws:iam::{ACCOUNT}:role/Trainer", PrincipalKind.ROLE))
+
+
+@pytest.mark.parametrize("code", ["AccessDenied", "AccessDeniedException", "AllAccessDisabled",
+                                  "UnauthorizedOperation", "ForbiddenException"])
+def test_a_refusal_is_what_cloudtrail_logs_as_denied(code: str) -> None:
+    # One list of "denied" codes serves the trail's records and iamgen's own calls.
+    from botocore.exceptions import ClientError
+
+    from iamgen.model import is_access_denied
+    from iamgen.sources.aws import refusal
+
+    error = ClientError({"Error": {"Code": code, "Message": "no"}}, "ListObjectsV2")
+    assert is_access_denied(code)
+    assert (refusal(error) or "").startswith("access denied")
+    assert refusal(ClientError({"Error": {"Code": "NoSuchBucket", "Message": "x"}}, "X")) is None

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from ..errors import GrantsError, InputError
-from ..model import PolicyDocument, Principal, PrincipalKind
+from ..model import PolicyDocument, Principal, PrincipalKind, is_access_denied
 from ..policy import parse_policy
 from .model import GrantedPolicy, Grants, PolicyKind
 
@@ -278,7 +278,7 @@ def _reading(what: str, call: str) -> Iterator[None]:
     the call (``call``, e.g. ``GetRole``, for errors that do not name it)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from ..sources.aws import DENIED_CODES, refusal
+    from ..sources.aws import refusal
 
     try:
         yield
@@ -290,7 +290,7 @@ def _reading(what: str, call: str) -> Iterator[None]:
         if code == "NoSuchEntity":
             raise GrantsError(f"cannot read {what}: it does not exist "
                               f"(iam:{operation} said NoSuchEntity: {message})") from None
-        if code in DENIED_CODES:
+        if is_access_denied(code):
             raise GrantsError(f"cannot read {what}: iam:{operation} was denied ({code}); "
                               "the caller needs read access to IAM (for example "
                               "the IAMReadOnlyAccess policy)") from None

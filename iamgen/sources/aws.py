@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import AwsRefusedError, InputError, UsageError
+from ..model import is_access_denied
 
 # Throttling (SlowDown, ThrottlingException, 503s) is retried by botocore's
 # "adaptive" mode, which also slows the client down when throttled:
@@ -39,11 +40,6 @@ BAD_CREDENTIAL_CODES = frozenset({
     "SignatureDoesNotMatch", "IncompleteSignature", "InvalidSignatureException",
     "MissingAuthenticationToken", "MissingAuthenticationTokenException", "AuthFailure",
     "TokenRefreshRequired",
-})
-# ... and a caller they will not let make the call.
-DENIED_CODES = frozenset({
-    "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess",
-    "AllAccessDisabled", "OptInRequired",
 })
 # botocore's errors for credentials it could not find or obtain.
 _CREDENTIAL_ERRORS = (
@@ -119,7 +115,7 @@ def refusal(exc: BaseException) -> str | None:
     if code in BAD_CREDENTIAL_CODES:
         return (f"the AWS credentials are invalid or have expired ({error_text(exc)}); "
                 "refresh them, or choose others with AWS_PROFILE or --profile")
-    if code in DENIED_CODES:
+    if code is not None and is_access_denied(code):  # the codes CloudTrail logs as denied
         return f"access denied ({error_text(exc)})"
     return None
 
