@@ -28,7 +28,7 @@ https://docs.aws.amazon.com/awscloudtrail/latest/userguide/get-and-view-cloudtra
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,10 +90,9 @@ class _Candidate:
         return str(self.trail.get("Name") or self.trail.get("TrailARN") or "")
 
 
-def data_event_groups(entries: Iterable[BlindSpot] | None = None) -> tuple[BlindSpot, ...]:
+def data_event_groups() -> tuple[BlindSpot, ...]:
     """The data-event groups of ``not_observable.toml``, in file order."""
-    return tuple(e for e in (entries if entries is not None else load_blind_spots())
-                 if e.visibility is Visibility.DATA_EVENT)
+    return tuple(e for e in load_blind_spots() if e.visibility is Visibility.DATA_EVENT)
 
 
 def selector_coverage(basic: Sequence[Mapping[str, Any]], advanced: Sequence[Mapping[str, Any]],
@@ -134,7 +133,7 @@ def discover(*, sts: Any, cloudtrail: Any, s3: Any, organizations: Any = None,
     """
     from botocore.exceptions import BotoCoreError, ClientError
 
-    families = data_event_groups(groups) if groups is None else tuple(groups)
+    families = data_event_groups() if groups is None else tuple(groups)
     try:
         account = str(sts.get_caller_identity()["Account"])
     except (BotoCoreError, ClientError) as exc:
@@ -200,11 +199,6 @@ def discover(*, sts: Any, cloudtrail: Any, s3: Any, organizations: Any = None,
         regions=() if trail.get("IsMultiRegionTrail") or home is None else (home,),
         logging=chosen.logging, unrecorded=unrecorded, notes=tuple(notes),
     )
-
-
-def lookup_plan(account: str, reason: str, groups: Sequence[BlindSpot] | None = None) -> TrailPlan:
-    """A plan to read LookupEvents, saying why."""
-    return _lookup(account, tuple(g.id for g in data_event_groups(groups)), reason)
 
 
 def _lookup(account: str, every: tuple[str, ...], reason: str, notes: tuple[str, ...] = (),
