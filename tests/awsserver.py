@@ -17,15 +17,18 @@ whose other threads hold locks (a server thread, its logging) can deadlock.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
 from typing import IO, Any
 
 import boto3
@@ -122,3 +125,17 @@ def answer_json(handler: Any, body: bytes) -> None:
     handler.send_header("Content-Length", str(len(body)))
     handler.end_headers()
     handler.wfile.write(body)
+
+
+@contextlib.contextmanager
+def serve_locally(handler: type) -> Iterator[str]:
+    """A stand-in AWS endpoint on 127.0.0.1 for what moto lacks (LookupEvents),
+    answered by ``handler`` (an http.server handler class) on a thread; its URL.
+    The commands run against it read with one process: nothing forks under it."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -20,10 +20,9 @@ from __future__ import annotations
 import gzip
 import json
 import re
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import boto3
@@ -38,7 +37,14 @@ from iamgen.ingest.scan import scan
 from iamgen.model import Filters, Principal, PrincipalKind, Window
 from iamgen.sources.aws import ClientFactory
 from iamgen.sources.lookup import LookupSource
-from tests.awsserver import _moto_server, answer_json, aws_endpoint, enforce_auth, iam  # noqa: F401
+from tests.awsserver import (  # noqa: F401 - fixtures
+    _moto_server,
+    answer_json,
+    aws_endpoint,
+    enforce_auth,
+    iam,
+    serve_locally,
+)
 from tests.records import record, role_identity
 
 ACCOUNT = "111122223333"
@@ -75,16 +81,9 @@ def lookup_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """The regions LookupEvents requests were signed for; AWS_ENDPOINT_URL_CLOUDTRAIL
     points at the handler."""
     regions: list[str] = []
-    handler = type("Handler", (_Lookup,), {"regions": regions})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDTRAIL", f"http://127.0.0.1:{server.server_port}")
-    try:
+    with serve_locally(type("Handler", (_Lookup,), {"regions": regions})) as url:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDTRAIL", url)
         yield regions
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_aws_region_is_the_region_lookup_reads(lookup_server: list[str],

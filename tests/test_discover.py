@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import gzip
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import boto3
@@ -28,7 +27,13 @@ from iamgen.grants.observable import load_blind_spots
 from iamgen.model import Window
 from iamgen.policy import parse_policy
 from iamgen.sources.discover import check_principals, discover, selector_coverage
-from tests.awsserver import _moto_server, answer_json, aws_endpoint, iam  # noqa: F401 - fixtures
+from tests.awsserver import (  # noqa: F401 - fixtures
+    _moto_server,
+    answer_json,
+    aws_endpoint,
+    iam,
+    serve_locally,
+)
 from tests.records import record, role_identity
 
 ACCOUNT = "123456789012"  # moto's account
@@ -158,15 +163,9 @@ def no_trail(aws_endpoint: str, iam: Any,  # noqa: F811
              monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument="{}")
     calls: list[str] = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), type("H", (_CloudTrail,), {"calls": calls}))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDTRAIL", f"http://127.0.0.1:{server.server_port}")
-    try:
+    with serve_locally(type("H", (_CloudTrail,), {"calls": calls})) as url:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDTRAIL", url)
         yield calls
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_no_trail_falls_back_to_lookup_events(no_trail: list[str]) -> None:
