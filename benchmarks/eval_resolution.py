@@ -47,7 +47,7 @@ from typing import Any
 
 from iamgen.arn import action_matches
 from iamgen.catalog import load_catalog
-from iamgen.ingest.resolve import resolve
+from iamgen.mapping.resolve import resolve
 from iamgen.model import PolicyDocument, Principal, Resolution, is_access_denied
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "cloudtrail-real.jsonl"
@@ -152,7 +152,7 @@ def _permission_check(resolution: Resolution) -> Granted:
 def _has_principal(record: Mapping[str, Any], label: str | None) -> tuple[bool, str]:
     """Whether the pipeline finds a principal (identity.py; else the label), and why not."""
     try:
-        from iamgen.ingest.identity import principal_of
+        from iamgen.mapping.identity import principal_of
     except ImportError:
         return label is not None, "no principal in label"
     found = principal_of(record)

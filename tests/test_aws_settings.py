@@ -33,7 +33,7 @@ from typer.testing import CliRunner
 from iamgen.cli import build_app
 from iamgen.errors import AwsRefusedError, GrantsError
 from iamgen.grants.load import iam_client, load_live
-from iamgen.ingest.scan import scan
+from iamgen.scanning.scan import scan
 from iamgen.model import Filters, Principal, PrincipalKind, Window
 from iamgen.sources.aws import ClientFactory
 from iamgen.sources.lookup import LookupSource

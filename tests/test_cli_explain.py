@@ -44,7 +44,7 @@ def test_explain_says_when_no_grant_is_needed(tmp_path: Path) -> None:
 
 def test_explain_says_where_an_id_named_resource_comes_from() -> None:
     from iamgen.commands.explain import explain_lines
-    from iamgen.ingest.resolve import resolve
+    from iamgen.mapping.resolve import resolve
     from tests.records import record, user_identity
 
     who = user_identity("analyst")

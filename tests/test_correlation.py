@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from iamgen.ingest.scan import scan
+from iamgen.scanning.scan import scan
 from iamgen.model import Filters
 from iamgen.sources.local import LocalSource
 from tests.records import ACCOUNT, record, role_identity, user_identity, write_trail_file

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from iamgen.cli import build_app
 from iamgen.commands import common
 from iamgen.graph import AccessGraph, build_graph, from_graphml, from_json, read_graph
-from iamgen.ingest.scan import principals_seen
+from iamgen.scanning.scan import principals_seen
 from iamgen.model import Filters
 from iamgen.synth import synthesize
 from tests.records import ACCOUNT, record, role_identity, user_identity, write_trail_file

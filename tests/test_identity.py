@@ -6,7 +6,7 @@ https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-refe
 
 from __future__ import annotations
 
-from iamgen.ingest.identity import principal_of
+from iamgen.mapping.identity import principal_of
 from iamgen.model import Principal, PrincipalKind
 from tests.records import record, role_identity, user_identity
 

@@ -19,7 +19,7 @@ import pytest
 from botocore.stub import Stubber
 
 from iamgen.errors import UsageError
-from iamgen.ingest.scan import scan
+from iamgen.scanning.scan import scan
 from iamgen.model import Filters, Window
 from iamgen.sources.aws import ClientFactory
 from iamgen.sources.lookup import LookupAttribute, LookupSource

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from iamgen.catalog import load_catalog
-from iamgen.ingest.handlers import HANDLERS
-from iamgen.ingest.resources import template, templates_of
-from iamgen.ingest.rules_data import (
+from iamgen.mapping.handlers import HANDLERS
+from iamgen.mapping.resources import template, templates_of
+from iamgen.mapping.rules import (
     event_rules,
     inference_geographies,
     pass_role_settings,
@@ -162,9 +162,9 @@ def test_data_is_not_read_at_import() -> None:
     import sys
 
     check = (
-        "import iamgen.ingest.rules_data as rules_data\n"
+        "import iamgen.mapping.rules as rules_data\n"
         "assert rules_data._load.cache_info().currsize == 0\n"
-        "import iamgen.ingest.resolve\n"
+        "import iamgen.mapping.resolve\n"
         "assert rules_data._load.cache_info().currsize == 0\n"
     )
     subprocess.run([sys.executable, "-c", check], check=True, timeout=60)
@@ -180,8 +180,8 @@ def test_templates_compile_for_every_catalog_format_of_the_focus_services() -> N
 
 
 def test_correlations_pair_up_and_name_catalog_actions_and_types() -> None:
-    from iamgen.ingest.resolve import service_prefix
-    from iamgen.ingest.rules_data import correlation_rules
+    from iamgen.mapping.resolve import service_prefix
+    from iamgen.mapping.rules import correlation_rules
 
     catalog = load_catalog()
     producers, consumers = correlation_rules()

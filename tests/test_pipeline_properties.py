@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 from iamgen.arn import unescape
 from iamgen.graph import build_graph
 from iamgen.grants.evaluate import Decision, Request, evaluate
-from iamgen.ingest.identity import principal_of
-from iamgen.ingest.resolve import resolve
-from iamgen.ingest.scan import scan
+from iamgen.mapping.identity import principal_of
+from iamgen.mapping.resolve import resolve
+from iamgen.scanning.scan import scan
 from iamgen.model import Filters, Permission, PolicyDocument, Principal, Statement
 from iamgen.sources.local import LocalSource
 from iamgen.synth import Generalization, SynthSettings, synthesize

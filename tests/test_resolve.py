@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from iamgen.catalog import load_catalog
-from iamgen.ingest.resolve import resolve
+from iamgen.mapping.resolve import resolve
 from iamgen.model import Condition, Resolution
 
 ACCOUNT = "111122223333"

@@ -14,7 +14,7 @@ import pytest
 
 from iamgen.arn import literal, literal_arn, unescape
 from iamgen.grants.evaluate import Decision, Request, evaluate
-from iamgen.ingest.resolve import resolve
+from iamgen.mapping.resolve import resolve
 from iamgen.model import Permission
 from iamgen.synth import synthesize
 from tests.test_resolve import grants, record

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from iamgen.ingest.resolve import resolve
+from iamgen.mapping.resolve import resolve
 from tests.test_resolve import grants, record
 
 

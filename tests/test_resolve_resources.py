@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from iamgen.catalog import load_catalog
-from iamgen.ingest.resolve import resolve
-from iamgen.ingest.resources import templates_of
+from iamgen.mapping.resolve import resolve
+from iamgen.mapping.resources import templates_of
 from iamgen.model import Resolution
 
 ACCOUNT = "111122223333"

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from iamgen.catalog import load_catalog
-from iamgen.ingest.resolve import resolve
+from iamgen.mapping.resolve import resolve
 from iamgen.model import Resolution
 
 json_values = st.recursive(

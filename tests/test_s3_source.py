@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from iamgen.errors import InputError
-from iamgen.ingest.scan import scan
+from iamgen.scanning.scan import scan
 from iamgen.model import Filters, Window
 from iamgen.sources.aws import ClientFactory
 from iamgen.sources.s3 import S3Source, parse_s3_url
@@ -202,7 +202,7 @@ def test_damaged_object_is_warned_and_skipped(moto_endpoint: str, buckets: dict[
 
 def test_missing_object_is_a_warning_not_an_abort(moto_endpoint: str,
                                                   buckets: dict[str, int]) -> None:
-    from iamgen.ingest.scan import scan_file
+    from iamgen.scanning.scan import scan_file
     from iamgen.sources.base import TrailFile
 
     source, _ = _source(moto_endpoint, "s3://plain-trail")

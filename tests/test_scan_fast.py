@@ -16,10 +16,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from iamgen.ingest import resolve as resolve_module
-from iamgen.ingest.fold import Folder, ReadLog
-from iamgen.ingest.memo import Memo
-from iamgen.ingest.scan import BadInput, ScanResult, scan, scan_record
+from iamgen.mapping import resolve as resolve_module
+from iamgen.scanning.fast import Folder, ReadLog
+from iamgen.scanning.memo import Memo
+from iamgen.scanning.scan import BadInput, ScanResult, scan, scan_record
 from iamgen.model import Filters, Window
 from iamgen.sources.decode import iter_records
 from iamgen.sources.local import LocalSource
@@ -353,7 +353,7 @@ def test_workers_also_run_under_spawn(synthetic: Path, monkeypatch: pytest.Monke
     batches are pickled to the workers."""
     import multiprocessing
 
-    from iamgen.ingest import scan as scan_module
+    from iamgen.scanning import scan as scan_module
 
     spawn = multiprocessing.get_context("spawn")
     monkeypatch.setattr(scan_module.multiprocessing, "get_context", lambda: spawn)

@@ -1,4 +1,4 @@
-"""Memo keys that keep only what a resolution read (iamgen.ingest.memo), and the
+"""Memo keys that keep only what a resolution read (iamgen.scanning.memo), and the
 notes the resolver leaves on the request and response (resources.Observed)."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from msgspec import UNSET
 
-from iamgen.ingest.fold import SHAPE_TRIAL, Folder
-from iamgen.ingest.memo import Shape
-from iamgen.ingest.resolve import resolve, resolve_call
-from iamgen.ingest.resources import (
+from iamgen.scanning.fast import SHAPE_TRIAL, Folder
+from iamgen.scanning.memo import Shape
+from iamgen.mapping.resolve import resolve, resolve_call
+from iamgen.mapping.resources import (
     SAW_ALL,
     SAW_ARN_VALUES,
     SAW_ROLE_WALK,
@@ -25,7 +25,7 @@ from iamgen.ingest.resources import (
     caller_facts,
     saw_any_case,
 )
-from iamgen.ingest.scan import ScanResult, scan_record
+from iamgen.scanning.scan import ScanResult, scan_record
 from iamgen.model import Filters
 from iamgen.sources.decode import BadInput, iter_records
 from tests.records import ACCOUNT, record, role_identity

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from iamgen.ingest.result import ScanResult, scan_record
+from iamgen.scanning.tally import ScanResult, scan_record
 from iamgen.model import Filters, SortedUsages
 from tests.records import record, role_identity, user_identity
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from iamgen.ingest.scan import ScanResult, scan
+from iamgen.scanning.scan import ScanResult, scan
 from iamgen.model import Filters
 from iamgen.sources.local import LocalSource
 from tests.records import record, role_identity, write_trail_file

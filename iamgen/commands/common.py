@@ -20,7 +20,7 @@ from .. import __version__
 from ..catalog import load_catalog
 from ..errors import InputError, NothingUsableError, UsageError
 from ..grants.observable import Visibility, blind_spots, recorded_groups
-from ..ingest.scan import Progress, ScanResult, scan
+from ..scanning.scan import Progress, ScanResult, scan
 from ..model import Filters, Principal, PrincipalKind, Window
 from ..sources.aws import ClientFactory
 from ..sources.base import CombinedSource, RecordSource
@@ -513,7 +513,7 @@ def trail_actions(result: ScanResult) -> list[str]:
     """Every IAM action the trail shows a call of, by anyone: what principals
     used or tried (allowed, denied or failed), and what calls of AWS services
     and other callers would need."""
-    from ..ingest.resolve import actions_of_event
+    from ..mapping.resolve import actions_of_event
 
     actions = {u.permission.action for u in result.usages()}
     actions.update(result.failed_actions)

@@ -10,9 +10,9 @@ import typer
 from ..arn import wildcard_match
 from ..catalog import load_catalog
 from ..errors import NothingUsableError, UsageError
-from ..ingest.identity import principal_of
-from ..ingest.resolve import resolve
-from ..ingest.result import MAX_WARNINGS_PER_FILE, warning_line
+from ..mapping.identity import principal_of
+from ..mapping.resolve import resolve
+from ..scanning.tally import MAX_WARNINGS_PER_FILE, warning_line
 from ..graph import build_graph
 from ..model import Filters, Resolution
 from ..synth.patterns import apply_patterns

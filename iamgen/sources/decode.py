@@ -7,7 +7,7 @@ Never raises: problems come back as :class:`BadInput` items.
 
 S3-delivered files also have a fast path (:func:`decode_delivery_typed`):
 typed records of only the fields the scan reads (the rest is skipped), used
-by :mod:`iamgen.ingest.scan` with the generic decoder as its fallback.
+by :mod:`iamgen.scanning.scan` with the generic decoder as its fallback.
 """
 
 from __future__ import annotations

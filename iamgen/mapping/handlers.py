@@ -17,7 +17,7 @@ from urllib.parse import unquote
 
 from ..arn import literal
 from .resources import RecordContext, values_at
-from .rules_data import apigateway_rules, inference_geographies
+from .rules import apigateway_rules, inference_geographies
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """The totals of a scan (:class:`ScanResult`), and how one record adds to them.
 
 :func:`scan_record` folds one generically decoded record into a result: the
-plain path, which every record the fast path (:mod:`iamgen.ingest.fold`)
+plain path, which every record the fast path (:mod:`iamgen.scanning.fast`)
 cannot vouch for takes, and the reference the fast path is tested against.
 Results merge in any order to the same totals.
 """
@@ -25,7 +25,7 @@ from ..model import (
     Usage,
     is_access_denied,
 )
-from .identity import principal_of
+from ..mapping.identity import principal_of
 
 MAX_WARNINGS_PER_FILE = 200
 
@@ -79,7 +79,7 @@ def _usage_key(principal: Principal, permission: Permission, denied: bool) -> _U
 class ScanResult:
     """Totals of one or more scanned files. Merge with :meth:`merge`.
 
-    The underscored members are shared with :mod:`iamgen.ingest.fold`, the
+    The underscored members are shared with :mod:`iamgen.scanning.fast`, the
     fast path that fills a result in bulk; nothing else touches them.
     """
 
@@ -414,7 +414,7 @@ def _record_account(record: Mapping[str, Any]) -> str | None:
 def scan_record(result: ScanResult, location: str, index: int, record: Any,
                 filters: Filters) -> None:
     """Fold one decoded record into ``result``."""
-    from .resolve import resolve  # the resolver loads its data lazily
+    from ..mapping.resolve import resolve  # the resolver loads its data lazily
 
     result.events_read += 1
     if not isinstance(record, Mapping):
@@ -469,7 +469,7 @@ def scan_record(result: ScanResult, location: str, index: int, record: Any,
 @cache
 def producer_names() -> frozenset[str]:
     """Lower-cased eventNames of calls that announce ids (``data/correlations.toml``)."""
-    from .rules_data import correlation_rules
+    from ..mapping.rules import correlation_rules
 
     return frozenset(name for _, name in correlation_rules()[0])
 
@@ -480,7 +480,7 @@ def announce_only(result: ScanResult, source: str, name: str, record: Mapping[st
     started ran in that workgroup all the same."""
     if name.lower() not in producer_names() or record.get("errorCode"):
         return
-    from .resolve import resolve
+    from ..mapping.resolve import resolve
 
     announces = resolve(record).announces
     if announces is not None:

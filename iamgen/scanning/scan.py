@@ -1,11 +1,11 @@
 """Read trail files into a tally of who needed what: the ingest stage.
 
 Files are scanned in batches, spread over processes, into a
-:class:`~iamgen.ingest.result.ScanResult`; results merge in any order to the
+:class:`~iamgen.scanning.tally.ScanResult`; results merge in any order to the
 same totals. Bad input never stops a scan: every skipped file or record is
 counted by reason, and bad input also leaves a one-line warning naming the
 file and record. Each process folds its files with the fast path of
-:mod:`iamgen.ingest.fold`.
+:mod:`iamgen.scanning.fast`.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from ..model import Filters
 from ..sources.base import FolderedSource, RecordSource, TrailFile, TrailFolder, read_files
 from ..sources.decode import BadInput
 from ..sources.layout import path_facts
-from .fold import Folder
-from .result import (
+from .fast import Folder
+from .tally import (
     BAD_INPUT_REASONS,
     MAX_WARNINGS_PER_FILE,
     ScanResult,
@@ -313,7 +313,7 @@ def _plan_batches(files: list[Unit], workers: int
 
 def _warm_up() -> None:
     """Load the catalog and resolver data here, before worker processes fork."""
-    from .resolve import resolve
+    from ..mapping.resolve import resolve
 
     resolve({"eventSource": "s3.amazonaws.com", "eventName": "GetObject",
              "userIdentity": {"type": "IAMUser"}, "requestParameters": {}})

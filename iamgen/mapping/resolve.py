@@ -18,7 +18,7 @@ The decision is made in this order, and every step is named in
 4. What CloudTrail never shows: ``iam:PassRole`` for roles handed to a service,
    ``kms:ViaService`` for KMS calls a service made for the principal.
 
-The principal is not decided here (see :mod:`iamgen.ingest.identity`).
+The principal is not decided here (see :mod:`iamgen.mapping.identity`).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from .resources import (
     templates_of,
     values_at,
 )
-from .rules_data import (
+from .rules import (
     CorrelationRule,
     EventRule,
     PlaceholderSpecs,
@@ -242,7 +242,7 @@ def resolve(record: Mapping[str, Any]) -> Resolution:
 
     Pure and total: odd input gives ``unresolved`` or ``"*"`` resources, never
     an exception. Records with an ``errorCode`` are resolved like the others.
-    Only the record's :class:`~iamgen.ingest.resources.Call` is read.
+    Only the record's :class:`~iamgen.mapping.resources.Call` is read.
     """
     if not isinstance(record, Mapping):
         return Resolution(unresolved=True, rules=("error:not_a_record",))
@@ -254,7 +254,7 @@ def resolve(record: Mapping[str, Any]) -> Resolution:
 
 
 def resolve_call(call: Call) -> Resolution:
-    """:func:`resolve` for a record's :class:`~iamgen.ingest.resources.Call`."""
+    """:func:`resolve` for a record's :class:`~iamgen.mapping.resources.Call`."""
     try:
         return _resolve_call(call)
     except (AttributeError, KeyError, TypeError, ValueError, IndexError):

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from ..arn import literal, literal_arn
 from ..catalog import ResourceTypeRef
-from .rules_data import ParamSpec, PlaceholderSpecs, placeholder_specs
+from .rules import ParamSpec, PlaceholderSpecs, placeholder_specs
 
 _PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 _ARN_TRANSFORMS = frozenset({"before_pipe", "log_group_name"})
@@ -78,7 +78,7 @@ def caller_facts(identity: Any) -> CallerFacts:
 
 
 class Call(NamedTuple):
-    """Everything :func:`iamgen.ingest.resolve.resolve` reads of a record.
+    """Everything :func:`iamgen.mapping.resolve.resolve` reads of a record.
 
     Fields hold the record's values as logged (``None`` when absent). The
     resolver sees a record only through this, so two records with equal
@@ -124,7 +124,7 @@ class Observed(dict[str, Any]):
 
     ``seen`` collects the member names read (present or not) and the notes
     above. The scanner uses it to remember a resolution under only what it
-    depended on (:mod:`iamgen.ingest.memo`). Whole-object uses that are not
+    depended on (:mod:`iamgen.scanning.memo`). Whole-object uses that are not
     one of the noted kinds note :data:`SAW_ALL`; the number of members is
     not noted (the memo key always holds it).
     """

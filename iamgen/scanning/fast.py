@@ -4,11 +4,11 @@ S3-delivered files (and JSON Lines exports) are decoded into typed records
 (only the fields the scan reads are materialized), and memo tables skip
 repeated work: the principal of a ``userIdentity`` (keyed on its exact JSON
 bytes) and the resolution of a call (keyed on its
-:class:`~iamgen.ingest.resources.Call`, then on only what the resolution read
-of it: :mod:`iamgen.ingest.memo`). Events are tallied per distinct outcome,
+:class:`~iamgen.mapping.resources.Call`, then on only what the resolution read
+of it: :mod:`iamgen.scanning.memo`). Events are tallied per distinct outcome,
 so memory grows with distinct (principal, permission, region) tuples, not
 with events. Any record the fast path cannot vouch for goes through
-:func:`~iamgen.ingest.result.scan_record`, and both give the same totals
+:func:`~iamgen.scanning.tally.scan_record`, and both give the same totals
 (tests/test_scan_fast.py).
 """
 
@@ -35,10 +35,10 @@ from ..sources.decode import (
     json_decode,
     json_encode,
 )
-from .identity import principal_of
+from ..mapping.identity import principal_of
 from .memo import Memo, Shape
-from .resources import Call, CallerFacts, Observed, caller_facts
-from .result import (
+from ..mapping.resources import Call, CallerFacts, Observed, caller_facts
+from .tally import (
     BAD_INPUT_REASONS,
     ScanResult,
     UsageTotals,
@@ -253,11 +253,11 @@ class Folder:
     Two memo tables skip resolving a call again: the first keyed on the exact
     JSON of every :class:`Call` field (and the caller facts of the identity),
     the second, asked when the first misses, on only what the resolution
-    depended on (:class:`~iamgen.ingest.memo.Shape`).
+    depended on (:class:`~iamgen.scanning.memo.Shape`).
     """
 
     def __init__(self, filters: Filters) -> None:
-        from .resolve import resolve_call  # the resolver loads its data lazily
+        from ..mapping.resolve import resolve_call  # the resolver loads its data lazily
 
         self.filters = filters
         self.result = ScanResult()

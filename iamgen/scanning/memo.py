@@ -1,6 +1,6 @@
 """Memo tables for the scanner, and memo keys that hold only what a resolution read.
 
-A call's resolution is a pure function of its :class:`~iamgen.ingest.resources.Call`,
+A call's resolution is a pure function of its :class:`~iamgen.mapping.resources.Call`,
 so the exact JSON of the call's fields is always a correct memo key. It is
 also a wasteful one: a KMS ``Decrypt`` names a new S3 object in its
 encryption context on every call, a DynamoDB ``GetItem`` a new item key,
@@ -8,7 +8,7 @@ and neither changes the permission.
 
 :class:`Shape` keys a call on less. The resolver is run on request
 parameters (and response elements) wrapped in
-:class:`~iamgen.ingest.resources.Observed`, which notes every member it
+:class:`~iamgen.mapping.resources.Observed`, which notes every member it
 reads and every whole-object use of a known kind (ARN-valued members, role
 ARNs at any depth, a member's name in any case). A shape (one per
 eventSource and eventName) keeps the members that any such note could
@@ -31,7 +31,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET
 
-from .resources import SAW_ARN_VALUES, SAW_ROLE_WALK
+from ..mapping.resources import SAW_ARN_VALUES, SAW_ROLE_WALK
 
 _members = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _serials = itertools.count()

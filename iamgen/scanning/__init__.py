@@ -1,0 +1,11 @@
+"""Throughput machinery: trail files in, a :class:`~.tally.ScanResult` out.
+
+Reads units from a :class:`~iamgen.sources.base.RecordSource`, folds them
+with memo tables (:mod:`.fast`, :mod:`.memo`) or one record at a time
+(:func:`.tally.scan_record`, the reference the fast path is tested against),
+in worker processes when asked (:mod:`.scan`). Every resolution comes from
+:mod:`iamgen.mapping` through its public contract; nothing here decides what
+a call needs.
+
+May import: ``iamgen.model``, ``iamgen.mapping``, ``iamgen.sources``.
+"""
