@@ -29,7 +29,7 @@ REGIONS = ("us-east-1", "us-west-2")
 START = datetime(2026, 11, 1, tzinfo=UTC)
 DAYS = 7
 RECORDS_PER_FILE = (300, 1300)
-GENERATOR_VERSION = "8"
+GENERATOR_VERSION = "9"
 
 USER_AGENTS = (
     ("Boto3/1.35.36 md/Botocore#1.35.36 ua/2.0 os/linux#5.10.226-214.880.amzn2.x86_64 "
@@ -132,6 +132,7 @@ class Generator:
         self.kms_keys = {a: [f"arn:aws:kms:{{region}}:{a}:key/{uuid.UUID(int=rng.getrandbits(128))}"
                              for _ in range(4)] for a in ACCOUNTS}
         self.sessions: dict[tuple[str, int], tuple[str, str, str]] = {}
+        self.endpoints = {a: [f"vpce-{self._rid(17).lower()}" for _ in range(3)] for a in ACCOUNTS}
 
     def _rid(self, n: int = 16) -> str:
         return "".join(self.rng.choice("0123456789ABCDEF") for _ in range(n))
@@ -229,7 +230,8 @@ class Generator:
         record["managementEvent"] = not data_event
         record["recipientAccountId"] = acct
         if data_event and rng.random() < 0.5:
-            record["vpcEndpointId"] = f"vpce-{self._rid(17).lower()}"
+            # An endpoint's id names the endpoint, not the request: a few per account.
+            record["vpcEndpointId"] = rng.choice(self.endpoints[acct])
             record["vpcEndpointAccountId"] = acct
         if kind == "kms_decrypt":
             record["sharedEventID"] = self._uuid()

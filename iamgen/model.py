@@ -6,6 +6,7 @@ networkx internals or mutable state.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -94,25 +95,6 @@ class Resolution:
     awaits: tuple[str, str] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class AccessRecord:
-    """One CloudTrail record of a principal's call, resolved to permissions."""
-
-    principal: Principal
-    event_source: str
-    event_name: str
-    event_time: datetime
-    region: str
-    account: str
-    resolution: Resolution
-    error_code: str | None = None
-
-    @property
-    def denied(self) -> bool:
-        """True when AWS refused the call for lack of permission."""
-        return self.error_code is not None and is_access_denied(self.error_code)
-
-
 _DENIED_CODES = frozenset(
     {
         "accessdenied",
@@ -146,6 +128,27 @@ class Usage:
     first_seen: datetime
     last_seen: datetime
     regions: tuple[str, ...]
+    # What the calls' records prove about their requests (MFA, VPC endpoint,
+    # TLS, SSE headers, guardrail: ``iamgen.mapping.facts``): sorted
+    # (fact, value, count), value "" where a call lacked the fact, and
+    # MANY_VALUES for every call of a fact seen with more than
+    # MAX_VALUES_PER_FACT values (no condition names that many).
+    context: tuple[tuple[str, str, int], ...] = ()
+    example_event_id: str = ""  # the eventID of the earliest call (ties: the smallest)
+
+
+MAX_VALUES_PER_FACT = 16
+MANY_VALUES = "(many)"
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """How often something was seen in the trail, when, and one record of it."""
+
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+    example_event_id: str
 
 
 class SortedUsages(tuple[Usage, ...]):
@@ -200,6 +203,18 @@ class Filters:
     window: Window = field(default_factory=Window)
     accounts: frozenset[str] = frozenset()
     regions: frozenset[str] = frozenset()
+
+    def rejects(self, moment: datetime, region: str, account: Callable[[], str | None]
+                ) -> str | None:
+        """Why a record at ``moment`` in ``region`` is not read (its skip
+        reason), or None when it is; ``account()`` is asked only when needed."""
+        if not self.window.contains(moment):
+            return "outside_window"
+        if self.regions and region not in self.regions:
+            return "other_region"
+        if self.accounts and account() not in self.accounts:
+            return "other_account"
+        return None
 
 
 @dataclass(frozen=True, slots=True)

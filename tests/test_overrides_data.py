@@ -10,7 +10,7 @@ import pytest
 
 from iamgen.catalog import load_catalog
 from iamgen.mapping.handlers import HANDLERS
-from iamgen.mapping.resources import template, templates_of
+from iamgen.mapping.templates import template, templates_of
 from iamgen.mapping.rules import (
     event_rules,
     inference_geographies,

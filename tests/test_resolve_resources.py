@@ -16,7 +16,7 @@ import pytest
 
 from iamgen.catalog import load_catalog
 from iamgen.mapping.resolve import resolve
-from iamgen.mapping.resources import templates_of
+from iamgen.mapping.templates import templates_of
 from iamgen.model import Resolution
 
 ACCOUNT = "111122223333"

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import copy
 import gzip
-import importlib
 import json
 import random
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,50 +15,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from iamgen.mapping import resolve as resolve_module
-from iamgen.scanning.fast import Folder, ReadLog
+from iamgen.scanning.fast import FastScanner
+from iamgen.scanning.reads import TrackedObject
 from iamgen.scanning.memo import Memo
-from iamgen.scanning.scan import BadInput, ScanResult, scan, scan_record
+from iamgen.scanning.plain import scan_record
+from iamgen.scanning.scan import BadInput, ScanResult, scan
 from iamgen.model import Filters, Window
 from iamgen.sources.decode import iter_records
 from iamgen.sources.local import LocalSource
 from tests.records import record, role_identity, user_identity, write_trail_file
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-generate_trail = importlib.import_module("generate_trail")
-
-FIELDS = ("files_read", "events_read", "events_used", "bytes_read", "files_skipped", "skipped",
-          "warnings_dropped", "principal_events", "denied_actions", "failed_actions",
-          "unresolved", "unknown_resource", "other_calls", "first_event", "last_event")
-
-
-def plain_scan(source: LocalSource, filters: Filters) -> ScanResult:
-    """The reference: every record decoded generically and folded by scan_record."""
-    result = ScanResult()
-    for trail_file in source.files(filters):
-        data = source.read(trail_file)
-        result.files_read += 1
-        result.bytes_read += len(data)
-        for item in iter_records(data):
-            if isinstance(item, BadInput):
-                result._warn(trail_file.location, item.index, item.reason, item.detail)
-            else:
-                scan_record(result, trail_file.location, item[0], item[1], filters)
-    return result
-
-
-def fast_scan(source: LocalSource, filters: Filters) -> tuple[ScanResult, Folder]:
-    folder = Folder(filters)
-    for trail_file in source.files(filters):
-        folder.fold(trail_file.location, source.read(trail_file))
-    return folder.finish(), folder
-
-
-def assert_same(fast: ScanResult, plain: ScanResult) -> None:
-    for name in FIELDS:
-        assert getattr(fast, name) == getattr(plain, name), name
-    assert fast.usages() == plain.usages()
-    assert sorted(fast.warnings) == sorted(plain.warnings)
-
+from benchmarks import generate_trail
+from tests.scanning import FIELDS, assert_same, fast_scan, plain_scan
 
 def odd_records() -> list[Any]:
     """Records the fast path must hand to scan_record, or handle just the same."""
@@ -130,9 +96,9 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
 ])
 def test_fast_path_equals_plain_path(synthetic: Path, filters: Filters) -> None:
     source = LocalSource((str(synthetic),))
-    fast, folder = fast_scan(source, filters)
+    fast, scanner = fast_scan(source, filters)
     assert_same(fast, plain_scan(source, filters))
-    assert folder.memo_misses < fast.events_read  # the memo does hit
+    assert scanner.memo_misses < fast.events_read  # the memo does hit
 
 
 def test_repeated_calls_from_many_sessions_resolve_once(tmp_path: Path) -> None:
@@ -147,8 +113,8 @@ def test_repeated_calls_from_many_sessions_resolve_once(tmp_path: Path) -> None:
                               eventID=f"id-{index}"))
     write_trail_file(tmp_path, records)
     source = LocalSource((str(tmp_path),))
-    fast, folder = fast_scan(source, Filters())
-    assert folder.memo_misses == 2  # two objects; the 20 sessions do not matter
+    fast, scanner = fast_scan(source, Filters())
+    assert scanner.memo_misses == 2  # two objects; the 20 sessions do not matter
     assert_same(fast, plain_scan(source, Filters()))
     [usage, _] = fast.usages()
     assert usage.count == 100
@@ -176,8 +142,8 @@ def test_a_resolver_reading_more_of_the_request_stays_exact(
     encryption context), results stay exact: the keys learn to keep them."""
     real = resolve_module._resolve_call
 
-    def reads_more(call: Any) -> Any:
-        found = real(call)
+    def reads_more(call: Any, tracker: Any) -> Any:
+        found = real(call, tracker)
         if isinstance(call.params, dict) and "7.parquet" in str(call.params.get("encryptionContext")):
             return type(found)(unresolved=True, rules=("test",))
         return found
@@ -197,7 +163,7 @@ def test_a_resolver_looking_at_the_whole_request_stays_exact(
     real = resolve_module._resolve_call
 
     def whole(call: Any) -> Any:
-        found = real(call)
+        found = real(call, tracker)
         for data in (call.params, call.response):
             if isinstance(data, dict) and sum(map(ord, str(look(data)))) % 3 == 0:
                 return type(found)(unresolved=True, rules=("test",))
@@ -214,8 +180,8 @@ def test_a_resolver_reading_more_of_the_response_stays_exact(
         synthetic: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real = resolve_module._resolve_call
 
-    def reads_more(call: Any) -> Any:
-        found = real(call)
+    def reads_more(call: Any, tracker: Any) -> Any:
+        found = real(call, tracker)
         if isinstance(call.response, dict) and "A7" in str(call.response.get("credentials")):
             return type(found)(unresolved=True, rules=("test",))
         return found
@@ -289,27 +255,29 @@ _JSON = st.recursive(
     "sessionCredentialFromConsole": _JSON,
 }), max_size=8))
 def test_arbitrary_records_same_both_ways(records: list[dict[str, Any]]) -> None:
-    folder = Folder(Filters())
+    scanner = FastScanner(Filters())
     body = json.dumps({"Records": records}).encode()
-    folder.fold("f.json", body)
-    fast = folder.finish()
+    scanner.add_file("f.json", body)
+    fast = scanner.finish()
     plain = ScanResult()
     plain.files_read, plain.bytes_read = 1, len(body)
     for item in iter_records(body):
         if isinstance(item, BadInput):
-            plain._warn("f.json", item.index, item.reason, item.detail)
+            plain.warn("f.json", item.index, item.reason, item.detail)
         else:
             scan_record(plain, "f.json", item[0], item[1], Filters())
     assert_same(fast, plain)
 
 
-def test_read_log_answers_exactly_and_notes_reads() -> None:
+def test_a_partial_tracked_object_answers_exactly_and_notes_reads() -> None:
     full = {"a": 1, "b": {"c": 2}, "z": None}
-    log = ReadLog({"a": 1}, lambda: dict(full), frozenset({"q"}))
-    assert log.get("a") == 1 and log.reads == {"a"}
-    assert log.get("q") is None and "z" not in log.reads  # known absent: no decode
+    log = TrackedObject({"a": 1}, counted=False, complete=lambda: dict(full),
+                        absent=frozenset({"q"}))
+    assert log.get("a") == 1 and log.seen == {"a"}
+    assert log.get("q") is None and "z" not in log.seen  # known absent: no decode
     assert log["b"] == {"c": 2}  # not held: the whole object is decoded first
-    assert list(log) == ["a", "b", "z"] and log.opaque
+    assert not log.opaque and len(log) == 3 and log.opaque  # uncounted: len is a whole use
+    assert list(log) == ["a", "b", "z"]
     assert dict(log) == full
 
 

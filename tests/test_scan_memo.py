@@ -1,5 +1,5 @@
 """Memo keys that keep only what a resolution read (iamgen.scanning.memo), and the
-notes the resolver leaves on the request and response (resources.Observed)."""
+notes the resolver leaves on the request and response (scanning.reads.TrackedObject)."""
 
 from __future__ import annotations
 
@@ -12,46 +12,30 @@ from hypothesis import given
 from hypothesis import strategies as st
 from msgspec import UNSET
 
-from iamgen.scanning.fast import SHAPE_TRIAL, Folder
+from iamgen.scanning.fast import SHAPE_TRIAL, FastScanner
 from iamgen.scanning.memo import Shape
 from iamgen.mapping.resolve import resolve, resolve_call
-from iamgen.mapping.resources import (
-    SAW_ALL,
-    SAW_ARN_VALUES,
-    SAW_ROLE_WALK,
-    Call,
-    Observed,
-    RecordContext,
-    caller_facts,
-    saw_any_case,
-)
-from iamgen.scanning.scan import ScanResult, scan_record
+from iamgen.mapping.context import RecordContext
+from iamgen.mapping.call import Call, caller_facts
+from iamgen.mapping.reads import ALL, ARN_VALUES, ROLE_WALK, any_case
+from iamgen.scanning.reads import NOTE_TAKER, TrackedObject
+from iamgen.scanning.tally import ScanResult
 from iamgen.model import Filters
 from iamgen.sources.decode import BadInput, iter_records
 from tests.records import ACCOUNT, record, role_identity
-from tests.test_scan_fast import assert_same
+from tests.scanning import assert_same, fast_scan, one_file, plain_scan
 
 ME = role_identity("AppRole")
 KEY_ARN = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 TABLE_ARN = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/jobs"
 
 
-def fold(records: list[Any]) -> tuple[ScanResult, Folder]:
-    folder = Folder(Filters())
-    folder.fold("f.json", json.dumps({"Records": records}).encode())
-    return folder.finish(), folder
+def fold(records: list[Any]) -> tuple[ScanResult, FastScanner]:
+    return fast_scan(one_file(records))
 
 
 def plain(records: list[Any]) -> ScanResult:
-    body = json.dumps({"Records": records}).encode()
-    result = ScanResult()
-    result.files_read, result.bytes_read = 1, len(body)
-    for item in iter_records(body):
-        if isinstance(item, BadInput):
-            result._warn("f.json", item.index, item.reason, item.detail)
-        else:
-            scan_record(result, "f.json", item[0], item[1], Filters())
-    return result
+    return plain_scan(one_file(records))
 
 
 def test_members_the_resolution_never_read_do_not_split_the_memo() -> None:
@@ -71,8 +55,8 @@ def test_members_the_resolution_never_read_do_not_split_the_memo() -> None:
                            "ARN": TABLE_ARN}])
         for i in range(30)
     ]
-    fast, folder = fold(decrypts + reads)
-    assert folder.memo_misses == 2
+    fast, scanner = fold(decrypts + reads)
+    assert scanner.memo_misses == 2
     assert_same(fast, plain(decrypts + reads))
     assert {u.permission.resource for u in fast.usages()} == {KEY_ARN, TABLE_ARN}
 
@@ -90,8 +74,8 @@ def test_a_member_first_read_late_grows_the_key() -> None:
 
     records = [get_item("jobs", 1, True), get_item("jobs", 2, True), get_item("runs", 3, False),
                get_item("users", 4, False), get_item("runs", 5, False), get_item("users", 6, False)]
-    fast, folder = fold(records)
-    assert folder.memo_misses == 3
+    fast, scanner = fold(records)
+    assert scanner.memo_misses == 3
     assert_same(fast, plain(records))
     assert {u.permission.resource.rsplit("/", 1)[1] for u in fast.usages()} == \
         {"jobs", "runs", "users"}
@@ -107,10 +91,10 @@ def test_calls_that_never_share_a_key_skip_the_second_table() -> None:
         for i in range(600)
     ]
     records += records[:50]
-    fast, folder = fold(records)
-    shape = folder._shapes[("s3.amazonaws.com", "GetObject")]
+    fast, scanner = fold(records)
+    shape = scanner.shape_of("s3.amazonaws.com", "GetObject")
     assert shape.hits == 0 and SHAPE_TRIAL < shape.tries < 600
-    assert folder.memo_misses == 600
+    assert scanner.memo_misses == 600
     assert_same(fast, plain(records))
 
 
@@ -122,10 +106,10 @@ def test_a_nul_byte_never_reaches_the_joined_memo_key() -> None:
                                           {"bucketName": "data", "key": "a"})]}).encode()
     damaged = body.replace(b'"key": "a"', b'"key": "a\x00b"')
     assert b"\x00" in damaged
-    folder = Folder(Filters())
-    folder.fold("f.json", damaged)
-    result = folder.finish()
-    assert result.skipped["invalid_json"] == 1 and folder.memo_misses == 0
+    scanner = FastScanner(Filters())
+    scanner.add_file("f.json", damaged)
+    result = scanner.finish()
+    assert result.skipped["invalid_json"] == 1 and scanner.memo_misses == 0
 
 
 def test_a_wrapped_request_is_keyed_whole() -> None:
@@ -136,8 +120,8 @@ def test_a_wrapped_request_is_keyed_whole() -> None:
                {"DeleteFlowLogsRequest": {"FlowLogId": {"content": f"fl-{i}", "tag": 1}}})
         for i in range(3)
     ]
-    fast, folder = fold(records)
-    assert folder.memo_misses == 3
+    fast, scanner = fold(records)
+    assert scanner.memo_misses == 3
     assert_same(fast, plain(records))
 
 
@@ -145,16 +129,16 @@ def test_a_wrapped_request_is_keyed_whole() -> None:
 
 
 def test_observed_notes_reads_and_whole_object_uses() -> None:
-    data = Observed({"a": 1, "b": [2], "roleArn": "arn:aws:iam::1:role/r"})
+    data = TrackedObject({"a": 1, "b": [2], "roleArn": "arn:aws:iam::1:role/r"})
     assert data.get("a") == 1 and data["b"] == [2] and "zz" not in data
     assert data.seen == {"a", "b", "zz"}
     assert len(data) == 3 and data.seen == {"a", "b", "zz"}  # the key always holds the length
-    assert dict(data.plain(SAW_ARN_VALUES)) == {"a": 1, "b": [2], "roleArn": "arn:aws:iam::1:role/r"}
-    assert SAW_ARN_VALUES in data.seen and SAW_ALL not in data.seen
+    assert dict(data.whole(ARN_VALUES)) == {"a": 1, "b": [2], "roleArn": "arn:aws:iam::1:role/r"}
+    assert ARN_VALUES in data.seen and ALL not in data.seen
     for use in (list, lambda d: d.items(), lambda d: d.copy(), repr, lambda d: d == {}):
-        fresh = Observed({"a": 1})
+        fresh = TrackedObject({"a": 1})
         use(fresh)
-        assert SAW_ALL in fresh.seen
+        assert ALL in fresh.seen
     with pytest.raises(TypeError):
         data["c"] = 3
     with pytest.raises(TypeError):
@@ -162,11 +146,11 @@ def test_observed_notes_reads_and_whole_object_uses() -> None:
 
 
 def test_the_resolver_names_its_whole_object_uses() -> None:
-    params = Observed({"RoleArn": "arn:aws:iam::111122223333:role/r", "x": "arn:aws:s3:::b"})
-    ctx = RecordContext("aws", "us-east-1", ACCOUNT, params, Observed({}), ())
+    params = TrackedObject({"RoleArn": "arn:aws:iam::111122223333:role/r", "x": "arn:aws:s3:::b"})
+    ctx = RecordContext("aws", "us-east-1", ACCOUNT, params, TrackedObject({}), (), NOTE_TAKER)
     assert ctx.request_arns == ("arn:aws:iam::111122223333:role/r", "arn:aws:s3:::b")
     assert ctx.param_any_case("roleARN") == "arn:aws:iam::111122223333:role/r"
-    assert params.seen == {SAW_ARN_VALUES, saw_any_case("roleARN")}
+    assert params.seen == {ARN_VALUES, any_case("roleARN")}
 
 
 # -- Shape: keys, coverage, growth -------------------------------------------------
@@ -177,7 +161,7 @@ def raw(data: Any) -> bytes:
 
 
 def test_shape_keys_keep_what_may_matter() -> None:
-    side = Shape().request.grown({"keyId", SAW_ARN_VALUES, SAW_ROLE_WALK, saw_any_case("Name")})
+    side = Shape().request.grown({"keyId", ARN_VALUES, ROLE_WALK, any_case("Name")})
     shape = Shape(side)
     request = {"keyId": "k", "junk": "x", "other": "arn:aws:s3:::b", "list": [1],
                "NAME": "n", "nested": {"deep": {"executionRoleArn": "r"}}, "flat": {"a": 1},
@@ -197,15 +181,15 @@ def test_shape_covers_only_what_it_keeps_and_grows_to_cover_more() -> None:
     key = shape.key(raw({"a": 1, "b": 2}), raw({"c": 1, "d": 2}))
     assert shape.covers(key, (), ())
     assert not shape.covers(key, {"a"}, ())
-    assert not shape.covers(key, (), {SAW_ARN_VALUES})
-    grown = shape.grown({"a", saw_any_case("B")}, {SAW_ALL})
+    assert not shape.covers(key, (), {ARN_VALUES})
+    grown = shape.grown({"a", any_case("B")}, {ALL})
     assert grown.serial != shape.serial
     key = grown.key(raw({"a": 1, "b": 2}), raw({"c": 1, "d": 2}))
-    assert grown.covers(key, {"a", saw_any_case("b")}, {SAW_ALL, "zz"})
+    assert grown.covers(key, {"a", any_case("b")}, {ALL, "zz"})
     assert not grown.covers(key, {"z"}, ())
     assert key[2] == raw({"c": 1, "d": 2})  # the response is now keyed whole
     whole = grown.key(raw({"only": 1}), UNSET)
-    assert grown.covers(whole, {SAW_ALL}, {SAW_ALL})  # whole JSON covers any use
+    assert grown.covers(whole, {ALL}, {ALL})  # whole JSON covers any use
 
 
 # -- the property: equal keys under a covering shape mean equal resolutions -------
@@ -265,8 +249,8 @@ def test_equal_keys_under_a_covering_shape_mean_equal_resolutions(
         request_changes: list[tuple[str, Any]], response_changes: list[tuple[str, Any]],
         listed: Any, invoked_by: str | None) -> None:
     source, name = plan
-    params, answer = Observed(request), Observed(response)
-    first = resolve_call(_call(source, name, params, answer, listed, invoked_by))
+    params, answer = TrackedObject(request), TrackedObject(response)
+    first = resolve_call(_call(source, name, params, answer, listed, invoked_by), NOTE_TAKER)
     assert first == resolve(record({**ME, **({"invokedBy": invoked_by} if invoked_by else {})},
                                    source, name, request, response=response, resources=listed))
     shape = Shape()
@@ -321,8 +305,8 @@ def test_a_changed_member_the_key_drops_never_changes_the_resolution(
     shared = 0
     for base in BASES:
         for listed in (None, [{"ARN": KEY_ARN}], [{"ARN": TABLE_ARN}]):
-            params = Observed(base)
-            first = resolve_call(_call(source, name, params, None, listed, None))
+            params = TrackedObject(base)
+            first = resolve_call(_call(source, name, params, None, listed, None), NOTE_TAKER)
             shape = Shape().grown(params.seen, ())
             key = shape.key(raw(base), UNSET)
             assert shape.covers(key, params.seen, ())
@@ -342,7 +326,5 @@ def test_the_example_trail_has_calls_that_share_keys(repo_root: Path) -> None:
     from iamgen.sources.local import LocalSource
 
     source = LocalSource((str(repo_root / "examples" / "ml-account" / "trail"),))
-    folder = Folder(Filters())
-    for trail_file in source.files(Filters()):
-        folder.fold(trail_file.location, source.read(trail_file))
-    assert folder._shapes and folder.memo_misses < folder.result.events_read
+    result, scanner = fast_scan(source)
+    assert 0 < scanner.memo_misses < result.events_read

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import pickle
+from datetime import UTC, datetime
 import random
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from iamgen.scanning.tally import ScanResult, scan_record
-from iamgen.model import Filters, SortedUsages
+from iamgen.scanning.plain import scan_record
+from iamgen.scanning.tally import ScanResult, UsageTotals
+from iamgen.model import (
+    MANY_VALUES,
+    MAX_VALUES_PER_FACT,
+    Filters,
+    Permission,
+    Principal,
+    PrincipalKind,
+    SortedUsages,
+)
 from tests.records import record, role_identity, user_identity
 
 FILTERS = Filters()
@@ -66,3 +78,47 @@ def test_a_result_with_shipments_pending_merges_and_records_like_any_other() -> 
     pending.merge_shipment(_result(records[30:]).ship())
     scan_record(pending, "g", 0, records[0], FILTERS)  # the slow path adds to the table
     assert pending.usages() == _result([*records, records[0]]).usages()
+
+
+PRINCIPAL = Principal("arn:aws:iam::111122223333:role/r", PrincipalKind.ROLE)
+PERMISSION = Permission("s3:GetObject", "arn:aws:s3:::b/k")
+WHEN = datetime(2026, 11, 2, tzinfo=UTC)
+
+
+# -- fact counts: bounded, and the same whatever the order ---------------------------
+
+_FACT_SETS = st.lists(
+    st.tuples(st.sampled_from(["vpce", "tls"]),
+              st.sampled_from([f"v{i}" for i in range(24)] + [""]),
+              st.integers(1, 5)),
+    min_size=1, max_size=60)
+
+
+@given(_FACT_SETS, st.randoms(use_true_random=False), st.integers(1, 6))
+def test_fact_counts_do_not_depend_on_order_or_grouping(
+        calls: list[tuple[str, str, int]], rng: random.Random, groups: int) -> None:
+    """Calls added one by one, or in shuffled groups merged afterwards, give the
+    same context; a fact of more than MAX_VALUES_PER_FACT values is one
+    MANY_VALUES entry holding all its calls."""
+    def totals(part: list[tuple[str, str, int]]) -> UsageTotals:
+        first = UsageTotals(PRINCIPAL, PERMISSION, False, 0, WHEN, WHEN, ("us-east-1",))
+        for fact, value, count in part:
+            first.add(UsageTotals(PRINCIPAL, PERMISSION, False, count, WHEN, WHEN,
+                                  ("us-east-1",), {(fact, value): count}))
+        return first
+
+    whole = totals(calls).usage().context
+    shuffled = list(calls)
+    rng.shuffle(shuffled)
+    parts = [shuffled[i::groups] for i in range(groups)]
+    merged = totals(parts[0])
+    for part in parts[1:]:
+        merged.add(totals(part))
+    assert merged.usage().context == whole
+    for fact in ("vpce", "tls"):
+        values = {value for f, value, _ in calls if f == fact}
+        mine = [(value, count) for f, value, count in whole if f == fact]
+        if len(values) > MAX_VALUES_PER_FACT:
+            assert mine == [(MANY_VALUES, sum(c for f, _, c in calls if f == fact))]
+        else:
+            assert sorted(value for value, _ in mine) == sorted(values)

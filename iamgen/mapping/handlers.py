@@ -16,7 +16,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from ..arn import literal
-from .resources import RecordContext, values_at
+from .context import RecordContext
+from .paths import values_at
 from .rules import apigateway_rules, inference_geographies
 
 

@@ -32,20 +32,12 @@ from typing import Any
 from ..catalog import ActionInfo, load_catalog
 from ..model import Condition, Permission, Resolution
 from .handlers import HANDLERS
-from .resources import (
-    SAW_ROLE_WALK,
-    ArnTemplate,
-    Call,
-    Observed,
-    RecordContext,
-    arns_from_params,
-    arns_from_record,
-    call_of,
-    context_of_call,
-    template,
-    templates_of,
-    values_at,
-)
+from .call import Call, call_of
+from .context import RecordContext, context_of_call
+from .params import arns_from_params
+from .paths import values_at
+from .reads import NO_TRACKING, ROLE_WALK, ReadTracker
+from .templates import ArnTemplate, arns_from_record, template, templates_of
 from .rules import (
     CorrelationRule,
     EventRule,
@@ -242,7 +234,7 @@ def resolve(record: Mapping[str, Any]) -> Resolution:
 
     Pure and total: odd input gives ``unresolved`` or ``"*"`` resources, never
     an exception. Records with an ``errorCode`` are resolved like the others.
-    Only the record's :class:`~iamgen.mapping.resources.Call` is read.
+    Only the record's :class:`~iamgen.mapping.call.Call` is read.
     """
     if not isinstance(record, Mapping):
         return Resolution(unresolved=True, rules=("error:not_a_record",))
@@ -253,10 +245,12 @@ def resolve(record: Mapping[str, Any]) -> Resolution:
     return resolve_call(call)
 
 
-def resolve_call(call: Call) -> Resolution:
-    """:func:`resolve` for a record's :class:`~iamgen.mapping.resources.Call`."""
+def resolve_call(call: Call, tracker: ReadTracker = NO_TRACKING) -> Resolution:
+    """:func:`resolve` for a record's :class:`~iamgen.mapping.call.Call`
+    (``tracker`` hears of every whole-object use of its request and response:
+    :mod:`iamgen.mapping.reads`)."""
     try:
-        return _resolve_call(call)
+        return _resolve_call(call, tracker)
     except (AttributeError, KeyError, TypeError, ValueError, IndexError):
         return _MALFORMED
 
@@ -264,7 +258,7 @@ def resolve_call(call: Call) -> Resolution:
 _MALFORMED = Resolution(unresolved=True, rules=("error:malformed_record",))
 
 
-def _resolve_call(call: Call) -> Resolution:
+def _resolve_call(call: Call, tracker: ReadTracker) -> Resolution:
     event_type = call.event_type
     if event_type is not None and event_type != "AwsApiCall":
         reason = event_type_rules().get(event_type) if isinstance(event_type, str) else None
@@ -282,7 +276,7 @@ def _resolve_call(call: Call) -> Resolution:
         return Resolution(no_grant=plan.no_grant, rules=(plan.rule,))
     if plan.unresolved:
         return Resolution(unresolved=True, rules=(plan.rule,) if plan.rule else ())
-    ctx = context_of_call(call)
+    ctx = context_of_call(call, tracker)
     rules = [plan.rule]
     permissions: list[Permission] = []
     unknown: list[str] = []
@@ -380,10 +374,9 @@ def _add(
     permissions.extend(Permission(name, arn) for arn in arns)
 
 
-def _role_arns(params: dict[str, Any]) -> list[tuple[str, str]]:
+def _role_arns(ctx: RecordContext) -> list[tuple[str, str]]:
     """(parameter name, role ARN) for every role ARN under a key naming a role."""
-    if type(params) is Observed:
-        params = params.plain(SAW_ROLE_WALK)
+    params = ctx.tracker.whole(ctx.params, ROLE_WALK)
     found: list[tuple[str, str]] = []
     stack: list[tuple[str, Any, int]] = [("", params, 0)]
     while stack:
@@ -403,7 +396,7 @@ def _role_arns(params: dict[str, Any]) -> list[tuple[str, str]]:
 def _pass_role(
     passed_to: str, ctx: RecordContext, rules: list[str], role_name_paths: tuple[str, ...] = ()
 ) -> list[Permission]:
-    found = _role_arns(ctx.params)
+    found = _role_arns(ctx)
     for path in role_name_paths:
         for name in values_at(ctx.params, path):
             if isinstance(name, str) and name and not name.startswith("arn:") and "/" not in name:

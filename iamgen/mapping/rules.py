@@ -16,6 +16,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from .transforms import TRANSFORMS
+
 
 @dataclass(frozen=True, slots=True)
 class EventRule:
@@ -131,16 +133,28 @@ def service_aliases() -> Mapping[str, str]:
 @cache
 def _param_table() -> Mapping[tuple[str, str, str, str], ParamSpec]:
     """(service, resource type, placeholder, lower-cased action or "*") -> spec."""
+    return param_table(_load_resource_params().get("param", []))
+
+
+def param_table(entries: list[dict[str, Any]]) -> dict[tuple[str, str, str, str], ParamSpec]:
+    """The ``[[param]]`` entries of ``resource_params.toml`` as a table keyed by
+    (service, resource type, placeholder, lower-cased action or "*").
+    Raises ValueError for a transform no code implements."""
     table: dict[tuple[str, str, str, str], ParamSpec] = {}
-    for entry in _load_resource_params().get("param", []):
+    for entry in entries:
         service = entry.get("service", "*")
         rtype = entry.get("resource_type", "*").lower()
         placeholder = entry["placeholder"]
         base = f"resource_params:{service}:{rtype}:{placeholder}"
+        transforms = tuple(entry.get("transforms", ()))
+        unknown = [name for name in transforms if name not in TRANSFORMS]
+        if unknown:
+            raise ValueError(f"resource_params.toml: {base}: unknown transform {unknown[0]!r} "
+                             f"(known: {', '.join(sorted(TRANSFORMS))})")
         for action in entry.get("actions", ("*",)):
             table[(service, rtype, placeholder, action.lower())] = ParamSpec(
                 paths=tuple(entry["paths"]),
-                transforms=tuple(entry.get("transforms", ())),
+                transforms=transforms,
                 default=entry.get("default"),
                 rule_id=base if action == "*" else f"{base}[{action}]",
             )

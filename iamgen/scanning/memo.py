@@ -1,6 +1,6 @@
 """Memo tables for the scanner, and memo keys that hold only what a resolution read.
 
-A call's resolution is a pure function of its :class:`~iamgen.mapping.resources.Call`,
+A call's resolution is a pure function of its :class:`~iamgen.mapping.call.Call`,
 so the exact JSON of the call's fields is always a correct memo key. It is
 also a wasteful one: a KMS ``Decrypt`` names a new S3 object in its
 encryption context on every call, a DynamoDB ``GetItem`` a new item key,
@@ -8,7 +8,7 @@ and neither changes the permission.
 
 :class:`Shape` keys a call on less. The resolver is run on request
 parameters (and response elements) wrapped in
-:class:`~iamgen.mapping.resources.Observed`, which notes every member it
+:class:`~iamgen.scanning.reads.TrackedObject`, which notes every member it
 reads and every whole-object use of a known kind (ARN-valued members, role
 ARNs at any depth, a member's name in any case). A shape (one per
 eventSource and eventName) keeps the members that any such note could
@@ -31,7 +31,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET
 
-from ..mapping.resources import SAW_ARN_VALUES, SAW_ROLE_WALK
+from ..mapping.reads import ARN_VALUES, ROLE_WALK
 
 _members = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _serials = itertools.count()
@@ -126,16 +126,16 @@ class _Side:
             if note.__class__ is str:
                 if note not in self.names:
                     return False
-            elif note == SAW_ARN_VALUES:
+            elif note == ARN_VALUES:
                 if not self.arn_values:
                     return False
-            elif note == SAW_ROLE_WALK:
+            elif note == ROLE_WALK:
                 if not self.role_walk:
                     return False
             elif note.__class__ is tuple and len(note) == 2 and note[0] == "any_case":
                 if note[1] not in self.any_case:
                     return False
-            else:  # SAW_ALL, or a read of a member whose name is not a string
+            else:  # ALL, or a read of a member whose name is not a string
                 return False
         return True
 
@@ -146,9 +146,9 @@ class _Side:
         for note in seen:
             if note.__class__ is str:
                 names.add(note)
-            elif note == SAW_ARN_VALUES:
+            elif note == ARN_VALUES:
                 arn_values = True
-            elif note == SAW_ROLE_WALK:
+            elif note == ROLE_WALK:
                 role_walk = True
             elif note.__class__ is tuple and len(note) == 2 and note[0] == "any_case":
                 any_case.add(note[1])

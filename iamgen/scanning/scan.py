@@ -1,4 +1,4 @@
-"""Read trail files into a tally of who needed what: the ingest stage.
+"""Read trail files into a tally of who needed what: the scanning stage.
 
 Files are scanned in batches, spread over processes, into a
 :class:`~iamgen.scanning.tally.ScanResult`; results merge in any order to the
@@ -6,11 +6,14 @@ same totals. Bad input never stops a scan: every skipped file or record is
 counted by reason, and bad input also leaves a one-line warning naming the
 file and record. Each process folds its files with the fast path of
 :mod:`iamgen.scanning.fast`.
+
+What each speed-up costs and saves, as measured on the 1M-event bench
+(``make bench``), is said where it is made (:mod:`.fast`, :mod:`.memo`,
+:mod:`.gc_tuning`, and the constants here).
 """
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import queue
 import traceback
@@ -25,15 +28,15 @@ from ..model import Filters
 from ..sources.base import FolderedSource, RecordSource, TrailFile, TrailFolder, read_files
 from ..sources.decode import BadInput
 from ..sources.layout import path_facts
-from .fast import Folder
+from .fast import FastScanner
+from .gc_tuning import collecting_rarely, freeze_and_collect_rarely
+from .plain import parse_event_time, scan_record
 from .tally import (
     BAD_INPUT_REASONS,
     MAX_WARNINGS_PER_FILE,
     ScanResult,
     Shipment,
-    parse_event_time,
     principals_seen,
-    scan_record,
 )
 
 __all__ = [
@@ -48,9 +51,6 @@ __all__ = [
     "scan_file",
     "scan_record",
 ]
-
-_WORKER_GC_THRESHOLDS = (50_000, 20, 100)
-
 
 # What a scan hands out: a file, or a folder its reader lists.
 Unit = TrailFile | TrailFolder
@@ -67,14 +67,14 @@ def _listed(source: RecordSource, unit: Unit, filters: Filters,
 
 def scan_file(source: RecordSource, trail_file: TrailFile, filters: Filters) -> ScanResult:
     """Scan one file into a fresh result. Never raises for bad content."""
-    folder = Folder(filters)
+    scanner = FastScanner(filters)
     try:
         data = source.read(trail_file)
     except OSError as exc:
-        folder.unreadable(trail_file.location, exc)
+        scanner.unreadable(trail_file.location, exc)
     else:
-        folder.fold(trail_file.location, data)
-    return folder.finish()
+        scanner.add_file(trail_file.location, data)
+    return scanner.finish()
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,38 +124,34 @@ def scan(source: RecordSource, filters: Filters, workers: int = 1,
             progress(Progress(len(units), counts[0], counts[1], counts[2],
                               "files" if folders is None else "folders", counts[3]))
 
-    folder = Folder(filters)
-    thresholds = gc.get_threshold()
-    gc.set_threshold(*_WORKER_GC_THRESHOLDS)
-    try:
+    scanner = FastScanner(filters)
+    with collecting_rarely():
         if workers == 1:
             for batch in batches:
-                _fold_batch(folder, source, batch, advance)
-            result, shipments = folder.finish(), []
+                _scan_batch(scanner, source, batch, advance)
+            result, shipments = scanner.finish(), []
         else:
             _warm_up()
-            result, shipments = _run_workers(source, batches, orders, filters, folder, advance)
+            result, shipments = _run_workers(source, batches, orders, filters, scanner, advance)
         result.files_skipped.update(skipped)
         for shipment in shipments:
             result.merge_shipment(shipment)
-    finally:
-        gc.set_threshold(*thresholds)
     return result
 
 
-def _fold_batch(folder: Folder, source: RecordSource, batch: list[Unit],
+def _scan_batch(scanner: FastScanner, source: RecordSource, batch: list[Unit],
                 advance: Callable[[int, int, int, int], None]) -> None:
-    """Read and fold a batch: files, or the folders of a foldered source
+    """Read and add a batch: files, or the folders of a foldered source
     (listed here, a page at a time, while their files are read)."""
-    result = folder.result
+    result = scanner.result
     before = (result.bytes_read, result.events_read, result.files_read)
     files: Iterable[TrailFile] = chain.from_iterable(
-        _listed(source, unit, folder.filters, result.files_skipped) for unit in batch)
+        _listed(source, unit, scanner.filters, result.files_skipped) for unit in batch)
     for trail_file, data in read_files(source, files):
         if isinstance(data, OSError):
-            folder.unreadable(trail_file.location, data)
+            scanner.unreadable(trail_file.location, data)
         else:
-            folder.fold(trail_file.location, data)
+            scanner.add_file(trail_file.location, data)
     advance(len(batch), result.bytes_read - before[0], result.events_read - before[1],
             result.files_read - before[2])
 
@@ -181,10 +177,10 @@ class _Claims:
 
 
 def _run_workers(source: RecordSource, batches: list[list[Unit]], orders: list[list[int]],
-                 filters: Filters, folder: Folder,
+                 filters: Filters, scanner: FastScanner,
                  advance: Callable[[int, int, int, int], None]
                  ) -> tuple[ScanResult, list[Shipment]]:
-    """Fold ``batches`` here (into ``folder``, in ``orders[0]``) and in one
+    """Scan ``batches`` here (into ``scanner``, in ``orders[0]``) and in one
     worker process per other order: this process's result, and what each
     worker shipped."""
     context = multiprocessing.get_context()
@@ -223,12 +219,12 @@ def _run_workers(source: RecordSource, batches: list[list[Unit]], orders: list[l
     try:
         for index in orders[0]:
             if claims.take(index):
-                _fold_batch(folder, source, batches[index], advance)
+                _scan_batch(scanner, source, batches[index], advance)
             while receive(wait=False):
                 pass
             if errors or input_errors:
                 break
-        mine = folder.finish()
+        mine = scanner.finish()
         while len(results) < len(processes) and not errors and not input_errors:
             receive(wait=True)
         if input_errors:
@@ -245,26 +241,23 @@ def _run_workers(source: RecordSource, batches: list[list[Unit]], orders: list[l
 
 def _worker(source: RecordSource, batches: list[list[Unit]], order: list[int], flags: Any,
             filters: Filters, replies: Any) -> None:
-    """One worker process: fold the batches no other process took, in
+    """One worker process: scan the batches no other process took, in
     ``order``, then send the tally."""
     try:
-        # Most objects made here live until the end (tallies, memo tables), and
-        # none form cycles: collect rarely (the default costs ~25% of the time).
-        gc.freeze()
-        gc.set_threshold(*_WORKER_GC_THRESHOLDS)
+        freeze_and_collect_rarely()
         claims = _Claims(flags)
-        folder = Folder(filters)
+        scanner = FastScanner(filters)
 
         def advance(*counts: int) -> None:
             replies.put(("progress", counts))
 
-        # The last few batches are left to the main process: it folds them
+        # The last few batches are left to the main process: it scans them
         # while this one sends its result, which it must then wait for.
         leave = len(batches) // TAIL_FRACTION
         for index in order:
             if claims.take(index, leave):
-                _fold_batch(folder, source, batches[index], advance)
-        replies.put(("result", folder.finish().ship()))
+                _scan_batch(scanner, source, batches[index], advance)
+        replies.put(("result", scanner.finish().ship()))
     except IamgenError as exc:  # an unlistable folder, a refused call: the parent raises it
         replies.put(("input_error", exc))
     except BaseException:  # noqa: BLE001 - reported to the parent, which raises

@@ -1,23 +1,24 @@
-"""The totals of a scan (:class:`ScanResult`), and how one record adds to them.
+"""The totals of a scan: :class:`ScanResult`, and how calls add to them.
 
-:func:`scan_record` folds one generically decoded record into a result: the
-plain path, which every record the fast path (:mod:`iamgen.scanning.fast`)
-cannot vouch for takes, and the reference the fast path is tested against.
+Both scan paths (:mod:`.plain`, one record at a time, and :mod:`.fast`,
+memoized) add to a result through :meth:`ScanResult.add_calls` and the other
+public methods here, so the way an outcome is counted is written once.
 Results merge in any order to the same totals.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
-from functools import cache
-from datetime import UTC, datetime
+from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
 from ..model import (
-    Filters,
+    MANY_VALUES,
+    MAX_VALUES_PER_FACT,
+    Evidence,
     Permission,
     Principal,
     Resolution,
@@ -25,15 +26,8 @@ from ..model import (
     Usage,
     is_access_denied,
 )
-from ..mapping.identity import principal_of
 
 MAX_WARNINGS_PER_FILE = 200
-
-
-def warning_line(location: str, index: int | None, text: str) -> str:
-    """``warning: FILE[: record N]: TEXT``: how every bad file or record is reported."""
-    where = location if index is None else f"{location}: record {index}"
-    return f"warning: {where}: {text}"
 
 # Skip reasons that mean the input itself is damaged: each gets a warning line.
 BAD_INPUT_REASONS = frozenset(
@@ -50,6 +44,17 @@ BAD_INPUT_REASONS = frozenset(
     }
 )
 
+# A call's facts as :func:`iamgen.mapping.facts.facts_of_call` gives them:
+# sorted (fact, value) pairs. A usage counts them as sorted (fact, value, count).
+Facts = tuple[tuple[str, str], ...]
+FactCounts = tuple[tuple[str, str, int], ...]
+
+
+def warning_line(location: str, index: int | None, text: str) -> str:
+    """``warning: FILE[: record N]: TEXT``: how every bad file or record is reported."""
+    where = location if index is None else f"{location}: record {index}"
+    return f"warning: {where}: {text}"
+
 
 @dataclass(slots=True)
 class UsageTotals:
@@ -62,25 +67,137 @@ class UsageTotals:
     first: datetime
     last: datetime
     regions: tuple[str, ...]  # sorted; a tuple is a quarter the size of a set
+    # Calls per (fact, value), a fact with too many values collapsed
+    # (see add_facts); made into the usage's sorted context in usage().
+    facts: dict[tuple[str, str], int] | None = None
+    first_event_id: str = ""  # of the earliest call (ties: the smallest id)
+
+    def add(self, other: UsageTotals) -> None:
+        """Add another total of the same usage into this one."""
+        self.count += other.count
+        if other.first < self.first or (other.first == self.first
+                                        and other.first_event_id < self.first_event_id):
+            self.first_event_id = other.first_event_id
+            self.first = other.first
+        if other.last > self.last:
+            self.last = other.last
+        if other.regions != self.regions and not set(other.regions) <= set(self.regions):
+            self.regions = tuple(sorted({*self.regions, *other.regions}))
+        if other.facts:
+            if self.facts is None:
+                self.facts = dict(other.facts)
+            else:
+                add_facts(self.facts, other.facts)
+
+    def copy(self) -> UsageTotals:
+        """A copy that shares nothing mutable with this one."""
+        return UsageTotals(self.principal, self.permission, self.denied, self.count, self.first,
+                           self.last, self.regions,
+                           None if self.facts is None else dict(self.facts),
+                           self.first_event_id)
+
+    def usage(self) -> Usage:
+        """The model's frozen :class:`~iamgen.model.Usage` of these totals."""
+        context = () if not self.facts else tuple(
+            (fact, value, count) for (fact, value), count in sorted(self.facts.items()))
+        return Usage(self.principal, self.permission, self.denied, self.count, self.first,
+                     self.last, self.regions, context, self.first_event_id)
+
+
+def fact_pairs(facts: dict[Facts, int] | None) -> dict[tuple[str, str], int] | None:
+    """Calls per (fact, value), from calls per set of facts (collapsed as in :func:`add_facts`)."""
+    if not facts:
+        return None
+    if len(facts) == 1:
+        (one, count), = facts.items()
+        pairs = {pair: count for pair in one}
+    else:
+        pairs = {}
+        for one, count in facts.items():
+            for pair in one:
+                pairs[pair] = pairs.get(pair, 0) + count
+    if len(pairs) > _CHECK_AFTER or any(value == MANY_VALUES for _, value in pairs):
+        return _collapsed(pairs)
+    return pairs
+
+
+def add_facts(mine: dict[tuple[str, str], int], theirs: dict[tuple[str, str], int]) -> None:
+    """Add calls per (fact, value) into ``mine``. A fact seen with more than
+    MAX_VALUES_PER_FACT values keeps one entry, MANY_VALUES, for all its
+    calls: once that many, always that many, so the result does not depend on
+    the order calls are added in, and memory stays bounded."""
+    check = len(mine) + len(theirs) > _CHECK_AFTER
+    for pair, count in theirs.items():
+        if pair[1] == MANY_VALUES:
+            check = True
+        elif (pair[0], MANY_VALUES) in mine:
+            pair = (pair[0], MANY_VALUES)
+        mine[pair] = mine.get(pair, 0) + count
+    if check:
+        collapsed = _collapsed(mine)
+        if collapsed is not mine:
+            mine.clear()
+            mine.update(collapsed)
+
+
+# Facts per usage are few (about seven, one or two values each): look for a
+# fact with too many values only past this many entries.
+_CHECK_AFTER = MAX_VALUES_PER_FACT
+
+
+def _collapsed(pairs: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+    """``pairs`` with every fact of more than MAX_VALUES_PER_FACT values made
+    one MANY_VALUES entry (``pairs`` itself when there is none)."""
+    values: dict[str, int] = {}
+    for fact, _ in pairs:
+        values[fact] = values.get(fact, 0) + 1
+    many = {fact for fact, n in values.items()
+            if n > MAX_VALUES_PER_FACT or (n > 1 and (fact, MANY_VALUES) in pairs)}
+    if not many:
+        return pairs
+    out: dict[tuple[str, str], int] = {}
+    for (fact, value), count in pairs.items():
+        key = (fact, MANY_VALUES) if fact in many else (fact, value)
+        out[key] = out.get(key, 0) + count
+    return out
 
 
 # The key of a usage: (principal ARN, principal kind, action, resource,
 # conditions, denied): plain values hash and compare faster than the model's
 # dataclasses, and sorting the keys sorts the usages.
-_UsageKey = tuple[str, str, str, str, tuple[Any, ...], bool]
+UsageKey = tuple[str, str, str, str, tuple[Any, ...], bool]
 
 
-def _usage_key(principal: Principal, permission: Permission, denied: bool) -> _UsageKey:
+def usage_key(principal: Principal, permission: Permission, denied: bool) -> UsageKey:
+    """The key a usage is tallied and sorted under."""
     return (principal.arn, principal.kind, permission.action, permission.resource,
             permission.conditions, denied)
+
+
+@dataclass(slots=True)
+class SignalTotals:
+    """The running totals of one signal (see :mod:`iamgen.mapping.signals`)."""
+
+    count: int
+    first: datetime
+    last: datetime
+    first_event_id: str
+
+    def add(self, other: SignalTotals) -> None:
+        """Add another total of the same signal into this one."""
+        self.count += other.count
+        if (other.first, other.first_event_id) < (self.first, self.first_event_id):
+            self.first_event_id = other.first_event_id
+        self.first = min(self.first, other.first)
+        self.last = max(self.last, other.last)
 
 
 @dataclass
 class ScanResult:
     """Totals of one or more scanned files. Merge with :meth:`merge`.
 
-    The underscored members are shared with :mod:`iamgen.scanning.fast`, the
-    fast path that fills a result in bulk; nothing else touches them.
+    Everything is added through the public methods; the underscored members
+    are this class's own.
     """
 
     files_read: int = 0
@@ -102,11 +219,12 @@ class ScanResult:
     other_calls: Counter[tuple[str, str]] = field(default_factory=Counter)
     first_event: datetime | None = None
     last_event: datetime | None = None
-    _usage: dict[_UsageKey, UsageTotals] = field(default_factory=dict)
+    _totals: dict[UsageKey, UsageTotals] = field(default_factory=dict)
+    _signals: dict[Any, SignalTotals] = field(default_factory=dict)
     _warned: Counter[str] = field(default_factory=Counter, repr=False, compare=False)
-    _usages: SortedUsages | None = field(default=None, repr=False, compare=False)
-    # Shipped usages not yet in ``_usage`` (see merge_shipment): usages()
-    # merges them in order; everything else adds them to ``_usage`` first.
+    _sorted: SortedUsages | None = field(default=None, repr=False, compare=False)
+    # Shipped usages not yet in ``_totals`` (see merge_shipment): usages()
+    # merges them in order; everything else adds them to ``_totals`` first.
     _shipped: list[Shipment] = field(default_factory=list, repr=False, compare=False)
     # Correlation by id (``data/correlations.toml``): resources announced per
     # (kind, id), and uses of "*" waiting for them, keyed like usages plus
@@ -124,16 +242,116 @@ class ScanResult:
 
     __hash__ = None  # type: ignore[assignment]
 
+    # -- adding ---------------------------------------------------------------
+
+    def add_calls(self, principal: Principal, resolution: Resolution, source: str, name: str,
+                  error_code: Any, region: str, count: int, first: datetime, last: datetime,
+                  *, facts: dict[Facts, int] | None = None, first_event_id: str = "") -> None:
+        """Add ``count`` calls of one shape by ``principal`` (one resolution,
+        errorCode and region), made between ``first`` and ``last``: their
+        outcome is counted, and each permission becomes a use (or waits for
+        the id it names, ``data/correlations.toml``). ``facts``: how many of
+        the calls had each set of facts (:mod:`iamgen.mapping.facts`);
+        ``first_event_id``: the eventID of the earliest."""
+        self.principal_events[principal] += count
+        denied = self.count_outcome(resolution, source, name, error_code, count)
+        if denied is None:
+            return
+        self._sorted = None
+        if self._shipped:
+            self._absorb()
+        awaits = resolution.awaits
+        for permission in resolution.permissions:
+            totals = UsageTotals(principal, permission, denied, count, first, last, (region,),
+                                 fact_pairs(facts), first_event_id)
+            if awaits is not None and permission.resource == "*":
+                _count_into(self._awaiting, (*usage_key(principal, permission, denied), *awaits),
+                            totals)
+            else:
+                _count_into(self._totals, usage_key(principal, permission, denied), totals)
+
+    def count_outcome(self, resolution: Resolution, source: str, name: str, error: Any,
+                      count: int) -> bool | None:
+        """Count ``count`` calls of one kind (``source``, ``name``) with one
+        resolution and errorCode: whether they were denied, or None when they
+        use no permission."""
+        denied = isinstance(error, str) and is_access_denied(error)
+        if resolution.no_grant is not None:
+            self.skipped["no_permission_needed"] += count
+            return None
+        if resolution.unresolved or not resolution.permissions:
+            self.skipped["unresolved_action"] += count
+            self.unresolved[(source, name)] += count
+            return None
+        if error and not denied:
+            self.skipped["failed_call"] += count
+            for permission in resolution.permissions:
+                self.failed_actions[permission.action] += count
+            return None
+        if denied:
+            self.skipped["denied_call"] += count
+            for action in {p.action for p in resolution.permissions}:
+                self.denied_actions[action] += count
+        else:
+            self.events_used += count
+            if resolution.awaits is None:  # else counted once settled: uncorrelated()
+                for action in resolution.unknown_resource:
+                    self.unknown_resource[action] += count
+            if resolution.announces is not None:
+                kind, found, resources = resolution.announces
+                self.announce((kind, found), resources)
+        return denied
+
+    def add_other_calls(self, reason: str, source: str, name: str, count: int) -> None:
+        """Add ``count`` calls by a caller that is no principal here (``reason``
+        as :func:`~iamgen.mapping.identity.principal_of` gives it)."""
+        self.skipped[reason] += count
+        self.other_calls[(source, name)] += count
+
+    def add_signal(self, signal: Any, moment: datetime, event_id: str, count: int = 1) -> None:
+        """Add ``count`` sightings of a signal (:mod:`iamgen.mapping.signals`)."""
+        totals = SignalTotals(count, moment, moment, event_id)
+        known = self._signals.get(signal)
+        if known is None:
+            self._signals[signal] = totals
+        else:
+            known.add(totals)
+
+    def announce(self, key: tuple[str, str], resources: tuple[str, ...]) -> None:
+        """Note the resources a call announced for an id (kind, id)."""
+        self._sorted = None
+        known = self._announced.get(key)
+        self._announced[key] = resources if known is None else tuple(sorted({*known, *resources}))
+
+    def span(self, moment: datetime) -> None:
+        """Widen the span of counted events to ``moment``."""
+        if self.first_event is None or moment < self.first_event:
+            self.first_event = moment
+        if self.last_event is None or moment > self.last_event:
+            self.last_event = moment
+
+    def warn(self, location: str, index: int | None, reason: str, text: str) -> None:
+        """Count a bad file or record under ``reason``, with its warning line
+        (at most :data:`MAX_WARNINGS_PER_FILE` lines a file; the rest are counted)."""
+        self.skipped[reason] += 1
+        self._warned[location] += 1
+        if self._warned[location] > MAX_WARNINGS_PER_FILE:
+            self.warnings_dropped += 1
+            return
+        self.warnings.append((location, -1 if index is None else index, text))
+
+    # -- merging ----------------------------------------------------------------
+
     def merge(self, other: ScanResult) -> None:
         """Add another result's totals into this one."""
         self._absorb()
         other._absorb()
         self._merge_counts(other)
-        _merge_totals(self._usage, other._usage)
+        _merge_totals(self._totals, other._totals)
 
     def _merge_counts(self, other: ScanResult) -> None:
         """Add another result's counters, warnings and span (not its usages)."""
-        self._usages = None
+        self._sorted = None
         self.files_read += other.files_read
         self.events_read += other.events_read
         self.events_used += other.events_used
@@ -154,49 +372,17 @@ class ScanResult:
         self.warnings_dropped += other.warnings_dropped
         for moment in (other.first_event, other.last_event):
             if moment is not None:
-                self._span(moment)
+                self.span(moment)
         for key, resources in other._announced.items():
-            self._announce(key, resources)
+            self.announce(key, resources)
         _merge_totals(self._awaiting, other._awaiting)
-
-    def usages(self) -> SortedUsages:
-        """Every (principal, permission, denied) observed, sorted (computed once).
-
-        Shipped usages are merged in here, in order, without being added to
-        this result's table first (each becomes one object, not two).
-        """
-        if self._usages is None:
-            own = sorted(self._usage.items(), key=itemgetter(0))
-            if self._awaiting:
-                own = sorted([*own, *self._settled()], key=itemgetter(0))
-            if not self._shipped and not self._awaiting:
-                self._usages = SortedUsages(
-                    Usage(seen.principal, seen.permission, seen.denied, seen.count, seen.first,
-                          seen.last, seen.regions)
-                    for _, seen in own)
+        for signal, totals in other._signals.items():
+            known = self._signals.get(signal)
+            if known is None:
+                self._signals[signal] = SignalTotals(totals.count, totals.first, totals.last,
+                                                     totals.first_event_id)
             else:
-                # Each part is sorted and holds a key once: a stable sort of the
-                # parts side by side merges runs (linear), equal keys adjacent.
-                parts: list[tuple[_UsageKey, Any]] = own
-                for shipment in self._shipped:
-                    parts.extend(shipment.keyed_rows())
-                parts.sort(key=itemgetter(0))
-                self._usages = SortedUsages(_combined(parts))
-        return self._usages
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickled compactly: usages as plain rows (see :meth:`ship`)."""
-        self._absorb()
-        state = dict(self.__dict__)
-        state["_usage"] = self._usage_rows()
-        state["_usages"] = None
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        principals, rows = state["_usage"]
-        state["_usage"] = {}
-        self.__dict__.update(state)
-        self._add_usage_rows(principals, rows)
+                known.add(totals)
 
     def ship(self) -> Shipment:
         """This result as a worker process sends it (its usages move into the
@@ -205,8 +391,8 @@ class ScanResult:
         principals, rows = self._usage_rows()
         heads = [(principal.arn, principal.kind) for principal in principals]
         rows.sort(key=lambda row: (*heads[row[0]], row[1], row[2], row[3], row[4]))
-        self._usage = {}
-        self._usages = None
+        self._totals = {}
+        self._sorted = None
         return Shipment(self, principals, rows)
 
     def merge_shipment(self, shipment: Shipment) -> None:
@@ -215,6 +401,49 @@ class ScanResult:
         in this result's table)."""
         self._merge_counts(shipment.totals)  # the totals hold no usages: ship() moved them
         self._shipped.append(shipment)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled compactly: usages as plain rows (see :meth:`ship`)."""
+        self._absorb()
+        state = dict(self.__dict__)
+        state["_totals"] = self._usage_rows()
+        state["_sorted"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        principals, rows = state["_totals"]
+        state["_totals"] = {}
+        self.__dict__.update(state)
+        self._add_usage_rows(principals, rows)
+
+    # -- reading ----------------------------------------------------------------
+
+    def usages(self) -> SortedUsages:
+        """Every (principal, permission, denied) observed, sorted (computed once).
+
+        Shipped usages are merged in here, in order, without being added to
+        this result's table first (each becomes one object, not two).
+        """
+        if self._sorted is None:
+            own: list[tuple[UsageKey, Any]] = sorted(self._totals.items(), key=itemgetter(0))
+            if self._awaiting:
+                own = sorted([*own, *self._settled()], key=itemgetter(0))
+            if not self._shipped and not self._awaiting:
+                self._sorted = SortedUsages(totals.usage() for _, totals in own)
+            else:
+                # Each part is sorted and holds a key once: a stable sort of the
+                # parts side by side merges runs (linear), equal keys adjacent.
+                parts = own
+                for shipment in self._shipped:
+                    parts.extend(shipment.keyed_rows())
+                parts.sort(key=itemgetter(0))
+                self._sorted = SortedUsages(_combined(parts))
+        return self._sorted
+
+    def signals(self) -> tuple[tuple[Any, Evidence], ...]:
+        """Every signal seen, sorted, with its evidence."""
+        return tuple((signal, Evidence(t.count, t.first, t.last, t.first_event_id))
+                     for signal, t in sorted(self._signals.items(), key=itemgetter(0)))
 
     def uncorrelated(self) -> Counter[str]:
         """Calls (by action, denied ones aside) still granted on "*": the id
@@ -225,40 +454,25 @@ class ScanResult:
                 counts[seen.permission.action] += seen.count
         return counts
 
-    def _settled(self) -> list[tuple[_UsageKey, UsageTotals]]:
+    def sorted_warnings(self) -> list[str]:
+        """Warning lines, ordered by file and record index."""
+        return [warning_line(location, None if index < 0 else index, text)
+                for location, index, text in sorted(self.warnings)]
+
+    # -- inside -----------------------------------------------------------------
+
+    def _settled(self) -> list[tuple[UsageKey, UsageTotals]]:
         """Waiting uses on the resources announced for their id (else "*"),
         keyed as usages."""
         out = []
         for key, seen in self._awaiting.items():
             permission = seen.permission
             for resource in self._announced.get(key[-2:], ("*",)):
-                settled = Permission(permission.action, resource, permission.conditions)
-                out.append((_usage_key(seen.principal, settled, seen.denied),
-                            UsageTotals(seen.principal, settled, seen.denied, seen.count,
-                                        seen.first, seen.last, seen.regions)))
+                settled = seen.copy()
+                settled.permission = Permission(permission.action, resource,
+                                                permission.conditions)
+                out.append((usage_key(seen.principal, settled.permission, seen.denied), settled))
         return out
-
-    def _announce(self, key: tuple[str, str], resources: tuple[str, ...]) -> None:
-        self._usages = None
-        known = self._announced.get(key)
-        self._announced[key] = resources if known is None else tuple(sorted({*known, *resources}))
-
-    def _await(self, principal: Principal, permission: Permission, denied: bool,
-               first: datetime, last: datetime, regions: tuple[str, ...], count: int,
-               awaits: tuple[str, str]) -> None:
-        self._usages = None
-        _count_into(self._awaiting, (*_usage_key(principal, permission, denied), *awaits),
-                    UsageTotals(principal, permission, denied, count, first, last, regions))
-
-    def _use_resolution(self, principal: Principal, resolution: Resolution, denied: bool,
-                        moment: datetime, region: str) -> None:
-        """One call's permissions: each a use, or a use waiting for its id."""
-        for permission in resolution.permissions:
-            if resolution.awaits is not None and permission.resource == "*":
-                self._await(principal, permission, denied, moment, moment, (region,), 1,
-                            resolution.awaits)
-            else:
-                self._use(principal, permission, denied, moment, region)
 
     def _absorb(self) -> None:
         """Add shipped rows still pending to this result's table."""
@@ -270,52 +484,28 @@ class ScanResult:
         """Usages as plain tuples, each principal once (by index): cheap to pickle."""
         principals: dict[Principal, int] = {}
         rows = []
-        for seen in self._usage.values():
+        for seen in self._totals.values():
             index = principals.setdefault(seen.principal, len(principals))
             permission = seen.permission
             rows.append((index, permission.action, permission.resource, permission.conditions,
-                         seen.denied, seen.count, seen.first, seen.last, seen.regions))
+                         seen.denied, seen.count, seen.first, seen.last, seen.regions,
+                         seen.facts, seen.first_event_id))
         return tuple(principals), rows
 
     def _add_usage_rows(self, principals: tuple[Principal, ...],
                         rows: list[tuple[Any, ...]]) -> None:
-        self._usages = None
-        usage = self._usage
-        heads = [(principal.arn, principal.kind) for principal in principals]
-        for index, action, resource, conditions, denied, count, first, last, regions in rows:
-            arn, kind = heads[index]
-            _count_into(usage, (arn, kind, action, resource, conditions, denied),
-                        UsageTotals(principals[index], Permission(action, resource, conditions),
-                                    denied, count, first, last, regions))
+        self._sorted = None
+        for row in rows:
+            totals = _row_totals(principals, row)
+            _count_into(self._totals, usage_key(totals.principal, totals.permission,
+                                                totals.denied), totals)
 
-    def sorted_warnings(self) -> list[str]:
-        """Warning lines, ordered by file and record index."""
-        return [warning_line(location, None if index < 0 else index, text)
-                for location, index, text in sorted(self.warnings)]
 
-    # -- accumulation -------------------------------------------------------
-
-    def _span(self, moment: datetime) -> None:
-        if self.first_event is None or moment < self.first_event:
-            self.first_event = moment
-        if self.last_event is None or moment > self.last_event:
-            self.last_event = moment
-
-    def _warn(self, location: str, index: int | None, reason: str, text: str) -> None:
-        self.skipped[reason] += 1
-        self._warned[location] += 1
-        if self._warned[location] > MAX_WARNINGS_PER_FILE:
-            self.warnings_dropped += 1
-            return
-        self.warnings.append((location, -1 if index is None else index, text))
-
-    def _use(self, principal: Principal, permission: Permission, denied: bool,
-             moment: datetime, region: str) -> None:
-        if self._shipped:
-            self._absorb()
-        self._usages = None
-        _count_into(self._usage, _usage_key(principal, permission, denied),
-                    UsageTotals(principal, permission, denied, 1, moment, moment, (region,)))
+def _row_totals(principals: tuple[Principal, ...], row: tuple[Any, ...]) -> UsageTotals:
+    """The totals of one shipped row."""
+    index, action, resource, conditions, denied, count, first, last, regions, facts, eid = row
+    return UsageTotals(principals[index], Permission(action, resource, conditions), denied,
+                       count, first, last, regions, facts, eid)
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,46 +517,41 @@ class Shipment:
     principals: tuple[Principal, ...]
     rows: list[tuple[Any, ...]]
 
-    def keyed_rows(self) -> Iterator[tuple[_UsageKey, Any]]:
-        """(usage key, (principal, row)) for each row, in order."""
+    def keyed_rows(self) -> Iterator[tuple[UsageKey, Any]]:
+        """(usage key, (principals, row)) for each row, in order."""
         principals = self.principals
         heads = [(principal.arn, principal.kind) for principal in principals]
         for row in self.rows:
             arn, kind = heads[row[0]]
-            yield (arn, kind, row[1], row[2], row[3], row[4]), (principals[row[0]], row)
+            yield (arn, kind, row[1], row[2], row[3], row[4]), (principals, row)
 
 
-def _combined(parts: list[tuple[_UsageKey, Any]]) -> list[Usage]:
+def _combined(parts: list[tuple[UsageKey, Any]]) -> list[Usage]:
     """One Usage per key of sorted (key, totals or shipped row) pairs; equal
     keys (adjacent: the same usage seen by two processes) are added up."""
     out: list[Usage] = []
-    append = out.append
-    last_key: _UsageKey | None = None
+    pending: UsageTotals | None = None
+    owned = False  # whether ``pending`` is a copy (a table's entry or a row is never changed)
+    last_key: UsageKey | None = None
     for key, item in parts:
-        if item.__class__ is UsageTotals:
-            usage = Usage(item.principal, item.permission, item.denied, item.count, item.first,
-                          item.last, item.regions)
-        else:
-            principal, row = item
-            usage = Usage(principal, Permission(row[1], row[2], row[3]), row[4], row[5], row[6],
-                          row[7], row[8])
-        if key == last_key:
-            before = out[-1]
-            out[-1] = Usage(before.principal, before.permission, before.denied,
-                            before.count + usage.count, min(before.first_seen, usage.first_seen),
-                            max(before.last_seen, usage.last_seen),
-                            tuple(sorted({*before.regions, *usage.regions})))
-        else:
-            append(usage)
-            last_key = key
+        totals = item if item.__class__ is UsageTotals else _row_totals(*item)
+        if pending is not None and key == last_key:
+            if not owned:
+                pending, owned = pending.copy(), True
+            pending.add(totals)
+            continue
+        if pending is not None:
+            out.append(pending.usage())
+        pending, owned, last_key = totals, False, key
+    if pending is not None:
+        out.append(pending.usage())
     return out
 
 
 def _merge_totals(mine: dict[Any, UsageTotals], theirs: dict[Any, UsageTotals]) -> None:
     """Add one table of totals into another (copies: the two never share an entry)."""
     for key, seen in theirs.items():
-        _count_into(mine, key, UsageTotals(seen.principal, seen.permission, seen.denied,
-                                           seen.count, seen.first, seen.last, seen.regions))
+        _count_into(mine, key, seen.copy())
 
 
 def _count_into(table: dict[Any, UsageTotals], key: Any, totals: UsageTotals) -> None:
@@ -375,150 +560,7 @@ def _count_into(table: dict[Any, UsageTotals], key: Any, totals: UsageTotals) ->
     if found is None:
         table[key] = totals
     else:
-        _add_to(found, totals.count, totals.first, totals.last, totals.regions)
-
-
-def _add_to(seen: UsageTotals, count: int, first: datetime, last: datetime,
-            regions: Iterable[str]) -> None:
-    seen.count += count
-    seen.first = min(seen.first, first)
-    seen.last = max(seen.last, last)
-    if not set(regions) <= set(seen.regions):
-        seen.regions = tuple(sorted({*seen.regions, *regions}))
-
-
-def parse_event_time(value: Any) -> datetime | None:
-    """CloudTrail's ``eventTime`` as an aware UTC datetime, or None when unreadable."""
-    if not isinstance(value, str) or len(value) < 10:
-        return None
-    text = value.strip().replace(" ", "T", 1)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def _record_account(record: Mapping[str, Any]) -> str | None:
-    account = record.get("recipientAccountId")
-    if isinstance(account, str):
-        return account
-    identity = record.get("userIdentity")
-    if isinstance(identity, Mapping) and isinstance(identity.get("accountId"), str):
-        return identity["accountId"]
-    return None
-
-
-def scan_record(result: ScanResult, location: str, index: int, record: Any,
-                filters: Filters) -> None:
-    """Fold one decoded record into ``result``."""
-    from ..mapping.resolve import resolve  # the resolver loads its data lazily
-
-    result.events_read += 1
-    if not isinstance(record, Mapping):
-        result._warn(location, index, "not_a_record", "record is not a JSON object")
-        return
-    name = record.get("eventName")
-    if not isinstance(name, str) or not name:
-        result._warn(location, index, "missing_eventName", "record has no eventName")
-        return
-    source = record.get("eventSource")
-    if not isinstance(source, str) or not source:
-        result._warn(location, index, "missing_eventSource", f"{name}: record has no eventSource")
-        return
-    if not isinstance(record.get("userIdentity"), Mapping):
-        result._warn(location, index, "missing_userIdentity", f"{name}: record has no userIdentity")
-        return
-    moment = parse_event_time(record.get("eventTime"))
-    if moment is None:
-        result._warn(location, index, "bad_eventTime",
-                     f"{name}: unreadable eventTime {record.get('eventTime')!r}")
-        return
-    if not filters.window.contains(moment):
-        result.skipped["outside_window"] += 1
-        announce_only(result, source, name, record)
-        return
-    region = record.get("awsRegion") if isinstance(record.get("awsRegion"), str) else ""
-    if filters.regions and region not in filters.regions:
-        result.skipped["other_region"] += 1
-        announce_only(result, source, name, record)
-        return
-    if filters.accounts and _record_account(record) not in filters.accounts:
-        result.skipped["other_account"] += 1
-        announce_only(result, source, name, record)
-        return
-    result._span(moment)
-    principal = principal_of(record)
-    if isinstance(principal, str):
-        if principal in BAD_INPUT_REASONS:
-            result._warn(location, index, principal, f"{name}: unusable userIdentity")
-        else:
-            result.skipped[principal] += 1
-            result.other_calls[(source, name)] += 1
-            announce_only(result, source, name, record)
-        return
-    result.principal_events[principal] += 1
-    resolution: Resolution = resolve(record)
-    denied = count_outcome(result, resolution, source, name, record.get("errorCode"), 1)
-    if denied is not None:
-        result._use_resolution(principal, resolution, denied, moment, region)
-
-
-@cache
-def producer_names() -> frozenset[str]:
-    """Lower-cased eventNames of calls that announce ids (``data/correlations.toml``)."""
-    from ..mapping.rules import correlation_rules
-
-    return frozenset(name for _, name in correlation_rules()[0])
-
-
-def announce_only(result: ScanResult, source: str, name: str, record: Mapping[str, Any]) -> None:
-    """Take the ids a record announces even though it is not counted (outside
-    the filters, or by a caller that is no principal here): the query it
-    started ran in that workgroup all the same."""
-    if name.lower() not in producer_names() or record.get("errorCode"):
-        return
-    from ..mapping.resolve import resolve
-
-    announces = resolve(record).announces
-    if announces is not None:
-        kind, found, resources = announces
-        result._announce((kind, found), resources)
-
-
-def count_outcome(result: ScanResult, resolution: Resolution, source: str, name: str,
-                  error: Any, count: int) -> bool | None:
-    """Count ``count`` calls of one kind (``source``, ``name``) with one
-    resolution and errorCode, in both scan paths: whether they were denied,
-    or None when they use no permission."""
-    denied = isinstance(error, str) and is_access_denied(error)
-    if resolution.no_grant is not None:
-        result.skipped["no_permission_needed"] += count
-        return None
-    if resolution.unresolved or not resolution.permissions:
-        result.skipped["unresolved_action"] += count
-        result.unresolved[(source, name)] += count
-        return None
-    if error and not denied:
-        result.skipped["failed_call"] += count
-        for permission in resolution.permissions:
-            result.failed_actions[permission.action] += count
-        return None
-    if denied:
-        result.skipped["denied_call"] += count
-        for action in {p.action for p in resolution.permissions}:
-            result.denied_actions[action] += count
-    else:
-        result.events_used += count
-        if resolution.awaits is None:  # else counted once settled: uncorrelated()
-            for action in resolution.unknown_resource:
-                result.unknown_resource[action] += count
-        if resolution.announces is not None:
-            kind, found, resources = resolution.announces
-            result._announce((kind, found), resources)
-    return denied
+        found.add(totals)
 
 
 def principals_seen(result: ScanResult) -> tuple[Principal, ...]:

@@ -137,6 +137,12 @@ def _json_lines(text: bytes) -> Iterator[tuple[int, Any] | BadInput]:
 # -- the fast path: S3-delivered files decoded into typed records -------------
 
 
+class TlsDetails(Struct, gc=False):
+    """The part of a record's ``tlsDetails`` the scan reads."""
+
+    tlsVersion: str | None | UnsetType = UNSET
+
+
 class DeliveredRecord(Struct, gc=False):
     """The top-level fields of a CloudTrail record that the scan reads.
 
@@ -160,10 +166,13 @@ class DeliveredRecord(Struct, gc=False):
     errorCode: str | None | UnsetType = UNSET
     recipientAccountId: str | None | UnsetType = UNSET
     eventType: str | None | UnsetType = UNSET
+    eventID: str | None | UnsetType = UNSET
+    vpcEndpointId: str | None | UnsetType = UNSET
     userIdentity: Raw = UNSET  # type: ignore[assignment]
     requestParameters: Raw = UNSET  # type: ignore[assignment]
     responseElements: Raw = UNSET  # type: ignore[assignment]
     resources: Raw = UNSET  # type: ignore[assignment]
+    tlsDetails: TlsDetails | None | UnsetType = UNSET
 
 
 class _Delivery(Struct):
