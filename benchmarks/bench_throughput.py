@@ -126,7 +126,7 @@ def bare(folder: Path) -> Run:
 
 READ_ONLY = r"""
 import sys
-from iamgen.commands.common import read_trails
+from iamgen.commands.reading import read_trails
 from iamgen.model import Filters
 print(read_trails([sys.argv[1]], Filters(), progress=False).result.events_read)
 """

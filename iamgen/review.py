@@ -27,9 +27,11 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from .ai_lens import AiLens
 from .arn import action_matches, parse_arn, resource_matches
 from .catalog import Catalog, load_catalog
-from .diff import DiffResult, ObservedWindow, blocked_by, diff
+from .diff import blocked_by, diff
+from .findings import DiffResult, ObservedWindow
 from .grants.expand import expand_pattern
 from .grants.model import Grants
 from .model import Principal, Statement, Usage
@@ -284,11 +286,13 @@ class NotReviewed:
 
 @dataclass(frozen=True, slots=True)
 class Review:
-    """Every principal, most excessive first."""
+    """Every principal, most excessive first; ``ai`` is the AI security lens
+    (:mod:`iamgen.ai_lens`) over the same trail, when it was made."""
 
     entries: tuple[ReviewEntry, ...]
     window: ObservedWindow
     not_reviewed: tuple[NotReviewed, ...] = ()
+    ai: AiLens | None = None
 
 
 def rank_key(entry: ReviewEntry) -> tuple[int, float, int, Principal]:

@@ -1,4 +1,4 @@
-"""Time parsing, principal matching and file names used by every command."""
+"""Time parsing, principal matching, file names and spans used by every command."""
 
 from __future__ import annotations
 
@@ -48,25 +48,6 @@ def test_file_names_are_unique_on_clash() -> None:
     stems = file_stems([ROLE, OTHER, USER])
     assert len(set(stems.values())) == 3
     assert file_stems([ROLE]) == {ROLE: "Trainer"}
-
-
-def test_cyclic_gc_is_paused_and_restored_even_on_error() -> None:
-    import gc
-
-    from iamgen.commands.common import cyclic_gc_paused
-
-    assert gc.isenabled()
-    with pytest.raises(RuntimeError), cyclic_gc_paused():
-        assert not gc.isenabled()
-        raise RuntimeError("boom")
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        with cyclic_gc_paused():
-            pass
-        assert not gc.isenabled()  # a caller's own pause is left as it was
-    finally:
-        gc.enable()
 
 
 def test_one_span_reader_for_since_and_holdout() -> None:

@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from iamgen.catalog import load_catalog
-from iamgen.diff import ObservedWindow, diff, finding_catalog, request_of
+from iamgen.diff import diff, request_of
+from iamgen.findings import ObservedWindow, finding_catalog
 from iamgen.grants.evaluate import Decision, evaluate
 from iamgen.grants.load import parse_document
 from iamgen.grants.model import GrantedPolicy, Grants, PolicyKind

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from iamgen.catalog import load_catalog
-from iamgen.diff import finding_catalog
+from iamgen.findings import finding_catalog
 from iamgen.grants.observable import Visibility, blind_spots, load_blind_spots, recorded_groups
 
 ENTRIES = load_blind_spots()

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from iamgen.diff import ObservedWindow, diff
+from iamgen.diff import diff
+from iamgen.findings import ObservedWindow
 from iamgen.grants.load import parse_document
 from iamgen.grants.model import GrantedPolicy, Grants, PolicyKind
 from iamgen.model import Permission, Principal, PrincipalKind, Usage

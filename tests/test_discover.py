@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from iamgen.catalog import load_catalog
 from iamgen.cli import build_app
-from iamgen.commands.common import discovery_window
+from iamgen.commands.reading import discovery_window
 from iamgen.errors import NothingUsableError
 from iamgen.grants.observable import load_blind_spots
 from iamgen.model import Window
@@ -334,16 +334,16 @@ def test_the_readme_shows_the_reader_policy_file(repo_root: Any) -> None:
 
 def test_backtest_discovers_once_and_reads_the_found_trail_twice(
         account: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from iamgen.commands import common
+    from iamgen.commands import reading
 
     calls: list[object] = []
-    real = common.discover_trail
+    real = reading.discover_trail
 
     def counted(*args: Any) -> Any:
         calls.append(args)
         return real(*args)
 
-    monkeypatch.setattr(common, "discover_trail", counted)
+    monkeypatch.setattr(reading, "discover_trail", counted)
     code, _, err = run("backtest", ROLE, "--holdout", "1d")
     assert code in (0, 11), err
     assert len(calls) == 1

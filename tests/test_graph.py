@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from hypothesis import given
@@ -21,64 +21,32 @@ from iamgen.graph import (
     from_json,
     read_graph,
     render_graph,
-    resource_kind,
     to_dot,
     to_graphml,
     to_json,
 )
-from iamgen.model import Condition, Permission, Principal, PrincipalKind, Usage
-
-ACCOUNT = "111122223333"
-T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
-
-
-def role(name: str, path: str = "/", account: str = ACCOUNT) -> Principal:
-    return Principal(f"arn:aws:iam::{account}:role{path}{name}", PrincipalKind.ROLE)
-
-
-def user(name: str) -> Principal:
-    return Principal(f"arn:aws:iam::{ACCOUNT}:user/{name}", PrincipalKind.USER)
-
-
-def use(principal: Principal, action: str, resource: str = "*", *, denied: bool = False,
-        count: int = 1, days: int = 0, regions: tuple[str, ...] = ("us-east-1",),
-        conditions: tuple[Condition, ...] = ()) -> Usage:
-    first = T0 + timedelta(days=days)
-    return Usage(principal, Permission(action, resource, conditions), denied, count,
-                 first, first + timedelta(hours=2), regions)
+from iamgen.model import Condition, Principal, PrincipalKind, Usage
+from tests.graph_sample import (
+    ACCOUNT,
+    ALICE,
+    BUCKET,
+    DEPLOYER,
+    KEY,
+    MODEL,
+    OBJECT,
+    PIPELINE,
+    SAMPLE,
+    T0,
+    TRAINER,
+    role,
+    use,
+)
 
 
 def edges(graph: AccessGraph) -> set[tuple[str, str, str, bool]]:
     """(principal ARN, resource, action, denied) of every edge."""
     return {(u.principal.arn, u.permission.resource, u.permission.action, u.denied)
             for u in graph.usages()}
-
-
-TRAINER = role("Trainer", "/service-role/")
-PIPELINE = role("Pipeline")
-DEPLOYER = role("Deployer")
-ALICE = user("alice")
-BUCKET = "arn:aws:s3:::ml-data"
-OBJECT = "arn:aws:s3:::ml-data/train/a.csv"
-KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-MODEL = "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"
-
-SAMPLE = (
-    use(TRAINER, "s3:GetObject", OBJECT, count=40),
-    use(TRAINER, "s3:ListBucket", BUCKET, count=3, days=2),
-    use(TRAINER, "kms:Decrypt", KEY, count=40,
-        conditions=(Condition("StringEquals", "kms:ViaService", ("s3.us-east-1.amazonaws.com",)),)),
-    use(TRAINER, "s3:PutObject", "arn:aws:s3:::other/x", denied=True),
-    use(TRAINER, "ecr:GetAuthorizationToken", "*"),
-    use(PIPELINE, "bedrock:InvokeModel", MODEL, count=7, days=5),
-    use(PIPELINE, "s3:GetObject", OBJECT, days=6, regions=("eu-west-1", "us-east-1")),
-    # Alice assumes Pipeline, which assumes Trainer; the logged role ARN lacks Trainer's path.
-    use(ALICE, "sts:AssumeRole", PIPELINE.arn, count=2, days=1),
-    use(PIPELINE, "sts:AssumeRole", f"arn:aws:iam::{ACCOUNT}:role/Trainer", days=1),
-    use(PIPELINE, "sts:TagSession", f"arn:aws:iam::{ACCOUNT}:role/Trainer", days=1),
-    # A denied AssumeRole is evidence, not a chain.
-    use(ALICE, "sts:AssumeRole", DEPLOYER.arn, denied=True),
-)
 
 
 @pytest.fixture
@@ -155,31 +123,31 @@ def test_both_spellings_of_a_role_stay_two_edges_on_its_node() -> None:
         assert reloaded.usages() == graph.usages()
 
 
-def test_can_reach_follows_successful_assume_role_paths(graph: AccessGraph) -> None:
-    chains = {c.principals for c in graph.can_reach(TRAINER)}
+def test_chains_into_follows_successful_assume_role_paths(graph: AccessGraph) -> None:
+    chains = {c.principals for c in graph.chains_into(TRAINER)}
     assert chains == {(PIPELINE, TRAINER), (ALICE, PIPELINE, TRAINER)}
     # The assumed role's own activity stays its own: Alice used nothing of Trainer's.
     assert {u.permission.action for u in graph.usages_of(ALICE)} == {"sts:AssumeRole"}
 
 
-def test_can_reach_ignores_denied_assume_role_and_other_sts_actions(
+def test_chains_into_ignores_denied_assume_role_and_other_sts_actions(
         graph: AccessGraph) -> None:
-    assert graph.can_reach(DEPLOYER) == ()
+    assert graph.chains_into(DEPLOYER) == ()
     only_tag = build_graph([use(PIPELINE, "sts:TagSession", TRAINER.arn)])
-    assert only_tag.can_reach(TRAINER) == ()
+    assert only_tag.chains_into(TRAINER) == ()
 
 
-def test_can_reach_a_role_by_arn_without_its_path(graph: AccessGraph) -> None:
+def test_chains_into_a_role_by_arn_without_its_path(graph: AccessGraph) -> None:
     pathless = role("Trainer")
-    assert {c.start for c in graph.can_reach(pathless)} == {PIPELINE, ALICE}
+    assert {c.start for c in graph.chains_into(pathless)} == {PIPELINE, ALICE}
 
 
-def test_can_reach_survives_cycles_and_counts_hops() -> None:
+def test_chains_into_survives_cycles_and_counts_hops() -> None:
     a, b, c = role("A"), role("B"), role("C")
     cyclic = build_graph([use(a, "sts:AssumeRole", b.arn, count=3),
                           use(b, "sts:AssumeRole", a.arn),
                           use(b, "sts:AssumeRole", c.arn)])
-    chains = cyclic.can_reach(c)
+    chains = cyclic.chains_into(c)
     assert {ch.principals for ch in chains} == {(b, c), (a, b, c)}
     first_hop = next(ch for ch in chains if ch.start == a).hops[0]
     assert first_hop.count == 3
@@ -210,23 +178,6 @@ def test_who_a_role_shows_who_assumed_it(graph: AccessGraph) -> None:
     assert {(s.principal, s.denied) for s in graph.who(DEPLOYER.arn)} == {(ALICE, True)}
 
 
-@pytest.mark.parametrize(("arn", "kind"), [
-    ("*", "*"),
-    (BUCKET, "s3:bucket"),
-    (OBJECT, "s3:object"),
-    (KEY, "kms:key"),
-    (MODEL, "bedrock:foundation-model"),
-    (f"arn:aws:iam::{ACCOUNT}:role/service-role/X", "iam:role"),
-    (f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/sagemaker/TrainingJobs:log-stream:j/a",
-     "logs:log-stream"),
-    (f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:db-AbCdEf", "secretsmanager:secret"),
-    (f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:training-job/run-1", "sagemaker:training-job"),
-    ("arn:aws:madeup:us-east-1:1:widget/x", "madeup:widget"),
-])
-def test_resource_kind_comes_from_catalog_arn_formats(arn: str, kind: str) -> None:
-    assert resource_kind(arn) == kind
-
-
 def test_nodes_carry_kinds(graph: AccessGraph) -> None:
     nodes = {n["id"]: n for n in json.loads(to_json(graph))["nodes"]}
     assert nodes[TRAINER.arn]["node_type"] == "principal"
@@ -247,14 +198,14 @@ def test_json_round_trip_keeps_every_usage_and_event_count(graph: AccessGraph) -
     assert {p: loaded.events_of(p) for p in loaded.principals()} == {
         p: graph.events_of(p) for p in graph.principals()}
     assert to_json(loaded) == text
-    assert {c.principals for c in loaded.can_reach(TRAINER)} == {
-        c.principals for c in graph.can_reach(TRAINER)}
+    assert {c.principals for c in loaded.chains_into(TRAINER)} == {
+        c.principals for c in graph.chains_into(TRAINER)}
 
 
 def test_json_is_node_link_with_schema_version(graph: AccessGraph) -> None:
     document = json.loads(to_json(graph))
     assert document["schema"] == "iamgen-access-graph"
-    assert document["schema_version"] == 2
+    assert document["schema_version"] == 3
     assert document["directed"] and document["multigraph"]
     edge = next(e for e in document["edges"] if e["action"] == "kms:Decrypt")
     assert edge["outcome"] == "allowed"
@@ -381,9 +332,9 @@ def test_per_principal_queries_need_no_networkx_and_agree_with_it() -> None:
     from nodes and edges alone)."""
     deferred = build_graph(SAMPLE, events={TRAINER: 90, PIPELINE: 10, ALICE: 3, DEPLOYER: 0})
     before = _per_principal_answers(deferred)
-    assert deferred._built is None  # suggest, diff and review never pay for networkx
+    assert not deferred.networkx_built  # suggest, diff and review never pay for networkx
     assert deferred.edge_count == len(SAMPLE)  # builds it
-    assert deferred._built is not None
+    assert deferred.networkx_built
     assert _per_principal_answers(deferred) == before
     assert _per_principal_answers(from_json(to_json(deferred))) == before
 

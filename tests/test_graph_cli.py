@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from iamgen.cli import build_app
-from iamgen.commands import common
+from iamgen.commands import reading
 from iamgen.graph import AccessGraph, build_graph, from_graphml, from_json, read_graph
 from iamgen.scanning.scan import principals_seen
 from iamgen.model import Filters
@@ -156,7 +156,7 @@ def test_chains_of_a_role_only_denied_or_unknown(trail: Path) -> None:
 
 @pytest.fixture(scope="module")
 def example_graph() -> AccessGraph:
-    run_ = common.read_trails([str(EXAMPLE / "trail")], Filters(), workers=1)
+    run_ = reading.read_trails([str(EXAMPLE / "trail")], Filters(), workers=1)
     return build_graph(run_.result.usages(), run_.result.principal_events)
 
 
@@ -184,7 +184,7 @@ def test_example_exports_in_three_formats_and_reloads(tmp_path: Path,
 
 def test_example_loaded_graph_gives_the_same_policies_as_the_trail(
         example_graph: AccessGraph) -> None:
-    run_ = common.read_trails([str(EXAMPLE / "trail")], Filters(), workers=1)
+    run_ = reading.read_trails([str(EXAMPLE / "trail")], Filters(), workers=1)
     loaded = read_graph(run("graph", "--trail", str(EXAMPLE / "trail"), "-q")[1])
     assert principals_seen(run_.result) == loaded.principals()
     for principal in loaded.principals():
@@ -202,7 +202,7 @@ def test_example_who_answers_about_the_dataset_bucket(example_graph: AccessGraph
     readers = {s.principal.name for s in sightings if s.action == "s3:GetObject"
                and not s.denied}
     assert readers == {"AmazonSageMaker-ExecutionRole-20261014T093512",
-                       "AWSGlueServiceRole-curated-datasets", "dana.okafor"}
+                       "AWSGlueServiceRole-curated-datasets", "dana.okafor", "ml-batch-scoring"}
     denied = {(s.principal.name, s.action) for s in sightings if s.denied}
     # The training script's write into the read-only bucket (README: 4 AccessDenied).
     assert ("AmazonSageMaker-ExecutionRole-20261014T093512", "s3:PutObject") in denied
@@ -211,7 +211,7 @@ def test_example_who_answers_about_the_dataset_bucket(example_graph: AccessGraph
 
 
 def test_example_chains_only_the_registry_role_is_reached(example_graph: AccessGraph) -> None:
-    reached = {role.arn: {c.principals for c in example_graph.can_reach(role)}
+    reached = {role.arn: {c.principals for c in example_graph.chains_into(role)}
                for role in example_graph.roles()}
     assert {arn for arn, chains in reached.items() if chains} == {REGISTRY}
     assert {tuple(p.arn for p in c) for c in reached[REGISTRY]} == {(PIPELINE, REGISTRY)}

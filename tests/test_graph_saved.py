@@ -12,7 +12,9 @@ from typer.testing import CliRunner
 from iamgen.cli import build_app
 from iamgen.graph import SCHEMA_VERSION, TrailContext, build_graph, from_graphml, from_json
 from iamgen.graph import to_graphml, to_json
-from tests.test_graph import SAMPLE
+from iamgen.mapping.signals import Signal
+from iamgen.model import Evidence
+from tests.graph_sample import SAMPLE
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "ml-account"
 TRAIL = str(EXAMPLE / "trail")
@@ -62,7 +64,7 @@ def test_review_of_saved_graph_keeps_window_and_recorded_data_events(saved: Path
 def test_review_output_dir_from_saved_graph_is_identical(saved: Path, tmp_path: Path) -> None:
     run("review", "--trail", TRAIL, "--grants", GRANTS, "--output-dir", str(tmp_path / "a"))
     run("review", "--graph", str(saved), "--grants", GRANTS, "--output-dir", str(tmp_path / "b"))
-    for name in ("review.md", "review.json", "review-excess.svg"):
+    for name in ("review.md", "review.json", "review-excess.svg", "review-ai.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 
@@ -71,6 +73,9 @@ CONTEXT = TrailContext(
     since=SAMPLE[0].first_seen.replace(hour=0, minute=0, second=0, microsecond=0),
     until=SAMPLE[-1].last_seen.replace(hour=23, minute=59, second=59, microsecond=999999),
     trail_actions=("lambda:InvokeFunction", "s3:GetObject"),
+    signals=((Signal("AI_INVOCATION_LOGGING_CHANGED", SAMPLE[0].principal.arn, "bedrock",
+                     "no longer delivers text"),
+              Evidence(2, SAMPLE[0].first_seen, SAMPLE[-1].last_seen, "3f2a")),),
 )
 
 
@@ -91,13 +96,13 @@ def test_version_1_file_is_refused_with_the_way_out(tmp_path: Path) -> None:
     result = CliRunner().invoke(build_app(), ["who", "*", "--graph", str(old)])
     assert result.exit_code == 3
     assert "schema version 1" in result.stderr and "iamgen graph --trail" in result.stderr
-    assert SCHEMA_VERSION == 2
+    assert SCHEMA_VERSION == 3
 
 
 def test_dot_labels_tell_regions_apart() -> None:
     """One model in four regions: four different labels, each naming its region."""
     from iamgen.graph import to_dot
-    from tests.test_graph import TRAINER, use
+    from tests.graph_sample import TRAINER, use
 
     regions = ("us-east-1", "us-west-2", "eu-west-1", "ap-south-1")
     model = "foundation-model/anthropic.claude-3-haiku-20240307-v1:0"

@@ -7,313 +7,44 @@ import json
 import re
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from datetime import datetime, timedelta, timezone
 
 import hcl2
 import pytest
 import yaml
-from cfnlint.api import ManualArgs, lint
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from iamgen.model import Condition, PolicyDocument, Principal, PrincipalKind, Provenance, Statement
 from iamgen.policy import parse_policy, render_policy_json
-from iamgen.render import FORMATS, META_SUFFIX, RenderedFile, render_policies
+from iamgen.render import FORMATS, render_policies
 from iamgen.render.escape import hcl_string, yaml_key, yaml_string
-
-ACCOUNT = "123456789012"
-ROLE = Principal(
-    f"arn:aws:iam::{ACCOUNT}:role/service-role/SageMakerTrainingRole", PrincipalKind.ROLE
+from tests.rendered import (
+    cloudformation,
+    hcl_literal,
+    json_policies,
+    lint_errors,
+    normalized,
+    policy_from_data_source,
+    terraform_blocks,
 )
-FIRST = datetime(2026, 11, 2, 8, 15, 0, tzinfo=UTC)
-LAST = datetime(2026, 11, 8, 17, 45, 30, tzinfo=UTC)
-PROVENANCE = Provenance(ROLE, FIRST, LAST, 1234, "0.1.202610271", "0.1.0")
-
-ML_POLICY = PolicyDocument(
-    (
-        Statement(
-            sid="BedrockInvoke",
-            actions=("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"),
-            resources=(
-                f"arn:aws:bedrock:us-east-1:{ACCOUNT}:inference-profile/us.anthropic.claude-v2",
-                "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-v2",
-                "arn:aws:bedrock:us-west-2::foundation-model/anthropic.claude-v2",
-            ),
-            conditions=(
-                Condition("StringEquals", "aws:RequestedRegion", ("us-east-1", "us-west-2")),
-            ),
-        ),
-        Statement(
-            sid="S3ListTrainingData",
-            actions=("s3:ListBucket",),
-            resources=("arn:aws:s3:::ml-training-data",),
-            conditions=(Condition("StringLike", "s3:prefix", ("train/*", "eval/*", "")),),
-        ),
-        Statement(
-            sid="S3ReadOwnPrefix",
-            actions=("s3:GetObject",),
-            resources=("arn:aws:s3:::ml-training-data/${aws:PrincipalTag/team}/*",),
-        ),
-        Statement(
-            sid="PassRoleToSageMaker",
-            actions=("iam:PassRole",),
-            resources=(f"arn:aws:iam::{ACCOUNT}:role/service-role/SageMakerExecution",),
-            conditions=(
-                Condition("StringEquals", "iam:PassedToService", ("sagemaker.amazonaws.com",)),
-            ),
-        ),
-        Statement(
-            sid="KmsViaS3",
-            actions=("kms:Decrypt", "kms:GenerateDataKey"),
-            resources=(
-                f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-            ),
-            conditions=(
-                # canonical order: sorted by operator, then key (as JSON groups them)
-                Condition("Bool", "aws:SecureTransport", ("true",)),
-                Condition("StringEquals", "aws:ResourceAccount", (ACCOUNT,)),
-                Condition("StringEquals", "kms:ViaService", ("s3.us-east-1.amazonaws.com",)),
-            ),
-        ),
-        Statement(sid="EcrLogin", actions=("ecr:GetAuthorizationToken",), resources=("*",)),
-        Statement(
-            sid="DenyOutsideRegions",
-            effect="Deny",
-            not_actions=("iam:*", "sts:*", "support:*"),
-            resources=("*",),
-            conditions=(
-                Condition("StringNotEquals", "aws:RequestedRegion", ("us-east-1", "us-west-2")),
-            ),
-        ),
-        Statement(
-            sid="DenyOtherBuckets",
-            effect="Deny",
-            actions=("s3:*",),
-            not_resources=("arn:aws:s3:::ml-training-data", "arn:aws:s3:::ml-training-data/*"),
-        ),
-    )
+from tests.sample_policies import (
+    ACCOUNT,
+    DYNAMO_POLICY,
+    FIRST,
+    LAST,
+    ML_POLICY,
+    ODD_POLICY,
+    ROLE,
+    SPLIT,
+    render_sample,
 )
-LOGS_POLICY = PolicyDocument(
-    (
-        Statement(
-            sid="Logs",
-            actions=("logs:CreateLogStream", "logs:PutLogEvents"),
-            resources=(
-                f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/sagemaker/TrainingJobs:*",
-            ),
-        ),
-        Statement(
-            sid="Secrets",
-            actions=("secretsmanager:GetSecretValue",),
-            resources=(f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:hf-token-??????",),
-        ),
-    )
-)
-DYNAMO_POLICY = PolicyDocument(
-    (
-        Statement(
-            actions=("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"),
-            resources=(f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/feature-cache",),
-        ),
-    )
-)
-SPLIT = (ML_POLICY, LOGS_POLICY, DYNAMO_POLICY)
-
-# Values chosen to break naive quoting: quotes, backslashes, template and
-# interpolation markers, YAML indicators, comment signs, line breaks, non-ASCII.
-ODD_VALUES = (
-    'quote"inside',
-    "back\\slash",
-    "${aws:username}",
-    "$${already}",
-    "%{if x}",
-    "100%",
-    "# not a comment",
-    "key: value",
-    "- dash",
-    "!Ref Evil",
-    "*",
-    "true",
-    "null",
-    "2012-10-17",
-    "0x1F",
-    "line\nbreak",
-    "tab\there",
-    "cr\rlf",
-    "bell\x07",
-    "caf\u00e9 \u65e5\u672c \U0001f916",
-    "\u2028sep",
-    "",
-    " leading and trailing ",
-)
-ODD_POLICY = PolicyDocument(
-    (
-        Statement(
-            sid="Odd",
-            actions=("s3:GetObject",),
-            resources=tuple(f"arn:aws:s3:::b/{v}" for v in ODD_VALUES),
-            conditions=(
-                Condition("StringLike", 'aws:PrincipalTag/te"am', ODD_VALUES),
-                Condition("StringEquals", "true", ("yes",)),
-                Condition("ForAnyValue:StringEquals", "aws:TagKeys", ("a", "b")),
-            ),
-        ),
-    )
-)
-
-
-# ---------------------------------------------------------------- helpers
-
-
-def _render(
-    fmt: str, documents: tuple[PolicyDocument, ...] = SPLIT, name: str = ROLE.name, **kw: Any
-) -> tuple[RenderedFile, ...]:
-    return render_policies(name, documents, PROVENANCE, fmt, **kw)
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def normalized(policy: dict[str, Any]) -> dict[str, Any]:
-    """A policy with every single-string element spelled as a one-item list."""
-    statements = []
-    for raw in policy["Statement"]:
-        stmt = dict(raw)
-        for key in ("Action", "NotAction", "Resource", "NotResource"):
-            if key in stmt:
-                stmt[key] = _as_list(stmt[key])
-        if "Condition" in stmt:
-            stmt["Condition"] = {
-                op: {k: _as_list(v) for k, v in clauses.items()}
-                for op, clauses in stmt["Condition"].items()
-            }
-        statements.append(stmt)
-    return {"Version": policy["Version"], "Statement": statements}
-
-
-def json_policies(fmt_files: tuple[RenderedFile, ...]) -> list[dict[str, Any]]:
-    """The policies of the JSON output, in document order (sidecar excluded)."""
-    return [json.loads(f.text) for f in fmt_files if not f.filename.endswith(META_SUFFIX)]
-
-
-_HCL_SIMPLE = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
-
-
-def hcl_literal(token: str) -> str:
-    """Decode one quoted HCL string as Terraform does, refusing interpolation."""
-    assert token.startswith('"') and token.endswith('"') and len(token) >= 2, token
-    body, out, i = token[1:-1], [], 0
-    while i < len(body):
-        if body.startswith("$${", i) or body.startswith("%%{", i):
-            out.append(body[i + 1 : i + 3])
-            i += 3
-        elif body.startswith("${", i) or body.startswith("%{", i):
-            raise AssertionError(f"unescaped template sequence in {token!r}")
-        elif body[i] == "\\":
-            code = body[i + 1]
-            if code in _HCL_SIMPLE:
-                out.append(_HCL_SIMPLE[code])
-                i += 2
-            elif code in "uU":
-                width = 4 if code == "u" else 8
-                out.append(chr(int(body[i + 2 : i + 2 + width], 16)))
-                i += 2 + width
-            else:
-                raise AssertionError(f"unknown escape \\{code} in {token!r}")
-        else:
-            out.append(body[i])
-            i += 1
-    return "".join(out)
-
-
-def _unquote_label(label: str) -> str:
-    return hcl_literal(label)
-
-
-def terraform_blocks(text: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(data sources by label, aws_iam_policy resources by label) of a .tf file."""
-    tree = hcl2.loads(text)
-    data: dict[str, Any] = {}
-    resources: dict[str, Any] = {}
-    for entry in tree.get("data", []):
-        for kind, blocks in entry.items():
-            assert _unquote_label(kind) == "aws_iam_policy_document"
-            for label, body in blocks.items():
-                assert _unquote_label(label) not in data, f"duplicate data source {label}"
-                data[_unquote_label(label)] = body
-    for entry in tree.get("resource", []):
-        for kind, blocks in entry.items():
-            assert _unquote_label(kind) == "aws_iam_policy"
-            for label, body in blocks.items():
-                assert _unquote_label(label) not in resources, f"duplicate resource {label}"
-                resources[_unquote_label(label)] = body
-    assert set(tree) <= {"data", "resource", "__comments__"}, set(tree)
-    return data, resources
-
-
-def policy_from_data_source(body: dict[str, Any]) -> dict[str, Any]:
-    """The IAM policy an aws_iam_policy_document block stands for (lists throughout).
-
-    https://registry.terraform.io/providers/hashicorp/aws/latest/docs/data-sources/iam_policy_document
-    """
-    statements = []
-    for block in body.get("statement", []):
-        stmt: dict[str, Any] = {}
-        if "sid" in block:
-            stmt["Sid"] = hcl_literal(block["sid"])
-        stmt["Effect"] = hcl_literal(block.get("effect", '"Allow"'))
-        for attribute, element in (
-            ("actions", "Action"),
-            ("not_actions", "NotAction"),
-            ("resources", "Resource"),
-            ("not_resources", "NotResource"),
-        ):
-            if attribute in block:
-                stmt[element] = [hcl_literal(v) for v in block[attribute]]
-        for cond in block.get("condition", []):
-            clauses = stmt.setdefault("Condition", {}).setdefault(hcl_literal(cond["test"]), {})
-            clauses[hcl_literal(cond["variable"])] = [hcl_literal(v) for v in cond["values"]]
-        statements.append(stmt)
-    return {"Version": hcl_literal(body["version"]), "Statement": statements}
-
-
-class CloudFormationLoader(yaml.SafeLoader):
-    """PyYAML's safe loader plus CloudFormation's short-form intrinsic tags."""
-
-
-def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if suffix == "Ref":
-        return {"Ref": value}
-    if suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{suffix}": value}
-
-
-CloudFormationLoader.add_multi_constructor("!", _intrinsic)
-
-
-def cloudformation(text: str) -> dict[str, Any]:
-    return yaml.load(text, Loader=CloudFormationLoader)  # a SafeLoader subclass
-
-
-def lint_errors(text: str) -> list[str]:
-    matches = lint(text, config=ManualArgs(regions=["us-east-1"]))
-    return [f"{m.rule.id} {m.message}" for m in matches]
-
 
 # ---------------------------------------------------------------- JSON
 
 
 def test_json_files_are_canonical_policies_plus_a_provenance_sidecar() -> None:
-    files = _render("json")
+    files = render_sample("json")
     names = [f.filename for f in files]
     assert names == [
         "SageMakerTrainingRole.json",
@@ -340,7 +71,7 @@ def test_json_files_are_canonical_policies_plus_a_provenance_sidecar() -> None:
 
 
 def test_single_document_gives_one_policy_file() -> None:
-    files = _render("json", (DYNAMO_POLICY,))
+    files = render_sample("json", (DYNAMO_POLICY,))
     assert [f.filename for f in files] == [
         "SageMakerTrainingRole.json",
         "SageMakerTrainingRole.meta.json",
@@ -352,12 +83,12 @@ def test_single_document_gives_one_policy_file() -> None:
 
 @pytest.mark.parametrize("documents", [SPLIT, (ODD_POLICY,)], ids=["split", "odd-values"])
 def test_terraform_holds_the_json_policies(documents: tuple[PolicyDocument, ...]) -> None:
-    (tf,) = _render("terraform", documents)
+    (tf,) = render_sample("terraform", documents)
     assert tf.filename == "SageMakerTrainingRole.tf"
     data, resources = terraform_blocks(tf.text)
     assert len(data) == len(documents) == len(resources)
     from_tf = [normalized(policy_from_data_source(body)) for body in data.values()]
-    from_json = [normalized(p) for p in json_policies(_render("json", documents))]
+    from_json = [normalized(p) for p in json_policies(render_sample("json", documents))]
     assert from_tf == from_json
     for label, body in resources.items():
         # The resource uses the data source of the same label.
@@ -376,7 +107,7 @@ def test_terraform_holds_the_json_policies(documents: tuple[PolicyDocument, ...]
 def test_terraform_escapes_iam_policy_variables() -> None:
     # "$${" is a literal "${" in a Terraform string; an unescaped one would be
     # interpolated. https://developer.hashicorp.com/terraform/language/expressions/strings
-    (tf,) = _render("terraform", (ML_POLICY,))
+    (tf,) = render_sample("terraform", (ML_POLICY,))
     assert '"arn:aws:s3:::ml-training-data/$${aws:PrincipalTag/team}/*"' in tf.text
     assert "/${aws:" not in tf.text
 
@@ -384,7 +115,7 @@ def test_terraform_escapes_iam_policy_variables() -> None:
 def test_terraform_value_cannot_inject_blocks() -> None:
     evil = 'x"]\n}\nresource "aws_iam_user" "pwned" {\n  name = "y'
     doc = PolicyDocument((Statement(actions=("s3:GetObject",), resources=(evil,)),))
-    (tf,) = _render("terraform", (doc,))
+    (tf,) = render_sample("terraform", (doc,))
     data, resources = terraform_blocks(tf.text)
     assert len(resources) == 1
     (body,) = data.values()
@@ -396,25 +127,25 @@ def test_terraform_value_cannot_inject_blocks() -> None:
 
 @pytest.mark.parametrize("documents", [SPLIT, (ODD_POLICY,)], ids=["split", "odd-values"])
 def test_cloudformation_holds_the_json_policies(documents: tuple[PolicyDocument, ...]) -> None:
-    (cfn,) = _render("cloudformation", documents)
+    (cfn,) = render_sample("cloudformation", documents)
     assert cfn.filename == "SageMakerTrainingRole.yaml"
     template = cloudformation(cfn.text)
     resources = template["Resources"]
     assert all(r["Type"] == "AWS::IAM::ManagedPolicy" for r in resources.values())
     from_cfn = [r["Properties"]["PolicyDocument"] for r in resources.values()]
     # Not normalized: the YAML keeps each element's exact JSON shape.
-    assert from_cfn == json_policies(_render("json", documents))
+    assert from_cfn == json_policies(render_sample("json", documents))
     assert [o["Value"] for o in template["Outputs"].values()] == [{"Ref": lid} for lid in resources]
 
 
 def test_cloudformation_passes_cfn_lint() -> None:
-    (cfn,) = _render("cloudformation")
+    (cfn,) = render_sample("cloudformation")
     assert lint_errors(cfn.text) == []
 
 
 def test_cfn_lint_would_catch_a_broken_template() -> None:
     # Guards the check above: the same template without its PolicyDocument fails.
-    (cfn,) = _render("cloudformation", (DYNAMO_POLICY,))
+    (cfn,) = render_sample("cloudformation", (DYNAMO_POLICY,))
     broken = cfn.text.replace("PolicyDocument:", "PolicyDocumentX:")
     assert any(e.startswith("E") for e in lint_errors(broken))
 
@@ -422,7 +153,7 @@ def test_cfn_lint_would_catch_a_broken_template() -> None:
 def test_cloudformation_agrees_with_cfn_lint_decoder() -> None:
     from cfnlint.decode.cfn_yaml import loads
 
-    (cfn,) = _render("cloudformation")
+    (cfn,) = render_sample("cloudformation")
     assert json.loads(json.dumps(loads(cfn.text))) == json.loads(
         json.dumps(cloudformation(cfn.text))
     )
@@ -430,14 +161,14 @@ def test_cloudformation_agrees_with_cfn_lint_decoder() -> None:
 
 @pytest.mark.parametrize("name", ["My.Role+x", "svc@team=1,2", "9lives", "_x-y", "a" * 64])
 def test_odd_principal_names_render_valid_files(name: str) -> None:
-    json_files = _render("json", name=name)
+    json_files = render_sample("json", name=name)
     assert [f.filename for f in json_files][:2] == [f"{name}.json", f"{name}.2.json"]
-    (tf,) = _render("terraform", name=name)
+    (tf,) = render_sample("terraform", name=name)
     assert tf.filename == f"{name}.tf"
     data, resources = terraform_blocks(tf.text)
     assert set(data) == set(resources) and len(data) == 3
     assert all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", label) for label in data)
-    (cfn,) = _render("cloudformation", name=name)
+    (cfn,) = render_sample("cloudformation", name=name)
     assert cfn.filename == f"{name}.yaml"
     assert lint_errors(cfn.text) == []
     logical_ids = list(cloudformation(cfn.text)["Resources"])
@@ -451,7 +182,7 @@ def test_odd_principal_names_render_valid_files(name: str) -> None:
 
 @pytest.mark.parametrize("fmt", ["terraform", "cloudformation"])
 def test_header_comment_carries_provenance(fmt: str) -> None:
-    (rendered,) = _render(fmt)
+    (rendered,) = render_sample(fmt)
     header = []
     for line in rendered.text.splitlines():
         if not line.startswith("#"):
@@ -473,7 +204,7 @@ def test_header_comment_carries_provenance(fmt: str) -> None:
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_no_other_timestamps_than_the_observed_window(fmt: str) -> None:
-    text = "".join(f.text for f in _render(fmt))
+    text = "".join(f.text for f in render_sample(fmt))
     stamps = set(re.findall(r"\d{4}-\d\d-\d\dT[\d:]+", text))
     assert stamps == {"2026-11-02T08:15:00", "2026-11-08T17:45:30"}
 
@@ -516,14 +247,16 @@ def test_control_characters_in_the_arn_cannot_leave_the_comment() -> None:
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_same_input_gives_byte_identical_files(fmt: str) -> None:
-    assert _render(fmt) == _render(fmt)
+    assert render_sample(fmt) == render_sample(fmt)
 
 
 def test_output_does_not_depend_on_hash_seed() -> None:
     script = (
-        "import sys; sys.path.insert(0, 'tests'); import test_render as t\n"
-        "for fmt in t.FORMATS:\n"
-        "    for f in t._render(fmt): sys.stdout.write(f.filename + '\\n' + f.text)\n"
+        "import sys\n"
+        "from iamgen.render import FORMATS\n"
+        "from tests.sample_policies import render_sample\n"
+        "for fmt in FORMATS:\n"
+        "    for f in render_sample(fmt): sys.stdout.write(f.filename + '\\n' + f.text)\n"
     )
     outputs = {
         subprocess.run(
@@ -538,7 +271,7 @@ def test_output_does_not_depend_on_hash_seed() -> None:
     }
     assert len(outputs) == 1
     assert outputs.pop() == "".join(
-        f.filename + "\n" + f.text for fmt in FORMATS for f in _render(fmt)
+        f.filename + "\n" + f.text for fmt in FORMATS for f in render_sample(fmt)
     )
 
 
@@ -614,13 +347,13 @@ documents = st.lists(
 def test_any_policy_round_trips_through_terraform_and_cloudformation(
     docs: tuple[PolicyDocument, ...],
 ) -> None:
-    expected = json_policies(_render("json", docs))
-    (tf,) = _render("terraform", docs)
+    expected = json_policies(render_sample("json", docs))
+    (tf,) = render_sample("terraform", docs)
     data, _ = terraform_blocks(tf.text)
     assert [normalized(policy_from_data_source(b)) for b in data.values()] == [
         normalized(p) for p in expected
     ]
-    (cfn,) = _render("cloudformation", docs)
+    (cfn,) = render_sample("cloudformation", docs)
     resources = cloudformation(cfn.text)["Resources"]
     assert [r["Properties"]["PolicyDocument"] for r in resources.values()] == expected
 
@@ -628,7 +361,7 @@ def test_any_policy_round_trips_through_terraform_and_cloudformation(
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_files_are_tidy(fmt: str) -> None:
     for documents in (SPLIT, (ODD_POLICY,)):
-        for rendered in _render(fmt, documents):
+        for rendered in render_sample(fmt, documents):
             lines = rendered.text.split("\n")
             assert rendered.text.endswith("\n") and not rendered.text.endswith("\n\n")
             assert all(line == line.rstrip() for line in lines), rendered.filename

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from iamgen.cli import build_app
 from iamgen.render import META_SUFFIX
-from tests.test_render import (
+from tests.rendered import (
     cloudformation,
     lint_errors,
     normalized,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from iamgen.diff import ObservedWindow
+from iamgen.findings import ObservedWindow
 from iamgen.grants.model import GrantedPolicy, Grants, PolicyKind
 from iamgen.model import Permission, Principal, PrincipalKind, Usage
 from iamgen.policy import parse_policy

@@ -251,7 +251,7 @@ def test_parse_s3_url() -> None:
 def test_read_trails_mixes_local_paths_and_s3(moto_endpoint: str, buckets: dict[str, int],
                                                tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    from iamgen.commands.common import read_trails
+    from iamgen.commands.reading import read_trails
     from tests.records import write_trail_file
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
@@ -266,7 +266,7 @@ def test_read_trails_mixes_local_paths_and_s3(moto_endpoint: str, buckets: dict[
 
 
 def test_read_trails_refuses_trails_with_lookup() -> None:
-    from iamgen.commands.common import read_trails
+    from iamgen.commands.reading import read_trails
     from iamgen.errors import UsageError
 
     with pytest.raises(UsageError, match="give no --trail"):
@@ -339,7 +339,7 @@ def test_a_folder_that_cannot_be_listed_stops_the_run_in_one_line(
 def test_progress_counts_folders_and_the_files_listed_in_them(
         moto_endpoint: str, buckets: dict[str, int], monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    from iamgen.commands.common import read_trails
+    from iamgen.commands.reading import read_trails
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
     url = f"s3://plain-trail/AWSLogs/{ACCOUNTS[1]}/CloudTrail/"

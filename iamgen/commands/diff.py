@@ -9,15 +9,17 @@ import typer
 
 from .. import __version__
 from ..catalog import load_catalog
-from ..diff import DiffResult, ObservedWindow, diff
+from ..diff import diff
 from ..errors import NothingUsableError, UsageError, option_error
+from ..findings import DiffResult, ObservedWindow
 from ..grants.model import Grants
 from ..graph import build_graph
 from ..model import Principal, PrincipalKind
 from ..render.report import FORMATS, render_json, render_markdown, render_text, report_dict
 from ..render.width import text_width
+from ..scanning import coverage, gc_tuning
 from ..synth.settings import Generalization, SynthSettings
-from . import common
+from . import common, reading, summary
 from .grants_options import (
     EndpointUrlOption,
     GeneralizeOption,
@@ -111,22 +113,22 @@ def diff_command(
     except ValueError as exc:
         raise option_error(exc) from None
     grants = GrantSource(grants_files, profile, endpoint_url)
-    choice = common.source_choice(source, lookup_attribute, profile, quiet)
-    run = common.read_chosen(trail, common.build_filters(since, until, account, region), workers,
+    choice = reading.source_choice(source, lookup_attribute, profile, quiet)
+    run = reading.read_chosen(trail, common.build_filters(since, until, account, region), workers,
                              choice)
-    common.report(run, quiet)
-    common.require_usable(run)
+    summary.print_run_summary(run, quiet)
+    reading.require_usable(run)
     usages = run.result.usages()
     graph = build_graph(usages, run.result.principal_events)
     seen = graph.principals()
     chosen = list(seen) if all_principals else _choose(principals or [], seen, grants, quiet)
     if not chosen:
         raise NothingUsableError("no role or user was seen in the trail")
-    trail_actions = common.trail_actions(run.result)
+    trail_actions = coverage.trail_actions(run.result)
     window = ObservedWindow(run.filters.window.since, run.filters.window.until,
                             run.result.first_event, run.result.last_event)
     catalog = load_catalog()
-    with common.cyclic_gc_paused():
+    with gc_tuning.cyclic_gc_paused():
         results: list[DiffResult] = [
             diff(principal, graph.usages_of(principal), same_account_grants(grants, principal),
                  trail_actions=trail_actions,

@@ -14,8 +14,11 @@ from ..errors import InputError, UsageError
 from ..graph import GRAPH_FORMATS, AccessGraph, Chain, Sighting, TrailContext, build_graph
 from ..graph import read_graph
 from ..graph import render_graph as render_access_graph
+from ..mapping.signals import Signal
+from ..model import Evidence
 from ..render.width import text_width
-from . import common
+from ..scanning import coverage, gc_tuning
+from . import common, reading, summary
 
 GraphFileOption = Annotated[
     Path | None,
@@ -28,21 +31,25 @@ QueryFormat = Annotated[str, typer.Option("--format", "-f", metavar="[text|json]
 
 @dataclass(frozen=True, slots=True)
 class Loaded:
-    """An access graph and the span of events it was built from (None when unknown)."""
+    """An access graph and what else the trail showed (each None when unknown):
+    the span of events it was built from, the window read, the actions it shows
+    a call of, and the account-wide signals it raised."""
 
     graph: AccessGraph
     first_event: datetime | None
     last_event: datetime | None
     since: datetime | None = None
     until: datetime | None = None
-    # Every action the trail shows a call of, by anyone (None for a saved
-    # graph, which keeps only the principals' usages).
+    # Every action the trail shows a call of, by anyone.
     trail_actions: tuple[str, ...] | None = None
+    # Every signal with its evidence (``ScanResult.signals()``); None from a
+    # graph file of schema version 2, which did not keep them.
+    signals: tuple[tuple[Signal, Evidence], ...] | None = None
 
 
 def load_access(trail: list[str], graph_file: Path | None, since: str | None,
                 until: str | None, account: list[str] | None, region: list[str] | None,
-                workers: int | None, choice: common.SourceChoice) -> Loaded:
+                workers: int | None, choice: reading.SourceChoice) -> Loaded:
     """The access graph from trails (scanned now) or from a saved graph file."""
     if graph_file is not None:
         if trail or choice.source != "trail":
@@ -55,20 +62,21 @@ def load_access(trail: list[str], graph_file: Path | None, since: str | None,
         except OSError as exc:
             raise InputError(f"{graph_file}: cannot read graph ({exc.strerror or exc})") from None
         graph = read_graph(text)
-        saved = graph.context  # the trail's span, filters and actions, saved with it
+        saved = graph.context  # the trail's span, filters, actions and signals, saved with it
         return Loaded(graph, saved.first_event, saved.last_event, saved.since, saved.until,
-                      saved.trail_actions)
+                      saved.trail_actions, saved.signals)
     filters = common.build_filters(since, until, account, region)
-    run = common.read_chosen(trail, filters, workers, choice)
-    with common.cyclic_gc_paused():
-        common.report(run, choice.quiet)
-        common.require_usable(run)
+    run = reading.read_chosen(trail, filters, workers, choice)
+    with gc_tuning.cyclic_gc_paused():
+        summary.print_run_summary(run, choice.quiet)
+        reading.require_usable(run)
         context = TrailContext(run.result.first_event, run.result.last_event,
                                run.filters.window.since, run.filters.window.until,
-                               tuple(common.trail_actions(run.result)))
+                               tuple(coverage.trail_actions(run.result)),
+                               run.result.signals())
         graph = build_graph(run.result.usages(), run.result.principal_events, context)
     return Loaded(graph, context.first_event, context.last_event, context.since,
-                  context.until, context.trail_actions)
+                  context.until, context.trail_actions, context.signals)
 
 
 def graph(
@@ -101,7 +109,7 @@ def graph(
     if output is not None:  # before reading: a long read must not end in "cannot write"
         common.check_output_file(output)
     loaded = load_access(trail, graph_file, since, until, account, region, workers,
-                         common.source_choice(source, lookup_attribute, profile, quiet))
+                         reading.source_choice(source, lookup_attribute, profile, quiet))
     text = render_access_graph(loaded.graph, fmt)
     if output is None:
         typer.echo(text, nl=False)
@@ -136,7 +144,7 @@ def who(
                          "or * for every resource")
     fmt = _check_query_format(fmt)
     loaded = load_access(trail, graph_file, since, until, account, region, workers,
-                         common.source_choice(source, lookup_attribute, profile, quiet))
+                         reading.source_choice(source, lookup_attribute, profile, quiet))
     sightings = loaded.graph.who(pattern)
     if fmt == "json":
         typer.echo(json.dumps({"pattern": pattern, "sightings": [_sighting(s) for s in sightings]},
@@ -172,10 +180,10 @@ def chains(
     """Which principals reached a role through observed, successful AssumeRole chains."""
     fmt = _check_query_format(fmt)
     loaded = load_access(trail, graph_file, since, until, account, region, workers,
-                         common.source_choice(source, lookup_attribute, profile, quiet))
+                         reading.source_choice(source, lookup_attribute, profile, quiet))
     roles = loaded.graph.roles()
     chosen = common.match_principals([role], roles)
-    found = [(target, loaded.graph.can_reach(target)) for target in chosen]
+    found = [(target, loaded.graph.chains_into(target)) for target in chosen]
     if fmt == "json":
         typer.echo(json.dumps([{"role": target.arn, "chains": [_chain(c) for c in reached]}
                                for target, reached in found], indent=2, sort_keys=True))

