@@ -48,6 +48,9 @@ demo: $(STAMP)
 	@echo "== iamgen suggest $(TRAINING_ROLE) =="
 	@$(IQ) suggest $(TRAINING_ROLE) --trail $(EXAMPLE)/trail
 	@echo
+	@echo "== iamgen suggest priya.raman --harden auto: conditions every observed call satisfied (MFA, guardrail, region) =="
+	@$(IQ) suggest priya.raman --trail $(EXAMPLE)/trail --harden auto --quiet
+	@echo
 	@echo "== iamgen suggest --all (one policy per principal) =="
 	@$(IQ) suggest --all --trail $(EXAMPLE)/trail --output-dir out/policies --quiet
 	@ls out/policies

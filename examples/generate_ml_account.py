@@ -73,6 +73,18 @@ MISSING_SECRET = "prod/chat-assistant/feature-flags"
 GLUE_DATABASE = "ml_curated"
 MODEL_PACKAGE_GROUP = "churn-models"
 
+# The AI security evidence (a person with MFA, a role behind a VPC endpoint, a guardrail,
+# one logging change): its own random source and its own log files, so every record and
+# file of the rest of the account stays as it was.
+SECURITY_SEED = SEED + 1
+SCORES = f"ml-batch-scores-{ACCOUNT}"
+SCORING_VPCE = "vpce-0c4f2a9e71b3d5a68"
+GUARDRAIL_ID = "q8w3e7r1t5y9"
+GUARDRAIL_VERSION = "3"
+GUARDRAIL_ARN = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:guardrail/{GUARDRAIL_ID}"
+RESEARCHER_IP = "198.51.100.77"
+INVOCATION_LOGS = f"bedrock-invocation-logs-{ACCOUNT}"
+
 CONVERSE_MODEL = {EAST: "anthropic.claude-3-5-haiku-20241022-v1:0",
                   WEST: "anthropic.claude-3-haiku-20240307-v1:0"}
 EMBED_MODEL = "amazon.titan-embed-text-v2:0"
@@ -315,7 +327,7 @@ class Account:
              host: str | None = None, request_id: str | None = None, version: str = "1.10",
              api_version: str | None = None, event_type: str = "AwsApiCall",
              shared_event: bool = False, service_details: dict[str, Any] | None = None,
-             ) -> dict[str, Any]:
+             vpce: str | None = None) -> dict[str, Any]:
         """Append one CloudTrail record (keys in the order CloudTrail writes them)."""
         record: dict[str, Any] = {
             "eventVersion": version,
@@ -344,6 +356,9 @@ class Account:
             record["apiVersion"] = api_version
         record["managementEvent"] = not data
         record["recipientAccountId"] = ACCOUNT
+        if vpce:
+            record["vpcEndpointId"] = vpce
+            record["vpcEndpointAccountId"] = ACCOUNT
         if shared_event:
             record["sharedEventID"] = self.uuid()
         if service_details is not None:
@@ -388,7 +403,7 @@ class Account:
            request_extra: dict[str, Any] | None = None, response: dict[str, Any] | None = None,
            read_only: bool, bytes_in: int = 0, bytes_out: int = 0, sse: str | None = None,
            error: tuple[str, str] | None = None, prefix: str | None = None,
-           via_service: bool = False) -> None:
+           via_service: bool = False, vpce: str | None = None) -> None:
         """An S3 data event (object-level call, or ListObjects on a prefix)."""
         host = f"{bucket}.s3.{region}.amazonaws.com"
         request: dict[str, Any] = {"bucketName": bucket, "Host": host}
@@ -419,7 +434,7 @@ class Account:
             source_ip=source_ip, user_agent=user_agent, request=request, response=response,
             read_only=read_only, data=True, resources=resources, error=error,
             additional=additional, host=None if via_service else host,
-            request_id=self.chars(16), version="1.10",
+            request_id=self.chars(16), version="1.10", vpce=vpce,
         )
 
     def kms_via(self, when: datetime, region: str, session_identity: dict[str, Any],
@@ -1295,6 +1310,116 @@ class Account:
                       source_ip="config.amazonaws.com", user_agent="config.amazonaws.com",
                       read_only=True, version="1.08")
 
+    # ---- scenario: AI security evidence (its own random source and log files) -------------
+
+    def security_setup(self) -> None:
+        """The researcher (an IAM user signing in with MFA) and the batch scoring role."""
+        self.users = {
+            "researcher": User(name="priya.raman", path="/people/",
+                               user_id="AIDA" + self.chars(17), access_key="AKIA" + self.chars(16)),
+        }
+        self.roles = {
+            "scoring": Role(name="ml-batch-scoring", path="/service-role/",
+                            role_id="AROA" + self.chars(17)),
+        }
+        self.kms_keys = {(EAST, "scores"): self.uuid()}
+
+    def researcher_day(self, day: int) -> None:
+        """The researcher in the Bedrock console: every call in a session signed in with MFA,
+        every model call through the team's guardrail. On day 3 she changes the account's
+        model invocation logging so that it no longer delivers prompts and responses as text."""
+        user = self.users["researcher"]
+        date = FIRST_DAY + timedelta(days=day)
+        login = self.jitter(date.replace(hour=10), 0, 1800)
+        self.emit(when=login, region=EAST, source="signin.amazonaws.com", name="ConsoleLogin",
+                  identity={"type": "IAMUser", "principalId": user.user_id, "arn": user.arn,
+                            "accountId": ACCOUNT, "userName": user.name},
+                  source_ip=RESEARCHER_IP, user_agent=BROWSER, request=None,
+                  response={"ConsoleLogin": "Success"},
+                  additional={"LoginTo": "https://console.aws.amazon.com/bedrock/home",
+                              "MobileVersion": "No", "MFAIdentifier":
+                                  f"arn:aws:iam::{ACCOUNT}:mfa/priya-authenticator",
+                              "MFAUsed": "Yes"},
+                  read_only=False, event_type="AwsConsoleSignIn", version="1.09")
+        ident = user_identity(user, console=True, since=login, access_key=self.temp_key())
+        now = self.jitter(login, 30, 120)
+        self.emit(when=now, region=EAST, source="bedrock.amazonaws.com",
+                  name="ListFoundationModels", identity=ident, source_ip=RESEARCHER_IP,
+                  user_agent=BROWSER, request={"byOutputModality": "TEXT"}, response=None,
+                  read_only=True, host=f"bedrock.{EAST}.amazonaws.com")
+        for _ in range(self.rng.randint(3, 5)):
+            now = self.jitter(now, 40, 400)
+            self.emit(when=now, region=EAST, source="bedrock.amazonaws.com", name="Converse",
+                      identity=ident, source_ip=RESEARCHER_IP, user_agent=BROWSER,
+                      request={"modelId": CONVERSE_MODEL[EAST],
+                               "guardrailConfig": {"guardrailIdentifier": GUARDRAIL_ARN,
+                                                   "guardrailVersion": GUARDRAIL_VERSION}},
+                      response=None, read_only=True,
+                      host=f"bedrock-runtime.{EAST}.amazonaws.com")
+        if day == 3:
+            now = self.jitter(now, 60, 300)
+            self.emit(when=now, region=EAST, source="bedrock.amazonaws.com",
+                      name="PutModelInvocationLoggingConfiguration", identity=ident,
+                      source_ip=RESEARCHER_IP, user_agent=BROWSER,
+                      request={"loggingConfig": {
+                          "s3Config": {"bucketName": INVOCATION_LOGS, "keyPrefix": "bedrock/"},
+                          "textDataDeliveryEnabled": False, "imageDataDeliveryEnabled": True,
+                          "embeddingDataDeliveryEnabled": False}},
+                      response=None, read_only=False, host=f"bedrock.{EAST}.amazonaws.com")
+
+    def scoring_run(self, day: int, datasets_key: str) -> None:
+        """A nightly ECS task scores customers: every call through the VPC's endpoints,
+        every score file written with SSE-KMS under the scores key."""
+        role = self.roles["scoring"]
+        date = FIRST_DAY + timedelta(days=day)
+        start = self.jitter(date.replace(hour=2), 0, 600)
+        task = self.hex(32)
+        key = self.temp_key()
+        self.service_assume_role(start, EAST, "ecs-tasks.amazonaws.com", role, task, key)
+        session = Session(role=role, name=task, access_key=key, created=start,
+                          source_ip="10.40.3." + str(self.rng.randint(10, 250)),
+                          user_agent=TRAINING_SCRIPT)
+        ident = session.identity()
+        now = self.jitter(start, 5, 20)
+        self.emit(when=now, region=EAST, source="sagemaker.amazonaws.com",
+                  name="DescribeModelPackage", identity=ident, source_ip=session.source_ip,
+                  user_agent=TRAINING_SCRIPT,
+                  request={"modelPackageName": f"arn:aws:sagemaker:{EAST}:{ACCOUNT}:"
+                                               f"model-package/{MODEL_PACKAGE_GROUP}/{day + 3}"},
+                  response=None, read_only=True, host=f"api.sagemaker.{EAST}.amazonaws.com",
+                  vpce=SCORING_VPCE)
+        day_part = f"dt={date:%Y-%m-%d}"
+        for part in range(2):
+            now = self.jitter(now, 1, 4)
+            object_key = f"churn/scoring/{day_part}/part-{part:05d}.snappy.parquet"
+            self.s3(now, EAST, "GetObject", ident, source_ip=session.source_ip,
+                    user_agent=TRAINING_SCRIPT, bucket=DATASETS, key=object_key, read_only=True,
+                    bytes_out=self.rng.randint(2_000_000, 9_000_000), sse="SSE_KMS",
+                    vpce=SCORING_VPCE)
+            self.kms_via(now, EAST, session.identity(invoked_by="s3.amazonaws.com"),
+                         "s3.amazonaws.com", "Decrypt", datasets_key,
+                         {"aws:s3:arn": f"arn:aws:s3:::{DATASETS}/{object_key}"})
+        now = self.jitter(now, 120, 600)
+        scores_key = self.key_arn(EAST, "scores")
+        object_key = f"scores/{day_part}/scores.parquet"
+        self.s3(now, EAST, "PutObject", ident, source_ip=session.source_ip,
+                user_agent=TRAINING_SCRIPT, bucket=SCORES, key=object_key,
+                request_extra={"x-amz-server-side-encryption": "aws:kms",
+                               "x-amz-server-side-encryption-aws-kms-key-id": scores_key},
+                read_only=False, bytes_in=self.rng.randint(200_000, 900_000), sse="SSE_KMS",
+                vpce=SCORING_VPCE)
+        self.kms_via(now, EAST, session.identity(invoked_by="s3.amazonaws.com"),
+                     "s3.amazonaws.com", "GenerateDataKey", scores_key,
+                     {"aws:s3:arn": f"arn:aws:s3:::{SCORES}/{object_key}"})
+
+    def security_week(self, datasets_key: str) -> None:
+        """The AI security evidence, every day in a fixed order."""
+        self.security_setup()
+        for day in range(1, DAYS):  # not the first day: its first hour has the digest
+            self.scoring_run(day, datasets_key)
+            if 1 <= day <= 4:
+                self.researcher_day(day)
+
     # ---- the whole week ---------------------------------------------------------------------
 
     def week(self) -> None:
@@ -1336,8 +1461,9 @@ def gzip_bytes(payload: bytes) -> bytes:
     return buffer.getvalue()
 
 
-def deliver(account: Account) -> list[TrailFile]:
-    """Group records by region and hour into log files named the way CloudTrail names them."""
+def deliver(account: Account, *, break_one: bool = True) -> list[TrailFile]:
+    """Group records by region and hour into log files named the way CloudTrail names them
+    (``break_one``: cut the first us-west-2 delivery of 2026-11-05 short)."""
     groups: dict[tuple[str, datetime], list[dict[str, Any]]] = {}
     for record in account.records:
         when = datetime.strptime(record["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(
@@ -1360,6 +1486,8 @@ def deliver(account: Account) -> list[TrailFile]:
         files.append(TrailFile(key=key, payload=payload, records=len(records),
                                oldest=min(times), newest=max(times)))
     # The malformed file: the first us-west-2 delivery on 2026-11-05 arrives cut short.
+    if not break_one:
+        return files
     broken_day = f"/CloudTrail/{WEST}/2026/11/05/"
     for index, trail_file in enumerate(files):
         if broken_day in trail_file.key:
@@ -1447,8 +1575,11 @@ def iso(when: str) -> str:
     return when + "+00:00"
 
 
-def grants(account: Account) -> dict[str, Any]:
-    """``aws iam get-account-authorization-details`` as the CLI prints it (documents decoded)."""
+def grants(account: Account, security: Account) -> dict[str, Any]:
+    """``aws iam get-account-authorization-details`` as the CLI prints it (documents decoded).
+
+    ``security`` holds the principals of the AI security evidence; their identifiers
+    come from its own random source, drawn after its records."""
     roles = account.roles
     user = account.users["analyst"]
 
@@ -1752,6 +1883,28 @@ def grants(account: Account) -> dict[str, Any]:
     jenkins = User(name="jenkins-ml-deploy", path="/legacy/", user_id="AIDA" + account.chars(17),
                    access_key="AKIA" + account.chars(16))
     legacy_group_id = "AGPA" + account.chars(17)
+    # The AI security evidence's principals: the researcher's group may use every model
+    # (as teams' grants often do), the scoring role reads models and data and writes scores.
+    researcher = security.users["researcher"]
+    scoring = security.roles["scoring"]
+    research_group_id = "AGPA" + security.chars(17)
+    research_policy = document(
+        statement("Models", "bedrock:*", "*"),
+        statement("Registry", ["sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages"],
+                  "*"),
+    )
+    scores_arn = f"arn:aws:s3:::{SCORES}"
+    scoring_inline = document(
+        statement("ReadInputs", "s3:GetObject", f"{datasets_arn}/churn/scoring/*"),
+        statement("WriteScores", ["s3:PutObject", "s3:GetObject"], f"{scores_arn}/*"),
+        statement("Keys", ["kms:Decrypt", "kms:GenerateDataKey"], "*"),
+        statement("ModelVersions", ["sagemaker:DescribeModelPackage",
+                                    "sagemaker:ListModelPackages"], "*"),
+    )
+    role_list.append(role_detail(
+        scoring, "2026-09-09T08:20:44", trust("ecs-tasks.amazonaws.com"),
+        [{"PolicyName": "batch-scoring", "PolicyDocument": scoring_inline}], [],
+        "2026-11-08T02:09:00"))
     return {
         "UserDetailList": [{
             "Path": user.path,
@@ -1774,6 +1927,17 @@ def grants(account: Account) -> dict[str, Any]:
             "GroupList": ["legacy-deployers"],
             "AttachedManagedPolicies": [],
             "Tags": [{"Key": "team", "Value": "ml-platform"}],
+        }, {
+            "Path": researcher.path,
+            "UserName": researcher.name,
+            "UserId": researcher.user_id,
+            "Arn": researcher.arn,
+            "CreateDate": iso("2026-09-01T09:12:40"),
+            "UserPolicyList": [{"PolicyName": "manage-own-credentials",
+                                "PolicyDocument": user_inline}],
+            "GroupList": ["ml-researchers"],
+            "AttachedManagedPolicies": [],
+            "Tags": [{"Key": "team", "Value": "applied-science"}],
         }],
         "GroupDetailList": [{
             "Path": "/",
@@ -1792,6 +1956,15 @@ def grants(account: Account) -> dict[str, Any]:
             "CreateDate": iso("2025-02-03T10:15:30"),
             "GroupPolicyList": [],
             "AttachedManagedPolicies": attached("jenkins-ml-deploy"),
+        }, {
+            "Path": "/",
+            "GroupName": "ml-researchers",
+            "GroupId": research_group_id,
+            "Arn": f"arn:aws:iam::{ACCOUNT}:group/ml-researchers",
+            "CreateDate": iso("2026-09-01T09:10:02"),
+            "GroupPolicyList": [{"PolicyName": "bedrock-research",
+                                 "PolicyDocument": research_policy}],
+            "AttachedManagedPolicies": [],
         }],
         "RoleDetailList": role_list,
         "Policies": policies,
@@ -1808,11 +1981,16 @@ def build(seed: int = SEED) -> tuple[dict[str, bytes], Account, list[TrailFile]]
     files = deliver(account)
     blobs = {f.key: file_bytes(f) for f in files}
     digest_key, digest_blob = digest(account, files, blobs)
+    security = Account(rng=random.Random(seed + (SECURITY_SEED - SEED)))
+    security.security_week(account.key_arn(EAST, "datasets"))
+    security_files = deliver(security, break_one=False)
+    blobs.update({f.key: file_bytes(f) for f in security_files})
     outputs = {f"trail/{key}": blob for key, blob in blobs.items()}
     outputs[f"trail/{digest_key}"] = digest_blob
-    snapshot = json.dumps(grants(account), indent=4) + "\n"
+    snapshot = json.dumps(grants(account, security), indent=4) + "\n"
     outputs["grants/account-authorization-details.json"] = snapshot.encode()
-    return outputs, account, files
+    account.records.extend(security.records)
+    return outputs, account, [*files, *security_files]
 
 
 def write_tree(output: Path, outputs: dict[str, bytes]) -> None:

@@ -25,6 +25,18 @@ principal's successful usages in the learning window (``"*"`` names nothing
 and is never new): how many of those the learned policy still allows is the
 figure that says whether it lasts.
 
+Hardening conditions
+--------------------
+When the learned documents carry conditions ``--harden`` added
+(:mod:`iamgen.synth.harden`), each held-out usage is also asked with its
+calls' own contexts, built from the facts its records proved
+(``Usage.context``): every combination of the values seen, since the counts
+are per fact. A usage one of whose contexts is not allowed is denied; the
+reason names each failing fact (``aws:MultiFactorAuthPresent: 3 call(s)
+without MFA``), found by asking with that fact alone known, and as many
+calls as carried a failing value (all of them when no single fact explains
+it) count as denied.
+
 Expect-denied probes (:class:`Probe`, read by :func:`parse_probes` from JSON
 Lines) are requests that must not be allowed; each is asked of the learned
 policy of every principal it names, with no context known (so an Allow that
@@ -38,12 +50,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from .arn import unescape
 from .grants.evaluate import Decision, Request, evaluate
 from .model import Permission, PolicyDocument, Principal, Usage
+from .synth.harden import ConditionSpec, families, hardening_keys, request_contexts
 
 MAX_EXAMPLES = 5
 """Denied pairs listed per principal."""
@@ -74,6 +87,17 @@ class Learned:
     documents: tuple[PolicyDocument, ...] = ()
     sizes: tuple[int, ...] = ()
     resources: frozenset[str] = frozenset()
+    keys: frozenset[str] = field(init=False, default=frozenset())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "keys", frozenset(
+            c.key.lower() for doc in self.documents for s in doc.statements
+            for c in s.conditions))
+
+    @property
+    def hardened(self) -> bool:
+        """Whether a statement carries a condition ``--harden`` adds."""
+        return bool(self.keys & hardening_keys())
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -127,6 +151,12 @@ class PrincipalBacktest:
     sizes: tuple[int, ...]
     figures: Figures
     denied_examples: tuple[Pair, ...]
+    # Why an example was denied, where a hardening condition denied it.
+    reasons: tuple[tuple[Pair, str], ...] = ()
+
+    def reason(self, pair: Pair) -> str:
+        """Why ``pair`` was denied by a hardening condition ("" otherwise)."""
+        return next((why for p, why in self.reasons if p == pair), "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,22 +226,35 @@ def holdout_usages(whole: Iterable[Usage], learning: Iterable[Usage],
     """The successful usages of the holdout: the whole window's minus the learning window's.
 
     A permission whose count is larger over the whole window was used after
-    the cut, that many more times. ``first_seen`` becomes the cut when it
-    was also used before; ``regions`` are the whole window's. Sorted by
+    the cut, that many more times, with the facts the whole window counted
+    beyond the learning window's (``context``). ``first_seen`` becomes the cut
+    when it was also used before; ``regions`` are the whole window's. Sorted by
     (principal, permission).
     """
     before: Counter[tuple[Principal, Permission]] = Counter()
+    facts_before: dict[tuple[Principal, Permission], Counter[tuple[str, str]]] = {}
     for usage in learning:
         if not usage.denied:
-            before[(usage.principal, usage.permission)] += usage.count
+            key = (usage.principal, usage.permission)
+            before[key] += usage.count
+            counted = facts_before.setdefault(key, Counter())
+            for fact, value, count in usage.context:
+                counted[(fact, value)] += count
     out = []
     for usage in whole:
         if usage.denied:
             continue
-        earlier = before.get((usage.principal, usage.permission), 0)
+        key = (usage.principal, usage.permission)
+        earlier = before.get(key, 0)
         if usage.count > earlier:
             first = usage.first_seen if not earlier else max(usage.first_seen, cut)
-            out.append(replace(usage, count=usage.count - earlier, first_seen=first))
+            counted = facts_before.get(key, Counter())
+            context = tuple((fact, value, count - counted[(fact, value)])
+                            for fact, value, count in usage.context
+                            if count > counted[(fact, value)])
+            out.append(replace(usage, count=usage.count - earlier, first_seen=first,
+                               context=context,
+                               example_event_id=usage.example_event_id if not earlier else ""))
     return tuple(sorted(out, key=lambda u: (u.principal, u.permission)))
 
 
@@ -226,6 +269,52 @@ def request_of(permission: Permission) -> Request:
     return Request(permission.action, unescape(permission.resource), context, complete=True)
 
 
+def _specs() -> dict[str, ConditionSpec]:
+    return {spec.fact: spec for family in families().values() for spec in family.conditions}
+
+
+def _failing(spec: ConditionSpec, value: str, count: int) -> str:
+    what = spec.missing if spec.admits is not None or not value else f"with {value}"
+    return f"{spec.key}: {count} call{'' if count == 1 else 's'} {what}"
+
+
+def judge(learned: Learned, usage: Usage) -> tuple[int, str]:
+    """How many of a held-out usage's calls the learned documents deny, and why
+    when a hardening condition denies them ("" otherwise)."""
+    base = request_of(usage.permission)
+    if not learned.hardened:
+        allowed = evaluate(learned.documents, base).decision is Decision.ALLOW
+        return (0 if allowed else usage.count), ""
+    derived = dict(base.context)
+    contexts = request_contexts(usage.context) if usage.context else [({}, frozenset())]
+    if all(evaluate(learned.documents, Request(base.action, base.resource,
+                                               {**derived, **context}, complete=True)
+                    ).decision is Decision.ALLOW for context, _ in contexts):
+        return 0, ""
+    # Each fact alone known, the other hardening keys unknown: which values fail.
+    others = learned.keys - hardening_keys() - set(derived)
+    loose = Request(base.action, base.resource, derived, absent=others)
+    if evaluate(learned.documents, loose).decision is Decision.IMPLICIT_DENY:
+        return usage.count, ""  # not granted, whatever the context
+    specs = _specs()
+    failing: list[tuple[int, str]] = []
+    for fact, value, count in usage.context:
+        spec = specs.get(fact)
+        if spec is None or spec.key.lower() not in learned.keys or not count:
+            continue
+        known = spec.context_value(value)
+        request = Request(base.action, base.resource,
+                          {**derived, **({spec.key: known} if known is not None else {})},
+                          absent=others | ({spec.key} if known is None else set()))
+        if evaluate(learned.documents, request).decision is Decision.IMPLICIT_DENY:
+            failing.append((count, _failing(spec, value, count)))
+    if not failing:
+        reason = ("the calls' context is not recorded" if not usage.context
+                  else "a combination of the calls' contexts")
+        return usage.count, reason
+    return min(usage.count, sum(c for c, _ in failing)), "; ".join(why for _, why in failing)
+
+
 def replay(principal: Principal, learned: Learned,
            usages: Iterable[Usage]) -> PrincipalBacktest:
     """One principal's held-out usages (successful ones; others are passed over)
@@ -233,16 +322,19 @@ def replay(principal: Principal, learned: Learned,
     calls: Counter[Pair] = Counter()
     denied_calls: Counter[Pair] = Counter()
     denied: set[Pair] = set()
+    reasons: dict[Pair, list[str]] = {}
     for usage in usages:
         if usage.denied:
             continue
         permission = usage.permission
         pair = Pair(permission.action, permission.resource)
         calls[pair] += usage.count
-        decision = evaluate(learned.documents, request_of(permission)).decision
-        if decision is not Decision.ALLOW:
+        refused, why = judge(learned, usage)
+        if refused:
             denied.add(pair)
-            denied_calls[pair] += usage.count
+            denied_calls[pair] += refused
+            if why:
+                reasons.setdefault(pair, []).append(why)
     new = {pair for pair in calls
            if pair.resource != NO_NAME and pair.resource not in learned.resources}
     figures = Figures(
@@ -250,8 +342,10 @@ def replay(principal: Principal, learned: Learned,
         denied_calls=sum(denied_calls.values()), denied_pairs=len(denied),
         new_pairs=len(new), new_allowed_pairs=len(new - denied),
     )
-    return PrincipalBacktest(principal, len(learned.documents), learned.sizes, figures,
-                             tuple(sorted(denied)[:MAX_EXAMPLES]))
+    examples = tuple(sorted(denied)[:MAX_EXAMPLES])
+    return PrincipalBacktest(principal, len(learned.documents), learned.sizes, figures, examples,
+                             tuple((pair, "; ".join(reasons[pair])) for pair in examples
+                                   if pair in reasons))
 
 
 def same_name(wanted: str, principal: Principal) -> bool:
@@ -336,6 +430,6 @@ def parse_probes(text: str) -> tuple[tuple[Probe, ...], tuple[BadLine, ...]]:
 
 __all__ = [
     "MAX_EXAMPLES", "Backtest", "BadLine", "Figures", "Learned", "Pair", "PrincipalBacktest",
-    "Probe", "ProbeOutcome", "Split", "backtest", "check_probe", "holdout_usages", "parse_probes",
-    "replay", "request_of", "same_name",
+    "Probe", "ProbeOutcome", "Split", "backtest", "check_probe", "holdout_usages", "judge",
+    "parse_probes", "replay", "request_of", "same_name",
 ]

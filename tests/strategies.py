@@ -338,3 +338,54 @@ def name_of(family: tuple[str, tuple[tuple[str, tuple[str, ...]], ...]],
         else:
             parts.append(_shaped(values[0], rnd))
     return scope + "".join(parts)
+
+
+# --- hardening evidence --------------------------------------------------------------
+
+HARDEN_VALUES: dict[str, tuple[str, ...]] = {
+    "mfa": ("true", "true", "false", ""),
+    "vpce": ("vpce-0a1b2c3d", "vpce-0e5f6a7b", ""),
+    "tls": ("TLSv1.3", "TLSv1.2", ""),
+    "region": REGIONS,
+    "sse": ("aws:kms", "AES256", ""),
+    "sse_kms_key": (f"arn:aws:kms:us-east-1:{ACCOUNTS[0]}:key/1234abcd", "alias/scores", ""),
+    "guardrail": (f"arn:aws:bedrock:us-east-1:{ACCOUNTS[0]}:guardrail/q8w3e7r1t5y9:3",
+                  f"arn:aws:bedrock:us-east-1:{ACCOUNTS[0]}:guardrail/q8w3e7r1t5y9", ""),
+}
+"""Fact values hardening decides on, a few per fact (the empty value: the call lacked it)."""
+
+HARDEN_ACTIONS = ("s3:GetObject", "s3:PutObject", "s3:ListAllMyBuckets", "kms:Decrypt",
+                  "bedrock:InvokeModel", "bedrock:ListFoundationModels", "iam:PassRole")
+
+
+@st.composite
+def fact_counts(draw: st.DrawFn, action: str) -> tuple[int, tuple[tuple[str, str, int], ...]]:
+    """(calls, facts) of one permission: each fact a few values whose counts sum to the
+    calls (the optional facts only for the actions whose calls carry them, and sometimes
+    on part of the calls only, as UploadPart among PutObjects)."""
+    calls = draw(st.integers(1, 6))
+    facts: list[tuple[str, str, int]] = []
+    optional = {"s3:PutObject": ("sse", "sse_kms_key"), "bedrock:InvokeModel": ("guardrail",)}
+    for fact, values in HARDEN_VALUES.items():
+        if fact in ("sse", "sse_kms_key", "guardrail") and fact not in optional.get(action, ()):
+            continue
+        # Mostly one value on every call, so that conditions are often added.
+        if draw(st.integers(0, 2)):
+            facts.append((fact, draw(st.sampled_from(values)), calls))
+            continue
+        carried = calls if fact in ("mfa", "vpce", "tls", "region") else draw(
+            st.integers(0, calls))
+        left = carried
+        for value in draw(st.lists(st.sampled_from(values), min_size=1, max_size=3,
+                                   unique=True)):
+            if left == 0:
+                break
+            count = draw(st.integers(1, left))
+            facts.append((fact, value, count))
+            left -= count
+        if left:
+            facts.append((fact, values[0], left))
+    merged: dict[tuple[str, str], int] = {}
+    for fact, value, count in facts:
+        merged[(fact, value)] = merged.get((fact, value), 0) + count
+    return calls, tuple(sorted((f, v, c) for (f, v), c in merged.items()))

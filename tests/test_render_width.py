@@ -44,7 +44,7 @@ def test_text_output_fits_the_fixed_width_when_not_a_terminal(command: tuple[str
 
 def test_review_table_keeps_every_risk_code() -> None:
     text = run("review", "--trail", TRAIL, "--grants", GRANTS)
-    first = next(line for line in text.splitlines() if line.startswith("1  "))
+    first = next(line for line in text.splitlines() if line.lstrip().startswith("1  "))
     assert "jenkins-ml-deploy" in first
     assert ("risky grants: DATA_EVERY_BUCKET, INVOKE_EVERY_MODEL, PASSROLE_ANY_ROLE, "
             "SERVICE_WILDCARD_ALL") in text

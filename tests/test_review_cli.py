@@ -105,8 +105,8 @@ def test_review_output_dir_writes_markdown_json_and_the_chart(trail: Path, detai
                          "--output-dir", str(target))
     assert code == 0, err
     assert out == ""
-    assert sorted(p.name for p in target.iterdir()) == ["review-excess.svg", "review.json",
-                                                        "review.md"]
+    assert sorted(p.name for p in target.iterdir()) == ["review-ai.json", "review-excess.svg",
+                                                        "review.json", "review.md"]
     assert "(review-excess.svg)" in (target / "review.md").read_text(encoding="utf-8")
     ET.fromstring((target / "review-excess.svg").read_text(encoding="utf-8"))
     assert len(json.loads((target / "review.json").read_text(encoding="utf-8"))) == 3
@@ -156,13 +156,13 @@ def test_review_rejects_bad_format_and_missing_input(trail: Path, details: Path,
     code, _, err = run("review", "--trail", str(trail), "--grants", str(details), "-f", "html")
     assert code == 2 and "unknown --format" in err
     # No --trail: the account's trail is discovered (tests/test_discover.py); never AWS here.
-    from iamgen.commands import common
+    from iamgen.commands import reading
     from iamgen.errors import UsageError
 
     def no_account(*_: Any) -> None:
         raise UsageError("discovery asked")
 
-    monkeypatch.setattr(common, "discover_trail", no_account)
+    monkeypatch.setattr(reading, "discover_trail", no_account)
     code, _, err = run("review", "--grants", str(details))
     assert code == 2 and "discovery asked" in err
 
@@ -236,16 +236,17 @@ def test_example_account_review_ranks_the_over_broad_roles_first() -> None:
     assert code == 0, err
     body = json.loads(out)
     names = [e["principal"]["name"] for e in body]
-    assert len(names) == 8
+    assert len(names) == 10
     risky = [bool(e["review"]["risk_codes"]) for e in body]
     assert risky == sorted(risky, reverse=True)  # every principal with risky grants first
     # The retired Jenkins user (README: "Granted, never seen") deploys anything and passes
     # any role: it leads, then the two roles holding s3:* on * and PassRole/sagemaker:*
-    # ("broad in the way real ones are"); the registry role, scoped to its bucket, is last.
+    # ("broad in the way real ones are"); the registry and batch scoring roles, scoped to
+    # their buckets, come last.
     assert names[0] == "jenkins-ml-deploy"
     assert set(names[1:3]) == {"AmazonSageMaker-ExecutionRole-20261014T093512",
                                "ml-deploy-pipeline"}
-    assert names[-1] == "ml-model-registry-publisher"
+    assert set(names[-2:]) == {"ml-model-registry-publisher", "ml-batch-scoring"}
     unused = {e["principal"]["name"] for e in body if e["review"]["unused_principal"]}
     assert unused == {"jenkins-ml-deploy", "ml-notebook-pilot"}
     assert all(not e["review"]["seen_in_trail"] for e in body

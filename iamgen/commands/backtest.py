@@ -17,10 +17,13 @@ from ..errors import InputError, NothingUsableError, UsageError, option_error
 from ..graph import build_graph
 from ..model import Principal, PrincipalKind, Window
 from ..render.backtest import FORMATS, RENDERERS
+from ..scanning import gc_tuning
 from ..sources.local import STDIN
+from ..synth.harden import evidence_of
 from ..synth.parallel import synthesize_many
 from ..synth.settings import Generalization, SynthSettings
-from . import common
+from . import common, reading, summary
+from .harden_option import HardenOption, harden_families
 
 FAILED = 11
 """Exit code when the learned policy fails the bar: --fail-under, or an allowed probe."""
@@ -63,6 +66,7 @@ def backtest_command(
         int, typer.Option(help="Fold sibling S3 objects into prefix/* above this many.")
     ] = SynthSettings().fold_threshold,
     min_variants: common.MinVariantsOption = SynthSettings().min_variants,
+    harden: HardenOption = None,
     expect_denied: Annotated[
         Path | None,
         typer.Option("--expect-denied", help="JSON Lines of requests the learned policies must "
@@ -89,8 +93,9 @@ def backtest_command(
 
     The window is --since .. --until; it ends at --until, or at the last event
     read. Learning is what ``suggest`` does (same --generalize and
-    --fold-threshold); replay uses iamgen's own policy evaluator, each call's
-    derived conditions as its request context. The trails are read twice (the
+    --fold-threshold, --harden); replay uses iamgen's own policy evaluator, each call's
+    derived conditions and proven facts (MFA, VPC endpoint, TLS, ...) as its request
+    context. The trails are read twice (the
     whole window, then the part before the holdout), so stdin (-) is refused.
     Figures go to stdout (text or JSON); the reading summary and notes to stderr.
     A holdout or learning part that holds no event is a usage error (2).
@@ -105,7 +110,7 @@ def backtest_command(
     span = parse_span(holdout)
     try:
         settings = SynthSettings(generalization=generalize, fold_threshold=fold_threshold,
-                                 min_variants=min_variants)
+                                 min_variants=min_variants, harden=harden_families(harden))
     except ValueError as exc:
         raise option_error(exc) from None
     if STDIN in trail:
@@ -113,19 +118,19 @@ def backtest_command(
                          "before the holdout): give files, directories or s3:// URLs, not -")
     probes, malformed = (_read_probes(expect_denied, quiet) if expect_denied is not None
                          else ((), 0))
-    choice = common.source_choice(source, lookup_attribute, profile, quiet)
+    choice = reading.source_choice(source, lookup_attribute, profile, quiet)
     filters = common.build_filters(since, until, account, region)
-    whole = common.read_chosen(trail, filters, workers, choice)
-    with common.cyclic_gc_paused():
-        common.report(whole, quiet)
-        common.require_usable(whole)
+    whole = reading.read_chosen(trail, filters, workers, choice)
+    with gc_tuning.cyclic_gc_paused():
+        summary.print_run_summary(whole, quiet)
+        reading.require_usable(whole)
         split = _split(whole, whole.filters.window, span, holdout.strip())
         # What the first read found (a discovered trail, its default window) is
         # read again as found, not discovered a second time.
         trail, choice = _as_read(whole, trail, choice)
         learning_filters = replace(whole.filters, window=Window(whole.filters.window.since,
                                                                 split.cut - _TICK))
-        learning = common.read_chosen(trail, learning_filters, workers, choice)
+        learning = reading.read_chosen(trail, learning_filters, workers, choice)
         if learning.result.last_event is None:
             raise UsageError(_nothing_to_learn(split.cut, None))
         result = _run(whole, learning, split, principals or [], all_principals, settings,
@@ -139,8 +144,8 @@ def backtest_command(
         raise typer.Exit(FAILED)
 
 
-def _as_read(run: common.Run, trail: list[str],
-             choice: common.SourceChoice) -> tuple[list[str], common.SourceChoice]:
+def _as_read(run: reading.Run, trail: list[str],
+             choice: reading.SourceChoice) -> tuple[list[str], reading.SourceChoice]:
     """The trails and source a run read, with a discovered trail spelled out."""
     plan = run.discovery
     if plan is None:
@@ -150,7 +155,7 @@ def _as_read(run: common.Run, trail: list[str],
     return [plan.url], choice
 
 
-def _split(whole: common.Run, window: Window, span: timedelta, label: str) -> Split:
+def _split(whole: reading.Run, window: Window, span: timedelta, label: str) -> Split:
     """Cut the window: the holdout is its last ``span``, ending at --until or the last event."""
     last = whole.result.last_event
     end = window.until if window.until is not None else last
@@ -182,7 +187,7 @@ def _nothing_to_learn(cut: datetime, first: datetime | None) -> str:
             "nothing to learn from; use a shorter --holdout or an earlier --since")
 
 
-def _run(whole: common.Run, learning: common.Run, split: Split, names: Sequence[str],
+def _run(whole: reading.Run, learning: reading.Run, split: Split, names: Sequence[str],
          all_principals: bool, settings: SynthSettings, probes: Sequence[Probe],
          malformed: int, workers: int | None) -> Backtest:
     """Learn, then replay: everything after reading."""
@@ -195,9 +200,11 @@ def _run(whole: common.Run, learning: common.Run, split: Split, names: Sequence[
     to_learn = sorted({*chosen, *probed})
     permissions = {p: learning_graph.permissions_of(p) for p in to_learn}
     granted = [p for p in to_learn if permissions[p]]
+    evidence = ([evidence_of(p, learning_graph.usages_of(p)) for p in granted]
+                if settings.harden else None)
     outcomes = synthesize_many(
-        [permissions[p] for p in granted], settings,
-        workers=workers if workers is not None else common.default_workers())
+        [permissions[p] for p in granted], settings, evidence=evidence,
+        workers=workers if workers is not None else reading.default_workers())
     learned: dict[Principal, Learned] = {}
     for principal, outcome in zip(granted, outcomes, strict=True):
         if isinstance(outcome, Exception):

@@ -10,16 +10,20 @@ import typer
 from ..arn import wildcard_match
 from ..catalog import load_catalog
 from ..errors import NothingUsableError, UsageError
+from ..mapping.call import call_of
+from ..mapping.facts import facts_of_call
 from ..mapping.identity import principal_of
 from ..mapping.resolve import resolve
 from ..scanning.tally import MAX_WARNINGS_PER_FILE, warning_line
 from ..graph import build_graph
 from ..model import Filters, Resolution
+from ..synth.harden import families
 from ..synth.patterns import apply_patterns
 from ..synth.settings import SynthSettings
 from ..sources.decode import BadInput, iter_records
 from ..sources.local import LocalSource
-from . import common
+from . import common, reading
+from .harden_option import HardenOption, harden_families
 
 
 def explain_lines(location: str, index: int, record: dict, resolution: Resolution,
@@ -53,6 +57,26 @@ def explain_lines(location: str, index: int, record: dict, resolution: Resolutio
     return lines
 
 
+def harden_lines(record: dict, asked: tuple[str, ...]) -> list[str]:
+    """What the record proves for each --harden family asked: whether the call
+    supports each of its conditions (a condition about facts the call does not
+    have, such as S3 encryption for a Bedrock call, is left out)."""
+    facts = dict(facts_of_call(call_of(record)))
+    lines = []
+    for name in asked:
+        for spec in families()[name].conditions:
+            value = facts.get(spec.fact)
+            if value is None:
+                continue
+            if spec.admitted(value):
+                lines.append(f"  harden {name}: supports {spec.key} ({value})")
+            else:
+                what = spec.missing if not value or spec.admits is not None \
+                    else f"with {value}"
+                lines.append(f"  harden {name}: does not support {spec.key} ({what})")
+    return lines
+
+
 def explain(
     trail: common.TrailRequiredOption = [],  # noqa: B006 - typer reads the default, never mutates it
     event: Annotated[
@@ -67,8 +91,13 @@ def explain(
         bool, typer.Option(help="Also show the name patterns that stand for the names shown "
                            "(reads the whole trail once more).")
     ] = True,
+    harden: HardenOption = None,
 ) -> None:
     """Print, for matching events, the IAM actions and resources iamgen derives and why.
+
+    With --harden, also whether each event supports the conditions of the families
+    named (what its record proves: MFA, VPC endpoint, TLS, region, SSE headers,
+    guardrail).
 
     Files and records that cannot be read are warned about on stderr, one line
     each, and counted; like suggest, explain fails when nothing could be read or
@@ -76,6 +105,7 @@ def explain(
     """
     if not trail:
         raise UsageError("give at least one --trail PATH")
+    asked = harden_families(harden)
     source = LocalSource(tuple(trail), None)
     shown = 0
     files = records = 0
@@ -120,6 +150,8 @@ def explain(
             resolution = resolve(record)
             for line in explain_lines(trail_file.location, index, record, resolution, who_text):
                 typer.echo(line)
+            for line in harden_lines(record, asked):
+                typer.echo(line)
             if not isinstance(who, str) and not record.get("errorCode"):
                 named.setdefault(who.arn, set()).update(
                     p.resource for p in resolution.permissions if p.resource != "*")
@@ -146,7 +178,7 @@ def _warn(skipped: Counter[str], location: str, index: int | None, reason: str,
 def pattern_lines(trail: list[str], named: dict[str, set[str]]) -> list[str]:
     """The name patterns ``suggest`` would grant in place of the shown calls'
     names, learned from every successful call of their principals in the trail."""
-    run = common.read_trails(trail, Filters(), progress=False)
+    run = reading.read_trails(trail, Filters(), progress=False)
     graph = build_graph(run.result.usages(), run.result.principal_events)
     lines: list[str] = []
     for principal in graph.principals():

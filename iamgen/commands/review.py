@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from .. import __version__
+from ..ai_lens import ai_lens
 from ..catalog import load_catalog
-from ..diff import ObservedWindow
 from ..errors import NothingUsableError, UsageError, option_error
+from ..findings import ObservedWindow
 from ..model import Principal, PrincipalKind
+from ..render.ai_lens import AI_FILE, render_ai_json
 from ..render.review import (
     render_excess_svg,
     render_review_json,
@@ -21,7 +24,7 @@ from ..render.review import (
 from ..render.width import text_width
 from ..review import SERVICE_LINKED_REASON, NotReviewed, Subject, is_service_linked, review
 from ..synth.settings import Generalization, SynthSettings
-from . import common
+from . import common, reading
 from .grants_options import (
     EndpointUrlOption,
     GeneralizeOption,
@@ -32,8 +35,9 @@ from .grants_options import (
 from .graph import GraphFileOption, load_access
 
 FORMATS = ("text", "markdown", "json")
-REPORT_FILES = ("review.md", "review.json", "review-excess.svg")
-"""What --output-dir writes: the Markdown report, the JSON, and the chart it links."""
+REPORT_FILES = ("review.md", "review.json", "review-excess.svg", AI_FILE)
+"""What --output-dir writes: the Markdown report, the JSON, the chart it links, and
+the AI security lens as JSON."""
 
 
 def _subjects(seen: tuple[Principal, ...], source: GrantSource
@@ -132,7 +136,7 @@ def review_command(
         common.check_output_file(chart)
     grants = GrantSource(grants_files, profile, endpoint_url)
     loaded = load_access(trail, graph_file, since, until, account, region, workers,
-                         common.source_choice(source, lookup_attribute, profile, quiet))
+                         reading.source_choice(source, lookup_attribute, profile, quiet))
     subjects, skipped, listed_unseen = _subjects(loaded.graph.principals(), grants)
     if not subjects:
         raise NothingUsableError("no principal to review: none seen in the trail has grants "
@@ -146,6 +150,10 @@ def review_command(
     result = review(subjects, loaded.graph.usages(), window, not_reviewed=skipped,
                     settings=settings, catalog=catalog,
                     trail_actions=loaded.trail_actions)
+    # The AI lens reads every principal's usages and the account-wide signals (a graph
+    # file of schema version 2 kept neither the calls' facts nor the signals).
+    lens = ai_lens(loaded.graph.usages(), loaded.signals)
+    result = replace(result, ai=lens)
     if not quiet:
         for entry in skipped:
             typer.echo(f"note: not reviewed: {entry.principal.arn}: {entry.reason}", err=True)
@@ -153,7 +161,8 @@ def review_command(
     if output_dir is not None:
         target = common.ensure_output_dir(output_dir)
         texts = (render_review_markdown(result, chart=REPORT_FILES[2]),
-                 render_review_json(result, **versions), render_excess_svg(result))
+                 render_review_json(result, **versions), render_excess_svg(result),
+                 render_ai_json(lens))
         for name, text in zip(REPORT_FILES, texts):
             common.write_output(target / name, text)
         if not quiet:

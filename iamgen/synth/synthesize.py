@@ -10,6 +10,8 @@ from ..policy import policy_size
 from .compress import compress_actions
 from .generalize import Siblings, find_siblings, fold_siblings
 from .group import group_permissions, statement_order
+from .harden import Added, FamilyOutcome, HardenEvidence, harden_statements, hardening_notes
+from .harden import name_hardened
 from .normalize import normalize_permissions
 from .patterns import NamePattern, drop_covered, infer_patterns
 from .settings import Compression, Fold, Generalization, SynthResult, SynthSettings
@@ -47,21 +49,32 @@ def _generalized(
     return drop_covered(out, {p.pattern for p in named.values()}), folds
 
 
+_NOT_HARDENED = HardenEvidence(person=False)
+
+
 def _documents(
     siblings: Siblings,
     named: Mapping[str, NamePattern],
     settings: SynthSettings,
     threshold: int,
     catalog: Catalog,
-) -> tuple[tuple[PolicyDocument, ...], tuple[Fold, ...], tuple[Compression, ...]]:
+    evidence: HardenEvidence | None = None,
+) -> tuple[tuple[PolicyDocument, ...], tuple[Fold, ...], tuple[Compression, ...],
+           tuple[Added, ...], tuple[FamilyOutcome, ...]]:
     folded, folds = _generalized(siblings, named, threshold)
     statements = group_permissions(folded)
     compressions: tuple[Compression, ...] = ()
     if settings.compress_actions:
         statements, compressions = compress_actions(statements, catalog)
+    added: tuple[Added, ...] = ()
+    outcomes: tuple[FamilyOutcome, ...] = ()
+    if settings.harden:  # before cutting: every piece keeps its statement's conditions
+        statements, added, outcomes = harden_statements(
+            statements, evidence or _NOT_HARDENED, settings.harden, catalog)
     statements = cut_oversized(statements, settings.size_limit)
-    statements = name_statements(tuple(sorted(statements, key=statement_order)))
-    return pack(statements, settings.size_limit), folds, compressions
+    ordered = tuple(sorted(statements, key=statement_order))
+    statements = name_hardened(ordered) if settings.harden else name_statements(ordered)
+    return pack(statements, settings.size_limit), folds, compressions, added, outcomes
 
 
 def _lower_thresholds(threshold: int, level: Generalization) -> list[int]:
@@ -88,6 +101,7 @@ def synthesize(
     permissions: Iterable[Permission],
     settings: SynthSettings = DEFAULT_SETTINGS,
     catalog: Catalog | None = None,
+    evidence: HardenEvidence | None = None,
 ) -> SynthResult:
     """The minimal Allow policy documents for ``permissions``.
 
@@ -101,6 +115,11 @@ def synthesize(
     note says so; when no threshold makes them fit, nothing is folded further
     and a note says how many documents are needed. Raises PolicyTooLargeError when a single
     action on a single resource cannot fit one document.
+
+    ``settings.harden`` names the hardening families to add where ``evidence``
+    (the calls' facts per permission) fully supports them
+    (:mod:`iamgen.synth.harden`); the notes say what each added condition
+    rests on and why a family was not added.
     """
     catalog = catalog if catalog is not None else load_catalog()
     perms, unknown = normalize_permissions(permissions, catalog)
@@ -113,18 +132,19 @@ def synthesize(
     patterns = tuple(sorted(set(named.values())))
     threshold = settings.fold_threshold
     siblings = find_siblings(perms, settings.generalization)  # once for every threshold
-    documents, folds, compressions = _documents(siblings, named, settings, threshold, catalog)
+    documents, folds, compressions, added, outcomes = _documents(
+        siblings, named, settings, threshold, catalog, evidence)
     if len(documents) > settings.max_documents:
         needed = len(documents)
         for lower in _lower_thresholds(threshold, settings.generalization):
-            attempt = _documents(siblings, named, settings, lower, catalog)
+            attempt = _documents(siblings, named, settings, lower, catalog, evidence)
             if len(attempt[0]) <= settings.max_documents:
                 notes.append(
                     f"{needed} documents exceed {settings.max_documents}: "
                     f"fold threshold lowered to {lower}"
                 )
                 threshold = lower
-                documents, folds, compressions = attempt
+                documents, folds, compressions, added, outcomes = attempt
                 break
         else:
             notes.append(
@@ -140,6 +160,9 @@ def synthesize(
         for c in compressions
     )
     notes.extend(f"action {a} is not in the IAM catalog; kept as observed" for a in unknown)
+    if settings.harden:
+        notes.extend(hardening_notes(
+            added, outcomes, [s for doc in documents for s in doc.statements]))
     if len(documents) > 1:
         sizes = ", ".join(str(policy_size(doc)) for doc in documents)
         notes.append(
@@ -153,4 +176,6 @@ def synthesize(
         patterns=patterns,
         compressions=compressions,
         unknown_actions=unknown,
+        hardened=added,
+        hardening=outcomes,
     )
