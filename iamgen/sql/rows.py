@@ -1,0 +1,288 @@
+"""Rows of the aggregation query -> a :class:`~iamgen.scanning.tally.ScanResult`.
+
+Each row is one call shape and how many calls had it (:mod:`.query`). Its
+shape becomes the record the file path would have read (the members
+identity, resolution, facts and signals read, nothing else), and the row
+adds to the result through the same public methods the file path's
+:func:`~iamgen.scanning.plain.scan_record` uses, ``calls`` at a time: so
+usages, counts, first and last times come out as reading the files gives them.
+
+:class:`RowReader` resolves each distinct call once (rows that differ only
+in who made the call share it), and remembers resolutions as the file path's
+fast scan does, under only the request and response members they read (a
+KMS ``Decrypt``'s encryption context, a DynamoDB item key: the query keeps
+them, as resolution may read any request member, and this memo sees that
+it did not).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from msgspec import UNSET
+
+from ..mapping.call import CallerFacts, call_of, caller_facts
+from ..mapping.facts import facts_of_call, with_transport
+from ..mapping.identity import principal_of
+from ..mapping.resolve import resolve_call
+from ..mapping.signals import signal_event_names, signals_of
+from ..model import Principal, Resolution
+from ..scanning.fast import SHAPE_HIT_RATE, SHAPE_TRIAL
+from ..scanning.memo import Shape
+from ..scanning.plain import announce_only, producer_names
+from ..scanning.reads import NOTE_TAKER, TrackedObject, seen
+from ..scanning.tally import BAD_INPUT_REASONS, ScanResult
+from .query import BAD_INPUT, COUNTED, SHAPE_FIELDS, SKIPPED
+
+_decode = msgspec.json.decode
+MAX_REMEMBERED = 100_000  # entries a RowReader's memo tables hold (then they start afresh)
+
+
+@dataclass(frozen=True, slots=True)
+class ShapeRow:
+    """One row of the aggregation query, as an engine returns it (text or
+    None for every column but ``calls``)."""
+
+    status: str
+    file: str | None
+    shape: str | None
+    calls: int
+    first_time: str | None
+    last_time: str | None
+    first_event: str | None
+    transports: str | None = None
+
+    @classmethod
+    def of(cls, values: Sequence[Any]) -> ShapeRow:
+        """A row from its columns in query order (``calls`` may be text)."""
+        status, file, shape, calls, first, last, first_event, transports = values
+        return cls(str(status), file or None, shape or None, int(calls), first or None,
+                   last or None, first_event, transports or None)
+
+    def with_file(self, file: str) -> ShapeRow:
+        """This row, its file named ``file``."""
+        return ShapeRow(self.status, file, self.shape, self.calls, self.first_time,
+                        self.last_time, self.first_event, self.transports)
+
+
+def identity_of(values: Sequence[Any]) -> dict[str, Any]:
+    """The ``userIdentity`` a shape's values stand for (members absent where NULL)."""
+    identity_type, identity_arn, identity_account, invoked_by, issuer_type, issuer_arn, mfa = \
+        values[:7]
+    identity = _present({"type": identity_type, "arn": identity_arn,
+                         "accountId": identity_account, "invokedBy": invoked_by})
+    issuer = _present({"type": issuer_type, "arn": issuer_arn})
+    attributes = _present({"mfaAuthenticated": mfa})
+    context = _present({"sessionIssuer": issuer or None, "attributes": attributes or None})
+    if context:
+        identity["sessionContext"] = context
+    return identity
+
+
+def record_of(values: Sequence[Any]) -> dict[str, Any]:
+    """The record a shape's values (:data:`~.query.SHAPE_FIELDS`, in order)
+    stand for: its top-level fields as CloudTrail logs them (absent where
+    the shape holds NULL)."""
+    event_type, source, name, region, recipient, error, params, response, listed = values[7:]
+    arns = _json(listed)
+    record = _present({
+        "eventType": event_type, "eventSource": source, "eventName": name, "awsRegion": region,
+        "recipientAccountId": recipient, "errorCode": error,
+        "requestParameters": _json(params), "responseElements": _json(response),
+        "resources": [{"ARN": arn} for arn in arns] if isinstance(arns, list) else None,
+    })
+    record["userIdentity"] = identity_of(values)
+    return record
+
+
+def _present(members: dict[str, Any]) -> dict[str, Any]:
+    """The members that are not None."""
+    return {key: value for key, value in members.items() if value is not None}
+
+
+def _json(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return _decode(text)
+    except msgspec.DecodeError:
+        return None
+
+
+def moment_of(text: str) -> datetime:
+    """A time as the query writes it (UTC, no zone) as an aware datetime."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def _raw(text: str | None) -> Any:
+    """A request or response as the memo's shapes take it (its JSON bytes)."""
+    return UNSET if text is None else text.encode()
+
+
+def _tracked(value: Any) -> Any:
+    """A request or response object that notes what resolving it reads."""
+    return TrackedObject(value) if value.__class__ is dict else value
+
+
+def _transports(row: ShapeRow) -> list[tuple[Any, Any, int]]:
+    """(vpcEndpointId, tlsVersion, calls) of a row: all its calls, by connection."""
+    counts = _json(row.transports)
+    if not isinstance(counts, dict) or not counts:
+        return [(None, None, row.calls)]
+    out = []
+    for key, count in sorted(counts.items()):
+        vpce, tls = _decode(key)
+        out.append((vpce, tls, int(count)))
+    return out
+
+
+class RowReader:
+    """Adds query rows to one result, resolving each distinct call once."""
+
+    def __init__(self, result: ScanResult, location: str) -> None:
+        """``location`` names where the rows came from (an Athena table, a
+        DuckDB input) in warnings about unusable identities."""
+        self.result = result
+        self.location = location
+        self.rows = 0
+        self._resolved: dict[tuple[Any, ...], tuple[Resolution, tuple[tuple[str, str], ...]]] = {}
+        self._identities: dict[tuple[Any, ...], tuple[Principal | str, CallerFacts]] = {}
+        self._shapes: dict[tuple[str, str], Shape] = {}
+        self._shaped: dict[Any, tuple[Resolution, tuple[tuple[str, str], ...]]] = {}
+
+    def add_all(self, rows: Iterable[ShapeRow]) -> None:
+        """Add every row."""
+        for row in rows:
+            self.add(row)
+
+    def add(self, row: ShapeRow) -> None:
+        """Add one row."""
+        result = self.result
+        calls = row.calls
+        self.rows += 1
+        result.events_read += calls
+        if row.status in BAD_INPUT:
+            _bad(result, row.file or self.location, row.status, calls,
+                 f"{_records(calls)} skipped: {row.status}")
+            return
+        if row.status in SKIPPED:
+            result.skipped[row.status] += calls
+            if row.shape is not None:
+                values = _decode(row.shape)
+                announce_only(result, values[8], values[9], record_of(values))
+            return
+        if row.status != COUNTED or row.shape is None or row.first_time is None \
+                or row.last_time is None:
+            raise ValueError(f"unexpected row from the aggregation query: {row!r}")
+        values = _decode(row.shape)
+        source, name = values[8], values[9]
+        first, last = moment_of(row.first_time), moment_of(row.last_time)
+        event_id = row.first_event or ""
+        result.span(first)
+        result.span(last)
+        lowered = name.lower()
+        if lowered in signal_event_names():
+            for signal in signals_of(record_of(values)):
+                result.add_signal(signal, first, event_id, calls)
+                result.add_signal(signal, last, event_id, 0)  # widens its span only
+        principal, caller = self._who(values)
+        if isinstance(principal, str):
+            if principal in BAD_INPUT_REASONS:
+                _bad(result, self.location, principal, calls,
+                     f"{name}: unusable userIdentity ({_records(calls)})")
+            else:
+                result.add_other_calls(principal, source, name, calls)
+                if lowered in producer_names():
+                    announce_only(result, source, name, record_of(values))
+            return
+        resolution, facts = self._resolution(caller, values)
+        region = values[10] if isinstance(values[10], str) else ""
+        by_facts: dict[tuple[tuple[str, str], ...], int] = {}
+        for vpce, tls, count in _transports(row):
+            these = with_transport(facts, vpce, tls)
+            by_facts[these] = by_facts.get(these, 0) + count
+        result.add_calls(principal, resolution, source, name, values[12], region, calls, first,
+                         last, facts=by_facts, first_event_id=event_id)
+
+    def _resolution(self, caller: CallerFacts, values: Sequence[Any]
+                    ) -> tuple[Resolution, tuple[tuple[str, str], ...]]:
+        """The resolution and facts of a shape's call (who made it aside),
+        remembered as the file path's fast scan remembers them: under the
+        call's exact text, then under only the request and response members
+        resolving it read (:class:`~iamgen.scanning.memo.Shape`)."""
+        exact = (caller, *values[7:12], *values[13:])  # not who made it, nor its errorCode
+        known = self._resolved.get(exact)
+        if known is not None:
+            return known
+        source, name, params, response = values[8], values[9], values[13], values[14]
+        shape = self._shapes.get((source, name))
+        if shape is None:
+            shape = self._shapes[(source, name)] = Shape()
+        head = (exact[:6], values[15])
+        if shape.tries > SHAPE_TRIAL and shape.hits * SHAPE_HIT_RATE < shape.tries:
+            shaped = None  # a kind of call whose shaped keys never repeat: not asked
+        else:
+            shape.tries += 1
+            shaped = shape.key(_raw(params), _raw(response))
+            known = self._shaped.get((head, shaped))
+            if known is not None:
+                shape.hits += 1
+                self._remember(self._resolved, exact, known)
+                return known
+        call = call_of(record_of(values))
+        if shaped is None:
+            known = (resolve_call(call), facts_of_call(call))
+        else:
+            call = call._replace(params=_tracked(call.params), response=_tracked(call.response))
+            known = (resolve_call(call, NOTE_TAKER), facts_of_call(call))
+            request_seen, response_seen = seen(call.params), seen(call.response)
+            if not shape.covers(shaped, request_seen, response_seen):
+                shape = self._shapes[(source, name)] = shape.grown(request_seen, response_seen)
+                shaped = shape.key(_raw(params), _raw(response))
+            self._remember(self._shaped, (head, shaped), known)
+        self._remember(self._resolved, exact, known)
+        return known
+
+    @staticmethod
+    def _remember(table: dict[Any, Any], key: Any, value: Any) -> None:
+        if len(table) >= MAX_REMEMBERED:
+            table.clear()
+        table[key] = value
+
+    def _who(self, values: Sequence[Any]) -> tuple[Principal | str, CallerFacts]:
+        """The principal (or why none) and caller facts of a shape's identity."""
+        key = tuple(values[:8])  # the identity, and eventType (principal_of reads it)
+        known = self._identities.get(key)
+        if known is None:
+            identity = identity_of(values)
+            if len(self._identities) >= MAX_REMEMBERED:
+                self._identities.clear()
+            known = self._identities[key] = (
+                principal_of({"userIdentity": identity, "eventType": values[7]}),
+                caller_facts(identity))
+        return known
+
+
+def add_rows(result: ScanResult, rows: Iterable[ShapeRow], location: str) -> int:
+    """Add query rows to ``result`` (see :class:`RowReader`); how many."""
+    reader = RowReader(result, location)
+    reader.add_all(rows)
+    return reader.rows
+
+
+def _records(count: int) -> str:
+    return f"{count} record{'s' if count != 1 else ''}"
+
+
+def _bad(result: ScanResult, location: str, reason: str, count: int, text: str) -> None:
+    """``count`` bad records under one reason: one warning line, all counted."""
+    result.warn(location, None, reason, text)
+    result.skipped[reason] += count - 1
+
+
+__all__ = ["SHAPE_FIELDS", "RowReader", "ShapeRow", "add_rows", "identity_of", "moment_of",
+           "record_of"]
