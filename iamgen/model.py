@@ -151,6 +151,15 @@ class Evidence:
     example_event_id: str
 
 
+def usage_key(principal: Principal, permission: Permission, denied: bool
+              ) -> tuple[str, str, str, str, tuple[Condition, ...], bool]:
+    """What usages are told apart and sorted by: (principal ARN, principal kind,
+    action, resource, conditions, denied), as plain values (they hash and
+    compare faster than the dataclasses)."""
+    return (principal.arn, principal.kind, permission.action, permission.resource,
+            permission.conditions, denied)
+
+
 class SortedUsages(tuple[Usage, ...]):
     """Usages sorted by (principal ARN, principal kind, action, resource,
     conditions, denied), each of those once: as ``ScanResult.usages()`` gives

@@ -71,7 +71,7 @@ def test_query_ids_take_the_workgroup_their_query_ran_in(tmp_path: Path, workers
 
 
 def test_both_scan_paths_and_every_file_order_agree(tmp_path: Path) -> None:
-    from tests.test_scan_fast import assert_same, plain_scan
+    from tests.scanning import assert_same, plain_scan
 
     source = LocalSource((str(_trail(tmp_path)),))
     fast = scan(source, Filters(), workers=1)
@@ -132,5 +132,5 @@ def test_a_start_outside_the_filters_or_by_no_principal_still_announces(
                                            ("athena:GetQueryResults", west),
                                            ("athena:GetQueryResults", "*")}
     assert result.uncorrelated() == {"athena:GetQueryResults": 1}
-    from tests.test_scan_fast import plain_scan
+    from tests.scanning import plain_scan
     assert plain_scan(LocalSource((str(tmp_path),)), filters) == result

@@ -8,39 +8,9 @@ import pytest
 
 from iamgen.catalog import load_catalog
 from iamgen.mapping.resolve import resolve
-from iamgen.model import Condition, Resolution
+from iamgen.model import Condition
 
-ACCOUNT = "111122223333"
-REGION = "us-east-1"
-
-
-def record(source: str, name: str, params: Any = None, **extra: Any) -> dict[str, Any]:
-    """A minimal management-event record by an assumed-role session."""
-    rec: dict[str, Any] = {
-        "eventVersion": "1.09",
-        "eventSource": source if "." in source else f"{source}.amazonaws.com",
-        "eventName": name,
-        "eventType": "AwsApiCall",
-        "awsRegion": REGION,
-        "recipientAccountId": ACCOUNT,
-        "userIdentity": {
-            "type": "AssumedRole",
-            "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/Trainer/session",
-            "accountId": ACCOUNT,
-        },
-        "requestParameters": params,
-        "responseElements": None,
-    }
-    rec.update(extra)
-    return rec
-
-
-def grants(res: Resolution) -> set[tuple[str, str]]:
-    return {(p.action, p.resource) for p in res.permissions}
-
-
-def actions(res: Resolution) -> set[str]:
-    return {p.action for p in res.permissions}
+from tests.resolving import ACCOUNT, REGION, actions, grants, record
 
 
 # ------------------------------------------------------------------ catalog matching

@@ -17,7 +17,7 @@ from iamgen.grants.evaluate import Decision, Request, evaluate
 from iamgen.mapping.resolve import resolve
 from iamgen.model import Permission
 from iamgen.synth import synthesize
-from tests.test_resolve import grants, record
+from tests.resolving import grants, record
 
 KEY = "reports/a*b?c${x}.csv"
 POLICY_TEXT = "arn:aws:s3:::data/reports/a${*}b${?}c${$}{x}.csv"

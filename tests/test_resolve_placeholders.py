@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from iamgen.mapping.resolve import resolve
-from tests.test_resolve import grants, record
+from tests.resolving import grants, record
 
 
 

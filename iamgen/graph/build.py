@@ -10,7 +10,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from ..arn import parse_arn
-from ..model import Permission, Principal, SortedUsages, Usage
+from ..model import Permission, Principal, SortedUsages, Usage, usage_key
 from ..resource_kinds import resource_kind
 from ..scanning.tally import add_facts
 from .access import AccessGraph, TrailContext
@@ -177,11 +177,8 @@ def _resource_node(resource: str, principal_arns: frozenset[str],
 
 
 def _usage_order(usage: Usage) -> tuple[Any, ...]:
-    """Usages sort by (principal, permission, denied): the same order as plain
-    tuples, which are much cheaper to compare than the dataclasses."""
-    principal, permission = usage.principal, usage.permission
-    return (principal.arn, principal.kind, permission.action, permission.resource,
-            permission.conditions, usage.denied)
+    """Usages sort by (principal, permission, denied), as :func:`usage_key` spells it."""
+    return usage_key(usage.principal, usage.permission, usage.denied)
 
 
 def _short_label(resource: str) -> str:

@@ -2,7 +2,7 @@
 
 ``event_overrides.toml`` names the handler for each such call and lists every
 action it may emit; the functions here only read the request. Each returns
-:class:`Need` items: an action plus its resources, or ``None`` resources to let
+:class:`ActionNeeded` items: an action plus its resources, or ``None`` resources to let
 the generic catalog-driven builder derive them. Every handler takes the
 record context and the call's eventName.
 """
@@ -22,7 +22,7 @@ from .rules import apigateway_rules, inference_geographies
 
 
 @dataclass(frozen=True, slots=True)
-class Need:
+class ActionNeeded:
     """One action the call needs.
 
     ``action`` "" stands for each action the override entry lists;
@@ -35,7 +35,7 @@ class Need:
     note: str = ""
 
 
-Handler = Callable[[RecordContext, str], list[Need]]
+Handler = Callable[[RecordContext, str], list[ActionNeeded]]
 
 
 def _str(value: Any) -> str | None:
@@ -45,11 +45,11 @@ def _str(value: Any) -> str | None:
 # ---------------------------------------------------------------- S3
 
 
-def s3_object_version(ctx: RecordContext, event_name: str) -> list[Need]:
+def s3_object_version(ctx: RecordContext, event_name: str) -> list[ActionNeeded]:
     """GetObject/HeadObject: s3:GetObjectVersion when a version is named."""
     if _str(ctx.params.get("versionId")):
-        return [Need("s3:GetObjectVersion")]
-    return [Need("s3:GetObject")]
+        return [ActionNeeded("s3:GetObjectVersion")]
+    return [ActionNeeded("s3:GetObject")]
 
 
 def _object_arn(ctx: RecordContext, bucket: str, key: str) -> str:
@@ -57,12 +57,12 @@ def _object_arn(ctx: RecordContext, bucket: str, key: str) -> str:
     return f"arn:{ctx.partition}:s3:::{bucket}/{literal(key)}"
 
 
-def s3_copy_object(ctx: RecordContext, event_name: str) -> list[Need]:
+def s3_copy_object(ctx: RecordContext, event_name: str) -> list[ActionNeeded]:
     """CopyObject: read the source named by x-amz-copy-source, write the target."""
     source = _str(ctx.params.get("x-amz-copy-source")) or _str(ctx.params.get("CopySource"))
-    read: Need
+    read: ActionNeeded
     if source is None:
-        read = Need("s3:GetObject", ("*",), "copy source not logged")
+        read = ActionNeeded("s3:GetObject", ("*",), "copy source not logged")
     else:
         # The header is URL-encoded, and a ?versionId= may follow: split first,
         # so a ? inside the key (sent as %3F) stays part of the key.
@@ -71,13 +71,13 @@ def s3_copy_object(ctx: RecordContext, event_name: str) -> list[Need]:
         versioned = "versionId=" in query
         action = "s3:GetObjectVersion" if versioned else "s3:GetObject"
         if bucket and key:
-            read = Need(action, (_object_arn(ctx, bucket, key),))
+            read = ActionNeeded(action, (_object_arn(ctx, bucket, key),))
         else:
-            read = Need(action, ("*",), "copy source not parsable")
-    return [read, Need("s3:PutObject")]
+            read = ActionNeeded(action, ("*",), "copy source not parsable")
+    return [read, ActionNeeded("s3:PutObject")]
 
 
-def s3_delete_objects(ctx: RecordContext, event_name: str) -> list[Need]:
+def s3_delete_objects(ctx: RecordContext, event_name: str) -> list[ActionNeeded]:
     """DeleteObjects: each listed object, else every object of the bucket."""
     bucket = _str(ctx.params.get("bucketName"))
     keys = [k for k in values_at(ctx.params, "delete.Object[].Key") if isinstance(k, str)]
@@ -86,7 +86,7 @@ def s3_delete_objects(ctx: RecordContext, event_name: str) -> list[Need]:
         arns = [_object_arn(ctx, bucket, k) for k in keys]
     elif not arns and bucket:
         arns = [f"arn:{ctx.partition}:s3:::{bucket}/*"]  # a wildcard: any of its objects
-    return [Need("s3:DeleteObject", tuple(arns) if arns else ("*",))]
+    return [ActionNeeded("s3:DeleteObject", tuple(arns) if arns else ("*",))]
 
 
 # ---------------------------------------------------------------- KMS
@@ -100,7 +100,7 @@ def _key_arn(ctx: RecordContext, key: str | None) -> str | None:
     return f"arn:{ctx.partition}:kms:{ctx.region}:{ctx.account}:key/{key}"
 
 
-def kms_reencrypt(ctx: RecordContext, event_name: str) -> list[Need]:
+def kms_reencrypt(ctx: RecordContext, event_name: str) -> list[ActionNeeded]:
     """ReEncrypt: ReEncryptFrom on the source key, ReEncryptTo on the destination."""
     keys = [a for a in ctx.resource_arns if ":key/" in a]
     dest = _key_arn(ctx, _str(ctx.params.get("destinationKeyId")))
@@ -112,8 +112,8 @@ def kms_reencrypt(ctx: RecordContext, event_name: str) -> list[Need]:
         others = [a for a in keys if a != dest]
         src = others[0] if others else (keys[0] if len(keys) == 1 else None)
     return [
-        Need("kms:ReEncryptFrom", (src,) if src else ("*",)),
-        Need("kms:ReEncryptTo", (dest,) if dest else ("*",)),
+        ActionNeeded("kms:ReEncryptFrom", (src,) if src else ("*",)),
+        ActionNeeded("kms:ReEncryptTo", (dest,) if dest else ("*",)),
     ]
 
 
@@ -138,7 +138,7 @@ def _table_arns_in_record(ctx: RecordContext) -> tuple[str, ...]:
     return tuple(a for a in ctx.resource_arns if ":dynamodb:" in a and ":table/" in a)
 
 
-def dynamodb_transaction(ctx: RecordContext, event_name: str) -> list[Need]:
+def dynamodb_transaction(ctx: RecordContext, event_name: str) -> list[ActionNeeded]:
     """TransactWrite/GetItems: the per-item action on each item's table."""
     items: list[Any] = []
     for path in ("transactItems[]", "requestItems[]"):
@@ -163,7 +163,7 @@ def dynamodb_transaction(ctx: RecordContext, event_name: str) -> list[Need]:
             if arn not in arns:
                 arns.append(arn)
     fallback = _table_arns_in_record(ctx) or ("*",)
-    return [Need(a, tuple(r) if r else fallback) for a, r in needs.items()]
+    return [ActionNeeded(a, tuple(r) if r else fallback) for a, r in needs.items()]
 
 
 _PARTIQL_VERBS = {
@@ -179,7 +179,7 @@ _PARTIQL_TABLE = re.compile(
 )
 
 
-def dynamodb_partiql(ctx: RecordContext, event_name: str) -> list[Need]:
+def dynamodb_partiql(ctx: RecordContext, event_name: str) -> list[ActionNeeded]:
     """PartiQL: PartiQLSelect/Insert/Update/Delete by each statement's verb."""
     statements: list[Any] = []
     for path in ("statement", "statements[].statement", "requestItems[].statement",
@@ -203,7 +203,7 @@ def dynamodb_partiql(ctx: RecordContext, event_name: str) -> list[Need]:
             if arn not in arns:
                 arns.append(arn)
     fallback = _table_arns_in_record(ctx) or ("*",)
-    return [Need(a, tuple(r) if r else fallback) for a, r in needs.items()]
+    return [ActionNeeded(a, tuple(r) if r else fallback) for a, r in needs.items()]
 
 
 # ---------------------------------------------------------------- Secrets Manager
@@ -215,16 +215,16 @@ def _secret_arn(ctx: RecordContext, secret: str) -> str:
     return f"arn:{ctx.partition}:secretsmanager:{ctx.region}:{ctx.account}:secret:{secret}-??????"
 
 
-def secrets_batch_get(ctx: RecordContext, event_name: str) -> list[Need]:
+def secrets_batch_get(ctx: RecordContext, event_name: str) -> list[ActionNeeded]:
     """BatchGetSecretValue: GetSecretValue on every secret; ListSecrets with filters."""
     ids = [s for s in values_at(ctx.params, "secretIdList[]") if isinstance(s, str) and s]
-    needs = [Need("secretsmanager:BatchGetSecretValue", ("*",))]
+    needs = [ActionNeeded("secretsmanager:BatchGetSecretValue", ("*",))]
     if ids:
-        needs.append(Need("secretsmanager:GetSecretValue", tuple(_secret_arn(ctx, s) for s in ids)))
+        needs.append(ActionNeeded("secretsmanager:GetSecretValue", tuple(_secret_arn(ctx, s) for s in ids)))
     else:
-        needs.append(Need("secretsmanager:GetSecretValue", ("*",), "secrets chosen by filters"))
+        needs.append(ActionNeeded("secretsmanager:GetSecretValue", ("*",), "secrets chosen by filters"))
     if values_at(ctx.params, "filters"):
-        needs.append(Need("secretsmanager:ListSecrets", ("*",)))
+        needs.append(ActionNeeded("secretsmanager:ListSecrets", ("*",)))
     return needs
 
 
@@ -263,13 +263,13 @@ def _profile_arns(ctx: RecordContext, model: str, profile_arn: str | None) -> tu
     return (f"arn:{ctx.partition}:bedrock:{ctx.region}::foundation-model/{model}",), "bedrock:foundation_model"
 
 
-def bedrock_model(ctx: RecordContext, event_name: str) -> list[Need]:
+def bedrock_model(ctx: RecordContext, event_name: str) -> list[ActionNeeded]:
     """InvokeModel/Converse(+Stream): the model or inference profile and its models."""
     model = _str(ctx.params.get("modelId")) or _str(ctx.params.get("modelIdentifier"))
     if model is None:
-        return [Need("", ("*",), "model not logged")]
+        return [ActionNeeded("", ("*",), "model not logged")]
     arns, rule = bedrock_model_arns(ctx, model)
-    return [Need("", arns, rule)]
+    return [ActionNeeded("", arns, rule)]
 
 
 # ---------------------------------------------------------------- SageMaker
@@ -278,7 +278,7 @@ _VERSIONED_PACKAGE = re.compile(r"^(?P<base>arn:[^:]+:sagemaker:[^:]*:[^:]*:mode
 _PACKAGE_GROUP_ARN = re.compile(r"^arn:(?P<partition>[^:]+):sagemaker:(?P<region>[^:]*):(?P<account>[^:]*):model-package-group/(?P<name>.+)$")
 
 
-def sagemaker_model_package(ctx: RecordContext, event_name: str) -> list[Need]:
+def sagemaker_model_package(ctx: RecordContext, event_name: str) -> list[ActionNeeded]:
     """CreateModelPackage: the package created; a versioned one as ``<group>/*``.
 
     SageMaker numbers the versions of a model group itself (1, 2, 3...), so
@@ -290,8 +290,8 @@ def sagemaker_model_package(ctx: RecordContext, event_name: str) -> list[Need]:
     if created is not None:
         versioned = _VERSIONED_PACKAGE.match(created)
         if versioned:
-            return [Need("", (f"{versioned['base']}/*",), "version assigned by SageMaker")]
-        return [Need("", (created,), "modelPackageArn from the response")]
+            return [ActionNeeded("", (f"{versioned['base']}/*",), "version assigned by SageMaker")]
+        return [ActionNeeded("", (created,), "modelPackageArn from the response")]
     group = _str(ctx.params.get("modelPackageGroupName"))
     if group is not None:
         named = _PACKAGE_GROUP_ARN.match(group)
@@ -300,14 +300,14 @@ def sagemaker_model_package(ctx: RecordContext, event_name: str) -> list[Need]:
                    f"model-package/{named['name'].lower()}/*")
         else:
             arn = f"arn:{ctx.partition}:sagemaker:{ctx.region}:{ctx.account}:model-package/{group.lower()}/*"
-        return [Need("", (arn,), "version assigned by SageMaker")]
-    return [Need("")]  # unversioned: the name, from the catalog's ARN format
+        return [ActionNeeded("", (arn,), "version assigned by SageMaker")]
+    return [ActionNeeded("")]  # unversioned: the name, from the catalog's ARN format
 
 
 # ---------------------------------------------------------------- API Gateway
 
 
-def apigateway_http_verb(ctx: RecordContext, event_name: str) -> list[Need]:
+def apigateway_http_verb(ctx: RecordContext, event_name: str) -> list[ActionNeeded]:
     """REST API management: the HTTP-verb action on the /restapis/... path."""
     verbs, segments = apigateway_rules()
     verb = next((v for prefix, v in verbs.items() if event_name.startswith(prefix)), None)
@@ -320,7 +320,7 @@ def apigateway_http_verb(ctx: RecordContext, event_name: str) -> list[Need]:
             break
         path += f"/{segment}/{value}"
     arn = f"arn:{ctx.partition}:apigateway:{ctx.region}::{path}" if path else "*"
-    return [Need(f"apigateway:{verb}", (arn,), f"{event_name}->{verb}")]
+    return [ActionNeeded(f"apigateway:{verb}", (arn,), f"{event_name}->{verb}")]
 
 
 HANDLERS: Mapping[str, Handler] = {
