@@ -17,7 +17,8 @@ import pytest
 from iamgen.catalog import load_catalog
 from iamgen.mapping.resolve import resolve
 from iamgen.mapping.templates import templates_of
-from iamgen.model import Resolution
+from tests import resolving
+from tests.resolving import grants
 
 ACCOUNT = "111122223333"
 OTHER = "444455556666"
@@ -35,26 +36,8 @@ CWL_CLOUDTRAIL = "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/loggi
 
 
 def record(source: str, name: str, params: Any = None, response: Any = None) -> dict[str, Any]:
-    """A minimal management-event record by an assumed-role session."""
-    return {
-        "eventVersion": "1.09",
-        "eventSource": f"{source}.amazonaws.com",
-        "eventName": name,
-        "eventType": "AwsApiCall",
-        "awsRegion": REGION,
-        "recipientAccountId": ACCOUNT,
-        "userIdentity": {
-            "type": "AssumedRole",
-            "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/Analyst/session",
-            "accountId": ACCOUNT,
-        },
-        "requestParameters": params,
-        "responseElements": response,
-    }
-
-
-def grants(res: Resolution) -> set[tuple[str, str]]:
-    return {(p.action, p.resource) for p in res.permissions}
+    """A minimal management-event record by an assumed-role session, with a response."""
+    return resolving.record(source, name, params, responseElements=response)
 
 
 # ------------------------------------------------------------------ Athena
