@@ -18,10 +18,11 @@ import multiprocessing
 import queue
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from itertools import chain
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import IamgenError
 from ..model import Filters
@@ -47,6 +48,7 @@ __all__ = [
     "ScanResult",
     "parse_event_time",
     "principals_seen",
+    "read_in_processes",
     "scan",
     "scan_file",
     "scan_record",
@@ -109,11 +111,53 @@ def scan(source: RecordSource, filters: Filters, workers: int = 1,
     units: list[Unit] = ([TrailFolder(f) for f in folders] if folders is not None
                          else list(source.files(filters)))
     skipped = source.skipped()
+    mine, shipments = read_in_processes(source, units, partial(_FoldReader, filters), workers,
+                                        progress, "files" if folders is None else "folders")
+    with collecting_rarely():
+        mine.files_skipped.update(skipped)
+        for shipment in shipments:
+            mine.merge_shipment(shipment)
+    return mine
+
+
+Advance = Callable[[int, int, int, int], None]
+"""Progress of a batch: units done, bytes, events and files read."""
+
+
+class Reader(Protocol):
+    """What reads batches of units in one process of :func:`read_in_processes`."""
+
+    def read_batch(self, source: RecordSource, batch: list[Any], advance: Advance) -> None:
+        """Read one batch of units."""
+        ...
+
+    def finish(self, worker: bool) -> Any:
+        """What this process hands back once every batch is read (``worker``:
+        in a worker process, so it is sent to the main one)."""
+        ...
+
+
+def read_in_processes(source: RecordSource, units: Sequence[Any],
+                      make_reader: Callable[[], Reader], workers: int = 1,
+                      progress: Callable[[Progress], None] | None = None,
+                      unit: str = "files") -> tuple[Any, list[Any]]:
+    """Read ``units`` (each with a ``location``) in batches, on ``workers``
+    processes, each with its own reader from ``make_reader``: what this
+    process's reader finished with, and what each worker process's sent.
+
+    This process is one of them; each other worker process keeps its reader
+    over all the batches it takes, and sends what it finished with once, so
+    the main process merges one payload per process, not one per unit. Each
+    process starts on the units of its own accounts and regions (their calls
+    repeat, so its memo tables hit more), then takes what is left of the
+    others'. ``progress`` (optional) is called in this process as batches
+    complete; ``unit`` says what a unit is in it ("files" or "folders").
+    """
     workers = max(1, min(workers, len(units)))
-    if any(f.location == "<stdin>" for f in units):
+    if any(u.location == "<stdin>" for u in units):
         workers = 1
-    batches, orders = _plan_batches(units, workers)
-    counts = [0, 0, 0, 0]  # files or folders, bytes, events, files
+    batches, orders = _plan_batches(list(units), workers)
+    counts = [0, 0, 0, 0]  # units, bytes, events, files
 
     def advance(units_done: int, bytes_read: int, events_read: int, files_read: int) -> None:
         counts[0] += units_done
@@ -121,26 +165,34 @@ def scan(source: RecordSource, filters: Filters, workers: int = 1,
         counts[2] += events_read
         counts[3] += files_read
         if progress is not None:
-            progress(Progress(len(units), counts[0], counts[1], counts[2],
-                              "files" if folders is None else "folders", counts[3]))
+            progress(Progress(len(units), counts[0], counts[1], counts[2], unit, counts[3]))
 
-    scanner = FastScanner(filters)
+    reader = make_reader()
     with collecting_rarely():
         if workers == 1:
             for batch in batches:
-                _scan_batch(scanner, source, batch, advance)
-            result, shipments = scanner.finish(), []
-        else:
-            _warm_up()
-            result, shipments = _run_workers(source, batches, orders, filters, scanner, advance)
-        result.files_skipped.update(skipped)
-        for shipment in shipments:
-            result.merge_shipment(shipment)
-    return result
+                reader.read_batch(source, batch, advance)
+            return reader.finish(False), []
+        _warm_up()
+        return _run_workers(source, batches, orders, make_reader, reader, advance)
+
+
+class _FoldReader:
+    """Folds every file a process reads into one running tally (:func:`scan`)."""
+
+    def __init__(self, filters: Filters) -> None:
+        self.scanner = FastScanner(filters)
+
+    def read_batch(self, source: RecordSource, batch: list[Unit], advance: Advance) -> None:
+        _scan_batch(self.scanner, source, batch, advance)
+
+    def finish(self, worker: bool) -> ScanResult | Shipment:
+        result = self.scanner.finish()
+        return result.ship() if worker else result
 
 
 def _scan_batch(scanner: FastScanner, source: RecordSource, batch: list[Unit],
-                advance: Callable[[int, int, int, int], None]) -> None:
+                advance: Advance) -> None:
     """Read and add a batch: files, or the folders of a foldered source
     (listed here, a page at a time, while their files are read)."""
     result = scanner.result
@@ -176,25 +228,24 @@ class _Claims:
             return True
 
 
-def _run_workers(source: RecordSource, batches: list[list[Unit]], orders: list[list[int]],
-                 filters: Filters, scanner: FastScanner,
-                 advance: Callable[[int, int, int, int], None]
-                 ) -> tuple[ScanResult, list[Shipment]]:
-    """Scan ``batches`` here (into ``scanner``, in ``orders[0]``) and in one
-    worker process per other order: this process's result, and what each
-    worker shipped."""
+def _run_workers(source: RecordSource, batches: list[list[Any]], orders: list[list[int]],
+                 make_reader: Callable[[], Reader], reader: Reader, advance: Advance
+                 ) -> tuple[Any, list[Any]]:
+    """Read ``batches`` here (with ``reader``, in ``orders[0]``) and in one
+    worker process per other order: what this process's reader finished
+    with, and what each worker sent."""
     context = multiprocessing.get_context()
     flags = context.Array("l", len(batches) + 1)
     claims = _Claims(flags)
     replies: Any = context.Queue()
     processes = [
         context.Process(target=_worker,
-                        args=(source, batches, order, flags, filters, replies), daemon=True)
+                        args=(source, batches, order, flags, make_reader, replies), daemon=True)
         for order in orders[1:]
     ]
     for process in processes:
         process.start()
-    results: list[Shipment] = []
+    results: list[Any] = []
     errors: list[str] = []
     input_errors: list[IamgenError] = []
 
@@ -219,12 +270,12 @@ def _run_workers(source: RecordSource, batches: list[list[Unit]], orders: list[l
     try:
         for index in orders[0]:
             if claims.take(index):
-                _scan_batch(scanner, source, batches[index], advance)
+                reader.read_batch(source, batches[index], advance)
             while receive(wait=False):
                 pass
             if errors or input_errors:
                 break
-        mine = scanner.finish()
+        mine = reader.finish(False) if not (errors or input_errors) else None
         while len(results) < len(processes) and not errors and not input_errors:
             receive(wait=True)
         if input_errors:
@@ -239,25 +290,25 @@ def _run_workers(source: RecordSource, batches: list[list[Unit]], orders: list[l
     return mine, results
 
 
-def _worker(source: RecordSource, batches: list[list[Unit]], order: list[int], flags: Any,
-            filters: Filters, replies: Any) -> None:
-    """One worker process: scan the batches no other process took, in
-    ``order``, then send the tally."""
+def _worker(source: RecordSource, batches: list[list[Any]], order: list[int], flags: Any,
+            make_reader: Callable[[], Reader], replies: Any) -> None:
+    """One worker process: read the batches no other process took, in
+    ``order``, then send what its reader finished with."""
     try:
         freeze_and_collect_rarely()
         claims = _Claims(flags)
-        scanner = FastScanner(filters)
+        reader = make_reader()
 
         def advance(*counts: int) -> None:
             replies.put(("progress", counts))
 
-        # The last few batches are left to the main process: it scans them
+        # The last few batches are left to the main process: it reads them
         # while this one sends its result, which it must then wait for.
         leave = len(batches) // TAIL_FRACTION
         for index in order:
             if claims.take(index, leave):
-                _scan_batch(scanner, source, batches[index], advance)
-        replies.put(("result", scanner.finish().ship()))
+                reader.read_batch(source, batches[index], advance)
+        replies.put(("result", reader.finish(True)))
     except IamgenError as exc:  # an unlistable folder, a refused call: the parent raises it
         replies.put(("input_error", exc))
     except BaseException:  # noqa: BLE001 - reported to the parent, which raises
@@ -282,11 +333,11 @@ def _plan_batches(files: list[Unit], workers: int
     if not files:
         return [], [[] for _ in range(workers)]
     size = -(-len(files) // min(len(files), BATCHES_PER_WORKER * workers))
-    groups: dict[tuple[str | None, str | None], list[Unit]] = {}
+    groups: dict[tuple[str | None, str | None], list[Any]] = {}
     for trail_file in files:
         facts = path_facts(trail_file.location)
         groups.setdefault((facts.account, facts.region), []).append(trail_file)
-    batches: list[list[Unit]] = []
+    batches: list[list[Any]] = []
     owned: list[list[int]] = [[] for _ in range(workers)]
     loads = [0] * workers
     for group in sorted(groups.values(), key=len, reverse=True):

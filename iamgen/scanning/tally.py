@@ -13,18 +13,22 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
+from ..mapping.signals import Signal
 from ..model import (
     MANY_VALUES,
     MAX_VALUES_PER_FACT,
+    Condition,
     Evidence,
     Permission,
     Principal,
+    PrincipalKind,
     Resolution,
     SortedUsages,
     Usage,
     is_access_denied,
+    usage_key,
 )
 
 MAX_WARNINGS_PER_FILE = 200
@@ -110,15 +114,22 @@ def fact_pairs(facts: dict[Facts, int] | None) -> dict[tuple[str, str], int] | N
         return None
     if len(facts) == 1:
         (one, count), = facts.items()
+        plain = _plain_sets.get(one)
+        if plain is None:
+            plain = _plain_sets[one] = (len(one) <= _CHECK_AFTER and
+                                        all(value != MANY_VALUES for _, value in one))
         pairs = {pair: count for pair in one}
-    else:
-        pairs = {}
-        for one, count in facts.items():
-            for pair in one:
-                pairs[pair] = pairs.get(pair, 0) + count
-    if len(pairs) > _CHECK_AFTER or any(value == MANY_VALUES for _, value in pairs):
-        return _collapsed(pairs)
-    return pairs
+        return pairs if plain else _collapsed(pairs)
+    pairs = {}
+    for one, count in facts.items():
+        for pair in one:
+            pairs[pair] = pairs.get(pair, 0) + count
+    return _collapsed(pairs)
+
+
+# Sets of facts met so far -> whether they need no collapsing (few sets
+# repeat: one per kind of call and connection).
+_plain_sets: dict[Facts, bool] = {}
 
 
 def add_facts(mine: dict[tuple[str, str], int], theirs: dict[tuple[str, str], int]) -> None:
@@ -162,16 +173,8 @@ def _collapsed(pairs: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
     return out
 
 
-# The key of a usage: (principal ARN, principal kind, action, resource,
-# conditions, denied): plain values hash and compare faster than the model's
-# dataclasses, and sorting the keys sorts the usages.
+# The key of a usage (:func:`~iamgen.model.usage_key`): sorting the keys sorts the usages.
 UsageKey = tuple[str, str, str, str, tuple[Any, ...], bool]
-
-
-def usage_key(principal: Principal, permission: Permission, denied: bool) -> UsageKey:
-    """The key a usage is tallied and sorted under."""
-    return (principal.arn, principal.kind, permission.action, permission.resource,
-            permission.conditions, denied)
 
 
 @dataclass(slots=True)
@@ -261,9 +264,11 @@ class ScanResult:
         if self._shipped:
             self._absorb()
         awaits = resolution.awaits
-        for permission in resolution.permissions:
+        pairs = fact_pairs(facts)
+        for index, permission in enumerate(resolution.permissions):
             totals = UsageTotals(principal, permission, denied, count, first, last, (region,),
-                                 fact_pairs(facts), first_event_id)
+                                 pairs if index == 0 or pairs is None else dict(pairs),
+                                 first_event_id)
             if awaits is not None and permission.resource == "*":
                 _count_into(self._awaiting, (*usage_key(principal, permission, denied), *awaits),
                             totals)
@@ -402,6 +407,82 @@ class ScanResult:
         self._merge_counts(shipment.totals)  # the totals hold no usages: ship() moved them
         self._shipped.append(shipment)
 
+    def export_rows(self) -> ResultRows:
+        """Everything this result holds as plain rows (:class:`ResultRows`), to
+        be kept and added to another result later with :meth:`merge_rows`.
+        Usages are rows sorted by usage, as :meth:`ship` makes them; this
+        result is left as it was."""
+        self._absorb()
+        index: dict[Principal, int] = {}
+        principals, rows = self._usage_rows(index, copy_facts=True)
+        heads = [(principal.arn, principal.kind) for principal in principals]
+        rows.sort(key=lambda row: (*heads[row[0]], row[1], row[2], row[3], row[4]))
+        awaiting = [(key[-2], key[-1], _row_of(index, seen))
+                    for key, seen in self._awaiting.items()]
+        events = [(index.setdefault(principal, len(index)), count)
+                  for principal, count in self.principal_events.items()]
+        first, last = self.first_event, self.last_event
+        return ResultRows(
+            (self.files_read, self.events_read, self.events_used, self.bytes_read,
+             self.warnings_dropped),
+            None if first is None or last is None else (first, last),
+            dict(self.files_skipped), dict(self.skipped), dict(self.denied_actions),
+            dict(self.failed_actions), dict(self.unknown_resource),
+            [(source, name, count) for (source, name), count in self.unresolved.items()],
+            [(source, name, count) for (source, name), count in self.other_calls.items()],
+            list(self.warnings), dict(self._warned),
+            [(principal.arn, principal.kind.value) for principal in index],
+            events, rows, awaiting,
+            [(kind, found, resources) for (kind, found), resources in self._announced.items()],
+            [(signal.code, signal.principal, signal.subject, signal.detail, t.count, t.first,
+              t.last, t.first_event_id) for signal, t in self._signals.items()],
+        )
+
+    def merge_rows(self, rows: ResultRows) -> None:
+        """Add a result exported with :meth:`export_rows` into this one. Its
+        usages are kept as rows until :meth:`usages` merges them in order, as
+        with :meth:`merge_shipment`."""
+        self._sorted = None
+        principals = tuple(Principal(arn, PrincipalKind(kind)) for arn, kind in rows.principals)
+        (files_read, events_read, events_used, bytes_read, dropped) = rows.counts
+        self.files_read += files_read
+        self.events_read += events_read
+        self.events_used += events_used
+        self.bytes_read += bytes_read
+        self.warnings_dropped += dropped
+        for moment in rows.span or ():
+            self.span(moment)
+        self.files_skipped.update(rows.files_skipped)
+        self.skipped.update(rows.skipped)
+        self.denied_actions.update(rows.denied_actions)
+        self.failed_actions.update(rows.failed_actions)
+        self.unknown_resource.update(rows.unknown_resource)
+        for source, name, count in rows.unresolved:
+            self.unresolved[(source, name)] += count
+        for source, name, count in rows.other_calls:
+            self.other_calls[(source, name)] += count
+        self.warnings.extend(rows.warnings)
+        self._warned.update(rows.warned)
+        for position, count in rows.principal_events:
+            self.principal_events[principals[position]] += count
+        for kind, found, row in rows.awaiting:
+            seen = _row_totals(principals, row)
+            _count_into(self._awaiting,
+                        (*usage_key(seen.principal, seen.permission, seen.denied), kind, found),
+                        seen)
+        for kind, found, resources in rows.announced:
+            self.announce((kind, found), tuple(resources))
+        for code, who, subject, detail, count, first, last, event_id in rows.signals:
+            totals = SignalTotals(count, first, last, event_id)
+            signal = Signal(code, who, subject, detail)
+            known = self._signals.get(signal)
+            if known is None:
+                self._signals[signal] = totals
+            else:
+                known.add(totals)
+        if rows.usages:
+            self._shipped.append(Shipment(ScanResult(), principals, rows.usages))
+
     def __getstate__(self) -> dict[str, Any]:
         """Pickled compactly: usages as plain rows (see :meth:`ship`)."""
         self._absorb()
@@ -480,16 +561,22 @@ class ScanResult:
             shipment = self._shipped.pop()
             self._add_usage_rows(shipment.principals, shipment.rows)
 
-    def _usage_rows(self) -> tuple[tuple[Principal, ...], list[tuple[Any, ...]]]:
-        """Usages as plain tuples, each principal once (by index): cheap to pickle."""
-        principals: dict[Principal, int] = {}
+    def _usage_rows(self, principals: dict[Principal, int] | None = None, *,
+                    copy_facts: bool = False
+                    ) -> tuple[tuple[Principal, ...], list[tuple[Any, ...]]]:
+        """Usages as plain tuples, each principal once (by its index in
+        ``principals``, which grows as needed): cheap to pickle. The rows
+        share their fact counts with this result's table unless ``copy_facts``."""
+        principals = {} if principals is None else principals
         rows = []
         for seen in self._totals.values():
             index = principals.setdefault(seen.principal, len(principals))
             permission = seen.permission
+            facts = seen.facts
             rows.append((index, permission.action, permission.resource, permission.conditions,
                          seen.denied, seen.count, seen.first, seen.last, seen.regions,
-                         seen.facts, seen.first_event_id))
+                         dict(facts) if copy_facts and facts is not None else facts,
+                         seen.first_event_id))
         return tuple(principals), rows
 
     def _add_usage_rows(self, principals: tuple[Principal, ...],
@@ -497,8 +584,19 @@ class ScanResult:
         self._sorted = None
         for row in rows:
             totals = _row_totals(principals, row)
+            if totals.facts is not None:  # the table's entry may grow; the row stays as it is
+                totals.facts = dict(totals.facts)
             _count_into(self._totals, usage_key(totals.principal, totals.permission,
                                                 totals.denied), totals)
+
+
+def _row_of(principals: dict[Principal, int], seen: UsageTotals) -> tuple[Any, ...]:
+    """One usage's row (as in :meth:`ScanResult._usage_rows`)."""
+    permission = seen.permission
+    return (principals.setdefault(seen.principal, len(principals)), permission.action,
+            permission.resource, permission.conditions, seen.denied, seen.count, seen.first,
+            seen.last, seen.regions, None if seen.facts is None else dict(seen.facts),
+            seen.first_event_id)
 
 
 def _row_totals(principals: tuple[Principal, ...], row: tuple[Any, ...]) -> UsageTotals:
@@ -506,6 +604,37 @@ def _row_totals(principals: tuple[Principal, ...], row: tuple[Any, ...]) -> Usag
     index, action, resource, conditions, denied, count, first, last, regions, facts, eid = row
     return UsageTotals(principals[index], Permission(action, resource, conditions), denied,
                        count, first, last, regions, facts, eid)
+
+
+# A usage as a row: (principal's index, action, resource, conditions, denied,
+# count, first, last, regions, calls per (fact, value) or None, first eventID).
+UsageRow = tuple[int, str, str, tuple[Condition, ...], bool, int, datetime, datetime,
+                 tuple[str, ...], dict[tuple[str, str], int] | None, str]
+
+
+class ResultRows(NamedTuple):
+    """A :class:`ScanResult` as plain rows (:meth:`ScanResult.export_rows`):
+    only tuples, lists, dicts, strings, numbers, datetimes and
+    :class:`~iamgen.model.Condition`, so it can be kept in any format that
+    holds those, and added to a result again with :meth:`ScanResult.merge_rows`."""
+
+    counts: tuple[int, int, int, int, int]  # files, events read, events used, bytes, warnings dropped
+    span: tuple[datetime, datetime] | None  # first and last counted event
+    files_skipped: dict[str, int]
+    skipped: dict[str, int]
+    denied_actions: dict[str, int]
+    failed_actions: dict[str, int]
+    unknown_resource: dict[str, int]
+    unresolved: list[tuple[str, str, int]]  # (eventSource, eventName, count)
+    other_calls: list[tuple[str, str, int]]  # (eventSource, eventName, count)
+    warnings: list[tuple[str, int, str]]  # (location, record index or -1, text)
+    warned: dict[str, int]  # warnings per location, shown or not
+    principals: list[tuple[str, str]]  # (ARN, kind): usages and events name them by index
+    principal_events: list[tuple[int, int]]  # (principal's index, events)
+    usages: list[UsageRow]  # sorted by usage
+    awaiting: list[tuple[str, str, UsageRow]]  # uses of "*" waiting for (kind, id)
+    announced: list[tuple[str, str, tuple[str, ...]]]  # (kind, id, resources)
+    signals: list[tuple[str, str, str, str, int, datetime, datetime, str]]  # Signal fields, evidence
 
 
 @dataclass(frozen=True, slots=True)

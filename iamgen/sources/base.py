@@ -65,6 +65,22 @@ class FolderedSource(RecordSource, Protocol):
         ...
 
 
+@runtime_checkable
+class VersionedSource(RecordSource, Protocol):
+    """A source that can tell when a file it lists has changed, so what was
+    learned from the file can be kept and used again (``--store``)."""
+
+    def version(self, trail_file: TrailFile) -> str | None:
+        """What changes whenever the file's content may have (size and
+        modification time, ETag); None: it cannot tell, so nothing is kept."""
+        ...
+
+    def covers(self, location: str) -> bool:
+        """Whether a file at ``location`` would be listed if it were there and
+        the filters let it through (so one that is not listed has gone)."""
+        ...
+
+
 def read_files(source: RecordSource, files: Iterable[TrailFile]
                ) -> Iterator[tuple[TrailFile, bytes | OSError]]:
     """Each file with its bytes (or the OSError reading it raised), in order.
@@ -118,6 +134,16 @@ class CombinedSource:
     def read(self, trail_file: TrailFile) -> bytes:
         """Read through the part that listed the file."""
         return self.parts[self._owner[trail_file.location]].read(trail_file)
+
+    def version(self, trail_file: TrailFile) -> str | None:
+        """The version the part that listed the file gives (None if it gives none)."""
+        part = self.parts[self._owner[trail_file.location]]
+        return part.version(trail_file) if isinstance(part, VersionedSource) else None
+
+    def covers(self, location: str) -> bool:
+        """Whether any part would list a file at ``location``."""
+        return any(isinstance(part, VersionedSource) and part.covers(location)
+                   for part in self.parts)
 
     def skipped(self) -> dict[str, int]:
         """Every part's passed-over files, added up."""

@@ -65,3 +65,23 @@ class LocalSource:
     def skipped(self) -> dict[str, int]:
         """Files passed over while listing, by reason."""
         return dict(self._skipped)
+
+    def version(self, trail_file: TrailFile) -> str | None:
+        """``SIZE:MTIME_NS`` of the file (None for stdin, or when it cannot be
+        looked at: it is then read, and warned about, as usual)."""
+        if trail_file.location == STDIN_LOCATION:
+            return None
+        try:
+            status = os.stat(trail_file.location)
+        except OSError:
+            return None
+        return f"{status.st_size}:{status.st_mtime_ns}"
+
+    def covers(self, location: str) -> bool:
+        """Whether ``location`` is one of the paths, or under one of them."""
+        for raw in self.paths:
+            if raw == STDIN:
+                continue
+            if location == raw or location.startswith(raw.rstrip("/" + os.sep) + os.sep):
+                return True
+        return False

@@ -80,6 +80,7 @@ class S3Source:
     _client_pid: int = field(default=0, repr=False)
     _lock: Any = field(default_factory=threading.Lock, repr=False)
     _walked: tuple[Filters, list[str]] | None = field(default=None, repr=False)
+    _etags: dict[str, str] = field(default_factory=dict, repr=False)  # by location, from files()
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -108,16 +109,27 @@ class S3Source:
         folders = self._folder_urls(filters)
         found: set[TrailFile] = set()
 
-        def listing(folder: str) -> tuple[list[TrailFile], Counter[str]]:
+        def listing(folder: str) -> tuple[list[tuple[TrailFile, str]], Counter[str]]:
             skipped: Counter[str] = Counter()  # one per thread: += is not atomic
-            return list(self.list_folder(folder, filters, skipped)), skipped
+            return list(self._listing(folder, filters, skipped)), skipped
 
         # One listing per day folder: many small requests, made side by side.
         with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
             for listed, skipped in pool.map(listing, folders):
-                found.update(listed)
+                for trail_file, etag in listed:
+                    found.add(trail_file)
+                    self._etags[trail_file.location] = etag
                 self._skipped.update(skipped)
         return sorted(found)
+
+    def version(self, trail_file: TrailFile) -> str | None:
+        """The object's ETag, as :meth:`files` listed it (None for an object
+        it did not list: listed folder by folder, or never)."""
+        return self._etags.get(trail_file.location)
+
+    def covers(self, location: str) -> bool:
+        """Whether ``location`` lies under this source's URL."""
+        return location.startswith(self.url)
 
     def folders(self, filters: Filters) -> list[str] | None:
         """The day folders (``s3://bucket/.../YYYY/MM/DD/``) holding the objects
@@ -150,16 +162,24 @@ class S3Source:
         a page at a time; objects passed over are counted in ``skipped``."""
         from botocore.exceptions import BotoCoreError, ClientError
 
+        for trail_file, _ in self._listing(folder, filters, skipped):
+            yield trail_file
+
+    def _listing(self, folder: str, filters: Filters,
+                 skipped: Counter[str]) -> Iterator[tuple[TrailFile, str]]:
+        """:meth:`list_folder`, each object with its ETag."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
         bucket, prefix = parse_s3_url(folder)
         try:
-            for key in self._keys(bucket, prefix):
+            for key, etag in self._keys(bucket, prefix):
                 if not key.endswith(_TRAIL_SUFFIXES):
                     continue
                 reason = skip_reason(key, filters)
                 if reason is not None:
                     skipped[reason] += 1
                 else:
-                    yield TrailFile(f"{SCHEME}{bucket}/{key}")
+                    yield TrailFile(f"{SCHEME}{bucket}/{key}"), etag
         except (BotoCoreError, ClientError) as exc:
             raise _listing_error(folder, exc) from None
 
@@ -289,11 +309,12 @@ class S3Source:
         """The names of the sub-folders directly under ``prefix``, sorted."""
         return sorted(p[len(prefix):].rstrip("/") for p in self._children(bucket, prefix))
 
-    def _keys(self, bucket: str, prefix: str) -> Iterator[str]:
+    def _keys(self, bucket: str, prefix: str) -> Iterator[tuple[str, str]]:
+        """(key, ETag) of every object under ``prefix``."""
         paginator = self.client().get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
             for item in page.get("Contents") or ():
-                yield item["Key"]
+                yield item["Key"], str(item.get("ETag") or "")
 
     # -- reading --------------------------------------------------------------
 

@@ -152,6 +152,7 @@ class RowReader:
         self._resolved: dict[tuple[Any, ...], tuple[Resolution, tuple[tuple[str, str], ...]]] = {}
         self._identities: dict[tuple[Any, ...], tuple[Principal | str, CallerFacts]] = {}
         self._shapes: dict[tuple[str, str], Shape] = {}
+        self._connected: dict[tuple[Any, ...], tuple[tuple[str, str], ...]] = {}
         self._shaped: dict[Any, tuple[Resolution, tuple[tuple[str, str], ...]]] = {}
 
     def add_all(self, rows: Iterable[ShapeRow]) -> None:
@@ -202,8 +203,13 @@ class RowReader:
         resolution, facts = self._resolution(caller, values)
         region = values[10] if isinstance(values[10], str) else ""
         by_facts: dict[tuple[tuple[str, str], ...], int] = {}
+        connected = self._connected
         for vpce, tls, count in _transports(row):
-            these = with_transport(facts, vpce, tls)
+            these = connected.get((facts, vpce, tls))
+            if these is None:
+                if len(connected) >= MAX_REMEMBERED:
+                    connected.clear()
+                these = connected[(facts, vpce, tls)] = with_transport(facts, vpce, tls)
             by_facts[these] = by_facts.get(these, 0) + count
         result.add_calls(principal, resolution, source, name, values[12], region, calls, first,
                          last, facts=by_facts, first_event_id=event_id)
