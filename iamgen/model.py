@@ -95,7 +95,7 @@ class Resolution:
     awaits: tuple[str, str] | None = None
 
 
-_DENIED_CODES = frozenset(
+DENIED_CODES = frozenset(
     {
         "accessdenied",
         "accessdeniedexception",
@@ -114,7 +114,7 @@ _DENIED_CODES = frozenset(
 
 def is_access_denied(error_code: str) -> bool:
     """Whether an ``errorCode`` means the caller lacked a permission."""
-    return error_code.lower() in _DENIED_CODES
+    return error_code.lower() in DENIED_CODES
 
 
 @dataclass(frozen=True, slots=True)

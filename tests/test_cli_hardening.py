@@ -342,7 +342,7 @@ def test_help_shows_choices_defaults_and_exit_codes(command: str) -> None:
     assert "Exit codes: 0 done; 2 bad usage; 3" in text and "130 interrupted" in text
     assert "[default:" in text
     if command != "explain":
-        assert "--source [trail|lookup]" in text
+        assert "--source [trail|lookup|athena|duckdb]" in text
         assert "--format [" in text
     if command in ("suggest", "diff", "review", "backtest"):
         assert "--generalize [none|patterns|prefix|tree]" in text

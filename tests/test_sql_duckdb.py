@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,6 +21,7 @@ from iamgen.cli import build_app
 from iamgen.model import Filters, Window
 from iamgen.scanning.scan import scan
 from iamgen.scanning.tally import ScanResult
+from iamgen.sources.aws import ClientFactory
 from iamgen.sources.local import LocalSource
 from iamgen.sql.duckdb_engine import (
     DELIVERY,
@@ -31,6 +33,7 @@ from iamgen.sql.duckdb_engine import (
     kind_of,
 )
 from iamgen.sql.read import read_duckdb
+from tests.awsserver import _moto_server, aws_endpoint  # noqa: F401 - fixtures
 from tests.records import ACCOUNT, record, role_identity, user_identity, write_trail_file
 
 pytest.importorskip("duckdb")
@@ -491,3 +494,29 @@ def test_random_trails_same_both_ways(tmp_path_factory: pytest.TempPathFactory,
         (root / "export.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
     files = file_path([root], filters)
     assert_same(sql_path([root], filters), files)
+
+
+# -- S3 ------------------------------------------------------------------------------
+
+
+def test_an_s3_trail_is_fetched_in_batches_and_reads_the_same(aws_endpoint: str) -> None:
+    s3 = boto3.client("s3", endpoint_url=aws_endpoint, region_name="us-east-1")
+    s3.create_bucket(Bucket="trail-bucket")
+    trail = EXAMPLE / "trail"
+    for path in sorted(trail.rglob("*.json.gz")):
+        s3.put_object(Bucket="trail-bucket", Key=str(path.relative_to(trail)),
+                      Body=path.read_bytes())
+    factory = ClientFactory("s3")
+    result, report = read_duckdb(["s3://trail-bucket/AWSLogs/"], Filters(), threads=1,
+                                 s3_factory=factory, spool_bytes=100_000)
+    files = file_path([trail])
+    assert_same(result, files, counters=False)
+    assert result.files_read == files.files_read
+    assert sorted(result.sorted_warnings()) == [
+        line.replace(str(trail) + "/", "s3://trail-bucket/") for line in files.sorted_warnings()]
+    assert report.files == files.files_read - 1 and len(report.fallback) == 1
+    code, out, err = run_cli("suggest", "ml-model-registry-publisher", "--source", "duckdb",
+                             "--trail", "s3://trail-bucket/AWSLogs/", "-q")
+    assert code == 0, err
+    assert out == run_cli("suggest", "ml-model-registry-publisher", "--trail", str(trail),
+                          "-q")[1]

@@ -21,6 +21,7 @@ from typer._click.globals import get_current_context
 
 from ..errors import UsageError
 from ..model import Filters
+from ..scanning.tally import ScanResult
 from ..sources.aws import ClientFactory
 from ..sql.athena import Athena, AthenaTarget
 from ..sql.read import SqlReport, athena_query, duckdb_query, read_athena, read_duckdb
@@ -117,7 +118,7 @@ def check(source: str, trails: Sequence[str], given: SqlSettings) -> None:
 
 
 def read_sql(trails: Sequence[str], filters: Filters, workers: int | None, *, source: str,
-             aws_profile: str | None, quiet: bool) -> tuple[Any, SqlReport]:
+             aws_profile: str | None, quiet: bool) -> tuple[ScanResult, SqlReport]:
     """Read through Athena or DuckDB: the scan result and how it went.
     ``--show-sql`` prints the query on stdout and ends the command."""
     given = settings()
@@ -131,8 +132,12 @@ def read_sql(trails: Sequence[str], filters: Filters, workers: int | None, *, so
         if given.show_sql:
             typer.echo(athena_query(target, athena.table(target), filters).sql, nl=False)
             raise typer.Exit(0)
-        progress = None if quiet or not sys.stderr.isatty() else _poll_line
-        result, report = read_athena(athena, target, filters, on_poll=progress)
+        line = None if quiet or not sys.stderr.isatty() else _PollLine()
+        try:
+            result, report = read_athena(athena, target, filters, on_poll=line)
+        finally:
+            if line is not None:
+                line.close()
     else:
         if given.show_sql:
             typer.echo(duckdb_query(filters), nl=False)
@@ -142,8 +147,21 @@ def read_sql(trails: Sequence[str], filters: Filters, workers: int | None, *, so
     return result, report
 
 
-def _poll_line(state: str, seconds: float) -> None:
-    typer.echo(f"\rathena: {state.lower()} {seconds:.0f} s   ", err=True, nl=False)
+class _PollLine:
+    """The query's state and how long it has run, redrawn in place on stderr."""
+
+    def __init__(self) -> None:
+        self._width = 0
+
+    def __call__(self, state: str, seconds: float) -> None:
+        text = f"athena: query {state.lower()}, {seconds:.0f} s"
+        typer.echo(f"\r{text:<{self._width}}", err=True, nl=False)
+        self._width = max(self._width, len(text))
+
+    def close(self) -> None:
+        """Blank the line."""
+        if self._width:
+            typer.echo("\r" + " " * self._width + "\r", err=True, nl=False)
 
 
 def summary_lines(report: SqlReport | None) -> list[str]:

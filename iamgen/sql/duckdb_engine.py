@@ -45,6 +45,7 @@ VIEW = "cloudtrail"
 DELIVERY, LINES, PARQUET, OTHER = "delivery", "lines", "parquet", "other"
 PARQUET_SUFFIX = ".parquet"
 FETCH_ROWS = 10_000
+FILES_PER_QUERY = 5_000  # a query's file list is part of its text: longer lists run in turn
 _HEAD_BYTES = 1 << 16
 _MAX_OBJECT = 2**31 - 1
 _FALLBACK = "iamgen-fallback"
@@ -233,7 +234,7 @@ FROM identified
 """
 
 
-OPTIONAL_COLUMNS = {
+_OPTIONAL_PARQUET_COLUMNS = {
     "vpcendpointid": "CAST(NULL AS VARCHAR)",
     "tlsdetails": "struct_pack(tlsversion := CAST(NULL AS VARCHAR))",
 }
@@ -250,7 +251,7 @@ def parquet_view(paths: Sequence[str], present: set[str]) -> str:
         raise InputError(f"{paths[0]}: not a copy of the CloudTrail table (no column "
                          f"{', '.join(missing)})")
     columns = list(_PARQUET_COLUMNS)
-    for name, empty in OPTIONAL_COLUMNS.items():
+    for name, empty in _OPTIONAL_PARQUET_COLUMNS.items():
         columns.append(name if name in present else f"{empty} AS {name}")
     return (f"CREATE OR REPLACE TEMP VIEW {VIEW} AS SELECT {', '.join(columns)}, "
             f'filename AS "$path" FROM read_parquet({_files_list(paths)}, filename = true, '
@@ -268,6 +269,7 @@ class DuckDBRun:
     files: int = 0
     fallback: list[str] = field(default_factory=list)
     rows: int = 0
+    events: int = 0  # the events the rows stand for
 
 
 class DuckDBEngine:
@@ -318,10 +320,17 @@ class DuckDBEngine:
             for values in batch:
                 yield ShapeRow.of(values)
 
-    def error_types(self) -> tuple[type[BaseException], ...]:
-        """The exceptions a query over bad files raises."""
+    def file_errors(self) -> tuple[type[BaseException], ...]:
+        """What a query raises over files it cannot read (malformed or damaged
+        data, a value the view refuses): not a failure of DuckDB or of the query."""
         duckdb = _duckdb()
-        return (duckdb.Error,)
+        return (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException)
+
+    def failure(self, exc: BaseException) -> BaseException:
+        """What any other DuckDB error becomes: an interrupt stays one."""
+        if isinstance(exc, _duckdb().InterruptException):
+            return KeyboardInterrupt()
+        return InputError(f"DuckDB could not run the query: {' '.join(str(exc).split())}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,7 +368,9 @@ def scan_local_files(engine: DuckDBEngine, files: Sequence[LocalFile], filters: 
                                    else read_head(local.path)), []).append(local)
     fallback = list(by_kind.pop(OTHER, []))
     for kind, group in sorted(by_kind.items()):
-        fallback.extend(_run_group(engine, kind, group, filters, result, run))
+        for start in range(0, len(group), FILES_PER_QUERY):
+            chunk = group[start:start + FILES_PER_QUERY]
+            fallback.extend(_run_group(engine, kind, chunk, filters, result, run))
     if fallback:
         source = _PathSource(fallback)
         for local in sorted(fallback, key=lambda f: f.location):
@@ -373,15 +384,21 @@ def _run_group(engine: DuckDBEngine, kind: str, files: list[LocalFile], filters:
     could not read (each named in DuckDB's error, or found by halving)."""
     pending = [files]
     refused: list[LocalFile] = []
-    errors = engine.error_types()
+    bad_files = engine.file_errors()
+    duckdb_error = _duckdb().Error
     while pending:
         group = pending.pop()
         if not group:
             continue
         partial = ScanResult()  # merged only when the whole group was read
         try:
-            rows = _group_rows(engine, kind, group, filters, partial)
-        except errors as exc:
+            rows, events = _group_rows(engine, kind, group, filters, partial)
+        except bad_files as exc:
+            if kind == PARQUET:  # no file path reads Parquet
+                more = f" (or one of {len(group) - 1} more)" if len(group) > 1 else ""
+                raise InputError(f"{group[0].location}{more}: not a copy of the CloudTrail "
+                                 f"table DuckDB can read ({' '.join(str(exc).split())})") \
+                    from None
             named = _named_file(str(exc), group)
             if named is not None:
                 refused.append(named)
@@ -392,17 +409,21 @@ def _run_group(engine: DuckDBEngine, kind: str, files: list[LocalFile], filters:
                 half = len(group) // 2
                 pending.extend((group[:half], group[half:]))
             continue
+        except duckdb_error as exc:  # not the files: DuckDB, or an interrupt
+            raise engine.failure(exc) from None
         partial.files_read = len(group)
         partial.bytes_read = sum(_size(f.path) for f in group)
         result.merge(partial)
         run.rows += rows
+        run.events += events
         run.files += len(group)
     return refused
 
 
 def _group_rows(engine: DuckDBEngine, kind: str, group: list[LocalFile], filters: Filters,
-                result: ScanResult) -> int:
-    """Add the query's rows over one group of files to ``result``; how many."""
+                result: ScanResult) -> tuple[int, int]:
+    """Add the query's rows over one group of files to ``result``; how many
+    rows, standing for how many events."""
     paths = [f.path for f in group]
     locations = {f.path: f.location for f in group}
     if kind == PARQUET:
@@ -412,7 +433,7 @@ def _group_rows(engine: DuckDBEngine, kind: str, group: list[LocalFile], filters
     reader = RowReader(result, f"duckdb:{kind}")
     for row in engine.rows(view, filters):
         reader.add(row if row.file is None else row.with_file(locations.get(row.file, row.file)))
-    return reader.rows
+    return reader.rows, reader.events
 
 
 def _named_file(message: str, group: Sequence[LocalFile]) -> LocalFile | None:

@@ -37,7 +37,6 @@ applies them.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -45,7 +44,7 @@ from importlib import resources
 from ..errors import InputError
 from ..mapping.rules import correlation_rules
 from ..mapping.signals import signal_event_names
-from ..model import _DENIED_CODES, Filters
+from ..model import DENIED_CODES, Filters
 from .dialects import Dialect, string, strings
 
 COUNTED = "counted"
@@ -148,7 +147,7 @@ def build_query(plan: QueryPlan, dialect: Dialect) -> str:
     producer = " OR ".join(f"(eventsource = {string(s)} AND lower(eventname) = {string(n)})"
                            for s, n in _producers()) or "FALSE"
     no_error = "(errorcode IS NULL OR errorcode = '')"
-    failed = f"(NOT {no_error} AND lower(errorcode) NOT IN {strings(_DENIED_CODES)})"
+    failed = f"(NOT {no_error} AND lower(errorcode) NOT IN {strings(DENIED_CODES)})"
 
     tests = [
         ("eventname IS NULL OR eventname = ''", "missing_eventName"),
@@ -260,8 +259,3 @@ def _projected_response(d: Dialect) -> str:
 
 def _layout(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip().splitlines()) + "\n"
-
-
-def shape_record(values: Sequence[object]) -> dict[str, object]:
-    """A shape's values by field name (see :data:`SHAPE_FIELDS`)."""
-    return dict(zip(SHAPE_FIELDS, values, strict=True))

@@ -119,7 +119,7 @@ def read_athena(athena: Athena, target: AthenaTarget, filters: Filters,
     reader = RowReader(result, f"athena:{target.database}.{target.table}")
     for values in athena.rows(stats):
         reader.add(ShapeRow.of(values))
-    report = SqlReport("athena", query.sql, reader.rows, result.events_read,
+    report = SqlReport("athena", query.sql, reader.rows, reader.events,
                        time.monotonic() - started, query_id, stats.scanned_bytes, stats.cost,
                        query.scheme.describe())
     return result, report
@@ -157,7 +157,7 @@ def read_duckdb(trails: Sequence[str], filters: Filters, *, threads: int | None 
             if s3_factory is None:
                 raise InputError(f"{url}: no S3 client to read it with")
             _read_s3(engine, S3Source(url, s3_factory), filters, result, run, spool_bytes)
-    report = SqlReport("duckdb", duckdb_query(filters), run.rows, result.events_read,
+    report = SqlReport("duckdb", duckdb_query(filters), run.rows, run.events,
                        time.monotonic() - started, files=run.files, fallback=run.fallback)
     return result, report
 

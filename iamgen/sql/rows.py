@@ -149,6 +149,7 @@ class RowReader:
         self.result = result
         self.location = location
         self.rows = 0
+        self.events = 0  # the events the rows stand for
         self._resolved: dict[tuple[Any, ...], tuple[Resolution, tuple[tuple[str, str], ...]]] = {}
         self._identities: dict[tuple[Any, ...], tuple[Principal | str, CallerFacts]] = {}
         self._shapes: dict[tuple[str, str], Shape] = {}
@@ -165,6 +166,7 @@ class RowReader:
         result = self.result
         calls = row.calls
         self.rows += 1
+        self.events += calls
         result.events_read += calls
         if row.status in BAD_INPUT:
             _bad(result, row.file or self.location, row.status, calls,
