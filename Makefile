@@ -13,7 +13,7 @@ PIP_LOG := $(VENV)/pip.log
 EXAMPLE := examples/ml-account
 IQ := $(BIN)/iamgen
 
-.PHONY: setup setup-test demo test eval bench backtest clean
+.PHONY: setup setup-test demo test eval bench bench-sql backtest clean
 TRAINING_ROLE := AmazonSageMaker-ExecutionRole-20261014T093512
 
 $(BIN)/python:
@@ -86,6 +86,11 @@ eval: $(STAMP)
 BENCH_EVENTS ?= 1000000
 bench: $(TEST_STAMP)  # the bare loop it compares against parses with orjson
 	$(BIN)/python benchmarks/bench_throughput.py --events $(BENCH_EVENTS)
+
+# The SQL path (--source duckdb, over the JSON files and a Parquet copy) against the
+# file path on the same trail: rows the aggregation returns per event, time, peak RSS.
+bench-sql: $(TEST_STAMP)  # duckdb is a test dependency (for users: the iamgen[sql] extra)
+	$(BIN)/python benchmarks/bench_sql.py --events $(BENCH_EVENTS)
 
 # Durability: learn from days 1-7 of a ten-day AI workload, replay days 8-10.
 # Fails (exit 11) below 99% of held-out distinct calls allowed, or when any
