@@ -62,7 +62,10 @@ demo: $(STAMP)
 	@echo
 	@echo "== iamgen review: every principal ranked by excess, risky grants first, unused flagged =="
 	@$(IQ) review --trail $(EXAMPLE)/trail --grants $(EXAMPLE)/grants/account-authorization-details.json --output-dir out/review --quiet
-	@$(IQ) review --trail $(EXAMPLE)/trail --grants $(EXAMPLE)/grants/account-authorization-details.json --quiet | awk 'NF == 0 { blank++ } blank < 2'
+	@$(IQ) review --trail $(EXAMPLE)/trail --grants $(EXAMPLE)/grants/account-authorization-details.json --quiet > out/review.txt
+	@awk 'NF == 0 { blank++ } blank < 2' out/review.txt
+	@echo
+	@sed -n '/^AI security lens/,/^$$/p' out/review.txt
 	@echo "(the full review with its chart is in out/review/review.md and review-excess.svg; as data in out/review/review.json)"
 	@echo
 	@echo "== iamgen backtest: would a policy learned from the first five days have denied the last two? =="
