@@ -13,6 +13,11 @@ PACKAGE = Path(__file__).resolve().parent.parent / "iamgen"
 ALLOWED = {
     "mapping": {"model", "catalog", "arn", "data"},
     "scanning": {"model", "mapping", "sources", "catalog", "grants.observable", "errors"},
+    "grants": {"model", "catalog", "arn", "policy", "errors", "sources.aws"},
+    "sources": {"model", "errors", "grants.observable"},
+    "synth": {"model", "catalog", "arn", "policy", "grants.expand", "errors"},
+    "render": {"model", "policy", "synth", "findings", "review", "ai_lens", "backtest",
+               "grants.model", "errors"},
 }
 
 

@@ -1,4 +1,14 @@
-"""Rendering: policy documents as JSON, Terraform or CloudFormation files."""
+"""Rendering: every output's text, from the model objects the stages return.
+
+Policies as canonical JSON, Terraform or CloudFormation (:mod:`.policies`,
+with ``templates/``), diff and review reports (:mod:`.report`,
+:mod:`.review`, :mod:`.ai_lens`), backtest results (:mod:`.backtest`);
+helpers for names and widths. Pure: text in, text out; the CLI writes it.
+
+May import: the model and result types of the stages it renders
+(``iamgen.model``, ``policy``, ``synth``, ``findings``, ``review``,
+``ai_lens``, ``backtest``, ``grants.model``) and ``iamgen.errors``.
+"""
 
 from .policies import FORMATS, META_SUFFIX, RenderedFile, render_policies
 
