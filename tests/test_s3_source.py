@@ -271,8 +271,10 @@ def test_read_trails_refuses_trails_with_lookup() -> None:
 
     with pytest.raises(UsageError, match="give no --trail"):
         read_trails(["x"], Filters(), source="lookup")
-    with pytest.raises(UsageError, match="unknown source"):
+    with pytest.raises(UsageError, match="reads the --athena-table: give no --trail"):
         read_trails(["x"], Filters(), source="athena")
+    with pytest.raises(UsageError, match="unknown source 'bigquery'"):
+        read_trails(["x"], Filters(), source="bigquery")
 
 
 @pytest.mark.parametrize("region", ["us-east-1", "us-gov-west-1", "cn-north-1",
