@@ -13,7 +13,7 @@ PIP_LOG := $(VENV)/pip.log
 EXAMPLE := examples/ml-account
 IQ := $(BIN)/iamgen
 
-.PHONY: setup setup-test demo test eval bench bench-sql backtest clean
+.PHONY: setup setup-test demo test eval bench bench-sql bench-store backtest clean
 TRAINING_ROLE := AmazonSageMaker-ExecutionRole-20261014T093512
 
 $(BIN)/python:
@@ -94,6 +94,11 @@ bench: $(TEST_STAMP)  # the bare loop it compares against parses with orjson
 # file path on the same trail: rows the aggregation returns per event, time, peak RSS.
 bench-sql: $(TEST_STAMP)  # duckdb is a test dependency (for users: the iamgen[sql] extra)
 	$(BIN)/python benchmarks/bench_sql.py --events $(BENCH_EVENTS)
+
+# The usage store (--store): a first run with it against one without, a second run
+# after 10% more files, a rerun with nothing new, the store's size per million events.
+bench-store: $(STAMP)
+	$(BIN)/python benchmarks/bench_store.py --events $(BENCH_EVENTS)
 
 # Durability: learn from days 1-7 of a ten-day AI workload, replay days 8-10.
 # Fails (exit 11) below 99% of held-out distinct calls allowed, or when any

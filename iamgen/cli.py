@@ -14,6 +14,7 @@ from typer.core import TyperGroup
 
 from . import __version__
 from .commands.sql_options import add_sql_options
+from .commands.store_options import add_store_option
 from .errors import IamgenError
 
 # (module in iamgen.commands, function, command name)
@@ -77,6 +78,7 @@ class IamgenGroup(TyperGroup):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         add_sql_options(self)  # --athena-table, --workgroup, --output-location, --show-sql
+        add_store_option(self)  # --store
         for command in self.commands.values():
             for param in command.params:
                 _plain_metavar(param)
@@ -159,6 +161,9 @@ def build_app() -> typer.Typer:
         module = importlib.import_module(f"iamgen.commands.{module_name}")
         app.command(command, epilog=f"Exit codes: {EXIT_CODES[command]}; "
                     f"{INTERRUPTED_EXIT} interrupted.")(guarded(getattr(module, function)))
+    store = importlib.import_module("iamgen.commands.store")
+    app.add_typer(store.build_store_app(guarded, f"Exit codes: {store.EXIT_CODES}; "
+                                        f"{INTERRUPTED_EXIT} interrupted."), name="store")
     return app
 
 

@@ -36,6 +36,12 @@ def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
 
 
+@pytest.fixture(autouse=True)
+def _no_store_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads through a store it did not ask for (IAMGEN_STORE)."""
+    monkeypatch.delenv("IAMGEN_STORE", raising=False)
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """``../shared/data`` beside the checkout; skips the test when absent."""

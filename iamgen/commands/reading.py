@@ -25,7 +25,8 @@ from ..sources.lookup import LookupAttribute, LookupSource
 from ..sources.s3 import SCHEME as S3_SCHEME
 from ..sources.s3 import S3Source
 from ..sql.read import SqlReport
-from . import sql_options
+from ..store.read import StoreReport, read_with_store
+from . import sql_options, store_options
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,7 @@ class Run:
     discovery: TrailPlan | None = None
     default_window: bool = False
     sql: SqlReport | None = None  # --source athena|duckdb: how the query went
+    store: StoreReport | None = None  # --store: what came from the store, what was read
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,13 +71,15 @@ def read_chosen(trails: Sequence[str], filters: Filters, workers: int | None,
     """:func:`read_trails` with a command's source options (no progress when quiet)."""
     return read_trails(trails, filters, workers, source=choice.source,
                        aws_profile=choice.profile, lookup_attribute=choice.lookup_attribute,
-                       progress=False if choice.quiet else None, principals=principals)
+                       progress=False if choice.quiet else None, principals=principals,
+                       store=store_options.given())
 
 
 def read_trails(trails: Sequence[str], filters: Filters, workers: int | None = None, *,
                 source: str = "trail", aws_profile: str | None = None,
                 lookup_attribute: tuple[str, str] | None = None,
-                progress: bool | None = None, principals: Sequence[str] = ()) -> Run:
+                progress: bool | None = None, principals: Sequence[str] = (),
+                store: str | None = None) -> Run:
     """Scan trails into one result.
 
     ``source="trail"`` reads ``trails``: files, directories, ``-`` (stdin) and
@@ -91,10 +95,15 @@ def read_trails(trails: Sequence[str], filters: Filters, workers: int | None = N
     (:mod:`iamgen.sources.discover`) and read from its bucket, or LookupEvents
     when it cannot be; an open ``since`` becomes the last 90 days, and each
     of ``principals`` (names or ARNs) is checked against IAM first.
+
+    ``store``: a store file (:mod:`iamgen.store`): files it holds are not
+    read again, and what is read is kept there; the result is the same.
     """
     plan = None
     default_window = False
     sql_options.check(source, trails, sql_options.settings())
+    if source in sql_options.SOURCES and store is not None:
+        raise UsageError(f"--store goes with --source trail or lookup, not {source}")
     if source in sql_options.SOURCES:
         result, report = sql_options.read_sql(trails, filters, workers, source=source,
                                               aws_profile=aws_profile, quiet=progress is False)
@@ -128,13 +137,17 @@ def read_trails(trails: Sequence[str], filters: Filters, workers: int | None = N
         raise UsageError(f"unknown source {source!r}: use trail, lookup, athena or duckdb")
     show = sys.stderr.isatty() if progress is None else progress
     line = _ProgressLine() if show else None
+    kept = None
     try:
-        result = scan(record_source, filters, workers=max(1, count), progress=line)
+        if store is None:
+            result = scan(record_source, filters, workers=max(1, count), progress=line)
+        else:
+            result, kept = read_with_store(store, record_source, filters, max(1, count), line)
     finally:
         if line is not None:
             line.close()
     freeze_large_read(result.events_read)
-    return Run(result, filters, plan, default_window)
+    return Run(result, filters, plan, default_window, store=kept)
 
 
 def require_usable(run: Run) -> None:

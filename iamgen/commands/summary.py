@@ -23,6 +23,8 @@ def print_run_summary(run: Run, quiet: bool) -> None:
         typer.echo(line, err=True)
     for line in summary_lines(run):
         typer.echo(line, err=True)
+    for line in run.store.lines() if run.store is not None else ():
+        typer.echo(line, err=True)
 
 
 def summary_lines(run: Run) -> list[str]:

@@ -3,7 +3,9 @@
 Reads units from a :class:`~iamgen.sources.base.RecordSource`, folds them
 with memo tables (:mod:`.fast`, :mod:`.memo`) or one record at a time
 (:func:`.tally.scan_record`, the reference the fast path is tested against),
-in worker processes when asked (:mod:`.scan`). Every resolution comes from
+in worker processes when asked (:mod:`.scan`); or one result per file, kept
+as its tallied outcomes (:mod:`.units`, :mod:`.outcomes`) for a store of
+per-file results (:mod:`iamgen.store`). Every resolution comes from
 :mod:`iamgen.mapping` through its public contract; nothing here decides what
 a call needs.
 

@@ -15,19 +15,20 @@ with events. Any record the fast path cannot vouch for goes through
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import partial
 from typing import Any
 
-from msgspec import UNSET
+from msgspec import UNSET, Raw
+from msgspec.msgpack import encode as msgpack_encode
 
 from ..mapping.call import Call, CallerFacts, caller_facts
-from ..mapping.facts import facts_of_call, with_transport
+from ..mapping.facts import facts_of_call
 from ..mapping.identity import principal_of
 from ..mapping.resolve import resolve_call
 from ..mapping.signals import signal_event_names
-from ..model import MANY_VALUES, MAX_VALUES_PER_FACT, Filters, Principal, Resolution
+from ..model import Filters, Principal, Resolution
 from ..sources.decode import (
     BadInput,
     DeliveredRecord,
@@ -41,6 +42,14 @@ from ..sources.decode import (
     json_encode,
 )
 from .memo import Memo, Shape
+from .outcomes import (
+    MAX_CONNECTIONS,
+    Resolved,
+    UnitOutcomes,
+    add_outcomes,
+    compact,
+    fold,
+)
 from .plain import add_signals, announce_only, parse_event_time, producer_names, scan_record
 from .reads import NOTE_TAKER, TrackedObject, seen
 from .tally import BAD_INPUT_REASONS, ScanResult
@@ -86,20 +95,6 @@ class _GenericRecords:
         return self._records[index]
 
 
-class _Resolved:
-    """A call's resolution and facts, and the kind of call they were for
-    (compared by object identity)."""
-
-    __slots__ = ("facts", "name", "resolution", "source")
-
-    def __init__(self, resolution: Resolution, facts: tuple[tuple[str, str], ...], source: str,
-                 name: str) -> None:
-        self.resolution = resolution
-        self.facts = facts
-        self.source = source
-        self.name = name
-
-
 def _decoded(raw: Any) -> Any:
     """A request or response member as ``record.get`` gives it."""
     return None if raw is UNSET else json_decode(raw)
@@ -129,15 +124,18 @@ class FastScanner:
     depended on (:class:`~iamgen.scanning.memo.Shape`).
     """
 
-    def __init__(self, filters: Filters) -> None:
+    def __init__(self, filters: Filters, *, spans: bool = False) -> None:
         self.filters = filters
+        # With ``spans``: the first and last eventTime of every record the
+        # filters were asked about since the last take (see take_unit()).
+        self._spans: tuple[Any, Any] | None = (None, None) if spans else None
         self.result = ScanResult()
         self._tally: dict[tuple[Any, ...], list[Any]] = {}
         self._identities = Memo(MAX_MEMO // 4)
         self._resolutions = Memo(MAX_MEMO)
         self._shaped = Memo(MAX_MEMO)
         self._shapes: dict[tuple[str, str], Shape] = {}
-        self._interned: dict[tuple[Any, ...], _Resolved] = {}
+        self._interned: dict[tuple[Any, ...], Resolved] = {}
         self._tokens: dict[Principal | str, int] = {}
         self._principals: list[Principal | str] = []
         self._caller_tokens: dict[bytes, int] = {}
@@ -145,6 +143,11 @@ class FastScanner:
         self._producers = producer_names()
         self._signalling = signal_event_names()
         self.memo_misses = 0
+        # Once take_unit() has counted something: the total of what it took
+        # (without the tallied outcomes) and their outcomes, folded.
+        self._total: ScanResult | None = None
+        self._kept: dict[tuple[Any, ...], list[Any]] = {}
+        self._principals_packed: tuple[int, Raw | None] = (-1, None)
 
     def unreadable(self, location: str, exc: OSError) -> None:
         """Count a file that could not be read at all."""
@@ -192,6 +195,8 @@ class FastScanner:
         filtering = bool(filters.window.since or filters.window.until or filters.regions
                          or filters.accounts)
         identities, resolutions, tally = self._identities, self._resolutions, self._tally
+        spanning = self._spans is not None
+        low, high = self._spans or (None, None)
         skipped = result.skipped
         join = b"\0".join
         from_iso = datetime.fromisoformat
@@ -230,6 +235,11 @@ class FastScanner:
                     slow.append(index)
                     continue
                 moment = parsed
+            if spanning:  # every record the filters are asked about, let through or not
+                if low is None or moment < low:
+                    low = moment
+                if high is None or moment > high:
+                    high = moment
             region = rec.awsRegion if rec.awsRegion.__class__ is str else ""
             if filtering:
                 recipient = rec.recipientAccountId
@@ -272,9 +282,16 @@ class FastScanner:
                 # records that came over many): it is tallied beside it.
                 details = rec.tlsDetails
                 tls = None if details is UNSET or details is None else details.tlsVersion
-                key = (ident.token, resolved, rec.errorCode, region)
+                error = rec.errorCode
+                # Absent (UNSET) and null are alike to every reader; one of
+                # them keeps outcomes plain values.
+                key = (ident.token, resolved, None if error is UNSET else error, region)
+                if tls is UNSET:
+                    tls = None
             event_id = rec.eventID if rec.eventID.__class__ is str else ""
             vpce = rec.vpcEndpointId
+            if vpce is UNSET:
+                vpce = None
             seen_ = tally.get(key)
             if seen_ is None:
                 # count, first and last time, the first event's id, then the
@@ -295,14 +312,17 @@ class FastScanner:
                 if others is None:
                     others = seen_[7] = {}
                 others[(vpce, tls)] = others.get((vpce, tls), 0) + 1
-                if len(others) > _MAX_CONNECTIONS:
-                    _compact(seen_)
+                if len(others) > MAX_CONNECTIONS:
+                    compact(seen_)
         result.events_read += len(records) - len(slow)
         for index in announcing:  # not counted, but what they started is evidence
             record = generic(index)
             announce_only(result, record["eventSource"], record["eventName"], record)
         for index, moment in signalling:
             add_signals(result, generic(index), moment)
+        if spanning:
+            self._spans = (low, high)
+            filters = _Spanning(filters, self)  # type: ignore[assignment]
         for index in slow:
             scan_record(result, location, index, generic(index), filters)
 
@@ -331,7 +351,7 @@ class FastScanner:
             self._identities.put(identity_key, entry)
         return entry
 
-    def _resolve(self, memo_key: tuple[Any, ...], rec: DeliveredRecord) -> _Resolved:
+    def _resolve(self, memo_key: tuple[Any, ...], rec: DeliveredRecord) -> Resolved:
         """The resolution of a call the first memo table lacks (``memo_key``
         is its key there): from the second table, else from the resolver.
 
@@ -352,7 +372,7 @@ class FastScanner:
         return resolved
 
     def _resolve_shaped(self, memo_key: tuple[Any, ...], rec: DeliveredRecord,
-                        shape: Shape) -> _Resolved:
+                        shape: Shape) -> Resolved:
         """The resolution from the second memo table, else from the resolver
         (then remembered there under what it read; ``shape`` grows to cover it)."""
         params_raw, response_raw, listed = (rec.requestParameters, rec.responseElements,
@@ -392,76 +412,98 @@ class FastScanner:
         return self._shapes.get((source, name))
 
     def _intern(self, resolution: Resolution, facts: tuple[tuple[str, str], ...], source: str,
-                name: str) -> _Resolved:
+                name: str) -> Resolved:
         """One object per distinct outcome, so the tally grows with outcomes,
         not with memo keys (many keys resolve alike)."""
         key = (resolution, facts, source, name)
         resolved = self._interned.get(key)
         if resolved is None:
-            resolved = self._interned[key] = _Resolved(resolution, facts, source, name)
+            resolved = self._interned[key] = Resolved(resolution, facts, source, name)
         return resolved
 
+    def take_unit(self, *, count: bool = True) -> UnitOutcomes:
+        """What the files added since the last take (or the start) hold, as if
+        they alone had been scanned, kept as outcomes (``.result()`` makes
+        their result); a fresh result takes their place and the memo tables
+        stay. ``count``: whether they also count in the total :meth:`finish`
+        returns (if not, they are left out of it).
+
+        Taking one file at a time costs little: the memo tables, the larger
+        part of the work saved, are kept from file to file, and outcomes are
+        kept as tallied, not added to a result (counted ones are folded into
+        the total's tally: cheaper, measured, than tallying every record twice).
+        """
+        taken = self.result
+        entries = list(self._tally.items())
+        self._tally.clear()
+        if len(self._principals) != self._principals_packed[0]:  # grown: packed again
+            self._principals_packed = (len(self._principals), Raw(msgpack_encode(
+                [p if p.__class__ is str else (p.arn, p.kind.value) for p in self._principals])))
+        unit = UnitOutcomes.pack(taken.export_rows(), self._principals_packed[1], entries,
+                                 self.span())
+        if self._spans is not None:
+            self._spans = (None, None)
+        if count:
+            if self._total is None:
+                self._total = ScanResult()
+            self._total.merge(taken)  # its outcomes are kept folded, and added in finish()
+            fold(self._kept, entries)
+        self.result = ScanResult()
+        return unit
+
+    def span(self) -> tuple[datetime, datetime] | None:
+        """The first and last eventTime of the records the filters were asked
+        about since the last take (a scanner made with ``spans``; None: none)."""
+        return None if self._spans is None or self._spans[0] is None else self._spans
+
+    def note_span(self, moment: datetime) -> None:
+        """Widen the span of records asked about to ``moment`` (see ``spans``)."""
+        if self._spans is not None:
+            low, high = self._spans
+            self._spans = (moment if low is None or moment < low else low,
+                           moment if high is None or moment > high else high)
+
     def finish(self) -> ScanResult:
-        """The result, with every tallied outcome added to it."""
+        """The result, with every tallied outcome added to it: everything
+        added, less what :meth:`take_unit` took without counting."""
         result = self.result
         # The memo tables are done with: free them before the result grows.
         self._identities = Memo(MAX_MEMO // 4)
         self._resolutions = Memo(MAX_MEMO)
         self._shaped = Memo(MAX_MEMO)
         self._interned.clear()
-        principals = self._principals
         tally = self._tally
-        facts: dict[tuple[Any, ...], tuple[tuple[str, str], ...]] = {}
-        while tally:  # consumed as it goes, so the tally and the result never both peak
-            # ``detail`` is the errorCode of a principal's call, and the
-            # (eventSource, eventName) of a call that belongs to no principal.
-            (token, resolved, detail, region), entry = tally.popitem()
-            count, first, last, event_id = entry[0], entry[1], entry[2], entry[3]
-            result.span(first)
-            result.span(last)
-            principal = principals[token]
-            if principal.__class__ is str:
-                source, name = detail
-                result.add_other_calls(principal, source, name, count)
-                continue
-            connections = {(entry[4], entry[5]): entry[6]}
-            if entry[7] is not None:
-                connections.update(entry[7])
-            calls: dict[tuple[tuple[str, str], ...], int] = {}
-            for (vpce, tls), calls_over in connections.items():
-                known = facts.get((resolved.facts, vpce, tls))
-                if known is None:
-                    known = facts[(resolved.facts, vpce, tls)] = with_transport(
-                        resolved.facts, _none(vpce), _none(tls))
-                calls[known] = calls.get(known, 0) + calls_over
-            result.add_calls(principal, resolved.resolution, resolved.source, resolved.name,
-                             detail, region, count, first, last, facts=calls,
-                             first_event_id=event_id)
+        if self._total is not None:
+            self._total.merge(result)
+            fold(self._kept, tally.items())
+            tally.clear()
+            result, tally = self._total, self._kept
+            self._total, self._kept = None, {}
+        # Consumed as it goes, so the tally and the result never both peak.
+        add_outcomes(result, _consumed(tally), self._principals, {})
         return result
 
 
-# An outcome's connections kept apart before compacting (one VPC endpoint and
-# TLS version each, usually): past this, a value of more than
-# MAX_VALUES_PER_FACT becomes MANY_VALUES here already, as the usage's
-# context will have it (tally.add_facts), so memory stays bounded.
-_MAX_CONNECTIONS = 2 * MAX_VALUES_PER_FACT
+class _Spanning:
+    """Filters that note the span of the records they are asked about (the
+    records a scanner with ``spans`` hands to the plain path)."""
+
+    __slots__ = ("_filters", "_scanner")
+
+    def __init__(self, filters: Filters, scanner: FastScanner) -> None:
+        self._filters = filters
+        self._scanner = scanner
+
+    def rejects(self, moment: datetime, region: str, account: Callable[[], str | None]
+                ) -> str | None:
+        self._scanner.note_span(moment)
+        return self._filters.rejects(moment, region, account)
 
 
-def _compact(entry: list[Any]) -> None:
-    """Fold a tally entry's connections (first one and others) whose VPC
-    endpoint or TLS version has too many values into MANY_VALUES."""
-    connections = {(entry[4], entry[5]): entry[6]}
-    for pair, count in entry[7].items():
-        connections[pair] = connections.get(pair, 0) + count
-    many_vpce = len({vpce for vpce, _ in connections}) > MAX_VALUES_PER_FACT
-    many_tls = len({tls for _, tls in connections}) > MAX_VALUES_PER_FACT
-    folded: dict[tuple[Any, Any], int] = {}
-    for (vpce, tls), count in connections.items():
-        key = (MANY_VALUES if many_vpce else vpce, MANY_VALUES if many_tls else tls)
-        folded[key] = folded.get(key, 0) + count
-    (entry[4], entry[5]), entry[6] = next(iter(folded.items()))
-    del folded[(entry[4], entry[5])]
-    entry[7] = folded or None
+def _consumed(tally: dict[Any, Any]) -> Iterator[tuple[Any, Any]]:
+    """A dict's items, each removed as it is given."""
+    while tally:
+        yield tally.popitem()
 
 
 def _none(value: Any) -> Any:

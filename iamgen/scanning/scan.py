@@ -140,7 +140,8 @@ class Reader(Protocol):
 def read_in_processes(source: RecordSource, units: Sequence[Any],
                       make_reader: Callable[[], Reader], workers: int = 1,
                       progress: Callable[[Progress], None] | None = None,
-                      unit: str = "files") -> tuple[Any, list[Any]]:
+                      unit: str = "files",
+                      meanwhile: Callable[[], None] | None = None) -> tuple[Any, list[Any]]:
     """Read ``units`` (each with a ``location``) in batches, on ``workers``
     processes, each with its own reader from ``make_reader``: what this
     process's reader finished with, and what each worker process's sent.
@@ -152,6 +153,9 @@ def read_in_processes(source: RecordSource, units: Sequence[Any],
     repeat, so its memo tables hit more), then takes what is left of the
     others'. ``progress`` (optional) is called in this process as batches
     complete; ``unit`` says what a unit is in it ("files" or "folders").
+    ``meanwhile`` (optional) is called in this process once the worker
+    processes have started, before it reads: they take more batches while
+    it works.
     """
     workers = max(1, min(workers, len(units)))
     if any(u.location == "<stdin>" for u in units):
@@ -170,11 +174,13 @@ def read_in_processes(source: RecordSource, units: Sequence[Any],
     reader = make_reader()
     with collecting_rarely():
         if workers == 1:
+            if meanwhile is not None:
+                meanwhile()
             for batch in batches:
                 reader.read_batch(source, batch, advance)
             return reader.finish(False), []
         _warm_up()
-        return _run_workers(source, batches, orders, make_reader, reader, advance)
+        return _run_workers(source, batches, orders, make_reader, reader, advance, meanwhile)
 
 
 class _FoldReader:
@@ -229,8 +235,8 @@ class _Claims:
 
 
 def _run_workers(source: RecordSource, batches: list[list[Any]], orders: list[list[int]],
-                 make_reader: Callable[[], Reader], reader: Reader, advance: Advance
-                 ) -> tuple[Any, list[Any]]:
+                 make_reader: Callable[[], Reader], reader: Reader, advance: Advance,
+                 meanwhile: Callable[[], None] | None = None) -> tuple[Any, list[Any]]:
     """Read ``batches`` here (with ``reader``, in ``orders[0]``) and in one
     worker process per other order: what this process's reader finished
     with, and what each worker sent."""
@@ -268,6 +274,8 @@ def _run_workers(source: RecordSource, batches: list[list[Any]], orders: list[li
         return True
 
     try:
+        if meanwhile is not None:
+            meanwhile()
         for index in orders[0]:
             if claims.take(index):
                 reader.read_batch(source, batches[index], advance)

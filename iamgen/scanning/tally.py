@@ -410,13 +410,10 @@ class ScanResult:
     def export_rows(self) -> ResultRows:
         """Everything this result holds as plain rows (:class:`ResultRows`), to
         be kept and added to another result later with :meth:`merge_rows`.
-        Usages are rows sorted by usage, as :meth:`ship` makes them; this
-        result is left as it was."""
-        self._absorb()
+        Usages are rows sorted by usage, as :meth:`ship` makes them (shipped
+        rows still pending are merged in order); this result is left as it was."""
         index: dict[Principal, int] = {}
-        principals, rows = self._usage_rows(index, copy_facts=True)
-        heads = [(principal.arn, principal.kind) for principal in principals]
-        rows.sort(key=lambda row: (*heads[row[0]], row[1], row[2], row[3], row[4]))
+        rows = [_row_of(index, seen) for seen in self._sorted_totals()]
         awaiting = [(key[-2], key[-1], _row_of(index, seen))
                     for key, seen in self._awaiting.items()]
         events = [(index.setdefault(principal, len(index)), count)
@@ -561,23 +558,29 @@ class ScanResult:
             shipment = self._shipped.pop()
             self._add_usage_rows(shipment.principals, shipment.rows)
 
-    def _usage_rows(self, principals: dict[Principal, int] | None = None, *,
-                    copy_facts: bool = False
-                    ) -> tuple[tuple[Principal, ...], list[tuple[Any, ...]]]:
-        """Usages as plain tuples, each principal once (by its index in
-        ``principals``, which grows as needed): cheap to pickle. The rows
-        share their fact counts with this result's table unless ``copy_facts``."""
-        principals = {} if principals is None else principals
+    def _usage_rows(self) -> tuple[tuple[Principal, ...], list[tuple[Any, ...]]]:
+        """Usages as plain tuples, each principal once (by index): cheap to pickle."""
+        principals: dict[Principal, int] = {}
         rows = []
         for seen in self._totals.values():
             index = principals.setdefault(seen.principal, len(principals))
             permission = seen.permission
-            facts = seen.facts
             rows.append((index, permission.action, permission.resource, permission.conditions,
                          seen.denied, seen.count, seen.first, seen.last, seen.regions,
-                         dict(facts) if copy_facts and facts is not None else facts,
-                         seen.first_event_id))
+                         seen.facts, seen.first_event_id))
         return tuple(principals), rows
+
+    def _sorted_totals(self) -> Iterable[UsageTotals]:
+        """The totals of every usage (waiting ones aside), sorted by usage:
+        this result's table and its pending shipped rows, merged in order
+        (neither is changed)."""
+        own: list[tuple[UsageKey, Any]] = sorted(self._totals.items(), key=itemgetter(0))
+        if not self._shipped:
+            return (totals for _, totals in own)
+        for shipment in self._shipped:
+            own.extend(shipment.keyed_rows())
+        own.sort(key=itemgetter(0))
+        return _combined_totals(own)
 
     def _add_usage_rows(self, principals: tuple[Principal, ...],
                         rows: list[tuple[Any, ...]]) -> None:
@@ -618,7 +621,8 @@ class ResultRows(NamedTuple):
     :class:`~iamgen.model.Condition`, so it can be kept in any format that
     holds those, and added to a result again with :meth:`ScanResult.merge_rows`."""
 
-    counts: tuple[int, int, int, int, int]  # files, events read, events used, bytes, warnings dropped
+    # files read, events read, events used, bytes read, warnings dropped
+    counts: tuple[int, int, int, int, int]
     span: tuple[datetime, datetime] | None  # first and last counted event
     files_skipped: dict[str, int]
     skipped: dict[str, int]
@@ -634,7 +638,8 @@ class ResultRows(NamedTuple):
     usages: list[UsageRow]  # sorted by usage
     awaiting: list[tuple[str, str, UsageRow]]  # uses of "*" waiting for (kind, id)
     announced: list[tuple[str, str, tuple[str, ...]]]  # (kind, id, resources)
-    signals: list[tuple[str, str, str, str, int, datetime, datetime, str]]  # Signal fields, evidence
+    # a Signal's fields, then its evidence (count, first, last, eventID)
+    signals: list[tuple[str, str, str, str, int, datetime, datetime, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -658,7 +663,11 @@ class Shipment:
 def _combined(parts: list[tuple[UsageKey, Any]]) -> list[Usage]:
     """One Usage per key of sorted (key, totals or shipped row) pairs; equal
     keys (adjacent: the same usage seen by two processes) are added up."""
-    out: list[Usage] = []
+    return [totals.usage() for totals in _combined_totals(parts)]
+
+
+def _combined_totals(parts: list[tuple[UsageKey, Any]]) -> Iterator[UsageTotals]:
+    """:func:`_combined`, as totals (owned by no table: never change them)."""
     pending: UsageTotals | None = None
     owned = False  # whether ``pending`` is a copy (a table's entry or a row is never changed)
     last_key: UsageKey | None = None
@@ -670,11 +679,10 @@ def _combined(parts: list[tuple[UsageKey, Any]]) -> list[Usage]:
             pending.add(totals)
             continue
         if pending is not None:
-            out.append(pending.usage())
+            yield pending
         pending, owned, last_key = totals, False, key
     if pending is not None:
-        out.append(pending.usage())
-    return out
+        yield pending
 
 
 def _merge_totals(mine: dict[Any, UsageTotals], theirs: dict[Any, UsageTotals]) -> None:

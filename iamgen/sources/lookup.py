@@ -43,6 +43,9 @@ ATTRIBUTE_KEYS = frozenset({
     "EventSource", "AccessKeyId",
 })
 _STAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
+# A day's events are taken as final this long after it ended (CloudTrail
+# delivers events to LookupEvents within about 15 minutes).
+FINISHED_AFTER = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +145,22 @@ class LookupSource:
     def skipped(self) -> dict[str, int]:
         """Nothing is passed over while listing slices."""
         return {}
+
+    def version(self, trail_file: TrailFile) -> str | None:
+        """For a whole UTC day that ended at least FINISHED_AFTER ago (its
+        events no longer change): ``day``, with the lookup attribute. None for
+        any other slice (the first and last of a window, today): never kept."""
+        _, start, end, _ = _parse_location(trail_file.location)
+        now = self.now or datetime.now(UTC)
+        if start.time() != datetime.min.time() or end - start != timedelta(days=1) \
+                or end > now - FINISHED_AFTER:
+            return None
+        attribute = self.attribute
+        return "day" if attribute is None else f"day {attribute.key}={attribute.value}"
+
+    def covers(self, location: str) -> bool:
+        """Never: days leave LookupEvents after 90 days, and are not gone for that."""
+        return False
 
     def _configured_region(self) -> str | None:
         """The region a client made without one is in (from the AWS settings);

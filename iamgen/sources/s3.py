@@ -160,8 +160,6 @@ class S3Source:
                     skipped: Counter[str]) -> Iterator[TrailFile]:
         """The trail objects of one folder from :meth:`folders`, in key order,
         a page at a time; objects passed over are counted in ``skipped``."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
         for trail_file, _ in self._listing(folder, filters, skipped):
             yield trail_file
 

@@ -1,0 +1,216 @@
+"""What ``--store`` costs and saves: ``iamgen suggest --all`` on the 1M-event trail.
+
+    python benchmarks/bench_store.py [--events 1000000] [--repeat 3]
+
+Uses the synthetic trail of benchmarks/generate_trail.py (written once under
+.bench/), and a copy of it made of hard links under .bench/store/: first the
+oldest 90% of its files (by delivery time, every account and region), then
+the newest 10% added. Each repetition times, in fresh processes and in this
+order (so drifting load hits them alike):
+
+- plain: ``suggest --all`` over the 90%, no store;
+- first: the same with ``--store`` on a new store;
+- second: with the store, after the newest 10% of files are added;
+- rerun: with the store again, nothing new;
+
+and each again for the reading stage alone (``read_trails``, start-up
+included, with a store of its own), since what ``suggest`` does after reading
+(synthesis, rendering, writing) costs the same with a store or without.
+
+Every store run's files must equal, byte for byte, those of a run without the
+store over the same files (checked each repetition). Prints medians (ranges),
+the store's size per million events, and exits non-zero naming each target
+missed, for either stage: first <= 1.15 x plain; second <= 0.20 x first;
+rerun < 2 s.
+``--workers`` is left at its default (the machine's cores, at most 8).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / ".bench"
+WORK = BENCH / "store"
+TARGET_FIRST = 1.15
+TARGET_SECOND = 0.20
+TARGET_RERUN_SECONDS = 2.0
+NEW_SHARE = 0.10
+_STAMP = re.compile(r"_(\d{8}T\d{4}Z)_")
+
+READ_ONLY = r"""
+import sys
+from iamgen.commands.reading import read_trails
+from iamgen.model import Filters
+run = read_trails([sys.argv[1]], Filters(), progress=False, store=sys.argv[2] or None)
+print(run.result.events_read)
+"""
+
+
+def trail(events: int) -> Path:
+    """The synthetic trail of ``events`` events (generated when missing)."""
+    folder = BENCH / f"trail-{events}"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "generate_trail.py"),
+                    "--events", str(events), "--out", str(folder)], check=True)
+    return folder
+
+
+def split(source: Path) -> tuple[list[Path], list[Path]]:
+    """The trail's files: the oldest 90% and the newest 10% (by delivery time)."""
+    files = sorted(source.rglob("*.json.gz"),
+                   key=lambda p: ((m := _STAMP.search(p.name)) and m[1] or "", str(p)))
+    cut = len(files) - max(1, round(len(files) * NEW_SHARE))
+    return files[:cut], files[cut:]
+
+
+def link(files: list[Path], source: Path, target: Path) -> None:
+    """Hard-link ``files`` (under ``source``) into ``target``: same size and mtime."""
+    for path in files:
+        into = target / path.relative_to(source)
+        into.parent.mkdir(parents=True, exist_ok=True)
+        if not into.exists():
+            os.link(path, into)
+
+
+def timed(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (its worker processes included) of a command."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               cwd=ROOT)
+    err = process.stderr.read() if process.stderr else b""
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(f"failed ({code}): {' '.join(command)}\n{err.decode()}")
+    return seconds, usage.ru_utime + usage.ru_stime
+
+
+def suggest(folder: Path, out: Path, store: Path | None) -> tuple[float, float]:
+    """Wall and CPU seconds of ``iamgen suggest --all`` (outputs in ``out``)."""
+    shutil.rmtree(out, ignore_errors=True)
+    exe = Path(sys.executable).with_name("iamgen")
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "iamgen"]
+    command += ["suggest", "--all", "--trail", str(folder), "--output-dir", str(out), "-q"]
+    if store is not None:
+        command += ["--store", str(store)]
+    return timed(command)
+
+
+def read_only(folder: Path, store: Path | None) -> tuple[float, float]:
+    """Wall and CPU seconds of the reading stage alone (``read_trails``, start-up included)."""
+    return timed([sys.executable, "-c", READ_ONLY, str(folder), str(store or "")])
+
+
+def outputs(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def spread(values: list[float]) -> str:
+    """Median and range, e.g. ``12.30 (11.90-13.00)``."""
+    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+
+def ratio(times: dict[str, list[float]], name: str, against: str) -> str:
+    """``name`` over ``against``, of the medians."""
+    return f" = {statistics.median(times[name]) / statistics.median(times[against]):.2f} x"
+
+
+def store_bytes(store: Path) -> int:
+    """The store's size on disk (its WAL included)."""
+    return sum(p.stat().st_size for p in (store, Path(f"{store}-wal")) if p.exists())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; exit 1 when a target is missed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int,
+                        default=int(os.environ.get("BENCH_EVENTS") or 1_000_000))
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    source = trail(args.events)
+    old, new = split(source)
+    print(f"machine: {os.cpu_count()} cores; --workers default; load average before: "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"trail: {args.events:,} events, {len(old) + len(new)} files; first runs read "
+          f"{len(old)}, the second run adds {len(new)}")
+    plain_full = WORK / "plain-full"
+    suggest(source, plain_full, None)  # the output every run over the whole trail must give
+    expected_full = outputs(plain_full)
+    names = ("plain", "first", "second", "rerun")
+    runs: dict[str, list[tuple[float, float]]] = {k: [] for k in names}
+    reads: dict[str, list[tuple[float, float]]] = {k: [] for k in names}
+    sizes: list[int] = []
+    for _ in range(args.repeat):
+        folder, store, read_store = WORK / "trail", WORK / "store.db", WORK / "read.db"
+        shutil.rmtree(folder, ignore_errors=True)
+        for path in [*WORK.glob("store.db*"), *WORK.glob("read.db*")]:
+            path.unlink()
+        link(old, source, folder)
+        runs["plain"].append(suggest(folder, WORK / "plain", None))
+        reads["plain"].append(read_only(folder, None))
+        runs["first"].append(suggest(folder, WORK / "first", store))
+        reads["first"].append(read_only(folder, read_store))
+        if outputs(WORK / "first") != outputs(WORK / "plain"):
+            raise SystemExit("the first run with the store differs from the run without it")
+        link(new, source, folder)
+        runs["second"].append(suggest(folder, WORK / "second", store))
+        reads["second"].append(read_only(folder, read_store))
+        runs["rerun"].append(suggest(folder, WORK / "rerun", store))
+        reads["rerun"].append(read_only(folder, read_store))
+        for name in ("second", "rerun"):
+            if outputs(WORK / name) != expected_full:
+                raise SystemExit(f"the {name} run with the store differs from a run without it")
+        sizes.append(store_bytes(store))
+
+    size = statistics.median(sizes)
+    print(f"runs: {args.repeat}, seconds, median (min-max); outputs identical to runs "
+          "without the store")
+    relative = {"first": "plain", "second": "first"}
+    for title, table in (("iamgen suggest --all", runs), ("reading alone (read_trails, "
+                                                          "start-up included)", reads)):
+        walls = {k: [w for w, _ in v] for k, v in table.items()}
+        cpus = {k: [c for _, c in v] for k, v in table.items()}
+        print(f"  {title}:{'wall':>{46 - len(title)}}{'':26}CPU (all processes)")
+        for name, label in (("plain", "plain (90% of files, no store)"),
+                            ("first", "first run with --store"),
+                            ("second", "second run (+10% of files)"),
+                            ("rerun", "rerun, nothing new")):
+            against = relative.get(name)
+            wall = spread(walls[name]) + (ratio(walls, name, against) + f" {against}"
+                                          if against else "")
+            cpu = spread(cpus[name]) + (ratio(cpus, name, against) + f" {against}"
+                                        if against else "")
+            print(f"    {label:<32} {wall:<36} {cpu}")
+    print(f"  targets: first <= {TARGET_FIRST} x plain, second <= {TARGET_SECOND} x first, "
+          f"rerun < {TARGET_RERUN_SECONDS:.0f} s (judged on medians of wall time)")
+    print(f"  store size: {size / 1e6:,.1f} MB for {args.events:,} events = "
+          f"{size / 1e6 / (args.events / 1e6):,.1f} MB per million events")
+    med = {k: statistics.median(w for w, _ in v) for k, v in runs.items()}
+    red = {k: statistics.median(w for w, _ in v) for k, v in reads.items()}
+    missed = []
+    for stage, times in (("suggest --all", med), ("reading", red)):
+        if times["first"] > TARGET_FIRST * times["plain"]:
+            missed.append(f"{stage}: first run {times['first'] / times['plain']:.2f} x plain "
+                          f"> {TARGET_FIRST}")
+        if times["second"] > TARGET_SECOND * times["first"]:
+            missed.append(f"{stage}: second run {times['second'] / times['first']:.2f} x "
+                          f"first > {TARGET_SECOND}")
+        if times["rerun"] >= TARGET_RERUN_SECONDS:
+            missed.append(f"{stage}: rerun {times['rerun']:.2f} s >= "
+                          f"{TARGET_RERUN_SECONDS:.0f} s")
+    for line in missed:
+        print(f"target missed: {line}")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""``iamgen store info | prune | rebuild | vacuum``: looking after a store
+made with ``--store`` (:mod:`iamgen.store`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..sources.aws import ClientFactory
+from ..store.db import Store
+from ..store.maintain import StoreInfo, info, prune, rebuild, vacuum
+from ..store.rules import current_rules
+from . import common
+from .store_options import ENVIRONMENT
+
+StorePathOption = Annotated[
+    Path,
+    typer.Option("--store", metavar="PATH", envvar=ENVIRONMENT, show_envvar=True,
+                 help="The store (as given to --store on the other commands)."),
+]
+
+EXIT_CODES = ("0 done; 2 bad usage; 3 not a store, a damaged store, or one another run "
+              "kept busy too long")
+
+
+def info_command(store: StorePathOption,
+                 check: Annotated[bool, typer.Option(
+                     "--check", help="Also check every page of the file (reads it all).")]
+                 = False) -> None:
+    """What the store holds: files, events, results and the rules they were made under."""
+    with Store.open(store, create=False) as opened:
+        for line in info_lines(info(opened, check=check)):
+            typer.echo(line)
+
+
+def info_lines(facts: StoreInfo) -> list[str]:
+    """``store info``'s report."""
+    current = current_rules()
+    span = (f"{_iso(facts.span[0])} .. {_iso(facts.span[1])}" if facts.span else "none")
+    kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(facts.by_kind.items()))
+    lines = [
+        f"store: {facts.path} ({_mb(facts.file_bytes)}; {facts.meta.get('created_by', '?')}, "
+        f"{facts.meta.get('created_at', '?')[:10]})",
+        f"  files: {facts.units}" + (f" ({kinds})" if kinds else "")
+        + f", {facts.events:,} events, {span}",
+        f"  files gone from their source: {facts.gone}"
+        + (" (kept until pruned)" if facts.gone else ""),
+        "  results: " + (", ".join(f"{count} {way}" for way, count in
+                                   sorted(facts.results.items())) or "none")
+        + f"; {_mb(facts.result_bytes)}",
+    ]
+    for rules, count in sorted(facts.by_rules.items(), key=lambda kv: kv[0].fingerprint):
+        state = "current" if rules == current else "stale: read again by the next run"
+        lines.append(f"  made by {rules.describe()}: {count} ({state})")
+    lines.append(f"  aggregates: {facts.aggregates}; {_mb(facts.aggregate_bytes)}")
+    if facts.free_bytes:
+        lines.append(f"  free space: {_mb(facts.free_bytes)} (`iamgen store vacuum` gives it "
+                     "back)")
+    if facts.check is not None:
+        lines.append(f"  check: {facts.check}")
+    return lines
+
+
+def prune_command(
+    store: StorePathOption,
+    before: Annotated[str, typer.Option(
+        "--before", metavar="WHEN",
+        help="Forget files whose events all lie before this: ISO date/time, or relative "
+        "(90d, 2w).")],
+) -> None:
+    """Forget old files (and what was learned from them): history is evidence, so
+    nothing is forgotten unless asked. Files gone from their source are kept too."""
+    moment = common.parse_moment(before, now=datetime.now(UTC))
+    with Store.open(store, create=False) as opened:
+        files, events = prune(opened, moment)
+    typer.echo(f"pruned {files} file(s), {events:,} events, before {_iso(moment)}"
+               + (" (`iamgen store vacuum` gives the space back)" if files else ""))
+
+
+def rebuild_command(store: StorePathOption, workers: common.WorkersOption = None,
+                    profile: common.AwsProfileOption = None) -> None:
+    """Read every file the store holds again, under this iamgen, its catalog and
+    rules (a run does it too, for the files it lists); files gone keep what they had."""
+    from .reading import default_workers
+
+    done = rebuild(store, ClientFactory("s3", profile=profile),
+                   workers if workers is not None else default_workers())
+    typer.echo(f"read again: {done.read} file(s) under {current_rules().describe()}")
+    if done.gone:
+        typer.echo(f"not found, kept as they were: {len(done.gone)} file(s), e.g. "
+                   f"{done.gone[0]}")
+    if done.not_rebuilt:
+        typer.echo(f"LookupEvents days not read again: {len(done.not_rebuilt)} (a run "
+                   "listing them reads stale ones again)")
+
+
+def vacuum_command(store: StorePathOption) -> None:
+    """Drop merged results no run can use any more and give free space back."""
+    with Store.open(store, create=False) as opened:
+        dropped, before, after = vacuum(opened)
+    typer.echo(f"vacuumed: {_mb(before)} -> {_mb(after)}; {dropped} unusable aggregate(s) "
+               "dropped")
+
+
+def build_store_app(guard: Callable[[Callable[..., None]], Callable[..., None]],
+                    epilog: str) -> typer.Typer:
+    """The ``store`` command group (each command wrapped by ``guard``)."""
+    app = typer.Typer(name="store", no_args_is_help=True, rich_markup_mode=None,
+                      help="Look after a store made with --store: info, prune, rebuild, "
+                      "vacuum.")
+    for name, function in (("info", info_command), ("prune", prune_command),
+                           ("rebuild", rebuild_command), ("vacuum", vacuum_command)):
+        app.command(name, epilog=epilog)(guard(function))
+    return app
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:,.1f} MB"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

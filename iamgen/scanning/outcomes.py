@@ -1,0 +1,235 @@
+"""Tallied outcomes: what the fast path (:mod:`.fast`) counts per distinct
+outcome, and how outcomes become a :class:`~.tally.ScanResult`.
+
+The fast path tallies typed records by outcome, ``(identity token,
+resolution, errorCode, region)`` (or, for a caller that is no principal
+here, ``(token, None, (eventSource, eventName), region)``), each with an
+entry ``[count, first, last, first eventID, VPC endpoint, TLS version,
+calls over that connection, {other (endpoint, TLS): calls} or None]``.
+:func:`add_outcomes` adds entries to a result through
+:meth:`~.tally.ScanResult.add_calls`, the one way any call is counted.
+
+A file's outcomes can be kept as they are (:class:`UnitOutcomes`): encoding
+them costs a fraction of making their result, and :meth:`UnitOutcomes.result`
+makes exactly that result when it is wanted (a store of per-file results,
+:mod:`iamgen.store`). Entries fold into another tally (:func:`fold`) as if
+their records had been tallied there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, NamedTuple
+
+import msgspec
+from msgspec import UNSET
+
+from ..mapping.facts import with_transport
+from ..model import MANY_VALUES, MAX_VALUES_PER_FACT, Principal, PrincipalKind, Resolution
+from .tally import ResultRows, ScanResult
+
+Entry = tuple[tuple[Any, ...], list[Any]]  # (key, entry) as described above
+
+
+class Resolved:
+    """A call's resolution and facts, and the kind of call they were for
+    (compared by object identity; one per distinct outcome in a process)."""
+
+    __slots__ = ("facts", "name", "packed", "resolution", "source")
+
+    def __init__(self, resolution: Resolution, facts: tuple[tuple[str, str], ...], source: str,
+                 name: str) -> None:
+        self.resolution = resolution
+        self.facts = facts
+        self.source = source
+        self.name = name
+        self.packed: msgspec.Raw | None = None  # encoded once, when a file's outcomes are kept
+
+
+def none(value: Any) -> Any:
+    """A typed record's field as ``record.get`` gives it: UNSET (absent) is None."""
+    return None if value is UNSET else value
+
+
+def add_outcomes(result: ScanResult, entries: Iterable[Entry],
+                 principals: list[Principal | str],
+                 transport: dict[tuple[Any, ...], tuple[tuple[str, str], ...]]) -> None:
+    """Add tallied outcomes to ``result``. ``principals``: by identity token
+    (a skip reason for callers that are no principal here); ``transport``: a
+    cache of facts with the connection's, shared across calls."""
+    for (token, resolved, detail, region), entry in entries:
+        # ``detail`` is the errorCode of a principal's call, and the
+        # (eventSource, eventName) of a call that belongs to no principal.
+        count, first, last, event_id = entry[0], entry[1], entry[2], entry[3]
+        result.span(first)
+        result.span(last)
+        principal = principals[token]
+        if principal.__class__ is str:
+            source, name = detail
+            result.add_other_calls(principal, source, name, count)
+            continue
+        connections = {(entry[4], entry[5]): entry[6]}
+        if entry[7] is not None:
+            connections.update(entry[7])
+        calls: dict[tuple[tuple[str, str], ...], int] = {}
+        for (vpce, tls), calls_over in connections.items():
+            known = transport.get((resolved.facts, vpce, tls))
+            if known is None:
+                known = transport[(resolved.facts, vpce, tls)] = with_transport(
+                    resolved.facts, none(vpce), none(tls))
+            calls[known] = calls.get(known, 0) + calls_over
+        result.add_calls(principal, resolved.resolution, resolved.source, resolved.name,
+                         detail, region, count, first, last, facts=calls,
+                         first_event_id=event_id)
+
+
+def fold(kept: dict[tuple[Any, ...], list[Any]], entries: Iterable[Entry]) -> None:
+    """Add tally entries into another tally (``kept``), as if their records
+    had been tallied there. An entry whose key ``kept`` lacks becomes its
+    entry (and changes with later folds)."""
+    get = kept.get
+    for key, theirs in entries:
+        mine = get(key)
+        if mine is None:
+            kept[key] = theirs
+            continue
+        mine[0] += theirs[0]
+        first = theirs[1]
+        if first < mine[1] or (first == mine[1] and theirs[3] < mine[3]):
+            mine[1] = first
+            mine[3] = theirs[3]
+        if theirs[2] > mine[2]:
+            mine[2] = theirs[2]
+        if theirs[7] is None and theirs[4] == mine[4] and theirs[5] == mine[5]:
+            mine[6] += theirs[6]  # the same one connection: most entries
+            continue
+        others = mine[7]
+        if others is None:
+            others = mine[7] = {}
+        pairs = [((theirs[4], theirs[5]), theirs[6])]
+        if theirs[7] is not None:
+            pairs.extend(theirs[7].items())
+        for pair, calls in pairs:
+            if pair == (mine[4], mine[5]):
+                mine[6] += calls
+            else:
+                others[pair] = others.get(pair, 0) + calls
+        if not others:
+            mine[7] = None
+        elif len(others) > MAX_CONNECTIONS:
+            compact(mine)
+
+
+# An outcome's connections kept apart before compacting (one VPC endpoint and
+# TLS version each, usually): past this, a value of more than
+# MAX_VALUES_PER_FACT becomes MANY_VALUES here already, as the usage's
+# context will have it (tally.add_facts), so memory stays bounded.
+MAX_CONNECTIONS = 2 * MAX_VALUES_PER_FACT
+
+
+def compact(entry: list[Any]) -> None:
+    """Fold a tally entry's connections (first one and others) whose VPC
+    endpoint or TLS version has too many values into MANY_VALUES."""
+    connections = {(entry[4], entry[5]): entry[6]}
+    for pair, count in entry[7].items():
+        connections[pair] = connections.get(pair, 0) + count
+    many_vpce = len({vpce for vpce, _ in connections}) > MAX_VALUES_PER_FACT
+    many_tls = len({tls for _, tls in connections}) > MAX_VALUES_PER_FACT
+    folded: dict[tuple[Any, Any], int] = {}
+    for (vpce, tls), count in connections.items():
+        key = (MANY_VALUES if many_vpce else vpce, MANY_VALUES if many_tls else tls)
+        folded[key] = folded.get(key, 0) + count
+    (entry[4], entry[5]), entry[6] = next(iter(folded.items()))
+    del folded[(entry[4], entry[5])]
+    entry[7] = folded or None
+
+
+# -- a file's outcomes, kept ------------------------------------------------------------------
+
+
+_Resolution = tuple[Resolution, tuple[tuple[str, str], ...], str, str]
+_Key = tuple[int, _Resolution | None, str | tuple[str, str] | None, str]
+_Entry = tuple[int, datetime, datetime, str, str | None, str | None, int,
+               dict[tuple[str | None, str | None], int] | None]
+
+
+class _Packed(NamedTuple):
+    """How :class:`UnitOutcomes` is encoded (MessagePack): the resolution
+    of each outcome in place of its :class:`Resolved` (each encoded once)."""
+
+    direct: ResultRows
+    principals: list[str | tuple[str, str]]
+    entries: list[tuple[_Key, _Entry]]
+
+
+def _hook(value: Any) -> Any:
+    if value is UNSET:
+        return None
+    if value.__class__ is Resolved:
+        packed = value.packed
+        if packed is None:
+            packed = value.packed = msgspec.Raw(_ENCODER.encode(
+                (value.resolution, value.facts, value.source, value.name)))
+        return packed
+    raise NotImplementedError(f"cannot encode {type(value).__name__}")
+
+
+_ENCODER = msgspec.msgpack.Encoder(enc_hook=_hook)
+_DECODER = msgspec.msgpack.Decoder(_Packed)
+
+
+class UnitOutcomes:
+    """One file's result, kept as its tallied outcomes (and, as rows, what
+    was added to its result directly: skips, warnings, records the fast
+    path could not vouch for), encoded as they are taken: ``data`` is
+    MessagePack; :meth:`result` makes the result itself."""
+
+    __slots__ = ("data", "events_read", "bytes_read", "outcomes", "span")
+
+    def __init__(self, data: bytes, events_read: int, bytes_read: int, outcomes: int,
+                 span: tuple[datetime, datetime] | None = None) -> None:
+        self.data = data
+        self.events_read = events_read  # events the file held
+        self.bytes_read = bytes_read  # bytes of the file
+        self.outcomes = outcomes  # distinct outcomes tallied
+        self.span = span  # of the records the filters were asked about (not in ``data``)
+
+    @classmethod
+    def pack(cls, direct: ResultRows, principals: Any, entries: list[Entry],
+             span: tuple[datetime, datetime] | None) -> UnitOutcomes:
+        """A file's outcomes: ``direct`` (its result without them),
+        ``principals`` by identity token (a list, or one already encoded as
+        ``msgspec.Raw``) and tally ``entries``, encoded now (so the entries
+        may change afterwards)."""
+        data = _ENCODER.encode(_Packed(direct, principals, entries))
+        return cls(data, direct.counts[1], direct.counts[3], len(entries), span)
+
+    @classmethod
+    def unpack(cls, data: bytes) -> UnitOutcomes:
+        """Outcomes from ``data`` (as :attr:`data` holds them), read when their
+        result is made (ValueError then, when they are not that); their
+        counts are not known (-1)."""
+        return cls(data, -1, -1, -1)
+
+    def result(self) -> ScanResult:
+        """The file's result."""
+        result = ScanResult()
+        self.add_to(result)
+        return result
+
+    def add_to(self, result: ScanResult) -> None:
+        """Add the file's result to ``result`` (ValueError when :attr:`data`
+        does not hold outcomes)."""
+        try:
+            packed = _DECODER.decode(self.data)
+        except (msgspec.DecodeError, TypeError) as exc:
+            raise ValueError(f"not outcomes of a file ({exc})") from None
+        result.merge_rows(packed.direct)
+        principals: list[Principal | str] = [
+            p if isinstance(p, str) else Principal(p[0], PrincipalKind(p[1]))
+            for p in packed.principals]
+        entries = [((token, None if resolved is None else Resolved(*resolved), detail, region),
+                    list(entry))
+                   for (token, resolved, detail, region), entry in packed.entries]
+        add_outcomes(result, entries, principals, {})

@@ -1,0 +1,144 @@
+"""What a run takes from the store and what it reads: pure decisions over
+the files listed and the store's rows.
+
+A listed file the store holds, unchanged, with a result made under the
+current rules, is taken from the store: its *whole* result when its events
+lie inside the run's window, its *outside* result when they all lie outside.
+Every other file is read (:class:`~iamgen.scanning.units.UnitJob`): new or
+changed ones whole (their results are kept), ones lying across an edge of the
+window under the window (and their whole result kept, if the store lacks it),
+files no version can be given for (standard input, today's LookupEvents)
+under the window only. The results taken are then covered by as few pieces
+as possible: aggregates first (largest first, each wholly wanted and sharing
+no result with another piece), single results for the rest.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from ..model import Filters
+from ..scanning.units import Place, UnitJob, Way, placement
+from ..sources.base import TrailFile
+from ..sources.layout import skip_reason
+from .db import AggregateRow, ResultRow, UnitRow
+
+
+def filters_key(filters: Filters) -> str:
+    """The account and region filters a whole read was made with, as text
+    (the time window is not part of it: a whole read has none)."""
+    parts = []
+    if filters.accounts:
+        parts.append("accounts=" + ",".join(sorted(filters.accounts)))
+    if filters.regions:
+        parts.append("regions=" + ",".join(sorted(filters.regions)))
+    return ";".join(parts)
+
+
+def filters_of_key(key: str) -> Filters:
+    """The filters :func:`filters_key` gave ``key`` for (no window)."""
+    given = dict(part.split("=", 1) for part in key.split(";") if "=" in part)
+    return Filters(accounts=frozenset(filter(None, given.get("accounts", "").split(","))),
+                   regions=frozenset(filter(None, given.get("regions", "").split(","))))
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a run takes from the store (result ids) and what it reads; why,
+    counted by reason for the report."""
+
+    stored: list[int]
+    jobs: list[UnitJob]
+    reasons: Counter[str] = field(default_factory=Counter)
+    stale: set[int] = field(default_factory=set)  # rules ids of stale results met
+
+
+def make_plan(files: Sequence[TrailFile], version: Callable[[TrailFile], str | None],
+              units: Iterable[UnitRow], results: Iterable[ResultRow], filters: Filters,
+              rules: int) -> Plan:
+    """Decide, for each listed file, whether it comes from the store or is read, and how."""
+    by_location = {unit.location: unit for unit in units}
+    kept: dict[tuple[int, str, str], ResultRow] = {}
+    for result in results:
+        kept[(result.unit, result.way, result.filters)] = result
+    wanted_filters = filters_key(filters)
+    plan = Plan([], [])
+    for trail_file in files:
+        current = version(trail_file)
+        if current is None:
+            plan.jobs.append(UnitJob(trail_file, windowed=True))
+            plan.reasons["not kept"] += 1
+            continue
+        key = (trail_file.location, current)
+        unit = by_location.get(trail_file.location)
+        if unit is None or unit.version != current:
+            plan.jobs.append(UnitJob(trail_file, key, whole=True))
+            plan.reasons["new" if unit is None else "changed"] += 1
+            continue
+        place = placement(unit.span, filters.window)
+        whole = kept.get((unit.id, Way.WHOLE.value, wanted_filters))
+        usable_whole = whole is not None and whole.rules == rules
+        if place is Place.ACROSS:
+            plan.jobs.append(UnitJob(trail_file, key, whole=not usable_whole,
+                                     windowed=usable_whole))
+            plan.reasons["across the window's edge"] += 1
+            _note_stale(plan, whole, rules)
+            continue
+        if place is Place.INSIDE:
+            wanted, job = whole, UnitJob(trail_file, key, whole=True)
+        else:
+            wanted = kept.get((unit.id, Way.OUTSIDE.value, ""))
+            job = UnitJob(trail_file, key, outside=True)
+        if wanted is not None and wanted.rules == rules:
+            plan.stored.append(wanted.id)
+            continue
+        plan.jobs.append(job)
+        if wanted is None:
+            plan.reasons["other filters" if place is Place.INSIDE else "outside the window"] += 1
+        else:
+            plan.reasons["stale"] += 1
+            _note_stale(plan, wanted, rules)
+    return plan
+
+
+def _note_stale(plan: Plan, result: ResultRow | None, rules: int) -> None:
+    if result is not None and result.rules != rules:
+        plan.stale.add(result.rules)
+
+
+def gone(units: Iterable[UnitRow], listed: set[str], covers: Callable[[str], bool],
+         filters: Filters) -> list[UnitRow]:
+    """Files the store holds that the source would have listed (under its
+    paths, and not passed over by the filters) but did not: they have gone."""
+    return [unit for unit in units
+            if unit.location not in listed and covers(unit.location)
+            and skip_reason(unit.location, filters) is None]
+
+
+@dataclass(frozen=True, slots=True)
+class Cover:
+    """The pieces that hold the results a run takes: aggregates, then single results."""
+
+    aggregates: list[AggregateRow]
+    singles: list[int]
+    dead: list[int]  # aggregates no run can use again
+
+
+def make_cover(wanted: Iterable[int], aggregates: Sequence[AggregateRow], existing: set[int],
+               rules: int) -> Cover:
+    """Cover the results ``wanted`` with aggregates (largest first, each
+    wholly wanted and sharing no result with another piece), then single
+    results. Aggregates holding a result that no longer ``exists``, or made
+    under other rules, are dead."""
+    remaining = set(wanted)
+    used, dead = [], []
+    for aggregate in aggregates:
+        members = set(aggregate.members)
+        if aggregate.rules != rules or not members <= existing:
+            dead.append(aggregate.id)
+        elif len(members) > 1 and members <= remaining:
+            used.append(aggregate)
+            remaining -= members
+    return Cover(used, sorted(remaining), dead)

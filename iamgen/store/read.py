@@ -1,0 +1,208 @@
+"""Reading a trail through a store (``--store PATH``): what the store holds is
+merged, only what it lacks is read, and what is read is kept for next time.
+
+The result is the one a run without the store gives, byte for byte in every
+output: each file's kept result is exact (:mod:`iamgen.scanning.units`), and
+results merge in any order to the same totals. Files are listed as always
+(files the filters pass over by their path are never opened, and counted).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from time import monotonic
+
+from ..errors import InputError
+from ..model import Filters
+from ..scanning.gc_tuning import collecting_rarely
+from ..scanning.scan import Progress
+from ..scanning.outcomes import UnitOutcomes
+from ..scanning.tally import ResultRows, ScanResult
+from ..scanning.units import UnitJob, Way, scan_units
+from ..sources.base import RecordSource, TrailFile, VersionedSource
+from .codec import CodecError, decode, decode_unit, encode, encode_unit
+from .db import AggregateRow, PendingResult, Store
+from .plan import filters_key, gone, make_cover, make_plan
+from .rules import Rules, current_rules
+
+# A run that merged more pieces than this from the store keeps them merged as
+# one aggregate, so the next run merges one.
+CONSOLIDATE_AFTER = 8
+
+
+@dataclass(frozen=True, slots=True)
+class StoreReport:
+    """What a run did with its store, for the lines after the summary."""
+
+    path: Path
+    listed: int
+    from_store: int
+    read: Counter[str]
+    gone: int
+    stale: tuple[Rules, ...] = ()
+
+    def lines(self) -> list[str]:
+        """``iamgen store`` and what it did, indented like the summary."""
+        read = sum(self.read.values())
+        lines = [f"iamgen store: {self.path}",
+                 f"  files listed: {self.listed}: {self.from_store} from the store, {read} read"
+                 + (f" ({_tally(self.read)})" if read else "")]
+        for rules in self.stale:
+            lines.append(f"  stale results read again: made by {rules.describe()}, "
+                         f"not {current_rules().describe()}")
+        if self.gone:
+            lines.append(f"  files gone from the source: {self.gone} (their results stay in "
+                         "the store until `iamgen store prune`)")
+        return lines
+
+
+def _tally(counts: Counter[str]) -> str:
+    return ", ".join(f"{count} {reason}" for reason, count in
+                     sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def read_with_store(path: str | Path, source: RecordSource, filters: Filters, workers: int = 1,
+                    progress: Callable[[Progress], None] | None = None
+                    ) -> tuple[ScanResult, StoreReport]:
+    """Scan ``source`` through the store at ``path`` (made when missing)."""
+    path = Path(path)
+    rules = current_rules()
+    files = source.files(filters)
+    skipped = source.skipped()
+    versioned = isinstance(source, VersionedSource)
+    with Store.open(path) as store:
+        rules_id = store.rules_id(rules)
+        units = store.units()
+        results = store.results()
+        plan = make_plan(files, source.version if versioned else _no_version, units,
+                         results, filters, rules_id)
+        listed = {trail_file.location for trail_file in files}
+        missing = gone(units, listed, source.covers, filters) if versioned else []
+        store.mark_missing([unit.id for unit in missing if unit.missing_since is None],
+                           datetime.now(UTC))
+        cover = make_cover(plan.stored, store.aggregates(), {r.id for r in results}, rules_id)
+        store.delete_aggregates(cover.dead)
+        all_rules = store.all_rules()
+    loaded: list[ScanResult] = []
+
+    def load() -> None:
+        """What the store holds for this run, merged (while worker processes read)."""
+        with Store.open(path, create=False) as store, collecting_rarely():
+            loaded.append(_load(store, cover.aggregates, cover.singles))
+            if len(cover.aggregates) + len(cover.singles) > CONSOLIDATE_AFTER:
+                store.put_aggregate(rules_id, list(plan.stored),
+                                    encode(loaded[0].export_rows()))
+
+    if plan.jobs:
+        read = scan_units(source, plan.jobs, filters,
+                          partial(StoreSink, path, rules_id, filters_key(filters)),
+                          workers, progress, meanwhile=load)
+        (result,) = loaded
+        with collecting_rarely():
+            for rows in read.kept:
+                result.merge_rows(rows)
+            for shipment in read.windowed:
+                result.merge_shipment(shipment)
+    else:
+        load()
+        (result,) = loaded
+    result.files_skipped.update(skipped)
+    report = StoreReport(path, len(files), len(plan.stored), plan.reasons, len(missing),
+                         tuple(all_rules[r] for r in sorted(plan.stale) if r in all_rules))
+    return result, report
+
+
+def _no_version(trail_file: TrailFile) -> None:
+    return None
+
+
+def _load(store: Store, aggregates: list[AggregateRow], singles: list[int]) -> ScanResult:
+    """The aggregates and single results named, merged (usages pending, in order).
+    An aggregate another run dropped since this one looked is replaced by its
+    results; a result another run replaced since is an error (run again)."""
+    result = ScanResult()
+    singles = list(singles)
+    try:
+        for aggregate in aggregates:
+            data = store.aggregate_data(aggregate.id)
+            if data is None:
+                singles.extend(aggregate.members)
+            else:
+                result.merge_rows(decode(data))
+        if singles:
+            loose = ScanResult()
+            found = 0
+            for _, data in store.result_data(singles):
+                decode_unit(data).add_to(loose)
+                found += 1
+            if found != len(singles):
+                raise InputError(f"{store.path}: another run replaced results while this one "
+                                 "read the store: run again")
+            result.merge_shipment(loose.ship())
+    except (CodecError, ValueError) as exc:
+        raise InputError(f"{store.path}: damaged store (a result cannot be read: {exc}); "
+                         "`iamgen store rebuild` reads its files again") from None
+    return result
+
+
+class StoreSink:
+    """Keeps the results one process of a run reads (a
+    :class:`~iamgen.scanning.units.UnitSink`): a few files a transaction,
+    each file's results with its marker, and at the end what the process
+    counted, merged, as one aggregate."""
+
+    def __init__(self, path: Path, rules: int, filters: str, aggregate: bool = True) -> None:
+        # Opened at the first write: a connection must never cross a fork
+        # (the main process makes its sink before its worker processes start).
+        self._path = path
+        self._store: Store | None = None
+        self._rules = rules
+        self._filters = filters
+        self._aggregate = aggregate
+        self._pending: list[PendingResult] = []
+        self._since = 0.0
+        self._counted: list[int] = []
+
+    def put(self, job: UnitJob, way: Way, unit: UnitOutcomes,
+            span: tuple[datetime, datetime] | None, counted: bool) -> None:
+        location, version = job.key
+        if not self._pending:
+            self._since = monotonic()
+        self._pending.append(PendingResult(
+            location, version, span, way.value, self._filters if way is Way.WHOLE else "",
+            unit.events_read, unit.outcomes, unit.bytes_read, encode_unit(unit),
+            way is Way.WHOLE, counted))
+        if len(self._pending) >= BATCH_FILES or monotonic() - self._since > BATCH_SECONDS:
+            self._flush()
+
+    def _opened(self) -> Store:
+        if self._store is None:
+            self._store = Store.open(self._path, create=False)
+        return self._store
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        if pending:
+            ids = self._opened().put_results(self._rules, pending)
+            self._counted.extend(i for i, p in zip(ids, pending, strict=True) if p.counted)
+
+    def close(self, counted: ResultRows) -> None:
+        try:
+            self._flush()
+            if self._aggregate and len(self._counted) > 1:
+                self._opened().put_aggregate(self._rules, self._counted, encode(counted))
+        finally:
+            if self._store is not None:
+                self._store.close()
+
+
+# A sink writes its files' results in one transaction once it holds this many,
+# or has held the first this long: each file is still complete or absent, and
+# a run killed loses at most that much work.
+BATCH_FILES = 32
+BATCH_SECONDS = 0.5

@@ -1,0 +1,329 @@
+"""Reading through a store gives what reading the trail gives, however the
+files arrive, whatever the window; what changed is read again, and only that."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import shutil
+import sqlite3
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from iamgen.errors import InputError
+from iamgen.model import Filters, Window
+from iamgen.scanning.scan import scan
+from iamgen.scanning.tally import ScanResult
+from iamgen.sources.local import LocalSource
+from iamgen.store import codec, db, read
+from iamgen.store.db import Store
+from iamgen.store.maintain import prune
+from iamgen.store.rules import Rules, current_rules
+from tests.records import record, role_identity
+from tests.test_store_units import assert_same
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "examples" / "ml-account" / "trail"
+ALL_FILES = sorted(str(p) for p in EXAMPLE.rglob("*.gz"))
+# Two days of both regions (48 files): Athena ids announced and used in other
+# files, a signal, a damaged gzip file.
+TWO_DAYS = [f for f in ALL_FILES if "/11/04/" in f or "/11/05/" in f]
+
+
+def plain(files: list[str], filters: Filters = Filters()) -> ScanResult:
+    return scan(LocalSource(tuple(files)), filters)
+
+
+def stored(path: Path, files: list[str], filters: Filters = Filters(),
+           workers: int = 1) -> tuple[ScanResult, read.StoreReport]:
+    return read.read_with_store(path, LocalSource(tuple(files)), filters, workers)
+
+
+def assert_store_sound(path: Path) -> None:
+    """Every file held has a result, and every result reads."""
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("SELECT count(*) FROM units WHERE id NOT IN "
+                                  "(SELECT unit FROM results)").fetchone()[0] == 0
+        for (blob,) in connection.execute("SELECT data FROM results"):
+            codec.decode_unit(blob).result()
+        for (blob,) in connection.execute("SELECT data FROM aggregates"):
+            codec.decode(blob)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_first_run_and_a_rerun_give_what_the_trail_gives(tmp_path: Path,
+                                                            workers: int) -> None:
+    store = tmp_path / "store.db"
+    whole = plain(ALL_FILES)
+    first, report = stored(store, ALL_FILES, workers=workers)
+    assert_same(first, whole)
+    assert report.from_store == 0 and report.read["new"] == len(ALL_FILES) - 1  # the digest
+    again, report = stored(store, ALL_FILES, workers=workers)
+    assert_same(again, whole)
+    assert report.from_store == len(ALL_FILES) - 1 and not report.read
+    assert_store_sound(store)
+
+
+MOMENTS = [None, *(datetime.fromisoformat(t) for t in (
+    "2026-11-04T00:00:00+00:00", "2026-11-04T09:30:00+00:00", "2026-11-04T12:00:00+00:00",
+    "2026-11-05T03:00:00+00:00", "2026-11-05T10:42:42+00:00", "2026-11-05T23:59:59+00:00"))]
+
+
+@st.composite
+def windows(draw: st.DrawFn) -> Filters:
+    since, until = draw(st.sampled_from(MOMENTS)), draw(st.sampled_from(MOMENTS))
+    if since is not None and until is not None and since > until:
+        since, until = until, since
+    regions = draw(st.sampled_from([(), ("us-east-1",), ("us-west-2",)]))
+    return Filters(window=Window(since, until), regions=frozenset(regions))
+
+
+@settings(max_examples=40, deadline=None)
+@given(order=st.permutations(range(len(TWO_DAYS))),
+       cuts=st.lists(st.integers(1, len(TWO_DAYS) - 1), max_size=3, unique=True),
+       runs=st.lists(windows(), min_size=4, max_size=4))
+def test_any_split_into_successive_runs_gives_one_run_over_all(
+        order: list[int], cuts: list[int], runs: list[Filters]) -> None:
+    """Files arriving in any order, read in any number of runs (each with its
+    own window and region filter) on one store: every run gives what one run
+    without a store over the files there so far gives."""
+    bounds = [*sorted(cuts), len(order)]
+    with tempfile.TemporaryDirectory() as folder:
+        store = Path(folder) / "store.db"
+        for number, end in enumerate(bounds):
+            files = sorted(TWO_DAYS[i] for i in order[:end])
+            filters = runs[number]
+            result, _ = stored(store, files, filters)
+            assert_same(result, plain(files, filters))
+        final = runs[-1]
+        for _ in range(2):
+            result, report = stored(store, TWO_DAYS, final)
+            assert_same(result, plain(TWO_DAYS, final))
+        assert set(report.read) <= {"across the window's edge"}  # all else was kept
+        assert_store_sound(store)
+
+
+def _copy(files: list[str], root: Path) -> list[str]:
+    out = []
+    for name in files:
+        target = root / Path(name).relative_to(EXAMPLE)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(name, target)
+        out.append(str(target))
+    return out
+
+
+def test_changing_one_file_reads_exactly_that_file(tmp_path: Path) -> None:
+    trail = tmp_path / "trail"
+    _copy(TWO_DAYS, trail)
+    store = tmp_path / "store.db"
+    source = lambda: LocalSource((str(trail),))  # noqa: E731 - listed afresh each run
+    read.read_with_store(store, source(), Filters())
+    changed = sorted(trail.rglob("*.gz"))[5]
+    late = [record(role_identity("Late"), "s3.amazonaws.com", "ListBuckets", {},
+                   time="2026-11-04T10:00:00Z")]
+    changed.write_bytes(gzip.compress(json.dumps({"Records": late}).encode()))
+    result, report = read.read_with_store(store, source(), Filters())
+    assert dict(report.read) == {"changed": 1}
+    assert report.from_store == len(TWO_DAYS) - 1
+    assert_same(result, scan(source(), Filters()))
+    assert "Late" in " ".join(p.arn for p in result.principal_events)
+    # The same size and content, written again: a new modification time is a change too.
+    os.utime(changed, ns=(0, 10**18))
+    _, report = read.read_with_store(store, source(), Filters())
+    assert dict(report.read) == {"changed": 1}
+    assert_store_sound(store)
+
+
+def test_results_made_under_other_rules_are_read_again_and_said(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = tmp_path / "store.db"
+    stored(store, TWO_DAYS)
+    other = Rules("0.0.9", "0.1.1", "f" * 64)
+    monkeypatch.setattr(read, "current_rules", lambda: other)
+    result, report = stored(store, TWO_DAYS)
+    assert dict(report.read) == {"stale": len(TWO_DAYS)} and report.from_store == 0
+    assert report.stale == (current_rules(),)
+    assert any("stale results read again" in line for line in report.lines())
+    assert_same(result, plain(TWO_DAYS))
+    _, report = stored(store, TWO_DAYS)  # now current under the other rules
+    assert report.from_store == len(TWO_DAYS)
+
+
+def test_a_file_gone_from_the_source_is_reported_and_kept_until_pruned(
+        tmp_path: Path) -> None:
+    trail = tmp_path / "trail"
+    files = _copy(TWO_DAYS, trail)
+    store = tmp_path / "store.db"
+    read.read_with_store(store, LocalSource((str(trail),)), Filters())
+    Path(files[0]).unlink()
+    result, report = read.read_with_store(store, LocalSource((str(trail),)), Filters())
+    assert report.gone == 1 and any("gone from the source: 1" in x for x in report.lines())
+    assert_same(result, scan(LocalSource((str(trail),)), Filters()))
+    with Store.open(store) as opened:
+        assert len(opened.units()) == len(files)  # history is evidence
+        assert sum(1 for u in opened.units() if u.missing_since is not None) == 1
+        cut = datetime(2026, 11, 5, tzinfo=UTC)
+        before = len(opened.units())
+        pruned, events = prune(opened, cut)
+        assert pruned >= sum(1 for f in files if "/11/04/" in f) and events > 0
+        left = opened.units()
+        assert len(left) == before - pruned
+        assert all(unit.span is None or unit.span[1] >= cut for unit in left)
+    # A narrower window passes files over by their path: they are not gone.
+    _, report = read.read_with_store(store, LocalSource((str(trail),)), Filters(
+        window=Window(since=datetime(2026, 11, 7, tzinfo=UTC))))
+    assert report.gone == 0
+
+
+def test_standard_input_is_never_kept(tmp_path: Path) -> None:
+    data = Path(TWO_DAYS[0]).read_bytes()
+    store = tmp_path / "store.db"
+    for _ in range(2):
+        result, report = read.read_with_store(store, LocalSource(("-",), data), Filters())
+        assert dict(report.read) == {"not kept": 1}
+        assert_same(result, scan(LocalSource(("-",), data), Filters()))
+
+
+def test_many_pieces_are_merged_into_one_aggregate_for_the_next_run(tmp_path: Path) -> None:
+    store = tmp_path / "store.db"
+    for number in range(len(TWO_DAYS)):  # one file a run: one single result each
+        stored(store, TWO_DAYS[number:number + 1])
+    with Store.open(store) as opened:
+        assert opened.aggregates() == []
+    result, report = stored(store, TWO_DAYS)
+    assert report.from_store == len(TWO_DAYS)
+    with Store.open(store) as opened:
+        (aggregate,) = opened.aggregates()
+        assert len(aggregate.members) == len(TWO_DAYS)
+    again, _ = stored(store, TWO_DAYS)
+    assert_same(again, result)
+    assert_same(again, plain(TWO_DAYS))
+
+
+# -- the file itself -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"hello, this is not a database at all" * 200, "not an iamgen store (not an SQLite"),
+    (None, "not an iamgen store (an SQLite database of something else)"),
+])
+def test_a_foreign_file_is_a_clear_error(tmp_path: Path, content: bytes | None,
+                                         message: str) -> None:
+    path = tmp_path / "other.db"
+    if content is None:
+        with sqlite3.connect(path) as connection:
+            connection.execute("CREATE TABLE notes (text TEXT)")
+    else:
+        path.write_bytes(content)
+    before = path.read_bytes()
+    with pytest.raises(InputError, match=re.escape(message)):
+        stored(path, TWO_DAYS[:2])
+    assert path.read_bytes() == before  # left as it was
+
+
+def test_a_directory_a_missing_folder_and_a_newer_format(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="a directory"):
+        stored(tmp_path, TWO_DAYS[:1])
+    with pytest.raises(InputError, match="no such directory"):
+        stored(tmp_path / "nowhere" / "store.db", TWO_DAYS[:1])
+    path = tmp_path / "store.db"
+    stored(path, TWO_DAYS[:1])
+    with sqlite3.connect(path) as connection:
+        connection.execute(f"PRAGMA user_version = {db.SCHEMA_VERSION + 1}")
+    with pytest.raises(InputError, match="written by a newer iamgen"):
+        stored(path, TWO_DAYS[:1])
+
+
+def test_a_damaged_result_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    stored(path, TWO_DAYS[:3])
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE results SET data = x'00010203'")
+        connection.execute("DELETE FROM aggregates")
+    with pytest.raises(InputError, match="damaged store .*store rebuild"):
+        stored(path, TWO_DAYS[:3])
+
+
+def test_a_damaged_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    stored(path, TWO_DAYS)
+    with Store.open(path) as opened:
+        opened.vacuum()  # everything in the main file
+    data = bytearray(path.read_bytes())
+    for offset in range(4096 * 2, len(data), 4096):  # every page but the first two
+        data[offset:offset + 64] = os.urandom(64)
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=r"store\.db: "):
+        stored(path, TWO_DAYS)
+
+
+def test_a_busy_store_fails_with_a_clear_message(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "store.db"
+    stored(path, TWO_DAYS[:2])
+    monkeypatch.setattr(db, "BUSY_SECONDS", 0.2)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another run, writing
+    try:
+        with pytest.raises(InputError, match="the store is busy: another iamgen run"):
+            stored(path, TWO_DAYS[:4])
+        result, _ = stored(path, TWO_DAYS[:2])  # reading what it holds does not wait
+        assert_same(result, plain(TWO_DAYS[:2]))
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    result, _ = stored(path, TWO_DAYS[:4])
+    assert_same(result, plain(TWO_DAYS[:4]))
+
+
+class _Lookups:
+    """A LookupEvents stand-in: one event an hour, in the window asked for."""
+
+    class meta:  # noqa: N801 - the shape of a boto3 client's ``meta``
+        region_name = "us-east-1"
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[datetime, datetime]] = []
+
+    def lookup_events(self, **request: object) -> dict[str, object]:
+        start, end = request["StartTime"], request["EndTime"]
+        assert isinstance(start, datetime) and isinstance(end, datetime)
+        self.asked.append((start, end))
+        events = []
+        moment = start.replace(minute=30, second=0, microsecond=0)
+        while moment <= end:
+            if moment >= start:
+                body = record(role_identity("Nightly"), "s3.amazonaws.com", "ListBuckets", {},
+                              time=moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
+                events.append({"EventTime": moment, "CloudTrailEvent": json.dumps(body)})
+            moment = moment.replace(hour=moment.hour + 1) if moment.hour < 23 else \
+                moment.replace(day=moment.day + 1, hour=0)
+        return {"Events": events}
+
+
+def test_finished_days_of_lookup_events_are_kept(tmp_path: Path) -> None:
+    from iamgen.sources.lookup import LookupSource
+
+    now = datetime(2026, 11, 3, 12, tzinfo=UTC)
+    filters = Filters(window=Window(since=datetime(2026, 11, 1, tzinfo=UTC)))
+    store = tmp_path / "store.db"
+    for number in range(2):
+        client = _Lookups()
+        source = LookupSource(lambda region: client, now=now, sleep=lambda s: None)
+        result, report = read.read_with_store(store, source, filters)
+        plain_client = _Lookups()
+        assert_same(result, scan(LookupSource(lambda region: plain_client, now=now,
+                                              sleep=lambda s: None), filters))
+        if number == 0:
+            assert dict(report.read) == {"new": 2, "not kept": 1}
+        else:  # the two whole days come from the store; today is asked again
+            assert report.from_store == 2 and dict(report.read) == {"not kept": 1}
+            assert [start.day for start, _ in client.asked] == [3]

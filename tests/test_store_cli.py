@@ -1,0 +1,141 @@
+"""``--store`` on every command that reads a trail, and ``iamgen store ...``:
+the same bytes out as without a store, and one-line errors."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from iamgen.cli import build_app
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "ml-account"
+TRAIL = str(EXAMPLE / "trail")
+GRANTS = str(EXAMPLE / "grants" / "account-authorization-details.json")
+ROLE = "AmazonSageMaker-ExecutionRole-20261014T093512"
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(build_app(), list(args), env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def summary_part(err: str) -> str:
+    """stderr without the store's own block (``iamgen store: ...`` and its lines)."""
+    lines, skipping = [], False
+    for line in err.splitlines():
+        if line.startswith("iamgen store: "):
+            skipping = True
+            continue
+        if skipping and line.startswith("  "):
+            continue
+        skipping = False
+        lines.append(line)
+    return "\n".join(lines)
+
+
+COMMANDS = [
+    ("suggest", "--all", "--format", "terraform", "--output-dir", "{out}"),
+    ("suggest", "priya.raman", "--harden", "auto"),
+    ("diff", ROLE, "--grants", GRANTS, "--format", "markdown"),
+    ("review", "--grants", GRANTS, "--format", "json"),
+    ("graph", "--format", "json"),
+    ("who", "arn:aws:s3:::ml-datasets-111122223333*"),
+    ("chains", "ml-model-registry-publisher"),
+    ("backtest", "--all", "--holdout", "2d", "--format", "json"),
+    ("suggest", "--all", "--since", "2026-11-04T12:00:00Z", "--until", "2026-11-06T06:00:00Z",
+     "--region", "us-east-1", "--output-dir", "{out}"),
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c[:2]))
+def test_the_same_bytes_with_a_store_as_without(command: tuple[str, ...],
+                                                tmp_path: Path) -> None:
+    store = tmp_path / "store.db"
+
+    def once(*extra: str) -> tuple[str, str, dict[str, bytes]]:
+        out = tmp_path / "out"  # one name: "wrote N files to OUT" is part of the output
+        shutil.rmtree(out, ignore_errors=True)
+        args = [a.format(out=out) for a in command]
+        code, stdout, stderr = run(*args, "--trail", TRAIL, "--workers", "2", *extra)
+        assert code == 0, stderr
+        files = {p.name: p.read_bytes() for p in sorted(out.iterdir())} if out.exists() else {}
+        return stdout, stderr, files
+
+    plain = once()
+    first = once("--store", str(store))
+    again = once("--store", str(store))
+    for stdout, stderr, files in (first, again):
+        assert stdout == plain[0]
+        assert files == plain[2]
+        assert summary_part(stderr) == summary_part(plain[1])
+        assert "iamgen store: " in stderr
+    assert "from the store, 0 read" in again[1] or "across" in again[1]
+
+
+def test_the_environment_names_the_store(tmp_path: Path) -> None:
+    store = tmp_path / "env.db"
+    for _ in range(2):
+        code, out, err = run("suggest", "priya.raman", "--trail", TRAIL,
+                             env={"IAMGEN_STORE": str(store)})
+        assert code == 0, err
+    assert "170 from the store, 0 read" in err
+    code, out, _ = run("store", "info", env={"IAMGEN_STORE": str(store)})
+    assert code == 0 and "files: 170 (170 local)" in out
+
+
+def test_the_sql_sources_take_no_store(tmp_path: Path) -> None:
+    code, out, err = run("suggest", "--all", "--trail", TRAIL, "--source", "duckdb",
+                         "--store", str(tmp_path / "s.db"))
+    assert code == 2 and out == ""
+    assert "--store goes with --source trail or lookup" in err
+
+
+def test_help_names_the_option_and_its_variable() -> None:
+    code, out, _ = run("suggest", "--help")
+    assert code == 0 and "--store PATH" in out and "IAMGEN_STORE" in out
+    code, out, _ = run("store", "--help")
+    assert code == 0
+    for name in ("info", "prune", "rebuild", "vacuum"):
+        assert name in out
+    code, out, _ = run("store", "prune", "--help")
+    assert code == 0 and "Exit codes: 0 done" in " ".join(out.split())
+
+
+def test_info_prune_rebuild_vacuum(tmp_path: Path) -> None:
+    store = tmp_path / "store.db"
+    code, _, err = run("graph", "--trail", TRAIL, "--store", str(store), "-q")
+    assert code == 0, err
+    code, out, _ = run("store", "info", "--store", str(store), "--check")
+    assert code == 0
+    assert "files: 170 (170 local), 2,395 events, 2026-11-02T02:02:54Z .. " in out
+    assert "(current)" in out and "check: ok" in out
+    code, out, _ = run("store", "rebuild", "--store", str(store), "--workers", "1")
+    assert code == 0 and "read again: 170 file(s)" in out
+    code, out, _ = run("store", "prune", "--store", str(store), "--before", "2026-11-05")
+    assert code == 0 and out.startswith("pruned ") and "vacuum" in out
+    code, out, _ = run("store", "vacuum", "--store", str(store))
+    assert code == 0 and out.startswith("vacuumed: ")
+    code, out, _ = run("store", "info", "--store", str(store))
+    assert code == 0 and "files: 170" not in out
+    code, again, err = run("graph", "--trail", TRAIL, "--store", str(store))
+    assert code == 0 and "from the store" in err
+    assert again == run("graph", "--trail", TRAIL)[1]
+
+
+@pytest.mark.parametrize("command", ["info", "vacuum", "rebuild"])
+def test_store_commands_on_what_is_not_a_store(command: str, tmp_path: Path) -> None:
+    foreign = tmp_path / "notes.db"
+    with sqlite3.connect(foreign) as connection:
+        connection.execute("CREATE TABLE notes (text TEXT)")
+    code, out, err = run("store", command, "--store", str(foreign))
+    assert code == 3 and out == "" and "Traceback" not in err
+    assert err.strip() == (f"iamgen: error: {foreign}: not an iamgen store (an SQLite "
+                           "database of something else)")
+    code, _, err = run("store", command, "--store", str(tmp_path / "missing.db"))
+    assert code == 3 and err.strip().endswith("missing.db: no such store")
+    code, _, err = run("suggest", "--all", "--trail", TRAIL, "--store", str(foreign))
+    assert code == 3 and err.strip().startswith("iamgen: error: ")
