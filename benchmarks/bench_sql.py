@@ -33,6 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / ".bench"
 
+from bench_throughput import spread, trail  # noqa: E402 - run as a script: its folder is on sys.path
+
 FILE_PATH = r"""
 import sys
 from iamgen.commands.reading import read_trails
@@ -89,14 +91,6 @@ def timed(script: str, *args: str) -> Run:
     return Run(seconds, usage.ru_maxrss / 1024, events, rows, usages)
 
 
-def trail(events: int) -> Path:
-    """The synthetic trail of ``events`` events (generated when missing)."""
-    folder = BENCH / f"trail-{events}"
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "generate_trail.py"),
-                    "--events", str(events), "--out", str(folder)], check=True)
-    return folder
-
-
 def parquet(folder: Path) -> Path:
     """A Parquet copy of a trail, shaped like the Athena table (made when missing)."""
     copy = folder.with_name(folder.name + ".parquet")
@@ -105,11 +99,6 @@ def parquet(folder: Path) -> Path:
         subprocess.run([sys.executable, "-c", PARQUET_COPY, str(folder), str(copy)], cwd=ROOT,
                        check=True)
     return copy
-
-
-def spread(values: list[float]) -> str:
-    """Median and range, e.g. ``12.3 (11.9-13.0)``."""
-    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
 
 
 def main(argv: list[str] | None = None) -> int:

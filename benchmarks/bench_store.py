@@ -39,6 +39,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / ".bench"
+
+from bench_throughput import spread, trail  # noqa: E402 - run as a script: its folder is on sys.path
 WORK = BENCH / "store"
 TARGET_FIRST = 1.15
 TARGET_SECOND = 0.20
@@ -53,14 +55,6 @@ from iamgen.model import Filters
 run = read_trails([sys.argv[1]], Filters(), progress=False, store=sys.argv[2] or None)
 print(run.result.events_read)
 """
-
-
-def trail(events: int) -> Path:
-    """The synthetic trail of ``events`` events (generated when missing)."""
-    folder = BENCH / f"trail-{events}"
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "generate_trail.py"),
-                    "--events", str(events), "--out", str(folder)], check=True)
-    return folder
 
 
 def split(source: Path) -> tuple[list[Path], list[Path]]:
@@ -112,11 +106,6 @@ def read_only(folder: Path, store: Path | None) -> tuple[float, float]:
 
 def outputs(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
-
-
-def spread(values: list[float]) -> str:
-    """Median and range, e.g. ``12.30 (11.90-13.00)``."""
-    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
 
 
 def ratio(times: dict[str, list[float]], name: str, against: str) -> str:
