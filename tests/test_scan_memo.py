@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from msgspec import UNSET
 
-from iamgen.scanning.fast import SHAPE_TRIAL, FastScanner
+from iamgen.scanning.fast import FastScanner
+from iamgen.scanning.memo import SHAPE_TRIAL
 from iamgen.scanning.memo import Shape
 from iamgen.mapping.resolve import resolve, resolve_call
 from iamgen.mapping.context import RecordContext

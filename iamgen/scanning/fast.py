@@ -41,7 +41,7 @@ from ..sources.decode import (
     json_decode,
     json_encode,
 )
-from .memo import Memo, Shape
+from .memo import Memo, Shape, ShapedMemo
 from .outcomes import (
     MAX_CONNECTIONS,
     Resolved,
@@ -51,14 +51,9 @@ from .outcomes import (
     fold,
 )
 from .plain import add_signals, announce_only, parse_event_time, producer_names, scan_record
-from .reads import NOTE_TAKER, TrackedObject, seen
+from .reads import NOTE_TAKER, TrackedObject
 from .tally import BAD_INPUT_REASONS, ScanResult
 
-# The second memo table is asked for a kind of call (eventSource, eventName)
-# until it has been asked SHAPE_TRIAL times and found less than one in
-# SHAPE_HIT_RATE: keeping what a resolution read then costs more than it saves.
-SHAPE_TRIAL = 256
-SHAPE_HIT_RATE = 64
 
 # Entries per memo table (identities: a quarter). The distinct calls of one
 # process on the 1M-event bench fit (40,000 did not: 1.5 s more CPU in all),
@@ -133,8 +128,7 @@ class FastScanner:
         self._tally: dict[tuple[Any, ...], list[Any]] = {}
         self._identities = Memo(MAX_MEMO // 4)
         self._resolutions = Memo(MAX_MEMO)
-        self._shaped = Memo(MAX_MEMO)
-        self._shapes: dict[tuple[str, str], Shape] = {}
+        self._shaped = ShapedMemo(MAX_MEMO)
         self._interned: dict[tuple[Any, ...], Resolved] = {}
         self._tokens: dict[Principal | str, int] = {}
         self._principals: list[Principal | str] = []
@@ -353,47 +347,20 @@ class FastScanner:
 
     def _resolve(self, memo_key: tuple[Any, ...], rec: DeliveredRecord) -> Resolved:
         """The resolution of a call the first memo table lacks (``memo_key``
-        is its key there): from the second table, else from the resolver.
+        is its key there): from the shaped table, else from the resolver."""
+        source, name, listed = rec.eventSource, rec.eventName, rec.resources
 
-        Kinds of call whose keys in the second table (almost) never repeat
-        (each GetObject names a new object) soon stop asking it.
-        """
-        source, name = rec.eventSource, rec.eventName
-        shape = self._shapes.get((source, name))
-        if shape is None:
-            shape = self._shapes[(source, name)] = Shape()
-        if shape.tries > SHAPE_TRIAL and shape.hits * SHAPE_HIT_RATE < shape.tries:
+        def resolve(tracked: bool) -> tuple[Resolved, Any, Any]:
             self.memo_misses += 1
-            call = self._call(memo_key, rec, _decoded)
-            resolved = self._intern(resolve_call(call), facts_of_call(call), source, name)
-        else:
-            resolved = self._resolve_shaped(memo_key, rec, shape)
-        self._resolutions.put(memo_key, resolved)
-        return resolved
+            call = self._call(memo_key, rec, _tracked if tracked else _decoded)
+            resolution = resolve_call(call, NOTE_TAKER) if tracked else resolve_call(call)
+            return (self._intern(resolution, facts_of_call(call), source, name),
+                    call.params, call.response)
 
-    def _resolve_shaped(self, memo_key: tuple[Any, ...], rec: DeliveredRecord,
-                        shape: Shape) -> Resolved:
-        """The resolution from the second memo table, else from the resolver
-        (then remembered there under what it read; ``shape`` grows to cover it)."""
-        params_raw, response_raw, listed = (rec.requestParameters, rec.responseElements,
-                                            rec.resources)
         head = (memo_key[:6], None if listed is UNSET else bytes(listed))
-        shape.tries += 1
-        shaped = shape.key(params_raw, response_raw)
-        resolved = self._shaped.get((head, shaped))
-        if resolved is not None:
-            shape.hits += 1
-            return resolved
-        self.memo_misses += 1
-        call = self._call(memo_key, rec, _tracked)
-        resolved = self._intern(resolve_call(call, NOTE_TAKER), facts_of_call(call),
-                                rec.eventSource, rec.eventName)
-        request_seen, response_seen = seen(call.params), seen(call.response)
-        if not shape.covers(shaped, request_seen, response_seen):
-            shape = shape.grown(request_seen, response_seen)
-            self._shapes[(rec.eventSource, rec.eventName)] = shape
-            shaped = shape.key(params_raw, response_raw)
-        self._shaped.put((head, shaped), resolved)
+        resolved = self._shaped.get((source, name), head, rec.requestParameters,
+                                    rec.responseElements, resolve)
+        self._resolutions.put(memo_key, resolved)
         return resolved
 
     def _call(self, memo_key: tuple[Any, ...], rec: DeliveredRecord,
@@ -408,8 +375,8 @@ class FastScanner:
                     None if listed is UNSET else json_decode(listed))
 
     def shape_of(self, source: str, name: str) -> Shape | None:
-        """What the second memo table keeps of one kind of call (None: not asked yet)."""
-        return self._shapes.get((source, name))
+        """What the shaped memo table keeps of one kind of call (None: not asked yet)."""
+        return self._shaped.shape_of((source, name))
 
     def _intern(self, resolution: Resolution, facts: tuple[tuple[str, str], ...], source: str,
                 name: str) -> Resolved:
@@ -470,7 +437,7 @@ class FastScanner:
         # The memo tables are done with: free them before the result grows.
         self._identities = Memo(MAX_MEMO // 4)
         self._resolutions = Memo(MAX_MEMO)
-        self._shaped = Memo(MAX_MEMO)
+        self._shaped.forget()
         self._interned.clear()
         tally = self._tally
         if self._total is not None:

@@ -25,13 +25,14 @@ grow.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import msgspec
 from msgspec import UNSET
 
 from ..mapping.reads import ARN_VALUES, ROLE_WALK
+from .reads import seen
 
 _members = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _serials = itertools.count()
@@ -66,6 +67,11 @@ class Memo:
 
     def __len__(self) -> int:
         return len(self.young) + len(self._old)
+
+    @property
+    def limit(self) -> int:
+        """How many entries the table holds at most."""
+        return 2 * self._limit
 
 
 def _maybe_arn(value: bytes) -> bool:
@@ -190,3 +196,60 @@ class Shape:
 def _whole(part: Any) -> bool:
     """Whether a side's key part is the object's whole JSON (or its absence)."""
     return part.__class__ is bytes or part is UNSET
+
+
+# The shaped table is asked for a kind of call (eventSource, eventName) until
+# it has been asked SHAPE_TRIAL times and found less than one in
+# SHAPE_HIT_RATE: keeping what a resolution read then costs more than it saves.
+SHAPE_TRIAL = 256
+SHAPE_HIT_RATE = 64
+
+
+class ShapedMemo:
+    """Resolutions remembered under only what resolving read: one
+    :class:`Shape` per kind of call, learned as calls are resolved.
+
+    :meth:`get` answers from the table, or asks ``resolve`` and remembers
+    the answer under the key of a shape that covers what that run noted.
+    Kinds of call whose keys (almost) never repeat (each GetObject names a
+    new object) soon stop being remembered: ``resolve`` is then asked
+    untracked.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._shapes: dict[tuple[str, str], Shape] = {}
+        self._table = Memo(limit)
+
+    def forget(self) -> None:
+        """Drop the remembered values (the shapes learned stay)."""
+        self._table = Memo(self._table.limit)
+
+    def shape_of(self, kind: tuple[str, str]) -> Shape | None:
+        """The shape learned for a kind of call (None: not asked yet)."""
+        return self._shapes.get(kind)
+
+    def get(self, kind: tuple[str, str], head: Any, request_raw: Any, response_raw: Any,
+            resolve: Callable[[bool], tuple[Any, Any, Any]]) -> Any:
+        """The value remembered for a call of ``kind`` whose other fields are
+        ``head`` and whose request and response JSON are ``*_raw`` (or UNSET),
+        else ``resolve(tracked)`` -> (value, request, response): tracked, the
+        request and response it was given are
+        :class:`~iamgen.scanning.reads.TrackedObject` (or not objects)."""
+        shape = self._shapes.get(kind)
+        if shape is None:
+            shape = self._shapes[kind] = Shape()
+        if shape.tries > SHAPE_TRIAL and shape.hits * SHAPE_HIT_RATE < shape.tries:
+            return resolve(False)[0]
+        shape.tries += 1
+        shaped = shape.key(request_raw, response_raw)
+        value = self._table.get((head, shaped))
+        if value is not None:
+            shape.hits += 1
+            return value
+        value, request, response = resolve(True)
+        request_seen, response_seen = seen(request), seen(response)
+        if not shape.covers(shaped, request_seen, response_seen):
+            shape = self._shapes[kind] = shape.grown(request_seen, response_seen)
+            shaped = shape.key(request_raw, response_raw)
+        self._table.put((head, shaped), value)
+        return value

@@ -31,10 +31,9 @@ from ..mapping.identity import principal_of
 from ..mapping.resolve import resolve_call
 from ..mapping.signals import signal_event_names, signals_of
 from ..model import Principal, Resolution
-from ..scanning.fast import SHAPE_HIT_RATE, SHAPE_TRIAL
-from ..scanning.memo import Shape
+from ..scanning.memo import ShapedMemo
 from ..scanning.plain import announce_only, producer_names
-from ..scanning.reads import NOTE_TAKER, TrackedObject, seen
+from ..scanning.reads import NOTE_TAKER, TrackedObject
 from ..scanning.tally import BAD_INPUT_REASONS, ScanResult
 from .query import BAD_INPUT, COUNTED, SHAPE_FIELDS, SKIPPED
 
@@ -152,9 +151,8 @@ class RowReader:
         self.events = 0  # the events the rows stand for
         self._resolved: dict[tuple[Any, ...], tuple[Resolution, tuple[tuple[str, str], ...]]] = {}
         self._identities: dict[tuple[Any, ...], tuple[Principal | str, CallerFacts]] = {}
-        self._shapes: dict[tuple[str, str], Shape] = {}
         self._connected: dict[tuple[Any, ...], tuple[tuple[str, str], ...]] = {}
-        self._shaped: dict[Any, tuple[Resolution, tuple[tuple[str, str], ...]]] = {}
+        self._shaped = ShapedMemo(MAX_REMEMBERED)
 
     def add_all(self, rows: Iterable[ShapeRow]) -> None:
         """Add every row."""
@@ -221,37 +219,22 @@ class RowReader:
         """The resolution and facts of a shape's call (who made it aside),
         remembered as the file path's fast scan remembers them: under the
         call's exact text, then under only the request and response members
-        resolving it read (:class:`~iamgen.scanning.memo.Shape`)."""
+        resolving it read (:class:`~iamgen.scanning.memo.ShapedMemo`)."""
         exact = (caller, *values[7:12], *values[13:])  # not who made it, nor its errorCode
         known = self._resolved.get(exact)
         if known is not None:
             return known
-        source, name, params, response = values[8], values[9], values[13], values[14]
-        shape = self._shapes.get((source, name))
-        if shape is None:
-            shape = self._shapes[(source, name)] = Shape()
-        head = (exact[:6], values[15])
-        if shape.tries > SHAPE_TRIAL and shape.hits * SHAPE_HIT_RATE < shape.tries:
-            shaped = None  # a kind of call whose shaped keys never repeat: not asked
-        else:
-            shape.tries += 1
-            shaped = shape.key(_raw(params), _raw(response))
-            known = self._shaped.get((head, shaped))
-            if known is not None:
-                shape.hits += 1
-                self._remember(self._resolved, exact, known)
-                return known
-        call = call_of(record_of(values))
-        if shaped is None:
-            known = (resolve_call(call), facts_of_call(call))
-        else:
+
+        def resolve(tracked: bool) -> tuple[Any, Any, Any]:
+            call = call_of(record_of(values))
+            if not tracked:
+                return (resolve_call(call), facts_of_call(call)), None, None
             call = call._replace(params=_tracked(call.params), response=_tracked(call.response))
-            known = (resolve_call(call, NOTE_TAKER), facts_of_call(call))
-            request_seen, response_seen = seen(call.params), seen(call.response)
-            if not shape.covers(shaped, request_seen, response_seen):
-                shape = self._shapes[(source, name)] = shape.grown(request_seen, response_seen)
-                shaped = shape.key(_raw(params), _raw(response))
-            self._remember(self._shaped, (head, shaped), known)
+            return ((resolve_call(call, NOTE_TAKER), facts_of_call(call)),
+                    call.params, call.response)
+
+        known = self._shaped.get((values[8], values[9]), (exact[:6], values[15]),
+                                 _raw(values[13]), _raw(values[14]), resolve)
         self._remember(self._resolved, exact, known)
         return known
 
