@@ -21,7 +21,7 @@ from iamgen.mapping.call import Call, caller_facts
 from iamgen.mapping.reads import ALL, ARN_VALUES, ROLE_WALK, any_case
 from iamgen.scanning.reads import NOTE_TAKER, TrackedObject
 from iamgen.scanning.tally import ScanResult
-from iamgen.model import Filters
+from iamgen.model import MANY_VALUES, Filters
 from iamgen.sources.decode import BadInput, iter_records
 from tests.records import ACCOUNT, record, role_identity
 from tests.scanning import assert_same, fast_scan, one_file, plain_scan
@@ -329,3 +329,25 @@ def test_the_example_trail_has_calls_that_share_keys(repo_root: Path) -> None:
     source = LocalSource((str(repo_root / "examples" / "ml-account" / "trail"),))
     result, scanner = fast_scan(source)
     assert 0 < scanner.memo_misses < result.events_read
+
+
+def test_a_fact_of_too_many_values_is_one_entry_on_both_paths() -> None:
+    """Forty VPC endpoints and three TLS versions behind one call: the fast
+    path compacts the connections it tallies (scanning.outcomes.compact) and
+    gives what the plain path gives: vpce as one MANY_VALUES entry holding
+    every call, tls with its three values."""
+    records = [
+        record(ME, "s3.amazonaws.com", "GetObject", {"bucketName": "data", "key": "k"},
+               time=f"2026-11-03T10:{i // 60:02d}:{i % 60:02d}Z", eventID=f"id-{i:03d}",
+               vpcEndpointId=f"vpce-{i % 40:03d}",
+               tlsDetails={"tlsVersion": ("TLSv1.2", "TLSv1.3", "TLSv1.1")[i % 3]})
+        for i in range(120)
+    ]
+    fast, _ = fold(records)
+    assert_same(fast, plain(records))
+    (usage,) = [u for u in fast.usages() if u.permission.action == "s3:GetObject"]
+    context = {(fact, value): count for fact, value, count in usage.context}
+    assert context[("vpce", MANY_VALUES)] == 120
+    assert not any(fact == "vpce" and value != MANY_VALUES for fact, value in context)
+    assert sorted(v for f, v in context if f == "tls") == ["TLSv1.1", "TLSv1.2", "TLSv1.3"]
+    assert usage.example_event_id == "id-000"
