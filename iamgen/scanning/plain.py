@@ -16,7 +16,7 @@ from typing import Any
 from ..mapping.call import call_of
 from ..mapping.facts import facts_of_call
 from ..mapping.identity import principal_of
-from ..mapping.resolve import resolve
+from ..mapping.resolve import resolve, resolve_call
 from ..mapping.rules import correlation_rules
 from ..mapping.signals import signal_event_names, signals_of
 from ..model import Filters
@@ -99,8 +99,9 @@ def scan_record(result: ScanResult, location: str, index: int, record: Any,
             result.add_other_calls(principal, source, name, 1)
             announce_only(result, source, name, record)
         return
-    result.add_calls(principal, resolve(record), source, name, record.get("errorCode"),
-                     region, 1, moment, moment, facts={facts_of_call(call_of(record)): 1},
+    call = call_of(record)
+    result.add_calls(principal, resolve_call(call), source, name, record.get("errorCode"),
+                     region, 1, moment, moment, facts={facts_of_call(call): 1},
                      first_event_id=event_id(record))
 
 

@@ -313,9 +313,14 @@ class ScanResult:
         self.skipped[reason] += count
         self.other_calls[(source, name)] += count
 
-    def add_signal(self, signal: Any, moment: datetime, event_id: str, count: int = 1) -> None:
-        """Add ``count`` sightings of a signal (:mod:`iamgen.mapping.signals`)."""
-        totals = SignalTotals(count, moment, moment, event_id)
+    def add_signal(self, signal: Any, moment: datetime, event_id: str, count: int = 1,
+                   last: datetime | None = None) -> None:
+        """Add ``count`` sightings of a signal (:mod:`iamgen.mapping.signals`)
+        seen at ``moment`` (through ``last``, when several), the first with
+        ``event_id``."""
+        self._add_signal_totals(signal, SignalTotals(count, moment, last or moment, event_id))
+
+    def _add_signal_totals(self, signal: Any, totals: SignalTotals) -> None:
         known = self._signals.get(signal)
         if known is None:
             self._signals[signal] = totals
@@ -382,12 +387,8 @@ class ScanResult:
             self.announce(key, resources)
         _merge_totals(self._awaiting, other._awaiting)
         for signal, totals in other._signals.items():
-            known = self._signals.get(signal)
-            if known is None:
-                self._signals[signal] = SignalTotals(totals.count, totals.first, totals.last,
-                                                     totals.first_event_id)
-            else:
-                known.add(totals)
+            self._add_signal_totals(signal, SignalTotals(totals.count, totals.first, totals.last,
+                                                         totals.first_event_id))
 
     def ship(self) -> Shipment:
         """This result as a worker process sends it (its usages move into the
@@ -470,13 +471,8 @@ class ScanResult:
         for kind, found, resources in rows.announced:
             self.announce((kind, found), tuple(resources))
         for code, who, subject, detail, count, first, last, event_id in rows.signals:
-            totals = SignalTotals(count, first, last, event_id)
-            signal = Signal(code, who, subject, detail)
-            known = self._signals.get(signal)
-            if known is None:
-                self._signals[signal] = totals
-            else:
-                known.add(totals)
+            self._add_signal_totals(Signal(code, who, subject, detail),
+                                    SignalTotals(count, first, last, event_id))
         if rows.usages:
             self._shipped.append(Shipment(ScanResult(), principals, rows.usages))
 

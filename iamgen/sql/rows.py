@@ -188,8 +188,7 @@ class RowReader:
         lowered = name.lower()
         if lowered in signal_event_names():
             for signal in signals_of(record_of(values)):
-                result.add_signal(signal, first, event_id, calls)
-                result.add_signal(signal, last, event_id, 0)  # widens its span only
+                result.add_signal(signal, first, event_id, calls, last=last)
         principal, caller = self._who(values)
         if isinstance(principal, str):
             if principal in BAD_INPUT_REASONS:
