@@ -22,8 +22,9 @@ from ..sources.local import STDIN
 from ..synth.harden import evidence_of
 from ..synth.parallel import synthesize_many
 from ..synth.settings import Generalization, SynthSettings
-from . import common, reading, summary
+from . import common, reading
 from .harden_option import HardenOption, harden_families
+from .read_events import read_usable
 
 FAILED = 11
 """Exit code when the learned policy fails the bar: --fail-under, or an allowed probe."""
@@ -62,9 +63,7 @@ def backtest_command(
                      help="How far learned policies may generalize resource ARNs "
                      "(none keeps every ARN)."),
     ] = Generalization.PREFIX,
-    fold_threshold: Annotated[
-        int, typer.Option(help="Fold sibling S3 objects into prefix/* above this many.")
-    ] = SynthSettings().fold_threshold,
+    fold_threshold: common.FoldThresholdOption = SynthSettings().fold_threshold,
     min_variants: common.MinVariantsOption = SynthSettings().min_variants,
     harden: HardenOption = None,
     expect_denied: Annotated[
@@ -73,10 +72,7 @@ def backtest_command(
                      "not allow: {\"principal\", \"action\", \"resource\", \"why\"}.",
                      dir_okay=False),
     ] = None,
-    fmt: Annotated[
-        str, typer.Option("--format", "-f", metavar=f"[{'|'.join(FORMATS)}]",
-                          help="Output format (any case).")
-    ] = "text",
+    fmt: Annotated[str, common.format_option(FORMATS)] = "text",
     fail_under: Annotated[
         float | None,
         typer.Option("--fail-under", help="Exit 11 when fewer than PCT percent of the distinct "
@@ -102,9 +98,7 @@ def backtest_command(
     """
     if not principals and not all_principals:
         raise UsageError("name at least one role or user, or use --all")
-    fmt = fmt.lower()
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown --format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    fmt = common.checked_format(fmt, FORMATS)
     if fail_under is not None and not 0 <= fail_under <= 100:
         raise UsageError(f"--fail-under {fail_under:g} is not a percentage (0 to 100)")
     span = parse_span(holdout)
@@ -119,11 +113,8 @@ def backtest_command(
     probes, malformed = (_read_probes(expect_denied, quiet) if expect_denied is not None
                          else ((), 0))
     choice = reading.source_choice(source, lookup_attribute, profile, quiet)
-    filters = common.build_filters(since, until, account, region)
-    whole = reading.read_chosen(trail, filters, workers, choice)
+    whole = read_usable(trail, since, until, account, region, workers, choice)
     with gc_tuning.cyclic_gc_paused():
-        summary.print_run_summary(whole, quiet)
-        reading.require_usable(whole)
         split = _split(whole, whole.filters.window, span, holdout.strip())
         # What the first read found (a discovered trail, its default window) is
         # read again as found, not discovered a second time.

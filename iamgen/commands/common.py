@@ -2,7 +2,8 @@
 --since/--until/--account/--region as filters, role and user names matched to
 the principals seen, and the files outputs are written to.
 
-Reading events lives in :mod:`.reading`, the run summary in :mod:`.summary`.
+Reading events lives in :mod:`.reading`, the read every command starts with
+in :mod:`.read_events`, the run summary in :mod:`.summary`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -85,6 +86,9 @@ WorkersOption = Annotated[
     typer.Option(min=1, help="Processes reading files and synthesizing in parallel "
                  "(default: the machine's cores, at most 8)."),
 ]
+FoldThresholdOption = Annotated[
+    int, typer.Option(help="Fold sibling S3 objects into prefix/* above this many.")
+]
 MinVariantsOption = Annotated[
     int,
     typer.Option(help="A word in a name (no date, id or number shape) becomes * in a name "
@@ -93,6 +97,21 @@ MinVariantsOption = Annotated[
 QuietOption = Annotated[
     bool, typer.Option("--quiet", "-q", help="Print no warnings and no summary on stderr.")
 ]
+
+
+def format_option(formats: Sequence[str]) -> Any:
+    """``--format``/``-f``: one of ``formats``, in any case (see :func:`checked_format`)."""
+    return typer.Option("--format", "-f", metavar=f"[{'|'.join(formats)}]",
+                        help="Output format (any case).")
+
+
+def checked_format(fmt: str, formats: Sequence[str]) -> str:
+    """The --format given, lower-cased; a usage error when it is none of ``formats``."""
+    fmt = fmt.lower()
+    if fmt not in formats:
+        raise UsageError(f"unknown --format {fmt!r}: choose one of {', '.join(formats)}")
+    return fmt
+
 
 _RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

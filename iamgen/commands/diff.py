@@ -19,7 +19,7 @@ from ..render.report import FORMATS, render_json, render_markdown, render_text, 
 from ..render.width import text_width
 from ..scanning import coverage, gc_tuning
 from ..synth.settings import Generalization, SynthSettings
-from . import common, reading, summary
+from . import common, reading
 from .grants_options import (
     EndpointUrlOption,
     GeneralizeOption,
@@ -27,6 +27,7 @@ from .grants_options import (
     GrantSource,
     ProfileOption,
 )
+from .read_events import read_usable
 
 FAIL_ON_UNUSED_EXIT = 10
 """Exit code of ``--fail-on-unused`` when removable grants exist (errors use 2-6)."""
@@ -76,10 +77,7 @@ def diff_command(
     all_principals: Annotated[
         bool, typer.Option("--all", help="Diff every role and user seen in the trail.")
     ] = False,
-    fmt: Annotated[
-        str, typer.Option("--format", "-f", metavar=f"[{'|'.join(FORMATS)}]",
-                          help="Output format (any case).")
-    ] = "text",
+    fmt: Annotated[str, common.format_option(FORMATS)] = "text",
     fail_on_unused: Annotated[
         bool,
         typer.Option(help=f"Exit with code {FAIL_ON_UNUSED_EXIT} when removable grants exist "
@@ -105,19 +103,14 @@ def diff_command(
     """
     if not principals and not all_principals:
         raise UsageError("name at least one role or user, or use --all")
-    fmt = fmt.lower()
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown --format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    fmt = common.checked_format(fmt, FORMATS)
     try:
         settings = SynthSettings(generalization=generalize, min_variants=min_variants)
     except ValueError as exc:
         raise option_error(exc) from None
     grants = GrantSource(grants_files, profile, endpoint_url)
-    choice = reading.source_choice(source, lookup_attribute, profile, quiet)
-    run = reading.read_chosen(trail, common.build_filters(since, until, account, region), workers,
-                             choice)
-    summary.print_run_summary(run, quiet)
-    reading.require_usable(run)
+    run = read_usable(trail, since, until, account, region, workers,
+                      reading.source_choice(source, lookup_attribute, profile, quiet))
     usages = run.result.usages()
     graph = build_graph(usages, run.result.principal_events)
     seen = graph.principals()

@@ -18,15 +18,15 @@ from ..mapping.signals import Signal
 from ..model import Evidence
 from ..render.width import text_width
 from ..scanning import coverage, gc_tuning
-from . import common, reading, summary
+from . import common, reading
+from .read_events import read_usable
 
 GraphFileOption = Annotated[
     Path | None,
     typer.Option("--graph", "-g", help="Read a graph saved by `iamgen graph` (JSON or GraphML) "
                  "instead of trails."),
 ]
-QueryFormat = Annotated[str, typer.Option("--format", "-f", metavar="[text|json]",
-                                          help="Output format (any case).")]
+QueryFormat = Annotated[str, common.format_option(("text", "json"))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +65,8 @@ def load_access(trail: list[str], graph_file: Path | None, since: str | None,
         saved = graph.context  # the trail's span, filters, actions and signals, saved with it
         return Loaded(graph, saved.first_event, saved.last_event, saved.since, saved.until,
                       saved.trail_actions, saved.signals)
-    filters = common.build_filters(since, until, account, region)
-    run = reading.read_chosen(trail, filters, workers, choice)
+    run = read_usable(trail, since, until, account, region, workers, choice)
     with gc_tuning.cyclic_gc_paused():
-        summary.print_run_summary(run, choice.quiet)
-        reading.require_usable(run)
         context = TrailContext(run.result.first_event, run.result.last_event,
                                run.filters.window.since, run.filters.window.until,
                                tuple(coverage.trail_actions(run.result)),
@@ -82,10 +79,7 @@ def load_access(trail: list[str], graph_file: Path | None, since: str | None,
 def graph(
     trail: common.TrailOption = [],  # noqa: B006 - typer reads the default, never mutates it
     graph_file: GraphFileOption = None,
-    fmt: Annotated[
-        str, typer.Option("--format", "-f", metavar=f"[{'|'.join(GRAPH_FORMATS)}]",
-                          help="Output format (any case).")
-    ] = "json",
+    fmt: Annotated[str, common.format_option(GRAPH_FORMATS)] = "json",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout.")
     ] = None,
@@ -103,9 +97,7 @@ def graph(
 
     JSON (node-link, reloadable with --graph), GraphML (Gephi, yEd) or DOT (Graphviz).
     """
-    fmt = fmt.lower()
-    if fmt not in GRAPH_FORMATS:
-        raise UsageError(f"unknown --format {fmt!r}: choose one of {', '.join(GRAPH_FORMATS)}")
+    fmt = common.checked_format(fmt, GRAPH_FORMATS)
     if output is not None:  # before reading: a long read must not end in "cannot write"
         common.check_output_file(output)
     loaded = load_access(trail, graph_file, since, until, account, region, workers,

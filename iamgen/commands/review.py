@@ -11,7 +11,7 @@ import typer
 from .. import __version__
 from ..ai_lens import ai_lens
 from ..catalog import load_catalog
-from ..errors import NothingUsableError, UsageError, option_error
+from ..errors import NothingUsableError, option_error
 from ..findings import ObservedWindow
 from ..model import Principal, PrincipalKind
 from ..render.ai_lens import AI_FILE, render_ai_json
@@ -92,10 +92,7 @@ def review_command(
     grants_files: GrantsFilesOption = None,
     profile: ProfileOption = None,
     endpoint_url: EndpointUrlOption = None,
-    fmt: Annotated[
-        str, typer.Option("--format", "-f", metavar=f"[{'|'.join(FORMATS)}]",
-                          help="Output format (any case).")
-    ] = "text",
+    fmt: Annotated[str, common.format_option(FORMATS)] = "text",
     output_dir: Annotated[
         Path | None,
         typer.Option(help="Write review.md, review.json and review-excess.svg (the chart "
@@ -122,9 +119,7 @@ def review_command(
     Reads grants live from IAM (read-only calls: ListRoles and ListUsers find
     the principals never seen) unless --grants is given.
     """
-    fmt = fmt.lower()
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown --format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    fmt = common.checked_format(fmt, FORMATS)
     try:
         settings = SynthSettings(generalization=generalize, min_variants=min_variants)
     except ValueError as exc:

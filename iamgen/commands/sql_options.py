@@ -3,8 +3,9 @@
 Every command that reads events (those with ``--source``) also takes
 ``--athena-table DB.TABLE``, ``--workgroup``, ``--output-location`` and
 ``--show-sql``; :func:`add_sql_options` adds them to the command group
-(their values go to the click context, not to each command's function), and
-:func:`read_sql` does the reading when ``--source`` names an SQL engine.
+(through :mod:`.group_options`: their values go to the click context, not to
+each command's function), and :func:`read_sql` does the reading when
+``--source`` names an SQL engine.
 AWS clients are made here, the edge, the way the other sources make them
 (profile, region and endpoint settings; refusals stop the run, exit 7).
 """
@@ -17,7 +18,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
-from typer._click.globals import get_current_context
 
 from ..errors import UsageError
 from ..model import Filters
@@ -25,58 +25,38 @@ from ..scanning.tally import ScanResult
 from ..sources.aws import ClientFactory
 from ..sql.athena import Athena, AthenaTarget
 from ..sql.read import SqlReport, athena_query, duckdb_query, read_athena, read_duckdb
+from . import group_options
+from .group_options import group_option
 
 SOURCES = ("athena", "duckdb")
-_META = "iamgen.sql"
 
 
-def _remember(ctx: typer.Context, param: typer.CallbackParam, value: Any) -> Any:
-    ctx.meta.setdefault(_META, {})[param.name] = value
-    return value
+def _athena_option(name: str, metavar: str, what: str) -> Any:
+    """An option of ``--source athena`` only (:func:`check` refuses it with another source)."""
+    return group_option(name, metavar=metavar, help=f"With --source athena: {what}")
 
 
-AthenaTableOption = Annotated[
-    str | None,
-    typer.Option("--athena-table", metavar="DB.TABLE", callback=_remember, expose_value=False,
-                 help="With --source athena: the CloudTrail table (as the AWS documentation "
-                 "creates it) to query, DATABASE.TABLE."),
-]
-WorkgroupOption = Annotated[
-    str | None,
-    typer.Option("--workgroup", metavar="NAME", callback=_remember, expose_value=False,
-                 help="With --source athena: the workgroup to run in (default: primary)."),
-]
-OutputLocationOption = Annotated[
-    str | None,
-    typer.Option("--output-location", metavar="S3_URL", callback=_remember, expose_value=False,
-                 help="With --source athena: where Athena writes the result (default: the "
-                 "workgroup's output location)."),
-]
-ShowSqlOption = Annotated[
-    bool,
-    typer.Option("--show-sql", callback=_remember, expose_value=False,
-                 help="With --source athena or duckdb: print the query and exit."),
-]
+AthenaTableOption = Annotated[str | None, _athena_option(
+    "--athena-table", "DB.TABLE",
+    "the CloudTrail table (as the AWS documentation creates it) to query, DATABASE.TABLE.")]
+WorkgroupOption = Annotated[str | None, _athena_option(
+    "--workgroup", "NAME", "the workgroup to run in (default: primary).")]
+OutputLocationOption = Annotated[str | None, _athena_option(
+    "--output-location", "S3_URL",
+    "where Athena writes the result (default: the workgroup's output location).")]
+ShowSqlOption = Annotated[bool, group_option(
+    "--show-sql", help="With --source athena or duckdb: print the query and exit.")]
 
 
 def _declared(athena_table: AthenaTableOption = None, workgroup: WorkgroupOption = None,
               output_location: OutputLocationOption = None,
               show_sql: ShowSqlOption = False) -> None:
-    """The options, declared once (see :func:`sql_parameters`)."""
-
-
-def sql_parameters() -> list[Any]:
-    """The options as click parameters (typer builds them from :func:`_declared`)."""
-    app = typer.Typer()
-    app.command()(_declared)
-    return list(typer.main.get_command(app).params)
+    """The options, declared once (see :func:`add_sql_options`)."""
 
 
 def add_sql_options(group: Any) -> None:
     """Add the options to every command of ``group`` that has ``--source``."""
-    for command in group.commands.values():
-        if any("--source" in getattr(p, "opts", ()) for p in command.params):
-            command.params.extend(sql_parameters())
+    group_options.add_to_reading_commands(group, _declared)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +71,9 @@ class SqlSettings:
 
 def settings() -> SqlSettings:
     """The SQL options of the command being run (defaults outside one)."""
-    ctx = get_current_context(silent=True)
-    given = ctx.meta.get(_META, {}) if ctx is not None else {}
-    return SqlSettings(given.get("athena_table"), given.get("workgroup"),
-                       given.get("output_location"), bool(given.get("show_sql")))
+    value = group_options.given
+    return SqlSettings(value("athena_table"), value("workgroup"), value("output_location"),
+                       bool(value("show_sql")))
 
 
 def check(source: str, trails: Sequence[str], given: SqlSettings) -> None:

@@ -22,8 +22,9 @@ from ..scanning import gc_tuning
 from ..synth.harden import evidence_of
 from ..synth.parallel import synthesize_many
 from ..synth.settings import Generalization, SynthSettings
-from . import common, reading, summary
+from . import common, reading
 from .harden_option import HardenOption, harden_families
+from .read_events import read_usable
 
 
 def provenance_of(graph: AccessGraph, principal: Principal) -> Provenance:
@@ -53,10 +54,7 @@ def suggest(
         Path | None,
         typer.Option(help="Write DIR/<name>.<ext> per principal instead of printing."),
     ] = None,
-    fmt: Annotated[
-        str, typer.Option("--format", "-f", metavar=f"[{'|'.join(FORMATS)}]",
-                          help="Output format (any case).")
-    ] = "json",
+    fmt: Annotated[str, common.format_option(FORMATS)] = "json",
     templates: Annotated[
         Path | None, typer.Option(help="Folder with your own copies of the templates.")
     ] = None,
@@ -65,9 +63,7 @@ def suggest(
         typer.Option(case_sensitive=False,
                      help="How far resource ARNs may be generalized (none keeps every ARN)."),
     ] = Generalization.PREFIX,
-    fold_threshold: Annotated[
-        int, typer.Option(help="Fold sibling S3 objects into prefix/* above this many.")
-    ] = SynthSettings().fold_threshold,
+    fold_threshold: common.FoldThresholdOption = SynthSettings().fold_threshold,
     min_variants: common.MinVariantsOption = SynthSettings().min_variants,
     compress_actions: Annotated[
         bool,
@@ -83,9 +79,7 @@ def suggest(
     """Write a least-privilege policy for each principal from its CloudTrail activity."""
     if not principals and not all_principals:
         raise UsageError("name at least one role or user, or use --all")
-    fmt = fmt.lower()
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown --format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    fmt = common.checked_format(fmt, FORMATS)
     try:
         settings = SynthSettings(generalization=generalize, fold_threshold=fold_threshold,
                                  compress_actions=compress_actions, min_variants=min_variants,
@@ -94,12 +88,10 @@ def suggest(
         raise option_error(exc) from None
     if output_dir is not None:  # before reading: a long read must not end in this error
         common.check_output_dir(output_dir)
-    choice = reading.source_choice(source, lookup_attribute, profile, quiet)
-    run = reading.read_chosen(trail, common.build_filters(since, until, account, region), workers,
-                             choice, principals=principals or [])
-    with gc_tuning.cyclic_gc_paused():  # the summary already lists every usage
-        summary.print_run_summary(run, quiet)
-        reading.require_usable(run)
+    run = read_usable(trail, since, until, account, region, workers,
+                      reading.source_choice(source, lookup_attribute, profile, quiet),
+                      principals=principals or [])
+    with gc_tuning.cyclic_gc_paused():
         write_suggestions(run, principals or [], all_principals, output_dir, fmt, templates,
                           settings, quiet, workers=workers)
 
