@@ -21,7 +21,6 @@ checks their number and fails otherwise.
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import subprocess
@@ -33,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / ".bench"
 
-from bench_throughput import spread, trail  # noqa: E402 - run as a script: its folder is on sys.path
+from bench_throughput import bench_arguments, spread, trail  # noqa: E402 - run as a script: its folder is on sys.path
 
 FILE_PATH = r"""
 import sys
@@ -103,11 +102,7 @@ def parquet(folder: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; exit 1 when the paths disagree."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int,
-                        default=int(os.environ.get("BENCH_EVENTS") or 1_000_000))
-    parser.add_argument("--repeat", type=int, default=1)
-    args = parser.parse_args(argv)
+    args = bench_arguments(__doc__, argv, repeat=1)
     folder = trail(args.events)
     copy = parquet(folder)
     print(f"machine: {os.cpu_count()} cores; load average before: "

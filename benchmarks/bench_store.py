@@ -27,7 +27,6 @@ rerun < 2 s.
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import shutil
@@ -40,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / ".bench"
 
-from bench_throughput import spread, trail  # noqa: E402 - run as a script: its folder is on sys.path
+from bench_throughput import bench_arguments, spread, trail  # noqa: E402 - run as a script: its folder is on sys.path
 WORK = BENCH / "store"
 TARGET_FIRST = 1.15
 TARGET_SECOND = 0.20
@@ -120,11 +119,7 @@ def store_bytes(store: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; exit 1 when a target is missed."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int,
-                        default=int(os.environ.get("BENCH_EVENTS") or 1_000_000))
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args(argv)
+    args = bench_arguments(__doc__, argv, repeat=3)
     source = trail(args.events)
     old, new = split(source)
     print(f"machine: {os.cpu_count()} cores; --workers default; load average before: "

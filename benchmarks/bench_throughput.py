@@ -152,13 +152,19 @@ def spread(values: list[float]) -> str:
     return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark; exit 1 when a target is missed."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def bench_arguments(doc: str, argv: list[str] | None, *, repeat: int) -> argparse.Namespace:
+    """The options every benchmark takes: ``--events`` (default $BENCH_EVENTS, else 1M) and
+    ``--repeat``; ``doc``'s first line describes the command."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--events", type=int,
                         default=int(os.environ.get("BENCH_EVENTS") or 1_000_000))
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args(argv)
+    parser.add_argument("--repeat", type=int, default=repeat)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; exit 1 when a target is missed."""
+    args = bench_arguments(__doc__, argv, repeat=3)
     large = args.events
     small = max(1000, large // 10)
     big_trail, small_trail = trail(large), trail(small)

@@ -307,10 +307,13 @@ class Workload:
                      {"aws:s3:arn": f"arn:aws:s3:::{bucket}"})
 
     def log_stream(self, when: datetime, session: Session, group: str, stream: str, *,
-                   invoked_by: str | None, source_ip: str, user_agent: str) -> None:
+                   service: str | None = None, source_ip: str = "", user_agent: str = "") -> None:
+        """CreateLogStream for the session's role: by ``service`` (from the service itself),
+        or else by the role's own runtime from ``source_ip``."""
         self.emit(when=when, source="logs.amazonaws.com", name="CreateLogStream",
-                  identity=session.identity(invoked_by=invoked_by), source_ip=source_ip,
-                  user_agent=user_agent, request={"logGroupName": group, "logStreamName": stream},
+                  identity=session.identity(invoked_by=service), source_ip=service or source_ip,
+                  user_agent=service or user_agent,
+                  request={"logGroupName": group, "logStreamName": stream},
                   read_only=False, api_version="20140328", host=f"logs.{REGION}.amazonaws.com")
 
     def ecr_pull(self, when: datetime, session: Session, repo: str, layers: int) -> datetime:
@@ -339,6 +342,17 @@ class Workload:
                                "layerDigest": "sha256:" + self.hex(64)},
                       read_only=True, resources=resources)
         return when
+
+    def job_start(self, role: str, start: datetime, job: str, repo: str, layers: int,
+                  log_group: str) -> tuple[Session, datetime]:
+        """A SageMaker job's host starting with ``role``: its image pulled, its log stream
+        opened; the session and the time it is ready."""
+        session = self.session(role, "SageMaker", start, "sagemaker.amazonaws.com")
+        now = self.ecr_pull(self.jitter(start, 20, 60), session, repo, layers)
+        now = self.jitter(now, 20, 60)
+        self.log_stream(now, session, log_group, f"{job}/algo-1-{int(now.timestamp())}",
+                        service="sagemaker.amazonaws.com")
+        return session, now
 
     def sagemaker(self, when: datetime, session: Session, name: str, request: dict[str, Any],
                   response: dict[str, Any] | None = None, *, read_only: bool) -> None:
@@ -386,7 +400,7 @@ class Workload:
         ident = session.identity()
         codebuild = "codebuild.amazonaws.com"
         self.log_stream(self.jitter(start, 2, 8), session, f"/aws/codebuild/{PIPELINE_PROJECT}",
-                        build, invoked_by=codebuild, source_ip=codebuild, user_agent=codebuild)
+                        build, service=codebuild)
         now = self.jitter(start, 8, 15)
         self.s3(now, "GetObject", session.identity(invoked_by=codebuild), source_ip=codebuild,
                 user_agent=codebuild, bucket=PIPELINE_SOURCE,
@@ -532,14 +546,9 @@ class Workload:
 
     def training_job(self, start: datetime, job: str, day: int, sha: str) -> datetime:
         """The execution role's calls during one training job; returns when it ends."""
-        session = self.session("training", "SageMaker", start, "sagemaker.amazonaws.com")
+        session, now = self.job_start("training", start, job, TRAINING_REPO, 6,
+                                      "/aws/sagemaker/TrainingJobs")
         ident = session.identity()
-        now = self.ecr_pull(self.jitter(start, 20, 60), session, TRAINING_REPO, 6)
-        now = self.jitter(now, 20, 60)
-        self.log_stream(now, session, "/aws/sagemaker/TrainingJobs",
-                        f"{job}/algo-1-{int(now.timestamp())}",
-                        invoked_by="sagemaker.amazonaws.com",
-                        source_ip="sagemaker.amazonaws.com", user_agent="sagemaker.amazonaws.com")
         host_ip = self.aws_ip()
         now = self.source_bundle(self.jitter(now, 1, 4), session, host_ip, sha)
         self.s3(now, "ListObjects", ident, source_ip=host_ip, user_agent=SAGEMAKER_PLATFORM,
@@ -575,8 +584,7 @@ class Workload:
                 bytes_out=self.rng.randint(17_000_000, 25_000_000), sse="SSE_KMS")
         now = self.jitter(now, 60, 180)
         self.log_stream(now, session, f"/aws/sagemaker/Endpoints/{ENDPOINT}",
-                        f"AllTraffic/i-0{self.hex(16)}", invoked_by="sagemaker.amazonaws.com",
-                        source_ip="sagemaker.amazonaws.com", user_agent="sagemaker.amazonaws.com")
+                        f"AllTraffic/i-0{self.hex(16)}", service="sagemaker.amazonaws.com")
 
     # ---- role 3: the feature processing role ------------------------------------------
 
@@ -592,15 +600,10 @@ class Workload:
 
     def processing_job(self, start: datetime, job: str, day: int, sha: str) -> datetime:
         """Raw events of the day -> one train partition, registered in Glue, checked by Athena."""
-        session = self.session("processing", "SageMaker", start, "sagemaker.amazonaws.com")
+        session, now = self.job_start("processing", start, job, PROCESSING_REPO, 5,
+                                      "/aws/sagemaker/ProcessingJobs")
         ident = session.identity()
         date = f"{day_start(day):%Y-%m-%d}"
-        now = self.ecr_pull(self.jitter(start, 20, 60), session, PROCESSING_REPO, 5)
-        now = self.jitter(now, 20, 60)
-        self.log_stream(now, session, "/aws/sagemaker/ProcessingJobs",
-                        f"{job}/algo-1-{int(now.timestamp())}",
-                        invoked_by="sagemaker.amazonaws.com",
-                        source_ip="sagemaker.amazonaws.com", user_agent="sagemaker.amazonaws.com")
         host_ip = self.aws_ip()
         raw_prefix = f"churn/raw/dt={date}/"
         now = self.source_bundle(self.jitter(now, 1, 4), session, host_ip, sha)
@@ -702,8 +705,8 @@ class Workload:
         """A new execution environment: its log stream, then the secret it reads at init."""
         session = self.session("summarizer", FUNCTION, when, self.aws_ip())
         self.log_stream(self.jitter(when, 0, 1), session, f"/aws/lambda/{FUNCTION}",
-                        f"{when:%Y/%m/%d}/[$LATEST]{self.hex(32)}", invoked_by=None,
-                        source_ip=self.aws_ip(), user_agent=LAMBDA_LOG_WORKER)
+                        f"{when:%Y/%m/%d}/[$LATEST]{self.hex(32)}", source_ip=self.aws_ip(),
+                        user_agent=LAMBDA_LOG_WORKER)
         now = self.jitter(when, 0, 1)
         self.emit(when=now, source="secretsmanager.amazonaws.com", name="GetSecretValue",
                   identity=session.identity(), source_ip=session.source_ip,
@@ -785,117 +788,130 @@ def probes(workload: Workload) -> list[dict[str, str]]:
     call_id = workload.uuid()
     partition = f"churn/train/dt={date}/part-00000.parquet"
     raw = f"churn/raw/dt={date}/events-00000.json.gz"
-    rows: list[tuple[str, str, str, str]] = [
+    by_role: dict[str, list[tuple[str, str, str]]] = {
         # The CodeBuild pipeline role.
-        ("pipeline", "sagemaker:CreateTrainingJob", f"{sm}:training-job/fraud-lgbm-{stamp8}",
-         "Another model family's training job: the role only ever trained churn-xgb-*."),
-        ("pipeline", "sagemaker:CreateProcessingJob",
-         f"{sm}:processing-job/fraud-features-{stamp8}",
-         "Another family's processing job: the role only ran churn-features-*."),
-        ("pipeline", "sagemaker:CreateModel", f"{sm}:model/fraud-lgbm-{stamp8}",
-         "A model of another family: the role only created churn-xgb-* models."),
-        ("pipeline", "sagemaker:CreateEndpointConfig",
-         f"{sm}:endpoint-config/fraudendpointconfig-{day8:%Y%m%d}-094753",
-         "An endpoint config of another family: only churnendpointconfig-* were created."),
-        ("pipeline", "sagemaker:UpdateEndpoint", f"{sm}:endpoint/churn-staging",
-         "A different endpoint: the role only ever updated churn-prod."),
-        ("pipeline", "sagemaker:DeleteEndpoint", f"{sm}:endpoint/{ENDPOINT}",
-         "Deleting the production endpoint: the role never deleted anything."),
-        ("pipeline", "sagemaker:DeleteModel", f"{sm}:model/churn-xgb-2026-11-05-09-12-44",
-         "Deleting a model: the role only creates models."),
-        ("pipeline", "sagemaker:DeleteEndpointConfig",
-         f"{sm}:endpoint-config/churnendpointconfig-20261105-091530",
-         "Deleting an endpoint config: the role only creates them."),
-        ("pipeline", "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/admin/OrganizationAdmin",
-         "Passing an admin role: the role only passed the two SageMaker execution roles."),
-        ("pipeline", "s3:PutObject",
-         s3_arn(ARTIFACTS, f"pipelines/fraud/{workload.hex(8)}/sourcedir.tar.gz"),
-         "Another pipeline's source bundle: only pipelines/churn/<sha>/ was written."),
-        ("pipeline", "s3:PutObject", s3_arn(DATASETS, partition),
-         "Writing training data: the pipeline role only writes to the artifacts bucket."),
-        ("pipeline", "logs:CreateLogStream",
-         stream_arn("/aws/codebuild/fraud-pipeline", workload.uuid()),
-         "Another CodeBuild project's log group."),
-        ("pipeline", "ssm:GetParameter",
-         f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/ml/fraud/pipeline-config",
-         "Another parameter: the role only read /ml/churn/pipeline-config."),
+        "pipeline": [
+            ("sagemaker:CreateTrainingJob", f"{sm}:training-job/fraud-lgbm-{stamp8}",
+             "Another model family's training job: the role only ever trained churn-xgb-*."),
+            ("sagemaker:CreateProcessingJob",
+             f"{sm}:processing-job/fraud-features-{stamp8}",
+             "Another family's processing job: the role only ran churn-features-*."),
+            ("sagemaker:CreateModel", f"{sm}:model/fraud-lgbm-{stamp8}",
+             "A model of another family: the role only created churn-xgb-* models."),
+            ("sagemaker:CreateEndpointConfig",
+             f"{sm}:endpoint-config/fraudendpointconfig-{day8:%Y%m%d}-094753",
+             "An endpoint config of another family: only churnendpointconfig-* were created."),
+            ("sagemaker:UpdateEndpoint", f"{sm}:endpoint/churn-staging",
+             "A different endpoint: the role only ever updated churn-prod."),
+            ("sagemaker:DeleteEndpoint", f"{sm}:endpoint/{ENDPOINT}",
+             "Deleting the production endpoint: the role never deleted anything."),
+            ("sagemaker:DeleteModel", f"{sm}:model/churn-xgb-2026-11-05-09-12-44",
+             "Deleting a model: the role only creates models."),
+            ("sagemaker:DeleteEndpointConfig",
+             f"{sm}:endpoint-config/churnendpointconfig-20261105-091530",
+             "Deleting an endpoint config: the role only creates them."),
+            ("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/admin/OrganizationAdmin",
+             "Passing an admin role: the role only passed the two SageMaker execution roles."),
+            ("s3:PutObject",
+             s3_arn(ARTIFACTS, f"pipelines/fraud/{workload.hex(8)}/sourcedir.tar.gz"),
+             "Another pipeline's source bundle: only pipelines/churn/<sha>/ was written."),
+            ("s3:PutObject", s3_arn(DATASETS, partition),
+             "Writing training data: the pipeline role only writes to the artifacts bucket."),
+            ("logs:CreateLogStream",
+             stream_arn("/aws/codebuild/fraud-pipeline", workload.uuid()),
+             "Another CodeBuild project's log group."),
+            ("ssm:GetParameter",
+             f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/ml/fraud/pipeline-config",
+             "Another parameter: the role only read /ml/churn/pipeline-config."),
+        ],
         # The SageMaker execution role (training jobs and the endpoint's instances).
-        ("training", "logs:CreateLogStream",
-         stream_arn("/aws/sagemaker/ProcessingJobs", f"churn-features-{stamp8}/algo-1-{epoch}"),
-         "Another log group: this role's streams are in TrainingJobs and Endpoints/churn-prod."),
-        ("training", "logs:CreateLogStream",
-         stream_arn("/aws/sagemaker/Endpoints/fraud-prod", f"AllTraffic/i-0{workload.hex(16)}"),
-         "Another endpoint's log group: only churn-prod's instances ran with this role."),
-        ("training", "s3:GetObject", s3_arn(DATASETS, raw),
-         "Raw events: training read only the churn/train/ prefix and the validation file."),
-        ("training", "s3:GetObject", s3_arn(DATASETS, "churn/train/other.csv"),
-         "Not a dt=<date>/part-<n>.parquet partition object."),
-        ("training", "s3:GetObject", s3_arn(DATASETS, f"fraud/train/dt={date}/part-00000.parquet"),
-         "Another dataset in the same bucket."),
-        ("training", "s3:GetObject", s3_arn(CALLS, f"transcripts/{date}/{call_id}.json"),
-         "Another bucket: the training role never read call transcripts."),
-        ("training", "s3:PutObject", s3_arn(DATASETS, partition),
-         "Writing the dataset: the training role only reads it."),
-        ("training", "s3:PutObject",
-         s3_arn(ARTIFACTS, f"output/fraud-lgbm-{stamp8}/output/model.tar.gz"),
-         "Output of another family's job: only churn-xgb-* outputs were written."),
-        ("training", "s3:DeleteObject", s3_arn(ARTIFACTS, f"output/{job}/output/model.tar.gz"),
-         "Deleting a model artifact: the role never deletes."),
-        ("training", "ecr:BatchGetImage",
-         f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/ml-training/fraud-lgbm",
-         "Another image repository: only the churn training and serving images were pulled."),
-        ("training", "kms:Decrypt", f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{workload.uuid()}",
-         "Another KMS key."),
+        "training": [
+            ("logs:CreateLogStream",
+             stream_arn("/aws/sagemaker/ProcessingJobs",
+                        f"churn-features-{stamp8}/algo-1-{epoch}"),
+             "Another log group: this role's streams are in TrainingJobs and "
+             "Endpoints/churn-prod."),
+            ("logs:CreateLogStream",
+             stream_arn("/aws/sagemaker/Endpoints/fraud-prod", f"AllTraffic/i-0{workload.hex(16)}"),
+             "Another endpoint's log group: only churn-prod's instances ran with this role."),
+            ("s3:GetObject", s3_arn(DATASETS, raw),
+             "Raw events: training read only the churn/train/ prefix and the validation file."),
+            ("s3:GetObject", s3_arn(DATASETS, "churn/train/other.csv"),
+             "Not a dt=<date>/part-<n>.parquet partition object."),
+            ("s3:GetObject", s3_arn(DATASETS, f"fraud/train/dt={date}/part-00000.parquet"),
+             "Another dataset in the same bucket."),
+            ("s3:GetObject", s3_arn(CALLS, f"transcripts/{date}/{call_id}.json"),
+             "Another bucket: the training role never read call transcripts."),
+            ("s3:PutObject", s3_arn(DATASETS, partition),
+             "Writing the dataset: the training role only reads it."),
+            ("s3:PutObject",
+             s3_arn(ARTIFACTS, f"output/fraud-lgbm-{stamp8}/output/model.tar.gz"),
+             "Output of another family's job: only churn-xgb-* outputs were written."),
+            ("s3:DeleteObject", s3_arn(ARTIFACTS, f"output/{job}/output/model.tar.gz"),
+             "Deleting a model artifact: the role never deletes."),
+            ("ecr:BatchGetImage",
+             f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/ml-training/fraud-lgbm",
+             "Another image repository: only the churn training and serving images were pulled."),
+            ("kms:Decrypt", f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{workload.uuid()}",
+             "Another KMS key."),
+        ],
         # The feature processing role.
-        ("processing", "s3:PutObject", s3_arn(DATASETS, raw),
-         "Writing raw events: the processing role only reads churn/raw/."),
-        ("processing", "s3:DeleteObject", s3_arn(DATASETS, partition),
-         "Deleting a partition: the role only writes new ones."),
-        ("processing", "s3:GetObject",
-         s3_arn(DATASETS, f"fraud/raw/dt={date}/events-00000.json.gz"),
-         "Another dataset's raw events."),
-        ("processing", "glue:DeleteTable", f"{glue}:table/{GLUE_DATABASE}/{GLUE_TABLE}",
-         "Dropping the table: the role only adds partitions."),
-        ("processing", "glue:CreatePartition", f"{glue}:table/{GLUE_DATABASE}/fraud_train",
-         "Another table: only churn_lake.churn_train got partitions."),
-        ("processing", "athena:StartQueryExecution",
-         f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/primary",
-         "Another workgroup: queries ran only in churn-features."),
-        ("processing", "logs:CreateLogStream",
-         stream_arn("/aws/sagemaker/TrainingJobs", f"{job}/algo-1-{epoch}"),
-         "The training jobs' log group: this role only logs processing jobs."),
-        ("processing", "s3:PutObject", s3_arn(ARTIFACTS, f"athena-results/{call_id}.csv"),
-         "Query results in another bucket."),
-        ("processing", "s3:GetObject", s3_arn(ARTIFACTS, f"output/{job}/output/model.tar.gz"),
-         "Model artifacts: the processing role only reads its code bundle from this bucket."),
+        "processing": [
+            ("s3:PutObject", s3_arn(DATASETS, raw),
+             "Writing raw events: the processing role only reads churn/raw/."),
+            ("s3:DeleteObject", s3_arn(DATASETS, partition),
+             "Deleting a partition: the role only writes new ones."),
+            ("s3:GetObject",
+             s3_arn(DATASETS, f"fraud/raw/dt={date}/events-00000.json.gz"),
+             "Another dataset's raw events."),
+            ("glue:DeleteTable", f"{glue}:table/{GLUE_DATABASE}/{GLUE_TABLE}",
+             "Dropping the table: the role only adds partitions."),
+            ("glue:CreatePartition", f"{glue}:table/{GLUE_DATABASE}/fraud_train",
+             "Another table: only churn_lake.churn_train got partitions."),
+            ("athena:StartQueryExecution",
+             f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/primary",
+             "Another workgroup: queries ran only in churn-features."),
+            ("logs:CreateLogStream",
+             stream_arn("/aws/sagemaker/TrainingJobs", f"{job}/algo-1-{epoch}"),
+             "The training jobs' log group: this role only logs processing jobs."),
+            ("s3:PutObject", s3_arn(ARTIFACTS, f"athena-results/{call_id}.csv"),
+             "Query results in another bucket."),
+            ("s3:GetObject", s3_arn(ARTIFACTS, f"output/{job}/output/model.tar.gz"),
+             "Model artifacts: the processing role only reads its code bundle from this bucket."),
+        ],
         # The Lambda summarizer role.
-        ("summarizer", "bedrock:InvokeModel",
-         f"arn:aws:bedrock:{REGION}::foundation-model/anthropic.claude-3-opus-20240229-v1:0",
-         "Another foundation model: the function only called Claude 3.5 Haiku."),
-        ("summarizer", "bedrock:InvokeModelWithResponseStream",
-         f"arn:aws:bedrock:{REGION}::foundation-model/{MODEL_ID}",
-         "Streaming invocation: the function never streamed."),
-        ("summarizer", "dynamodb:DeleteTable", f"{table}/{TABLE}", "Deleting the job table."),
-        ("summarizer", "dynamodb:Scan", f"{table}/{TABLE}",
-         "A full-table read: the function only gets and puts single items."),
-        ("summarizer", "dynamodb:GetItem", f"{table}/billing-ledger", "Another DynamoDB table."),
-        ("summarizer", "secretsmanager:GetSecretValue",
-         f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:prod/payments/stripe-api-key-Xq81Zr",
-         "Another secret."),
-        ("summarizer", "logs:CreateLogStream",
-         stream_arn("/aws/lambda/payments-webhook", f"{day8:%Y/%m/%d}/[$LATEST]{workload.hex(32)}"),
-         "Another Lambda function's log group."),
-        ("summarizer", "s3:GetObject", s3_arn(CALLS, f"recordings/{date}/{call_id}.wav"),
-         "Another prefix of the same bucket: only transcripts/ is read."),
-        ("summarizer", "s3:PutObject", s3_arn(CALLS, f"transcripts/{date}/{call_id}.json"),
-         "Overwriting a transcript: transcripts/ is only read."),
-        ("summarizer", "s3:DeleteObject", s3_arn(CALLS, f"summaries/{date}/{call_id}.json"),
-         "Deleting a summary: the function only writes them."),
-        ("summarizer", "s3:GetObject", s3_arn(DATASETS, partition),
-         "Another bucket: the function never touched the ML datasets."),
-    ]
+        "summarizer": [
+            ("bedrock:InvokeModel",
+             f"arn:aws:bedrock:{REGION}::foundation-model/anthropic.claude-3-opus-20240229-v1:0",
+             "Another foundation model: the function only called Claude 3.5 Haiku."),
+            ("bedrock:InvokeModelWithResponseStream",
+             f"arn:aws:bedrock:{REGION}::foundation-model/{MODEL_ID}",
+             "Streaming invocation: the function never streamed."),
+            ("dynamodb:DeleteTable", f"{table}/{TABLE}", "Deleting the job table."),
+            ("dynamodb:Scan", f"{table}/{TABLE}",
+             "A full-table read: the function only gets and puts single items."),
+            ("dynamodb:GetItem", f"{table}/billing-ledger", "Another DynamoDB table."),
+            ("secretsmanager:GetSecretValue",
+             f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:"
+             "prod/payments/stripe-api-key-Xq81Zr",
+             "Another secret."),
+            ("logs:CreateLogStream",
+             stream_arn("/aws/lambda/payments-webhook",
+                        f"{day8:%Y/%m/%d}/[$LATEST]{workload.hex(32)}"),
+             "Another Lambda function's log group."),
+            ("s3:GetObject", s3_arn(CALLS, f"recordings/{date}/{call_id}.wav"),
+             "Another prefix of the same bucket: only transcripts/ is read."),
+            ("s3:PutObject", s3_arn(CALLS, f"transcripts/{date}/{call_id}.json"),
+             "Overwriting a transcript: transcripts/ is only read."),
+            ("s3:DeleteObject", s3_arn(CALLS, f"summaries/{date}/{call_id}.json"),
+             "Deleting a summary: the function only writes them."),
+            ("s3:GetObject", s3_arn(DATASETS, partition),
+             "Another bucket: the function never touched the ML datasets."),
+        ],
+    }
     lines = [{"principal": workload.roles[role].arn, "action": action, "resource": resource,
-              "why": why} for role, action, resource, why in rows]
+              "why": why}
+             for role, requests in by_role.items() for action, resource, why in requests]
     return sorted(lines, key=lambda p: (p["principal"], p["action"], p["resource"]))
 
 

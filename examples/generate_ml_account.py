@@ -35,11 +35,11 @@ import shutil
 import string
 import sys
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 SEED = 20261102
 ACCOUNT = "111122223333"
@@ -132,30 +132,33 @@ def analyst_cli(command: str) -> str:
 
 
 @dataclass(frozen=True)
-class Role:
-    """An IAM role of the account."""
+class Principal:
+    """An IAM role or user of the account: its name, path and ARN."""
 
+    kind: ClassVar[str]
     name: str
     path: str
-    role_id: str
 
     @property
     def arn(self) -> str:
-        return f"arn:aws:iam::{ACCOUNT}:role{self.path}{self.name}"
+        return f"arn:aws:iam::{ACCOUNT}:{self.kind}{self.path}{self.name}"
 
 
 @dataclass(frozen=True)
-class User:
-    """An IAM user of the account."""
+class Role(Principal):
+    """An IAM role of the account."""
 
-    name: str
-    path: str
+    kind = "role"
+    role_id: str
+
+
+@dataclass(frozen=True)
+class User(Principal):
+    """An IAM user of the account, with its long-term access key."""
+
+    kind = "user"
     user_id: str
     access_key: str
-
-    @property
-    def arn(self) -> str:
-        return f"arn:aws:iam::{ACCOUNT}:user{self.path}{self.name}"
 
 
 @dataclass(frozen=True)
@@ -375,9 +378,13 @@ class Account:
 
     # ---- service call helpers ---------------------------------------------------------------
 
-    def service_assume_role(self, when: datetime, region: str, service: str, role: Role,
-                            session_name: str, access_key: str) -> None:
-        """An AWS service assuming a role for a workload (belongs to no principal)."""
+    def service_session(self, when: datetime, region: str, service: str, role: Role,
+                        session_name: str, *, source_ip: str | Callable[[], str],
+                        user_agent: str) -> Session:
+        """An AWS service assuming a role for a workload (the AssumeRole belongs to no
+        principal), and the session the workload's calls carry. ``source_ip``: the session's
+        address, or how to draw one once the AssumeRole is written."""
+        access_key = self.temp_key()
         self.emit(
             when=when, region=region, source="sts.amazonaws.com", name="AssumeRole",
             identity=service_identity(service), source_ip=service, user_agent=service,
@@ -397,6 +404,16 @@ class Account:
             resources=[{"accountId": ACCOUNT, "type": "AWS::IAM::Role", "ARN": role.arn}],
             shared_event=True, version="1.08",
         )
+        return Session(role=role, name=session_name, access_key=access_key, created=when,
+                       source_ip=source_ip if isinstance(source_ip, str) else source_ip(),
+                       user_agent=user_agent)
+
+    def sagemaker_session(self, start: datetime) -> Session:
+        """SageMaker assuming the execution role for a training job's or an endpoint's hosts."""
+        return self.service_session(start, EAST, "sagemaker.amazonaws.com",
+                                    self.roles["sagemaker"], "SageMaker",
+                                    source_ip="sagemaker.amazonaws.com",
+                                    user_agent=SAGEMAKER_PLATFORM)
 
     def s3(self, when: datetime, region: str, name: str, identity: dict[str, Any], *,
            source_ip: str, user_agent: str, bucket: str, key: str | None = None,
@@ -507,12 +524,9 @@ class Account:
         pipeline = self.roles["pipeline"]
         start = self.jitter(date.replace(hour=9, minute=5), 0, 1200)
         build = self.uuid()
-        session_name = f"AWSCodeBuild-{build}"
-        key = self.temp_key()
-        self.service_assume_role(start, EAST, "codebuild.amazonaws.com", pipeline, session_name,
-                                 key)
-        session = Session(role=pipeline, name=session_name, access_key=key, created=start,
-                          source_ip=self.aws_ip(), user_agent="")
+        session = self.service_session(start, EAST, "codebuild.amazonaws.com", pipeline,
+                                       f"AWSCodeBuild-{build}", source_ip=self.aws_ip,
+                                       user_agent="")
         ident = session.identity()
         now = self.jitter(start, 20, 40)
         self.emit(when=now, region=EAST, source="sts.amazonaws.com", name="GetCallerIdentity",
@@ -746,11 +760,7 @@ class Account:
 
     def training_job(self, start: datetime, job: str, day: int) -> datetime:
         """What the SageMaker execution role does during one training job; returns its end."""
-        role = self.roles["sagemaker"]
-        key = self.temp_key()
-        self.service_assume_role(start, EAST, "sagemaker.amazonaws.com", role, "SageMaker", key)
-        session = Session(role=role, name="SageMaker", access_key=key, created=start,
-                          source_ip="sagemaker.amazonaws.com", user_agent=SAGEMAKER_PLATFORM)
+        session = self.sagemaker_session(start)
         now = self.ecr_pull(self.jitter(start, 20, 60), EAST, session, TRAINING_REPO, 6,
                             "sagemaker.amazonaws.com")
         ident = session.identity()
@@ -821,11 +831,7 @@ class Account:
 
     def endpoint_rollout(self, start: datetime, job: str) -> None:
         """The endpoint's instances starting with the SageMaker execution role."""
-        role = self.roles["sagemaker"]
-        key = self.temp_key()
-        self.service_assume_role(start, EAST, "sagemaker.amazonaws.com", role, "SageMaker", key)
-        session = Session(role=role, name="SageMaker", access_key=key, created=start,
-                          source_ip="sagemaker.amazonaws.com", user_agent=SAGEMAKER_PLATFORM)
+        session = self.sagemaker_session(start)
         now = self.ecr_pull(self.jitter(start, 30, 90), EAST, session, SERVING_REPO, 4,
                             "sagemaker.amazonaws.com")
         now = self.jitter(now, 10, 40)
@@ -985,11 +991,8 @@ class Account:
 
     def cold_start(self, when: datetime, region: str, function: str) -> Session:
         """Lambda assumes the role, the runtime opens a log stream, the code reads its secret."""
-        role = self.roles["chat"]
-        key = self.temp_key()
-        self.service_assume_role(when, region, "lambda.amazonaws.com", role, function, key)
-        session = Session(role=role, name=function, access_key=key, created=when,
-                          source_ip=self.aws_ip(), user_agent=LAMBDA_SDK)
+        session = self.service_session(when, region, "lambda.amazonaws.com", self.roles["chat"],
+                                       function, source_ip=self.aws_ip, user_agent=LAMBDA_SDK)
         self.create_log_stream(self.jitter(when, 0, 1), region, session.identity(),
                                session.source_ip, LAMBDA_LOG_WORKER, f"/aws/lambda/{function}",
                                f"{when:%Y/%m/%d}/[$LATEST]{self.hex(32)}")
@@ -1250,10 +1253,8 @@ class Account:
         role = self.roles["glue"]
         date = FIRST_DAY + timedelta(days=day)
         start = self.jitter(date.replace(hour=2), 0, 300)
-        key = self.temp_key()
-        self.service_assume_role(start, EAST, "glue.amazonaws.com", role, "AWS-Crawler", key)
-        session = Session(role=role, name="AWS-Crawler", access_key=key, created=start,
-                          source_ip="glue.amazonaws.com", user_agent=GLUE_INTERNAL)
+        session = self.service_session(start, EAST, "glue.amazonaws.com", role, "AWS-Crawler",
+                                       source_ip="glue.amazonaws.com", user_agent=GLUE_INTERNAL)
         ident = session.identity()
         now = self.jitter(start, 5, 20)
         self.create_log_stream(now, EAST, ident, "glue.amazonaws.com", GLUE_INTERNAL,
@@ -1373,12 +1374,9 @@ class Account:
         role = self.roles["scoring"]
         date = FIRST_DAY + timedelta(days=day)
         start = self.jitter(date.replace(hour=2), 0, 600)
-        task = self.hex(32)
-        key = self.temp_key()
-        self.service_assume_role(start, EAST, "ecs-tasks.amazonaws.com", role, task, key)
-        session = Session(role=role, name=task, access_key=key, created=start,
-                          source_ip="10.40.3." + str(self.rng.randint(10, 250)),
-                          user_agent=TRAINING_SCRIPT)
+        session = self.service_session(start, EAST, "ecs-tasks.amazonaws.com", role, self.hex(32),
+                                       source_ip=lambda: f"10.40.3.{self.rng.randint(10, 250)}",
+                                       user_agent=TRAINING_SCRIPT)
         ident = session.identity()
         now = self.jitter(start, 5, 20)
         self.emit(when=now, region=EAST, source="sagemaker.amazonaws.com",
@@ -1575,6 +1573,67 @@ def iso(when: str) -> str:
     return when + "+00:00"
 
 
+def inline_policy(name: str, doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """A principal's inline policy list holding one policy."""
+    return [{"PolicyName": name, "PolicyDocument": doc}]
+
+
+def managed_policy(name: str, policy_id: str, path: str,
+                   *versions: tuple[str, str, dict[str, Any]], created: str | None = None,
+                   attachments: int = 1, boundary_uses: int = 0,
+                   arn: str | None = None) -> dict[str, Any]:
+    """One entry of ``Policies``. ``versions`` are (id, date, document), the default first;
+    the policy was created with its oldest version unless ``created`` says otherwise."""
+    default_version, updated, _ = versions[0]
+    return {
+        "PolicyName": name,
+        "PolicyId": policy_id,
+        "Arn": arn or f"arn:aws:iam::{ACCOUNT}:policy{path}{name}",
+        "Path": path,
+        "DefaultVersionId": default_version,
+        "AttachmentCount": attachments,
+        "PermissionsBoundaryUsageCount": boundary_uses,
+        "IsAttachable": True,
+        "CreateDate": iso(created or versions[-1][1]),
+        "UpdateDate": iso(updated),
+        "PolicyVersionList": [
+            {"Document": doc, "VersionId": version, "IsDefaultVersion": version == default_version,
+             "CreateDate": iso(date)}
+            for version, date, doc in versions
+        ],
+    }
+
+
+def user_detail(user: User, created: str, group: str, team: str,
+                inline: list[dict[str, Any]]) -> dict[str, Any]:
+    """One entry of ``UserDetailList``: a user in one group, with no managed policy."""
+    return {
+        "Path": user.path,
+        "UserName": user.name,
+        "UserId": user.user_id,
+        "Arn": user.arn,
+        "CreateDate": iso(created),
+        "UserPolicyList": inline,
+        "GroupList": [group],
+        "AttachedManagedPolicies": [],
+        "Tags": [{"Key": "team", "Value": team}],
+    }
+
+
+def group_detail(name: str, path: str, group_id: str, created: str,
+                 inline: list[dict[str, Any]], managed: list[dict[str, str]]) -> dict[str, Any]:
+    """One entry of ``GroupDetailList``."""
+    return {
+        "Path": path,
+        "GroupName": name,
+        "GroupId": group_id,
+        "Arn": f"arn:aws:iam::{ACCOUNT}:group{path}{name}",
+        "CreateDate": iso(created),
+        "GroupPolicyList": inline,
+        "AttachedManagedPolicies": managed,
+    }
+
+
 def grants(account: Account, security: Account) -> dict[str, Any]:
     """``aws iam get-account-authorization-details`` as the CLI prints it (documents decoded).
 
@@ -1585,9 +1644,6 @@ def grants(account: Account, security: Account) -> dict[str, Any]:
 
     def policy_id() -> str:
         return "ANPA" + account.chars(17)
-
-    def local_arn(name: str, path: str = "/") -> str:
-        return f"arn:aws:iam::{ACCOUNT}:policy{path}{name}"
 
     sagemaker_broad = document(
         statement("SageMakerEverything", "sagemaker:*", "*"),
@@ -1657,104 +1713,21 @@ def grants(account: Account, security: Account) -> dict[str, Any]:
         "Resource": "*",
     })
     policies = [
-        {
-            "PolicyName": "ml-sagemaker-execution-broad",
-            "PolicyId": policy_id(),
-            "Arn": local_arn("ml-sagemaker-execution-broad", "/ml/"),
-            "Path": "/ml/",
-            "DefaultVersionId": "v2",
-            "AttachmentCount": 1,
-            "PermissionsBoundaryUsageCount": 0,
-            "IsAttachable": True,
-            "CreateDate": iso("2026-03-11T16:20:44"),
-            "UpdateDate": iso("2026-10-14T09:41:02"),
-            "PolicyVersionList": [
-                {"Document": sagemaker_broad, "VersionId": "v2", "IsDefaultVersion": True,
-                 "CreateDate": iso("2026-10-14T09:41:02")},
-                {"Document": sagemaker_broad_v1, "VersionId": "v1", "IsDefaultVersion": False,
-                 "CreateDate": iso("2026-03-11T16:20:44")},
-            ],
-        },
-        {
-            "PolicyName": "ml-deploy-pipeline-policy",
-            "PolicyId": policy_id(),
-            "Arn": local_arn("ml-deploy-pipeline-policy", "/ci/"),
-            "Path": "/ci/",
-            "DefaultVersionId": "v1",
-            "AttachmentCount": 1,
-            "PermissionsBoundaryUsageCount": 0,
-            "IsAttachable": True,
-            "CreateDate": iso("2026-05-02T11:03:19"),
-            "UpdateDate": iso("2026-05-02T11:03:19"),
-            "PolicyVersionList": [
-                {"Document": pipeline_policy, "VersionId": "v1", "IsDefaultVersion": True,
-                 "CreateDate": iso("2026-05-02T11:03:19")},
-            ],
-        },
-        {
-            "PolicyName": "ml-pipeline-boundary",
-            "PolicyId": policy_id(),
-            "Arn": local_arn("ml-pipeline-boundary", "/boundaries/"),
-            "Path": "/boundaries/",
-            "DefaultVersionId": "v3",
-            "AttachmentCount": 0,
-            "PermissionsBoundaryUsageCount": 1,
-            "IsAttachable": True,
-            "CreateDate": iso("2026-05-02T10:58:40"),
-            "UpdateDate": iso("2026-09-22T08:12:05"),
-            "PolicyVersionList": [
-                {"Document": pipeline_boundary, "VersionId": "v3", "IsDefaultVersion": True,
-                 "CreateDate": iso("2026-09-22T08:12:05")},
-            ],
-        },
-        {
-            "PolicyName": "analyst-read-datasets",
-            "PolicyId": policy_id(),
-            "Arn": local_arn("analyst-read-datasets"),
-            "Path": "/",
-            "DefaultVersionId": "v1",
-            "AttachmentCount": 1,
-            "PermissionsBoundaryUsageCount": 0,
-            "IsAttachable": True,
-            "CreateDate": iso("2026-06-18T14:27:51"),
-            "UpdateDate": iso("2026-06-18T14:27:51"),
-            "PolicyVersionList": [
-                {"Document": analyst_read, "VersionId": "v1", "IsDefaultVersion": True,
-                 "CreateDate": iso("2026-06-18T14:27:51")},
-            ],
-        },
-        {
-            "PolicyName": "glue-crawler-curated-datasets",
-            "PolicyId": policy_id(),
-            "Arn": local_arn("glue-crawler-curated-datasets", "/service-role/"),
-            "Path": "/service-role/",
-            "DefaultVersionId": "v1",
-            "AttachmentCount": 1,
-            "PermissionsBoundaryUsageCount": 0,
-            "IsAttachable": True,
-            "CreateDate": iso("2026-04-07T07:45:12"),
-            "UpdateDate": iso("2026-04-07T07:45:12"),
-            "PolicyVersionList": [
-                {"Document": glue_access, "VersionId": "v1", "IsDefaultVersion": True,
-                 "CreateDate": iso("2026-04-07T07:45:12")},
-            ],
-        },
-        {
-            "PolicyName": "AWSLambdaBasicExecutionRole",
-            "PolicyId": policy_id(),
-            "Arn": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
-            "Path": "/service-role/",
-            "DefaultVersionId": "v1",
-            "AttachmentCount": 1,
-            "PermissionsBoundaryUsageCount": 0,
-            "IsAttachable": True,
-            "CreateDate": iso("2015-04-09T15:03:43"),
-            "UpdateDate": iso("2015-04-09T15:03:43"),
-            "PolicyVersionList": [
-                {"Document": lambda_basic, "VersionId": "v1", "IsDefaultVersion": True,
-                 "CreateDate": iso("2015-04-09T15:03:43")},
-            ],
-        },
+        managed_policy("ml-sagemaker-execution-broad", policy_id(), "/ml/",
+                       ("v2", "2026-10-14T09:41:02", sagemaker_broad),
+                       ("v1", "2026-03-11T16:20:44", sagemaker_broad_v1)),
+        managed_policy("ml-deploy-pipeline-policy", policy_id(), "/ci/",
+                       ("v1", "2026-05-02T11:03:19", pipeline_policy)),
+        managed_policy("ml-pipeline-boundary", policy_id(), "/boundaries/",
+                       ("v3", "2026-09-22T08:12:05", pipeline_boundary),
+                       created="2026-05-02T10:58:40", attachments=0, boundary_uses=1),
+        managed_policy("analyst-read-datasets", policy_id(), "/",
+                       ("v1", "2026-06-18T14:27:51", analyst_read)),
+        managed_policy("glue-crawler-curated-datasets", policy_id(), "/service-role/",
+                       ("v1", "2026-04-07T07:45:12", glue_access)),
+        managed_policy("AWSLambdaBasicExecutionRole", policy_id(), "/service-role/",
+                       ("v1", "2015-04-09T15:03:43", lambda_basic),
+                       arn="arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"),
     ]
     by_name = {p["PolicyName"]: p for p in policies}
 
@@ -1810,16 +1783,16 @@ def grants(account: Account, security: Account) -> dict[str, Any]:
     })
     role_list = [
         role_detail(roles["sagemaker"], "2026-10-14T09:35:12", trust("sagemaker.amazonaws.com"),
-                    [{"PolicyName": "training-data-access", "PolicyDocument": training_inline}],
+                    inline_policy("training-data-access", training_inline),
                     attached("ml-sagemaker-execution-broad"), "2026-11-08T10:12:00"),
         role_detail(roles["chat"], "2026-08-27T18:02:33", trust("lambda.amazonaws.com"),
-                    [{"PolicyName": "chat-assistant-permissions", "PolicyDocument": chat_inline}],
+                    inline_policy("chat-assistant-permissions", chat_inline),
                     attached("AWSLambdaBasicExecutionRole"), "2026-11-08T21:40:00"),
         role_detail(roles["pipeline"], "2026-05-02T11:03:20", trust("codebuild.amazonaws.com"), [],
                     attached("ml-deploy-pipeline-policy"), "2026-11-08T09:51:00",
                     boundary="ml-pipeline-boundary"),
         role_detail(roles["publisher"], "2026-05-02T11:10:05", publisher_trust,
-                    [{"PolicyName": "model-registry", "PolicyDocument": publisher_inline}],
+                    inline_policy("model-registry", publisher_inline),
                     [], "2026-11-08T09:44:00"),
         role_detail(roles["glue"], "2026-04-07T07:45:13", trust("glue.amazonaws.com"), [],
                     attached("glue-crawler-curated-datasets"), "2026-11-08T02:03:00"),
@@ -1853,7 +1826,7 @@ def grants(account: Account, security: Account) -> dict[str, Any]:
     )
     role_list.append(role_detail(
         notebook, "2026-04-20T13:02:41", trust("sagemaker.amazonaws.com"),
-        [{"PolicyName": "pilot-notebook-access", "PolicyDocument": notebook_inline}], [],
+        inline_policy("pilot-notebook-access", notebook_inline), [],
         "2026-06-30T16:05:00"))
     # ... and the Jenkins user the CodeBuild pipeline replaced, still in a group whose policy
     # deploys anything and passes any role.
@@ -1862,22 +1835,9 @@ def grants(account: Account, security: Account) -> dict[str, Any]:
         statement("Artifacts", "s3:*", "*"),
         statement("PassRoles", "iam:PassRole", "*"),
     )
-    legacy_policy = {
-        "PolicyName": "jenkins-ml-deploy",
-        "PolicyId": policy_id(),
-        "Arn": local_arn("jenkins-ml-deploy", "/legacy/"),
-        "Path": "/legacy/",
-        "DefaultVersionId": "v4",
-        "AttachmentCount": 1,
-        "PermissionsBoundaryUsageCount": 0,
-        "IsAttachable": True,
-        "CreateDate": iso("2025-02-03T10:14:27"),
-        "UpdateDate": iso("2025-11-19T15:40:08"),
-        "PolicyVersionList": [
-            {"Document": legacy_deploy, "VersionId": "v4", "IsDefaultVersion": True,
-             "CreateDate": iso("2025-11-19T15:40:08")},
-        ],
-    }
+    legacy_policy = managed_policy("jenkins-ml-deploy", policy_id(), "/legacy/",
+                                   ("v4", "2025-11-19T15:40:08", legacy_deploy),
+                                   created="2025-02-03T10:14:27")
     policies.append(legacy_policy)
     by_name[legacy_policy["PolicyName"]] = legacy_policy
     jenkins = User(name="jenkins-ml-deploy", path="/legacy/", user_id="AIDA" + account.chars(17),
@@ -1903,69 +1863,25 @@ def grants(account: Account, security: Account) -> dict[str, Any]:
     )
     role_list.append(role_detail(
         scoring, "2026-09-09T08:20:44", trust("ecs-tasks.amazonaws.com"),
-        [{"PolicyName": "batch-scoring", "PolicyDocument": scoring_inline}], [],
+        inline_policy("batch-scoring", scoring_inline), [],
         "2026-11-08T02:09:00"))
     return {
-        "UserDetailList": [{
-            "Path": user.path,
-            "UserName": user.name,
-            "UserId": user.user_id,
-            "Arn": user.arn,
-            "CreateDate": iso("2026-06-18T14:30:02"),
-            "UserPolicyList": [{"PolicyName": "manage-own-credentials",
-                                "PolicyDocument": user_inline}],
-            "GroupList": ["data-analysts"],
-            "AttachedManagedPolicies": [],
-            "Tags": [{"Key": "team", "Value": "analytics"}],
-        }, {
-            "Path": jenkins.path,
-            "UserName": jenkins.name,
-            "UserId": jenkins.user_id,
-            "Arn": jenkins.arn,
-            "CreateDate": iso("2025-02-03T10:16:55"),
-            "UserPolicyList": [],
-            "GroupList": ["legacy-deployers"],
-            "AttachedManagedPolicies": [],
-            "Tags": [{"Key": "team", "Value": "ml-platform"}],
-        }, {
-            "Path": researcher.path,
-            "UserName": researcher.name,
-            "UserId": researcher.user_id,
-            "Arn": researcher.arn,
-            "CreateDate": iso("2026-09-01T09:12:40"),
-            "UserPolicyList": [{"PolicyName": "manage-own-credentials",
-                                "PolicyDocument": user_inline}],
-            "GroupList": ["ml-researchers"],
-            "AttachedManagedPolicies": [],
-            "Tags": [{"Key": "team", "Value": "applied-science"}],
-        }],
-        "GroupDetailList": [{
-            "Path": "/",
-            "GroupName": "data-analysts",
-            "GroupId": group_id,
-            "Arn": f"arn:aws:iam::{ACCOUNT}:group/data-analysts",
-            "CreateDate": iso("2026-06-18T14:28:37"),
-            "GroupPolicyList": [{"PolicyName": "athena-analysts-workgroup",
-                                 "PolicyDocument": group_policy}],
-            "AttachedManagedPolicies": attached("analyst-read-datasets"),
-        }, {
-            "Path": "/legacy/",
-            "GroupName": "legacy-deployers",
-            "GroupId": legacy_group_id,
-            "Arn": f"arn:aws:iam::{ACCOUNT}:group/legacy/legacy-deployers",
-            "CreateDate": iso("2025-02-03T10:15:30"),
-            "GroupPolicyList": [],
-            "AttachedManagedPolicies": attached("jenkins-ml-deploy"),
-        }, {
-            "Path": "/",
-            "GroupName": "ml-researchers",
-            "GroupId": research_group_id,
-            "Arn": f"arn:aws:iam::{ACCOUNT}:group/ml-researchers",
-            "CreateDate": iso("2026-09-01T09:10:02"),
-            "GroupPolicyList": [{"PolicyName": "bedrock-research",
-                                 "PolicyDocument": research_policy}],
-            "AttachedManagedPolicies": [],
-        }],
+        "UserDetailList": [
+            user_detail(user, "2026-06-18T14:30:02", "data-analysts", "analytics",
+                        inline_policy("manage-own-credentials", user_inline)),
+            user_detail(jenkins, "2025-02-03T10:16:55", "legacy-deployers", "ml-platform", []),
+            user_detail(researcher, "2026-09-01T09:12:40", "ml-researchers", "applied-science",
+                        inline_policy("manage-own-credentials", user_inline)),
+        ],
+        "GroupDetailList": [
+            group_detail("data-analysts", "/", group_id, "2026-06-18T14:28:37",
+                         inline_policy("athena-analysts-workgroup", group_policy),
+                         attached("analyst-read-datasets")),
+            group_detail("legacy-deployers", "/legacy/", legacy_group_id, "2025-02-03T10:15:30",
+                         [], attached("jenkins-ml-deploy")),
+            group_detail("ml-researchers", "/", research_group_id, "2026-09-01T09:10:02",
+                         inline_policy("bedrock-research", research_policy), []),
+        ],
         "RoleDetailList": role_list,
         "Policies": policies,
     }

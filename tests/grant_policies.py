@@ -8,6 +8,7 @@ a boundary, a group policy); not copied from AWS.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -177,3 +178,11 @@ def authorization_details(encoded: bool = False) -> dict[str, Any]:
             managed_entry("read-datasets", DATASETS_ARN, doc(READ_DATASETS_MANAGED)),
         ],
     }
+
+
+def authorization_details_file(folder: Path, details: dict[str, Any] | None = None) -> Path:
+    """``folder``/auth.json holding ``details`` (by default, authorization_details())."""
+    path = folder / "auth.json"
+    path.write_text(json.dumps(authorization_details() if details is None else details),
+                    encoding="utf-8")
+    return path

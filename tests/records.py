@@ -103,3 +103,10 @@ def write_trail_file(
         path = folder / name
         path.write_bytes(body)
     return path
+
+
+def trail_folder(tmp_path: Path, records: list[dict[str, Any]], **options: Any) -> Path:
+    """``tmp_path``/trail holding one log file of ``records`` (``options``: write_trail_file's)."""
+    root = tmp_path / "trail"
+    write_trail_file(root, records, **options)
+    return root

@@ -37,3 +37,11 @@ def grants(res: Resolution) -> set[tuple[str, str]]:
 
 def actions(res: Resolution) -> set[str]:
     return {p.action for p in res.permissions}
+
+
+def assert_granted(res: Resolution, expected: set[tuple[str, str]], *,
+                   unknown: tuple[str, ...] = ()) -> None:
+    """``res`` grants exactly ``expected``, and reports as undetermined the resources of
+    the actions in ``unknown`` (and of no other)."""
+    assert grants(res) == expected
+    assert res.unknown_resource == unknown

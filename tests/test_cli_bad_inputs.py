@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from iamgen.cli import COMMANDS, build_app
-from tests.grant_policies import authorization_details
+from tests.grant_policies import authorization_details_file
 from tests.records import record, role_identity, write_trail_file
 
 # Each command with what it needs besides --trail (a grants file stands for IAM).
@@ -85,9 +85,7 @@ def good_records() -> list[dict]:
 
 @pytest.fixture
 def grants(tmp_path: Path) -> Path:
-    path = tmp_path / "auth.json"
-    path.write_text(json.dumps(authorization_details()), encoding="utf-8")
-    return path
+    return authorization_details_file(tmp_path)
 
 
 def invoke(command: str, grants: Path, *extra: str) -> tuple[int, str, str]:

@@ -19,8 +19,9 @@ from iamgen.cli import COMMANDS, build_app
 from iamgen.commands import common
 from iamgen.model import Principal, PrincipalKind
 from tests.awsserver import _moto_server, aws_endpoint, iam  # noqa: F401
-from tests.grant_policies import authorization_details
-from tests.records import ACCOUNT, record, role_identity, user_identity, write_trail_file
+from tests.grant_policies import authorization_details, authorization_details_file
+from tests.records import (ACCOUNT, record, role_identity, trail_folder, user_identity,
+                           write_trail_file)
 
 MOTO_ACCOUNT = "123456789012"
 ROLE = "Trainer"
@@ -56,9 +57,7 @@ def records(account: str = ACCOUNT) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def trail(tmp_path: Path) -> Path:
-    root = tmp_path / "trail"
-    write_trail_file(root, records())
-    return root
+    return trail_folder(tmp_path, records())
 
 
 @pytest.fixture
@@ -85,8 +84,7 @@ WRITERS = [
 @pytest.mark.parametrize("args", WRITERS, ids=lambda a: " ".join(a[:1] + a[-2:-1]))
 def test_output_under_a_file_fails_before_reading(args: tuple[str, ...], a_file: Path,
                                                   tmp_path: Path) -> None:
-    grants = tmp_path / "auth.json"
-    grants.write_text(json.dumps(authorization_details()), encoding="utf-8")
+    grants = authorization_details_file(tmp_path)
     filled = [a.format(file=a_file, grants=grants) for a in args]
     code, out, err = run(*filled, "--trail", str(tmp_path / "no-such-trail"))
     assert code == 3, err
@@ -156,8 +154,7 @@ def test_graph_output_that_is_a_directory(trail: Path, tmp_path: Path) -> None:
 
 
 def test_diff_refuses_an_authorization_details_file_of_another_account(tmp_path: Path) -> None:
-    root = tmp_path / "trail"
-    write_trail_file(root, records())
+    root = trail_folder(tmp_path, records())
     other = json.dumps(authorization_details()).replace(ACCOUNT, MOTO_ACCOUNT)
     (tmp_path / "other.json").write_text(other, encoding="utf-8")
     for args in (["--all"], [ROLE]):
@@ -173,8 +170,7 @@ def test_diff_refuses_live_grants_of_another_account(iam: Any,  # noqa: F811
     """IAM credentials of account B, a trail of account A, the same role name in both."""
     iam.create_role(RoleName=ROLE, Path="/service-role/", AssumeRolePolicyDocument="{}")
     iam.put_role_policy(RoleName=ROLE, PolicyName="narrow", PolicyDocument=json.dumps(NARROW))
-    root = tmp_path / "trail"
-    write_trail_file(root, records())
+    root = trail_folder(tmp_path, records())
     code, out, err = run("diff", ROLE, "--trail", str(root), "-q")
     assert code == 4 and out == "", err
     assert (f"role/service-role/{ROLE}: the grants in IAM are of account {MOTO_ACCOUNT}, "
@@ -299,8 +295,7 @@ def test_format_and_generalize_in_any_case(args: tuple[str, ...], tmp_path: Path
     write_trail_file(root, records())
     write_trail_file(root, records(), stamp="20261103T1200Z", suffix="Later123456789012",
                      day="2026/11/03")
-    grants = tmp_path / "auth.json"
-    grants.write_text(json.dumps(authorization_details()), encoding="utf-8")
+    grants = authorization_details_file(tmp_path)
     extra = ["--grants", str(grants)] if args[0] in ("diff", "review") else []
     code, _, err = run(*args, "--trail", str(root), *extra, "-q")
     assert "Traceback" not in err and "unknown --format" not in err
@@ -366,8 +361,7 @@ def test_python_dash_m_runs_the_cli() -> None:
 
 def test_review_refuses_grants_of_another_account_only(tmp_path: Path) -> None:
     """Every principal of the other account would read as unused: refused, as diff does."""
-    root = tmp_path / "trail"
-    write_trail_file(root, records())
+    root = trail_folder(tmp_path, records())
     other = json.dumps(authorization_details()).replace(ACCOUNT, MOTO_ACCOUNT)
     (tmp_path / "other.json").write_text(other, encoding="utf-8")
     code, out, err = run("review", "--trail", str(root), "--grants",

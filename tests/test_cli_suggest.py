@@ -11,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from iamgen.cli import build_app
-from tests.records import ACCOUNT, record, role_identity, user_identity, write_trail_file
+from tests.records import (ACCOUNT, record, role_identity, trail_folder, user_identity,
+                           write_trail_file)
 
 ROLE = "TrainingRole"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/service-role/{ROLE}"
@@ -42,9 +43,7 @@ def base_records() -> list[dict]:
 
 @pytest.fixture
 def trail(tmp_path: Path) -> Path:
-    root = tmp_path / "trail"
-    write_trail_file(root, base_records())
-    return root
+    return trail_folder(tmp_path, base_records())
 
 
 def policy_actions(text: str) -> set[str]:
@@ -126,8 +125,7 @@ def test_input_is_never_modified(trail: Path) -> None:
 # --- bad input: one warning line naming the file (and record), and the run goes on ----------
 
 def _good_and(bad_writer, tmp_path: Path) -> tuple[int, str, str]:
-    root = tmp_path / "trail"
-    write_trail_file(root, base_records())
+    root = trail_folder(tmp_path, base_records())
     bad_writer(root)
     return run("suggest", ROLE, "--trail", str(root))
 
@@ -144,23 +142,16 @@ def test_truncated_gzip_is_warned_and_skipped(tmp_path: Path) -> None:
     assert line.startswith("warning: ") and "gzip" in line
 
 
-def test_invalid_json_is_warned_and_skipped(tmp_path: Path) -> None:
-    def bad(root: Path) -> None:
-        (root / "broken.json").write_text('{"Records": [ {"eventName": ')
-
-    code, out, err = _good_and(bad, tmp_path)
+@pytest.mark.parametrize(("name", "body", "warning", "reason"), [
+    ("broken.json", '{"Records": [ {"eventName": ', "invalid JSON", "invalid_json"),
+    ("config.json", '{"Version": "2012-10-17"}', "not CloudTrail", "not_cloudtrail"),
+])
+def test_json_that_is_no_trail_is_warned_and_skipped(tmp_path: Path, name: str, body: str,
+                                                     warning: str, reason: str) -> None:
+    code, out, err = _good_and(lambda root: (root / name).write_text(body), tmp_path)
     assert code == 0 and "s3:GetObject" in policy_actions(out)
-    assert any("broken.json" in l and "invalid JSON" in l for l in err.splitlines())
-
-
-def test_json_that_is_not_cloudtrail_is_warned(tmp_path: Path) -> None:
-    def bad(root: Path) -> None:
-        (root / "config.json").write_text('{"Version": "2012-10-17"}')
-
-    code, out, err = _good_and(bad, tmp_path)
-    assert code == 0 and "s3:GetObject" in policy_actions(out)
-    assert any("config.json" in l and "not CloudTrail" in l for l in err.splitlines())
-    assert "not_cloudtrail" in err
+    assert any(name in l and warning in l for l in err.splitlines())
+    assert reason in err
 
 
 @pytest.mark.parametrize(
@@ -219,8 +210,7 @@ def test_lookup_events_output_jsonl_and_stdin(tmp_path: Path) -> None:
 
 
 def test_digest_files_are_passed_over(tmp_path: Path) -> None:
-    root = tmp_path / "trail"
-    write_trail_file(root, base_records())
+    root = trail_folder(tmp_path, base_records())
     digest = root / "AWSLogs" / ACCOUNT / "CloudTrail-Digest" / "us-east-1" / "2026" / "11" / "03"
     digest.mkdir(parents=True)
     (digest / f"{ACCOUNT}_CloudTrail-Digest_us-east-1_trail_us-east-1_20261103T100000Z.json.gz"
@@ -255,8 +245,7 @@ def test_filters_window_region_account(tmp_path: Path) -> None:
 
 
 def test_files_outside_the_window_are_never_opened(tmp_path: Path) -> None:
-    root = tmp_path / "trail"
-    write_trail_file(root, base_records())
+    root = trail_folder(tmp_path, base_records())
     old = write_trail_file(root, base_records(), day="2026/01/05", stamp="20260105T0000Z")
     old.write_bytes(b"garbage that would warn if it were opened")
     code, _, err = run("suggest", ROLE, "--trail", str(root), "--since", "2026-11-01")

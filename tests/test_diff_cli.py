@@ -17,9 +17,9 @@ from tests.grant_policies import (
     ACCOUNT,
     SAGEMAKER_BROAD,
     TRAINING_DATA_INLINE,
-    authorization_details,
+    authorization_details_file,
 )
-from tests.records import record, role_identity, write_trail_file
+from tests.records import record, role_identity, trail_folder
 
 MOTO_ACCOUNT = "123456789012"
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "ml-account"
@@ -46,16 +46,12 @@ def trainer_records(account: str = ACCOUNT) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def trail(tmp_path: Path) -> Path:
-    root = tmp_path / "trail"
-    write_trail_file(root, trainer_records())
-    return root
+    return trail_folder(tmp_path, trainer_records())
 
 
 @pytest.fixture
 def details_file(tmp_path: Path) -> Path:
-    path = tmp_path / "auth.json"
-    path.write_text(json.dumps(authorization_details()), encoding="utf-8")
-    return path
+    return authorization_details_file(tmp_path)
 
 
 def test_offline_json_from_authorization_details(trail: Path, details_file: Path) -> None:
@@ -130,8 +126,7 @@ def test_live_against_moto_server(iam: Any, tmp_path: Path) -> None:  # noqa: F8
     iam.attach_role_policy(RoleName="Trainer", PolicyArn=broad)
     iam.put_role_policy(RoleName="Trainer", PolicyName="training-data",
                         PolicyDocument=json.dumps(TRAINING_DATA_INLINE))
-    root = tmp_path / "trail"
-    write_trail_file(root, trainer_records(MOTO_ACCOUNT), account=MOTO_ACCOUNT)
+    root = trail_folder(tmp_path, trainer_records(MOTO_ACCOUNT), account=MOTO_ACCOUNT)
     code, out, err = run("diff", "Trainer", "--trail", str(root), "--format", "json", "-q")
     assert code == 0, err
     report = json.loads(out)
@@ -146,8 +141,7 @@ def test_live_endpoint_url_option(iam: Any, aws_endpoint: str, tmp_path: Path,  
                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_ENDPOINT_URL")
     iam.create_role(RoleName="Trainer", Path="/service-role/", AssumeRolePolicyDocument="{}")
-    root = tmp_path / "trail"
-    write_trail_file(root, trainer_records(MOTO_ACCOUNT), account=MOTO_ACCOUNT)
+    root = trail_folder(tmp_path, trainer_records(MOTO_ACCOUNT), account=MOTO_ACCOUNT)
     code, out, err = run("diff", "Trainer", "--trail", str(root), "--format", "json", "-q",
                          "--endpoint-url", aws_endpoint)
     assert code == 0, err
@@ -159,8 +153,7 @@ def test_live_endpoint_url_option(iam: Any, aws_endpoint: str, tmp_path: Path,  
 
 def test_live_missing_role_exits_with_the_grants_error(aws_endpoint: str,  # noqa: F811
                                                        tmp_path: Path) -> None:
-    root = tmp_path / "trail"
-    write_trail_file(root, trainer_records(MOTO_ACCOUNT), account=MOTO_ACCOUNT)
+    root = trail_folder(tmp_path, trainer_records(MOTO_ACCOUNT), account=MOTO_ACCOUNT)
     code, out, err = run("diff", "Trainer", "--trail", str(root), "-q")
     assert code == 5
     assert out == ""

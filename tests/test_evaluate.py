@@ -236,152 +236,100 @@ def test_statement_without_resource_matches_nothing() -> None:
 
 
 @pytest.mark.parametrize(
-    ("condition", "context", "expected"),
+    ("operator", "key", "value", "seen", "expected"),
     [
         # OPERATORS, string operators: StringEquals is case-sensitive ...
-        (
-            cond("StringEquals", "aws:PrincipalTag/job-category", "iamuser-admin"),
-            {"aws:PrincipalTag/job-category": ("iamuser-admin",)},
-            True,
-        ),
-        (
-            cond("StringEquals", "aws:PrincipalTag/job-category", "iamuser-admin"),
-            {"aws:PrincipalTag/job-category": ("IAMUser-Admin",)},
-            False,
-        ),
+        ("StringEquals", "aws:PrincipalTag/job-category", "iamuser-admin",
+         "iamuser-admin", True),
+        ("StringEquals", "aws:PrincipalTag/job-category", "iamuser-admin",
+         "IAMUser-Admin", False),
         # ... StringEqualsIgnoreCase is not.
-        (
-            cond("StringEqualsIgnoreCase", "aws:PrincipalTag/job-category", "iamuser-admin"),
-            {"aws:PrincipalTag/job-category": ("IAMUser-Admin",)},
-            True,
-        ),
-        (
-            cond("StringNotEquals", "aws:RequestedRegion", "us-east-1"),
-            {"aws:RequestedRegion": ("eu-west-1",)},
-            True,
-        ),
-        (
-            cond("StringNotEqualsIgnoreCase", "aws:RequestedRegion", "US-EAST-1"),
-            {"aws:RequestedRegion": ("us-east-1",)},
-            False,
-        ),
+        ("StringEqualsIgnoreCase", "aws:PrincipalTag/job-category", "iamuser-admin",
+         "IAMUser-Admin", True),
+        ("StringNotEquals", "aws:RequestedRegion", "us-east-1",
+         "eu-west-1", True),
+        ("StringNotEqualsIgnoreCase", "aws:RequestedRegion", "US-EAST-1",
+         "us-east-1", False),
         # StringLike takes * and ? wildcards; StringEquals does not.
-        (cond("StringLike", "s3:prefix", "home/*"), {"s3:prefix": ("home/alice/x",)}, True),
-        (cond("StringEquals", "s3:prefix", "home/*"), {"s3:prefix": ("home/alice/x",)}, False),
-        (cond("StringNotLike", "s3:prefix", "home/*"), {"s3:prefix": ("tmp/x",)}, True),
-        # Condition key names are case-insensitive.
-        (
-            cond("StringEquals", "AWS:RequestedRegion", "us-east-1"),
-            {"aws:requestedregion": ("us-east-1",)},
-            True,
-        ),
+        ("StringLike", "s3:prefix", "home/*",
+         "home/alice/x", True),
+        ("StringEquals", "s3:prefix", "home/*",
+         "home/alice/x", False),
+        ("StringNotLike", "s3:prefix", "home/*",
+         "tmp/x", True),
         # Numeric operators.
-        (cond("NumericLessThanEquals", "s3:max-keys", "10"), {"s3:max-keys": ("10",)}, True),
-        (cond("NumericLessThanEquals", "s3:max-keys", "10"), {"s3:max-keys": ("11",)}, False),
-        (cond("NumericLessThan", "s3:max-keys", "10"), {"s3:max-keys": ("10",)}, False),
-        (cond("NumericGreaterThan", "s3:max-keys", "10"), {"s3:max-keys": ("10.5",)}, True),
-        (cond("NumericGreaterThanEquals", "s3:max-keys", "10"), {"s3:max-keys": ("9",)}, False),
-        (cond("NumericEquals", "s3:max-keys", "10"), {"s3:max-keys": ("10.0",)}, True),
-        (cond("NumericNotEquals", "s3:max-keys", "10"), {"s3:max-keys": ("10",)}, False),
-        (cond("NumericEquals", "s3:max-keys", "10"), {"s3:max-keys": ("ten",)}, False),
+        ("NumericLessThanEquals", "s3:max-keys", "10",
+         "10", True),
+        ("NumericLessThanEquals", "s3:max-keys", "10",
+         "11", False),
+        ("NumericLessThan", "s3:max-keys", "10",
+         "10", False),
+        ("NumericGreaterThan", "s3:max-keys", "10",
+         "10.5", True),
+        ("NumericGreaterThanEquals", "s3:max-keys", "10",
+         "9", False),
+        ("NumericEquals", "s3:max-keys", "10",
+         "10.0", True),
+        ("NumericNotEquals", "s3:max-keys", "10",
+         "10", False),
+        ("NumericEquals", "s3:max-keys", "10",
+         "ten", False),
         # Date operators take ISO 8601 dates and epoch seconds.
-        (
-            cond("DateGreaterThan", "aws:TokenIssueTime", "2020-01-01T00:00:01Z"),
-            {"aws:TokenIssueTime": ("2021-06-01T00:00:00Z",)},
-            True,
-        ),
-        (
-            cond("DateLessThan", "aws:CurrentTime", "2020-01-01T00:00:00Z"),
-            {"aws:CurrentTime": ("2021-06-01T00:00:00Z",)},
-            False,
-        ),
-        (
-            cond("DateLessThanEquals", "aws:EpochTime", "1577836800"),
-            {"aws:EpochTime": ("2020-01-01T00:00:00Z",)},
-            True,
-        ),
-        (
-            cond("DateEquals", "aws:CurrentTime", "2020-01-01"),
-            {"aws:CurrentTime": ("2020-01-01T00:00:00+00:00",)},
-            True,
-        ),
-        (
-            cond("DateNotEquals", "aws:CurrentTime", "2020-01-01T00:00:00Z"),
-            {"aws:CurrentTime": ("2020-01-01T00:00:00Z",)},
-            False,
-        ),
-        (
-            cond("DateGreaterThanEquals", "aws:CurrentTime", "2020-01-01T00:00:00Z"),
-            {"aws:CurrentTime": ("2019-12-31T23:59:59Z",)},
-            False,
-        ),
+        ("DateGreaterThan", "aws:TokenIssueTime", "2020-01-01T00:00:01Z",
+         "2021-06-01T00:00:00Z", True),
+        ("DateLessThan", "aws:CurrentTime", "2020-01-01T00:00:00Z",
+         "2021-06-01T00:00:00Z", False),
+        ("DateLessThanEquals", "aws:EpochTime", "1577836800",
+         "2020-01-01T00:00:00Z", True),
+        ("DateEquals", "aws:CurrentTime", "2020-01-01",
+         "2020-01-01T00:00:00+00:00", True),
+        ("DateNotEquals", "aws:CurrentTime", "2020-01-01T00:00:00Z",
+         "2020-01-01T00:00:00Z", False),
+        ("DateGreaterThanEquals", "aws:CurrentTime", "2020-01-01T00:00:00Z",
+         "2019-12-31T23:59:59Z", False),
         # Bool.
-        (cond("Bool", "aws:SecureTransport", "true"), {"aws:SecureTransport": ("true",)}, True),
-        (cond("Bool", "aws:SecureTransport", "false"), {"aws:SecureTransport": ("true",)}, False),
-        (
-            cond("Bool", "aws:MultiFactorAuthPresent", "true"),
-            {"aws:MultiFactorAuthPresent": ("TRUE",)},
-            True,
-        ),
+        ("Bool", "aws:SecureTransport", "true",
+         "true", True),
+        ("Bool", "aws:SecureTransport", "false",
+         "true", False),
+        ("Bool", "aws:MultiFactorAuthPresent", "true",
+         "TRUE", True),
         # BinaryEquals compares the base-64 text.
-        (
-            cond("BinaryEquals", "key", "QmluYXJ5VmFsdWVJbkJhc2U2NA=="),
-            {"key": ("QmluYXJ5VmFsdWVJbkJhc2U2NA==",)},
-            True,
-        ),
+        ("BinaryEquals", "key", "QmluYXJ5VmFsdWVJbkJhc2U2NA==",
+         "QmluYXJ5VmFsdWVJbkJhc2U2NA==", True),
         # IP address operators take CIDR blocks, IPv4 and IPv6.
-        (
-            cond("IpAddress", "aws:SourceIp", "203.0.113.0/24"),
-            {"aws:SourceIp": ("203.0.113.7",)},
-            True,
-        ),
-        (
-            cond("IpAddress", "aws:SourceIp", "203.0.113.0/24"),
-            {"aws:SourceIp": ("198.51.100.1",)},
-            False,
-        ),
-        (
-            cond("IpAddress", "aws:SourceIp", "2001:DB8:1234:5678::/64"),
-            {"aws:SourceIp": ("2001:db8:1234:5678::1",)},
-            True,
-        ),
-        (
-            cond("IpAddress", "aws:SourceIp", "203.0.113.0/24"),
-            {"aws:SourceIp": ("2001:db8::1",)},
-            False,
-        ),
-        (
-            cond("NotIpAddress", "aws:SourceIp", "203.0.113.0/24"),
-            {"aws:SourceIp": ("198.51.100.1",)},
-            True,
-        ),
+        ("IpAddress", "aws:SourceIp", "203.0.113.0/24",
+         "203.0.113.7", True),
+        ("IpAddress", "aws:SourceIp", "203.0.113.0/24",
+         "198.51.100.1", False),
+        ("IpAddress", "aws:SourceIp", "2001:DB8:1234:5678::/64",
+         "2001:db8:1234:5678::1", True),
+        ("IpAddress", "aws:SourceIp", "203.0.113.0/24",
+         "2001:db8::1", False),
+        ("NotIpAddress", "aws:SourceIp", "203.0.113.0/24",
+         "198.51.100.1", True),
         # ARN operators: case-sensitive, wildcards per ARN part.
-        (
-            cond("ArnLike", "aws:SourceArn", "arn:aws:sns:*:123456789012:*"),
-            {"aws:SourceArn": ("arn:aws:sns:us-east-1:123456789012:topic",)},
-            True,
-        ),
-        (
-            cond("ArnEquals", "aws:SourceArn", "arn:aws:sns:us-east-1:123456789012:topic"),
-            {"aws:SourceArn": ("arn:aws:sns:us-east-1:123456789012:Topic",)},
-            False,
-        ),
-        (
-            cond("ArnNotLike", "aws:SourceArn", "arn:aws:sns:*:123456789012:*"),
-            {"aws:SourceArn": ("arn:aws:sns:us-east-1:999999999999:topic",)},
-            True,
-        ),
-        (
-            cond("ArnNotEquals", "aws:SourceArn", "arn:aws:sns:us-east-1:1:t"),
-            {"aws:SourceArn": ("arn:aws:sns:us-east-1:1:t",)},
-            False,
-        ),
+        ("ArnLike", "aws:SourceArn", "arn:aws:sns:*:123456789012:*",
+         "arn:aws:sns:us-east-1:123456789012:topic", True),
+        ("ArnEquals", "aws:SourceArn", "arn:aws:sns:us-east-1:123456789012:topic",
+         "arn:aws:sns:us-east-1:123456789012:Topic", False),
+        ("ArnNotLike", "aws:SourceArn", "arn:aws:sns:*:123456789012:*",
+         "arn:aws:sns:us-east-1:999999999999:topic", True),
+        ("ArnNotEquals", "aws:SourceArn", "arn:aws:sns:us-east-1:1:t",
+         "arn:aws:sns:us-east-1:1:t", False),
     ],
 )
-def test_condition_operators(
-    condition: Condition, context: dict[str, tuple[str, ...]], expected: bool
-) -> None:
-    assert condition_holds(condition, Request("s3:GetObject", "*", context)) is expected
+def test_condition_operators(operator: str, key: str, value: str, seen: str,
+                             expected: bool) -> None:
+    """The condition ``key`` ``operator`` ``value`` on a request whose ``key`` is ``seen``."""
+    request = Request("s3:GetObject", "*", {key: (seen,)})
+    assert condition_holds(cond(operator, key, value), request) is expected
+
+
+def test_condition_key_names_are_case_insensitive() -> None:
+    condition = cond("StringEquals", "AWS:RequestedRegion", "us-east-1")
+    request = Request("s3:GetObject", "*", {"aws:requestedregion": ("us-east-1",)})
+    assert condition_holds(condition, request) is True
 
 
 def test_several_values_of_one_key_are_ored() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from iamgen.mapping.resolve import resolve
-from tests.resolving import grants, record
+from tests.resolving import assert_granted, grants, record
 
 
 
@@ -32,8 +32,7 @@ def test_log_stream_group_comes_from_log_group_identifier_never_from_the_stream(
 def test_a_stream_without_its_group_is_not_granted_on_a_made_up_group() -> None:
     rec = record("logs", "GetLogEvents", {"logStreamName": "algo-1"})
     resolution = resolve(rec)
-    assert grants(resolution) == {("logs:GetLogEvents", "*")}
-    assert resolution.unknown_resource == ("logs:GetLogEvents",)
+    assert_granted(resolution, {("logs:GetLogEvents", "*")}, unknown=("logs:GetLogEvents",))
 
 
 def test_a_log_group_named_by_its_arn_keeps_its_region_and_account() -> None:

@@ -18,7 +18,7 @@ from iamgen.catalog import load_catalog
 from iamgen.mapping.resolve import resolve
 from iamgen.mapping.templates import templates_of
 from tests import resolving
-from tests.resolving import grants
+from tests.resolving import assert_granted, grants
 
 ACCOUNT = "111122223333"
 OTHER = "444455556666"
@@ -51,8 +51,7 @@ def test_athena_calls_by_query_id_do_not_guess_the_primary_workgroup(name: str) 
     # ran"; the record names only the query execution id, and the query may have run in any
     # workgroup (the example's ran in "analysts"). "*" for this action, reported.
     res = resolve(record("athena", name, {"queryExecutionId": "a6052ff0-8bc2-4501-aa82-5a38878a9910"}))
-    assert grants(res) == {(f"athena:{name}", "*")}
-    assert res.unknown_resource == (f"athena:{name}",)
+    assert_granted(res, {(f"athena:{name}", "*")}, unknown=(f"athena:{name}",))
     assert "resource_params:athena:*:WorkGroupName: no value in this record" in res.rules
 
 
@@ -61,8 +60,7 @@ def test_athena_workgroup_is_taken_from_the_response_when_it_is_logged() -> None
     # the workgroup in which the query ran".
     res = resolve(record("athena", "GetQueryExecution", {"queryExecutionId": "q1"},
                          {"queryExecution": {"queryExecutionId": "q1", "workGroup": "analysts"}}))
-    assert grants(res) == {("athena:GetQueryExecution", f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/analysts")}
-    assert res.unknown_resource == ()
+    assert_granted(res, {("athena:GetQueryExecution", f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/analysts")})
 
 
 @pytest.mark.parametrize(
@@ -94,11 +92,10 @@ def test_glue_get_database_is_the_root_catalog_and_the_database() -> None:
     # GLUE_ARNS: the Data Catalog is arn:aws:glue:REGION:ACCOUNT:catalog; catalog/<name>
     # is only a child catalog (s3tablescatalog/...), never the database.
     res = resolve(record("glue", "GetDatabase", {"name": "ml_curated"}))
-    assert grants(res) == {
+    assert_granted(res, {
         ("glue:GetDatabase", f"{GLUE}:catalog"),
         ("glue:GetDatabase", f"{GLUE}:database/ml_curated"),
-    }
-    assert res.unknown_resource == ()
+    })
 
 
 @pytest.mark.parametrize(
@@ -185,8 +182,7 @@ def test_create_model_package_in_a_group_is_granted_on_the_group_versions() -> N
     res = resolve(record("sagemaker", "CreateModelPackage",
                          {"modelPackageGroupName": "churn-models", "modelApprovalStatus": "PendingManualApproval"},
                          {"modelPackageArn": f"{SAGEMAKER}:model-package/churn-models/12"}))
-    assert grants(res) == {("sagemaker:CreateModelPackage", f"{SAGEMAKER}:model-package/churn-models/*")}
-    assert res.unknown_resource == ()
+    assert_granted(res, {("sagemaker:CreateModelPackage", f"{SAGEMAKER}:model-package/churn-models/*")})
     assert "sagemaker_model_package:version assigned by SageMaker" in res.rules
 
 
@@ -208,8 +204,7 @@ def test_versioned_model_package_arn_in_a_request_is_used_as_is() -> None:
     # MODEL_REGISTRY: a versioned package's ARN ends in /<group>/<version>.
     arn = f"{SAGEMAKER}:model-package/churn-models/12"
     res = resolve(record("sagemaker", "DescribeModelPackage", {"modelPackageName": arn}))
-    assert grants(res) == {("sagemaker:DescribeModelPackage", arn)}
-    assert res.unknown_resource == ()
+    assert_granted(res, {("sagemaker:DescribeModelPackage", arn)})
 
 
 def test_list_action_with_only_optional_resource_types_gets_star_unreported() -> None:
@@ -217,16 +212,14 @@ def test_list_action_with_only_optional_resource_types_gets_star_unreported() ->
     # what the SAR allows for a listing, and nothing went undetermined.
     res = resolve(record("sagemaker", "ListModelPackages",
                          {"modelPackageGroupName": "churn-models", "maxResults": 10}))
-    assert grants(res) == {("sagemaker:ListModelPackages", "*")}
-    assert res.unknown_resource == ()
+    assert_granted(res, {("sagemaker:ListModelPackages", "*")})
 
 
 def test_optional_only_non_list_action_is_still_reported_when_undetermined() -> None:
     # s3:GetObject's resource types are optional in the catalog too, but a read of an
     # object whose key the record lacks did lose its resource.
     res = resolve(record("s3", "GetObject", {}))
-    assert grants(res) == {("s3:GetObject", "*")}
-    assert res.unknown_resource == ("s3:GetObject",)
+    assert_granted(res, {("s3:GetObject", "*")}, unknown=("s3:GetObject",))
 
 
 # ------------------------------------------------------------------ CloudWatch Logs
@@ -298,5 +291,4 @@ def test_example_account_arns_have_their_actions_catalog_shapes(repo_root: Path)
 )
 def test_resource_names_with_slashes_are_kept(source: str, name: str, params: dict[str, Any], arn: str) -> None:
     res = resolve(record(source, name, params))
-    assert grants(res) == {(f"{source}:{name}", arn)}
-    assert res.unknown_resource == ()
+    assert_granted(res, {(f"{source}:{name}", arn)})

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from iamgen.cli import build_app
 from tests.awsserver import _moto_server, aws_endpoint, iam  # noqa: F401
-from tests.records import ACCOUNT, record, role_identity, write_trail_file
+from tests.grant_policies import authorization_details_file
+from tests.records import ACCOUNT, record, role_identity, trail_folder, write_trail_file
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "ml-account"
 MOTO_ACCOUNT = "123456789012"
@@ -57,21 +58,17 @@ def records(account: str = ACCOUNT) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def trail(tmp_path: Path) -> Path:
-    root = tmp_path / "trail"
-    write_trail_file(root, records())
-    return root
+    return trail_folder(tmp_path, records())
 
 
 @pytest.fixture
 def details(tmp_path: Path) -> Path:
     """Broad and Narrow are seen; Idle is granted but never seen; Stranger is not described."""
-    path = tmp_path / "auth.json"
-    path.write_text(json.dumps({
+    return authorization_details_file(tmp_path, {
         "RoleDetailList": [role_entry("Broad", BROAD_DOC), role_entry("Narrow", NARROW_DOC),
                            role_entry("Idle", NARROW_DOC)],
         "UserDetailList": [], "GroupDetailList": [], "Policies": [],
-    }), encoding="utf-8")
-    return path
+    })
 
 
 def test_review_text_ranks_risky_first_and_flags_unused(trail: Path, details: Path) -> None:
@@ -172,8 +169,7 @@ def test_review_live_against_moto_server(iam: Any, tmp_path: Path) -> None:  # n
         iam.create_role(RoleName=name, AssumeRolePolicyDocument="{}")
         iam.put_role_policy(RoleName=name, PolicyName=f"{name}-inline",
                             PolicyDocument=json.dumps(document))
-    root = tmp_path / "trail"
-    write_trail_file(root, records(MOTO_ACCOUNT)[:2], account=MOTO_ACCOUNT)
+    root = trail_folder(tmp_path, records(MOTO_ACCOUNT)[:2], account=MOTO_ACCOUNT)
     code, out, err = run("review", "--trail", str(root), "--format", "json", "-q")
     assert code == 0, err
     body = json.loads(out)
@@ -191,8 +187,7 @@ def test_review_live_flags_principals_never_seen(iam: Any, tmp_path: Path) -> No
     iam.put_user_policy(UserName="old-ci", PolicyName="deploy",
                         PolicyDocument=json.dumps(BROAD_DOC))
     linked = iam.create_service_linked_role(AWSServiceName="sagemaker.amazonaws.com")["Role"]
-    root = tmp_path / "trail"
-    write_trail_file(root, records(MOTO_ACCOUNT)[:2], account=MOTO_ACCOUNT)
+    root = trail_folder(tmp_path, records(MOTO_ACCOUNT)[:2], account=MOTO_ACCOUNT)
     code, out, err = run("review", "--trail", str(root), "--format", "json")
     assert code == 0, err
     body = json.loads(out)
@@ -222,8 +217,7 @@ def test_review_live_leaves_other_accounts_alone(iam: Any, tmp_path: Path) -> No
 
 def test_review_live_fails_loudly_when_a_role_is_missing(aws_endpoint: str,  # noqa: F811
                                                          tmp_path: Path) -> None:
-    root = tmp_path / "trail"
-    write_trail_file(root, records(MOTO_ACCOUNT)[:1], account=MOTO_ACCOUNT)
+    root = trail_folder(tmp_path, records(MOTO_ACCOUNT)[:1], account=MOTO_ACCOUNT)
     code, out, err = run("review", "--trail", str(root), "-q")
     assert code == 5 and out == ""
     assert "Broad" in err

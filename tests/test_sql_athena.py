@@ -30,13 +30,13 @@ from iamgen.sql.duckdb_engine import DELIVERY, DuckDBEngine, json_view, kind_of,
 from iamgen.sql.query import QueryPlan, build_query
 from iamgen.sql.dialects import DUCKDB
 from iamgen.sql.read import read_athena
+from tests.athena_tables import DOC_TABLE, ORG_TABLE
 from tests.awsserver import (  # noqa: F401 - fixtures
     _moto_server,
     answer_json,
     aws_endpoint,
     serve_locally,
 )
-from tests.test_sql_query import DOC_TABLE, ORG_TABLE
 
 pytest.importorskip("duckdb")
 

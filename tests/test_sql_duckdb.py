@@ -23,15 +23,8 @@ from iamgen.scanning.scan import scan
 from iamgen.scanning.tally import ScanResult
 from iamgen.sources.aws import ClientFactory
 from iamgen.sources.local import LocalSource
-from iamgen.sql.duckdb_engine import (
-    DELIVERY,
-    LINES,
-    OTHER,
-    PARQUET,
-    DuckDBEngine,
-    json_view,
-    kind_of,
-)
+from iamgen.sql.duckdb_engine import (DELIVERY, LINES, OTHER, PARQUET, DuckDBEngine, json_view,
+                                      kind_of)
 from iamgen.sql.read import read_duckdb
 from tests.awsserver import _moto_server, aws_endpoint  # noqa: F401 - fixtures
 from tests.records import ACCOUNT, record, role_identity, user_identity, write_trail_file

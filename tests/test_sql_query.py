@@ -29,44 +29,13 @@ from iamgen.sql.query import (
     response_members,
 )
 from iamgen.sql.read import athena_query
+from tests.athena_tables import DESCRIPTOR, DOC_TABLE, MANUAL_TABLE, ORG_TABLE
 from tests.records import record, role_identity
 
 REPO = Path(__file__).resolve().parent.parent
 WINDOW = Filters(window=Window(datetime(2026, 11, 2, tzinfo=UTC),
                                datetime(2026, 11, 8, 23, 59, 59, tzinfo=UTC)),
                  accounts=frozenset({"111122223333"}), regions=frozenset({"us-east-1"}))
-
-# The columns of the AWS documentation's CloudTrail table (types left out).
-COLUMNS = ["eventversion", "useridentity", "eventtime", "eventsource", "eventname", "awsregion",
-           "sourceipaddress", "useragent", "errorcode", "errormessage", "requestparameters",
-           "responseelements", "additionaleventdata", "requestid", "eventid", "readonly",
-           "resources", "eventtype", "apiversion", "recipientaccountid", "serviceeventdetails",
-           "sharedeventid", "vpcendpointid", "vpcendpointaccountid", "eventcategory", "addendum",
-           "sessioncredentialfromconsole", "edgedevicedetails", "tlsdetails"]
-DESCRIPTOR = {"Columns": [{"Name": c, "Type": "string"} for c in COLUMNS]}
-
-# The tables the AWS documentation and organization setups create.
-DOC_TABLE = {  # partition projection on one date key (the AWS documentation's table)
-    "StorageDescriptor": DESCRIPTOR,
-    "PartitionKeys": [{"Name": "timestamp", "Type": "string"}],
-    "Parameters": {"projection.enabled": "true", "projection.timestamp.type": "date",
-                   "projection.timestamp.format": "yyyy/MM/dd",
-                   "projection.timestamp.range": "2020/01/01,NOW",
-                   "projection.timestamp.interval": "1",
-                   "projection.timestamp.interval.unit": "DAYS"},
-}
-ORG_TABLE = {  # an organization trail: account and region levels too
-    "StorageDescriptor": DESCRIPTOR,
-    "PartitionKeys": [{"Name": "account", "Type": "string"},
-                      {"Name": "region", "Type": "string"},
-                      {"Name": "timestamp", "Type": "string"}],
-    "Parameters": {**DOC_TABLE["Parameters"], "projection.account.type": "enum",
-                   "projection.region.type": "enum"},
-}
-MANUAL_TABLE = {  # ALTER TABLE ADD PARTITION (region, year, month, day)
-    "StorageDescriptor": DESCRIPTOR,
-    "PartitionKeys": [{"Name": n, "Type": "string"} for n in ("region", "year", "month", "day")],
-}
 
 
 @pytest.mark.parametrize("filters", [Filters(), WINDOW], ids=["open", "filtered"])
