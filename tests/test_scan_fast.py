@@ -27,6 +27,7 @@ from iamgen.sources.local import LocalSource
 from tests.records import record, role_identity, user_identity, write_trail_file
 
 from benchmarks import generate_trail
+from tests.fakes import MemorySource
 from tests.scanning import FIELDS, assert_same, fast_scan, plain_scan
 
 def odd_records() -> list[Any]:
@@ -327,3 +328,28 @@ def test_same_on_the_example_account(repo_root: Path) -> None:
     fast, _ = fast_scan(source, Filters())
     assert fast.events_read > 1000 and fast.warnings  # it holds a damaged file
     assert_same(fast, plain_scan(source, Filters()))
+
+
+@given(st.permutations(range(6)), st.lists(st.sampled_from(
+    [None, "vpce-0a", "vpce-0b", "vpce-0c"]), min_size=6, max_size=6))
+def test_first_event_and_connections_do_not_depend_on_record_order(
+        order: list[int], endpoints: list[str | None]) -> None:
+    """The earliest call's eventID (a tie at one second goes to the smallest
+    id) and the calls per VPC endpoint come out as the plain path gives them,
+    whatever order the records stand in."""
+    times = ["2026-11-03T10:00:05Z", "2026-11-03T10:00:01Z", "2026-11-03T10:00:01Z",
+             "2026-11-03T10:00:09Z", "2026-11-03T10:00:01Z", "2026-11-03T10:00:09Z"]
+    me = role_identity("ScoringRole")
+    records = []
+    for index in order:
+        extra = {} if endpoints[index] is None else {"vpcEndpointId": endpoints[index]}
+        records.append(record(me, "s3.amazonaws.com", "GetObject",
+                              {"bucketName": "d", "key": "k"}, time=times[index],
+                              eventID=f"id-{5 - index}", **extra))
+    source = MemorySource.of_records(records)
+    fast, _ = fast_scan(source, Filters())
+    assert_same(fast, plain_scan(source, Filters()))
+    [usage] = fast.usages()
+    assert usage.example_event_id == "id-1"  # 10:00:01, ids id-4, id-3 and id-1
+    vpce = {value: count for fact, value, count in usage.context if fact == "vpce"}
+    assert vpce == {("" if e is None else e): endpoints.count(e) for e in set(endpoints)}

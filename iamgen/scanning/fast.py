@@ -52,7 +52,7 @@ from .outcomes import (
 )
 from .plain import add_signals, announce_only, parse_event_time, producer_names, scan_record
 from .reads import NOTE_TAKER, TrackedObject
-from .tally import BAD_INPUT_REASONS, ScanResult
+from .tally import BAD_INPUT_REASONS, ConnectionFacts, ScanResult
 
 
 # Entries per memo table (identities: a quarter). The distinct calls of one
@@ -130,12 +130,19 @@ class FastScanner:
         self._resolutions = Memo(MAX_MEMO)
         self._shaped = ShapedMemo(MAX_MEMO)
         self._interned: dict[tuple[Any, ...], Resolved] = {}
+        self._facts: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}
+        # VPC endpoint ids and TLS versions (and pairs of them) kept in the
+        # tally: a few values, each decoded anew from every record, stored once.
+        self._connection_values: dict[Any, Any] = {}
         self._tokens: dict[Principal | str, int] = {}
         self._principals: list[Principal | str] = []
         self._caller_tokens: dict[bytes, int] = {}
         self._callers: list[CallerFacts] = []
         self._producers = producer_names()
         self._signalling = signal_event_names()
+        # eventName as written -> whether it may raise a signal (lower-casing
+        # every record's name cost more than this lookup).
+        self._signal_names: dict[str, bool] = {}
         self.memo_misses = 0
         # Once take_unit() has counted something: the total of what it took
         # (without the tallied outcomes) and their outcomes, folded.
@@ -197,7 +204,8 @@ class FastScanner:
         slow: list[int] = []
         announcing: list[int] = []  # skipped records that may announce an id
         signalling: list[tuple[int, datetime]] = []  # counted records that may give a signal
-        producers, signal_names = self._producers, self._signalling
+        producers, signal_names = self._producers, self._signal_names
+        stored = self._connection_values.setdefault
         for index, rec in enumerate(records):
             if rec is None:
                 slow.append(index)
@@ -249,11 +257,15 @@ class FastScanner:
             if principal.__class__ is str and principal in BAD_INPUT_REASONS:
                 slow.append(index)
                 continue
-            lowered = name.lower()
-            if lowered in signal_names:
+            signals = signal_names.get(name)
+            if signals is None:
+                if len(signal_names) > MAX_MEMO:
+                    signal_names.clear()
+                signals = signal_names[name] = name.lower() in self._signalling
+            if signals:
                 signalling.append((index, moment))
             if principal.__class__ is str:
-                if lowered in producers:
+                if name.lower() in producers:
                     announcing.append(index)
                 # No resolution: the kind of call takes its place (see finish).
                 key: tuple[Any, ...] = (ident.token, None, (source, name), region)
@@ -282,7 +294,6 @@ class FastScanner:
                 key = (ident.token, resolved, None if error is UNSET else error, region)
                 if tls is UNSET:
                     tls = None
-            event_id = rec.eventID if rec.eventID.__class__ is str else ""
             vpce = rec.vpcEndpointId
             if vpce is UNSET:
                 vpce = None
@@ -291,23 +302,33 @@ class FastScanner:
                 # count, first and last time, the first event's id, then the
                 # first connection (VPC endpoint, TLS version) seen with its
                 # count, and a dict of any others.
-                tally[key] = [1, moment, moment, event_id, vpce, tls, 1, None]
+                event_id = rec.eventID if rec.eventID.__class__ is str else ""
+                tally[key] = [1, moment, moment, event_id, stored(vpce, vpce), stored(tls, tls),
+                              1, None]
                 continue
             seen_[0] += 1
-            if moment < seen_[1] or (moment == seen_[1] and event_id < seen_[3]):
-                seen_[1] = moment
-                seen_[3] = event_id
+            # Records come roughly in time order: most are the latest yet.
             if moment > seen_[2]:
                 seen_[2] = moment
+            elif moment <= seen_[1]:
+                event_id = rec.eventID if rec.eventID.__class__ is str else ""
+                if moment < seen_[1] or event_id < seen_[3]:
+                    seen_[1] = moment
+                    seen_[3] = event_id
             if vpce == seen_[4] and tls == seen_[5]:
                 seen_[6] += 1
             else:
                 others = seen_[7]
                 if others is None:
                     others = seen_[7] = {}
-                others[(vpce, tls)] = others.get((vpce, tls), 0) + 1
-                if len(others) > MAX_CONNECTIONS:
-                    compact(seen_)
+                pair = (vpce, tls)
+                calls = others.get(pair)
+                if calls is not None:
+                    others[pair] = calls + 1  # the dict keeps its first (stored) key
+                else:
+                    others[stored(pair, pair)] = 1
+                    if len(others) > MAX_CONNECTIONS:
+                        compact(seen_)
         result.events_read += len(records) - len(slow)
         for index in announcing:  # not counted, but what they started is evidence
             record = generic(index)
@@ -382,6 +403,7 @@ class FastScanner:
                 name: str) -> Resolved:
         """One object per distinct outcome, so the tally grows with outcomes,
         not with memo keys (many keys resolve alike)."""
+        facts = self._facts.setdefault(facts, facts)  # few sets, shared by many outcomes
         key = (resolution, facts, source, name)
         resolved = self._interned.get(key)
         if resolved is None:
@@ -439,6 +461,7 @@ class FastScanner:
         self._resolutions = Memo(MAX_MEMO)
         self._shaped.forget()
         self._interned.clear()
+        self._facts.clear()
         tally = self._tally
         if self._total is not None:
             self._total.merge(result)
@@ -447,7 +470,7 @@ class FastScanner:
             result, tally = self._total, self._kept
             self._total, self._kept = None, {}
         # Consumed as it goes, so the tally and the result never both peak.
-        add_outcomes(result, _consumed(tally), self._principals, {})
+        add_outcomes(result, _consumed(tally), self._principals, ConnectionFacts())
         return result
 
 

@@ -25,9 +25,8 @@ from typing import Any, NamedTuple
 import msgspec
 from msgspec import UNSET
 
-from ..mapping.facts import with_transport
 from ..model import MANY_VALUES, MAX_VALUES_PER_FACT, Principal, PrincipalKind, Resolution
-from .tally import ResultRows, ScanResult
+from .tally import ConnectionFacts, ResultRows, ScanResult
 
 Entry = tuple[tuple[Any, ...], list[Any]]  # (key, entry) as described above
 
@@ -47,17 +46,12 @@ class Resolved:
         self.packed: msgspec.Raw | None = None  # encoded once, when a file's outcomes are kept
 
 
-def none(value: Any) -> Any:
-    """A typed record's field as ``record.get`` gives it: UNSET (absent) is None."""
-    return None if value is UNSET else value
-
-
 def add_outcomes(result: ScanResult, entries: Iterable[Entry],
                  principals: list[Principal | str],
-                 transport: dict[tuple[Any, ...], tuple[tuple[str, str], ...]]) -> None:
+                 fact_counter: ConnectionFacts) -> None:
     """Add tallied outcomes to ``result``. ``principals``: by identity token
-    (a skip reason for callers that are no principal here); ``transport``: a
-    cache of facts with the connection's, shared across calls."""
+    (a skip reason for callers that are no principal here); ``fact_counter``:
+    one for many calls (it keeps what it works out)."""
     for (token, resolved, detail, region), entry in entries:
         # ``detail`` is the errorCode of a principal's call, and the
         # (eventSource, eventName) of a call that belongs to no principal.
@@ -69,18 +63,12 @@ def add_outcomes(result: ScanResult, entries: Iterable[Entry],
             source, name = detail
             result.add_other_calls(principal, source, name, count)
             continue
-        connections = {(entry[4], entry[5]): entry[6]}
+        connections = [(entry[4], entry[5], entry[6])]
         if entry[7] is not None:
-            connections.update(entry[7])
-        calls: dict[tuple[tuple[str, str], ...], int] = {}
-        for (vpce, tls), calls_over in connections.items():
-            known = transport.get((resolved.facts, vpce, tls))
-            if known is None:
-                known = transport[(resolved.facts, vpce, tls)] = with_transport(
-                    resolved.facts, none(vpce), none(tls))
-            calls[known] = calls.get(known, 0) + calls_over
+            connections.extend((vpce, tls, calls) for (vpce, tls), calls in entry[7].items())
         result.add_calls(principal, resolved.resolution, resolved.source, resolved.name,
-                         detail, region, count, first, last, facts=calls,
+                         detail, region, count, first, last,
+                         facts=fact_counter.counts(resolved.facts, connections),
                          first_event_id=event_id)
 
 
@@ -232,4 +220,4 @@ class UnitOutcomes:
         entries = [((token, None if resolved is None else Resolved(*resolved), detail, region),
                     list(entry))
                    for (token, resolved, detail, region), entry in packed.entries]
-        add_outcomes(result, entries, principals, {})
+        add_outcomes(result, entries, principals, ConnectionFacts())

@@ -101,7 +101,7 @@ def scan_record(result: ScanResult, location: str, index: int, record: Any,
         return
     call = call_of(record)
     result.add_calls(principal, resolve_call(call), source, name, record.get("errorCode"),
-                     region, 1, moment, moment, facts={facts_of_call(call): 1},
+                     region, 1, moment, moment, facts=dict.fromkeys(facts_of_call(call), 1),
                      first_event_id=event_id(record))
 
 

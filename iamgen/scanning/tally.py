@@ -15,6 +15,7 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any, NamedTuple
 
+from ..mapping.facts import TRANSPORT, with_transport
 from ..mapping.signals import Signal
 from ..model import (
     MANY_VALUES,
@@ -100,36 +101,79 @@ class UsageTotals:
                            None if self.facts is None else dict(self.facts),
                            self.first_event_id)
 
-    def usage(self) -> Usage:
-        """The model's frozen :class:`~iamgen.model.Usage` of these totals."""
-        context = () if not self.facts else tuple(
-            (fact, value, count) for (fact, value), count in sorted(self.facts.items()))
+    def usage(self, contexts: dict[Any, Context] | None = None) -> Usage:
+        """The model's frozen :class:`~iamgen.model.Usage` of these totals.
+        ``contexts``: contexts made so far, by their facts as a tuple (many
+        usages have the same: each is then made, and kept, once)."""
+        facts = self.facts
+        if not facts:
+            context: Context = ()
+        elif contexts is None:
+            context = _context(facts)
+        else:
+            seen = tuple(facts.items())
+            context = contexts.get(seen)  # type: ignore[assignment]
+            if context is None:
+                context = contexts[seen] = _context(facts)
         return Usage(self.principal, self.permission, self.denied, self.count, self.first,
                      self.last, self.regions, context, self.first_event_id)
 
 
-def fact_pairs(facts: dict[Facts, int] | None) -> dict[tuple[str, str], int] | None:
-    """Calls per (fact, value), from calls per set of facts (collapsed as in :func:`add_facts`)."""
-    if not facts:
-        return None
-    if len(facts) == 1:
-        (one, count), = facts.items()
-        plain = _plain_sets.get(one)
-        if plain is None:
-            plain = _plain_sets[one] = (len(one) <= _CHECK_AFTER and
-                                        all(value != MANY_VALUES for _, value in one))
-        pairs = {pair: count for pair in one}
-        return pairs if plain else _collapsed(pairs)
-    pairs = {}
-    for one, count in facts.items():
-        for pair in one:
-            pairs[pair] = pairs.get(pair, 0) + count
-    return _collapsed(pairs)
+Context = tuple[tuple[str, str, int], ...]
 
 
-# Sets of facts met so far -> whether they need no collapsing (few sets
-# repeat: one per kind of call and connection).
-_plain_sets: dict[Facts, bool] = {}
+def _context(facts: dict[tuple[str, str], int]) -> Context:
+    """A usage's context (:attr:`~iamgen.model.Usage.context`) from calls per (fact, value)."""
+    return tuple((fact, value, count) for (fact, value), count in sorted(facts.items()))
+
+
+class ConnectionFacts:
+    """Calls per (fact, value) of calls that share a request's facts and came
+    over several connections (:func:`iamgen.mapping.facts.with_transport`);
+    what it works out per set of facts and per connection is kept."""
+
+    __slots__ = ("_requests", "_connections")
+
+    def __init__(self) -> None:
+        self._requests: dict[Facts, tuple[Facts, bool]] = {}
+        self._connections: dict[tuple[Any, Any], tuple[Facts, bool]] = {}
+
+    def counts(self, facts: Facts, connections: Iterable[tuple[Any, Any, int]]
+               ) -> dict[tuple[str, str], int]:
+        """Calls per (fact, value), collapsed as :func:`add_facts` does: ``facts``
+        of the request (its connection's, if any, are replaced), and
+        (VPC endpoint, TLS version, calls) per connection."""
+        if len(self._requests) + len(self._connections) >= _MAX_KEPT:
+            self._requests.clear()  # bounded; sets of facts and connections are few, as a rule
+            self._connections.clear()
+        request = self._requests.get(facts)
+        if request is None:
+            kept = tuple(pair for pair in facts if pair[0] not in TRANSPORT)
+            request = self._requests[facts] = (kept, _plain(kept))
+        counts: dict[tuple[str, str], int] = {}
+        plain = request[1]
+        total = 0
+        for vpce, tls, calls in connections:
+            total += calls
+            over = self._connections.get((vpce, tls))
+            if over is None:
+                pairs = with_transport((), vpce, tls)
+                over = self._connections[(vpce, tls)] = (pairs, _plain(pairs))
+            plain = plain and over[1]
+            for pair in over[0]:
+                counts[pair] = counts.get(pair, 0) + calls
+        counts.update(dict.fromkeys(request[0], total))  # every call has the request's
+        # A fact has no more values than there are pairs: few pairs, none
+        # MANY_VALUES, need no collapsing.
+        return counts if plain and len(counts) <= _CHECK_AFTER else _collapsed(counts)
+
+
+_MAX_KEPT = 65_536
+
+
+def _plain(pairs: Facts) -> bool:
+    """Whether no value of ``pairs`` is MANY_VALUES."""
+    return all(value != MANY_VALUES for _, value in pairs)
 
 
 def add_facts(mine: dict[tuple[str, str], int], theirs: dict[tuple[str, str], int]) -> None:
@@ -249,12 +293,15 @@ class ScanResult:
 
     def add_calls(self, principal: Principal, resolution: Resolution, source: str, name: str,
                   error_code: Any, region: str, count: int, first: datetime, last: datetime,
-                  *, facts: dict[Facts, int] | None = None, first_event_id: str = "") -> None:
+                  *, facts: dict[tuple[str, str], int] | None = None,
+                  first_event_id: str = "") -> None:
         """Add ``count`` calls of one shape by ``principal`` (one resolution,
         errorCode and region), made between ``first`` and ``last``: their
         outcome is counted, and each permission becomes a use (or waits for
         the id it names, ``data/correlations.toml``). ``facts``: how many of
-        the calls had each set of facts (:mod:`iamgen.mapping.facts`);
+        the calls had each (fact, value) (:mod:`iamgen.mapping.facts`), no
+        fact with more than MAX_VALUES_PER_FACT values (:class:`ConnectionFacts`
+        gives them so; one call's facts are so); it becomes the result's.
         ``first_event_id``: the eventID of the earliest."""
         self.principal_events[principal] += count
         denied = self.count_outcome(resolution, source, name, error_code, count)
@@ -264,7 +311,7 @@ class ScanResult:
         if self._shipped:
             self._absorb()
         awaits = resolution.awaits
-        pairs = fact_pairs(facts)
+        pairs = facts
         for index, permission in enumerate(resolution.permissions):
             totals = UsageTotals(principal, permission, denied, count, first, last, (region,),
                                  pairs if index == 0 or pairs is None else dict(pairs),
@@ -503,7 +550,8 @@ class ScanResult:
             if self._awaiting:
                 own = sorted([*own, *self._settled()], key=itemgetter(0))
             if not self._shipped and not self._awaiting:
-                self._sorted = SortedUsages(totals.usage() for _, totals in own)
+                contexts: dict[Any, Context] = {}
+                self._sorted = SortedUsages(totals.usage(contexts) for _, totals in own)
             else:
                 # Each part is sorted and holds a key once: a stable sort of the
                 # parts side by side merges runs (linear), equal keys adjacent.
@@ -659,7 +707,8 @@ class Shipment:
 def _combined(parts: list[tuple[UsageKey, Any]]) -> list[Usage]:
     """One Usage per key of sorted (key, totals or shipped row) pairs; equal
     keys (adjacent: the same usage seen by two processes) are added up."""
-    return [totals.usage() for totals in _combined_totals(parts)]
+    contexts: dict[Any, Context] = {}
+    return [totals.usage(contexts) for totals in _combined_totals(parts)]
 
 
 def _combined_totals(parts: list[tuple[UsageKey, Any]]) -> Iterator[UsageTotals]:

@@ -26,7 +26,7 @@ import msgspec
 from msgspec import UNSET
 
 from ..mapping.call import CallerFacts, call_of, caller_facts
-from ..mapping.facts import facts_of_call, with_transport
+from ..mapping.facts import facts_of_call
 from ..mapping.identity import principal_of
 from ..mapping.resolve import resolve_call
 from ..mapping.signals import signal_event_names, signals_of
@@ -34,7 +34,7 @@ from ..model import Principal, Resolution
 from ..scanning.memo import ShapedMemo
 from ..scanning.plain import announce_only, producer_names
 from ..scanning.reads import NOTE_TAKER, TrackedObject
-from ..scanning.tally import BAD_INPUT_REASONS, ScanResult
+from ..scanning.tally import BAD_INPUT_REASONS, ConnectionFacts, ScanResult
 from .query import BAD_INPUT, COUNTED, SHAPE_FIELDS, SKIPPED
 
 _decode = msgspec.json.decode
@@ -151,7 +151,7 @@ class RowReader:
         self.events = 0  # the events the rows stand for
         self._resolved: dict[tuple[Any, ...], tuple[Resolution, tuple[tuple[str, str], ...]]] = {}
         self._identities: dict[tuple[Any, ...], tuple[Principal | str, CallerFacts]] = {}
-        self._connected: dict[tuple[Any, ...], tuple[tuple[str, str], ...]] = {}
+        self._fact_counter = ConnectionFacts()
         self._shaped = ShapedMemo(MAX_REMEMBERED)
 
     def add_all(self, rows: Iterable[ShapeRow]) -> None:
@@ -201,17 +201,9 @@ class RowReader:
             return
         resolution, facts = self._resolution(caller, values)
         region = values[10] if isinstance(values[10], str) else ""
-        by_facts: dict[tuple[tuple[str, str], ...], int] = {}
-        connected = self._connected
-        for vpce, tls, count in _transports(row):
-            these = connected.get((facts, vpce, tls))
-            if these is None:
-                if len(connected) >= MAX_REMEMBERED:
-                    connected.clear()
-                these = connected[(facts, vpce, tls)] = with_transport(facts, vpce, tls)
-            by_facts[these] = by_facts.get(these, 0) + count
         result.add_calls(principal, resolution, source, name, values[12], region, calls, first,
-                         last, facts=by_facts, first_event_id=event_id)
+                         last, facts=self._fact_counter.counts(facts, _transports(row)),
+                         first_event_id=event_id)
 
     def _resolution(self, caller: CallerFacts, values: Sequence[Any]
                     ) -> tuple[Resolution, tuple[tuple[str, str], ...]]:
