@@ -1,4 +1,5 @@
-"""The package boundaries the ``__init__`` docstrings state, checked on the source."""
+"""The package boundaries the ``__init__`` docstrings state, and the rule that no
+test module imports another, checked on the source."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "iamgen"
+TESTS = Path(__file__).resolve().parent
+PACKAGE = TESTS.parent / "iamgen"
 
 # package -> the iamgen modules or packages it may import (itself always).
 ALLOWED = {
@@ -53,3 +55,37 @@ def test_mapping_code_knows_nothing_of_memo_tables_or_read_tracking() -> None:
         text = path.read_text()
         for word in ("TrackedObject", "Observed", "memo", "µs"):
             assert word not in text, f"{path.name} mentions {word}"
+
+
+def _test_modules_imported(path: Path) -> set[str]:
+    """The ``tests/test_*.py`` modules one file imports, whatever the form:
+    ``import tests.test_x``, ``from tests.test_x import y``, ``from tests import
+    test_x``, ``from .test_x import y``, ``from . import test_x``, ``import test_x``."""
+    names = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level <= 1:
+            module = node.module or ""
+            if node.level == 1:
+                module = f"tests.{module}" if module else "tests"
+            if module == "tests":  # the names imported are modules of tests/
+                names += [f"tests.{alias.name}" for alias in node.names]
+            else:
+                names.append(module)
+    found = set()
+    for name in names:
+        first = name.removeprefix("tests.").split(".")[0]
+        if first.startswith("test_") and (TESTS / f"{first}.py").is_file():
+            found.add(first)
+    return found
+
+
+def test_no_test_module_imports_another() -> None:
+    """What tests share lives in helper modules (tests/records.py, tests/stores.py,
+    ...): importing a test module runs its module-level code and ties the two
+    modules' tests together."""
+    found = [f"{path.name} imports {name}"
+             for path in sorted(TESTS.glob("test_*.py"))
+             for name in sorted(_test_modules_imported(path))]
+    assert found == []

@@ -9,8 +9,6 @@ https://docs.aws.amazon.com/awscloudtrail/latest/userguide/creating-trail-organi
 
 from __future__ import annotations
 
-import gzip
-import json
 import pickle
 from collections import Counter
 from collections.abc import Iterator
@@ -25,15 +23,12 @@ from iamgen.model import Filters, Window
 from iamgen.sources.aws import ClientFactory
 from iamgen.sources.s3 import S3Source, parse_s3_url
 from tests.awsserver import _moto_server  # noqa: F401 - a fixture
-from tests.records import record, role_identity
+from tests.s3_trails import FAKE_ENV, CountingFactory, day_records, delivered_file
 
 BUCKET = "org-trail-bucket"
 ORG = "o-a1b2c3d4e5"
 ACCOUNTS = ("111122223333", "444455556666")
 REGIONS = ("us-east-1", "eu-west-1")
-FAKE_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-            "AWS_EC2_METADATA_DISABLED": "true"}
 DAYS = ("2026/11/01", "2026/11/02", "2026/11/03", "2026/11/04", "2026/11/05")
 
 
@@ -44,55 +39,13 @@ def moto_endpoint(_moto_server: str) -> str:  # noqa: F811 - the shared server f
     return _moto_server
 
 
-class CountingFactory:
-    """A picklable client factory that counts the objects fetched (this process)."""
-
-    def __init__(self, endpoint: str) -> None:
-        self.endpoint = endpoint
-        self.fetched: list[str] = []
-        self.listed: list[str] = []
-
-    def __call__(self) -> Any:
-        client = ClientFactory("s3", region="us-east-1", endpoint_url=self.endpoint)()
-        fetched, listed = self.fetched, self.listed
-
-        def on_get(params: dict[str, Any], **_: Any) -> None:
-            fetched.append(params["Key"])
-
-        def on_list(params: dict[str, Any], **_: Any) -> None:
-            listed.append(params.get("Prefix", ""))
-
-        client.meta.events.register("provide-client-params.s3.GetObject", on_get)
-        client.meta.events.register("provide-client-params.s3.ListObjectsV2", on_list)
-        return client
-
-
-def _file(account: str, region: str, day: str, records: list[dict[str, Any]]) -> tuple[str, bytes]:
-    stamp = day.replace("/", "") + "T1205Z"
-    name = f"{account}_CloudTrail_{region}_{stamp}_AbCdEf0123456789.json.gz"
-    body = gzip.compress(json.dumps({"Records": records}).encode(), mtime=0)
-    return f"{account}/CloudTrail/{region}/{day}/{name}", body
-
-
-def _records(account: str, region: str, day: str) -> list[dict[str, Any]]:
-    me = role_identity("TrainingRole", account=account)
-    time = day.replace("/", "-") + "T12:00:00Z"
-    return [
-        record(me, "s3.amazonaws.com", "GetObject", {"bucketName": "data", "key": f"{region}/a"},
-               time=time, region=region, account=account,
-               resources=[{"type": "AWS::S3::Object", "ARN": f"arn:aws:s3:::data/{region}/a"}]),
-        record(me, "ecr.amazonaws.com", "GetAuthorizationToken", {}, time=time, region=region,
-               account=account),
-    ]
-
-
 def _fill(client: Any, bucket: str, root: str) -> int:
     client.create_bucket(Bucket=bucket)
     count = 0
     for account in ACCOUNTS:
         for region in REGIONS:
             for day in DAYS:
-                key, body = _file(account, region, day, _records(account, region, day))
+                key, body = delivered_file(account, region, day, day_records(account, region, day))
                 client.put_object(Bucket=bucket, Key=f"{root}{key}", Body=body)
                 count += 1
         digest = (f"{root}{account}/CloudTrail-Digest/us-east-1/2026/11/01/"
@@ -186,8 +139,8 @@ def test_open_window_lists_year_and_month_folders(moto_endpoint: str,
 def test_damaged_object_is_warned_and_skipped(moto_endpoint: str, buckets: dict[str, int]) -> None:
     client = ClientFactory("s3", region="us-east-1", endpoint_url=moto_endpoint)()
     client.create_bucket(Bucket="damaged-trail")
-    key, body = _file(ACCOUNTS[0], "us-east-1", "2026/11/01",
-                      _records(ACCOUNTS[0], "us-east-1", "2026/11/01"))
+    key, body = delivered_file(ACCOUNTS[0], "us-east-1", "2026/11/01",
+                               day_records(ACCOUNTS[0], "us-east-1", "2026/11/01"))
     client.put_object(Bucket="damaged-trail", Key=f"AWSLogs/{key}", Body=body)
     bad = f"AWSLogs/{key.replace('AbCdEf', 'Broken')}"
     client.put_object(Bucket="damaged-trail", Key=bad, Body=body[: len(body) // 2])
@@ -255,7 +208,7 @@ def test_read_trails_mixes_local_paths_and_s3(moto_endpoint: str, buckets: dict[
     from tests.records import write_trail_file
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
-    write_trail_file(tmp_path, _records(ACCOUNTS[0], "us-east-1", "2026/11/09"))
+    write_trail_file(tmp_path, day_records(ACCOUNTS[0], "us-east-1", "2026/11/09"))
     url = f"s3://plain-trail/AWSLogs/{ACCOUNTS[1]}/CloudTrail/eu-west-1/"
     run = read_trails([str(tmp_path), url, url], Filters(), workers=2, progress=True)
     assert run.result.files_read == 1 + len(DAYS)

@@ -22,15 +22,13 @@ from iamgen.model import Filters, Window
 from iamgen.scanning.scan import scan
 from iamgen.scanning.tally import ScanResult
 from iamgen.sources.local import LocalSource
-from iamgen.store import codec, db, read
+from iamgen.store import db, read
 from iamgen.store.db import Store
 from iamgen.store.maintain import prune
 from iamgen.store.rules import Rules, current_rules
 from tests.records import record, role_identity
-from tests.test_store_units import assert_same
+from tests.stores import EXAMPLE, assert_same, assert_store_sound
 
-REPO = Path(__file__).resolve().parent.parent
-EXAMPLE = REPO / "examples" / "ml-account" / "trail"
 ALL_FILES = sorted(str(p) for p in EXAMPLE.rglob("*.gz"))
 # Two days of both regions (48 files): Athena ids announced and used in other
 # files, a signal, a damaged gzip file.
@@ -44,17 +42,6 @@ def plain(files: list[str], filters: Filters = Filters()) -> ScanResult:
 def stored(path: Path, files: list[str], filters: Filters = Filters(),
            workers: int = 1) -> tuple[ScanResult, read.StoreReport]:
     return read.read_with_store(path, LocalSource(tuple(files)), filters, workers)
-
-
-def assert_store_sound(path: Path) -> None:
-    """Every file held has a result, and every result reads."""
-    with sqlite3.connect(path) as connection:
-        assert connection.execute("SELECT count(*) FROM units WHERE id NOT IN "
-                                  "(SELECT unit FROM results)").fetchone()[0] == 0
-        for (blob,) in connection.execute("SELECT data FROM results"):
-            codec.decode_unit(blob).result()
-        for (blob,) in connection.execute("SELECT data FROM aggregates"):
-            codec.decode(blob)
 
 
 @pytest.mark.parametrize("workers", [1, 2])

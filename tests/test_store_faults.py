@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_store import EXAMPLE, assert_store_sound
+from tests.stores import EXAMPLE, assert_store_sound
 
 COPIES = 4
 

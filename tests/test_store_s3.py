@@ -14,11 +14,12 @@ import pytest
 from iamgen.model import Filters
 from iamgen.scanning.scan import scan
 from iamgen.sources.aws import ClientFactory
+from iamgen.sources.s3 import S3Source
 from iamgen.store.read import read_with_store
 from tests.awsserver import _moto_server  # noqa: F401 - a fixture
 from tests.records import record, role_identity
-from tests.test_s3_source import FAKE_ENV, CountingFactory, S3Source, _file, _records
-from tests.test_store_units import assert_same
+from tests.s3_trails import FAKE_ENV, CountingFactory, day_records, delivered_file
+from tests.stores import assert_same
 
 BUCKET = "store-trail"
 DAYS = ("2026/11/01", "2026/11/02", "2026/11/03")
@@ -35,7 +36,7 @@ def s3(_moto_server: str) -> Iterator[tuple[str, Any]]:  # noqa: F811 - the shar
         client.create_bucket(Bucket=BUCKET)
         for region in REGIONS:
             for day in DAYS:
-                key, body = _file(ACCOUNT, region, day, _records(ACCOUNT, region, day))
+                key, body = delivered_file(ACCOUNT, region, day, day_records(ACCOUNT, region, day))
                 client.put_object(Bucket=BUCKET, Key=f"AWSLogs/{key}", Body=body)
         yield _moto_server, client
 
@@ -58,7 +59,7 @@ def test_objects_are_known_by_etag(s3: tuple[str, Any], tmp_path: Path) -> None:
     _, report, factory = _read(endpoint, store)
     assert report.from_store == total and not report.read and factory.fetched == []
 
-    key, _ = _file(ACCOUNT, "eu-west-1", DAYS[1], [])
+    key, _ = delivered_file(ACCOUNT, "eu-west-1", DAYS[1], [])
     late = [record(role_identity("Late", account=ACCOUNT), "s3.amazonaws.com", "ListBuckets",
                    {}, time="2026-11-02T13:00:00Z", region="eu-west-1")]
     client.put_object(Bucket=BUCKET, Key=f"AWSLogs/{key}",

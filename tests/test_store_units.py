@@ -17,9 +17,7 @@ from iamgen.scanning.units import Place, placement
 from iamgen.sources.local import LocalSource
 from iamgen.store import codec
 from tests.records import ACCOUNT, record, role_identity, user_identity, write_trail_file
-
-REPO = Path(__file__).resolve().parent.parent
-EXAMPLE = REPO / "examples" / "ml-account" / "trail"
+from tests.stores import EXAMPLE, assert_same
 
 
 def _files() -> list[tuple[str, bytes]]:
@@ -32,15 +30,6 @@ def _whole(files: list[tuple[str, bytes]], filters: Filters = Filters()) -> Scan
     for location, data in files:
         scanner.add_file(location, data)
     return scanner.finish()
-
-
-def assert_same(one: ScanResult, other: ScanResult) -> None:
-    """Equal totals, usages, signals, warnings and ids never announced."""
-    assert one == other
-    assert one.usages() == other.usages()
-    assert one.signals() == other.signals()
-    assert one.sorted_warnings() == other.sorted_warnings()
-    assert one.uncorrelated() == other.uncorrelated()
 
 
 def test_the_example_has_what_these_tests_need() -> None:
