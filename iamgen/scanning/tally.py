@@ -105,16 +105,7 @@ class UsageTotals:
         """The model's frozen :class:`~iamgen.model.Usage` of these totals.
         ``contexts``: contexts made so far, by their facts as a tuple (many
         usages have the same: each is then made, and kept, once)."""
-        facts = self.facts
-        if not facts:
-            context: Context = ()
-        elif contexts is None:
-            context = _context(facts)
-        else:
-            seen = tuple(facts.items())
-            context = contexts.get(seen)  # type: ignore[assignment]
-            if context is None:
-                context = contexts[seen] = _context(facts)
+        context = _context_of(self.facts, contexts)
         return Usage(self.principal, self.permission, self.denied, self.count, self.first,
                      self.last, self.regions, context, self.first_event_id)
 
@@ -122,9 +113,20 @@ class UsageTotals:
 Context = tuple[tuple[str, str, int], ...]
 
 
-def _context(facts: dict[tuple[str, str], int]) -> Context:
-    """A usage's context (:attr:`~iamgen.model.Usage.context`) from calls per (fact, value)."""
-    return tuple((fact, value, count) for (fact, value), count in sorted(facts.items()))
+def _context_of(facts: dict[tuple[str, str], int] | None,
+                contexts: dict[Any, Context] | None = None) -> Context:
+    """A usage's context (:attr:`~iamgen.model.Usage.context`) from calls per
+    (fact, value). ``contexts``: those made so far, by their facts as a tuple
+    (many usages have the same: each is then made, and kept, once)."""
+    if not facts:
+        return ()
+    if contexts is None:
+        return tuple((fact, value, count) for (fact, value), count in sorted(facts.items()))
+    seen = tuple(facts.items())
+    context = contexts.get(seen)
+    if context is None:
+        context = contexts[seen] = _context_of(facts)
+    return context
 
 
 class ConnectionFacts:
@@ -441,12 +443,12 @@ class ScanResult:
         """This result as a worker process sends it (its usages move into the
         shipment, as plain rows sorted by usage: this result is left without them)."""
         self._absorb()
-        principals, rows = self._usage_rows()
+        principals, facts, rows = self._usage_rows()
         heads = [(principal.arn, principal.kind) for principal in principals]
         rows.sort(key=lambda row: (*heads[row[0]], row[1], row[2], row[3], row[4]))
         self._totals = {}
         self._sorted = None
-        return Shipment(self, principals, rows)
+        return Shipment(self, principals, facts, rows)
 
     def merge_shipment(self, shipment: Shipment) -> None:
         """:meth:`merge` for a shipped result. Its usages are kept as rows
@@ -461,8 +463,9 @@ class ScanResult:
         Usages are rows sorted by usage, as :meth:`ship` makes them (shipped
         rows still pending are merged in order); this result is left as it was."""
         index: dict[Principal, int] = {}
-        rows = [_row_of(index, seen) for seen in self._sorted_totals()]
-        awaiting = [(key[-2], key[-1], _row_of(index, seen))
+        facts = FactTables()
+        rows = [_row_of(index, facts, seen) for seen in self._sorted_totals()]
+        awaiting = [(key[-2], key[-1], _row_of(index, facts, seen))
                     for key, seen in self._awaiting.items()]
         events = [(index.setdefault(principal, len(index)), count)
                   for principal, count in self.principal_events.items()]
@@ -477,7 +480,7 @@ class ScanResult:
             [(source, name, count) for (source, name), count in self.other_calls.items()],
             list(self.warnings), dict(self._warned),
             [(principal.arn, principal.kind.value) for principal in index],
-            events, rows, awaiting,
+            events, facts.tables, rows, awaiting,
             [(kind, found, resources) for (kind, found), resources in self._announced.items()],
             [(signal.code, signal.principal, signal.subject, signal.detail, t.count, t.first,
               t.last, t.first_event_id) for signal, t in self._signals.items()],
@@ -511,7 +514,9 @@ class ScanResult:
         for position, count in rows.principal_events:
             self.principal_events[principals[position]] += count
         for kind, found, row in rows.awaiting:
-            seen = _row_totals(principals, row)
+            seen = _row_totals(principals, rows.facts, row)
+            if seen.facts is not None:  # the table's entry may grow; the row's stays as it is
+                seen.facts = dict(seen.facts)
             _count_into(self._awaiting,
                         (*usage_key(seen.principal, seen.permission, seen.denied), kind, found),
                         seen)
@@ -521,7 +526,7 @@ class ScanResult:
             self._add_signal_totals(Signal(code, who, subject, detail),
                                     SignalTotals(count, first, last, event_id))
         if rows.usages:
-            self._shipped.append(Shipment(ScanResult(), principals, rows.usages))
+            self._shipped.append(Shipment(ScanResult(), principals, rows.facts, rows.usages))
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled compactly: usages as plain rows (see :meth:`ship`)."""
@@ -532,10 +537,10 @@ class ScanResult:
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        principals, rows = state["_totals"]
+        principals, facts, rows = state["_totals"]
         state["_totals"] = {}
         self.__dict__.update(state)
-        self._add_usage_rows(principals, rows)
+        self._add_usage_rows(principals, facts, rows)
 
     # -- reading ----------------------------------------------------------------
 
@@ -549,9 +554,15 @@ class ScanResult:
             own: list[tuple[UsageKey, Any]] = sorted(self._totals.items(), key=itemgetter(0))
             if self._awaiting:
                 own = sorted([*own, *self._settled()], key=itemgetter(0))
+            contexts: dict[Any, Context] = {}
             if not self._shipped and not self._awaiting:
-                contexts: dict[Any, Context] = {}
                 self._sorted = SortedUsages(totals.usage(contexts) for _, totals in own)
+            elif not own and len(self._shipped) == 1:  # as a rerun from a store has it
+                shipment = self._shipped[0]  # sorted, each usage once: taken as it is
+                made: list[Context | None] = [None] * len(shipment.facts)
+                self._sorted = SortedUsages(
+                    _row_usage(shipment.principals, shipment.facts, row, made)
+                    for row in shipment.rows)
             else:
                 # Each part is sorted and holds a key once: a stable sort of the
                 # parts side by side merges runs (linear), equal keys adjacent.
@@ -600,19 +611,16 @@ class ScanResult:
         """Add shipped rows still pending to this result's table."""
         while self._shipped:
             shipment = self._shipped.pop()
-            self._add_usage_rows(shipment.principals, shipment.rows)
+            self._add_usage_rows(shipment.principals, shipment.facts, shipment.rows)
 
-    def _usage_rows(self) -> tuple[tuple[Principal, ...], list[tuple[Any, ...]]]:
-        """Usages as plain tuples, each principal once (by index): cheap to pickle."""
+    def _usage_rows(self) -> tuple[tuple[Principal, ...], list[dict[tuple[str, str], int]],
+                                   list[tuple[Any, ...]]]:
+        """Usages as plain tuples, each principal and set of facts once (by
+        index): cheap to pickle."""
         principals: dict[Principal, int] = {}
-        rows = []
-        for seen in self._totals.values():
-            index = principals.setdefault(seen.principal, len(principals))
-            permission = seen.permission
-            rows.append((index, permission.action, permission.resource, permission.conditions,
-                         seen.denied, seen.count, seen.first, seen.last, seen.regions,
-                         seen.facts, seen.first_event_id))
-        return tuple(principals), rows
+        facts = FactTables()
+        rows = [_row_of(principals, facts, seen) for seen in self._totals.values()]
+        return tuple(principals), facts.tables, rows
 
     def _sorted_totals(self) -> Iterable[UsageTotals]:
         """The totals of every usage (waiting ones aside), sorted by usage:
@@ -627,36 +635,75 @@ class ScanResult:
         return _combined_totals(own)
 
     def _add_usage_rows(self, principals: tuple[Principal, ...],
+                        facts: list[dict[tuple[str, str], int]],
                         rows: list[tuple[Any, ...]]) -> None:
         self._sorted = None
         for row in rows:
-            totals = _row_totals(principals, row)
+            totals = _row_totals(principals, facts, row)
             if totals.facts is not None:  # the table's entry may grow; the row stays as it is
                 totals.facts = dict(totals.facts)
             _count_into(self._totals, usage_key(totals.principal, totals.permission,
                                                 totals.denied), totals)
 
 
-def _row_of(principals: dict[Principal, int], seen: UsageTotals) -> tuple[Any, ...]:
-    """One usage's row (as in :meth:`ScanResult._usage_rows`)."""
+def _row_of(principals: dict[Principal, int], facts: FactTables,
+            seen: UsageTotals) -> tuple[Any, ...]:
+    """One usage's row (:data:`UsageRow`), its principal and facts by index."""
     permission = seen.permission
     return (principals.setdefault(seen.principal, len(principals)), permission.action,
             permission.resource, permission.conditions, seen.denied, seen.count, seen.first,
-            seen.last, seen.regions, None if seen.facts is None else dict(seen.facts),
-            seen.first_event_id)
+            seen.last, seen.regions, facts.index(seen.facts), seen.first_event_id)
 
 
-def _row_totals(principals: tuple[Principal, ...], row: tuple[Any, ...]) -> UsageTotals:
-    """The totals of one shipped row."""
-    index, action, resource, conditions, denied, count, first, last, regions, facts, eid = row
+class FactTables:
+    """The distinct calls-per-(fact, value) tables of a set of usage rows
+    (many usages have the same: each is kept, encoded and decoded once)."""
+
+    __slots__ = ("tables", "_indexes")
+
+    def __init__(self) -> None:
+        self.tables: list[dict[tuple[str, str], int]] = []
+        self._indexes: dict[tuple[Any, ...], int] = {}
+
+    def index(self, facts: dict[tuple[str, str], int] | None) -> int:
+        """The index of ``facts`` in :attr:`tables` (-1: none; a copy is kept)."""
+        if not facts:
+            return -1
+        key = tuple(sorted(facts.items()))
+        found = self._indexes.get(key)
+        if found is None:
+            found = self._indexes[key] = len(self.tables)
+            self.tables.append(dict(key))
+        return found
+
+
+def _row_usage(principals: tuple[Principal, ...], facts: list[dict[tuple[str, str], int]],
+               row: tuple[Any, ...], contexts: list[Context | None]) -> Usage:
+    """The usage of one row; ``contexts``: the context of each of ``facts``
+    made so far (None: not yet)."""
+    index, action, resource, conditions, denied, count, first, last, regions, which, eid = row
+    if which < 0:
+        context: Context = ()
+    else:
+        made = contexts[which]
+        context = contexts[which] = _context_of(facts[which]) if made is None else made
+    return Usage(principals[index], Permission(action, resource, conditions), denied, count,
+                 first, last, regions, context, eid)
+
+
+def _row_totals(principals: tuple[Principal, ...], facts: list[dict[tuple[str, str], int]],
+                row: tuple[Any, ...]) -> UsageTotals:
+    """The totals of one row (its facts the table's: copy them before they may grow)."""
+    index, action, resource, conditions, denied, count, first, last, regions, which, eid = row
     return UsageTotals(principals[index], Permission(action, resource, conditions), denied,
-                       count, first, last, regions, facts, eid)
+                       count, first, last, regions, None if which < 0 else facts[which], eid)
 
 
 # A usage as a row: (principal's index, action, resource, conditions, denied,
-# count, first, last, regions, calls per (fact, value) or None, first eventID).
+# count, first, last, regions, index of its calls per (fact, value) in the
+# rows' table of them or -1, first eventID).
 UsageRow = tuple[int, str, str, tuple[Condition, ...], bool, int, datetime, datetime,
-                 tuple[str, ...], dict[tuple[str, str], int] | None, str]
+                 tuple[str, ...], int, str]
 
 
 class ResultRows(NamedTuple):
@@ -679,6 +726,7 @@ class ResultRows(NamedTuple):
     warned: dict[str, int]  # warnings per location, shown or not
     principals: list[tuple[str, str]]  # (ARN, kind): usages and events name them by index
     principal_events: list[tuple[int, int]]  # (principal's index, events)
+    facts: list[dict[tuple[str, str], int]]  # calls per (fact, value): usages name them by index
     usages: list[UsageRow]  # sorted by usage
     awaiting: list[tuple[str, str, UsageRow]]  # uses of "*" waiting for (kind, id)
     announced: list[tuple[str, str, tuple[str, ...]]]  # (kind, id, resources)
@@ -693,22 +741,45 @@ class Shipment:
 
     totals: ScanResult
     principals: tuple[Principal, ...]
+    facts: list[dict[tuple[str, str], int]]  # the rows name them by index
     rows: list[tuple[Any, ...]]
 
     def keyed_rows(self) -> Iterator[tuple[UsageKey, Any]]:
-        """(usage key, (principals, row)) for each row, in order."""
-        principals = self.principals
+        """(usage key, (principals, facts, row)) for each row, in order."""
+        principals, facts = self.principals, self.facts
         heads = [(principal.arn, principal.kind) for principal in principals]
         for row in self.rows:
             arn, kind = heads[row[0]]
-            yield (arn, kind, row[1], row[2], row[3], row[4]), (principals, row)
+            yield (arn, kind, row[1], row[2], row[3], row[4]), (principals, facts, row)
 
 
 def _combined(parts: list[tuple[UsageKey, Any]]) -> list[Usage]:
     """One Usage per key of sorted (key, totals or shipped row) pairs; equal
     keys (adjacent: the same usage seen by two processes) are added up."""
     contexts: dict[Any, Context] = {}
-    return [totals.usage(contexts) for totals in _combined_totals(parts)]
+    made: dict[int, list[Context | None]] = {}  # by id() of a shipment's facts: contexts made
+    usages: list[Usage] = []
+    count = len(parts)
+    index = 0
+    while index < count:
+        key, item = parts[index]
+        end = index + 1
+        while end < count and parts[end][0] == key:
+            end += 1
+        if end == index + 1:  # most usages: one part, made into a Usage directly
+            if item.__class__ is UsageTotals:
+                usages.append(item.usage(contexts))
+            else:
+                principals, facts, row = item
+                these = made.get(id(facts))
+                if these is None:
+                    these = made[id(facts)] = [None] * len(facts)
+                usages.append(_row_usage(principals, facts, row, these))
+        else:
+            (totals,) = _combined_totals(parts[index:end])
+            usages.append(totals.usage(contexts))
+        index = end
+    return usages
 
 
 def _combined_totals(parts: list[tuple[UsageKey, Any]]) -> Iterator[UsageTotals]:
