@@ -48,7 +48,7 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import NamedTuple
 
-from ..arn import parse_arn, resource_matches
+from ..arn import resource_matches
 from ..model import Condition, Permission
 
 SEPARATORS = frozenset("/-_.:=[]")
@@ -75,7 +75,6 @@ _TOKEN = re.compile(
     rf"|(?P<word>[A-Za-z]+)(?![^{_SEP}])"
     rf"|(?P<run>[^{_SEP}]+)"
 )
-_COMPOUND_KINDS = ("uuid", "datetime", "date", "version")
 _HEX = re.compile(r"[0-9a-f]{7,}|[0-9A-F]{7,}")
 _ID = re.compile(r"[A-Za-z0-9]{8,}")
 _WORD_NUMBER = re.compile(r"([A-Za-z]+)(\d+)")
@@ -124,23 +123,38 @@ def _shape_of_run(run: str) -> list[Token]:
 
 def tokenize(name: str) -> list[Token]:
     """Split a name into separators, words and shaped tokens."""
-    return list(_tokenized(name))
+    return list(_shaped(name)[0])
+
+
+def _skeleton(tokens: tuple[Token, ...]) -> tuple[str, ...]:
+    """The slot of each token: names are compared only within one skeleton."""
+    return tuple(token.slot for token in tokens)
 
 
 @lru_cache(maxsize=1 << 16)
+def _shaped(name: str) -> tuple[tuple[Token, ...], tuple[str, ...]]:
+    """A name's tokens and its skeleton, cached: many resources share a name
+    (one object key in several buckets, or used by several principals), and
+    building the skeleton per resource took a fifth of :func:`infer_patterns`."""
+    tokens = _tokenized(name)
+    return tokens, _skeleton(tokens)
+
+
+_SEPARATOR_TOKENS = {char: Token(char, "sep") for char in SEPARATORS}  # half of all tokens
+
+
 def _tokenized(name: str) -> tuple[Token, ...]:
     tokens: list[Token] = []
     for found in _TOKEN.finditer(name):
-        text = found.group()
-        if found["sep"] is not None:
-            tokens.append(Token(text, "sep"))
-        elif found["word"] is not None:
-            tokens.append(Token(text, "word"))
-        elif found["run"] is not None:
-            tokens.extend(_shape_of_run(text))
+        # The group that matched names the kind: the top-level groups are the
+        # alternatives, and a compound kind's group closes after those inside it.
+        kind = found.lastgroup
+        if kind == "sep":
+            tokens.append(_SEPARATOR_TOKENS[found.group()])
+        elif kind == "run":
+            tokens.extend(_shape_of_run(found.group()))
         else:
-            kind = next(k for k in _COMPOUND_KINDS if found[k] is not None)
-            tokens.append(Token(text, kind))
+            tokens.append(Token(found.group(), kind))  # type: ignore[arg-type]  # never None
     return tuple(tokens)
 
 
@@ -207,8 +221,9 @@ def parse_name_rules(data: Mapping[str, object]) -> NameRules:
 # --- scopes -------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Located:
+# A named tuple, like Token: synthesis locates every resource a principal used,
+# and building a frozen dataclass made locate() a quarter slower.
+class Located(NamedTuple):
     """A literal ARN cut into the scope it may be compared within and its name."""
 
     scope: str  # the ARN up to the name: "arn:aws:s3:::bucket/", "...:training-job/"
@@ -227,34 +242,47 @@ def locate(resource: str) -> Located | None:
         bare = _ESCAPE.sub("", resource)
         if "*" in bare or "?" in bare:
             return None  # the resolver's own wildcards (a secret's -??????, a log group's :*)
-    arn = parse_arn(resource)
-    if arn is None:
+    # parse_arn's split, inlined (without its Arn): this runs once per
+    # resource of a principal, and building the Arn took over a quarter of it.
+    parts = resource.split(":", 5)
+    if len(parts) != 6 or not parts[1] or not parts[2]:
         return None
-    head = resource[: len(resource) - len(arn.resource)]
-    if arn.service == "s3":
-        bucket, slash, key = arn.resource.partition("/")
-        if not slash or not key or arn.region or arn.account:
+    _, _, service, region, account, rest = parts
+    head = resource[: len(resource) - len(rest)]
+    if service == "s3":
+        bucket, slash, key = rest.partition("/")
+        if not slash or not key or region or account:
             return None
         return Located(f"{head}{bucket}/", "s3", "object", bucket, key)
-    if arn.service == "logs":
-        group, marker, stream = arn.resource.partition(":log-stream:")
+    if service == "logs":
+        group, marker, stream = rest.partition(":log-stream:")
         if not marker or not stream or not group.startswith("log-group:"):
             return None
         return Located(f"{head}{group}{marker}", "logs", "log-stream",
                        group.removeprefix("log-group:"), stream)
-    cut = min((i for i in (arn.resource.find("/"), arn.resource.find(":")) if i > 0),
-              default=-1)
-    if cut < 0 or cut == len(arn.resource) - 1:
+    cut = min((i for i in (rest.find("/"), rest.find(":")) if i > 0), default=-1)
+    if cut < 0 or cut == len(rest) - 1:
         return None
-    return Located(f"{head}{arn.resource[: cut + 1]}", arn.service, arn.resource[:cut], "",
-                   arn.resource[cut + 1 :])
+    return Located(f"{head}{rest[: cut + 1]}", service, rest[:cut], "", rest[cut + 1 :])
 
 
-def _tokens_of(where: Located, rules: NameRules) -> tuple[tuple[Token, ...], str]:
-    """A located name's tokens, with the parts a family declares marked, and the family."""
+_FamilyIndex = dict[tuple[str, str], list[EphemeralFamily]]
+"""(service, resource type) -> its families, in file order."""
+
+
+def _family_index(rules: NameRules) -> _FamilyIndex:
+    """The families by type, so a name is tried only against its own type's."""
+    index: _FamilyIndex = defaultdict(list)
     for family in rules.families:
-        if family.service != where.service or family.resource_type != where.resource_type:
-            continue
+        index[(family.service, family.resource_type)].append(family)
+    return index
+
+
+def _tokens_of(where: Located, families: _FamilyIndex,
+               ) -> tuple[tuple[Token, ...], tuple[str, ...], str]:
+    """A located name's tokens, with the parts a family declares marked, its
+    skeleton, and the family."""
+    for family in families.get((where.service, where.resource_type), ()):
         if family.scope is not None and not family.scope.search(where.container):
             continue
         found = family.name.search(where.name)
@@ -268,8 +296,10 @@ def _tokens_of(where: Located, rules: NameRules) -> tuple[tuple[Token, ...], str
             tokens.append(Token(where.name[start:stop], group, declared=True))
             at = stop
         tokens.extend(tokenize(where.name[at:]) if at < len(where.name) else ())
-        return tuple(tokens), family.family
-    return _tokenized(where.name), ""
+        marked = tuple(tokens)
+        return marked, _skeleton(marked), family.family
+    tokens_of_name, skeleton = _shaped(where.name)
+    return tokens_of_name, skeleton, ""
 
 
 # --- inference ----------------------------------------------------------------
@@ -304,17 +334,22 @@ def _short(arn: str) -> str:
     return where.name if where is not None else arn
 
 
-def _free_words(rows: list[tuple[Token, ...]], word_positions: list[int],
+def _free_words(columns: Mapping[int, list[str]], word_positions: list[int],
                 min_variants: int) -> set[int]:
     """Word positions that may vary: not the first word, and at least
-    ``min_variants`` names differ there while agreeing on every other word."""
+    ``min_variants`` names differ there while agreeing on every other word.
+    ``columns``: each word position -> its text in every name."""
     free: set[int] = set()
     for position in word_positions[1:]:
-        others = [p for p in word_positions if p != position]
+        here = columns[position]
+        if len(set(here)) < min_variants:
+            continue  # too few values in all (most words never vary): no need to pair names
+        # every other word of each name (never none: the first word is one)
+        others = zip(*(columns[p] for p in word_positions if p != position))
         seen: dict[tuple[str, ...], set[str]] = defaultdict(set)
-        for row in rows:
-            values = seen[tuple(row[p].text for p in others)]
-            values.add(row[position].text)
+        for key, text in zip(others, here):
+            values = seen[key]
+            values.add(text)
             if len(values) >= min_variants:
                 free.add(position)
                 break
@@ -375,14 +410,14 @@ def infer_patterns(resources: Iterable[str], min_variants: int = 3,
         raise ValueError("min_variants must be at least 2")
     rules = rules if rules is not None else load_name_rules()
     whole = {f.family for f in rules.families if f.whole_name}
+    families = _family_index(rules)
     groups: dict[tuple[str, tuple[str, ...]], list[tuple[str, tuple[Token, ...], str]]] = (
         defaultdict(list))
     for resource in sorted(set(resources)):
         where = locate(resource)
         if where is None or rules.is_stable(where.service, where.resource_type):
             continue
-        tokens, family = _tokens_of(where, rules)
-        slots = tuple(t.slot for t in tokens)
+        tokens, slots, family = _tokens_of(where, families)
         if "w" not in slots and "~" not in slots:
             continue  # no literal word to keep: it would be a bare "*"
         groups[(where.scope, slots)].append((resource, tokens, family))
@@ -390,11 +425,15 @@ def infer_patterns(resources: Iterable[str], min_variants: int = 3,
     for (scope, slots), members in groups.items():
         rows = [tokens for _, tokens, _ in members]
         words = [p for p, slot in enumerate(slots) if slot == "w"]
-        free = _free_words(rows, words, min_variants) if len(rows) >= min_variants else set()
+        # Column by column: a list per word is cheaper than a tuple per name.
+        columns = {p: [row[p].text for row in rows] for p in words}
+        free = _free_words(columns, words, min_variants) if len(rows) >= min_variants else set()
         fixed = [p for p in words if p not in free]
         leaves: dict[tuple[str, ...], list[int]] = defaultdict(list)
-        for index, row in enumerate(rows):
-            leaves[tuple(row[p].text for p in fixed)].append(index)
+        # no fixed word only when there is no word (a declared part): one leaf
+        keys = zip(*(columns[p] for p in fixed)) if fixed else [()] * len(rows)
+        for index, key in enumerate(keys):
+            leaves[key].append(index)
         for indexes in leaves.values():
             leaf_rows = [rows[i] for i in indexes]
             pattern, varying = _leaf_pattern(scope, leaf_rows, free)
