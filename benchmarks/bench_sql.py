@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / ".bench"
 
-from bench_throughput import bench_arguments, spread, trail  # noqa: E402 - run as a script: its folder is on sys.path
+from bench_throughput import bench_arguments, compile_iamgen, spread, trail  # noqa: E402 - run as a script: its folder is on sys.path
 
 FILE_PATH = r"""
 import sys
@@ -103,6 +103,7 @@ def parquet(folder: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; exit 1 when the paths disagree."""
     args = bench_arguments(__doc__, argv, repeat=1)
+    compile_iamgen()
     folder = trail(args.events)
     copy = parquet(folder)
     print(f"machine: {os.cpu_count()} cores; load average before: "

@@ -669,7 +669,9 @@ class FactTables:
         """The index of ``facts`` in :attr:`tables` (-1: none; a copy is kept)."""
         if not facts:
             return -1
-        key = tuple(sorted(facts.items()))
+        # Not sorted: a table equal to another but made in another order is
+        # kept twice, which costs less than sorting every usage's.
+        key = tuple(facts.items())
         found = self._indexes.get(key)
         if found is None:
             found = self._indexes[key] = len(self.tables)
