@@ -284,6 +284,8 @@ def _run_workers(source: RecordSource, batches: list[list[Any]], orders: list[li
             if errors or input_errors:
                 break
         mine = reader.finish(False) if not (errors or input_errors) else None
+        if isinstance(mine, ScanResult) and len(results) < len(processes):
+            mine.prepare_usages()  # while the workers finish and send theirs
         while len(results) < len(processes) and not errors and not input_errors:
             receive(wait=True)
         if input_errors:

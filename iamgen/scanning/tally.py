@@ -76,9 +76,12 @@ class UsageTotals:
     # (see add_facts); made into the usage's sorted context in usage().
     facts: dict[tuple[str, str], int] | None = None
     first_event_id: str = ""  # of the earliest call (ties: the smallest id)
+    # The usage made of these totals (usage()), until they change.
+    made: Usage | None = field(default=None, compare=False, repr=False)
 
     def add(self, other: UsageTotals) -> None:
         """Add another total of the same usage into this one."""
+        self.made = None
         self.count += other.count
         if other.first < self.first or (other.first == self.first
                                         and other.first_event_id < self.first_event_id):
@@ -105,9 +108,11 @@ class UsageTotals:
         """The model's frozen :class:`~iamgen.model.Usage` of these totals.
         ``contexts``: contexts made so far, by their facts as a tuple (many
         usages have the same: each is then made, and kept, once)."""
-        context = _context_of(self.facts, contexts)
-        return Usage(self.principal, self.permission, self.denied, self.count, self.first,
-                     self.last, self.regions, context, self.first_event_id)
+        if self.made is None:
+            self.made = Usage(self.principal, self.permission, self.denied, self.count,
+                              self.first, self.last, self.regions,
+                              _context_of(self.facts, contexts), self.first_event_id)
+        return self.made
 
 
 Context = tuple[tuple[str, str, int], ...]
@@ -572,6 +577,14 @@ class ScanResult:
                 parts.sort(key=itemgetter(0))
                 self._sorted = SortedUsages(_combined(parts))
         return self._sorted
+
+    def prepare_usages(self) -> None:
+        """Make the usages of this result's own table now, as :meth:`usages`
+        would (for a process with time on its hands: the main one waiting for
+        its workers' results; usages() then takes them as made)."""
+        contexts: dict[Any, Context] = {}
+        for totals in self._totals.values():
+            totals.usage(contexts)
 
     def signals(self) -> tuple[tuple[Any, Evidence], ...]:
         """Every signal seen, sorted, with its evidence."""
