@@ -16,6 +16,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from iamgen.mapping import resolve as resolve_module
+from iamgen.mapping.reads import NO_TRACKING
+from iamgen.scanning import fast as fast_module
+from iamgen.scanning import plain as plain_module
 from iamgen.scanning.fast import FastScanner
 from iamgen.scanning.reads import TrackedObject
 from iamgen.scanning.memo import Memo
@@ -142,13 +145,15 @@ def _resolver_that_reads_more(monkeypatch: pytest.MonkeyPatch,
                               wrong: Callable[[Any], bool]) -> None:
     """Make the resolver answer "unresolved" for the calls where ``wrong(call)``
     holds, after resolving them as usual (so it reads whatever ``wrong`` reads)."""
-    real = resolve_module._resolve_call
+    real = resolve_module.resolve_call
 
-    def resolver(call: Any, tracker: Any) -> Any:
+    def resolver(call: Any, tracker: Any = NO_TRACKING) -> Any:
         found = real(call, tracker)
         return Resolution(unresolved=True, rules=("test",)) if wrong(call) else found
 
-    monkeypatch.setattr(resolve_module, "_resolve_call", resolver)
+    # Both scan paths, each through the name it calls the resolver by.
+    monkeypatch.setattr(fast_module, "resolve_call", resolver)
+    monkeypatch.setattr(plain_module, "resolve_call", resolver)
 
 
 def test_a_resolver_reading_more_of_the_request_stays_exact(
