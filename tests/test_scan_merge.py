@@ -122,3 +122,18 @@ def test_fact_counts_do_not_depend_on_order_or_grouping(
             assert mine == [(MANY_VALUES, sum(c for f, _, c in calls if f == fact))]
         else:
             assert sorted(value for value, _ in mine) == sorted(values)
+
+
+def test_usages_made_early_follow_later_merges() -> None:
+    """A result whose usages were made ahead of time (prepare_usages, as the
+    main process does while its workers finish) still gives what one scan
+    gives once more is merged into it: the usages made early are not reused."""
+    records = _records()
+    whole = _result(records)
+    half = len(records) // 2  # both halves call the same actions on the same keys
+    early = _result(records[:half])
+    early.prepare_usages()
+    made_early = early.usages()
+    early.merge(_result(records[half:]))
+    assert early.usages() == whole.usages()
+    assert early.usages() != made_early

@@ -205,6 +205,8 @@ class FastScanner:
         announcing: list[int] = []  # skipped records that may announce an id
         signalling: list[tuple[int, datetime]] = []  # counted records that may give a signal
         producers, signal_names = self._producers, self._signal_names
+        if len(self._connection_values) > MAX_MEMO:  # bounded; only sharing is lost
+            self._connection_values.clear()
         stored = self._connection_values.setdefault
         for index, rec in enumerate(records):
             if rec is None:

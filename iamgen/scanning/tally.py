@@ -50,9 +50,9 @@ BAD_INPUT_REASONS = frozenset(
 )
 
 # A call's facts as :func:`iamgen.mapping.facts.facts_of_call` gives them:
-# sorted (fact, value) pairs. A usage counts them as sorted (fact, value, count).
+# sorted (fact, value) pairs. A usage counts them as sorted (fact, value, count):
+# its context (:data:`Context`).
 Facts = tuple[tuple[str, str], ...]
-FactCounts = tuple[tuple[str, str, int], ...]
 
 
 def warning_line(location: str, index: int | None, text: str) -> str:
