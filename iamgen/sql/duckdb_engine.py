@@ -38,7 +38,7 @@ from ..scanning.scan import scan_file
 from ..scanning.tally import ScanResult
 from ..sources.base import TrailFile
 from .dialects import DUCKDB, ISO_TIME, string
-from .query import QueryPlan, build_query
+from .query import REQUIRED_COLUMNS, QueryPlan, build_query
 from .rows import RowReader, ShapeRow
 
 VIEW = "cloudtrail"
@@ -238,19 +238,16 @@ _OPTIONAL_PARQUET_COLUMNS = {
     "vpcendpointid": "CAST(NULL AS VARCHAR)",
     "tlsdetails": "struct_pack(tlsversion := CAST(NULL AS VARCHAR))",
 }
-_PARQUET_COLUMNS = ("useridentity", "eventtime", "eventsource", "eventname", "awsregion",
-                    "errorcode", "requestparameters", "responseelements", "eventid",
-                    "resources", "eventtype", "recipientaccountid")
 
 
 def parquet_view(paths: Sequence[str], present: set[str]) -> str:
     """The ``cloudtrail`` view over a Parquet copy of the Athena table
     (``present``: its columns, lower-cased; optional ones may be missing)."""
-    missing = [c for c in _PARQUET_COLUMNS if c not in present]
+    missing = [c for c in REQUIRED_COLUMNS if c not in present]
     if missing:
         raise InputError(f"{paths[0]}: not a copy of the CloudTrail table (no column "
                          f"{', '.join(missing)})")
-    columns = list(_PARQUET_COLUMNS)
+    columns = list(REQUIRED_COLUMNS)
     for name, empty in _OPTIONAL_PARQUET_COLUMNS.items():
         columns.append(name if name in present else f"{empty} AS {name}")
     return (f"CREATE OR REPLACE TEMP VIEW {VIEW} AS SELECT {', '.join(columns)}, "
@@ -259,6 +256,11 @@ def parquet_view(paths: Sequence[str], present: set[str]) -> str:
 
 
 # -- running -------------------------------------------------------------------
+
+
+def duckdb_query(filters: Filters) -> str:
+    """The aggregation query as DuckDB runs it (over the ``cloudtrail`` view)."""
+    return build_query(QueryPlan(VIEW, filters), DUCKDB)
 
 
 @dataclass
@@ -312,7 +314,7 @@ class DuckDBEngine:
     def rows(self, view: str, filters: Filters) -> Iterator[ShapeRow]:
         """Create ``view`` and run the aggregation over it, a batch of rows at a time."""
         self._con.execute(view)
-        cursor = self._con.execute(build_query(QueryPlan(VIEW, filters), DUCKDB))
+        cursor = self._con.execute(duckdb_query(filters))
         while True:
             batch = cursor.fetchmany(FETCH_ROWS)
             if not batch:

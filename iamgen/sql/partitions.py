@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 from typing import Any
 
@@ -42,14 +42,13 @@ _PATTERN_PART = re.compile(r"yyyy|MM|dd|HH|'[^']*'|[^A-Za-z']+")
 class PartitionScheme:
     """The partition keys of one table that can prune by the filters."""
 
-    keys: tuple[str, ...] = ()
     account: str | None = None
     region: str | None = None
     date_key: str | None = None  # one key holding the date, formatted as date_format
     date_format: str | None = None  # a Java DateTimeFormatter pattern (yyyy/MM/dd)
     ymd: tuple[str, str, str] | None = None  # year, month, day keys
     numeric: frozenset[str] = frozenset()  # keys of a numeric type
-    unused: tuple[str, ...] = field(default=())  # keys that cannot prune
+    unused: tuple[str, ...] = ()  # keys that cannot prune
 
     def predicates(self, filters: Filters) -> tuple[str, ...]:
         """SQL predicates on the partition keys that keep every partition a
@@ -123,8 +122,7 @@ def scheme_of_table(table: Mapping[str, Any]) -> PartitionScheme:
         ymd = (lowered["year"], lowered["month"], lowered["day"])
         used.update(ymd)
     unused = tuple(name for name in names if name not in used)
-    return PartitionScheme(tuple(names), account, region, date_key, date_format, ymd, numeric,
-                           unused)
+    return PartitionScheme(account, region, date_key, date_format, ymd, numeric, unused)
 
 
 def columns_of_table(table: Mapping[str, Any]) -> frozenset[str]:
@@ -182,7 +180,7 @@ def _sortable(pattern: str) -> bool:
     """Whether text order of the format is time order (year, month, day, hour in turn)."""
     parts = [p for p in _parse_pattern(pattern) or () if p in ("yyyy", "MM", "dd", "HH")]
     order = ["yyyy", "MM", "dd", "HH"]
-    return bool(parts) and parts == order[:len(parts)] and parts[0] == "yyyy"
+    return bool(parts) and parts == order[:len(parts)]
 
 
 def _date_predicate(key: str, pattern: str, first: date | None, last: date | None) -> str:
@@ -194,11 +192,10 @@ def _date_predicate(key: str, pattern: str, first: date | None, last: date | Non
         if last is not None:
             bounds.append(f"{column} <= {string(format_day(pattern, last, 23))}")
         return " AND ".join(bounds)
-    if first is None or last is None or (last - first).days > MAX_LISTED_DAYS:
+    if "HH" in pattern or first is None or last is None \
+            or (last - first).days > MAX_LISTED_DAYS:
         return ""
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-    if "HH" in pattern:
-        return ""
     return f"{column} IN {strings([format_day(pattern, d) for d in days])}"
 
 

@@ -25,13 +25,13 @@ from ..sources.base import read_files
 from ..sources.local import LocalSource
 from ..sources.s3 import S3Source
 from .athena import Athena, AthenaTarget, QueryStats
-from .dialects import DUCKDB, TRINO
+from .dialects import TRINO
 from .duckdb_engine import (
     PARQUET_SUFFIX,
-    VIEW,
     DuckDBEngine,
     DuckDBRun,
     LocalFile,
+    duckdb_query,
     scan_local_files,
 )
 from .partitions import PartitionScheme, columns_of_table, scheme_of_table
@@ -126,11 +126,6 @@ def read_athena(athena: Athena, target: AthenaTarget, filters: Filters,
 
 
 # -- DuckDB --------------------------------------------------------------------
-
-
-def duckdb_query(filters: Filters) -> str:
-    """The aggregation query as DuckDB runs it (over the ``cloudtrail`` view)."""
-    return build_query(QueryPlan(VIEW, filters), DUCKDB)
 
 
 def read_duckdb(trails: Sequence[str], filters: Filters, *, threads: int | None = None,

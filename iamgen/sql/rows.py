@@ -18,7 +18,7 @@ it did not).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,8 +64,7 @@ class ShapeRow:
 
     def with_file(self, file: str) -> ShapeRow:
         """This row, its file named ``file``."""
-        return ShapeRow(self.status, file, self.shape, self.calls, self.first_time,
-                        self.last_time, self.first_event, self.transports)
+        return replace(self, file=file)
 
 
 def identity_of(values: Sequence[Any]) -> dict[str, Any]:
@@ -241,19 +240,10 @@ class RowReader:
         known = self._identities.get(key)
         if known is None:
             identity = identity_of(values)
-            if len(self._identities) >= MAX_REMEMBERED:
-                self._identities.clear()
-            known = self._identities[key] = (
-                principal_of({"userIdentity": identity, "eventType": values[7]}),
-                caller_facts(identity))
+            known = (principal_of({"userIdentity": identity, "eventType": values[7]}),
+                     caller_facts(identity))
+            self._remember(self._identities, key, known)
         return known
-
-
-def add_rows(result: ScanResult, rows: Iterable[ShapeRow], location: str) -> int:
-    """Add query rows to ``result`` (see :class:`RowReader`); how many."""
-    reader = RowReader(result, location)
-    reader.add_all(rows)
-    return reader.rows
 
 
 def _records(count: int) -> str:
@@ -266,5 +256,5 @@ def _bad(result: ScanResult, location: str, reason: str, count: int, text: str) 
     result.skipped[reason] += count - 1
 
 
-__all__ = ["SHAPE_FIELDS", "RowReader", "ShapeRow", "add_rows", "identity_of", "moment_of",
+__all__ = ["SHAPE_FIELDS", "RowReader", "ShapeRow", "identity_of", "moment_of",
            "record_of"]
