@@ -129,14 +129,6 @@ class AiLens:
     facts_recorded: bool = True
     signals_read: bool = True
 
-    @property
-    def codes(self) -> tuple[str, ...]:
-        """The distinct finding codes, most severe first."""
-        seen: dict[str, None] = {}
-        for finding in self.findings:
-            seen.setdefault(finding.code, None)
-        return tuple(seen)
-
 
 # --- helpers ----------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from iamgen.synth.harden import (
     families,
     harden_statements,
     parse_harden,
+    request_contexts,
 )
 
 ACCOUNT = "111122223333"
@@ -280,3 +281,14 @@ def test_family_keys_apply_to_their_actions_in_the_catalog() -> None:
             if not spec.key.startswith("aws:"):
                 assert spec.actions, f"{spec.key}: name the actions it applies to"
         assert family.source.startswith("https://docs.aws.amazon.com/")
+
+
+def test_request_contexts_past_the_limit_vary_one_value_at_a_time() -> None:
+    facts = [("region", "us-east-1", 1), ("region", "eu-west-1", 1),
+             ("vpce", "vpce-1", 1), ("vpce", "vpce-2", 1), ("vpce", "", 0)]
+    assert len(request_contexts(facts)) == 4  # every combination (zero counts left out)
+    contexts = [context for context, _ in request_contexts(facts, limit=3)]
+    regions = [c["aws:RequestedRegion"] for c in contexts]
+    endpoints = [c["aws:SourceVpce"] for c in contexts]
+    assert list(zip(regions, endpoints)) == [("us-east-1", "vpce-1"), ("eu-west-1", "vpce-1"),
+                                             ("us-east-1", "vpce-2")]

@@ -147,10 +147,17 @@ def _trail(record: Mapping[str, Any], params: Mapping[str, Any]) -> str:
     return f"trail {value}" if isinstance(value, str) else "a trail"
 
 
+def _invocation_logging_in(record: Mapping[str, Any]) -> str:
+    return f"model invocation logging in {record.get('awsRegion') or '?'}"
+
+
 def _always(record: Mapping[str, Any], params: Mapping[str, Any], rule: SignalRule) -> Found:
-    if rule.event_source == "bedrock.amazonaws.com":
-        return [(rule.code, f"model invocation logging in {record.get('awsRegion') or '?'}", "")]
     return [(rule.code, _trail(record, params), "")]
+
+
+def _invocation_logging_deleted(record: Mapping[str, Any], params: Mapping[str, Any],
+                                rule: SignalRule) -> Found:
+    return [(rule.code, _invocation_logging_in(record), "")]
 
 
 def _trail_update(record: Mapping[str, Any], params: Mapping[str, Any],
@@ -213,8 +220,7 @@ def _invocation_logging(record: Mapping[str, Any], params: Mapping[str, Any],
     if off:
         parts.append(f"no longer delivers {', '.join(off)} data")
     parts.append(f"delivers to {' and '.join(to)}" if to else "names no destination")
-    return [(rule.code, f"model invocation logging in {record.get('awsRegion') or '?'}",
-             "; ".join(parts))]
+    return [(rule.code, _invocation_logging_in(record), "; ".join(parts))]
 
 
 def _everyone(principal: Any) -> bool:
@@ -326,6 +332,7 @@ _CHECKS: dict[str, Check] = {
     "trail_update": _trail_update,
     "event_selectors": _event_selectors,
     "invocation_logging": _invocation_logging,
+    "invocation_logging_deleted": _invocation_logging_deleted,
     "policy_document": _policy_document,
     "bucket_acl": _bucket_acl,
     "public_access_block": _public_access_block,

@@ -384,8 +384,8 @@ def harden_statements(statements: Sequence[Statement], evidence: HardenEvidence,
         new: list[Condition] = []
         for family in chosen:
             tally = tallies[family.name]
-            if not all(_key_applies(c.key, stmt.actions, catalog) for c in family.conditions
-                       if not c.key.lower().startswith("aws:")) or not stmt.actions:
+            if not stmt.actions or not all(_key_applies(c.key, stmt.actions, catalog)
+                                           for c in family.conditions):
                 continue  # the keys do not apply here: not a statement of this family
             if family.region_open_only:
                 open_, named = _regions(stmt.resources)
@@ -402,8 +402,6 @@ def harden_statements(statements: Sequence[Statement], evidence: HardenEvidence,
             short = 0
             left_out: list[tuple[ConditionSpec, int]] = []
             for spec in family.conditions:
-                if not _key_applies(spec.key, stmt.actions, catalog):
-                    continue
                 values = {v: c for (f, v), c in seen.items() if f == spec.fact and c}
                 good = sum(c for v, c in values.items() if spec.admitted(v))
                 if good == calls:
@@ -414,7 +412,7 @@ def harden_statements(statements: Sequence[Statement], evidence: HardenEvidence,
                     left_out.append((spec, calls - good))
             if family.region_open_only and conditions:
                 regions = {v for (f, v), c in seen.items() if f == "region" and c}
-                if not _regions(stmt.resources)[1] <= regions:
+                if not named <= regions:
                     tally.reasons["a resource is in a region no call was made in "
                                   "(cross-region inference)"] += 1
                     continue
