@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from iamgen.backtest import (
@@ -163,6 +164,24 @@ def test_holdout_is_the_difference_of_the_two_windows() -> None:
         ("arn:aws:s3:::data/a.csv", 2), ("arn:aws:s3:::data/c.csv", 2)]
     assert held[0].first_seen == cut  # used before the cut too: its first held-out use is later
     assert held[1].first_seen == T0
+
+
+def test_holdout_keeps_only_the_facts_counted_after_the_cut() -> None:
+    cut = T0 - timedelta(days=2)
+    early = T0 - timedelta(days=4)
+    a, c = "arn:aws:s3:::data/a.csv", "arn:aws:s3:::data/c.csv"
+    whole = [replace(use("s3:GetObject", a, 5, when=early), example_event_id="e-a",
+                     context=(("mfa", "false", 1), ("mfa", "true", 4))),
+             replace(use("s3:GetObject", c, 2), example_event_id="e-c",
+                     context=(("mfa", "true", 2),))]
+    learning = [replace(use("s3:GetObject", a, 3, when=early), example_event_id="e-a",
+                        context=(("mfa", "true", 3),))]
+    held = holdout_usages(whole, learning, cut)
+    # The facts beyond the learning window's; a fact none of it counted is kept whole.
+    assert [u.context for u in held] == [(("mfa", "false", 1), ("mfa", "true", 1)),
+                                         (("mfa", "true", 2),)]
+    # The example event is the earliest call's: before the cut, so not a held-out one.
+    assert [u.example_event_id for u in held] == ["", "e-c"]
 
 
 def test_probes_parse_with_bad_lines_counted() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,8 +13,6 @@ from ..errors import InputError, UsageError
 from ..graph import GRAPH_FORMATS, AccessGraph, Chain, Sighting, TrailContext, build_graph
 from ..graph import read_graph
 from ..graph import render_graph as render_access_graph
-from ..mapping.signals import Signal
-from ..model import Evidence
 from ..render.width import text_width
 from ..scanning import coverage, gc_tuning
 from . import common, reading
@@ -29,28 +26,11 @@ GraphFileOption = Annotated[
 QueryFormat = Annotated[str, common.format_option(("text", "json"))]
 
 
-@dataclass(frozen=True, slots=True)
-class Loaded:
-    """An access graph and what else the trail showed (each None when unknown):
-    the span of events it was built from, the window read, the actions it shows
-    a call of, and the account-wide signals it raised."""
-
-    graph: AccessGraph
-    first_event: datetime | None
-    last_event: datetime | None
-    since: datetime | None = None
-    until: datetime | None = None
-    # Every action the trail shows a call of, by anyone.
-    trail_actions: tuple[str, ...] | None = None
-    # Every signal with its evidence (``ScanResult.signals()``); None from a
-    # graph file of schema version 2, which did not keep them.
-    signals: tuple[tuple[Signal, Evidence], ...] | None = None
-
-
 def load_access(trail: list[str], graph_file: Path | None, since: str | None,
                 until: str | None, account: list[str] | None, region: list[str] | None,
-                workers: int | None, choice: reading.SourceChoice) -> Loaded:
-    """The access graph from trails (scanned now) or from a saved graph file."""
+                workers: int | None, choice: reading.SourceChoice) -> AccessGraph:
+    """The access graph from trails (scanned now) or from a saved graph file; its
+    ``context`` holds what else the trail showed (saved with a graph file)."""
     if graph_file is not None:
         if trail or choice.source != "trail":
             raise UsageError("give either --trail/--source or --graph, not both")
@@ -61,19 +41,14 @@ def load_access(trail: list[str], graph_file: Path | None, since: str | None,
             text = graph_file.read_text(encoding="utf-8")
         except OSError as exc:
             raise InputError(f"{graph_file}: cannot read graph ({exc.strerror or exc})") from None
-        graph = read_graph(text)
-        saved = graph.context  # the trail's span, filters, actions and signals, saved with it
-        return Loaded(graph, saved.first_event, saved.last_event, saved.since, saved.until,
-                      saved.trail_actions, saved.signals)
+        return read_graph(text)
     run = read_usable(trail, since, until, account, region, workers, choice)
     with gc_tuning.cyclic_gc_paused():
         context = TrailContext(run.result.first_event, run.result.last_event,
                                run.filters.window.since, run.filters.window.until,
                                tuple(coverage.trail_actions(run.result)),
                                run.result.signals())
-        graph = build_graph(run.result.usages(), run.result.principal_events, context)
-    return Loaded(graph, context.first_event, context.last_event, context.since,
-                  context.until, context.trail_actions, context.signals)
+        return build_graph(run.result.usages(), run.result.principal_events, context)
 
 
 def graph(
@@ -100,16 +75,16 @@ def graph(
     fmt = common.checked_format(fmt, GRAPH_FORMATS)
     if output is not None:  # before reading: a long read must not end in "cannot write"
         common.check_output_file(output)
-    loaded = load_access(trail, graph_file, since, until, account, region, workers,
+    access = load_access(trail, graph_file, since, until, account, region, workers,
                          reading.source_choice(source, lookup_attribute, profile, quiet))
-    text = render_access_graph(loaded.graph, fmt)
+    text = render_access_graph(access, fmt)
     if output is None:
         typer.echo(text, nl=False)
         return
     common.write_output(output, text)
     if not quiet:
-        typer.echo(f"wrote {output} ({fmt}: {loaded.graph.node_count} nodes, "
-                   f"{loaded.graph.edge_count} edges)", err=True)
+        typer.echo(f"wrote {output} ({fmt}: {access.node_count} nodes, "
+                   f"{access.edge_count} edges)", err=True)
 
 
 def who(
@@ -135,9 +110,9 @@ def who(
         raise UsageError(f"{pattern!r} is not an ARN: give one (arn:aws:s3:::bucket/*), "
                          "or * for every resource")
     fmt = _check_query_format(fmt)
-    loaded = load_access(trail, graph_file, since, until, account, region, workers,
+    access = load_access(trail, graph_file, since, until, account, region, workers,
                          reading.source_choice(source, lookup_attribute, profile, quiet))
-    sightings = loaded.graph.who(pattern)
+    sightings = access.who(pattern)
     if fmt == "json":
         typer.echo(json.dumps({"pattern": pattern, "sightings": [_sighting(s) for s in sightings]},
                               indent=2, sort_keys=True))
@@ -171,11 +146,11 @@ def chains(
 ) -> None:
     """Which principals reached a role through observed, successful AssumeRole chains."""
     fmt = _check_query_format(fmt)
-    loaded = load_access(trail, graph_file, since, until, account, region, workers,
+    access = load_access(trail, graph_file, since, until, account, region, workers,
                          reading.source_choice(source, lookup_attribute, profile, quiet))
-    roles = loaded.graph.roles()
+    roles = access.roles()
     chosen = common.match_principals([role], roles)
-    found = [(target, loaded.graph.chains_into(target)) for target in chosen]
+    found = [(target, access.chains_into(target)) for target in chosen]
     if fmt == "json":
         typer.echo(json.dumps([{"role": target.arn, "chains": [_chain(c) for c in reached]}
                                for target, reached in found], indent=2, sort_keys=True))

@@ -130,9 +130,9 @@ def review_command(
     if chart is not None:
         common.check_output_file(chart)
     grants = GrantSource(grants_files, profile, endpoint_url)
-    loaded = load_access(trail, graph_file, since, until, account, region, workers,
+    access = load_access(trail, graph_file, since, until, account, region, workers,
                          reading.source_choice(source, lookup_attribute, profile, quiet))
-    subjects, skipped, listed_unseen = _subjects(loaded.graph.principals(), grants)
+    subjects, skipped, listed_unseen = _subjects(access.principals(), grants)
     if not subjects:
         raise NothingUsableError("no principal to review: none seen in the trail has grants "
                                  "to read" + (f" ({len(skipped)} not reviewed)" if skipped else ""))
@@ -140,14 +140,16 @@ def review_command(
         typer.echo("note: principals never seen in the trail are not listed; read IAM live or "
                    "pass --grants with get-account-authorization-details output to flag "
                    "unused ones", err=True)
-    window = ObservedWindow(loaded.since, loaded.until, loaded.first_event, loaded.last_event)
+    context = access.context  # the trail's span, window, actions and signals
+    window = ObservedWindow(context.since, context.until, context.first_event,
+                            context.last_event)
     catalog = load_catalog()
-    result = review(subjects, loaded.graph.usages(), window, not_reviewed=skipped,
-                    settings=settings, catalog=catalog,
-                    trail_actions=loaded.trail_actions)
+    usages = access.usages()
+    result = review(subjects, usages, window, not_reviewed=skipped,
+                    settings=settings, catalog=catalog, trail_actions=context.trail_actions)
     # The AI lens reads every principal's usages and the account-wide signals (a graph
     # file of schema version 2 kept neither the calls' facts nor the signals).
-    lens = ai_lens(loaded.graph.usages(), loaded.signals)
+    lens = ai_lens(usages, context.signals)
     result = replace(result, ai=lens)
     if not quiet:
         for entry in skipped:
