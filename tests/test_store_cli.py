@@ -139,3 +139,10 @@ def test_store_commands_on_what_is_not_a_store(command: str, tmp_path: Path) -> 
     assert code == 3 and err.strip().endswith("missing.db: no such store")
     code, _, err = run("suggest", "--all", "--trail", TRAIL, "--store", str(foreign))
     assert code == 3 and err.strip().startswith("iamgen: error: ")
+
+
+def test_an_empty_store_path_means_no_store() -> None:
+    code, out, err = run("suggest", "priya.raman", "--trail", TRAIL, "--store", "")
+    assert code == 0, err
+    assert "iamgen store: " not in err
+    assert out == run("suggest", "priya.raman", "--trail", TRAIL)[1]

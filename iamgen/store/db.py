@@ -35,6 +35,7 @@ from typing import Any
 
 from .. import __version__
 from ..errors import InputError
+from .codec import CodecError, decode_ids, encode_ids
 from .rules import Rules
 
 APPLICATION_ID = 0x69616D67  # "iamg": what marks an SQLite file as an iamgen store
@@ -310,8 +311,6 @@ class Store:
 
     def aggregates(self) -> list[AggregateRow]:
         """Every aggregate (without its bytes), largest first."""
-        from .codec import CodecError, decode_ids
-
         out = []
         for row in self._query("SELECT id, rules, members FROM aggregates ORDER BY size DESC, "
                                "id DESC"):
@@ -371,8 +370,6 @@ class Store:
 
     def put_aggregate(self, rules: int, members: list[int], data: bytes) -> None:
         """Keep results already merged, with the ids of the results they hold."""
-        from .codec import encode_ids
-
         with self.transaction() as db:
             db.execute("INSERT INTO aggregates (rules, size, members, data) VALUES (?, ?, ?, ?)",
                        (rules, len(members), encode_ids(members), data))
@@ -401,8 +398,6 @@ class Store:
             gone = {row[0] for unit, in wanted
                     for row in db.execute("SELECT id FROM results WHERE unit = ?", (unit,))}
             db.executemany("DELETE FROM units WHERE id = ?", wanted)  # results: cascade
-            from .codec import decode_ids
-
             for aggregate, members in db.execute("SELECT id, members FROM aggregates"
                                                  ).fetchall():
                 if gone & set(decode_ids(members)):

@@ -5,7 +5,7 @@ and giving space back (``vacuum``)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -21,8 +21,8 @@ from ..sources.local import LocalSource
 from ..sources.lookup import SCHEME as LOOKUP_SCHEME
 from ..sources.s3 import SCHEME as S3_SCHEME
 from ..sources.s3 import S3Source
-from .db import Store
-from .plan import filters_of_key
+from .db import ResultRow, Store
+from .plan import filters_of_key, is_dead
 from .read import StoreSink
 from .rules import Rules, current_rules
 
@@ -63,9 +63,7 @@ def info(store: Store, *, check: bool = False) -> StoreInfo:
     results = store.results()
     rules = store.all_rules()
     sizes = store.sizes()
-    events: dict[int, int] = {}
-    for result in results:
-        events[result.unit] = max(events.get(result.unit, 0), result.events)
+    events = _events_by_unit(results)
     spans = [unit.span for unit in units if unit.span is not None]
     ways = Counter(("read whole" if result.way == Way.WHOLE.value else "outside a window")
                    + (f" ({result.filters})" if result.filters else "") for result in results)
@@ -79,13 +77,19 @@ def info(store: Store, *, check: bool = False) -> StoreInfo:
         sizes["free_pages"] * sizes["page_size"], store.check() if check else None)
 
 
+def _events_by_unit(results: Iterable[ResultRow]) -> dict[int, int]:
+    """Each file's events (the most any of its results read)."""
+    events: dict[int, int] = {}
+    for result in results:
+        events[result.unit] = max(events.get(result.unit, 0), result.events)
+    return events
+
+
 def prune(store: Store, before: datetime) -> tuple[int, int]:
     """Forget every file whose events all lie before ``before`` (a file
     without events: by the date in its path, if any), with its results and
     the aggregates holding them: how many files, and their events."""
-    events: dict[int, int] = {}
-    for result in store.results():
-        events[result.unit] = max(events.get(result.unit, 0), result.events)
+    events = _events_by_unit(store.results())
     old = []
     for unit in store.units():
         if unit.span is not None:
@@ -104,8 +108,7 @@ def drop_dead_aggregates(store: Store) -> int:
     they were made under other rules): how many."""
     rules = store.rules_id(current_rules())
     existing = {result.id for result in store.results()}
-    dead = [a.id for a in store.aggregates()
-            if a.rules != rules or not set(a.members) <= existing]
+    dead = [a.id for a in store.aggregates() if is_dead(a, existing, rules)]
     store.delete_aggregates(dead)
     return len(dead)
 
@@ -142,13 +145,12 @@ def rebuild(path: Path, s3_factory: Callable[[], Any], workers: int = 1,
         rules_id = store.rules_id(rules)
         units = {unit.id: unit for unit in store.units()}
         results = store.results()
-    locations = {unit.location for unit in units.values()}
-    not_rebuilt = sorted(loc for loc in locations if kind_of(loc) == "LookupEvents")
-    source = _source_of(sorted(loc for loc in locations if kind_of(loc) != "LookupEvents"),
-                        s3_factory)
+    locations = sorted({unit.location for unit in units.values()})
+    not_rebuilt = [loc for loc in locations if kind_of(loc) == "LookupEvents"]
+    readable = [loc for loc in locations if kind_of(loc) != "LookupEvents"]
+    source = _source_of(readable, s3_factory)
     listed = {trail_file.location: trail_file for trail_file in source.files(Filters())}
-    gone = sorted(loc for loc in locations if kind_of(loc) != "LookupEvents"
-                  and loc not in listed)
+    gone = [loc for loc in readable if loc not in listed]
     outside = {r.unit for r in results if r.way == Way.OUTSIDE.value}
     groups: dict[str, set[int]] = {}
     for result in results:

@@ -60,9 +60,7 @@ def make_plan(files: Sequence[TrailFile], version: Callable[[TrailFile], str | N
               rules: int) -> Plan:
     """Decide, for each listed file, whether it comes from the store or is read, and how."""
     by_location = {unit.location: unit for unit in units}
-    kept: dict[tuple[int, str, str], ResultRow] = {}
-    for result in results:
-        kept[(result.unit, result.way, result.filters)] = result
+    kept = {(result.unit, result.way, result.filters): result for result in results}
     wanted_filters = filters_key(filters)
     plan = Plan([], [])
     for trail_file in files:
@@ -136,9 +134,15 @@ def make_cover(wanted: Iterable[int], aggregates: Sequence[AggregateRow], existi
     used, dead = [], []
     for aggregate in aggregates:
         members = set(aggregate.members)
-        if aggregate.rules != rules or not members <= existing:
+        if is_dead(aggregate, existing, rules):
             dead.append(aggregate.id)
         elif len(members) > 1 and members <= remaining:
             used.append(aggregate)
             remaining -= members
     return Cover(used, sorted(remaining), dead)
+
+
+def is_dead(aggregate: AggregateRow, existing: set[int], rules: int) -> bool:
+    """Whether no run can use ``aggregate`` again: a result it holds no longer
+    ``exists``, or it was made under other rules."""
+    return aggregate.rules != rules or not set(aggregate.members) <= existing
