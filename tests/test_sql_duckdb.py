@@ -13,11 +13,15 @@ from typing import Any
 
 import boto3
 import pytest
+import typer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from iamgen.cli import build_app
+from iamgen.commands.reading import SourceChoice, read_chosen, read_trails
+from iamgen.commands.sql_options import SqlSettings
+from iamgen.errors import UsageError
 from iamgen.model import Filters, Window
 from iamgen.scanning.scan import scan
 from iamgen.scanning.tally import ScanResult
@@ -150,6 +154,28 @@ def test_options_that_do_not_go_together(args: tuple[str, ...], text: str) -> No
     code, _, err = run_cli("suggest", "--all", *args)
     assert code == 2, err
     assert text in err
+
+
+def test_read_trails_takes_the_sql_options_it_is_given(capsys: pytest.CaptureFixture[str]) -> None:
+    """No click context: the settings come from the call, not from a command."""
+    trail = [str(EXAMPLE / "trail")]
+    since = Filters(window=Window(datetime(2026, 11, 3, tzinfo=UTC), None))
+    with pytest.raises(typer.Exit) as stopped:
+        read_trails(trail, since, source="duckdb", sql=SqlSettings(show_sql=True))
+    assert stopped.value.exit_code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("WITH events AS") and "2026-11-03T00:00:00" in out
+    with pytest.raises(UsageError, match="--athena-table go with --source athena"):
+        read_trails(trail, Filters(), source="duckdb", sql=SqlSettings(athena_table="a.b"))
+    with pytest.raises(UsageError, match="--show-sql goes with"):
+        read_trails(trail, Filters(), sql=SqlSettings(show_sql=True))
+
+
+def test_read_chosen_carries_the_choice_s_sql_options(capsys: pytest.CaptureFixture[str]) -> None:
+    choice = SourceChoice(source="duckdb", quiet=True, sql=SqlSettings(show_sql=True))
+    with pytest.raises(typer.Exit):
+        read_chosen([str(EXAMPLE / "trail")], Filters(), 1, choice)
+    assert capsys.readouterr().out.startswith("WITH events AS")
 
 
 # -- bad input -----------------------------------------------------------------

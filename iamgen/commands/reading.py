@@ -27,6 +27,7 @@ from ..sources.s3 import S3Source
 from ..sql.read import SqlReport
 from ..store.read import StoreReport, read_with_store
 from . import sql_options, store_options
+from .sql_options import SqlSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,17 +45,22 @@ class Run:
 
 @dataclass(frozen=True, slots=True)
 class SourceChoice:
-    """Where a command reads events from, as its options said."""
+    """Where a command reads events from, as its options said (``store`` and
+    ``sql``: the group's ``--store`` and SQL options)."""
 
     source: str = "trail"
     lookup_attribute: tuple[str, str] | None = None
     profile: str | None = None
     quiet: bool = False
+    store: str | None = None
+    sql: SqlSettings = SqlSettings()
 
 
 def source_choice(source: str, lookup_attribute: str | None, profile: str | None,
                   quiet: bool) -> SourceChoice:
-    """Check and bundle the --source, --lookup-attribute and --profile options."""
+    """Check and bundle the --source, --lookup-attribute and --profile options,
+    with the group's --store and SQL options of the command being run (the CLI
+    edge: the one place below a command that reads them from the click context)."""
     attribute = None
     if lookup_attribute is not None:
         key, sep, value = lookup_attribute.partition("=")
@@ -63,7 +69,8 @@ def source_choice(source: str, lookup_attribute: str | None, profile: str | None
         if source != "lookup":
             raise UsageError("--lookup-attribute filters --source lookup only")
         attribute = (key, value)
-    return SourceChoice(source, attribute, profile, quiet)
+    return SourceChoice(source, attribute, profile, quiet, store=store_options.given(),
+                        sql=sql_options.settings())
 
 
 def read_chosen(trails: Sequence[str], filters: Filters, workers: int | None,
@@ -72,14 +79,14 @@ def read_chosen(trails: Sequence[str], filters: Filters, workers: int | None,
     return read_trails(trails, filters, workers, source=choice.source,
                        aws_profile=choice.profile, lookup_attribute=choice.lookup_attribute,
                        progress=False if choice.quiet else None, principals=principals,
-                       store=store_options.given())
+                       store=choice.store, sql=choice.sql)
 
 
 def read_trails(trails: Sequence[str], filters: Filters, workers: int | None = None, *,
                 source: str = "trail", aws_profile: str | None = None,
                 lookup_attribute: tuple[str, str] | None = None,
                 progress: bool | None = None, principals: Sequence[str] = (),
-                store: str | None = None) -> Run:
+                store: str | None = None, sql: SqlSettings | None = None) -> Run:
     """Scan trails into one result.
 
     ``source="trail"`` reads ``trails``: files, directories, ``-`` (stdin) and
@@ -98,14 +105,20 @@ def read_trails(trails: Sequence[str], filters: Filters, workers: int | None = N
 
     ``store``: a store file (:mod:`iamgen.store`): files it holds are not
     read again, and what is read is kept there; the result is the same.
+
+    ``sql``: the SQL options (``--athena-table``, ``--workgroup``,
+    ``--output-location``, ``--show-sql``) for ``source="athena"`` or
+    ``"duckdb"``; None: none given. Options that do not go with ``source``
+    are refused (:func:`~.sql_options.check`).
     """
     plan = None
     default_window = False
-    sql_options.check(source, trails, sql_options.settings())
+    sql = SqlSettings() if sql is None else sql
+    sql_options.check(source, trails, sql)
     if source in sql_options.SOURCES and store is not None:
         raise UsageError(f"--store goes with --source trail or lookup, not {source}")
     if source in sql_options.SOURCES:
-        result, report = sql_options.read_sql(trails, filters, workers, source=source,
+        result, report = sql_options.read_sql(trails, filters, workers, source=source, sql=sql,
                                               aws_profile=aws_profile, quiet=progress is False)
         freeze_large_read(result.events_read)
         return Run(result, filters, sql=report)

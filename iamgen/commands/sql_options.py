@@ -4,7 +4,9 @@ Every command that reads events (those with ``--source``) also takes
 ``--athena-table DB.TABLE``, ``--workgroup``, ``--output-location`` and
 ``--show-sql``; :func:`add_sql_options` adds them to the command group
 (through :mod:`.group_options`: their values go to the click context, not to
-each command's function), and :func:`read_sql` does the reading when
+each command's function, and :func:`settings` reads them there for
+:func:`~iamgen.commands.reading.source_choice`, the CLI edge), and
+:func:`read_sql` does the reading, with the settings it is given, when
 ``--source`` names an SQL engine.
 AWS clients are made here, the edge, the way the other sources make them
 (profile, region and endpoint settings; refusals stop the run, exit 7).
@@ -70,7 +72,8 @@ class SqlSettings:
 
 
 def settings() -> SqlSettings:
-    """The SQL options of the command being run (defaults outside one)."""
+    """The SQL options of the command being run (defaults outside one), read
+    from the click context: for the CLI edge only."""
     value = group_options.given
     return SqlSettings(value("athena_table"), value("workgroup"), value("output_location"),
                        bool(value("show_sql")))
@@ -97,18 +100,19 @@ def check(source: str, trails: Sequence[str], given: SqlSettings) -> None:
 
 
 def read_sql(trails: Sequence[str], filters: Filters, workers: int | None, *, source: str,
-             aws_profile: str | None, quiet: bool) -> tuple[ScanResult, SqlReport]:
-    """Read through Athena or DuckDB: the scan result and how it went.
-    ``--show-sql`` prints the query on stdout and ends the command."""
-    given = settings()
-    check(source, trails, given)
+             sql: SqlSettings, aws_profile: str | None,
+             quiet: bool) -> tuple[ScanResult, SqlReport]:
+    """Read through Athena or DuckDB with the SQL options ``sql``: the scan
+    result and how it went. ``--show-sql`` prints the query on stdout and ends
+    the command."""
+    check(source, trails, sql)
     if source == "athena":
-        target = AthenaTarget.parse(given.athena_table or "", given.workgroup,
-                                    given.output_location)
+        target = AthenaTarget.parse(sql.athena_table or "", sql.workgroup,
+                                    sql.output_location)
         athena = Athena(ClientFactory("athena", profile=aws_profile)(),
                         ClientFactory("glue", profile=aws_profile)(),
                         ClientFactory("s3", profile=aws_profile)())
-        if given.show_sql:
+        if sql.show_sql:
             typer.echo(athena_query(target, athena.table(target), filters).sql, nl=False)
             raise typer.Exit(0)
         line = None if quiet or not sys.stderr.isatty() else _PollLine()
@@ -118,7 +122,7 @@ def read_sql(trails: Sequence[str], filters: Filters, workers: int | None, *, so
             if line is not None:
                 line.close()
     else:
-        if given.show_sql:
+        if sql.show_sql:
             typer.echo(duckdb_query(filters), nl=False)
             raise typer.Exit(0)
         result, report = read_duckdb(trails, filters, threads=workers,

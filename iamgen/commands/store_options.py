@@ -3,7 +3,8 @@
 Like the SQL options (:mod:`.sql_options`), it is added to every command of
 the group that has ``--source`` (:func:`add_store_option`, through
 :mod:`.group_options`) and its value goes to the click context, where
-:func:`given` finds it for :func:`~iamgen.commands.reading.read_chosen`.
+:func:`given` finds it for :func:`~iamgen.commands.reading.source_choice` (the
+CLI edge), which carries it to the reading.
 """
 
 from __future__ import annotations
