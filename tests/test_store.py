@@ -129,6 +129,43 @@ def test_changing_one_file_reads_exactly_that_file(tmp_path: Path) -> None:
     assert_store_sound(store)
 
 
+def test_a_file_is_known_however_the_trail_is_reached(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A relative path, then an absolute one through a link: nothing is read
+    again, and warnings name files as each run was given them."""
+    _copy(TWO_DAYS, tmp_path / "trail")
+    (tmp_path / "link").symlink_to(tmp_path / "trail", target_is_directory=True)
+    store = tmp_path / "store.db"
+    monkeypatch.chdir(tmp_path)
+    first, report = read.read_with_store(store, LocalSource(("trail",)), Filters())
+    assert report.from_store == 0
+    assert_same(first, plain(["trail"]))
+    linked = str(tmp_path / "link")
+    again, report = read.read_with_store(store, LocalSource((linked,)), Filters())
+    assert not report.read and report.from_store == len(TWO_DAYS)
+    assert_same(again, plain([linked]))
+    warned = again.sorted_warnings()
+    assert warned and all(line.startswith(f"warning: {linked}/") for line in warned)
+    with Store.open(store) as opened:
+        assert {u.location.split("/AWSLogs/")[0] for u in opened.units()} == {
+            os.path.realpath(tmp_path / "trail")}
+
+
+def test_a_path_under_another_is_listed_once(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Overlapping --trail paths, spelled apart, count each file once; a
+    missing path under a given folder is still an error."""
+    files = _copy(TWO_DAYS, tmp_path / "trail")
+    monkeypatch.chdir(tmp_path)
+    one_day = str(Path(files[-1]).parent)
+    assert plain(["trail", one_day]) == plain(["trail"])
+    both = plain([str(tmp_path / "trail"), "trail"])  # named as first given: absolute
+    assert (both.files_read, both.events_read, both.usages()) == (
+        len(TWO_DAYS), plain(["trail"]).events_read, plain(["trail"]).usages())
+    with pytest.raises(InputError, match="no such file"):
+        plain(["trail", "trail/missing.json.gz"])
+
+
 def test_results_made_under_other_rules_are_read_again_and_said(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = tmp_path / "store.db"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from iamgen.model import Filters, Window
+from iamgen.scanning.units import Reading
 from iamgen.sources.base import TrailFile
 from iamgen.store.db import AggregateRow, ResultRow, UnitRow
 from iamgen.store.plan import filters_key, filters_of_key, make_cover, make_plan
@@ -36,19 +37,22 @@ def test_each_file_is_taken_or_read_as_it_must_be() -> None:
     results.append(ResultRow(98, 7, "whole", "regions=us-east-1", RULES, 5))
     results = [r if r.unit != 6 else ResultRow(r.id, r.unit, r.way, r.filters, 2, 5)
                for r in results]
-    plan = make_plan(files, lambda f: versions.get(f.location, "v1"), units, results,
-                     Filters(Window(since=T10, until=T12)), RULES)
+
+    def key(trail_file: TrailFile) -> tuple[str, str] | None:
+        version = versions.get(trail_file.location, "v1")
+        return None if version is None else (trail_file.location, version)
+
+    plan = make_plan(files, key, units, results, Filters(Window(since=T10, until=T12)), RULES)
     assert sorted(plan.stored) == [12, 99]  # inside: its whole result; outside: its outside one
-    jobs = {job.location: (job.whole, job.outside, job.windowed, job.key is not None)
-            for job in plan.jobs}
+    jobs = {job.location: (job.reading, job.key is not None) for job in plan.jobs}
     assert jobs == {
-        "new": (True, False, False, True),
-        "changed": (True, False, False, True),
-        "outside": (False, True, False, True),  # its outside result is read once, and kept
-        "across": (False, False, True, True),  # under the window; its whole result is kept
-        "stale": (True, False, False, True),
-        "stdin": (False, False, True, False),
-        "other-filters": (True, False, False, True),
+        "new": (Reading.WHOLE, True),
+        "changed": (Reading.WHOLE, True),
+        "outside": (Reading.OUTSIDE, True),  # its outside result is read once, and kept
+        "across": (Reading.WINDOWED, True),  # under the window; its whole result is kept
+        "stale": (Reading.WHOLE, True),
+        "stdin": (Reading.WINDOWED, False),
+        "other-filters": (Reading.WHOLE, True),
     }
     assert plan.reasons == {"new": 1, "changed": 1, "outside the window": 1,
                             "across the window's edge": 1, "stale": 1, "not kept": 1,

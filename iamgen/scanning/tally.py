@@ -600,6 +600,16 @@ class ScanResult:
                 counts[seen.permission.action] += seen.count
         return counts
 
+    def rename_files(self, names: dict[str, str]) -> None:
+        """Name the files of warnings anew: ``names`` maps old names to new
+        (names it lacks stay)."""
+        self.warnings = [(names.get(location, location), index, text)
+                         for location, index, text in self.warnings]
+        renamed: Counter[str] = Counter()
+        for location, count in self._warned.items():
+            renamed[names.get(location, location)] += count
+        self._warned = renamed
+
     def sorted_warnings(self) -> list[str]:
         """Warning lines, ordered by file and record index."""
         return [warning_line(location, None if index < 0 else index, text)

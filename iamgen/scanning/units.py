@@ -77,27 +77,33 @@ class Way(Enum):
 _NEVER = Window(since=datetime.max.replace(tzinfo=UTC))
 
 
+class Reading(Enum):
+    """How a :class:`UnitJob` reads its file."""
+
+    WHOLE = "whole"  # whole, that result kept; then as its placement says
+    OUTSIDE = "outside"  # as outside the window (its placement is known), that result kept
+    WINDOWED = "windowed"  # under the run's window only (it lies across an edge, or is not kept)
+    WHOLE_AND_OUTSIDE = "whole and outside"  # both results kept (``iamgen store rebuild``)
+
+
 @dataclass(frozen=True, slots=True)
 class UnitJob:
     """One file to read, and how.
 
-    ``key``: the sink's reference for the file (None: its results are not
-    kept, and it is read under the window only). ``whole``: read it whole,
-    keep that result, and go on as its placement says; ``outside``: read it
-    as outside the window (its placement is known) and keep that; ``windowed``:
-    read it under the run's window (it lies across an edge, or is not kept).
+    ``key``: the sink's reference for the file, (identity, version) (None:
+    its results are not kept; it is then read :attr:`Reading.WINDOWED`).
     """
 
     trail_file: TrailFile
-    key: Any = None
-    whole: bool = False
-    outside: bool = False
-    windowed: bool = False
+    reading: Reading
+    key: tuple[str, str] | None = None
 
     @property
     def location(self) -> str:
-        """The file's location (what warnings name)."""
-        return self.trail_file.location
+        """What warnings name the file: its identity when it has a key (the
+        same whatever path reached it: kept results name it so), else its
+        location as listed."""
+        return self.trail_file.location if self.key is None else self.key[0]
 
 
 class UnitSink(Protocol):
@@ -163,8 +169,11 @@ class _UnitReader:
 
     def _read(self, job: UnitJob, data: bytes) -> int:
         """Read one file as ``job`` says; the events it holds."""
-        outside, windowed, span, events = job.outside, job.windowed, None, -1
-        if job.whole:
+        reading = job.reading
+        outside = reading is Reading.OUTSIDE or reading is Reading.WHOLE_AND_OUTSIDE
+        windowed = reading is Reading.WINDOWED
+        span, events = None, -1
+        if reading is Reading.WHOLE or reading is Reading.WHOLE_AND_OUTSIDE:
             self.whole.add_file(job.location, data)
             place = placement(self.whole.span(), self.window)
             unit = self.whole.take_unit(count=place is Place.INSIDE)

@@ -75,9 +75,16 @@ class VersionedSource(RecordSource, Protocol):
         modification time, ETag); None: it cannot tell, so nothing is kept."""
         ...
 
+    def identity(self, trail_file: TrailFile) -> str:
+        """The file's name in a store: the same however it was reached (a
+        local path made absolute, its links resolved), so a run started from
+        another folder, or given the trail by another path, finds it kept."""
+        ...
+
     def covers(self, location: str) -> bool:
-        """Whether a file at ``location`` would be listed if it were there and
-        the filters let it through (so one that is not listed has gone)."""
+        """Whether a file whose :meth:`identity` is ``location`` would be
+        listed if it were there and the filters let it through (so one that
+        is not listed has gone)."""
         ...
 
 
@@ -140,8 +147,14 @@ class CombinedSource:
         part = self.parts[self._owner[trail_file.location]]
         return part.version(trail_file) if isinstance(part, VersionedSource) else None
 
+    def identity(self, trail_file: TrailFile) -> str:
+        """The identity the part that listed the file gives (its location if none)."""
+        part = self.parts[self._owner[trail_file.location]]
+        return part.identity(trail_file) if isinstance(part, VersionedSource) \
+            else trail_file.location
+
     def covers(self, location: str) -> bool:
-        """Whether any part would list a file at ``location``."""
+        """Whether any part would list a file whose identity is ``location``."""
         return any(isinstance(part, VersionedSource) and part.covers(location)
                    for part in self.parts)
 

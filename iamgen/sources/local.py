@@ -27,11 +27,14 @@ class LocalSource:
     paths: tuple[str, ...]
     stdin_bytes: bytes | None = None
     _skipped: Counter[str] = field(default_factory=Counter)
+    _real_folders: dict[str, str] = field(default_factory=dict, repr=False)
 
     def files(self, filters: Filters) -> list[TrailFile]:
-        """Every trail file under the paths, sorted, pruned by layout facts."""
+        """Every trail file under the paths, sorted, pruned by layout facts. A
+        path that is another one, or lies under another, by another spelling
+        (``trail`` and ``/home/me/trail/2026``) is not listed twice."""
         found: set[str] = set()
-        for raw in self.paths:
+        for raw in _distinct(self.paths):
             if raw == STDIN:
                 found.add(STDIN_LOCATION)
                 continue
@@ -77,11 +80,46 @@ class LocalSource:
             return None
         return f"{status.st_size}:{status.st_mtime_ns}"
 
+    def identity(self, trail_file: TrailFile) -> str:
+        """The file's absolute path, its links resolved (``<stdin>`` as it is)."""
+        location = trail_file.location
+        if location == STDIN_LOCATION:
+            return STDIN_LOCATION
+        if os.path.islink(location):
+            return os.path.realpath(location)
+        # Resolving each file's path costs ~30 µs; its folder's, once, is enough.
+        folder, name = os.path.split(location)
+        real = self._real_folders.get(folder)
+        if real is None:
+            real = self._real_folders[folder] = os.path.realpath(folder)
+        return os.path.join(real, name)
+
     def covers(self, location: str) -> bool:
-        """Whether ``location`` is one of the paths, or under one of them."""
+        """Whether ``location`` (an :meth:`identity`) is one of the paths, or
+        under one of them (the paths' links resolved too)."""
         for raw in self.paths:
             if raw == STDIN:
                 continue
-            if location == raw or location.startswith(raw.rstrip("/" + os.sep) + os.sep):
+            if _within(location, os.path.realpath(raw)):
                 return True
         return False
+
+
+def _distinct(paths: tuple[str, ...]) -> list[str]:
+    """``paths`` without those that are, or lie under, an earlier or wider
+    one once links are resolved (``-``, and paths that are not there, are
+    kept: the one is stdin, the others an error when listed)."""
+    real = {raw: os.path.realpath(raw) for raw in paths if raw != STDIN}
+    kept = []
+    for raw in paths:
+        if raw != STDIN and os.path.exists(raw) and any(
+                other != raw and _within(real[raw], real[other])
+                and (real[raw] != real[other] or paths.index(other) < paths.index(raw))
+                for other in real):
+            continue
+        kept.append(raw)
+    return kept
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)

@@ -158,6 +158,10 @@ class LookupSource:
         attribute = self.attribute
         return "day" if attribute is None else f"day {attribute.key}={attribute.value}"
 
+    def identity(self, trail_file: TrailFile) -> str:
+        """The slice's location (region and day), as listed."""
+        return trail_file.location
+
     def covers(self, location: str) -> bool:
         """Never: days leave LookupEvents after 90 days, and are not gone for that."""
         return False

@@ -127,6 +127,10 @@ class S3Source:
         it did not list: listed folder by folder, or never)."""
         return self._etags.get(trail_file.location)
 
+    def identity(self, trail_file: TrailFile) -> str:
+        """The object's URL, as listed."""
+        return trail_file.location
+
     def covers(self, location: str) -> bool:
         """Whether ``location`` lies under this source's URL."""
         return location.startswith(self.url)

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..model import Filters
 from ..scanning.scan import Progress
-from ..scanning.units import UnitJob, Way, scan_units
+from ..scanning.units import Reading, UnitJob, Way, scan_units
 from ..sources.base import CombinedSource, RecordSource
 from ..sources.layout import path_facts
 from ..sources.local import LocalSource
@@ -164,8 +164,9 @@ def rebuild(path: Path, s3_factory: Callable[[], Any], workers: int = 1,
             version = source.version(trail_file) if trail_file is not None else None
             if trail_file is None or version is None:
                 continue
-            jobs.append(UnitJob(trail_file, (trail_file.location, version), whole=True,
-                                outside=unit_id in outside and unit_id not in done))
+            both = unit_id in outside and unit_id not in done
+            jobs.append(UnitJob(trail_file, Reading.WHOLE_AND_OUTSIDE if both else Reading.WHOLE,
+                                (trail_file.location, version)))
             done.add(unit_id)
         if jobs:
             scan_units(source, jobs, filters_of_key(key),

@@ -4,6 +4,8 @@ the files listed and the store's rows.
 A listed file the store holds, unchanged, with a result made under the
 current rules, is taken from the store: its *whole* result when its events
 lie inside the run's window, its *outside* result when they all lie outside.
+Files are known by their identity (a local path made absolute, its links
+resolved), so a run given the trail by another path finds them kept.
 Every other file is read (:class:`~iamgen.scanning.units.UnitJob`): new or
 changed ones whole (their results are kept), ones lying across an edge of the
 window under the window (and their whole result kept, if the store lacks it),
@@ -20,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ..model import Filters
-from ..scanning.units import Place, UnitJob, Way, placement
+from ..scanning.units import Place, Reading, UnitJob, Way, placement
 from ..sources.base import TrailFile
 from ..sources.layout import skip_reason
 from .db import AggregateRow, ResultRow, UnitRow
@@ -55,40 +57,41 @@ class Plan:
     stale: set[int] = field(default_factory=set)  # rules ids of stale results met
 
 
-def make_plan(files: Sequence[TrailFile], version: Callable[[TrailFile], str | None],
+def make_plan(files: Sequence[TrailFile], key: Callable[[TrailFile], tuple[str, str] | None],
               units: Iterable[UnitRow], results: Iterable[ResultRow], filters: Filters,
               rules: int) -> Plan:
-    """Decide, for each listed file, whether it comes from the store or is read, and how."""
+    """Decide, for each listed file, whether it comes from the store or is read,
+    and how. ``key``: a file's identity and version (None: it cannot be kept)."""
     by_location = {unit.location: unit for unit in units}
     kept = {(result.unit, result.way, result.filters): result for result in results}
     wanted_filters = filters_key(filters)
     plan = Plan([], [])
     for trail_file in files:
-        current = version(trail_file)
+        current = key(trail_file)
         if current is None:
-            plan.jobs.append(UnitJob(trail_file, windowed=True))
+            plan.jobs.append(UnitJob(trail_file, Reading.WINDOWED))
             plan.reasons["not kept"] += 1
             continue
-        key = (trail_file.location, current)
-        unit = by_location.get(trail_file.location)
-        if unit is None or unit.version != current:
-            plan.jobs.append(UnitJob(trail_file, key, whole=True))
+        identity, version = current
+        unit = by_location.get(identity)
+        if unit is None or unit.version != version:
+            plan.jobs.append(UnitJob(trail_file, Reading.WHOLE, current))
             plan.reasons["new" if unit is None else "changed"] += 1
             continue
         place = placement(unit.span, filters.window)
         whole = kept.get((unit.id, Way.WHOLE.value, wanted_filters))
         usable_whole = whole is not None and whole.rules == rules
         if place is Place.ACROSS:
-            plan.jobs.append(UnitJob(trail_file, key, whole=not usable_whole,
-                                     windowed=usable_whole))
+            plan.jobs.append(UnitJob(trail_file, Reading.WINDOWED if usable_whole
+                                     else Reading.WHOLE, current))
             plan.reasons["across the window's edge"] += 1
             _note_stale(plan, whole, rules)
             continue
         if place is Place.INSIDE:
-            wanted, job = whole, UnitJob(trail_file, key, whole=True)
+            wanted, job = whole, UnitJob(trail_file, Reading.WHOLE, current)
         else:
             wanted = kept.get((unit.id, Way.OUTSIDE.value, ""))
-            job = UnitJob(trail_file, key, outside=True)
+            job = UnitJob(trail_file, Reading.OUTSIDE, current)
         if wanted is not None and wanted.rules == rules:
             plan.stored.append(wanted.id)
             continue
@@ -109,7 +112,8 @@ def _note_stale(plan: Plan, result: ResultRow | None, rules: int) -> None:
 def gone(units: Iterable[UnitRow], listed: set[str], covers: Callable[[str], bool],
          filters: Filters) -> list[UnitRow]:
     """Files the store holds that the source would have listed (under its
-    paths, and not passed over by the filters) but did not: they have gone."""
+    paths, and not passed over by the filters) but did not: they have gone.
+    ``listed``: the identities of the files listed."""
     return [unit for unit in units
             if unit.location not in listed and covers(unit.location)
             and skip_reason(unit.location, filters) is None]

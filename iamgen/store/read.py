@@ -79,9 +79,9 @@ def read_with_store(path: str | Path, source: RecordSource, filters: Filters, wo
         rules_id = store.rules_id(rules)
         units = store.units()
         results = store.results()
-        plan = make_plan(files, source.version if versioned else _no_version, units,
-                         results, filters, rules_id)
-        listed = {trail_file.location for trail_file in files}
+        keys = {trail_file: _key(source, trail_file) for trail_file in files}
+        plan = make_plan(files, keys.__getitem__, units, results, filters, rules_id)
+        listed = {key[0] for key in keys.values() if key is not None}
         missing = gone(units, listed, source.covers, filters) if versioned else []
         store.mark_missing([unit.id for unit in missing if unit.missing_since is None],
                            datetime.now(UTC))
@@ -112,13 +112,21 @@ def read_with_store(path: str | Path, source: RecordSource, filters: Filters, wo
         load()
         (result,) = loaded
     result.files_skipped.update(skipped)
+    # What was kept, and what was read to keep, names files by identity;
+    # warnings name them as this run listed them, as a run without a store does.
+    result.rename_files({key[0]: trail_file.location for trail_file, key in keys.items()
+                         if key is not None and key[0] != trail_file.location})
     report = StoreReport(path, len(files), len(plan.stored), plan.reasons, len(missing),
                          tuple(all_rules[r] for r in sorted(plan.stale) if r in all_rules))
     return result, report
 
 
-def _no_version(trail_file: TrailFile) -> None:
-    return None
+def _key(source: RecordSource, trail_file: TrailFile) -> tuple[str, str] | None:
+    """The file's identity and version in the store (None: it cannot be kept)."""
+    if not isinstance(source, VersionedSource):
+        return None
+    version = source.version(trail_file)
+    return None if version is None else (source.identity(trail_file), version)
 
 
 def _load(store: Store, aggregates: list[AggregateRow], singles: list[int]) -> ScanResult:
