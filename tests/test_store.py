@@ -276,6 +276,22 @@ def test_a_damaged_result_is_a_clear_error(tmp_path: Path) -> None:
         stored(path, TWO_DAYS[:3])
 
 
+def test_pruning_drops_an_aggregate_whose_list_is_damaged(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    stored(path, TWO_DAYS)
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("SELECT count(*) FROM aggregates").fetchone()[0] > 0
+        connection.execute("UPDATE aggregates SET members = x'c1'")
+    with Store.open(path) as opened:
+        pruned, _ = prune(opened, datetime(2026, 11, 5, tzinfo=UTC))
+        assert pruned > 0
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("SELECT count(*) FROM aggregates").fetchone()[0] == 0
+    result, report = stored(path, TWO_DAYS)
+    assert_same(result, plain(TWO_DAYS))
+    assert dict(report.read) == {"new": pruned}
+
+
 def test_a_damaged_database_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "store.db"
     stored(path, TWO_DAYS)

@@ -390,17 +390,27 @@ class Store:
                                "missing_since IS NULL", wanted)
 
     def delete_units(self, units: Iterable[int]) -> None:
-        """Forget files, their results, and the aggregates holding any of them."""
-        wanted = [(unit,) for unit in units]
+        """Forget files, their results, and the aggregates holding any of them
+        (and any whose list of results cannot be read: an aggregate only
+        merges results kept on their own, so nothing is lost)."""
+        wanted = sorted(set(units))
         if not wanted:
             return
         with self.transaction() as db:
-            gone = {row[0] for unit, in wanted
-                    for row in db.execute("SELECT id FROM results WHERE unit = ?", (unit,))}
-            db.executemany("DELETE FROM units WHERE id = ?", wanted)  # results: cascade
+            gone: set[int] = set()
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                gone.update(row[0] for row in db.execute(
+                    f"SELECT id FROM results WHERE unit IN ({marks})", chunk))
+                db.execute(f"DELETE FROM units WHERE id IN ({marks})", chunk)  # results: cascade
             for aggregate, members in db.execute("SELECT id, members FROM aggregates"
                                                  ).fetchall():
-                if gone & set(decode_ids(members)):
+                try:
+                    held = set(decode_ids(members))
+                except CodecError:
+                    held = gone
+                if gone & held:
                     db.execute("DELETE FROM aggregates WHERE id = ?", (aggregate,))
 
     def vacuum(self) -> None:
