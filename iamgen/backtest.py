@@ -274,8 +274,7 @@ def _specs() -> dict[str, ConditionSpec]:
 
 
 def _failing(spec: ConditionSpec, value: str, count: int) -> str:
-    what = spec.missing if spec.admits is not None or not value else f"with {value}"
-    return f"{spec.key}: {count} call{'' if count == 1 else 's'} {what}"
+    return f"{spec.key}: {count} call{'' if count == 1 else 's'} {spec.failure(value)}"
 
 
 def judge(learned: Learned, usage: Usage) -> tuple[int, str]:

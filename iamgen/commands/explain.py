@@ -71,9 +71,8 @@ def harden_lines(record: dict, asked: tuple[str, ...]) -> list[str]:
             if spec.admitted(value):
                 lines.append(f"  harden {name}: supports {spec.key} ({value})")
             else:
-                what = spec.missing if not value or spec.admits is not None \
-                    else f"with {value}"
-                lines.append(f"  harden {name}: does not support {spec.key} ({what})")
+                lines.append(f"  harden {name}: does not support {spec.key} "
+                             f"({spec.failure(value)})")
     return lines
 
 

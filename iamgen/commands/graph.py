@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +12,7 @@ from ..errors import InputError, UsageError
 from ..graph import GRAPH_FORMATS, AccessGraph, Chain, Sighting, TrailContext, build_graph
 from ..graph import read_graph
 from ..graph import render_graph as render_access_graph
+from ..render.text import iso_seconds
 from ..render.width import text_width
 from ..scanning import coverage, gc_tuning
 from . import common, reading
@@ -121,7 +121,7 @@ def who(
         typer.echo(f"no principal in the graph used a resource matching {pattern}")
         return
     rows = [(s.principal.name, s.principal.kind.value, s.action,
-             "denied" if s.denied else "allowed", str(s.count), _iso(s.last_seen),
+             "denied" if s.denied else "allowed", str(s.count), iso_seconds(s.last_seen),
              s.resources[0] if len(s.resources) == 1 else f"{len(s.resources)} resources")
             for s in sightings]
     typer.echo(_table(("principal", "kind", "action", "outcome", "calls", "last seen",
@@ -165,7 +165,7 @@ def chains(
                      f"by {len(reached)} chain(s)")
         for chain in reached:
             path = " -> ".join(p.name for p in chain.principals)
-            last = ", ".join(_iso(h.last_seen) for h in chain.hops)
+            last = ", ".join(iso_seconds(h.last_seen) for h in chain.hops)
             calls = ", ".join(str(h.count) for h in chain.hops)
             lines.append(f"  {path}  (calls per hop: {calls}; last seen per hop: {last})")
     typer.echo("\n".join(lines))
@@ -181,18 +181,14 @@ def _check_query_format(fmt: str) -> str:
 def _sighting(s: Sighting) -> dict[str, Any]:
     return {"principal": s.principal.arn, "kind": s.principal.kind.value, "action": s.action,
             "outcome": "denied" if s.denied else "allowed", "count": s.count,
-            "first_seen": _iso(s.first_seen), "last_seen": _iso(s.last_seen),
+            "first_seen": iso_seconds(s.first_seen), "last_seen": iso_seconds(s.last_seen),
             "resources": list(s.resources)}
 
 
 def _chain(chain: Chain) -> dict[str, Any]:
     return {"principals": [p.arn for p in chain.principals],
             "hops": [{"from": h.source.arn, "to": h.target.arn, "count": h.count,
-                      "last_seen": _iso(h.last_seen)} for h in chain.hops]}
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                      "last_seen": iso_seconds(h.last_seen)} for h in chain.hops]}
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from ..render.text import iso_seconds
 from ..sources.aws import ClientFactory
 from ..store.db import Store
 from ..store.maintain import StoreInfo, info, prune, rebuild, vacuum
@@ -40,7 +41,8 @@ def info_command(store: StorePathOption,
 def info_lines(facts: StoreInfo) -> list[str]:
     """``store info``'s report."""
     current = current_rules()
-    span = (f"{_iso(facts.span[0])} .. {_iso(facts.span[1])}" if facts.span else "none")
+    span = (f"{iso_seconds(facts.span[0])} .. {iso_seconds(facts.span[1])}" if facts.span
+            else "none")
     kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(facts.by_kind.items()))
     lines = [
         f"store: {facts.path} ({_mb(facts.file_bytes)}; {facts.meta.get('created_by', '?')}, "
@@ -77,7 +79,7 @@ def prune_command(
     moment = common.parse_moment(before, now=datetime.now(UTC))
     with Store.open(store, create=False) as opened:
         files, events = prune(opened, moment)
-    typer.echo(f"pruned {files} file(s), {events:,} events, before {_iso(moment)}"
+    typer.echo(f"pruned {files} file(s), {events:,} events, before {iso_seconds(moment)}"
                + (" (`iamgen store vacuum` gives the space back)" if files else ""))
 
 
@@ -121,6 +123,3 @@ def build_store_app(guard: Callable[[Callable[..., None]], Callable[..., None]],
 def _mb(size: int) -> str:
     return f"{size / 1e6:,.1f} MB"
 
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -10,6 +10,7 @@ import typer
 
 from .. import __version__
 from ..catalog import load_catalog
+from ..render.text import iso_seconds
 from ..scanning.coverage import data_event_groups_unseen
 from . import sql_options
 from .reading import DISCOVERY_DAYS, Run
@@ -101,4 +102,5 @@ def _tally(counts: Mapping[str, int], limit: int = 25) -> str:
 
 
 def _iso(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else "-"
+    """:func:`iso_seconds`, or "-" for no time."""
+    return iso_seconds(moment) if moment else "-"

@@ -8,10 +8,10 @@ are documented in ``docs/review-schema.md``.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from ..ai_lens import AiFinding, AiLens, lens_catalog
+from .text import iso_seconds, markdown_safe
 from .width import together, wrap_lines
 
 AI_LENS_SCHEMA_VERSION = 1
@@ -19,10 +19,6 @@ AI_LENS_SCHEMA_VERSION = 1
 
 AI_FILE = "review-ai.json"
 """The whole lens, written beside review.json by ``review --output-dir``."""
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def finding_dict(finding: AiFinding) -> dict[str, Any]:
@@ -39,8 +35,8 @@ def finding_dict(finding: AiFinding) -> dict[str, Any]:
         "detail": finding.detail,
         "evidence": {
             "count": finding.evidence.count,
-            "first_seen": _iso(finding.evidence.first_seen),
-            "last_seen": _iso(finding.evidence.last_seen),
+            "first_seen": iso_seconds(finding.evidence.first_seen),
+            "last_seen": iso_seconds(finding.evidence.last_seen),
             "example_event_id": finding.evidence.example_event_id or None,
         },
     }
@@ -85,7 +81,7 @@ def principal_ai(lens: AiLens, arn: str) -> dict[str, Any]:
 
 def _when(finding: AiFinding) -> str:
     evidence = finding.evidence
-    first, last = _iso(evidence.first_seen), _iso(evidence.last_seen)
+    first, last = iso_seconds(evidence.first_seen), iso_seconds(evidence.last_seen)
     span = first if first == last else f"{first} .. {last}"
     example = f", e.g. eventID {evidence.example_event_id}" if evidence.example_event_id else ""
     return (f"{evidence.count} call{'' if evidence.count == 1 else 's'}, {span}{example}")
@@ -129,10 +125,6 @@ def text_lines(lens: AiLens, width: int) -> list[str]:
     return wrap_lines(lines, width)
 
 
-def _md(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("`", "'")
-
-
 def markdown_lines(lens: AiLens) -> list[str]:
     """The section as Markdown (a table of AI users, then the findings)."""
     kinds = lens_catalog().kinds
@@ -141,21 +133,22 @@ def markdown_lines(lens: AiLens) -> list[str]:
                f"{len(lens.findings)} finding(s), most severe first. Findings marked "
                "*informational* rest on what the trail cannot show.")
     for caveat in _caveats(lens):
-        out += ["", f"Note: {_md(caveat)}."]
+        out += ["", f"Note: {markdown_safe(caveat)}."]
     if lens.users:
         out += ["", "| principal | kind | person | AI services | calls |", "|---|---|---|---|---:|"]
-        out += [f"| `{_md(u.principal.name)}` | {u.principal.kind.value} | "
-                f"{'yes' if u.person else 'no'} | {_md(', '.join(u.services))} | {u.calls} |"
+        out += [f"| `{markdown_safe(u.principal.name)}` | {u.principal.kind.value} | "
+                f"{'yes' if u.person else 'no'} | {markdown_safe(', '.join(u.services))} | "
+                f"{u.calls} |"
                 for u in lens.users]
     if lens.findings:
         out.append("")
         for finding in lens.findings:
             kind = kinds[finding.code]
-            line = (f"- **{finding.code}** ({finding.severity}): {_md(kind.title)}: by "
-                    f"`{_md(finding.principal)}` on `{_md(finding.subject)}`"
-                    + (f": {_md(finding.detail)}" if finding.detail else "")
-                    + f". {_md(_when(finding))}.")
+            line = (f"- **{finding.code}** ({finding.severity}): {markdown_safe(kind.title)}: by "
+                    f"`{markdown_safe(finding.principal)}` on `{markdown_safe(finding.subject)}`"
+                    + (f": {markdown_safe(finding.detail)}" if finding.detail else "")
+                    + f". {markdown_safe(_when(finding))}.")
             if kind.cannot_prove:
-                line += f" *Informational: {_md(kind.cannot_prove)}.*"
+                line += f" *Informational: {markdown_safe(kind.cannot_prove)}.*"
             out.append(line)
     return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from ..findings import (
 from ..grants.model import GrantedPolicy
 from ..policy import MANAGED_POLICY_LIMIT, condition_block, policy_to_dict
 from .templates import render_template, template_environment
+from .text import iso_seconds
 from .width import FIXED_WIDTH, together, wrap_lines
 
 FORMATS = ("text", "markdown", "json")
@@ -42,9 +43,8 @@ characters on GitHub) for most principals; JSON always lists everything."""
 
 
 def _iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """:func:`iso_seconds`, or None (JSON null) for no time."""
+    return None if moment is None else iso_seconds(moment)
 
 
 def _grant(ref: GrantRef) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from .ai_lens import markdown_lines as ai_markdown_lines
 from .ai_lens import principal_ai
 from .ai_lens import text_lines as ai_text_lines
 from .report import report_dict
+from .text import iso_seconds, markdown_safe
 from .width import FIXED_WIDTH, together, wrap, wrap_cell, wrap_lines
 
 REVIEW_SCHEMA_VERSION = 1
@@ -128,9 +129,8 @@ def render_review_text(review_: Review, width: int = FIXED_WIDTH) -> str:
 def _window_line(window: ObservedWindow) -> str:
     if window.first_event is None or window.last_event is None:
         return "trail window: no events"
-    first = window.first_event.strftime("%Y-%m-%dT%H:%M:%SZ")
-    last = window.last_event.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f"trail window: {first} .. {last} ({window.days:.1f} days)"
+    return (f"trail window: {iso_seconds(window.first_event)} .. "
+            f"{iso_seconds(window.last_event)} ({window.days:.1f} days)")
 
 
 def _not_reviewed_lines(review_: Review) -> list[str]:
@@ -138,10 +138,6 @@ def _not_reviewed_lines(review_: Review) -> list[str]:
         return []
     return ["", "Not reviewed:"] + [f"  {n.principal.arn}: {n.reason}"
                                      for n in review_.not_reviewed]
-
-
-def _md(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("`", "'")
 
 
 def render_review_markdown(review_: Review, chart: str | None = None) -> str:
@@ -161,13 +157,13 @@ def render_review_markdown(review_: Review, chart: str | None = None) -> str:
                               for i in range(len(_HEADER))) + "|")
     for entry, row in zip(review_.entries, _rows(review_)):
         cells = list(row)
-        cells[1] = f"`{_md(entry.principal.name)}`"
+        cells[1] = f"`{markdown_safe(entry.principal.name)}`"
         cells[3] = "**unused**" if entry.unused else "active"
-        out.append("| " + " | ".join(cells[:1] + [cells[1]] + [_md(c) for c in cells[2:]])
-                   + " |")
+        out.append("| " + " | ".join(cells[:2] + [markdown_safe(c) for c in cells[2:]]) + " |")
     for entry in review_.entries:
         s = entry.result.summary
-        out += ["", f"## {entry.rank}. {entry.principal.kind.value} `{_md(entry.principal.name)}`",
+        out += ["", f"## {entry.rank}. {entry.principal.kind.value} "
+                    f"`{markdown_safe(entry.principal.name)}`",
                 "", f"`{entry.principal.arn}`" + (": **unused** in this window, every "
                                                    "observable grant is removable"
                                                    if entry.unused else "")]
@@ -176,9 +172,11 @@ def render_review_markdown(review_: Review, chart: str | None = None) -> str:
                     f"{s.not_observable_actions} kept as not observable.")]
         if entry.risks:
             out += ["", "Risky grants, remove or narrow first:", ""]
-            out += [f"- **{r.code}** ({r.severity}): {r.title}: `{_md(', '.join(r.actions))}` on "
-                    f"`{_md(', '.join(r.resources))}` in `{_md(r.policy)}` statement "
-                    f"{r.statement}" + (f" (`{_md(r.sid)}`)" if r.sid else "")
+            out += [f"- **{r.code}** ({r.severity}): {r.title}: "
+                    f"`{markdown_safe(', '.join(r.actions))}` on "
+                    f"`{markdown_safe(', '.join(r.resources))}` in "
+                    f"`{markdown_safe(r.policy)}` statement "
+                    f"{r.statement}" + (f" (`{markdown_safe(r.sid)}`)" if r.sid else "")
                     + (", conditional" if r.conditional else "") for r in entry.risks]
         services = entry.result.unused_services
         if services:
@@ -190,7 +188,7 @@ def render_review_markdown(review_: Review, chart: str | None = None) -> str:
         out += ai_markdown_lines(review_.ai)
     if review_.not_reviewed:
         out += ["", "## Not reviewed", ""]
-        out += [f"- `{n.principal.arn}`: {_md(n.reason)}" for n in review_.not_reviewed]
+        out += [f"- `{n.principal.arn}`: {markdown_safe(n.reason)}" for n in review_.not_reviewed]
     return "\n".join(out) + "\n"
 
 

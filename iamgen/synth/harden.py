@@ -77,6 +77,13 @@ class ConditionSpec:
             return value in self.admits
         return value.startswith(self.value_prefix)
 
+    def failure(self, value: str) -> str:
+        """How a call with this fact value that fails the condition is described:
+        the data file's ``missing`` ("without MFA"), or ``with VALUE`` when the
+        condition takes observed values and this one fails it (a region the
+        policy does not name, a KMS key id that is no ARN)."""
+        return self.missing if self.admits is not None or not value else f"with {value}"
+
     def values(self, seen: Iterable[str]) -> tuple[str, ...]:
         """The condition's values for the observed (admitted) fact values."""
         if self.admits is not None:
