@@ -12,6 +12,7 @@ import sqlite3
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -22,7 +23,7 @@ from iamgen.model import Filters, Window
 from iamgen.scanning.scan import scan
 from iamgen.scanning.tally import ScanResult
 from iamgen.sources.local import LocalSource
-from iamgen.store import db, read
+from iamgen.store import codec, db, read
 from iamgen.store.db import Store
 from iamgen.store.maintain import prune
 from iamgen.store.rules import Rules, current_rules
@@ -225,11 +226,67 @@ def test_many_pieces_are_merged_into_one_aggregate_for_the_next_run(tmp_path: Pa
     result, report = stored(store, TWO_DAYS)
     assert report.from_store == len(TWO_DAYS)
     with Store.open(store) as opened:
-        (aggregate,) = opened.aggregates()
-        assert len(aggregate.members) == len(TWO_DAYS)
+        whole, *days = opened.aggregates()  # largest first
+        assert len(whole.members) == len(TWO_DAYS)
+        merged = [m for day in days for m in day.members]  # and each day's singles, merged
+        # (but for the damaged file: no event, so no day, and alone in that)
+        assert len(days) == 2 and len(merged) == len(set(merged)) == len(TWO_DAYS) - 1
+        assert set(merged) <= set(whole.members)
     again, _ = stored(store, TWO_DAYS)
     assert_same(again, result)
     assert_same(again, plain(TWO_DAYS))
+
+
+def test_a_run_that_adds_files_keeps_all_it_counts_as_one_piece(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = tmp_path / "store.db"
+    half = len(TWO_DAYS) // 2
+    stored(store, TWO_DAYS[:half], workers=2)  # one piece per process
+    with Store.open(store) as opened:
+        first = {a.id for a in opened.aggregates()}
+    assert len(first) == 2
+    stored(store, TWO_DAYS, workers=2)  # takes those, reads the rest: keeps one of all
+    pieces: list[int] = []
+
+    def counted(data: bytes) -> Any:
+        pieces.append(1)
+        return codec.decode(data)
+
+    monkeypatch.setattr(read, "decode", counted)
+    again, report = stored(store, TWO_DAYS)
+    assert report.from_store == len(TWO_DAYS) and pieces == [1]
+    assert_same(again, plain(TWO_DAYS))
+    with Store.open(store) as opened:
+        left = opened.aggregates()
+        spans = {unit.id: unit.span for unit in opened.units()}
+        day = {r.id: spans[r.unit] and spans[r.unit][0].date() for r in opened.results()}
+    assert max(len(a.members) for a in left) == len(TWO_DAYS)
+    # The first run's pieces are spent, but for one holding a single day's files.
+    kept = [a for a in left if a.id in first]
+    assert len(kept) < len(first)
+    assert all(len({day[m] for m in a.members}) == 1 for a in kept)
+
+
+def test_a_window_moved_on_finds_whole_days_merged(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    store = tmp_path / "store.db"
+    for number in range(len(TWO_DAYS)):
+        stored(store, TWO_DAYS[number:number + 1])
+    stored(store, TWO_DAYS)  # merges the single results, and keeps each day's merged
+    singles_read: list[int] = []
+
+    def counted(data: bytes) -> Any:
+        singles_read.append(1)
+        return codec.decode_unit(data)
+
+    monkeypatch.setattr(read, "decode_unit", counted)
+    moved = Filters(window=Window(since=datetime(2026, 11, 5, tzinfo=UTC)))
+    result, report = stored(store, TWO_DAYS, moved)
+    assert report.from_store > len(TWO_DAYS) // 3
+    # The second day came merged, not file by file: one single is read, the
+    # damaged file's (it has no event, so no day).
+    assert len(singles_read) == 1
+    assert_same(result, plain(TWO_DAYS, moved))
 
 
 # -- the file itself -----------------------------------------------------------------------

@@ -8,7 +8,13 @@ from iamgen.model import Filters, Window
 from iamgen.scanning.units import Reading
 from iamgen.sources.base import TrailFile
 from iamgen.store.db import AggregateRow, ResultRow, UnitRow
-from iamgen.store.plan import filters_key, filters_of_key, make_cover, make_plan
+from iamgen.store.plan import (
+    filters_key,
+    filters_of_key,
+    make_cover,
+    make_plan,
+    spent_aggregates,
+)
 
 T9, T10, T11, T12 = (datetime(2026, 11, 3, hour, tzinfo=UTC) for hour in (9, 10, 11, 12))
 RULES = 1
@@ -69,3 +75,18 @@ def test_the_cover_takes_large_aggregates_first_and_never_twice() -> None:
     assert [a.id for a in cover.aggregates] == [1, 3]
     assert cover.singles == [6, 7]
     assert cover.dead == [4, 5]  # other rules; results gone
+
+
+def test_spent_aggregates_straddle_the_window_or_are_taken_over_by_the_new_one() -> None:
+    day1, day2 = datetime(2026, 11, 3).date(), datetime(2026, 11, 4).date()
+    day_of = {1: day1, 2: day1, 3: day2, 4: day2, 5: None}
+    ended = {1, 2}  # files that ended before the run's window
+    aggregates = [
+        AggregateRow(10, RULES, (1, 2, 3, 4)),  # straddles the window's start
+        AggregateRow(11, RULES, (1, 2)),  # wholly before it: an earlier window may take it
+        AggregateRow(12, RULES, (3, 4)),  # one day, held by the new one: kept
+        AggregateRow(13, RULES, (3, 4, 5)),  # more than a day, held by the new one
+        AggregateRow(14, RULES, (3, 4, 5)),  # the new one itself
+        AggregateRow(15, RULES, (4, 5, 6)),  # holds a result the new one does not
+    ]
+    assert spent_aggregates(aggregates, 14, {3, 4, 5}, day_of, ended) == [10, 13]

@@ -467,6 +467,20 @@ class ScanResult:
         be kept and added to another result later with :meth:`merge_rows`.
         Usages are rows sorted by usage, as :meth:`ship` makes them (shipped
         rows still pending are merged in order); this result is left as it was."""
+        return self._export()[0]
+
+    def compact_rows(self) -> ResultRows:
+        """:meth:`export_rows`, and this result keeps its usages as those rows
+        from then on: the merge of its pending rows is done once, here, not
+        again by :meth:`usages`."""
+        rows, principals = self._export()
+        self._totals = {}
+        self._shipped = [Shipment(ScanResult(), principals, rows.facts, rows.usages)]
+        self._sorted = None
+        return rows
+
+    def _export(self) -> tuple[ResultRows, tuple[Principal, ...]]:
+        """:meth:`export_rows`, and the principals its rows name by index."""
         index: dict[Principal, int] = {}
         facts = FactTables()
         rows = [_row_of(index, facts, seen) for seen in self._sorted_totals()]
@@ -475,7 +489,7 @@ class ScanResult:
         events = [(index.setdefault(principal, len(index)), count)
                   for principal, count in self.principal_events.items()]
         first, last = self.first_event, self.last_event
-        return ResultRows(
+        exported = ResultRows(
             (self.files_read, self.events_read, self.events_used, self.bytes_read,
              self.warnings_dropped),
             None if first is None or last is None else (first, last),
@@ -490,6 +504,7 @@ class ScanResult:
             [(signal.code, signal.principal, signal.subject, signal.detail, t.count, t.first,
               t.last, t.first_event_id) for signal, t in self._signals.items()],
         )
+        return exported, tuple(index)
 
     def merge_rows(self, rows: ResultRows) -> None:
         """Add a result exported with :meth:`export_rows` into this one. Its

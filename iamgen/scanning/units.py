@@ -114,19 +114,22 @@ class UnitSink(Protocol):
         """Keep one file's result (``counted``: this run counts it)."""
         ...
 
-    def close(self, counted: ResultRows) -> None:
+    def close(self, counted: ResultRows) -> list[int]:
         """Every kept result this process counted, merged (the sink may keep
-        that too); no more puts follow."""
+        that too); no more puts follow. Returns the sink's references of the
+        results it kept that this process counted."""
         ...
 
 
 @dataclass(frozen=True, slots=True)
 class UnitsRead:
     """What :func:`scan_units` read and counts, per process: the results that
-    were kept (as rows), and the others (read under the window)."""
+    were kept (as rows), and the others (read under the window); and the
+    sinks' references of the kept results counted (every process's)."""
 
     kept: list[ResultRows]
     windowed: list[Shipment]
+    kept_ids: list[int]
 
 
 def scan_units(source: RecordSource, jobs: Sequence[UnitJob], filters: Filters,
@@ -138,11 +141,12 @@ def scan_units(source: RecordSource, jobs: Sequence[UnitJob], filters: Filters,
     :func:`~.scan.read_in_processes`."""
     mine, theirs = read_in_processes(source, jobs, partial(_UnitReader, filters, make_sink),
                                      workers, progress, meanwhile=meanwhile)
-    kept, windowed = [], []
-    for rows, shipment in [mine, *theirs]:
+    kept, windowed, ids = [], [], []
+    for rows, shipment, counted in [mine, *theirs]:
         kept.append(rows)
         windowed.append(shipment)
-    return UnitsRead(kept, windowed)
+        ids.extend(counted)
+    return UnitsRead(kept, windowed, sorted(ids))
 
 
 class _UnitReader:
@@ -193,10 +197,10 @@ class _UnitReader:
             events = self.windowed.result.events_read - before if events < 0 else events
         return max(events, 0)
 
-    def finish(self, worker: bool) -> tuple[ResultRows, Shipment]:
+    def finish(self, worker: bool) -> tuple[ResultRows, Shipment, list[int]]:
         with collecting_rarely():
             kept = self.whole.finish()
             kept.merge(self.outside.finish())  # outside results hold no usages: cheap
             rows = kept.export_rows()
-            self.sink.close(rows)
-            return rows, self.windowed.finish().ship()
+            ids = self.sink.close(rows)
+            return rows, self.windowed.finish().ship(), ids

@@ -368,11 +368,14 @@ class Store:
                      kept.size, kept.data)).lastrowid))
         return ids
 
-    def put_aggregate(self, rules: int, members: list[int], data: bytes) -> None:
-        """Keep results already merged, with the ids of the results they hold."""
+    def put_aggregate(self, rules: int, members: list[int], data: bytes) -> int:
+        """Keep results already merged, with the ids of the results they hold;
+        the aggregate's id."""
         with self.transaction() as db:
-            db.execute("INSERT INTO aggregates (rules, size, members, data) VALUES (?, ?, ?, ?)",
-                       (rules, len(members), encode_ids(members), data))
+            made = db.execute("INSERT INTO aggregates (rules, size, members, data) "
+                              "VALUES (?, ?, ?, ?)",
+                              (rules, len(members), encode_ids(members), data)).lastrowid
+        return int(made or 0)
 
     def delete_aggregates(self, ids: Iterable[int]) -> None:
         """Forget aggregates (some result they hold has gone, or is stale)."""

@@ -18,8 +18,9 @@ no result with another piece), single results for the rest.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 from ..model import Filters
 from ..scanning.units import Place, Reading, UnitJob, Way, placement
@@ -150,3 +151,27 @@ def is_dead(aggregate: AggregateRow, existing: set[int], rules: int) -> bool:
     """Whether no run can use ``aggregate`` again: a result it holds no longer
     ``exists``, or it was made under other rules."""
     return aggregate.rules != rules or not set(aggregate.members) <= existing
+
+
+def spent_aggregates(aggregates: Iterable[AggregateRow], made: int, taken: set[int],
+                     day_of: Mapping[int, date | None], ended: set[int]) -> list[int]:
+    """Aggregates later runs are not expected to take, once a run kept the
+    aggregate ``made`` of the results it ``taken``:
+
+    - those holding results of files that ``ended`` before the run's window
+      and of files that did not: they straddle its start, and windows move
+      forward (an earlier window takes single results, or days, again);
+    - those holding results the new one holds, only, of more than one day
+      (``day_of``): it takes their place. One day's are kept: a window that
+      moves on finds whole days merged.
+    """
+    spent = []
+    for aggregate in aggregates:
+        if aggregate.id == made:
+            continue
+        members = aggregate.members
+        straddles = any(m in ended for m in members) and not all(m in ended for m in members)
+        days = {day_of.get(m) for m in members}
+        if straddles or (len(days) > 1 and taken.issuperset(members)):
+            spent.append(aggregate.id)
+    return spent
