@@ -12,6 +12,9 @@ order (so drifting load hits them alike):
 - first: the same with ``--store`` on a new store;
 - second: with the store, after the newest 10% of files are added;
 - rerun: with the store again, nothing new;
+- moved, moved again: with the store, ``--since`` the trail's second day,
+  then its third (a window that moved on, as a weekly ``--since 90d`` does;
+  each checked against a run without the store; no target);
 
 and each again for the reading stage alone (``read_trails``, start-up
 included, with a store of its own), since what ``suggest`` does after reading
@@ -45,6 +48,10 @@ TARGET_FIRST = 1.15
 TARGET_SECOND = 0.20
 TARGET_RERUN_SECONDS = 2.0
 NEW_SHARE = 0.10
+# After the rerun: the window moved on a day, then another (a weekly --since
+# 90d moves it a week): the first merges file by file what the store's
+# aggregates no longer cover and keeps it by day; the second takes days.
+MOVED = {"moved": "window moved a day (first time)", "moved again": "moved another day"}
 _STAMP = re.compile(r"_(\d{8}T\d{4}Z)_")
 
 READ_ONLY = r"""
@@ -87,7 +94,8 @@ def timed(command: list[str]) -> tuple[float, float]:
     return seconds, usage.ru_utime + usage.ru_stime
 
 
-def suggest(folder: Path, out: Path, store: Path | None) -> tuple[float, float]:
+def suggest(folder: Path, out: Path, store: Path | None, since: str | None = None
+            ) -> tuple[float, float]:
     """Wall and CPU seconds of ``iamgen suggest --all`` (outputs in ``out``)."""
     shutil.rmtree(out, ignore_errors=True)
     exe = Path(sys.executable).with_name("iamgen")
@@ -95,7 +103,15 @@ def suggest(folder: Path, out: Path, store: Path | None) -> tuple[float, float]:
     command += ["suggest", "--all", "--trail", str(folder), "--output-dir", str(out), "-q"]
     if store is not None:
         command += ["--store", str(store)]
+    if since is not None:
+        command += ["--since", since]
     return timed(command)
+
+
+def days_of(files: list[Path]) -> list[str]:
+    """The delivery days of ``files``, sorted (``YYYY-MM-DD``)."""
+    stamps = {m[1][:8] for p in files if (m := _STAMP.search(p.name))}
+    return [f"{d[:4]}-{d[4:6]}-{d[6:]}" for d in sorted(stamps)]
 
 
 def read_only(folder: Path, store: Path | None) -> tuple[float, float]:
@@ -131,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     suggest(source, plain_full, None)  # the output every run over the whole trail must give
     expected_full = outputs(plain_full)
     names = ("plain", "first", "second", "rerun")
-    runs: dict[str, list[tuple[float, float]]] = {k: [] for k in names}
+    runs: dict[str, list[tuple[float, float]]] = {k: [] for k in (*names, *MOVED)}
+    moved = days_of(old + new)[1:3]
     reads: dict[str, list[tuple[float, float]]] = {k: [] for k in names}
     sizes: list[int] = []
     for _ in range(args.repeat):
@@ -155,6 +172,11 @@ def main(argv: list[str] | None = None) -> int:
             if outputs(WORK / name) != expected_full:
                 raise SystemExit(f"the {name} run with the store differs from a run without it")
         sizes.append(store_bytes(store))
+        for name, since in (("moved", moved[0]), ("moved again", moved[1])):
+            runs[name].append(suggest(folder, WORK / name, store, since))
+            suggest(folder, WORK / "plain-moved", None, since)
+            if outputs(WORK / name) != outputs(WORK / "plain-moved"):
+                raise SystemExit(f"the {name} run with the store differs from a run without it")
 
     size = statistics.median(sizes)
     print(f"runs: {args.repeat}, seconds, median (min-max); outputs identical to runs "
@@ -175,6 +197,11 @@ def main(argv: list[str] | None = None) -> int:
             cpu = spread(cpus[name]) + (ratio(cpus, name, against) + f" {against}"
                                         if against else "")
             print(f"    {label:<32} {wall:<36} {cpu}")
+    walls = {k: [w for w, _ in v] for k, v in runs.items()}
+    print(f"  a window that moved on (--since {moved[0]}, then {moved[1]}; no target):")
+    for name, label in MOVED.items():
+        print(f"    {label:<32} {spread(walls[name]):<36} "
+              f"{spread([c for _, c in runs[name]])}")
     print(f"  targets: first <= {TARGET_FIRST} x plain, second <= {TARGET_SECOND} x first, "
           f"rerun < {TARGET_RERUN_SECONDS:.0f} s (judged on medians of wall time)")
     print(f"  store size: {size / 1e6:,.1f} MB for {args.events:,} events = "

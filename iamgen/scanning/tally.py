@@ -460,7 +460,8 @@ class ScanResult:
         until :meth:`usages` merges them in order (or anything else needs them
         in this result's table)."""
         self._merge_counts(shipment.totals)  # the totals hold no usages: ship() moved them
-        self._shipped.append(shipment)
+        if shipment.rows:
+            self._shipped.append(shipment)
 
     def export_rows(self) -> ResultRows:
         """Everything this result holds as plain rows (:class:`ResultRows`), to
