@@ -271,6 +271,23 @@ def test_stale_split_documents_are_reported_not_deleted(trail: Path, tmp_path: P
     assert stale.read_text() == "{}" and unrelated.read_text() == "mine"
 
 
+def test_files_of_principals_an_earlier_run_wrote_are_reported_not_deleted(
+        trail: Path, tmp_path: Path) -> None:
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    gone = [out_dir / "old.role.json", out_dir / "old.role.meta.json"]
+    for path in gone:
+        path.write_text("{}")
+    code, _, err = run("suggest", "--all", "--trail", str(trail), "--output-dir", str(out_dir))
+    assert code == 0
+    assert f"warning: {out_dir / 'old.role'}.*: left from an earlier run" in err
+    assert err.count("left from an earlier run") == 1  # this run's own files are not named
+    assert all(path.read_text() == "{}" for path in gone)
+    # Naming one principal says nothing of the others' files.
+    code, _, err = run("suggest", ROLE, "--trail", str(trail), "--output-dir", str(out_dir))
+    assert code == 0 and "left from an earlier run" not in err
+
+
 def test_summary_states_document_sizes(trail: Path) -> None:
     code, out, err = run("suggest", ROLE, "--trail", str(trail))
     assert code == 0

@@ -156,6 +156,23 @@ def write_suggestions(run: reading.Run, principals: list[str], all_principals: b
                 typer.echo(f"warning: {stale}: left from an earlier run (this run split the "
                            "policy into fewer documents); delete it if it is no longer used",
                            err=True)
+            if all_principals:
+                for stem in stale_principals(target, stems.values()):
+                    typer.echo(f"warning: {target / stem}.*: left from an earlier run, for a "
+                               "principal with no call in this one (gone, or idle in the "
+                               "window); delete the files if it no longer needs a policy",
+                               err=True)
+
+
+def stale_principals(target: Path, stems: Iterable[str]) -> list[str]:
+    """The file stems of principals an earlier ``--all`` run wrote into
+    ``target`` (their provenance files name them) that this run did not.
+
+    Reported, never deleted: iamgen removes nothing a user has.
+    """
+    current = set(stems)
+    found = (path.name[:-len(META_SUFFIX)] for path in target.glob(f"*{META_SUFFIX}"))
+    return sorted(stem for stem in found if stem not in current)
 
 
 def stale_splits(target: Path, stems: Iterable[str], written: set[str]) -> list[Path]:
