@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from iamgen.commands.summary import store_lines
 from iamgen.errors import InputError
 from iamgen.model import Filters, Window
 from iamgen.scanning.scan import scan
@@ -176,7 +177,7 @@ def test_results_made_under_other_rules_are_read_again_and_said(
     result, report = stored(store, TWO_DAYS)
     assert dict(report.read) == {"stale": len(TWO_DAYS)} and report.from_store == 0
     assert report.stale == (current_rules(),)
-    assert any("stale results read again" in line for line in report.lines())
+    assert any("stale results read again" in line for line in store_lines(report))
     assert_same(result, plain(TWO_DAYS))
     _, report = stored(store, TWO_DAYS)  # now current under the other rules
     assert report.from_store == len(TWO_DAYS)
@@ -190,7 +191,7 @@ def test_a_file_gone_from_the_source_is_reported_and_kept_until_pruned(
     read.read_with_store(store, LocalSource((str(trail),)), Filters())
     Path(files[0]).unlink()
     result, report = read.read_with_store(store, LocalSource((str(trail),)), Filters())
-    assert report.gone == 1 and any("gone from the source: 1" in x for x in report.lines())
+    assert report.gone == 1 and any("gone from the source: 1" in x for x in store_lines(report))
     assert_same(result, scan(LocalSource((str(trail),)), Filters()))
     with Store.open(store) as opened:
         assert len(opened.units()) == len(files)  # history is evidence

@@ -12,6 +12,8 @@ from .. import __version__
 from ..catalog import load_catalog
 from ..render.text import iso_seconds
 from ..scanning.coverage import data_event_groups_unseen
+from ..store.read import StoreReport
+from ..store.rules import current_rules
 from . import sql_options
 from .reading import DISCOVERY_DAYS, Run
 
@@ -24,8 +26,23 @@ def print_run_summary(run: Run, quiet: bool) -> None:
         typer.echo(line, err=True)
     for line in summary_lines(run):
         typer.echo(line, err=True)
-    for line in run.store.lines() if run.store is not None else ():
+    for line in store_lines(run.store) if run.store is not None else ():
         typer.echo(line, err=True)
+
+
+def store_lines(report: StoreReport) -> list[str]:
+    """``iamgen store`` and what the run did with it, indented like the summary."""
+    read = sum(report.read.values())
+    lines = [f"iamgen store: {report.path}",
+             f"  files listed: {report.listed}: {report.from_store} from the store, {read} read"
+             + (f" ({_tally(report.read)})" if read else "")]
+    for rules in report.stale:
+        lines.append(f"  stale results read again: made by {rules.describe()}, "
+                     f"not {current_rules().describe()}")
+    if report.gone:
+        lines.append(f"  files gone from the source: {report.gone} (their results stay in "
+                     "the store until `iamgen store prune`)")
+    return lines
 
 
 def summary_lines(run: Run) -> list[str]:

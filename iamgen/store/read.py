@@ -57,25 +57,6 @@ class StoreReport:
     gone: int
     stale: tuple[Rules, ...] = ()
 
-    def lines(self) -> list[str]:
-        """``iamgen store`` and what it did, indented like the summary."""
-        read = sum(self.read.values())
-        lines = [f"iamgen store: {self.path}",
-                 f"  files listed: {self.listed}: {self.from_store} from the store, {read} read"
-                 + (f" ({_tally(self.read)})" if read else "")]
-        for rules in self.stale:
-            lines.append(f"  stale results read again: made by {rules.describe()}, "
-                         f"not {current_rules().describe()}")
-        if self.gone:
-            lines.append(f"  files gone from the source: {self.gone} (their results stay in "
-                         "the store until `iamgen store prune`)")
-        return lines
-
-
-def _tally(counts: Counter[str]) -> str:
-    return ", ".join(f"{count} {reason}" for reason, count in
-                     sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-
 
 def read_with_store(path: str | Path, source: RecordSource, filters: Filters, workers: int = 1,
                     progress: Callable[[Progress], None] | None = None
