@@ -20,14 +20,12 @@ says so.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
 from .arn import parse_arn, unescape
-from .mapping.signals import Signal
+from .mapping.signals import Signal, lens_data
 from .model import Evidence, Principal, Usage
 from .synth.harden import guardrail_arn, is_person
 
@@ -77,8 +75,7 @@ class LensCatalog:
 @cache
 def lens_catalog() -> LensCatalog:
     """The lens's data (read on first use)."""
-    text = resources.files("iamgen.data").joinpath("ai_lens.toml").read_text("utf-8")
-    data = tomllib.loads(text)
+    data = lens_data()
     services = tuple(AiService(str(s["prefix"]), str(s["name"]), str(s["source"]))
                      for s in data.get("service", []))
     kinds = {str(k["code"]): FindingKind(str(k["code"]), str(k["severity"]), str(k["title"]),

@@ -62,14 +62,21 @@ CONDITIONAL_SUFFIX = "_CONDITIONAL"
 
 
 @cache
+def lens_data() -> Mapping[str, Any]:
+    """``data/ai_lens.toml``, parsed (read on first use; the AI lens,
+    :mod:`iamgen.ai_lens`, reads its other tables from here too)."""
+    text = resources.files("iamgen.data").joinpath("ai_lens.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+@cache
 def signal_rules() -> tuple[SignalRule, ...]:
     """The ``[[signal]]`` entries (read on first use)."""
-    text = resources.files("iamgen.data").joinpath("ai_lens.toml").read_text("utf-8")
     return tuple(
         SignalRule(str(raw["check"]), str(raw["code"]), str(raw["event_source"]),
                    tuple(map(str, raw["event_names"])), tuple(map(str, raw.get("policy_params", ()))),
                    tuple(map(str, raw.get("subject_params", ()))))
-        for raw in tomllib.loads(text).get("signal", []))
+        for raw in lens_data().get("signal", []))
 
 
 @cache
