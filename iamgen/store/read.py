@@ -82,9 +82,9 @@ def read_with_store(path: str | Path, source: RecordSource, filters: Filters, wo
         all_rules = store.all_rules()
     loaded: list[ScanResult] = []
     pieces = len(cover.aggregates) + len(cover.singles)
-    unit_of = {result.id: result.unit for result in results}
     spans = {unit.id: unit.span for unit in units}
-    days = {single: _day(spans[unit_of[single]]) for single in cover.singles}
+    # Every result's: an aggregate another run drops meanwhile is taken as its results.
+    days = {kept.id: _day(spans.get(kept.unit)) for kept in results}
 
     def load() -> None:
         """What the store holds for this run, merged (while worker processes read)."""
