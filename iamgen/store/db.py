@@ -7,10 +7,11 @@ and every statement iamgen runs on it.
 - ``results``: per file, each kept way of reading it (whole, under given
   account and region filters; or outside a window), under the rules it was
   made with, as bytes (:mod:`.codec`);
-- ``aggregates``: results of many files already merged (one per process of
-  a run), with the ids of the results they hold: a later run that needs all
-  of those takes the aggregate instead, so a rerun merges a few rows of
-  aggregates rather than one result per file;
+- ``aggregates``: results of many files already merged (a reading
+  process's, all a run counted, a day's: :mod:`.read`), with the ids of the
+  results they hold: a later run that needs all of those takes the
+  aggregate instead, so a rerun merges a few rows of aggregates rather than
+  one result per file;
 - ``rules``: the iamgen, catalog and rules versions results were made under;
 - ``meta``: what made the file.
 
