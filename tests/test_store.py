@@ -151,6 +151,10 @@ def test_a_file_is_known_however_the_trail_is_reached(tmp_path: Path,
     with Store.open(store) as opened:
         assert {u.location.split("/AWSLogs/")[0] for u in opened.units()} == {
             os.path.realpath(tmp_path / "trail")}
+    # A file gone is found gone through the link too.
+    sorted((tmp_path / "trail").rglob("*.gz"))[0].unlink()
+    _, report = read.read_with_store(store, LocalSource((linked,)), Filters())
+    assert report.gone == 1
 
 
 def test_a_path_under_another_is_listed_once(tmp_path: Path,

@@ -28,6 +28,7 @@ class LocalSource:
     stdin_bytes: bytes | None = None
     _skipped: Counter[str] = field(default_factory=Counter)
     _real_folders: dict[str, str] = field(default_factory=dict, repr=False)
+    _real_paths: tuple[str, ...] | None = field(default=None, repr=False)
 
     def files(self, filters: Filters) -> list[TrailFile]:
         """Every trail file under the paths, sorted, pruned by layout facts. A
@@ -97,12 +98,9 @@ class LocalSource:
     def covers(self, location: str) -> bool:
         """Whether ``location`` (an :meth:`identity`) is one of the paths, or
         under one of them (the paths' links resolved too)."""
-        for raw in self.paths:
-            if raw == STDIN:
-                continue
-            if _within(location, os.path.realpath(raw)):
-                return True
-        return False
+        if self._real_paths is None:  # asked once per file the store holds: resolved once
+            self._real_paths = tuple(os.path.realpath(raw) for raw in self.paths if raw != STDIN)
+        return any(_within(location, real) for real in self._real_paths)
 
 
 def _distinct(paths: tuple[str, ...]) -> list[str]:

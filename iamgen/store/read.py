@@ -23,7 +23,7 @@ from ..scanning.gc_tuning import collecting_rarely
 from ..scanning.scan import Progress
 from ..scanning.outcomes import UnitOutcomes
 from ..scanning.tally import ResultRows, ScanResult
-from ..scanning.units import UnitJob, Way, scan_units
+from ..scanning.units import UnitJob, UnitsRead, Way, scan_units
 from ..sources.base import RecordSource, TrailFile, VersionedSource
 from .codec import CodecError, decode, decode_unit, encode, encode_unit
 from .db import AggregateRow, PendingResult, Store
@@ -91,7 +91,7 @@ def read_with_store(path: str | Path, source: RecordSource, filters: Filters, wo
         with Store.open(path, create=False) as store, collecting_rarely():
             loaded.append(_load(store, cover.aggregates, cover.singles, days, rules_id))
 
-    read = None
+    read = UnitsRead([], [], [])
     if plan.jobs:
         read = scan_units(source, plan.jobs, filters,
                           partial(StoreSink, path, rules_id, filters_key(filters)),
@@ -100,12 +100,12 @@ def read_with_store(path: str | Path, source: RecordSource, filters: Filters, wo
         load()
     (result,) = loaded
     with collecting_rarely():
-        for rows in read.kept if read else ():
+        for rows in read.kept:
             result.merge_rows(rows)
-        kept = read.kept_ids if read else []
-        if pieces and (kept or pieces > CONSOLIDATE_AFTER):
-            _consolidate(path, rules_id, sorted({*plan.stored, *kept}), result, filters)
-        for shipment in read.windowed if read else ():
+        if pieces and (read.kept_ids or pieces > CONSOLIDATE_AFTER):
+            _consolidate(path, rules_id, sorted({*plan.stored, *read.kept_ids}), result,
+                         filters)
+        for shipment in read.windowed:
             result.merge_shipment(shipment)
     result.files_skipped.update(skipped)
     # What was kept, and what was read to keep, names files by identity;
