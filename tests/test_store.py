@@ -157,6 +157,18 @@ def test_a_file_is_known_however_the_trail_is_reached(tmp_path: Path,
     assert report.gone == 1
 
 
+def test_a_linked_file_is_read_once_with_a_store_or_without(tmp_path: Path) -> None:
+    files = _copy(TWO_DAYS, tmp_path / "trail")
+    (Path(files[0]).parent / "again.json.gz").symlink_to(files[0])
+    trail = [str(tmp_path / "trail")]
+    once = plain(trail)
+    assert once.files_read == len(TWO_DAYS)  # the link is not a second file
+    store = tmp_path / "store.db"
+    for _ in range(2):
+        result, _ = read.read_with_store(store, LocalSource(tuple(trail)), Filters())
+        assert_same(result, once)
+
+
 def test_a_path_under_another_is_listed_once(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """Overlapping --trail paths, spelled apart, count each file once; a
@@ -213,6 +225,23 @@ def test_a_file_gone_from_the_source_is_reported_and_kept_until_pruned(
     assert report.gone == 0
 
 
+def test_a_file_back_in_its_place_is_no_longer_gone(tmp_path: Path) -> None:
+    trail = tmp_path / "trail"
+    files = _copy(TWO_DAYS, trail)
+    store = tmp_path / "store.db"
+    source = lambda: LocalSource((str(trail),))  # noqa: E731 - listed afresh each run
+    read.read_with_store(store, source(), Filters())
+    away = tmp_path / "away.json.gz"
+    Path(files[0]).rename(away)
+    _, report = read.read_with_store(store, source(), Filters())
+    assert report.gone == 1
+    away.rename(files[0])  # the same size and modification time: unchanged
+    _, report = read.read_with_store(store, source(), Filters())
+    assert report.gone == 0 and not report.read
+    with Store.open(store) as opened:
+        assert all(unit.missing_since is None for unit in opened.units())
+
+
 def test_standard_input_is_never_kept(tmp_path: Path) -> None:
     data = Path(TWO_DAYS[0]).read_bytes()
     store = tmp_path / "store.db"
@@ -263,13 +292,32 @@ def test_a_run_that_adds_files_keeps_all_it_counts_as_one_piece(
     assert_same(again, plain(TWO_DAYS))
     with Store.open(store) as opened:
         left = opened.aggregates()
-        spans = {unit.id: unit.span for unit in opened.units()}
-        day = {r.id: spans[r.unit] and spans[r.unit][0].date() for r in opened.results()}
-    assert max(len(a.members) for a in left) == len(TWO_DAYS)
-    assert not first & {a.id for a in left}  # the new piece took over the first run's
-    # Pieces kept besides it hold one day's files each (a window that moves on takes them).
-    assert all(len({day[m] for m in a.members}) == 1 for a in left
-               if len(a.members) < len(TWO_DAYS))
+    # The new piece took over the first run's (of both days), and its reading
+    # processes kept no pieces of their own.
+    assert [len(a.members) for a in left] == [len(TWO_DAYS)]
+
+
+def test_an_aggregate_another_run_dropped_is_taken_as_its_results(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = tmp_path / "store.db"
+    stored(store, TWO_DAYS)
+    monkeypatch.setattr(db.Store, "aggregate_data", lambda self, aggregate: None)
+    again, report = stored(store, TWO_DAYS)
+    assert report.from_store == len(TWO_DAYS)
+    assert_same(again, plain(TWO_DAYS))
+
+
+def test_results_another_run_replaced_meanwhile_are_an_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = tmp_path / "store.db"
+    stored(store, TWO_DAYS[:3])
+    with sqlite3.connect(store) as connection:
+        connection.execute("DELETE FROM aggregates")
+    kept_data = db.Store.result_data
+    monkeypatch.setattr(db.Store, "result_data",
+                        lambda self, ids: list(kept_data(self, ids))[1:])
+    with pytest.raises(InputError, match="another run replaced results .* run again"):
+        stored(store, TWO_DAYS[:3])
 
 
 def test_a_window_moved_on_finds_whole_days_merged(tmp_path: Path,
@@ -292,6 +340,12 @@ def test_a_window_moved_on_finds_whole_days_merged(tmp_path: Path,
     # damaged file's (it has no event, so no day).
     assert len(singles_read) == 1
     assert_same(result, plain(TWO_DAYS, moved))
+    with Store.open(store) as opened:  # pieces holding a first-day whole result are dropped
+        spans = {unit.id: unit.span for unit in opened.units()}
+        behind = {r.id for r in opened.results() if r.way == "whole"
+                  and spans[r.unit] is not None and spans[r.unit][1] < moved.window.since}
+        held = [set(a.members) for a in opened.aggregates()]
+    assert behind and held and not any(members & behind for members in held)
 
 
 # -- the file itself -----------------------------------------------------------------------

@@ -77,16 +77,16 @@ def test_the_cover_takes_large_aggregates_first_and_never_twice() -> None:
     assert cover.dead == [4, 5]  # other rules; results gone
 
 
-def test_spent_aggregates_straddle_the_window_or_are_taken_over_by_the_new_one() -> None:
+def test_spent_aggregates_reach_behind_the_window_or_are_taken_over() -> None:
     day1, day2 = datetime(2026, 11, 3).date(), datetime(2026, 11, 4).date()
-    day_of = {1: day1, 2: day1, 3: day2, 4: day2, 5: None}
-    ended = {1, 2}  # files that ended before the run's window
+    day_of = {1: day1, 2: day1, 3: day2, 4: day2, 5: None, 6: day1}
+    behind = {1, 2}  # whole results of files that ended before the run's window
     aggregates = [
-        AggregateRow(10, RULES, (1, 2, 3, 4)),  # straddles the window's start
-        AggregateRow(11, RULES, (1, 2)),  # wholly before it: an earlier window may take it
+        AggregateRow(10, RULES, (1, 2, 3, 4)),  # holds results behind the window
+        AggregateRow(11, RULES, (1, 2)),  # so does this one, wholly
         AggregateRow(12, RULES, (3, 4)),  # one day, held by the new one: kept
         AggregateRow(13, RULES, (3, 4, 5)),  # more than a day, held by the new one
-        AggregateRow(14, RULES, (3, 4, 5)),  # the new one itself
-        AggregateRow(15, RULES, (4, 5, 6)),  # holds a result the new one does not
+        AggregateRow(14, RULES, (3, 4, 5, 6)),  # the new one itself (6: an outside result)
+        AggregateRow(15, RULES, (4, 5, 7)),  # holds a result the new one does not
     ]
-    assert spent_aggregates(aggregates, 14, {3, 4, 5}, day_of, ended) == [10, 13]
+    assert spent_aggregates(aggregates, 14, {3, 4, 5, 6}, day_of, behind) == [10, 11, 13]

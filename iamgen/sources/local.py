@@ -50,7 +50,22 @@ class LocalSource:
                 self._consider(str(path), filters, found)
             else:
                 raise InputError(f"{raw}: no such file or directory")
+        self._drop_links_to_listed(found)
         return [TrailFile(location) for location in sorted(found)]
+
+    def _drop_links_to_listed(self, found: set[str]) -> None:
+        """Leave out links to files listed anyway (a file is read once, by
+        its own name), and all but the first of links to one file."""
+        links = sorted(location for location in found if os.path.islink(location))
+        if not links:
+            return
+        seen = {self.identity(TrailFile(location)) for location in found
+                if location not in links}
+        for link in links:
+            target = os.path.realpath(link)
+            if target in seen:
+                found.discard(link)
+            seen.add(target)
 
     def _consider(self, location: str, filters: Filters, found: set[str]) -> None:
         reason = skip_reason(location, filters)

@@ -120,7 +120,6 @@ class PendingResult:
     outcomes: int
     size: int  # bytes of the trail file
     data: bytes
-    whole: bool
     counted: bool  # whether the run writing it counts it (for its aggregate)
 
 
@@ -324,10 +323,7 @@ class Store:
 
     def result_data(self, ids: Iterable[int]) -> Iterator[tuple[int, bytes]]:
         """The bytes of kept results, by id (in no particular order)."""
-        wanted = list(ids)
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _chunks(list(ids)):
             yield from self._query(f"SELECT id, data FROM results WHERE id IN ({marks})", chunk)
 
     def aggregate_data(self, aggregate: int) -> bytes | None:
@@ -358,7 +354,7 @@ class Store:
                     unit = found[0]
                     if found[1] != kept.version:
                         db.execute("DELETE FROM results WHERE unit = ?", (unit,))
-                    if found[1] != kept.version or kept.whole:
+                    if found[1] != kept.version or kept.way == "whole":
                         db.execute("UPDATE units SET version = ?, first_event = ?, "
                                    "last_event = ?, missing_since = NULL WHERE id = ?",
                                    (kept.version, first, last, unit))
@@ -376,7 +372,7 @@ class Store:
             made = db.execute("INSERT INTO aggregates (rules, size, members, data) "
                               "VALUES (?, ?, ?, ?)",
                               (rules, len(members), encode_ids(members), data)).lastrowid
-        return int(made or 0)
+        return int(made)  # type: ignore[arg-type]  # an INSERT's rowid
 
     def delete_aggregates(self, ids: Iterable[int]) -> None:
         """Forget aggregates (some result they hold has gone, or is stale)."""
@@ -385,13 +381,16 @@ class Store:
             with self.transaction() as db:
                 db.executemany("DELETE FROM aggregates WHERE id = ?", wanted)
 
-    def mark_missing(self, units: Iterable[int], when: datetime) -> None:
-        """Note that files were found gone from their source."""
-        wanted = [(micros(when), unit) for unit in units]
-        if wanted:
+    def mark_missing(self, gone: Iterable[int], back: Iterable[int], when: datetime) -> None:
+        """Note that files were found ``gone`` from their source (at ``when``,
+        unless already noted), and that files noted so are ``back``."""
+        gone_rows = [(micros(when), unit) for unit in gone]
+        back_rows = [(unit,) for unit in back]
+        if gone_rows or back_rows:
             with self.transaction() as db:
                 db.executemany("UPDATE units SET missing_since = ? WHERE id = ? AND "
-                               "missing_since IS NULL", wanted)
+                               "missing_since IS NULL", gone_rows)
+                db.executemany("UPDATE units SET missing_since = NULL WHERE id = ?", back_rows)
 
     def delete_units(self, units: Iterable[int]) -> None:
         """Forget files, their results, and the aggregates holding any of them
@@ -402,9 +401,7 @@ class Store:
             return
         with self.transaction() as db:
             gone: set[int] = set()
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start:start + 500]
-                marks = ",".join("?" * len(chunk))
+            for chunk, marks in _chunks(wanted):
                 gone.update(row[0] for row in db.execute(
                     f"SELECT id FROM results WHERE unit IN ({marks})", chunk))
                 db.execute(f"DELETE FROM units WHERE id IN ({marks})", chunk)  # results: cascade
@@ -443,3 +440,11 @@ class Store:
         ):
             out[name] = int(self._query(sql)[0][0])
         return out
+
+
+def _chunks(ids: list[int]) -> Iterator[tuple[list[int], str]]:
+    """``ids`` a few hundred at a time, each run with its ``?`` marks (SQLite
+    limits the parameters of one statement)."""
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        yield chunk, ",".join("?" * len(chunk))

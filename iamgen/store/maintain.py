@@ -107,8 +107,9 @@ def drop_dead_aggregates(store: Store) -> int:
     """Forget aggregates no run can use (a result they hold has gone, or
     they were made under other rules): how many."""
     rules = store.rules_id(current_rules())
+    aggregates = store.aggregates()  # before the results: see read_with_store
     existing = {result.id for result in store.results()}
-    dead = [a.id for a in store.aggregates() if is_dead(a, existing, rules)]
+    dead = [a.id for a in aggregates if is_dead(a, existing, rules)]
     store.delete_aggregates(dead)
     return len(dead)
 

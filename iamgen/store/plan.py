@@ -154,13 +154,14 @@ def is_dead(aggregate: AggregateRow, existing: set[int], rules: int) -> bool:
 
 
 def spent_aggregates(aggregates: Iterable[AggregateRow], made: int, taken: set[int],
-                     day_of: Mapping[int, date | None], ended: set[int]) -> list[int]:
+                     day_of: Mapping[int, date | None], behind: set[int]) -> list[int]:
     """Aggregates later runs are not expected to take, once a run kept the
     aggregate ``made`` of the results it ``taken``:
 
-    - those holding results of files that ``ended`` before the run's window
-      and of files that did not: they straddle its start, and windows move
-      forward (an earlier window takes single results, or days, again);
+    - those holding a whole result ``behind`` the run's window (of a file
+      whose events all came before it): windows move forward, and no window
+      from this one on takes such a result (an earlier one takes single
+      results, or days, again);
     - those holding results the new one holds, only, of more than one day
       (``day_of``): it takes their place. One day's are kept: a window that
       moves on finds whole days merged.
@@ -170,8 +171,7 @@ def spent_aggregates(aggregates: Iterable[AggregateRow], made: int, taken: set[i
         if aggregate.id == made:
             continue
         members = aggregate.members
-        straddles = any(m in ended for m in members) and not all(m in ended for m in members)
-        days = {day_of.get(m) for m in members}
-        if straddles or (len(days) > 1 and taken.issuperset(members)):
+        if any(m in behind for m in members) or (
+                taken.issuperset(members) and len({day_of.get(m) for m in members}) > 1):
             spent.append(aggregate.id)
     return spent

@@ -69,6 +69,10 @@ def read_with_store(path: str | Path, source: RecordSource, filters: Filters, wo
     versioned = isinstance(source, VersionedSource)
     with Store.open(path) as store:
         rules_id = store.rules_id(rules)
+        # Aggregates first: one is written after its results, so every result
+        # an aggregate read here holds is in the results read next (one
+        # another run adds meanwhile is not taken for dead).
+        aggregates = store.aggregates()
         units = store.units()
         results = store.results()
         keys = {trail_file: _key(source, trail_file) for trail_file in files}
@@ -76,15 +80,17 @@ def read_with_store(path: str | Path, source: RecordSource, filters: Filters, wo
         listed = {key[0] for key in keys.values() if key is not None}
         missing = gone(units, listed, source.covers, filters) if versioned else []
         store.mark_missing([unit.id for unit in missing if unit.missing_since is None],
+                           [unit.id for unit in units
+                            if unit.missing_since is not None and unit.location in listed],
                            datetime.now(UTC))
-        cover = make_cover(plan.stored, store.aggregates(), {r.id for r in results}, rules_id)
+        cover = make_cover(plan.stored, aggregates, {r.id for r in results}, rules_id)
         store.delete_aggregates(cover.dead)
         all_rules = store.all_rules()
     loaded: list[ScanResult] = []
     pieces = len(cover.aggregates) + len(cover.singles)
     spans = {unit.id: unit.span for unit in units}
-    # Every result's: an aggregate another run drops meanwhile is taken as its results.
-    days = {kept.id: _day(spans.get(kept.unit)) for kept in results}
+    unit_of = {kept.id: kept.unit for kept in results}
+    days = {taken: _day(spans[unit_of[taken]]) for taken in plan.stored}
 
     def load() -> None:
         """What the store holds for this run, merged (while worker processes read)."""
@@ -93,8 +99,11 @@ def read_with_store(path: str | Path, source: RecordSource, filters: Filters, wo
 
     read = UnitsRead([], [], [])
     if plan.jobs:
+        # Each process keeps its own results merged, unless this run keeps
+        # all it counts as one piece (below): it takes theirs over.
         read = scan_units(source, plan.jobs, filters,
-                          partial(StoreSink, path, rules_id, filters_key(filters)),
+                          partial(StoreSink, path, rules_id, filters_key(filters),
+                                  aggregate=not pieces),
                           workers, progress, meanwhile=load)
     else:
         load()
@@ -127,15 +136,16 @@ def _consolidate(path: Path, rules: int, members: list[int], result: ScanResult,
         made = store.put_aggregate(rules, members, encode(rows))
         spans = {unit.id: unit.span for unit in store.units()}
         day_of: dict[int, date | None] = {}
-        ended: set[int] = set()
+        behind: set[int] = set()
         since = filters.window.since
         for kept in store.results():
             span = spans.get(kept.unit)
             day_of[kept.id] = _day(span)
-            if since is not None and span is not None and span[1] < since:
-                ended.add(kept.id)
+            if (since is not None and span is not None and span[1] < since
+                    and kept.way == Way.WHOLE.value):
+                behind.add(kept.id)
         store.delete_aggregates(spent_aggregates(store.aggregates(), made, set(members),
-                                                 day_of, ended))
+                                                 day_of, behind))
 
 
 def _key(source: RecordSource, trail_file: TrailFile) -> tuple[str, str] | None:
@@ -218,7 +228,7 @@ class StoreSink:
         self._pending.append(PendingResult(
             location, version, span, way.value, self._filters if way is Way.WHOLE else "",
             unit.events_read, unit.outcomes, unit.bytes_read, encode_unit(unit),
-            way is Way.WHOLE, counted))
+            counted))
         if len(self._pending) >= BATCH_FILES or monotonic() - self._since > BATCH_SECONDS:
             self._flush()
 

@@ -26,7 +26,7 @@ _RULE_FILES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("iamgen.scanning", (".py",)),
     ("iamgen.sources", (".py",)),
     ("iamgen.store", (".py",)),  # how results are kept
-    ("iamgen", ("model.py",)),
+    ("iamgen", ("model.py", "arn.py", "catalog.py")),  # what mapping imports from the top
 )
 
 
