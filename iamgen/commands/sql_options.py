@@ -104,8 +104,7 @@ def read_sql(trails: Sequence[str], filters: Filters, workers: int | None, *, so
              quiet: bool) -> tuple[ScanResult, SqlReport]:
     """Read through Athena or DuckDB with the SQL options ``sql``: the scan
     result and how it went. ``--show-sql`` prints the query on stdout and ends
-    the command."""
-    check(source, trails, sql)
+    the command. The caller has :func:`check`-ed ``sql`` against ``source``."""
     if source == "athena":
         target = AthenaTarget.parse(sql.athena_table or "", sql.workgroup,
                                     sql.output_location)
