@@ -11,6 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from iamgen.cli import build_app
+from iamgen.commands import reading
+from iamgen.commands.suggest import write_suggestions
+from iamgen.model import Filters
+from iamgen.synth.settings import SynthSettings
 from tests.records import (ACCOUNT, record, role_identity, trail_folder, user_identity,
                            write_trail_file)
 
@@ -345,3 +349,47 @@ def test_source_options_are_checked(trail: Path) -> None:
     assert code == 2 and "give no --trail" in err
     code, _, err = run("suggest", ROLE, "--source", "carrier-pigeon", "--trail", str(trail))
     assert code == 2 and "unknown source" in err
+
+
+def _policies(run_: reading.Run, out: Path, settings: SynthSettings) -> dict[str, bytes]:
+    write_suggestions(run_, [], True, out, "json", None, settings, True, workers=1)
+    return {path.name: path.read_bytes() for path in sorted(out.iterdir())}
+
+
+def test_a_read_without_request_contexts_writes_the_same_policies(repo_root: Path,
+                                                                   tmp_path: Path) -> None:
+    """suggest without --harden reads without the calls' request context (it
+    is faster); its policies are those of a read with it."""
+    trail = [str(repo_root / "examples" / "ml-account" / "trail")]
+    runs = {contexts: reading.read_trails(trail, Filters(), 2, progress=False, contexts=contexts)
+            for contexts in (True, False)}
+    assert runs[True].contexts and not runs[False].contexts
+    # The read without did leave them out (every record of the example is typed).
+    assert any(usage.context for usage in runs[True].result.usages())
+    assert not any(usage.context for usage in runs[False].result.usages())
+    with_contexts = _policies(runs[True], tmp_path / "with", SynthSettings())
+    assert len(with_contexts) > 10
+    assert _policies(runs[False], tmp_path / "without", SynthSettings()) == with_contexts
+
+
+def test_hardening_refuses_a_read_without_request_contexts(repo_root: Path,
+                                                           tmp_path: Path) -> None:
+    trail = [str(repo_root / "examples" / "ml-account" / "trail")]
+    run_ = reading.read_trails(trail, Filters(), 1, progress=False, contexts=False)
+    with pytest.raises(ValueError, match="request context"):
+        _policies(run_, tmp_path / "out", SynthSettings(harden=("auto",)))
+
+
+def test_a_store_keeps_request_contexts_for_a_later_hardening(repo_root: Path,
+                                                              tmp_path: Path) -> None:
+    """A read with a store records the contexts all the same: a later run
+    that hardens takes them from the store."""
+    trail = [str(repo_root / "examples" / "ml-account" / "trail")]
+    store = str(tmp_path / "usage.db")
+    first = reading.read_trails(trail, Filters(), 1, progress=False, store=store, contexts=False)
+    assert first.contexts
+    hardened = SynthSettings(harden=("auto",))
+    again = reading.read_trails(trail, Filters(), 1, progress=False, store=store)
+    plain = reading.read_trails(trail, Filters(), 1, progress=False)
+    assert (_policies(again, tmp_path / "stored", hardened)
+            == _policies(plain, tmp_path / "plain", hardened))

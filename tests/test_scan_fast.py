@@ -8,6 +8,7 @@ import gzip
 import json
 import random
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,23 @@ def test_workers_and_file_order_give_the_same_result(synthetic: Path) -> None:
             return found
 
     assert_same(scan(Shuffled((str(synthetic),)), Filters(), workers=2), one)
+
+
+def test_a_scan_without_request_contexts_leaves_out_only_them(synthetic: Path) -> None:
+    """contexts=False drops each call's facts and connection, and nothing
+    else: totals, signals, warnings and every other field of every usage stay."""
+    source = LocalSource((str(synthetic),))
+    whole = scan(source, Filters(), workers=2)
+    bare = scan(source, Filters(), workers=2, contexts=False)
+    for name in FIELDS:
+        assert getattr(bare, name) == getattr(whole, name), name
+    assert bare.signals() == whole.signals()
+    assert sorted(bare.warnings) == sorted(whole.warnings)
+    assert ([replace(usage, context=()) for usage in bare.usages()]
+            == [replace(usage, context=()) for usage in whole.usages()])
+    with_context = sum(1 for usage in whole.usages() if usage.context)
+    # Only calls the plain path took (the odd records) may keep theirs.
+    assert sum(1 for usage in bare.usages() if usage.context) < with_context / 10
 
 
 def _resolver_that_reads_more(monkeypatch: pytest.MonkeyPatch,

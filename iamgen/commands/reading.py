@@ -41,6 +41,9 @@ class Run:
     default_window: bool = False
     sql: SqlReport | None = None  # --source athena|duckdb: how the query went
     store: StoreReport | None = None  # --store: what came from the store, what was read
+    # Whether the usages carry their calls' request context (Usage.context):
+    # a read without it is for outputs that do not use it (suggest without --harden).
+    contexts: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,19 +77,21 @@ def source_choice(source: str, lookup_attribute: str | None, profile: str | None
 
 
 def read_chosen(trails: Sequence[str], filters: Filters, workers: int | None,
-                choice: SourceChoice, principals: Sequence[str] = ()) -> Run:
+                choice: SourceChoice, principals: Sequence[str] = (), *,
+                contexts: bool = True) -> Run:
     """:func:`read_trails` with a command's source options (no progress when quiet)."""
     return read_trails(trails, filters, workers, source=choice.source,
                        aws_profile=choice.profile, lookup_attribute=choice.lookup_attribute,
                        progress=False if choice.quiet else None, principals=principals,
-                       store=choice.store, sql=choice.sql)
+                       store=choice.store, sql=choice.sql, contexts=contexts)
 
 
 def read_trails(trails: Sequence[str], filters: Filters, workers: int | None = None, *,
                 source: str = "trail", aws_profile: str | None = None,
                 lookup_attribute: tuple[str, str] | None = None,
                 progress: bool | None = None, principals: Sequence[str] = (),
-                store: str | None = None, sql: SqlSettings | None = None) -> Run:
+                store: str | None = None, sql: SqlSettings | None = None,
+                contexts: bool = True) -> Run:
     """Scan trails into one result.
 
     ``source="trail"`` reads ``trails``: files, directories, ``-`` (stdin) and
@@ -110,6 +115,10 @@ def read_trails(trails: Sequence[str], filters: Filters, workers: int | None = N
     ``--output-location``, ``--show-sql``) for ``source="athena"`` or
     ``"duckdb"``; None: none given. Options that do not go with ``source``
     are refused (:func:`~.sql_options.check`).
+
+    ``contexts=False``: the calls' request context (``Usage.context``) may be
+    left out, which reads faster; for outputs that do not use it. Runs with a
+    store, and SQL sources, record it all the same (``Run.contexts`` says).
     """
     plan = None
     default_window = False
@@ -153,14 +162,16 @@ def read_trails(trails: Sequence[str], filters: Filters, workers: int | None = N
     kept = None
     try:
         if store is None:
-            result = scan(record_source, filters, workers=max(1, count), progress=line)
+            result = scan(record_source, filters, workers=max(1, count), progress=line,
+                          contexts=contexts)
         else:
             result, kept = read_with_store(store, record_source, filters, max(1, count), line)
     finally:
         if line is not None:
             line.close()
     freeze_large_read(result.events_read)
-    return Run(result, filters, plan, default_window, store=kept)
+    return Run(result, filters, plan, default_window, store=kept,
+               contexts=contexts or store is not None)
 
 
 def require_usable(run: Run) -> None:

@@ -90,7 +90,8 @@ def suggest(
         common.check_output_dir(output_dir)
     run = read_usable(trail, since, until, account, region, workers,
                       reading.source_choice(source, lookup_attribute, profile, quiet),
-                      principals=principals or [])
+                      principals=principals or [],
+                      contexts=bool(settings.harden))  # only hardening reads them
     with gc_tuning.cyclic_gc_paused():
         write_suggestions(run, principals or [], all_principals, output_dir, fmt, templates,
                           settings, quiet, workers=workers)
@@ -104,6 +105,8 @@ def write_suggestions(run: reading.Run, principals: list[str], all_principals: b
     Principals are synthesized on ``workers`` processes (default: the
     machine's cores, at most 8); output and notes come in the same order either way.
     """
+    if settings.harden and not run.contexts:
+        raise ValueError("hardening needs the calls' request context: read with contexts=True")
     graph = build_graph(run.result.usages(), run.result.principal_events)
     chosen = common.policy_subjects(graph.principals(), principals, all_principals, "suggest")
     if len(chosen) > 1 and output_dir is None:

@@ -48,10 +48,11 @@ class Resolved:
 
 def add_outcomes(result: ScanResult, entries: Iterable[Entry],
                  principals: list[Principal | str],
-                 fact_counter: ConnectionFacts) -> None:
+                 fact_counter: ConnectionFacts | None) -> None:
     """Add tallied outcomes to ``result``. ``principals``: by identity token
     (a skip reason for callers that are no principal here); ``fact_counter``:
-    one for many calls (it keeps what it works out)."""
+    one for many calls (it keeps what it works out; None: the outcomes were
+    tallied without their request context, and add none)."""
     for (token, resolved, detail, region), entry in entries:
         # ``detail`` is the errorCode of a principal's call, and the
         # (eventSource, eventName) of a call that belongs to no principal.
@@ -63,12 +64,14 @@ def add_outcomes(result: ScanResult, entries: Iterable[Entry],
             source, name = detail
             result.add_other_calls(principal, source, name, count)
             continue
-        connections = [(entry[4], entry[5], entry[6])]
-        if entry[7] is not None:
-            connections.extend((vpce, tls, calls) for (vpce, tls), calls in entry[7].items())
+        facts = None
+        if fact_counter is not None:
+            connections = [(entry[4], entry[5], entry[6])]
+            if entry[7] is not None:
+                connections.extend((vpce, tls, calls) for (vpce, tls), calls in entry[7].items())
+            facts = fact_counter.counts(resolved.facts, connections)
         result.add_calls(principal, resolved.resolution, resolved.source, resolved.name,
-                         detail, region, count, first, last,
-                         facts=fact_counter.counts(resolved.facts, connections),
+                         detail, region, count, first, last, facts=facts,
                          first_event_id=event_id)
 
 

@@ -92,7 +92,8 @@ class Progress:
 
 
 def scan(source: RecordSource, filters: Filters, workers: int = 1,
-         progress: Callable[[Progress], None] | None = None) -> ScanResult:
+         progress: Callable[[Progress], None] | None = None, *,
+         contexts: bool = True) -> ScanResult:
     """Scan every file a source lists, on ``workers`` processes, into one result.
 
     This process is one of them; each other worker process keeps one running
@@ -106,12 +107,16 @@ def scan(source: RecordSource, filters: Filters, workers: int = 1,
     A :class:`~iamgen.sources.base.FolderedSource` (S3) is handed out by
     folder: each process lists the folders it takes as it reads them, so no
     process holds every file name.
+
+    ``contexts=False``: the calls' request context is not recorded (see
+    :class:`~.fast.FastScanner`); only for outputs that do not read it.
     """
     folders = source.folders(filters) if isinstance(source, FolderedSource) else None
     units: list[Unit] = ([TrailFolder(f) for f in folders] if folders is not None
                          else list(source.files(filters)))
     skipped = source.skipped()
-    mine, shipments = read_in_processes(source, units, partial(_FoldReader, filters), workers,
+    mine, shipments = read_in_processes(source, units, partial(_FoldReader, filters, contexts),
+                                        workers,
                                         progress, "files" if folders is None else "folders")
     with collecting_rarely():
         mine.files_skipped.update(skipped)
@@ -186,8 +191,8 @@ def read_in_processes(source: RecordSource, units: Sequence[Any],
 class _FoldReader:
     """Folds every file a process reads into one running tally (:func:`scan`)."""
 
-    def __init__(self, filters: Filters) -> None:
-        self.scanner = FastScanner(filters)
+    def __init__(self, filters: Filters, contexts: bool = True) -> None:
+        self.scanner = FastScanner(filters, contexts=contexts)
 
     def read_batch(self, source: RecordSource, batch: list[Unit], advance: Advance) -> None:
         _scan_batch(self.scanner, source, batch, advance)
