@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from iamgen.cli import build_app
+from iamgen.commands import reading
 from iamgen.commands.diff import FAIL_ON_UNUSED_EXIT
 from iamgen.policy import MANAGED_POLICY_LIMIT
 from tests.awsserver import _moto_server, aws_endpoint, iam  # noqa: F401
@@ -178,3 +179,29 @@ def test_example_account_tells_a_right_sizing_story() -> None:
                 str(EXAMPLE / "grants" / "account-authorization-details.json"),
                 "--format", "json", "-q")
     assert again[1] == out  # deterministic
+
+
+@pytest.mark.parametrize("fmt", ["json", "markdown", "text"])
+def test_diff_reads_without_request_contexts_and_says_the_same(
+        repo_root: Path, monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
+    """diff reads without the calls' request context (faster; no finding
+    reads it): its report is the one a read with it gives."""
+    example = repo_root / "examples" / "ml-account"
+    args = ["diff", "--all", "--trail", str(example / "trail"), "--grants",
+            str(example / "grants" / "account-authorization-details.json"), "--format", fmt,
+            "--quiet"]
+    asked: list[bool] = []
+    real = reading.read_chosen
+
+    def read_chosen(*given: Any, contexts: bool = True, **options: Any) -> reading.Run:
+        asked.append(contexts)
+        return real(*given, contexts=forced, **options)
+
+    monkeypatch.setattr(reading, "read_chosen", read_chosen)
+    outputs = []
+    for forced in (False, True):
+        result = CliRunner().invoke(build_app(), args)
+        assert result.exit_code == 0, result.stderr
+        outputs.append(result.stdout)
+    assert asked == [False, False]
+    assert len(outputs[0]) > 1000 and outputs[0] == outputs[1]

@@ -110,7 +110,8 @@ def diff_command(
         raise option_error(exc) from None
     grants = GrantSource(grants_files, profile, endpoint_url)
     run = read_usable(trail, since, until, account, region, workers,
-                      reading.source_choice(source, lookup_attribute, profile, quiet))
+                      reading.source_choice(source, lookup_attribute, profile, quiet),
+                      contexts=False)  # no finding reads the calls' request context
     usages = run.result.usages()
     graph = build_graph(usages, run.result.principal_events)
     seen = graph.principals()
