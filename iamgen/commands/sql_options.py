@@ -144,8 +144,3 @@ class _PollLine:
         """Blank the line."""
         if self._width:
             typer.echo("\r" + " " * self._width + "\r", err=True, nl=False)
-
-
-def summary_lines(report: SqlReport | None) -> list[str]:
-    """The SQL reading's lines of the run summary (none for other sources)."""
-    return [] if report is None else report.lines()

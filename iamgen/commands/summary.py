@@ -12,9 +12,9 @@ from .. import __version__
 from ..catalog import load_catalog
 from ..render.text import iso_seconds
 from ..scanning.coverage import data_event_groups_unseen
+from ..sql.read import SqlReport
 from ..store.read import StoreReport
 from ..store.rules import current_rules
-from . import sql_options
 from .reading import DISCOVERY_DAYS, Run
 
 
@@ -45,6 +45,35 @@ def store_lines(report: StoreReport) -> list[str]:
     return lines
 
 
+def sql_lines(report: SqlReport) -> list[str]:
+    """How a ``--source athena|duckdb`` reading went, indented like the summary."""
+    reduction = f" ({report.events / report.rows:,.1f} events a row)" if report.rows else ""
+    lines = [f"  {report.engine}: {report.rows:,} rows for {report.events:,} events{reduction}, "
+             f"{report.seconds:.1f} s"]
+    if report.query_id is not None:
+        lines.append(f"  athena query {report.query_id}: scanned "
+                     f"{_size(report.scanned_bytes or 0)}, estimated cost "
+                     f"{_dollars(report.cost or 0.0)} (at $5 per TB scanned, 10 MB minimum)")
+    if report.pruning:
+        lines.append(f"  partitions pruned by: {report.pruning}")
+    if report.fallback:
+        lines.append(f"  read by the file path (shape or content DuckDB does not read "
+                     f"as it would): {len(report.fallback)} file"
+                     f"{'s' if len(report.fallback) != 1 else ''}")
+    return lines
+
+
+def _dollars(amount: float) -> str:
+    return f"${amount:,.2f}" if amount >= 0.01 else f"${amount:.5f}"
+
+
+def _size(count: int) -> str:
+    for unit, scale in (("GB", 1000**3), ("MB", 1000**2), ("KB", 1000)):
+        if count >= scale:
+            return f"{count / scale:,.1f} {unit}"
+    return f"{count} bytes"
+
+
 def summary_lines(run: Run) -> list[str]:
     """The end-of-run summary (printed on stderr)."""
     r = run.result
@@ -58,7 +87,8 @@ def summary_lines(run: Run) -> list[str]:
     if r.skipped:
         lines.append(f"  events skipped: {sum(r.skipped.values())}: {_tally(r.skipped)}")
     lines.extend(discovery_lines(run))
-    lines.extend(sql_options.summary_lines(run.sql))
+    if run.sql is not None:
+        lines.extend(sql_lines(run.sql))
     lines.append(f"  principals seen: {len(r.principal_events)}")
     span = (f"{_iso(r.first_event)} .. {_iso(r.last_event)}" if r.first_event else "none")
     lines.append(f"  time span covered: {span}")

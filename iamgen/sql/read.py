@@ -59,34 +59,6 @@ class SqlReport:
     files: int = 0  # files DuckDB read
     fallback: list[str] = field(default_factory=list)  # files read by the file path
 
-    def lines(self) -> list[str]:
-        """The report as summary lines."""
-        reduction = f" ({self.events / self.rows:,.1f} events a row)" if self.rows else ""
-        out = [f"  {self.engine}: {self.rows:,} rows for {self.events:,} events{reduction}, "
-               f"{self.seconds:.1f} s"]
-        if self.query_id is not None:
-            out.append(f"  athena query {self.query_id}: scanned {_size(self.scanned_bytes or 0)}"
-                       f", estimated cost {_dollars(self.cost or 0.0)} (at $5 per TB scanned, "
-                       "10 MB minimum)")
-        if self.pruning:
-            out.append(f"  partitions pruned by: {self.pruning}")
-        if self.fallback:
-            out.append(f"  read by the file path (shape or content DuckDB does not read "
-                       f"as it would): {len(self.fallback)} file"
-                       f"{'s' if len(self.fallback) != 1 else ''}")
-        return out
-
-
-def _dollars(amount: float) -> str:
-    return f"${amount:,.2f}" if amount >= 0.01 else f"${amount:.5f}"
-
-
-def _size(count: int) -> str:
-    for unit, scale in (("GB", 1000**3), ("MB", 1000**2), ("KB", 1000)):
-        if count >= scale:
-            return f"{count / scale:,.1f} {unit}"
-    return f"{count} bytes"
-
 
 # -- Athena --------------------------------------------------------------------
 
