@@ -392,6 +392,25 @@ def test_a_damaged_result_is_a_clear_error(tmp_path: Path) -> None:
         stored(path, TWO_DAYS[:3])
 
 
+@pytest.mark.parametrize("kept", ["aggregates", "results"])
+def test_a_bug_while_merging_is_not_taken_for_a_damaged_store(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kept: str) -> None:
+    """Only bytes that do not decode are a damaged store; an error the merge
+    itself raises is a bug, and surfaces as one."""
+    path = tmp_path / "store.db"
+    stored(path, TWO_DAYS[:3])
+    if kept == "results":
+        with sqlite3.connect(path) as connection:
+            connection.execute("DELETE FROM aggregates")
+
+    def merge_fails(*args: Any, **kwargs: Any) -> None:
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(ScanResult, "merge_rows", merge_fails)
+    with pytest.raises(ValueError, match="a bug"):
+        stored(path, TWO_DAYS[:3])
+
+
 def test_pruning_drops_an_aggregate_whose_list_is_damaged(tmp_path: Path) -> None:
     path = tmp_path / "store.db"
     stored(path, TWO_DAYS)
