@@ -12,8 +12,9 @@ import typer
 
 from ..render.text import iso_seconds
 from ..sources.aws import ClientFactory
+from ..sources.lookup import LOOKUP_DAYS
 from ..store.db import Store
-from ..store.maintain import StoreInfo, info, prune, rebuild, vacuum
+from ..store.maintain import Rebuilt, StoreInfo, info, prune, rebuild, vacuum
 from ..store.rules import current_rules
 from . import common
 from .store_options import ENVIRONMENT
@@ -86,18 +87,38 @@ def prune_command(
 def rebuild_command(store: StorePathOption, workers: common.WorkersOption = None,
                     profile: common.AwsProfileOption = None) -> None:
     """Read every file the store holds again, under this iamgen, its catalog and
-    rules (a run does it too, for the files it lists); files gone keep what they had."""
+    rules (a run does it too, for the files it lists); files gone keep what they had.
+    LookupEvents days are asked for again, except those older than the 90 days
+    LookupEvents keeps: they keep what they had."""
     from .reading import default_workers
 
+    # Both factories make a client only when asked for one: a store of local
+    # files needs no AWS settings, and one without LookupEvents days no region.
     done = rebuild(store, ClientFactory("s3", profile=profile),
-                   workers if workers is not None else default_workers())
-    typer.echo(f"read again: {done.read} file(s) under {current_rules().describe()}")
+                   workers if workers is not None else default_workers(),
+                   lookup_factory=ClientFactory("cloudtrail", profile=profile).regional)
+    for line in rebuild_lines(done):
+        typer.echo(line)
+
+
+def rebuild_lines(done: Rebuilt) -> list[str]:
+    """``store rebuild``'s report."""
+    lines = [f"read again: {done.read} file(s) under {current_rules().describe()}"]
     if done.gone:
-        typer.echo(f"not found, kept as they were: {len(done.gone)} file(s), e.g. "
-                   f"{done.gone[0]}")
+        lines.append(f"not found, kept as they were: {len(done.gone)} file(s), e.g. "
+                     f"{done.gone[0]}")
+    if done.days_read:
+        lines.append(f"LookupEvents days read again: {done.days_read}")
+    if done.expired:
+        lines.append(f"LookupEvents days kept as they were: {len(done.expired)} (older than "
+                     f"the {LOOKUP_DAYS} days LookupEvents keeps), e.g. {done.expired[0]}")
+    if done.failed:
+        lines.append(f"LookupEvents days that could not be read, kept as they were: "
+                     f"{len(done.failed)}, e.g. {done.failed[0]}")
     if done.not_rebuilt:
-        typer.echo(f"LookupEvents days not read again: {len(done.not_rebuilt)} (a run "
-                   "listing them reads stale ones again)")
+        lines.append(f"LookupEvents days not read again: {len(done.not_rebuilt)} (a run "
+                     "listing them reads stale ones again)")
+    return lines
 
 
 def vacuum_command(store: StorePathOption) -> None:

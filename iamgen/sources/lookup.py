@@ -109,7 +109,7 @@ class LookupSource:
         """Every event of one slice as a ``{"Events": [...]}`` document."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        region, start, end, last = _parse_location(trail_file.location)
+        region, start, end, last = parse_location(trail_file.location)
         request: dict[str, Any] = {"StartTime": start, "EndTime": end, "MaxResults": PAGE_SIZE}
         if self.attribute is not None:
             request["LookupAttributes"] = [
@@ -150,7 +150,7 @@ class LookupSource:
         """For a whole UTC day that ended at least FINISHED_AFTER ago (its
         events no longer change): ``day``, with the lookup attribute. None for
         any other slice (the first and last of a window, today): never kept."""
-        _, start, end, _ = _parse_location(trail_file.location)
+        _, start, end, _ = parse_location(trail_file.location)
         now = self.now or datetime.now(UTC)
         if start.time() != datetime.min.time() or end - start != timedelta(days=1) \
                 or end > now - FINISHED_AFTER:
@@ -205,7 +205,10 @@ def _location(region: str | None, start: datetime, end: datetime, *, last: bool)
     return f"{SCHEME}{region or 'default'}:[{start:{_STAMP}}..{end:{_STAMP}}{closing}"
 
 
-def _parse_location(location: str) -> tuple[str | None, datetime, datetime, bool]:
+def parse_location(location: str) -> tuple[str | None, datetime, datetime, bool]:
+    """A slice's region (None: the configured one), start, end, and whether
+    its end is included (the window's last slice); ValueError when
+    ``location`` is no slice's."""
     region, _, span = location[len(SCHEME):].partition(":[")
     first, _, rest = span.partition("..")
     last = rest.endswith("]")

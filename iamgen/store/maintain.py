@@ -1,13 +1,15 @@
 """Looking after a store: what it holds (``info``), forgetting old files
-(``prune``), reading every file again under the current rules (``rebuild``),
+(``prune``), reading every file again under the current rules (``rebuild``:
+local files, S3 objects, and the LookupEvents days LookupEvents still holds),
 and giving space back (``vacuum``)."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -15,13 +17,15 @@ from typing import Any
 from ..model import Filters
 from ..scanning.scan import Progress
 from ..scanning.units import Reading, UnitJob, Way, scan_units
-from ..sources.base import CombinedSource, RecordSource
+from ..sources.base import CombinedSource, RecordSource, TrailFile
 from ..sources.layout import path_facts
 from ..sources.local import LocalSource
+from ..sources.lookup import ATTRIBUTE_KEYS, LOOKUP_DAYS, LookupAttribute, LookupSource
 from ..sources.lookup import SCHEME as LOOKUP_SCHEME
+from ..sources.lookup import parse_location as parse_lookup_location
 from ..sources.s3 import SCHEME as S3_SCHEME
 from ..sources.s3 import S3Source
-from .db import ResultRow, Store
+from .db import ResultRow, Store, UnitRow
 from .plan import filters_of_key, is_dead
 from .read import StoreSink
 from .rules import Rules, current_rules
@@ -129,52 +133,168 @@ def _file_bytes(path: Path) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Rebuilt:
-    """What ``iamgen store rebuild`` did."""
+    """What ``iamgen store rebuild`` did. Every file or day not read again
+    keeps the results it had."""
 
-    read: int  # files read again
+    read: int  # local and S3 files read again
     gone: list[str]  # files that could not be found to read again
-    not_rebuilt: list[str]  # files of a kind rebuild does not read (LookupEvents days)
+    not_rebuilt: list[str]  # LookupEvents days not read again for another reason (below)
+    days_read: int = 0  # LookupEvents days read again
+    # LookupEvents days older than the LOOKUP_DAYS it keeps: it would answer
+    # with no events, so reading them again would lose what they hold.
+    expired: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # LookupEvents days whose requests failed
 
 
 def rebuild(path: Path, s3_factory: Callable[[], Any], workers: int = 1,
-            progress: Callable[[Progress], None] | None = None) -> Rebuilt:
+            progress: Callable[[Progress], None] | None = None, *,
+            lookup_factory: Callable[[str | None], Any] | None = None,
+            now: datetime | None = None,
+            sleep: Callable[[float], None] = time.sleep) -> Rebuilt:
     """Read every file the store holds again, under the current rules, for
     every way it was kept (whole under each set of account and region
-    filters, and outside a window). Files that are gone keep what they had."""
+    filters, and outside a window). Files that are gone keep what they had.
+
+    LookupEvents days are read again through ``lookup_factory`` (region ->
+    CloudTrail client; None: they are not read again), with the lookup
+    attribute each was kept with, in this process (LookupEvents allows two
+    requests a second), except the days older than the 90 days LookupEvents
+    keeps (counted from ``now``, default the current time). A day whose
+    requests fail keeps what it had; AWS refusing the caller stops the
+    rebuild (:class:`~iamgen.errors.AwsRefusedError`), as it stops a run.
+    ``sleep`` paces the requests (tests pass one that does not wait)."""
     rules = current_rules()
     with Store.open(path, create=False) as store:
         rules_id = store.rules_id(rules)
         units = {unit.id: unit for unit in store.units()}
         results = store.results()
     locations = sorted({unit.location for unit in units.values()})
-    not_rebuilt = [loc for loc in locations if kind_of(loc) == "LookupEvents"]
     readable = [loc for loc in locations if kind_of(loc) != "LookupEvents"]
     source = _source_of(readable, s3_factory)
     listed = {trail_file.location: trail_file for trail_file in source.files(Filters())}
     gone = [loc for loc in readable if loc not in listed]
+    files: dict[int, tuple[TrailFile, str]] = {}
+    for unit_id, unit in units.items():
+        trail_file = listed.get(unit.location)
+        version = source.version(trail_file) if trail_file is not None else None
+        if trail_file is not None and version is not None:
+            files[unit_id] = (trail_file, version)
+    jobs = _jobs_by_filters(files, results)
+    for key, group in jobs.items():
+        scan_units(source, group, filters_of_key(key),
+                   partial(StoreSink, path, rules_id, key, False), workers, progress)
+    days = [unit for unit in units.values() if kind_of(unit.location) == "LookupEvents"]
+    if lookup_factory is None:
+        days_read = _DaysRead(not_rebuilt=sorted(unit.location for unit in days))
+    else:
+        days_read = _read_days_again(path, rules_id, days, results, lookup_factory,
+                                     now or datetime.now(UTC), sleep, progress)
+    with Store.open(path, create=False) as store:
+        drop_dead_aggregates(store)
+    return Rebuilt(len({job.key for group in jobs.values() for job in group}), gone,
+                   days_read.not_rebuilt, days_read.read, days_read.expired, days_read.failed)
+
+
+def _jobs_by_filters(files: dict[int, tuple[TrailFile, str]], results: list[ResultRow]
+                     ) -> dict[str, list[UnitJob]]:
+    """The jobs reading ``files`` (by unit id: the file and its version now)
+    again, by the filters key of their whole results, sorted: a file is read
+    whole under each key it was kept with, and, the first time, outside a
+    window too when it was kept so."""
     outside = {r.unit for r in results if r.way == Way.OUTSIDE.value}
     groups: dict[str, set[int]] = {}
     for result in results:
-        if result.way == Way.WHOLE.value:
+        if result.way == Way.WHOLE.value and result.unit in files:
             groups.setdefault(result.filters, set()).add(result.unit)
     done: set[int] = set()
+    jobs: dict[str, list[UnitJob]] = {}
     for key, members in sorted(groups.items()):
-        jobs = []
         for unit_id in sorted(members):
-            trail_file = listed.get(units[unit_id].location)
-            version = source.version(trail_file) if trail_file is not None else None
-            if trail_file is None or version is None:
-                continue
+            trail_file, version = files[unit_id]
             both = unit_id in outside and unit_id not in done
-            jobs.append(UnitJob(trail_file, Reading.WHOLE_AND_OUTSIDE if both else Reading.WHOLE,
-                                (trail_file.location, version)))
+            jobs.setdefault(key, []).append(UnitJob(
+                trail_file, Reading.WHOLE_AND_OUTSIDE if both else Reading.WHOLE,
+                (trail_file.location, version)))
             done.add(unit_id)
-        if jobs:
-            scan_units(source, jobs, filters_of_key(key),
-                       partial(StoreSink, path, rules_id, key, False), workers, progress)
+    return jobs
+
+
+@dataclass(frozen=True, slots=True)
+class _DaysRead:
+    """What reading LookupEvents days again did (see :class:`Rebuilt`)."""
+
+    read: int = 0
+    not_rebuilt: list[str] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def _read_days_again(path: Path, rules_id: int, days: list[UnitRow], results: list[ResultRow],
+                     lookup_factory: Callable[[str | None], Any], now: datetime,
+                     sleep: Callable[[float], None],
+                     progress: Callable[[Progress], None] | None) -> _DaysRead:
+    """Read the LookupEvents ``days`` LookupEvents still holds again, one
+    source per lookup attribute they were kept with, in this process."""
+    # The sources made from this one by replace() share its clients and its
+    # pacing (the same dicts), so the attributes together keep to the rate.
+    base = LookupSource(lookup_factory, now=now, sleep=sleep)
+    oldest = now - timedelta(days=LOOKUP_DAYS)
+    sources: dict[str, LookupSource] = {}
+    files: dict[str, dict[int, tuple[TrailFile, str]]] = {}  # by the version kept
+    not_rebuilt: list[str] = []
+    expired: list[str] = []
+    for unit in sorted(days, key=lambda u: u.location):
+        try:
+            _, start, _, _ = parse_lookup_location(unit.location)
+            attribute = _attribute_of(unit.version)
+        except ValueError:  # not made by this iamgen's LookupSource
+            not_rebuilt.append(unit.location)
+            continue
+        if start < oldest:
+            expired.append(unit.location)
+            continue
+        if unit.version not in sources:
+            sources[unit.version] = replace(base, attribute=attribute)
+        source = sources[unit.version]
+        trail_file = TrailFile(unit.location)
+        version = source.version(trail_file)
+        if version is None:  # no longer a finished day: never kept, so not read as one
+            not_rebuilt.append(unit.location)
+            continue
+        files.setdefault(unit.version, {})[unit.id] = (trail_file, version)
+    unit_at = {unit.location: unit.id for unit in days}
+    asked: set[tuple[int, str]] = set()  # (unit, filters key) of every whole read asked for
+    kept: list[int] = []
+    for kept_version, wanted in sorted(files.items()):
+        for key, group in _jobs_by_filters(wanted, results).items():
+            asked.update((unit_at[job.trail_file.location], key) for job in group)
+            # Without a window every result kept is counted: kept_ids names them all.
+            kept.extend(scan_units(sources[kept_version], group, filters_of_key(key),
+                                   partial(StoreSink, path, rules_id, key, False), 1,
+                                   progress).kept_ids)
     with Store.open(path, create=False) as store:
-        drop_dead_aggregates(store)
-    return Rebuilt(len(done), gone, not_rebuilt)
+        written = set(kept)
+        answered = {(r.unit, r.filters) for r in store.results()
+                    if r.id in written and r.way == Way.WHOLE.value}
+    location_of = {unit.id: unit.location for unit in days}
+    # A day whose read failed kept nothing (scan_units counts it unreadable),
+    # so it still holds the results it had.
+    failed = {unit for unit, _ in asked - answered}
+    return _DaysRead(len({unit for unit, _ in asked} - failed), not_rebuilt, expired,
+                     sorted(location_of[unit] for unit in failed))
+
+
+def _attribute_of(version: str) -> LookupAttribute | None:
+    """The lookup attribute a LookupEvents day was kept with, from its version
+    (``day``: none; ``day KEY=VALUE``, as :meth:`LookupSource.version` gives).
+    ValueError for any other version."""
+    if version == "day":
+        return None
+    prefix, _, attribute = version.partition(" ")
+    key, equals, value = attribute.partition("=")
+    if prefix != "day" or not equals or key not in ATTRIBUTE_KEYS:
+        raise ValueError(f"not a LookupEvents day's version: {version!r}")
+    return LookupAttribute(key, value)
 
 
 def _source_of(locations: list[str], s3_factory: Callable[[], Any]) -> CombinedSource:
