@@ -1,13 +1,19 @@
-"""Helpers shared by the store tests: the example trail, how two scan results
-are compared, and what a sound store file holds."""
+"""Helpers shared by the store tests: the example trail, a LookupEvents
+stand-in, how two scan results are compared, and what a sound store file holds."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
 
 from iamgen.scanning.tally import ScanResult
 from iamgen.store import codec
+from tests.records import record, role_identity
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "ml-account" / "trail"
 
@@ -30,3 +36,35 @@ def assert_store_sound(path: Path) -> None:
             codec.decode_unit(blob).result()
         for (blob,) in connection.execute("SELECT data FROM aggregates"):
             codec.decode(blob)
+
+
+class FakeLookups:
+    """A CloudTrail client's ``lookup_events``: one event at half past every
+    hour of the window asked for; the requests it was sent are kept, and the
+    days in ``failing`` (by day of the month) answer with a service error."""
+
+    class meta:  # noqa: N801 - the shape of a boto3 client's ``meta``
+        region_name = "us-east-1"
+
+    def __init__(self, failing: frozenset[int] = frozenset()) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.failing = failing
+
+    def lookup_events(self, **request: Any) -> dict[str, Any]:
+        self.requests.append(dict(request))
+        start, end = request["StartTime"], request["EndTime"]
+        if start.day in self.failing:
+            raise ClientError({"Error": {"Code": "InternalFailure", "Message": "try later"}},
+                              "LookupEvents")
+        events = []
+        moment = start.replace(minute=30, second=0, microsecond=0)
+        while moment <= end:
+            if moment >= start:
+                body = record(role_identity("Nightly"), "s3.amazonaws.com", "ListBuckets", {},
+                              time=moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
+                events.append({"EventTime": moment, "CloudTrailEvent": json.dumps(body)})
+            moment += timedelta(hours=1)
+        return {"Events": events}
+
+    def days_asked(self) -> list[int]:
+        return [request["StartTime"].day for request in self.requests]

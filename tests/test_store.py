@@ -29,7 +29,7 @@ from iamgen.store.db import Store
 from iamgen.store.maintain import prune
 from iamgen.store.rules import Rules, current_rules
 from tests.records import record, role_identity
-from tests.stores import EXAMPLE, assert_same, assert_store_sound
+from tests.stores import EXAMPLE, FakeLookups, assert_same, assert_store_sound
 
 ALL_FILES = sorted(str(p) for p in EXAMPLE.rglob("*.gz"))
 # Two days of both regions (48 files): Athena ids announced and used in other
@@ -459,31 +459,6 @@ def test_a_busy_store_fails_with_a_clear_message(tmp_path: Path,
     assert_same(result, plain(TWO_DAYS[:4]))
 
 
-class _Lookups:
-    """A LookupEvents stand-in: one event an hour, in the window asked for."""
-
-    class meta:  # noqa: N801 - the shape of a boto3 client's ``meta``
-        region_name = "us-east-1"
-
-    def __init__(self) -> None:
-        self.asked: list[tuple[datetime, datetime]] = []
-
-    def lookup_events(self, **request: object) -> dict[str, object]:
-        start, end = request["StartTime"], request["EndTime"]
-        assert isinstance(start, datetime) and isinstance(end, datetime)
-        self.asked.append((start, end))
-        events = []
-        moment = start.replace(minute=30, second=0, microsecond=0)
-        while moment <= end:
-            if moment >= start:
-                body = record(role_identity("Nightly"), "s3.amazonaws.com", "ListBuckets", {},
-                              time=moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
-                events.append({"EventTime": moment, "CloudTrailEvent": json.dumps(body)})
-            moment = moment.replace(hour=moment.hour + 1) if moment.hour < 23 else \
-                moment.replace(day=moment.day + 1, hour=0)
-        return {"Events": events}
-
-
 def test_finished_days_of_lookup_events_are_kept(tmp_path: Path) -> None:
     from iamgen.sources.lookup import LookupSource
 
@@ -491,14 +466,14 @@ def test_finished_days_of_lookup_events_are_kept(tmp_path: Path) -> None:
     filters = Filters(window=Window(since=datetime(2026, 11, 1, tzinfo=UTC)))
     store = tmp_path / "store.db"
     for number in range(2):
-        client = _Lookups()
+        client = FakeLookups()
         source = LookupSource(lambda region: client, now=now, sleep=lambda s: None)
         result, report = read.read_with_store(store, source, filters)
-        plain_client = _Lookups()
+        plain_client = FakeLookups()
         assert_same(result, scan(LookupSource(lambda region: plain_client, now=now,
                                               sleep=lambda s: None), filters))
         if number == 0:
             assert dict(report.read) == {"new": 2, "not kept": 1}
         else:  # the two whole days come from the store; today is asked again
             assert report.from_store == 2 and dict(report.read) == {"not kept": 1}
-            assert [start.day for start, _ in client.asked] == [3]
+            assert client.days_asked() == [3]

@@ -4,14 +4,12 @@ no longer holds and those whose requests fail: those keep what they had."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from iamgen.model import Filters, Window
 from iamgen.scanning.scan import scan
@@ -20,46 +18,13 @@ from iamgen.sources.lookup import LookupAttribute, LookupSource
 from iamgen.store import maintain, read
 from iamgen.store.maintain import Rebuilt, rebuild
 from iamgen.store.rules import Rules, current_rules
-from tests.records import record, role_identity
-from tests.stores import EXAMPLE, assert_same, assert_store_sound
+from tests.stores import EXAMPLE, FakeLookups, assert_same, assert_store_sound
 
 FILLED_AT = datetime(2026, 11, 3, 12, tzinfo=UTC)
 FROM_NOV_1 = Filters(window=Window(since=datetime(2026, 11, 1, tzinfo=UTC)))
 NOV_1 = "lookup:us-east-1:[2026-11-01T00:00:00.000000Z..2026-11-02T00:00:00.000000Z)"
 NOV_2 = "lookup:us-east-1:[2026-11-02T00:00:00.000000Z..2026-11-03T00:00:00.000000Z)"
 OTHER_RULES = Rules("0.0.9", "0.1.1", "e" * 64)
-
-
-class FakeLookups:
-    """A CloudTrail client's ``lookup_events``: one event at half past every
-    hour of the window asked for; the requests it was sent are kept, and the
-    days in ``failing`` (by day of the month) answer with a service error."""
-
-    class meta:  # noqa: N801 - the shape of a boto3 client's ``meta``
-        region_name = "us-east-1"
-
-    def __init__(self, failing: frozenset[int] = frozenset()) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.failing = failing
-
-    def lookup_events(self, **request: Any) -> dict[str, Any]:
-        self.requests.append(dict(request))
-        start, end = request["StartTime"], request["EndTime"]
-        if start.day in self.failing:
-            raise ClientError({"Error": {"Code": "InternalFailure", "Message": "try later"}},
-                              "LookupEvents")
-        events = []
-        moment = start.replace(minute=30, second=0, microsecond=0)
-        while moment <= end:
-            if moment >= start:
-                body = record(role_identity("Nightly"), "s3.amazonaws.com", "ListBuckets", {},
-                              time=moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
-                events.append({"EventTime": moment, "CloudTrailEvent": json.dumps(body)})
-            moment += timedelta(hours=1)
-        return {"Events": events}
-
-    def days_asked(self) -> list[int]:
-        return [request["StartTime"].day for request in self.requests]
 
 
 def lookup_source(client: FakeLookups, attribute: LookupAttribute | None = None,
@@ -98,6 +63,16 @@ def make_stale(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(read, "current_rules", lambda: OTHER_RULES)
 
 
+@pytest.fixture
+def stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+          ) -> tuple[Path, dict[str, tuple[int, int, bytes]]]:
+    """A filled store whose results are stale, and its days' results as kept."""
+    store = tmp_path / "store.db"
+    filled(store)
+    make_stale(monkeypatch)
+    return store, kept_results(store)
+
+
 def test_stale_days_are_read_again_and_then_taken_from_the_store(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = tmp_path / "store.db"
@@ -117,22 +92,16 @@ def test_stale_days_are_read_again_and_then_taken_from_the_store(
 
 
 def test_a_rebuild_without_a_lookup_client_leaves_the_days_as_they_were(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    store = tmp_path / "store.db"
-    filled(store)
-    make_stale(monkeypatch)
-    before = kept_results(store)
+        stale: tuple[Path, dict[str, tuple[int, int, bytes]]]) -> None:
+    store, before = stale
     done = rebuild(store, lambda: None)
     assert done == Rebuilt(0, [], [NOV_1, NOV_2])
     assert kept_results(store) == before
 
 
 def test_days_lookup_events_no_longer_holds_are_not_asked_for_and_keep_their_result(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    store = tmp_path / "store.db"
-    filled(store)
-    make_stale(monkeypatch)
-    before = kept_results(store)
+        stale: tuple[Path, dict[str, tuple[int, int, bytes]]]) -> None:
+    store, before = stale
     # Nov 1 began more than 90 days before this; Nov 2 did not.
     now = datetime(2026, 11, 1, 12, tzinfo=UTC) + timedelta(days=90)
     client = FakeLookups()
@@ -146,11 +115,8 @@ def test_days_lookup_events_no_longer_holds_are_not_asked_for_and_keep_their_res
 
 
 def test_a_day_whose_requests_fail_keeps_its_result_and_is_said(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    store = tmp_path / "store.db"
-    filled(store)
-    make_stale(monkeypatch)
-    before = kept_results(store)
+        stale: tuple[Path, dict[str, tuple[int, int, bytes]]]) -> None:
+    store, before = stale
     client = FakeLookups(failing=frozenset({2}))
     done = rebuilt(store, client)
     assert client.days_asked() == [1, 2]
