@@ -371,12 +371,17 @@ def test_review_refuses_grants_of_another_account_only(tmp_path: Path) -> None:
             in one_error(err))
 
 
-def test_shell_completion_is_offered() -> None:
+@pytest.mark.parametrize("shell", ["bash", "zsh"])
+def test_shell_completion_is_offered(monkeypatch: pytest.MonkeyPatch, shell: str) -> None:
+    import typer.completion
     from typer.testing import CliRunner
 
     from iamgen.cli import build_app
 
-    result = CliRunner().invoke(build_app(), ["--show-completion", "bash"])
+    # typer takes the shell from the process tree (shellingham): a test run
+    # whose parents are no shell (a CI runner, a background job) finds none.
+    monkeypatch.setattr(typer.completion, "_get_shell_name", lambda: shell)
+    result = CliRunner().invoke(build_app(), ["--show-completion"])
     assert result.exit_code == 0 and "_iamgen_completion" in result.stdout
 
 
