@@ -40,19 +40,24 @@ def assert_store_sound(path: Path) -> None:
 
 class FakeLookups:
     """A CloudTrail client's ``lookup_events``: one event at half past every
-    hour of the window asked for; the requests it was sent are kept, and the
-    days in ``failing`` (by day of the month) answer with a service error."""
+    hour of the window asked for; the requests it was sent are kept, the
+    days in ``failing`` (by day of the month) answer with a service error,
+    and with ``refusing`` every request is denied."""
 
     class meta:  # noqa: N801 - the shape of a boto3 client's ``meta``
         region_name = "us-east-1"
 
-    def __init__(self, failing: frozenset[int] = frozenset()) -> None:
+    def __init__(self, failing: frozenset[int] = frozenset(), refusing: bool = False) -> None:
         self.requests: list[dict[str, Any]] = []
         self.failing = failing
+        self.refusing = refusing
 
     def lookup_events(self, **request: Any) -> dict[str, Any]:
         self.requests.append(dict(request))
         start, end = request["StartTime"], request["EndTime"]
+        if self.refusing:
+            raise ClientError({"Error": {"Code": "AccessDeniedException",
+                                         "Message": "not authorized"}}, "LookupEvents")
         if start.day in self.failing:
             raise ClientError({"Error": {"Code": "InternalFailure", "Message": "try later"}},
                               "LookupEvents")

@@ -6,6 +6,7 @@ import gzip
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -393,3 +394,20 @@ def test_a_store_keeps_request_contexts_for_a_later_hardening(repo_root: Path,
     plain = reading.read_trails(trail, Filters(), 1, progress=False)
     assert (_policies(again, tmp_path / "stored", hardened)
             == _policies(plain, tmp_path / "plain", hardened))
+
+
+@pytest.mark.parametrize(("options", "wanted"), [((), False), (("--harden", "auto"), True)])
+def test_suggest_asks_for_request_contexts_only_to_harden(
+        trail: Path, monkeypatch: pytest.MonkeyPatch, options: tuple[str, ...],
+        wanted: bool) -> None:
+    asked: list[bool] = []
+    real = reading.read_chosen
+
+    def read_chosen(*given: Any, contexts: bool = True, **more: Any) -> reading.Run:
+        asked.append(contexts)
+        return real(*given, contexts=contexts, **more)
+
+    monkeypatch.setattr(reading, "read_chosen", read_chosen)
+    code, _, err = run("suggest", ROLE, "--trail", str(trail), *options)
+    assert code == 0, err
+    assert asked == [wanted]

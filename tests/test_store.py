@@ -392,6 +392,25 @@ def test_a_damaged_result_is_a_clear_error(tmp_path: Path) -> None:
         stored(path, TWO_DAYS[:3])
 
 
+def test_rows_that_decode_but_name_no_principal_kind_are_a_damaged_store(
+        tmp_path: Path) -> None:
+    """Bytes that inflate and decode, yet hold a value no result can (a
+    principal kind iamgen does not know), are damage, not a traceback."""
+    path = tmp_path / "store.db"
+    stored(path, TWO_DAYS[:3])
+    stored(path, TWO_DAYS[:3])
+    with sqlite3.connect(path) as connection:
+        aggregates = connection.execute("SELECT id, data FROM aggregates").fetchall()
+        assert aggregates
+        for number, data in aggregates:
+            rows = codec.decode(data)
+            bogus = rows._replace(principals=[(arn, "bogus") for arn, _ in rows.principals])
+            connection.execute("UPDATE aggregates SET data = ? WHERE id = ?",
+                               (codec.encode(bogus), number))
+    with pytest.raises(InputError, match="damaged store .*store rebuild"):
+        stored(path, TWO_DAYS[:3])
+
+
 @pytest.mark.parametrize("kept", ["aggregates", "results"])
 def test_a_bug_while_merging_is_not_taken_for_a_damaged_store(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kept: str) -> None:

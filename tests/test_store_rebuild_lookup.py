@@ -102,8 +102,9 @@ def test_a_rebuild_without_a_lookup_client_leaves_the_days_as_they_were(
 def test_days_lookup_events_no_longer_holds_are_not_asked_for_and_keep_their_result(
         stale: tuple[Path, dict[str, tuple[int, int, bytes]]]) -> None:
     store, before = stale
-    # Nov 1 began more than 90 days before this; Nov 2 did not.
-    now = datetime(2026, 11, 1, 12, tzinfo=UTC) + timedelta(days=90)
+    # Nov 1 began less than a day before LookupEvents' limit (it would
+    # answer with the day's last hours at best); Nov 2 a day and a half after.
+    now = datetime(2026, 11, 1, 12, tzinfo=UTC) + timedelta(days=89)
     client = FakeLookups()
     done = rebuilt(store, client, now)
     assert client.days_asked() == [2]
@@ -170,6 +171,29 @@ def test_a_store_of_local_files_asks_lookup_events_nothing(
     assert (done.days_read, done.expired, done.failed, done.not_rebuilt) == (0, [], [], [])
     _, report = read.read_with_store(store, LocalSource(files), Filters())
     assert report.from_store == kept and not report.read
+
+
+def test_aws_refusing_the_caller_leaves_the_days_as_they_were_and_the_files_rebuilt(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No credentials or no access: the days cannot be read, so none is asked
+    for again after the refusal; they keep what they had, and the files of
+    the same store are rebuilt all the same."""
+    store = tmp_path / "store.db"
+    filled(store)
+    files = tuple(sorted(str(p) for p in EXAMPLE.rglob("*.gz") if "/11/04/" in str(p)))
+    _, report = read.read_with_store(store, LocalSource(files), Filters())
+    make_stale(monkeypatch)
+    before = kept_results(store)
+    client = FakeLookups(refusing=True)
+    done = rebuilt(store, client)
+    assert len(client.requests) == 1  # the first refusal stops the asking
+    assert done.read == report.read["new"] and done.days_read == 0
+    assert done.not_rebuilt == [NOV_1, NOV_2] and not done.failed
+    assert done.refusal is not None and "cloudtrail:LookupEvents" in done.refusal
+    after = kept_results(store)
+    assert after[NOV_1] == before[NOV_1] and after[NOV_2] == before[NOV_2]
+    assert all(after[f][1] != before[f][1] for f in after if f not in (NOV_1, NOV_2))
+    assert_store_sound(store)
 
 
 def test_the_rebuild_command_reads_the_days_again_and_says_so(

@@ -88,8 +88,8 @@ def rebuild_command(store: StorePathOption, workers: common.WorkersOption = None
                     profile: common.AwsProfileOption = None) -> None:
     """Read every file the store holds again, under this iamgen, its catalog and
     rules (a run does it too, for the files it lists); files gone keep what they had.
-    LookupEvents days are asked for again, except those older than the 90 days
-    LookupEvents keeps: they keep what they had."""
+    LookupEvents days are asked for again, except those at or near the end of
+    the 90 days LookupEvents keeps: they keep what they had."""
     from .reading import default_workers
 
     # Both factories make a client only when asked for one: a store of local
@@ -110,13 +110,15 @@ def rebuild_lines(done: Rebuilt) -> list[str]:
     if done.days_read:
         lines.append(f"LookupEvents days read again: {done.days_read}")
     if done.expired:
-        lines.append(f"LookupEvents days kept as they were: {len(done.expired)} (older than "
-                     f"the {LOOKUP_DAYS} days LookupEvents keeps), e.g. {done.expired[0]}")
+        lines.append(f"LookupEvents days kept as they were: {len(done.expired)} (at or near "
+                     f"the end of the {LOOKUP_DAYS} days LookupEvents keeps), "
+                     f"e.g. {done.expired[0]}")
     if done.failed:
         lines.append(f"LookupEvents days that could not be read, kept as they were: "
                      f"{len(done.failed)}, e.g. {done.failed[0]}")
     if done.not_rebuilt:
-        lines.append(f"LookupEvents days not read again: {len(done.not_rebuilt)} (a run "
+        why = "" if done.refusal is None else f"{done.refusal}; "
+        lines.append(f"LookupEvents days not read again: {len(done.not_rebuilt)} ({why}a run "
                      "listing them reads stale ones again)")
     return lines
 

@@ -26,7 +26,7 @@ import msgspec
 from msgspec import UNSET
 
 from ..model import MANY_VALUES, MAX_VALUES_PER_FACT, Principal, PrincipalKind, Resolution
-from .tally import ConnectionFacts, ResultRows, ScanResult
+from .tally import ConnectionFacts, DamagedRows, ResultRows, ScanResult
 
 Entry = tuple[tuple[Any, ...], list[Any]]  # (key, entry) as described above
 
@@ -170,7 +170,7 @@ _ENCODER = msgspec.msgpack.Encoder(enc_hook=_hook)
 _DECODER = msgspec.msgpack.Decoder(_Packed)
 
 
-class NotOutcomes(ValueError):
+class NotOutcomes(DamagedRows):
     """Bytes that do not hold a file's outcomes (a damaged store)."""
 
 
@@ -214,8 +214,8 @@ class UnitOutcomes:
         return result
 
     def add_to(self, result: ScanResult) -> None:
-        """Add the file's result to ``result`` (:class:`NotOutcomes` when
-        :attr:`data` does not hold outcomes)."""
+        """Add the file's result to ``result`` (:class:`~.tally.DamagedRows`,
+        or its :class:`NotOutcomes`, when :attr:`data` does not hold outcomes)."""
         try:
             packed = _DECODER.decode(self.data)
             principals: list[Principal | str] = [

@@ -512,7 +512,11 @@ class ScanResult:
         usages are kept as rows until :meth:`usages` merges them in order, as
         with :meth:`merge_shipment`."""
         self._sorted = None
-        principals = tuple(Principal(arn, PrincipalKind(kind)) for arn, kind in rows.principals)
+        try:
+            principals = tuple(Principal(arn, PrincipalKind(kind))
+                               for arn, kind in rows.principals)
+        except ValueError as exc:  # rows typed as strings: a kind is checked here
+            raise DamagedRows(f"not a result's rows ({exc})") from None
         (files_read, events_read, events_used, bytes_read, dropped) = rows.counts
         self.files_read += files_read
         self.events_read += events_read
@@ -745,6 +749,10 @@ def _row_totals(principals: tuple[Principal, ...], facts: list[dict[tuple[str, s
 # rows' table of them or -1, first eventID).
 UsageRow = tuple[int, str, str, tuple[Condition, ...], bool, int, datetime, datetime,
                  tuple[str, ...], int, str]
+
+
+class DamagedRows(ValueError):
+    """Rows that do not hold a result (read back from a damaged store)."""
 
 
 class ResultRows(NamedTuple):

@@ -14,6 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ..errors import AwsRefusedError, UsageError
 from ..model import Filters
 from ..scanning.scan import Progress
 from ..scanning.units import Reading, UnitJob, Way, scan_units
@@ -140,10 +141,20 @@ class Rebuilt:
     gone: list[str]  # files that could not be found to read again
     not_rebuilt: list[str]  # LookupEvents days not read again for another reason (below)
     days_read: int = 0  # LookupEvents days read again
-    # LookupEvents days older than the LOOKUP_DAYS it keeps: it would answer
-    # with no events, so reading them again would lose what they hold.
+    # LookupEvents days older than the LOOKUP_DAYS it keeps (less EXPIRY_MARGIN):
+    # it would answer with fewer events or none, so reading them again would
+    # lose what they hold.
     expired: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # LookupEvents days whose requests failed
+    # Why no more days were asked for, when AWS refused the caller (the days
+    # not read are then in not_rebuilt).
+    refusal: str | None = None
+
+
+# A day this close to LookupEvents' limit is left as it was: a rebuild reads
+# two requests a second, for hours on a large store, and the day could lose
+# its first hours to the limit before it is read.
+EXPIRY_MARGIN = timedelta(days=1)
 
 
 def rebuild(path: Path, s3_factory: Callable[[], Any], workers: int = 1,
@@ -160,8 +171,9 @@ def rebuild(path: Path, s3_factory: Callable[[], Any], workers: int = 1,
     attribute each was kept with, in this process (LookupEvents allows two
     requests a second), except the days older than the 90 days LookupEvents
     keeps (counted from ``now``, default the current time). A day whose
-    requests fail keeps what it had; AWS refusing the caller stops the
-    rebuild (:class:`~iamgen.errors.AwsRefusedError`), as it stops a run.
+    requests fail keeps what it had; when AWS refuses the caller (no
+    credentials, access denied, no region) no more days are asked for, and
+    those not read keep what they had (``refusal`` says why).
     ``sleep`` paces the requests (tests pass one that does not wait)."""
     rules = current_rules()
     with Store.open(path, create=False) as store:
@@ -192,7 +204,8 @@ def rebuild(path: Path, s3_factory: Callable[[], Any], workers: int = 1,
     with Store.open(path, create=False) as store:
         drop_dead_aggregates(store)
     return Rebuilt(len({job.key for group in jobs.values() for job in group}), gone,
-                   days_read.not_rebuilt, days_read.read, days_read.expired, days_read.failed)
+                   days_read.not_rebuilt, days_read.read, days_read.expired, days_read.failed,
+                   days_read.refusal)
 
 
 def _jobs_by_filters(files: dict[int, tuple[TrailFile, str]], results: list[ResultRow]
@@ -227,6 +240,7 @@ class _DaysRead:
     not_rebuilt: list[str] = field(default_factory=list)
     expired: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    refusal: str | None = None
 
 
 def _read_days_again(path: Path, rules_id: int, days: list[UnitRow], results: list[ResultRow],
@@ -238,7 +252,7 @@ def _read_days_again(path: Path, rules_id: int, days: list[UnitRow], results: li
     # The sources made from this one by replace() share its clients and its
     # pacing (the same dicts), so the attributes together keep to the rate.
     base = LookupSource(lookup_factory, now=now, sleep=sleep)
-    oldest = now - timedelta(days=LOOKUP_DAYS)
+    oldest = now - timedelta(days=LOOKUP_DAYS) + EXPIRY_MARGIN
     sources: dict[str, LookupSource] = {}
     files: dict[str, dict[int, tuple[TrailFile, str]]] = {}  # by the version kept
     not_rebuilt: list[str] = []
@@ -265,18 +279,30 @@ def _read_days_again(path: Path, rules_id: int, days: list[UnitRow], results: li
     unit_at = {unit.location: unit.id for unit in days}
     asked: set[tuple[int, str]] = set()  # (unit, filters key) of every whole read asked for
     kept: list[int] = []
+    refusal: str | None = None
     for kept_version, wanted in sorted(files.items()):
         for key, group in _jobs_by_filters(wanted, results).items():
             asked.update((unit_at[job.trail_file.location], key) for job in group)
-            # Without a window every result kept is counted: kept_ids names them all.
-            kept.extend(scan_units(sources[kept_version], group, filters_of_key(key),
-                                   partial(StoreSink, path, rules_id, key, False), 1,
-                                   progress).kept_ids)
+            try:
+                # Without a window every result kept is counted: kept_ids names them all.
+                kept.extend(scan_units(sources[kept_version], group, filters_of_key(key),
+                                       partial(StoreSink, path, rules_id, key, False), 1,
+                                       progress).kept_ids)
+            except (AwsRefusedError, UsageError) as exc:  # no day can be read: stop asking
+                refusal = str(exc)
+                break
+        if refusal is not None:
+            break
     with Store.open(path, create=False) as store:
         written = set(kept)
         answered = {(r.unit, r.filters) for r in store.results()
                     if r.id in written and r.way == Way.WHOLE.value}
     location_of = {unit.id: unit.location for unit in days}
+    done = {unit for unit, _ in answered}
+    if refusal is not None:  # what was not read keeps what it had
+        left = {unit_id for wanted in files.values() for unit_id in wanted} - done
+        return _DaysRead(len(done), sorted([*not_rebuilt, *(location_of[u] for u in left)]),
+                         expired, [], refusal)
     # A day whose read failed kept nothing (scan_units counts it unreadable),
     # so it still holds the results it had.
     failed = {unit for unit, _ in asked - answered}

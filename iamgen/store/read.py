@@ -21,8 +21,8 @@ from ..errors import InputError
 from ..model import Filters
 from ..scanning.gc_tuning import collecting_rarely
 from ..scanning.scan import Progress
-from ..scanning.outcomes import NotOutcomes, UnitOutcomes
-from ..scanning.tally import ResultRows, ScanResult
+from ..scanning.outcomes import UnitOutcomes
+from ..scanning.tally import DamagedRows, ResultRows, ScanResult
 from ..scanning.units import UnitJob, UnitsRead, Way, scan_units
 from ..sources.base import RecordSource, TrailFile, VersionedSource
 from .codec import CodecError, decode, decode_unit, encode, encode_unit
@@ -196,7 +196,7 @@ def _load(store: Store, aggregates: list[AggregateRow], singles: list[int],
             rows = loose.export_rows()
             store.put_aggregate(rules, members, encode(rows))
             result.merge_rows(rows)
-    except (CodecError, NotOutcomes) as exc:
+    except (CodecError, DamagedRows) as exc:
         raise InputError(f"{store.path}: damaged store (a result cannot be read: {exc}); "
                          "`iamgen store rebuild` reads its files again") from None
     return result
