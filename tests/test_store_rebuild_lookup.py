@@ -16,7 +16,7 @@ from iamgen.scanning.scan import scan
 from iamgen.sources.local import LocalSource
 from iamgen.sources.lookup import LookupAttribute, LookupSource
 from iamgen.store import maintain, read
-from iamgen.store.maintain import Rebuilt, rebuild
+from iamgen.store.maintain import DaysRebuilt, Rebuilt, rebuild
 from iamgen.store.rules import Rules, current_rules
 from tests.stores import EXAMPLE, FakeLookups, assert_same, assert_store_sound
 
@@ -81,7 +81,7 @@ def test_stale_days_are_read_again_and_then_taken_from_the_store(
     client = FakeLookups()
     done = rebuilt(store, client)
     assert client.days_asked() == [1, 2]
-    assert done == Rebuilt(0, [], [], days_read=2)
+    assert done == Rebuilt(0, [], DaysRebuilt(read=2))
     assert_store_sound(store)
     later = FakeLookups()
     result, report = read.read_with_store(store, lookup_source(later), FROM_NOV_1)
@@ -95,7 +95,7 @@ def test_a_rebuild_without_a_lookup_client_leaves_the_days_as_they_were(
         stale: tuple[Path, dict[str, tuple[int, int, bytes]]]) -> None:
     store, before = stale
     done = rebuild(store, lambda: None)
-    assert done == Rebuilt(0, [], [NOV_1, NOV_2])
+    assert done == Rebuilt(0, [], DaysRebuilt(not_rebuilt=[NOV_1, NOV_2]))
     assert kept_results(store) == before
 
 
@@ -108,7 +108,7 @@ def test_days_lookup_events_no_longer_holds_are_not_asked_for_and_keep_their_res
     client = FakeLookups()
     done = rebuilt(store, client, now)
     assert client.days_asked() == [2]
-    assert done == Rebuilt(0, [], [], days_read=1, expired=[NOV_1])
+    assert done == Rebuilt(0, [], DaysRebuilt(read=1, expired=[NOV_1]))
     after = kept_results(store)
     assert after[NOV_1] == before[NOV_1]  # the same result, under the rules it was made with
     assert after[NOV_2][1] != before[NOV_2][1]  # read again under the other rules
@@ -121,7 +121,7 @@ def test_a_day_whose_requests_fail_keeps_its_result_and_is_said(
     client = FakeLookups(failing=frozenset({2}))
     done = rebuilt(store, client)
     assert client.days_asked() == [1, 2]
-    assert done == Rebuilt(0, [], [], days_read=1, failed=[NOV_2])
+    assert done == Rebuilt(0, [], DaysRebuilt(read=1, failed=[NOV_2]))
     after = kept_results(store)
     assert after[NOV_2] == before[NOV_2]
     assert after[NOV_1][1] != before[NOV_1][1]
@@ -141,7 +141,7 @@ def test_the_lookup_attribute_a_day_was_kept_with_is_sent_again(
     make_stale(monkeypatch)
     client = FakeLookups()
     done = rebuilt(store, client)
-    assert done.days_read == 2 and client.days_asked() == [1, 2]
+    assert done.days.read == 2 and client.days_asked() == [1, 2]
     for request in client.requests:
         assert request["LookupAttributes"] == [
             {"AttributeKey": "EventSource", "AttributeValue": "s3.amazonaws.com"}]
@@ -153,7 +153,7 @@ def test_the_lookup_attribute_a_day_was_kept_with_is_sent_again(
     assert report.from_store == 2 and later.days_asked() == [3]
 
 
-def test_a_store_of_local_files_asks_lookup_events_nothing(
+def test_a_store_of_local_files_is_rebuilt_and_reports_no_days(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     files = tuple(sorted(str(p) for p in EXAMPLE.rglob("*.gz") if "/11/04/" in str(p)))
     store = tmp_path / "store.db"
@@ -168,7 +168,7 @@ def test_a_store_of_local_files_asks_lookup_events_nothing(
     done = rebuild(store, lambda: None, lookup_factory=no_client,
                    now=datetime.now(UTC))
     assert done.read == kept and done.gone == []
-    assert (done.days_read, done.expired, done.failed, done.not_rebuilt) == (0, [], [], [])
+    assert done.days == DaysRebuilt()
     _, report = read.read_with_store(store, LocalSource(files), Filters())
     assert report.from_store == kept and not report.read
 
@@ -187,9 +187,10 @@ def test_aws_refusing_the_caller_leaves_the_days_as_they_were_and_the_files_rebu
     client = FakeLookups(refusing=True)
     done = rebuilt(store, client)
     assert len(client.requests) == 1  # the first refusal stops the asking
-    assert done.read == report.read["new"] and done.days_read == 0
-    assert done.not_rebuilt == [NOV_1, NOV_2] and not done.failed
-    assert done.refusal is not None and "cloudtrail:LookupEvents" in done.refusal
+    assert done.read == report.read["new"] and done.days.read == 0
+    assert done.days.not_rebuilt == [NOV_1, NOV_2] and not done.days.failed
+    refusal = done.days.refusal
+    assert refusal is not None and "cloudtrail:LookupEvents" in refusal
     after = kept_results(store)
     assert after[NOV_1] == before[NOV_1] and after[NOV_2] == before[NOV_2]
     assert all(after[f][1] != before[f][1] for f in after if f not in (NOV_1, NOV_2))

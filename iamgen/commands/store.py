@@ -107,19 +107,20 @@ def rebuild_lines(done: Rebuilt) -> list[str]:
     if done.gone:
         lines.append(f"not found, kept as they were: {len(done.gone)} file(s), e.g. "
                      f"{done.gone[0]}")
-    if done.days_read:
-        lines.append(f"LookupEvents days read again: {done.days_read}")
-    if done.expired:
-        lines.append(f"LookupEvents days kept as they were: {len(done.expired)} (at or near "
+    days = done.days
+    if days.read:
+        lines.append(f"LookupEvents days read again: {days.read}")
+    if days.expired:
+        lines.append(f"LookupEvents days kept as they were: {len(days.expired)} (at or near "
                      f"the end of the {LOOKUP_DAYS} days LookupEvents keeps), "
-                     f"e.g. {done.expired[0]}")
-    if done.failed:
+                     f"e.g. {days.expired[0]}")
+    if days.failed:
         lines.append(f"LookupEvents days that could not be read, kept as they were: "
-                     f"{len(done.failed)}, e.g. {done.failed[0]}")
-    if done.not_rebuilt:
-        why = "" if done.refusal is None else f"{done.refusal}; "
-        lines.append(f"LookupEvents days not read again: {len(done.not_rebuilt)} ({why}a run "
-                     "listing them reads stale ones again)")
+                     f"{len(days.failed)}, e.g. {days.failed[0]}")
+    if days.not_rebuilt:
+        why = "" if days.refusal is None else f"{days.refusal}; "
+        lines.append(f"LookupEvents days not read again: {len(days.not_rebuilt)} "
+                     f"({why}a run listing them reads stale ones again)")
     return lines
 
 

@@ -28,7 +28,7 @@ from ..sources.s3 import SCHEME as S3_SCHEME
 from ..sources.s3 import S3Source
 from .db import ResultRow, Store, UnitRow
 from .plan import filters_of_key, is_dead
-from .read import StoreSink
+from .read import StoreSink, unit_key
 from .rules import Rules, current_rules
 
 
@@ -133,22 +133,30 @@ def _file_bytes(path: Path) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class Rebuilt:
-    """What ``iamgen store rebuild`` did. Every file or day not read again
-    keeps the results it had."""
+class DaysRebuilt:
+    """What ``iamgen store rebuild`` did with the LookupEvents days a store
+    holds. Every day not read again keeps the results it had."""
 
-    read: int  # local and S3 files read again
-    gone: list[str]  # files that could not be found to read again
-    not_rebuilt: list[str]  # LookupEvents days not read again for another reason (below)
-    days_read: int = 0  # LookupEvents days read again
-    # LookupEvents days older than the LOOKUP_DAYS it keeps (less EXPIRY_MARGIN):
+    read: int = 0  # days read again
+    not_rebuilt: list[str] = field(default_factory=list)  # not read, for another reason (below)
+    # Days older than the LOOKUP_DAYS LookupEvents keeps (less EXPIRY_MARGIN):
     # it would answer with fewer events or none, so reading them again would
     # lose what they hold.
     expired: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)  # LookupEvents days whose requests failed
+    failed: list[str] = field(default_factory=list)  # days whose requests failed
     # Why no more days were asked for, when AWS refused the caller (the days
     # not read are then in not_rebuilt).
     refusal: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rebuilt:
+    """What ``iamgen store rebuild`` did. Every file not read again keeps
+    the results it had."""
+
+    read: int  # local and S3 files read again
+    gone: list[str]  # files that could not be found to read again
+    days: DaysRebuilt = field(default_factory=DaysRebuilt)  # what was done with LookupEvents days
 
 
 # A day this close to LookupEvents' limit is left as it was: a rebuild reads
@@ -185,33 +193,31 @@ def rebuild(path: Path, s3_factory: Callable[[], Any], workers: int = 1,
     source = _source_of(readable, s3_factory)
     listed = {trail_file.location: trail_file for trail_file in source.files(Filters())}
     gone = [loc for loc in readable if loc not in listed]
-    files: dict[int, tuple[TrailFile, str]] = {}
+    files: dict[int, tuple[TrailFile, tuple[str, str]]] = {}
     for unit_id, unit in units.items():
         trail_file = listed.get(unit.location)
-        version = source.version(trail_file) if trail_file is not None else None
-        if trail_file is not None and version is not None:
-            files[unit_id] = (trail_file, version)
+        key = unit_key(source, trail_file) if trail_file is not None else None
+        if trail_file is not None and key is not None:
+            files[unit_id] = (trail_file, key)
     jobs = _jobs_by_filters(files, results)
     for key, group in jobs.items():
         scan_units(source, group, filters_of_key(key),
                    partial(StoreSink, path, rules_id, key, False), workers, progress)
     days = [unit for unit in units.values() if kind_of(unit.location) == "LookupEvents"]
     if lookup_factory is None:
-        days_read = _DaysRead(not_rebuilt=sorted(unit.location for unit in days))
+        days_read = DaysRebuilt(not_rebuilt=sorted(unit.location for unit in days))
     else:
         days_read = _read_days_again(path, rules_id, days, results, lookup_factory,
                                      now or datetime.now(UTC), sleep, progress)
     with Store.open(path, create=False) as store:
         drop_dead_aggregates(store)
-    return Rebuilt(len({job.key for group in jobs.values() for job in group}), gone,
-                   days_read.not_rebuilt, days_read.read, days_read.expired, days_read.failed,
-                   days_read.refusal)
+    return Rebuilt(len({job.key for group in jobs.values() for job in group}), gone, days_read)
 
 
-def _jobs_by_filters(files: dict[int, tuple[TrailFile, str]], results: list[ResultRow]
-                     ) -> dict[str, list[UnitJob]]:
-    """The jobs reading ``files`` (by unit id: the file and its version now)
-    again, by the filters key of their whole results, sorted: a file is read
+def _jobs_by_filters(files: dict[int, tuple[TrailFile, tuple[str, str]]],
+                     results: list[ResultRow]) -> dict[str, list[UnitJob]]:
+    """The jobs reading ``files`` (by unit id: the file and its key now,
+    :func:`~.read.unit_key`) again, by the filters key of their whole results, sorted: a file is read
     whole under each key it was kept with, and, the first time, outside a
     window too when it was kept so."""
     outside = {r.unit for r in results if r.way == Way.OUTSIDE.value}
@@ -223,30 +229,18 @@ def _jobs_by_filters(files: dict[int, tuple[TrailFile, str]], results: list[Resu
     jobs: dict[str, list[UnitJob]] = {}
     for key, members in sorted(groups.items()):
         for unit_id in sorted(members):
-            trail_file, version = files[unit_id]
+            trail_file, now = files[unit_id]
             both = unit_id in outside and unit_id not in done
             jobs.setdefault(key, []).append(UnitJob(
-                trail_file, Reading.WHOLE_AND_OUTSIDE if both else Reading.WHOLE,
-                (trail_file.location, version)))
+                trail_file, Reading.WHOLE_AND_OUTSIDE if both else Reading.WHOLE, now))
             done.add(unit_id)
     return jobs
-
-
-@dataclass(frozen=True, slots=True)
-class _DaysRead:
-    """What reading LookupEvents days again did (see :class:`Rebuilt`)."""
-
-    read: int = 0
-    not_rebuilt: list[str] = field(default_factory=list)
-    expired: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-    refusal: str | None = None
 
 
 def _read_days_again(path: Path, rules_id: int, days: list[UnitRow], results: list[ResultRow],
                      lookup_factory: Callable[[str | None], Any], now: datetime,
                      sleep: Callable[[float], None],
-                     progress: Callable[[Progress], None] | None) -> _DaysRead:
+                     progress: Callable[[Progress], None] | None) -> DaysRebuilt:
     """Read the LookupEvents ``days`` LookupEvents still holds again, one
     source per lookup attribute they were kept with, in this process."""
     # The sources made from this one by replace() share its clients and its
@@ -254,7 +248,7 @@ def _read_days_again(path: Path, rules_id: int, days: list[UnitRow], results: li
     base = LookupSource(lookup_factory, now=now, sleep=sleep)
     oldest = now - timedelta(days=LOOKUP_DAYS) + EXPIRY_MARGIN
     sources: dict[str, LookupSource] = {}
-    files: dict[str, dict[int, tuple[TrailFile, str]]] = {}  # by the version kept
+    files: dict[str, dict[int, tuple[TrailFile, tuple[str, str]]]] = {}  # by version kept
     not_rebuilt: list[str] = []
     expired: list[str] = []
     for unit in sorted(days, key=lambda u: u.location):
@@ -271,18 +265,18 @@ def _read_days_again(path: Path, rules_id: int, days: list[UnitRow], results: li
             sources[unit.version] = replace(base, attribute=attribute)
         source = sources[unit.version]
         trail_file = TrailFile(unit.location)
-        version = source.version(trail_file)
-        if version is None:  # no longer a finished day: never kept, so not read as one
+        key = unit_key(source, trail_file)
+        if key is None:  # no longer a finished day: never kept, so not read as one
             not_rebuilt.append(unit.location)
             continue
-        files.setdefault(unit.version, {})[unit.id] = (trail_file, version)
-    unit_at = {unit.location: unit.id for unit in days}
-    asked: set[tuple[int, str]] = set()  # (unit, filters key) of every whole read asked for
+        files.setdefault(unit.version, {})[unit.id] = (trail_file, key)
+    # (day, filters key) of every whole read asked for
+    asked: set[tuple[str, str]] = set()
     kept: list[int] = []
     refusal: str | None = None
     for kept_version, wanted in sorted(files.items()):
         for key, group in _jobs_by_filters(wanted, results).items():
-            asked.update((unit_at[job.trail_file.location], key) for job in group)
+            asked.update((job.trail_file.location, key) for job in group)
             try:
                 # Without a window every result kept is counted: kept_ids names them all.
                 kept.extend(scan_units(sources[kept_version], group, filters_of_key(key),
@@ -293,21 +287,20 @@ def _read_days_again(path: Path, rules_id: int, days: list[UnitRow], results: li
                 break
         if refusal is not None:
             break
+    location_of = {unit.id: unit.location for unit in days}
     with Store.open(path, create=False) as store:
         written = set(kept)
-        answered = {(r.unit, r.filters) for r in store.results()
+        answered = {(location_of[r.unit], r.filters) for r in store.results()
                     if r.id in written and r.way == Way.WHOLE.value}
-    location_of = {unit.id: unit.location for unit in days}
-    done = {unit for unit, _ in answered}
+    done = {day for day, _ in answered}
     if refusal is not None:  # what was not read keeps what it had
-        left = {unit_id for wanted in files.values() for unit_id in wanted} - done
-        return _DaysRead(len(done), sorted([*not_rebuilt, *(location_of[u] for u in left)]),
-                         expired, [], refusal)
+        left = {location_of[unit] for wanted in files.values() for unit in wanted} - done
+        return DaysRebuilt(len(done), sorted([*not_rebuilt, *left]), expired, [], refusal)
     # A day whose read failed kept nothing (scan_units counts it unreadable),
     # so it still holds the results it had.
-    failed = {unit for unit, _ in asked - answered}
-    return _DaysRead(len({unit for unit, _ in asked} - failed), not_rebuilt, expired,
-                     sorted(location_of[unit] for unit in failed))
+    failed = {day for day, _ in asked - answered}
+    return DaysRebuilt(len({day for day, _ in asked} - failed), not_rebuilt, expired,
+                       sorted(failed))
 
 
 def _attribute_of(version: str) -> LookupAttribute | None:

@@ -75,7 +75,7 @@ def read_with_store(path: str | Path, source: RecordSource, filters: Filters, wo
         aggregates = store.aggregates()
         units = store.units()
         results = store.results()
-        keys = {trail_file: _key(source, trail_file) for trail_file in files}
+        keys = {trail_file: unit_key(source, trail_file) for trail_file in files}
         plan = make_plan(files, keys.__getitem__, units, results, filters, rules_id)
         listed = {key[0] for key in keys.values() if key is not None}
         missing = gone(units, listed, source.covers, filters) if versioned else []
@@ -148,7 +148,7 @@ def _consolidate(path: Path, rules: int, members: list[int], result: ScanResult,
                                                  day_of, behind))
 
 
-def _key(source: RecordSource, trail_file: TrailFile) -> tuple[str, str] | None:
+def unit_key(source: RecordSource, trail_file: TrailFile) -> tuple[str, str] | None:
     """The file's identity and version in the store (None: it cannot be kept)."""
     if not isinstance(source, VersionedSource):
         return None
