@@ -280,8 +280,7 @@ class FastScanner:
                     announcing.append(index)
                 # No resolution: the kind of call takes its place (see finish).
                 key: tuple[Any, ...] = (ident.token, None, (source, name), region)
-                if contexts:
-                    tls = None
+                tls = None
             else:
                 # The request, response and resources[] JSON, joined by NUL bytes
                 # (never in JSON text; an absent member is empty): one bytes

@@ -170,10 +170,6 @@ _ENCODER = msgspec.msgpack.Encoder(enc_hook=_hook)
 _DECODER = msgspec.msgpack.Decoder(_Packed)
 
 
-class NotOutcomes(DamagedRows):
-    """Bytes that do not hold a file's outcomes (a damaged store)."""
-
-
 class UnitOutcomes:
     """One file's result, kept as its tallied outcomes (and, as rows, what
     was added to its result directly: skips, warnings, records the fast
@@ -203,8 +199,8 @@ class UnitOutcomes:
     @classmethod
     def unpack(cls, data: bytes) -> UnitOutcomes:
         """Outcomes from ``data`` (as :attr:`data` holds them), read when their
-        result is made (:class:`NotOutcomes` then, when they are not that); their
-        counts are not known (-1)."""
+        result is made (:class:`~.tally.DamagedRows` then, when they are not
+        that); their counts are not known (-1)."""
         return cls(data, -1, -1, -1)
 
     def result(self) -> ScanResult:
@@ -214,15 +210,15 @@ class UnitOutcomes:
         return result
 
     def add_to(self, result: ScanResult) -> None:
-        """Add the file's result to ``result`` (:class:`~.tally.DamagedRows`,
-        or its :class:`NotOutcomes`, when :attr:`data` does not hold outcomes)."""
+        """Add the file's result to ``result`` (:class:`~.tally.DamagedRows`
+        when :attr:`data` does not hold outcomes)."""
         try:
             packed = _DECODER.decode(self.data)
             principals: list[Principal | str] = [
                 p if isinstance(p, str) else Principal(p[0], PrincipalKind(p[1]))
                 for p in packed.principals]
         except (msgspec.DecodeError, TypeError, ValueError) as exc:
-            raise NotOutcomes(f"not outcomes of a file ({exc})") from None
+            raise DamagedRows(f"not outcomes of a file ({exc})") from None
         result.merge_rows(packed.direct)
         entries = [((token, None if resolved is None else Resolved(*resolved), detail, region),
                     list(entry))
