@@ -36,3 +36,23 @@ class MemorySource:
 
     def skipped(self) -> dict[str, int]:
         return dict(self.passed_over)
+
+
+class ContextsAsked:
+    """Stands in for :func:`iamgen.commands.reading.read_chosen` while a test
+    runs: notes whether each read asked for the calls' request contexts
+    (:attr:`asked`), and reads with :attr:`forced` instead when it is set."""
+
+    def __init__(self, monkeypatch: Any) -> None:
+        from iamgen.commands import reading
+
+        self.asked: list[bool] = []
+        self.forced: bool | None = None
+        real = reading.read_chosen
+
+        def read_chosen(*given: Any, contexts: bool = True, **more: Any) -> Any:
+            self.asked.append(contexts)
+            return real(*given, contexts=contexts if self.forced is None else self.forced,
+                        **more)
+
+        monkeypatch.setattr(reading, "read_chosen", read_chosen)

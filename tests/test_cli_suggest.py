@@ -6,7 +6,6 @@ import gzip
 import json
 import random
 from pathlib import Path
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -16,6 +15,7 @@ from iamgen.commands import reading
 from iamgen.commands.suggest import write_suggestions
 from iamgen.model import Filters
 from iamgen.synth.settings import SynthSettings
+from tests.fakes import ContextsAsked
 from tests.records import (ACCOUNT, record, role_identity, trail_folder, user_identity,
                            write_trail_file)
 
@@ -400,14 +400,7 @@ def test_a_store_keeps_request_contexts_for_a_later_hardening(repo_root: Path,
 def test_suggest_asks_for_request_contexts_only_to_harden(
         trail: Path, monkeypatch: pytest.MonkeyPatch, options: tuple[str, ...],
         wanted: bool) -> None:
-    asked: list[bool] = []
-    real = reading.read_chosen
-
-    def read_chosen(*given: Any, contexts: bool = True, **more: Any) -> reading.Run:
-        asked.append(contexts)
-        return real(*given, contexts=contexts, **more)
-
-    monkeypatch.setattr(reading, "read_chosen", read_chosen)
+    reads = ContextsAsked(monkeypatch)
     code, _, err = run("suggest", ROLE, "--trail", str(trail), *options)
     assert code == 0, err
-    assert asked == [wanted]
+    assert reads.asked == [wanted]

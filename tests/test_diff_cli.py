@@ -10,7 +10,6 @@ import pytest
 from typer.testing import CliRunner
 
 from iamgen.cli import build_app
-from iamgen.commands import reading
 from iamgen.commands.diff import FAIL_ON_UNUSED_EXIT
 from iamgen.policy import MANAGED_POLICY_LIMIT
 from tests.awsserver import _moto_server, aws_endpoint, iam  # noqa: F401
@@ -20,6 +19,7 @@ from tests.grant_policies import (
     TRAINING_DATA_INLINE,
     authorization_details_file,
 )
+from tests.fakes import ContextsAsked
 from tests.records import record, role_identity, trail_folder
 
 MOTO_ACCOUNT = "123456789012"
@@ -190,18 +190,12 @@ def test_diff_reads_without_request_contexts_and_says_the_same(
     args = ["diff", "--all", "--trail", str(example / "trail"), "--grants",
             str(example / "grants" / "account-authorization-details.json"), "--format", fmt,
             "--quiet"]
-    asked: list[bool] = []
-    real = reading.read_chosen
-
-    def read_chosen(*given: Any, contexts: bool = True, **options: Any) -> reading.Run:
-        asked.append(contexts)
-        return real(*given, contexts=forced, **options)
-
-    monkeypatch.setattr(reading, "read_chosen", read_chosen)
+    reads = ContextsAsked(monkeypatch)
     outputs = []
-    for forced in (False, True):
+    for forced in (None, True):
+        reads.forced = forced
         result = CliRunner().invoke(build_app(), args)
         assert result.exit_code == 0, result.stderr
         outputs.append(result.stdout)
-    assert asked == [False, False]
+    assert reads.asked == [False, False]
     assert len(outputs[0]) > 1000 and outputs[0] == outputs[1]
