@@ -384,16 +384,24 @@ def test_hardening_refuses_a_read_without_request_contexts(repo_root: Path,
 def test_a_store_keeps_request_contexts_for_a_later_hardening(repo_root: Path,
                                                               tmp_path: Path) -> None:
     """A read with a store records the contexts all the same: a later run
-    that hardens takes them from the store."""
+    that hardens takes them from the store. A read that asks for none gets
+    usages without them, from the store or not, as a read without it gives."""
     trail = [str(repo_root / "examples" / "ml-account" / "trail")]
     store = str(tmp_path / "usage.db")
     first = reading.read_trails(trail, Filters(), 1, progress=False, store=store, contexts=False)
-    assert first.contexts
     hardened = SynthSettings(harden=("auto",))
     again = reading.read_trails(trail, Filters(), 1, progress=False, store=store)
     plain = reading.read_trails(trail, Filters(), 1, progress=False)
+    assert again.contexts and any(usage.context for usage in again.result.usages())
+    assert again.result.usages() == plain.result.usages()
     assert (_policies(again, tmp_path / "stored", hardened)
             == _policies(plain, tmp_path / "plain", hardened))
+    bare = reading.read_trails(trail, Filters(), 1, progress=False, contexts=False)
+    stored_bare = reading.read_trails(trail, Filters(), 1, progress=False, store=store,
+                                      contexts=False)
+    for read in (first, stored_bare):
+        assert not read.contexts
+        assert read.result.usages() == bare.result.usages()
 
 
 @pytest.mark.parametrize(("options", "wanted"), [((), False), (("--harden", "auto"), True)])

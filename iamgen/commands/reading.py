@@ -117,8 +117,9 @@ def read_trails(trails: Sequence[str], filters: Filters, workers: int | None = N
     are refused (:func:`~.sql_options.check`).
 
     ``contexts=False``: the calls' request context (``Usage.context``) may be
-    left out, which reads faster; for outputs that do not use it. Runs with a
-    store, and SQL sources, record it all the same (``Run.contexts`` says).
+    left out, which reads faster; for outputs that do not use it. A store
+    records it all the same (a later run may need it), and SQL sources give
+    it (``Run.contexts`` says whether the usages hold it).
     """
     plan = None
     default_window = False
@@ -166,12 +167,13 @@ def read_trails(trails: Sequence[str], filters: Filters, workers: int | None = N
                           contexts=contexts)
         else:
             result, kept = read_with_store(store, record_source, filters, max(1, count), line)
+            if not contexts:  # the store keeps them for runs that need them
+                result.leave_out_contexts()
     finally:
         if line is not None:
             line.close()
     freeze_large_read(result.events_read)
-    return Run(result, filters, plan, default_window, store=kept,
-               contexts=contexts or store is not None)
+    return Run(result, filters, plan, default_window, store=kept, contexts=contexts)
 
 
 def require_usable(run: Run) -> None:

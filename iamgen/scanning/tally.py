@@ -108,6 +108,9 @@ class UsageTotals:
         """The model's frozen :class:`~iamgen.model.Usage` of these totals.
         ``contexts``: contexts made so far, by their facts as a tuple (many
         usages have the same: each is then made, and kept, once)."""
+        if contexts is _LEFT_OUT:  # not kept: a usage with its context may be wanted too
+            return Usage(self.principal, self.permission, self.denied, self.count, self.first,
+                         self.last, self.regions, (), self.first_event_id)
         if self.made is None:
             self.made = Usage(self.principal, self.permission, self.denied, self.count,
                               self.first, self.last, self.regions,
@@ -116,6 +119,10 @@ class UsageTotals:
 
 
 Context = tuple[tuple[str, str, int], ...]
+
+# Given for the contexts made so far: usages are made without their context
+# (ScanResult.leave_out_contexts).
+_LEFT_OUT: dict[Any, Context] = {}
 
 
 def _context_of(facts: dict[tuple[str, str], int] | None,
@@ -285,6 +292,8 @@ class ScanResult:
     # (kind, id). usages() settles them; until then nothing is lost by merging.
     _announced: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict, repr=False)
     _awaiting: dict[tuple[Any, ...], UsageTotals] = field(default_factory=dict, repr=False)
+    # Whether usages() gives each usage its context (leave_out_contexts()).
+    _with_contexts: bool = field(default=True, repr=False, compare=False)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ScanResult):
@@ -484,7 +493,7 @@ class ScanResult:
         """:meth:`export_rows`, and the principals its rows name by index."""
         index: dict[Principal, int] = {}
         facts = FactTables()
-        rows = [_row_of(index, facts, seen) for seen in self._sorted_totals()]
+        rows = _rows_of(self._sorted_parts(), index, facts)
         awaiting = [(key[-2], key[-1], _row_of(index, facts, seen))
                     for key, seen in self._awaiting.items()]
         events = [(index.setdefault(principal, len(index)), count)
@@ -579,12 +588,13 @@ class ScanResult:
             own: list[tuple[UsageKey, Any]] = sorted(self._totals.items(), key=itemgetter(0))
             if self._awaiting:
                 own = sorted([*own, *self._settled()], key=itemgetter(0))
-            contexts: dict[Any, Context] = {}
+            contexts: dict[Any, Context] = {} if self._with_contexts else _LEFT_OUT
             if not self._shipped and not self._awaiting:
                 self._sorted = SortedUsages(totals.usage(contexts) for _, totals in own)
             elif not own and len(self._shipped) == 1:  # as a rerun from a store has it
                 shipment = self._shipped[0]  # sorted, each usage once: taken as it is
-                made: list[Context | None] = [None] * len(shipment.facts)
+                made: list[Context | None] = [None if self._with_contexts else ()] * len(
+                    shipment.facts)
                 self._sorted = SortedUsages(
                     _row_usage(shipment.principals, shipment.facts, row, made)
                     for row in shipment.rows)
@@ -595,8 +605,16 @@ class ScanResult:
                 for shipment in self._shipped:
                     parts.extend(shipment.keyed_rows())
                 parts.sort(key=itemgetter(0))
-                self._sorted = SortedUsages(_combined(parts))
+                self._sorted = SortedUsages(_combined(parts, contexts))
         return self._sorted
+
+    def leave_out_contexts(self) -> None:
+        """Make :meth:`usages` without the calls' request context (each
+        ``Usage.context`` empty), as a read that records none gives them; for
+        outputs that do not use it, sooner. What this result holds, and
+        exports, keeps the context."""
+        self._with_contexts = False
+        self._sorted = None
 
     def prepare_usages(self) -> None:
         """Make the usages of this result's own table now, as :meth:`usages`
@@ -665,17 +683,16 @@ class ScanResult:
         rows = [_row_of(principals, facts, seen) for seen in self._totals.values()]
         return tuple(principals), facts.tables, rows
 
-    def _sorted_totals(self) -> Iterable[UsageTotals]:
-        """The totals of every usage (waiting ones aside), sorted by usage:
-        this result's table and its pending shipped rows, merged in order
-        (neither is changed)."""
+    def _sorted_parts(self) -> list[tuple[UsageKey, Any]]:
+        """Every usage (waiting ones aside) as sorted (key, totals or shipped
+        row) pairs: this result's table and its pending shipped rows, in order
+        (equal keys adjacent; neither is changed)."""
         own: list[tuple[UsageKey, Any]] = sorted(self._totals.items(), key=itemgetter(0))
-        if not self._shipped:
-            return (totals for _, totals in own)
-        for shipment in self._shipped:
-            own.extend(shipment.keyed_rows())
-        own.sort(key=itemgetter(0))
-        return _combined_totals(own)
+        if self._shipped:
+            for shipment in self._shipped:
+                own.extend(shipment.keyed_rows())
+            own.sort(key=itemgetter(0))
+        return own
 
     def _add_usage_rows(self, principals: tuple[Principal, ...],
                         facts: list[dict[tuple[str, str], int]],
@@ -802,11 +819,12 @@ class Shipment:
             yield (arn, kind, row[1], row[2], row[3], row[4]), (principals, facts, row)
 
 
-def _combined(parts: list[tuple[UsageKey, Any]]) -> list[Usage]:
+def _combined(parts: list[tuple[UsageKey, Any]], contexts: dict[Any, Context]) -> list[Usage]:
     """One Usage per key of sorted (key, totals or shipped row) pairs; equal
-    keys (adjacent: the same usage seen by two processes) are added up."""
-    contexts: dict[Any, Context] = {}
+    keys (adjacent: the same usage seen by two processes) are added up.
+    ``contexts``: those made so far (:data:`_LEFT_OUT`: usages get none)."""
     made: dict[int, list[Context | None]] = {}  # by id() of a shipment's facts: contexts made
+    unmade = () if contexts is _LEFT_OUT else None
     usages: list[Usage] = []
     count = len(parts)
     index = 0
@@ -822,13 +840,57 @@ def _combined(parts: list[tuple[UsageKey, Any]]) -> list[Usage]:
                 principals, facts, row = item
                 these = made.get(id(facts))
                 if these is None:
-                    these = made[id(facts)] = [None] * len(facts)
+                    these = made[id(facts)] = [unmade] * len(facts)
                 usages.append(_row_usage(principals, facts, row, these))
         else:
             (totals,) = _combined_totals(parts[index:end])
             usages.append(totals.usage(contexts))
         index = end
     return usages
+
+
+def _rows_of(parts: list[tuple[UsageKey, Any]], principals: dict[Principal, int],
+             facts: FactTables) -> list[tuple[Any, ...]]:
+    """One row (:data:`UsageRow`) per key of sorted (key, totals or shipped
+    row) pairs, equal keys added up, as :func:`_row_of` makes them (its
+    principal in ``principals``, its facts in ``facts``). A shipped row whose
+    key is its own (most) is renumbered as it is, not made into totals first."""
+    # By id() of a shipment's principals, then of its facts: their new indexes.
+    renumbered: dict[int, list[int | None]] = {}
+    rows: list[tuple[Any, ...]] = []
+    count = len(parts)
+    index = 0
+    while index < count:
+        key, item = parts[index]
+        end = index + 1
+        while end < count and parts[end][0] == key:
+            end += 1
+        if end > index + 1:
+            (totals,) = _combined_totals(parts[index:end])
+            rows.append(_row_of(principals, facts, totals))
+        elif item.__class__ is UsageTotals:
+            rows.append(_row_of(principals, facts, item))
+        else:
+            theirs, tables, row = item
+            who = renumbered.get(id(theirs))
+            if who is None:
+                who = renumbered[id(theirs)] = [None] * len(theirs)
+            principal = who[row[0]]
+            if principal is None:
+                principal = who[row[0]] = principals.setdefault(theirs[row[0]], len(principals))
+            which = row[9]
+            if which >= 0:
+                known = renumbered.get(id(tables))
+                if known is None:
+                    known = renumbered[id(tables)] = [None] * len(tables)
+                table = known[which]
+                if table is None:
+                    table = known[which] = facts.index(tables[which])
+                which = table
+            rows.append((principal, row[1], row[2], row[3], row[4], row[5], row[6], row[7],
+                         row[8], which, row[10]))
+        index = end
+    return rows
 
 
 def _combined_totals(parts: list[tuple[UsageKey, Any]]) -> Iterator[UsageTotals]:
