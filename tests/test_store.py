@@ -10,7 +10,7 @@ import re
 import shutil
 import sqlite3
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from iamgen.model import Filters, Window
 from iamgen.scanning.scan import scan
 from iamgen.scanning.tally import ScanResult
 from iamgen.sources.local import LocalSource
-from iamgen.store import codec, db, read
+from iamgen.store import codec, db, plan, read
 from iamgen.store.db import Store
 from iamgen.store.maintain import prune
 from iamgen.store.rules import Rules, current_rules
@@ -346,6 +346,39 @@ def test_a_window_moved_on_finds_whole_days_merged(tmp_path: Path,
                   and spans[r.unit] is not None and spans[r.unit][1] < moved.window.since}
         held = [set(a.members) for a in opened.aggregates()]
     assert behind and held and not any(members & behind for members in held)
+
+
+def test_a_window_moving_on_takes_blocks_of_days(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whole days merged are rolled up into aligned blocks, kept: the next
+    window takes a block where it took each of its days."""
+    store = tmp_path / "store.db"
+    stored(store, ALL_FILES)  # a first run: one piece of everything
+    block = plan.block_days(date(2026, 11, 4).toordinal() // 4, 4)  # 11-04 to 11-07
+    taken: list[list[int]] = []  # the sizes of the aggregates each run took
+    load = read._load
+
+    def noting(store_: Store, aggregates: list[db.AggregateRow], *rest: Any) -> Any:
+        taken.append([len(aggregate.members) for aggregate in aggregates])
+        return load(store_, aggregates, *rest)
+
+    monkeypatch.setattr(read, "_load", noting)
+    for since in ("2026-11-03", "2026-11-04"):
+        moved = Filters(window=Window(since=datetime.fromisoformat(f"{since}T00:00:00+00:00")))
+        result, _ = stored(store, ALL_FILES, moved)
+        assert_same(result, plain(ALL_FILES, moved))
+        with Store.open(store) as opened:
+            spans = {unit.id: unit.span for unit in opened.units()}
+            unit_of = {kept.id: kept.unit for kept in opened.results()}
+            starts = {result: spans[unit] for result, unit in unit_of.items()}
+            days = [{None if starts[m] is None else starts[m][0].astimezone(UTC).date()  # type: ignore[index]
+                     for m in aggregate.members} for aggregate in opened.aggregates()]
+        assert block in days  # made by the first moved run, kept by the second
+        if since == "2026-11-04":  # the block was taken whole, beside a day or two
+            blocks = taken[-1]
+            assert len(blocks) <= 3 and sum(blocks) >= len(
+                [f for f in ALL_FILES if any(f"/11/0{d.day}/" in f for d in block)]) - 2
+    assert_store_sound(store)
 
 
 # -- the file itself -----------------------------------------------------------------------

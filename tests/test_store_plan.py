@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from iamgen.model import Filters, Window
 from iamgen.scanning.units import Reading
 from iamgen.sources.base import TrailFile
 from iamgen.store.db import AggregateRow, ResultRow, UnitRow
 from iamgen.store.plan import (
+    block_days,
+    block_of,
     filters_key,
     filters_of_key,
+    is_block,
     make_cover,
     make_plan,
+    roll_up,
     spent_aggregates,
 )
 
@@ -90,3 +94,48 @@ def test_spent_aggregates_reach_behind_the_window_or_are_taken_over() -> None:
         AggregateRow(15, RULES, (4, 5, 7)),  # holds a result the new one does not
     ]
     assert spent_aggregates(aggregates, 14, {3, 4, 5, 6}, day_of, behind) == [10, 11, 13]
+
+
+def test_spent_aggregates_keep_days_and_blocks_the_new_one_holds() -> None:
+    start = date.fromordinal(date(2026, 11, 4).toordinal() // 4 * 4)  # a 4-day block's first day
+    day_of = {m: start + timedelta(days=m - 1) for m in (1, 2, 3, 4, 5)}
+    aggregates = [
+        AggregateRow(20, RULES, (1, 2, 3, 4)),  # every day of one aligned block: kept
+        AggregateRow(21, RULES, (2, 3, 4, 5)),  # four days, across two blocks: spent
+        AggregateRow(22, RULES, (1, 2)),  # two days of a block, not all of it: spent
+        AggregateRow(23, RULES, (5,)),  # one day: kept
+        AggregateRow(24, RULES, (1, 2, 3, 4, 5)),  # the new one
+    ]
+    assert spent_aggregates(aggregates, 24, {1, 2, 3, 4, 5}, day_of, set()) == [21, 22]
+
+
+def test_blocks_are_aligned_runs_of_days() -> None:
+    first = date.fromordinal(date(2026, 11, 4).toordinal() // 16 * 16)
+    days = [first + timedelta(days=n) for n in range(16)]
+    assert block_of(days[:4], 4) == first.toordinal() // 4
+    assert block_of(days[3:5], 4) is None  # across two blocks of 4
+    assert block_of(days[3:5], 16) == first.toordinal() // 16
+    assert block_of([days[0], None], 4) is None and block_of([], 4) is None
+    assert block_days(first.toordinal() // 4, 4) == frozenset(days[:4])
+    assert is_block(days[:4]) and is_block(days) and is_block([days[5]]) and is_block([None])
+    assert not is_block(days[:3]) and not is_block(days[1:5]) and not is_block(days[:8])
+
+
+def test_roll_up_makes_blocks_of_whole_days_then_blocks_of_blocks() -> None:
+    first = date.fromordinal(date(2026, 11, 4).toordinal() // 16 * 16)
+    day = [first + timedelta(days=n) for n in range(20)]
+    pieces: list[frozenset[date] | None] = [frozenset({d}) for d in day[:16]]
+    pieces += [frozenset({day[16]}), frozenset({day[17]})]  # the next block: not every day
+    pieces.append(frozenset(day[:2]) | frozenset({day[18]}))  # spans two blocks: left alone
+    pieces.append(None)  # days unknown
+    pieces.append(frozenset({day[3]}))  # a second piece of one day (a file read later)
+    merges = roll_up(pieces, latest=day[18])
+    fours = [[0, 1, 2, 3, 20], [4, 5, 6, 7], [8, 9, 10, 11], [12, 13, 14, 15]]
+    assert merges == [*fours, [21, 22, 23, 24]]  # then the four blocks into one of 16 days
+    # A block that is not over before the latest day may yet grow: not made.
+    assert roll_up(pieces[:4], latest=day[3]) == []
+    assert roll_up(pieces[:4], latest=day[4]) == [[0, 1, 2, 3]]
+    # A gap (a day with no piece) leaves the block unmade; one piece is a block already.
+    assert roll_up([pieces[0], pieces[1], pieces[3]], latest=day[10]) == []
+    assert roll_up([frozenset(day[:4])], latest=day[10]) == []
+    assert roll_up(pieces, latest=None) == []

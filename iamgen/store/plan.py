@@ -18,7 +18,7 @@ no result with another piece), single results for the rest.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -162,9 +162,9 @@ def spent_aggregates(aggregates: Iterable[AggregateRow], made: int, taken: set[i
       whose events all came before it): windows move forward, and no window
       from this one on takes such a result (an earlier one takes single
       results, or days, again);
-    - those holding results the new one holds, only, of more than one day
-      (``day_of``): it takes their place. One day's are kept: a window that
-      moves on finds whole days merged.
+    - those holding results the new one holds, only, unless they are one
+      day's or one block's (``day_of``, :func:`is_block`): it takes their
+      place. Days and blocks are kept: a window that moves on finds them merged.
     """
     spent = []
     for aggregate in aggregates:
@@ -172,6 +172,71 @@ def spent_aggregates(aggregates: Iterable[AggregateRow], made: int, taken: set[i
             continue
         members = aggregate.members
         if any(m in behind for m in members) or (
-                taken.issuperset(members) and len({day_of.get(m) for m in members}) > 1):
+                taken.issuperset(members) and not is_block({day_of.get(m) for m in members})):
             spent.append(aggregate.id)
     return spent
+
+
+# Whole days merged are rolled up into blocks of this many days, aligned on the
+# calendar (a block of each size is made of blocks, or days, of the sizes
+# below it): a window that moves on takes a few blocks, in which a usage seen
+# every day is one row, rather than a row per day it was seen.
+BLOCK_DAYS = (4, 16, 64)
+
+
+def block_of(days: Collection[date | None], size: int) -> int | None:
+    """The number of the aligned block of ``size`` days that holds every one
+    of ``days`` (the ordinal of its first day, over ``size``); None: they lie
+    in several, or a day is not known."""
+    if not days or None in days:
+        return None
+    blocks = {day.toordinal() // size for day in days if day is not None}
+    return blocks.pop() if len(blocks) == 1 else None
+
+
+def block_days(block: int, size: int) -> frozenset[date]:
+    """Every day of the aligned block numbered ``block`` of ``size`` days."""
+    return frozenset(date.fromordinal(block * size + offset) for offset in range(size))
+
+
+def is_block(days: Collection[date | None]) -> bool:
+    """Whether ``days`` are one day, or every day of one aligned block."""
+    if len(days) == 1:
+        return True
+    for size in BLOCK_DAYS:
+        block = block_of(days, size)
+        if block is not None and len(days) == size:
+            return True
+    return False
+
+
+def roll_up(days: Sequence[frozenset[date] | None], latest: date | None) -> list[list[int]]:
+    """Which pieces to merge into blocks (:data:`BLOCK_DAYS`), in order.
+    ``days``: the days each piece holds (None: not whole days, or unknown).
+    Each entry lists the pieces one block is made of: by index in ``days``,
+    then the blocks made before it, numbered on from ``len(days)``. A block is
+    made of two pieces or more that hold every one of its days and no other,
+    when it ends before ``latest`` (the last day may yet grow)."""
+    known: list[frozenset[date] | None] = list(days)
+    free = set(range(len(known)))
+    merges: list[list[int]] = []
+    if latest is None:
+        return merges
+    for size in BLOCK_DAYS:
+        groups: dict[int, list[int]] = {}
+        for index in sorted(free):
+            held = known[index]
+            block = None if held is None else block_of(held, size)
+            if block is not None:
+                groups.setdefault(block, []).append(index)
+        for block, pieces in sorted(groups.items()):
+            if len(pieces) < 2 or block * size < 1:
+                continue
+            full = block_days(block, size)
+            if max(full) >= latest or frozenset().union(*(known[i] or () for i in pieces)) != full:
+                continue
+            merges.append(pieces)
+            free.difference_update(pieces)
+            free.add(len(known))
+            known.append(full)
+    return merges

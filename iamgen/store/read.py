@@ -10,7 +10,7 @@ results merge in any order to the same totals. Files are listed as always
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import partial
@@ -27,7 +27,7 @@ from ..scanning.units import UnitJob, UnitsRead, Way, scan_units
 from ..sources.base import RecordSource, TrailFile, VersionedSource
 from .codec import CodecError, decode, decode_unit, encode, encode_unit
 from .db import AggregateRow, PendingResult, Store
-from .plan import filters_key, gone, make_cover, make_plan, spent_aggregates
+from .plan import filters_key, gone, make_cover, make_plan, roll_up, spent_aggregates
 from .rules import Rules, current_rules
 
 # A run that took pieces from the store and read new files to keep, or
@@ -165,18 +165,21 @@ def _load(store: Store, aggregates: list[AggregateRow], singles: list[int],
           days: dict[int, date | None], rules: int) -> ScanResult:
     """The aggregates and single results named, merged (usages pending, in order).
     Single results are merged by the day their file starts on (``days``), and
-    each day's kept as an aggregate for the next run.
+    each day's kept as an aggregate for the next run; whole days are then
+    rolled up into blocks (:func:`~.plan.roll_up`), each kept too.
     An aggregate another run dropped since this one looked is replaced by its
     results; a result another run replaced since is an error (run again)."""
     result = ScanResult()
     singles = list(singles)
+    pieces: list[_Piece] = []
     try:
         for aggregate in aggregates:
             data = store.aggregate_data(aggregate.id)
             if data is None:
                 singles.extend(aggregate.members)
             else:
-                result.merge_rows(decode(data))
+                pieces.append(_Piece(_whole_days(aggregate.members, days),
+                                     list(aggregate.members), decode(data)))
         by_day: dict[date | None, list[int]] = {}
         for single in singles:
             by_day.setdefault(days.get(single), []).append(single)
@@ -190,16 +193,58 @@ def _load(store: Store, aggregates: list[AggregateRow], singles: list[int],
             if found != len(members):
                 raise InputError(f"{store.path}: another run replaced results while this one "
                                  "read the store: run again")
-            if len(members) < DAY_AGGREGATE_FROM:
+            if day is None:  # files with no event a window could cut: in no day's piece
                 result.merge_shipment(loose.ship())
                 continue
             rows = loose.export_rows()
-            store.put_aggregate(rules, members, encode(rows))
-            result.merge_rows(rows)
+            if len(members) >= DAY_AGGREGATE_FROM:
+                store.put_aggregate(rules, members, encode(rows))
+            pieces.append(_Piece(frozenset((day,)), members, rows))
+        for piece in _rolled_up(store, rules, pieces):
+            result.merge_rows(piece.rows)
     except (CodecError, DamagedRows) as exc:
         raise InputError(f"{store.path}: damaged store (a result cannot be read: {exc}); "
                          "`iamgen store rebuild` reads its files again") from None
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class _Piece:
+    """What :func:`_load` merges: an aggregate, or a day's single results."""
+
+    days: frozenset[date] | None  # the days its results start on (None: not all known)
+    members: list[int]
+    rows: ResultRows
+
+
+def _whole_days(members: Iterable[int], days: dict[int, date | None]) -> frozenset[date] | None:
+    """The days results ``members`` start on (None: one is not known)."""
+    held = set()
+    for member in members:
+        day = days.get(member)
+        if day is None:
+            return None
+        held.add(day)
+    return frozenset(held)
+
+
+def _rolled_up(store: Store, rules: int, pieces: list[_Piece]) -> list[_Piece]:
+    """``pieces``, those that make up whole blocks of days merged into them
+    (:func:`~.plan.roll_up`), each block kept as an aggregate."""
+    known = list(pieces)
+    latest = max((max(p.days) for p in pieces if p.days), default=None)
+    merged_away: set[int] = set()
+    for group in roll_up([piece.days for piece in pieces], latest):
+        block = ScanResult()
+        for index in group:
+            block.merge_rows(known[index].rows)
+        rows = block.export_rows()
+        members = sorted(member for index in group for member in known[index].members)
+        store.put_aggregate(rules, members, encode(rows))
+        known.append(_Piece(frozenset().union(*(known[i].days or () for i in group)),
+                            members, rows))
+        merged_away.update(group)
+    return [piece for index, piece in enumerate(known) if index not in merged_away]
 
 
 class StoreSink:
