@@ -20,6 +20,14 @@ and each again for the reading stage alone (``read_trails``, start-up
 included, with a store of its own), since what ``suggest`` does after reading
 (synthesis, rendering, writing) costs the same with a store or without.
 
+Then a periodic review as teams run it (no target): a trail of 70 days
+(0.7 x ``--events``, generated once), reviewed over a 56-day window moved on
+a week at a time, a week of new files each time: the first run (days 1-56),
+the first week after (the window's start moved: the first run's pieces no
+longer fit it), the second week (the steady state), and a rerun; each timed
+against ``suggest --all`` without the store over the same files and window
+(outputs checked identical).
+
 Every store run's files must equal, byte for byte, those of a run without the
 store over the same files (checked each repetition). Prints medians (ranges),
 the store's size per million events, and exits non-zero naming each target
@@ -37,6 +45,7 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,6 +128,45 @@ def read_only(folder: Path, store: Path | None) -> tuple[float, float]:
     return timed([sys.executable, "-c", READ_ONLY, str(folder), str(store or "")])
 
 
+PERIODIC_DAYS, WINDOW_DAYS, STEP_DAYS = 70, 56, 7
+PERIODIC = {"first": "first run (days 1-56)", "week 1": "a week on (window moved)",
+            "week 2": "another week on", "rerun": "rerun, nothing new"}
+
+
+def periodic(events: int, repeat: int) -> dict[str, dict[str, list[float]]]:
+    """Wall seconds of each step of a weekly review, with the store and without."""
+    source = trail(events, PERIODIC_DAYS)
+    files = sorted(source.rglob("*.json.gz"))
+    first_day = min(_day(p) for p in files)
+    times: dict[str, dict[str, list[float]]] = {k: {"store": [], "plain": []} for k in PERIODIC}
+    for _ in range(repeat):
+        folder, store = WORK / "periodic", WORK / "periodic.db"
+        shutil.rmtree(folder, ignore_errors=True)
+        for path in WORK.glob("periodic.db*"):
+            path.unlink()
+        since: str | None = None
+        for step, name in enumerate(("first", "week 1", "week 2")):
+            end = first_day + timedelta(days=WINDOW_DAYS + STEP_DAYS * step)
+            link([p for p in files if _day(p) < end], source, folder)
+            since = None if step == 0 else (first_day + timedelta(days=STEP_DAYS * step)).isoformat()
+            times[name]["store"].append(suggest(folder, WORK / "periodic-store", store, since)[0])
+            times[name]["plain"].append(suggest(folder, WORK / "periodic-plain", None, since)[0])
+            if outputs(WORK / "periodic-store") != outputs(WORK / "periodic-plain"):
+                raise SystemExit(f"periodic {name}: the run with the store differs from one "
+                                 "without it")
+        times["rerun"]["store"].append(suggest(folder, WORK / "periodic-store", store, since)[0])
+        times["rerun"]["plain"].append(times["week 2"]["plain"][-1])
+    return times
+
+
+def _day(path: Path) -> date:
+    """The delivery day in a trail file's name."""
+    stamp = _STAMP.search(path.name)
+    if stamp is None:
+        raise SystemExit(f"{path}: no delivery time in the name")
+    return date(int(stamp[1][:4]), int(stamp[1][4:6]), int(stamp[1][6:8]))
+
+
 def outputs(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
@@ -178,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
             if outputs(WORK / name) != outputs(WORK / "plain-moved"):
                 raise SystemExit(f"the {name} run with the store differs from a run without it")
 
+    weekly = periodic(round(args.events * 0.7), args.repeat)
     size = statistics.median(sizes)
     print(f"runs: {args.repeat}, seconds, median (min-max); outputs identical to runs "
           "without the store")
@@ -202,6 +251,13 @@ def main(argv: list[str] | None = None) -> int:
     for name, label in MOVED.items():
         print(f"    {label:<32} {spread(walls[name]):<36} "
               f"{spread([c for _, c in runs[name]])}")
+    print(f"  a periodic review: {PERIODIC_DAYS} days of trail "
+          f"({round(args.events * 0.7):,} events), a {WINDOW_DAYS}-day window moved on "
+          f"{STEP_DAYS} days at a time (no target):")
+    for name, label in PERIODIC.items():
+        with_store, without = weekly[name]["store"], weekly[name]["plain"]
+        print(f"    {label:<32} {spread(with_store):<36} without the store: "
+              f"{spread(without)} ({statistics.median(with_store) / statistics.median(without):.2f} x)")
     print(f"  targets: first <= {TARGET_FIRST} x plain, second <= {TARGET_SECOND} x first, "
           f"rerun < {TARGET_RERUN_SECONDS:.0f} s (judged on medians of wall time)")
     print(f"  store size: {size / 1e6:,.1f} MB for {args.events:,} events = "

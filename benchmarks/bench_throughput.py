@@ -112,11 +112,13 @@ def timed(command: list[str]) -> Run:
     return Run(seconds, usage.ru_maxrss / 1024, peak[0] / 1024, out.decode())
 
 
-def trail(events: int) -> Path:
-    """The synthetic trail of ``events`` events (generated when missing)."""
-    folder = BENCH / f"trail-{events}"
+def trail(events: int, days: int | None = None) -> Path:
+    """The synthetic trail of ``events`` events (over ``days`` days; None: the
+    generator's default), generated when missing."""
+    folder = BENCH / (f"trail-{events}" if days is None else f"trail-{events}-{days}d")
     subprocess.run([sys.executable, str(ROOT / "benchmarks" / "generate_trail.py"),
-                    "--events", str(events), "--out", str(folder)], check=True)
+                    "--events", str(events), "--out", str(folder),
+                    *(() if days is None else ("--days", str(days)))], check=True)
     return folder
 
 

@@ -434,8 +434,10 @@ class Generator:
         }
 
 
-def plan_files(events: int, rng: random.Random) -> list[tuple[str, str, datetime, int]]:
-    """(account, region, delivery time, record count) per file, summing to ``events``."""
+def plan_files(events: int, rng: random.Random, days: int = DAYS
+               ) -> list[tuple[str, str, datetime, int]]:
+    """(account, region, delivery time, record count) per file, summing to ``events``
+    over ``days`` days."""
     sizes = []
     left = events
     while left > 0:
@@ -443,7 +445,7 @@ def plan_files(events: int, rng: random.Random) -> list[tuple[str, str, datetime
         sizes.append(size)
         left -= size
     slots = [(a, r) for a in ACCOUNTS for r in REGIONS]
-    span = DAYS * 86400
+    span = days * 86400
     plan = []
     for i, size in enumerate(sizes):
         account, region = slots[i % len(slots)]
@@ -452,15 +454,15 @@ def plan_files(events: int, rng: random.Random) -> list[tuple[str, str, datetime
     return plan
 
 
-def generate(events: int, out: Path, seed: int = SEED) -> int:
-    """Write the trail under ``out``; return the number of files."""
+def generate(events: int, out: Path, seed: int = SEED, days: int = DAYS) -> int:
+    """Write the trail (``days`` days from START) under ``out``; return the number of files."""
     gen = Generator(seed)
     rng = gen.rng
-    plan = plan_files(events, rng)
+    plan = plan_files(events, rng, days)
     by_account = {a: [r for r in gen.roles if r.account == a] for a in ACCOUNTS}
     weights = {a: [1 + 5 * (i % 7 == 0) + 2 * (i % 3 == 0) for i, _ in enumerate(by_account[a])]
                for a in ACCOUNTS}
-    step = (DAYS * 86400) / max(1, len(plan))
+    step = (days * 86400) / max(1, len(plan))
     for account, region, moment, size in plan:
         records = []
         for j in range(size):
@@ -487,16 +489,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--days", type=int, default=DAYS, help=f"days of trail (default {DAYS})")
     args = parser.parse_args(argv)
     stamp = args.out / ".complete"
-    wanted = f"{GENERATOR_VERSION} {args.events} {args.seed}"
+    wanted = f"{GENERATOR_VERSION} {args.events} {args.seed}" + (
+        f" {args.days} days" if args.days != DAYS else "")
     if stamp.is_file() and stamp.read_text() == wanted:
         return 0
     if args.out.exists():
         import shutil
 
         shutil.rmtree(args.out)
-    files = generate(args.events, args.out, args.seed)
+    files = generate(args.events, args.out, args.seed, args.days)
     stamp.write_text(wanted)
     print(f"wrote {args.events} events in {files} files under {args.out}", file=sys.stderr)
     return 0
