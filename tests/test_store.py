@@ -358,9 +358,10 @@ def test_a_window_moving_on_takes_blocks_of_days(tmp_path: Path,
     taken: list[list[int]] = []  # the sizes of the aggregates each run took
     load = read._load
 
-    def noting(store_: Store, aggregates: list[db.AggregateRow], *rest: Any) -> Any:
+    def noting(store_: Store, aggregates: list[db.AggregateRow], *rest: Any,
+               **options: Any) -> Any:
         taken.append([len(aggregate.members) for aggregate in aggregates])
-        return load(store_, aggregates, *rest)
+        return load(store_, aggregates, *rest, **options)
 
     monkeypatch.setattr(read, "_load", noting)
     for since in ("2026-11-03", "2026-11-04"):
@@ -379,6 +380,96 @@ def test_a_window_moving_on_takes_blocks_of_days(tmp_path: Path,
             assert len(blocks) <= 3 and sum(blocks) >= len(
                 [f for f in ALL_FILES if any(f"/11/0{d.day}/" in f for d in block)]) - 2
     assert_store_sound(store)
+
+
+def _helped(monkeypatch: pytest.MonkeyPatch, everything: bool = False) -> list[int]:
+    """Note how many days each helper process is given (``everything``: all)."""
+    given: list[int] = []
+    share = read._share_days
+
+    def sharing(by_day: dict[Any, list[int]], helper: bool) -> Any:
+        mine, theirs = share(by_day, helper)
+        if everything and helper:
+            mine, theirs = [], sorted((d, m) for d, m in by_day.items() if d is not None)
+        given.append(len(theirs))
+        return mine, theirs
+
+    monkeypatch.setattr(read, "_share_days", sharing)
+    return given
+
+
+def _kept_aggregates(path: Path) -> set[frozenset[tuple[str, str]]]:
+    """Each aggregate, as the (file, way) of the results it holds."""
+    with Store.open(path) as opened:
+        location = {unit.id: unit.location for unit in opened.units()}
+        held = {kept.id: (location[kept.unit], kept.way) for kept in opened.results()}
+        return {frozenset(held[m] for m in aggregate.members)
+                for aggregate in opened.aggregates()}
+
+
+def test_a_helper_process_merges_days_as_this_one_would(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A window that moved on merges most results one by one: a forked
+    helper takes blocks of days. Same result, same days and blocks kept."""
+    moved = Filters(window=Window(since=datetime(2026, 11, 3, tzinfo=UTC)))
+    stores = {workers: tmp_path / f"{workers}.db" for workers in (1, 2)}
+    given = _helped(monkeypatch)
+    for workers, path in stores.items():
+        stored(path, ALL_FILES, workers=workers)
+        result, report = stored(path, ALL_FILES, moved, workers=workers)
+        assert_same(result, plain(ALL_FILES, moved))
+        assert report.from_store >= read.HELPER_FROM
+    assert given[0] == 0 and given[-1] > 0  # one worker: no helper; two: a helper
+    kept = [_kept_aggregates(path) for path in stores.values()]
+    assert kept[0] == kept[1] and len(kept[0]) > 3
+    for path in stores.values():
+        assert_store_sound(path)
+
+
+@pytest.mark.parametrize("damage", ["bytes", "replaced"])
+def test_a_helper_process_reports_what_went_wrong(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  damage: str) -> None:
+    path = tmp_path / "store.db"
+    stored(path, ALL_FILES, workers=2)
+    with sqlite3.connect(path) as connection:
+        connection.execute("DELETE FROM aggregates")
+        if damage == "bytes":
+            connection.execute("UPDATE results SET data = x'00010203' WHERE id = "
+                               "(SELECT max(id) FROM results)")
+    if damage == "replaced":  # the helper, forked, finds a result gone
+        kept_data = db.Store.result_data
+        monkeypatch.setattr(db.Store, "result_data",  # a day's, not the file with no day
+                            lambda self, ids: list(kept_data(self, ids))[len(ids) > 1:])
+    given = _helped(monkeypatch, everything=True)
+    message = "damaged store .*store rebuild" if damage == "bytes" else "run again"
+    with pytest.raises(InputError, match=message):
+        stored(path, ALL_FILES, workers=2)
+    assert given and given[-1] > 0
+
+
+def test_days_are_shared_with_a_helper_by_block() -> None:
+    first = date.fromordinal(date(2026, 11, 4).toordinal() // 16 * 16)
+    by_day: dict[date | None, list[int]] = {
+        date.fromordinal(first.toordinal() + n): list(range(n * 10, n * 10 + 10))
+        for n in range(40)}
+    by_day[None] = [999]
+    mine, theirs = read._share_days(by_day, helper=True)
+    blocks = [{day.toordinal() // 16 for day in days}
+              for days in (mine, [day for day, _ in theirs])]
+    assert blocks[0] and blocks[1] and not blocks[0] & blocks[1]  # 40 days: by blocks of 16
+    week = {day: by_day[day] for day in sorted(d for d in by_day if d is not None)[:7]}
+    mine, theirs = read._share_days(week, helper=True)  # in one block of 16: by blocks of 4
+    fours = [{day.toordinal() // 4 for day in days}
+             for days in (mine, [day for day, _ in theirs])]
+    assert fours[0] and fours[1] and not fours[0] & fours[1]
+    mine, theirs = read._share_days(by_day, helper=True)
+    assert sorted([*mine, *(day for day, _ in theirs)]) == sorted(
+        day for day in by_day if day is not None)
+    assert all(members == by_day[day] for day, members in theirs)
+    assert read._share_days(by_day, helper=False) == (sorted(mine + [d for d, _ in theirs]), [])
+    few = {day: members for day, members in list(by_day.items())[:6]}
+    assert read._share_days(few, helper=True)[1] == []  # too few results to fork for
 
 
 # -- the file itself -----------------------------------------------------------------------

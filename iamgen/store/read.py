@@ -9,6 +9,8 @@ results merge in any order to the same totals. Files are listed as always
 
 from __future__ import annotations
 
+import multiprocessing
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
 from time import monotonic
+from typing import Any
 
 from ..errors import InputError
 from ..model import Filters
@@ -27,7 +30,15 @@ from ..scanning.units import UnitJob, UnitsRead, Way, scan_units
 from ..sources.base import RecordSource, TrailFile, VersionedSource
 from .codec import CodecError, decode, decode_unit, encode, encode_unit
 from .db import AggregateRow, PendingResult, Store
-from .plan import filters_key, gone, make_cover, make_plan, roll_up, spent_aggregates
+from .plan import (
+    BLOCK_DAYS,
+    filters_key,
+    gone,
+    make_cover,
+    make_plan,
+    roll_up,
+    spent_aggregates,
+)
 from .rules import Rules, current_rules
 
 # A run that took pieces from the store and read new files to keep, or
@@ -95,7 +106,8 @@ def read_with_store(path: str | Path, source: RecordSource, filters: Filters, wo
     def load() -> None:
         """What the store holds for this run, merged (while worker processes read)."""
         with Store.open(path, create=False) as store, collecting_rarely():
-            loaded.append(_load(store, cover.aggregates, cover.singles, days, rules_id))
+            loaded.append(_load(store, cover.aggregates, cover.singles, days, rules_id,
+                                helper=workers > 1))
 
     read = UnitsRead([], [], [])
     if plan.jobs:
@@ -162,11 +174,12 @@ def _day(span: tuple[datetime, datetime] | None) -> date | None:
 
 
 def _load(store: Store, aggregates: list[AggregateRow], singles: list[int],
-          days: dict[int, date | None], rules: int) -> ScanResult:
+          days: dict[int, date | None], rules: int, helper: bool = False) -> ScanResult:
     """The aggregates and single results named, merged (usages pending, in order).
     Single results are merged by the day their file starts on (``days``), and
     each day's kept as an aggregate for the next run; whole days are then
-    rolled up into blocks (:func:`~.plan.roll_up`), each kept too.
+    rolled up into blocks (:func:`~.plan.roll_up`), each kept too. ``helper``:
+    a forked process may merge a share of the days (when there are many).
     An aggregate another run dropped since this one looked is replaced by its
     results; a result another run replaced since is an error (run again)."""
     result = ScanResult()
@@ -183,29 +196,151 @@ def _load(store: Store, aggregates: list[AggregateRow], singles: list[int],
         by_day: dict[date | None, list[int]] = {}
         for single in singles:
             by_day.setdefault(days.get(single), []).append(single)
-        for day in sorted(by_day, key=lambda d: (d is not None, d)):
-            members = by_day[day]
+        undated = by_day.pop(None, [])
+        if undated:  # files with no event a window could cut: in no day's piece
             loose = ScanResult()
-            found = 0
-            for _, data in store.result_data(members):
-                decode_unit(data).add_to(loose)
-                found += 1
-            if found != len(members):
-                raise InputError(f"{store.path}: another run replaced results while this one "
-                                 "read the store: run again")
-            if day is None:  # files with no event a window could cut: in no day's piece
-                result.merge_shipment(loose.ship())
-                continue
-            rows = loose.export_rows()
-            if len(members) >= DAY_AGGREGATE_FROM:
-                store.put_aggregate(rules, members, encode(rows))
-            pieces.append(_Piece(frozenset((day,)), members, rows))
-        for piece in _rolled_up(store, rules, pieces):
+            _add_results(store, undated, loose)
+            result.merge_shipment(loose.ship())
+        latest = max([*by_day, *(max(p.days) for p in pieces if p.days)], default=None)
+        mine, theirs = _share_days(by_day, helper)
+        with _DayMerger(store.path, rules, theirs, latest) as merger:
+            for day in mine:
+                rows, data = _merged_day(store, rules, by_day[day])
+                pieces.append(_Piece(frozenset((day,)), by_day[day], rows, data))
+            pieces.extend(merger.pieces())
+        for piece in _rolled_up(store, rules, pieces, latest):
             result.merge_rows(piece.rows)
     except (CodecError, DamagedRows) as exc:
         raise InputError(f"{store.path}: damaged store (a result cannot be read: {exc}); "
                          "`iamgen store rebuild` reads its files again") from None
     return result
+
+
+def _add_results(store: Store, members: list[int], into: ScanResult) -> None:
+    """Add the single results ``members`` to ``into``."""
+    found = 0
+    for _, data in store.result_data(members):
+        decode_unit(data).add_to(into)
+        found += 1
+    if found != len(members):
+        raise InputError(f"{store.path}: another run replaced results while this one "
+                         "read the store: run again")
+
+
+def _merged_day(store: Store, rules: int, members: list[int]) -> tuple[ResultRows, bytes]:
+    """One day's single results merged, as rows and as bytes (kept as an
+    aggregate when there are a few)."""
+    loose = ScanResult()
+    _add_results(store, members, loose)
+    rows = loose.export_rows()
+    data = encode(rows)
+    if len(members) >= DAY_AGGREGATE_FROM:
+        store.put_aggregate(rules, members, data)
+    return rows, data
+
+
+# Days of single results are merged in a helper process beside this one when
+# there are at least this many results (a result merges in about the time its
+# file reads: a window that moved on for the first time merges most of them).
+HELPER_FROM = 64
+
+
+def _share_days(by_day: dict[date | None, list[int]], helper: bool
+                ) -> tuple[list[date], list[tuple[date, list[int]]]]:
+    """The days this process merges, and those (with their results) a helper
+    process merges: none, unless ``helper`` and there are enough results.
+    Days are shared by aligned block (of the largest size below the largest
+    in :data:`~.plan.BLOCK_DAYS` that makes two shares or more), so each
+    process rolls up blocks of its own days."""
+    dated = sorted(day for day in by_day if day is not None)
+    if (not helper or sum(len(by_day[day]) for day in dated) < HELPER_FROM
+            or "fork" not in multiprocessing.get_all_start_methods()):
+        return dated, []
+    blocks: dict[int, list[date]] = {}
+    for size in (*BLOCK_DAYS[-2::-1], 1):
+        blocks = {}
+        for day in dated:
+            blocks.setdefault(day.toordinal() // size, []).append(day)
+        if len(blocks) > 1:
+            break
+    load = {block: sum(len(by_day[day]) for day in held) for block, held in blocks.items()}
+    shares: tuple[list[date], list[date]] = ([], [])
+    loads = [0, 0]
+    for block in sorted(blocks, key=lambda b: (-load[b], b)):  # largest first
+        lighter = 0 if loads[0] <= loads[1] else 1
+        shares[lighter].extend(blocks[block])
+        loads[lighter] += load[block]
+    return sorted(shares[0]), [(day, by_day[day]) for day in sorted(shares[1])]
+
+
+class _DayMerger:
+    """A forked process that merges days of single results (:func:`_merged_day`,
+    on its own connection to the store) and sends their rows back; with no
+    days, nothing is started."""
+
+    def __init__(self, path: Path, rules: int, days: list[tuple[date, list[int]]],
+                 latest: date | None) -> None:
+        self._process: Any = None
+        self._receiver: Any = None
+        if not days:
+            return
+        context = multiprocessing.get_context("fork")
+        self._receiver, sender = context.Pipe(duplex=False)
+        self._process = context.Process(target=_merge_days,
+                                        args=(path, rules, days, latest, sender), daemon=True)
+        self._process.start()
+        sender.close()
+
+    def __enter__(self) -> _DayMerger:
+        return self
+
+    def pieces(self) -> list[_Piece]:
+        """The days merged (waits for them); the helper's error, raised here."""
+        if self._receiver is None:
+            return []
+        try:
+            kind, payload = self._receiver.recv()
+        except EOFError:
+            raise RuntimeError("a store helper process died") from None
+        if kind == "damaged":
+            raise DamagedRows(payload)
+        if kind == "input":
+            raise InputError(payload)
+        if kind == "error":
+            raise RuntimeError(f"a store helper process failed:\n{payload}")
+        return [_Piece(frozenset(held), members, decode(data))
+                for held, members, data in payload]
+
+    def __exit__(self, *_: object) -> None:
+        if self._process is not None:
+            self._receiver.close()
+            if self._process.is_alive():  # done sending (or this one failed first)
+                self._process.terminate()
+            self._process.join()
+
+
+def _merge_days(path: Path, rules: int, days: list[tuple[date, list[int]]],
+                latest: date | None, sender: Any) -> None:
+    """The helper process of :class:`_DayMerger`: its days merged, then rolled
+    up, sent as (days, members, bytes)."""
+    try:
+        with Store.open(path, create=False) as store, collecting_rarely():
+            pieces = []
+            for day, members in days:
+                rows, data = _merged_day(store, rules, members)
+                pieces.append(_Piece(frozenset((day,)), members, rows, data))
+            merged = [(sorted(piece.days or ()), piece.members,
+                       piece.data if piece.data is not None else encode(piece.rows))
+                      for piece in _rolled_up(store, rules, pieces, latest)]
+        sender.send(("done", merged))
+    except (CodecError, DamagedRows) as exc:
+        sender.send(("damaged", str(exc)))
+    except InputError as exc:
+        sender.send(("input", str(exc)))
+    except BaseException:  # noqa: BLE001 - reported to the parent, which raises
+        sender.send(("error", traceback.format_exc()))
+    finally:
+        sender.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +350,7 @@ class _Piece:
     days: frozenset[date] | None  # the days its results start on (None: not all known)
     members: list[int]
     rows: ResultRows
+    data: bytes | None = None  # the rows encoded, when they were
 
 
 def _whole_days(members: Iterable[int], days: dict[int, date | None]) -> frozenset[date] | None:
@@ -228,21 +364,23 @@ def _whole_days(members: Iterable[int], days: dict[int, date | None]) -> frozens
     return frozenset(held)
 
 
-def _rolled_up(store: Store, rules: int, pieces: list[_Piece]) -> list[_Piece]:
+def _rolled_up(store: Store, rules: int, pieces: list[_Piece], latest: date | None
+               ) -> list[_Piece]:
     """``pieces``, those that make up whole blocks of days merged into them
-    (:func:`~.plan.roll_up`), each block kept as an aggregate."""
+    (:func:`~.plan.roll_up`; none ends on ``latest``), each block kept as an
+    aggregate."""
     known = list(pieces)
-    latest = max((max(p.days) for p in pieces if p.days), default=None)
     merged_away: set[int] = set()
     for group in roll_up([piece.days for piece in pieces], latest):
         block = ScanResult()
         for index in group:
             block.merge_rows(known[index].rows)
         rows = block.export_rows()
+        data = encode(rows)
         members = sorted(member for index in group for member in known[index].members)
-        store.put_aggregate(rules, members, encode(rows))
+        store.put_aggregate(rules, members, data)
         known.append(_Piece(frozenset().union(*(known[i].days or () for i in group)),
-                            members, rows))
+                            members, rows, data))
         merged_away.update(group)
     return [piece for index, piece in enumerate(known) if index not in merged_away]
 
