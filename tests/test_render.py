@@ -309,6 +309,8 @@ def test_hcl_string_round_trips_through_python_hcl2(value: str) -> None:
 @example("StringLike")
 @example("2012-10-17")
 @example("a: b")
+@example("arn:aws:s3:::b/\ufffe")  # noncharacters: outside YAML's printable set
+@example("\uffff")
 def test_yaml_string_and_key_round_trip(value: str) -> None:
     assert yaml.safe_load(f"k: {yaml_string(value)}\n") == {"k": value}
     assert yaml.safe_load(f"{yaml_key(value)}: 1\n") == {value: 1}

@@ -10,9 +10,10 @@ import re
 
 _HCL_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _YAML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-# C0/C1 controls, DEL, and the characters YAML and editors treat as line or
-# byte-order marks.
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+# C0/C1 controls, DEL, the characters YAML and editors treat as line or
+# byte-order marks, and the noncharacters U+FFFE and U+FFFF (outside YAML's
+# printable set: a YAML reader refuses them written as themselves).
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
 # What IAM accepts in a policy description.
 _NOT_IAM_DESCRIPTION = re.compile(r"[^\t\n\r\x20-\x7e\xa1-\xff]")
 
@@ -24,7 +25,7 @@ def _escape_unicode(char: str) -> str:
 
 # Every character either format writes other than as itself: the escapes
 # above and _UNPRINTABLE. One pass finds them; most values have none.
-_SPECIAL = re.compile(r'["\\\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]')
+_SPECIAL = re.compile(r'["\\\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]')
 
 
 def _hcl_escape(found: re.Match[str]) -> str:
