@@ -10,6 +10,7 @@ import re
 import shutil
 import sqlite3
 import tempfile
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from benchmarks import generate_trail
 from iamgen.commands.summary import store_lines
 from iamgen.errors import InputError
 from iamgen.model import Filters, Window
@@ -282,9 +284,9 @@ def test_a_run_that_adds_files_keeps_all_it_counts_as_one_piece(
     stored(store, TWO_DAYS, workers=2)  # takes it, reads the rest: keeps one of all
     pieces: list[int] = []
 
-    def counted(data: bytes) -> Any:
+    def counted(data: bytes, where: object) -> Any:
         pieces.append(1)
-        return codec.decode(data)
+        return codec.decode(data, where)
 
     monkeypatch.setattr(read, "decode", counted)
     again, report = stored(store, TWO_DAYS)
@@ -470,6 +472,62 @@ def test_days_are_shared_with_a_helper_by_block() -> None:
     assert read._share_days(by_day, helper=False) == (sorted(mine + [d for d, _ in theirs]), [])
     few = {day: members for day, members in list(by_day.items())[:6]}
     assert read._share_days(few, helper=True)[1] == []  # too few results to fork for
+
+
+class _CountingFacts:
+    """Stands in for the codec's facts decoder, counting what it decodes."""
+
+    def __init__(self, decoder: Any) -> None:
+        self.decoder, self.calls = decoder, 0
+
+    def decode(self, raw: Any) -> Any:
+        self.calls += 1
+        return self.decoder.decode(raw)
+
+
+def test_a_run_without_request_contexts_leaves_kept_facts_undecoded(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """(Calls that wait for an id another record announces read their facts
+    as the result is read: the synthetic trail has none.)"""
+    generate_trail.generate(6000, tmp_path / "trail", seed=3)
+    files = sorted(str(p) for p in (tmp_path / "trail").rglob("*.gz"))
+    path = tmp_path / "store.db"
+    stored(path, files, workers=2)  # each process's files kept merged: the reruns take those
+    counting = _CountingFacts(codec._FACTS)
+    monkeypatch.setattr(codec, "_FACTS", counting)
+    bare, _ = stored(path, files)
+    bare.leave_out_contexts()
+    full = plain(files)
+    assert any(usage.context for usage in full.usages())
+    assert [replace(u, context=()) for u in full.usages()] == list(bare.usages())
+    assert counting.calls == 0
+    with_contexts, _ = stored(path, files)
+    assert with_contexts.usages() == full.usages() and counting.calls > 0
+
+
+def test_kept_facts_are_bytes_for_bytes_what_was_kept(tmp_path: Path) -> None:
+    rows = plain(ALL_FILES).export_rows()
+    data = codec.encode(rows)
+    again = codec.decode(data, tmp_path)
+    assert isinstance(again.facts, codec.KeptFacts) and list(again.facts) == rows.facts
+    assert codec.encode(again) == data
+
+
+def test_kept_facts_that_do_not_decode_are_a_damaged_store(tmp_path: Path) -> None:
+    """Facts are decoded when first read, after the store was read: bytes
+    that are no facts are a damaged store then, not a traceback."""
+    path = tmp_path / "store.db"
+    stored(path, ALL_FILES)
+    stored(path, ALL_FILES)
+    with sqlite3.connect(path) as connection:
+        for number, data in connection.execute("SELECT id, data FROM aggregates").fetchall():
+            rows = codec.decode(data, path)
+            bogus = codec._ENCODER.encode(rows._replace(facts=[["not", "a table"]] * len(rows.facts)))
+            connection.execute("UPDATE aggregates SET data = ? WHERE id = ?",
+                               (codec._deflate.compress(bogus), number))
+    with pytest.raises(InputError, match="damaged store .*store rebuild"):
+        result, _ = stored(path, ALL_FILES)  # (calls awaiting an id read theirs here)
+        result.usages()
 
 
 # -- the file itself -----------------------------------------------------------------------

@@ -9,7 +9,7 @@ Results merge in any order to the same totals.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from operator import itemgetter
@@ -123,6 +123,20 @@ Context = tuple[tuple[str, str, int], ...]
 # Given for the contexts made so far: usages are made without their context
 # (ScanResult.leave_out_contexts).
 _LEFT_OUT: dict[Any, Context] = {}
+
+
+class _NoneMade:
+    """The contexts made of a shipment's facts when usages get none: every
+    one empty (its facts, perhaps not decoded yet, are never read)."""
+
+    def __getitem__(self, index: int) -> Context:
+        return ()
+
+    def __setitem__(self, index: int, context: Context) -> None:
+        pass
+
+
+_NONE_MADE = _NoneMade()
 
 
 def _context_of(facts: dict[tuple[str, str], int] | None,
@@ -593,8 +607,8 @@ class ScanResult:
                 self._sorted = SortedUsages(totals.usage(contexts) for _, totals in own)
             elif not own and len(self._shipped) == 1:  # as a rerun from a store has it
                 shipment = self._shipped[0]  # sorted, each usage once: taken as it is
-                made: list[Context | None] = [None if self._with_contexts else ()] * len(
-                    shipment.facts)
+                made: list[Context | None] | _NoneMade = (
+                    [None] * len(shipment.facts) if self._with_contexts else _NONE_MADE)
                 self._sorted = SortedUsages(
                     _row_usage(shipment.principals, shipment.facts, row, made)
                     for row in shipment.rows)
@@ -695,7 +709,7 @@ class ScanResult:
         return own
 
     def _add_usage_rows(self, principals: tuple[Principal, ...],
-                        facts: list[dict[tuple[str, str], int]],
+                        facts: Sequence[dict[tuple[str, str], int]],
                         rows: list[tuple[Any, ...]]) -> None:
         self._sorted = None
         for row in rows:
@@ -739,8 +753,8 @@ class FactTables:
         return found
 
 
-def _row_usage(principals: tuple[Principal, ...], facts: list[dict[tuple[str, str], int]],
-               row: tuple[Any, ...], contexts: list[Context | None]) -> Usage:
+def _row_usage(principals: tuple[Principal, ...], facts: Sequence[dict[tuple[str, str], int]],
+               row: tuple[Any, ...], contexts: list[Context | None] | _NoneMade) -> Usage:
     """The usage of one row; ``contexts``: the context of each of ``facts``
     made so far (None: not yet)."""
     index, action, resource, conditions, denied, count, first, last, regions, which, eid = row
@@ -753,7 +767,7 @@ def _row_usage(principals: tuple[Principal, ...], facts: list[dict[tuple[str, st
                  first, last, regions, context, eid)
 
 
-def _row_totals(principals: tuple[Principal, ...], facts: list[dict[tuple[str, str], int]],
+def _row_totals(principals: tuple[Principal, ...], facts: Sequence[dict[tuple[str, str], int]],
                 row: tuple[Any, ...]) -> UsageTotals:
     """The totals of one row (its facts the table's: copy them before they may grow)."""
     index, action, resource, conditions, denied, count, first, last, regions, which, eid = row
@@ -792,7 +806,7 @@ class ResultRows(NamedTuple):
     warned: dict[str, int]  # warnings per location, shown or not
     principals: list[tuple[str, str]]  # (ARN, kind): usages and events name them by index
     principal_events: list[tuple[int, int]]  # (principal's index, events)
-    facts: list[dict[tuple[str, str], int]]  # calls per (fact, value): usages name them by index
+    facts: Sequence[dict[tuple[str, str], int]]  # calls per (fact, value): usages name them by index
     usages: list[UsageRow]  # sorted by usage
     awaiting: list[tuple[str, str, UsageRow]]  # uses of "*" waiting for (kind, id)
     announced: list[tuple[str, str, tuple[str, ...]]]  # (kind, id, resources)
@@ -807,7 +821,7 @@ class Shipment:
 
     totals: ScanResult
     principals: tuple[Principal, ...]
-    facts: list[dict[tuple[str, str], int]]  # the rows name them by index
+    facts: Sequence[dict[tuple[str, str], int]]  # the rows name them by index
     rows: list[tuple[Any, ...]]
 
     def keyed_rows(self) -> Iterator[tuple[UsageKey, Any]]:
@@ -823,8 +837,7 @@ def _combined(parts: list[tuple[UsageKey, Any]], contexts: dict[Any, Context]) -
     """One Usage per key of sorted (key, totals or shipped row) pairs; equal
     keys (adjacent: the same usage seen by two processes) are added up.
     ``contexts``: those made so far (:data:`_LEFT_OUT`: usages get none)."""
-    made: dict[int, list[Context | None]] = {}  # by id() of a shipment's facts: contexts made
-    unmade = () if contexts is _LEFT_OUT else None
+    made: dict[int, list[Context | None] | _NoneMade] = {}  # by id() of a shipment's facts
     usages: list[Usage] = []
     count = len(parts)
     index = 0
@@ -840,10 +853,11 @@ def _combined(parts: list[tuple[UsageKey, Any]], contexts: dict[Any, Context]) -
                 principals, facts, row = item
                 these = made.get(id(facts))
                 if these is None:
-                    these = made[id(facts)] = [unmade] * len(facts)
+                    these = made[id(facts)] = (_NONE_MADE if contexts is _LEFT_OUT
+                                               else [None] * len(facts))
                 usages.append(_row_usage(principals, facts, row, these))
         else:
-            (totals,) = _combined_totals(parts[index:end])
+            (totals,) = _combined_totals(parts[index:end], facts=contexts is not _LEFT_OUT)
             usages.append(totals.usage(contexts))
         index = end
     return usages
@@ -893,13 +907,21 @@ def _rows_of(parts: list[tuple[UsageKey, Any]], principals: dict[Principal, int]
     return rows
 
 
-def _combined_totals(parts: list[tuple[UsageKey, Any]]) -> Iterator[UsageTotals]:
-    """:func:`_combined`, as totals (owned by no table: never change them)."""
+def _combined_totals(parts: list[tuple[UsageKey, Any]], *, facts: bool = True
+                     ) -> Iterator[UsageTotals]:
+    """:func:`_combined`, as totals (owned by no table: never change them);
+    without ``facts``, shipped rows' facts are not read (nor added up)."""
     pending: UsageTotals | None = None
     owned = False  # whether ``pending`` is a copy (a table's entry or a row is never changed)
     last_key: UsageKey | None = None
     for key, item in parts:
-        totals = item if item.__class__ is UsageTotals else _row_totals(*item)
+        if item.__class__ is UsageTotals:
+            totals = item
+        elif facts:
+            totals = _row_totals(*item)
+        else:
+            principals, _, row = item
+            totals = _row_totals(principals, (), row[:9] + (-1,) + row[10:])
         if pending is not None and key == last_key:
             if not owned:
                 pending, owned = pending.copy(), True

@@ -28,7 +28,7 @@ from ..scanning.outcomes import UnitOutcomes
 from ..scanning.tally import DamagedRows, ResultRows, ScanResult
 from ..scanning.units import UnitJob, UnitsRead, Way, scan_units
 from ..sources.base import RecordSource, TrailFile, VersionedSource
-from .codec import CodecError, decode, decode_unit, encode, encode_unit
+from .codec import CodecError, damaged_store, decode, decode_unit, encode, encode_unit
 from .db import AggregateRow, PendingResult, Store
 from .plan import (
     BLOCK_DAYS,
@@ -192,7 +192,7 @@ def _load(store: Store, aggregates: list[AggregateRow], singles: list[int],
                 singles.extend(aggregate.members)
             else:
                 pieces.append(_Piece(_whole_days(aggregate.members, days),
-                                     list(aggregate.members), decode(data)))
+                                     list(aggregate.members), decode(data, store.path)))
         by_day: dict[date | None, list[int]] = {}
         for single in singles:
             by_day.setdefault(days.get(single), []).append(single)
@@ -211,8 +211,7 @@ def _load(store: Store, aggregates: list[AggregateRow], singles: list[int],
         for piece in _rolled_up(store, rules, pieces, latest):
             result.merge_rows(piece.rows)
     except (CodecError, DamagedRows) as exc:
-        raise InputError(f"{store.path}: damaged store (a result cannot be read: {exc}); "
-                         "`iamgen store rebuild` reads its files again") from None
+        raise damaged_store(store.path, exc) from None
     return result
 
 
@@ -280,6 +279,7 @@ class _DayMerger:
 
     def __init__(self, path: Path, rules: int, days: list[tuple[date, list[int]]],
                  latest: date | None) -> None:
+        self._path = path
         self._process: Any = None
         self._receiver: Any = None
         if not days:
@@ -308,7 +308,7 @@ class _DayMerger:
             raise InputError(payload)
         if kind == "error":
             raise RuntimeError(f"a store helper process failed:\n{payload}")
-        return [_Piece(frozenset(held), members, decode(data))
+        return [_Piece(frozenset(held), members, decode(data, self._path))
                 for held, members, data in payload]
 
     def __exit__(self, *_: object) -> None:
