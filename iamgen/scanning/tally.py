@@ -839,13 +839,8 @@ def _combined(parts: list[tuple[UsageKey, Any]], contexts: dict[Any, Context]) -
     ``contexts``: those made so far (:data:`_LEFT_OUT`: usages get none)."""
     made: dict[int, list[Context | None] | _NoneMade] = {}  # by id() of a shipment's facts
     usages: list[Usage] = []
-    count = len(parts)
-    index = 0
-    while index < count:
-        key, item = parts[index]
-        end = index + 1
-        while end < count and parts[end][0] == key:
-            end += 1
+    for index, end in _runs(parts):
+        item = parts[index][1]
         if end == index + 1:  # most usages: one part, made into a Usage directly
             if item.__class__ is UsageTotals:
                 usages.append(item.usage(contexts))
@@ -859,8 +854,20 @@ def _combined(parts: list[tuple[UsageKey, Any]], contexts: dict[Any, Context]) -
         else:
             (totals,) = _combined_totals(parts[index:end], facts=contexts is not _LEFT_OUT)
             usages.append(totals.usage(contexts))
-        index = end
     return usages
+
+
+def _runs(parts: list[tuple[UsageKey, Any]]) -> Iterator[tuple[int, int]]:
+    """(start, end) of each run of equal keys in sorted (key, item) pairs."""
+    count = len(parts)
+    index = 0
+    while index < count:
+        key = parts[index][0]
+        end = index + 1
+        while end < count and parts[end][0] == key:
+            end += 1
+        yield index, end
+        index = end
 
 
 def _rows_of(parts: list[tuple[UsageKey, Any]], principals: dict[Principal, int],
@@ -872,13 +879,8 @@ def _rows_of(parts: list[tuple[UsageKey, Any]], principals: dict[Principal, int]
     # By id() of a shipment's principals, then of its facts: their new indexes.
     renumbered: dict[int, list[int | None]] = {}
     rows: list[tuple[Any, ...]] = []
-    count = len(parts)
-    index = 0
-    while index < count:
-        key, item = parts[index]
-        end = index + 1
-        while end < count and parts[end][0] == key:
-            end += 1
+    for index, end in _runs(parts):
+        item = parts[index][1]
         if end > index + 1:
             (totals,) = _combined_totals(parts[index:end])
             rows.append(_row_of(principals, facts, totals))
@@ -903,7 +905,6 @@ def _rows_of(parts: list[tuple[UsageKey, Any]], principals: dict[Principal, int]
                 which = table
             rows.append((principal, row[1], row[2], row[3], row[4], row[5], row[6], row[7],
                          row[8], which, row[10]))
-        index = end
     return rows
 
 
