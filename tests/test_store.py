@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -13,6 +14,7 @@ import tempfile
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -428,6 +430,63 @@ def test_a_helper_process_merges_days_as_this_one_would(tmp_path: Path,
         assert_store_sound(path)
 
 
+def test_a_day_kept_twice_is_rolled_up_once_with_a_helper_or_without(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files of a day that came late are merged beside that day's aggregate:
+    the helper leaves blocks holding such a day to this process, so the store
+    keeps the same days and blocks either way (the smaller day is spent)."""
+    late = [f for f in ALL_FILES if "/11/05/" in f][-3:]
+    runs = [(None, [f for f in ALL_FILES if f not in late]), ("2026-11-03", ALL_FILES),
+            ("2026-11-03", ALL_FILES), ("2026-11-04", ALL_FILES)]
+    monkeypatch.setattr(read, "HELPER_FROM", 1)
+    given = _helped(monkeypatch, everything=True)  # the helper takes the late files' day
+    kept = []
+    for workers in (1, 2):
+        path = tmp_path / f"{workers}.db"
+        for since, files in runs:
+            window = Filters(window=Window(
+                since=None if since is None else datetime.fromisoformat(f"{since}T00:00:00+00:00")))
+            result, _ = stored(path, files, window, workers=workers)
+            assert_same(result, plain(files, window))
+        kept.append(_kept_aggregates(path))
+        assert_store_sound(path)
+    assert given[-1] > 0 and kept[0] == kept[1]
+    # The block of 11-04 to 11-07 was made again with the late files, and the
+    # one without them spent (its days are held, wholly, by the new one).
+    large = [{f for f, _ in held} for held in kept[0] if len(held) > len(ALL_FILES) // 2]
+    assert large and all(set(late) <= held for held in large)
+
+
+def test_when_the_helper_cannot_start_or_dies_this_process_merges_its_days(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    moved = Filters(window=Window(since=datetime(2026, 11, 3, tzinfo=UTC)))
+    expected = plain(ALL_FILES, moved)
+    given = _helped(monkeypatch, everything=True)
+    for failure in ("start", "death"):
+        with monkeypatch.context() as patched:
+            if failure == "start":
+                class CannotFork:
+                    def __init__(self, *args: Any, **options: Any) -> None:
+                        pass
+
+                    def start(self) -> None:
+                        raise OSError(12, "Cannot allocate memory")
+
+                forking = multiprocessing.get_context("fork")
+                patched.setattr(read, "multiprocessing", SimpleNamespace(
+                    get_all_start_methods=multiprocessing.get_all_start_methods,
+                    get_context=lambda method: SimpleNamespace(Pipe=forking.Pipe,
+                                                               Process=CannotFork)))
+            else:
+                patched.setattr(read, "_merge_days", lambda *args: os._exit(1))
+            path = tmp_path / f"{failure}.db"
+            stored(path, ALL_FILES, workers=2)
+            result, _ = stored(path, ALL_FILES, moved, workers=2)
+        assert_same(result, expected)
+        assert_store_sound(path)
+    assert given[-1] > 0 and not multiprocessing.active_children()
+
+
 @pytest.mark.parametrize("damage", ["bytes", "replaced"])
 def test_a_helper_process_reports_what_went_wrong(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch,
@@ -447,7 +506,7 @@ def test_a_helper_process_reports_what_went_wrong(tmp_path: Path,
     message = "damaged store .*store rebuild" if damage == "bytes" else "run again"
     with pytest.raises(InputError, match=message):
         stored(path, ALL_FILES, workers=2)
-    assert given and given[-1] > 0
+    assert given and given[-1] > 0 and not multiprocessing.active_children()
 
 
 def test_days_are_shared_with_a_helper_by_block() -> None:

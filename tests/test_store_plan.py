@@ -139,3 +139,24 @@ def test_roll_up_makes_blocks_of_whole_days_then_blocks_of_blocks() -> None:
     assert roll_up([pieces[0], pieces[1], pieces[3]], latest=day[10]) == []
     assert roll_up([frozenset(day[:4])], latest=day[10]) == []
     assert roll_up(pieces, latest=None) == []
+
+
+def test_a_day_held_wholly_by_a_fuller_aggregate_of_that_day_is_spent() -> None:
+    day = date(2026, 11, 5)
+    day_of = {m: day for m in (1, 2, 3, 4)}
+    aggregates = [
+        AggregateRow(30, RULES, (1, 2)),  # the day as it was: spent
+        AggregateRow(31, RULES, (1, 2, 3)),  # the day once more of its files came
+        AggregateRow(32, RULES, (4,)),  # one file of it, not held by the others: kept
+        AggregateRow(33, RULES, (9,)),  # the new one, of something else
+    ]
+    assert spent_aggregates(aggregates, 33, {9}, {**day_of, 9: None}, set()) == [30]
+    # A fuller one that is itself spent (it holds a result behind the window) spends nothing.
+    assert spent_aggregates(aggregates, 33, {9}, {**day_of, 9: None}, {3}) == [31]
+
+
+def test_blocks_past_the_last_date_are_never_made() -> None:
+    last = date.max
+    days = [frozenset({date.fromordinal(last.toordinal() - n)}) for n in range(9)]
+    merges = roll_up(days, latest=last)  # blocks of 16 and 64 would end past it: not made
+    assert all(len(pieces) == 4 for pieces in merges)

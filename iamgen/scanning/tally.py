@@ -120,9 +120,15 @@ class UsageTotals:
 
 Context = tuple[tuple[str, str, int], ...]
 
-# Given for the contexts made so far: usages are made without their context
-# (ScanResult.leave_out_contexts).
-_LEFT_OUT: dict[Any, Context] = {}
+class _LeftOut(dict[Any, Context]):
+    """Given for the contexts made so far: usages are made without their
+    context (ScanResult.leave_out_contexts); nothing is ever kept in it."""
+
+    def __setitem__(self, key: Any, value: Context) -> None:
+        raise TypeError("no context is made for usages that leave them out")
+
+
+_LEFT_OUT: dict[Any, Context] = _LeftOut()
 
 
 class _NoneMade:
@@ -790,7 +796,9 @@ class ResultRows(NamedTuple):
     """A :class:`ScanResult` as plain rows (:meth:`ScanResult.export_rows`):
     only tuples, lists, dicts, strings, numbers, datetimes and
     :class:`~iamgen.model.Condition`, so it can be kept in any format that
-    holds those, and added to a result again with :meth:`ScanResult.merge_rows`."""
+    holds those, and added to a result again with :meth:`ScanResult.merge_rows`.
+    (Rows read back from a store may hold ``facts`` as a sequence decoded when
+    first read: :class:`iamgen.store.codec.KeptFacts`.)"""
 
     # files read, events read, events used, bytes read, warnings dropped
     counts: tuple[int, int, int, int, int]

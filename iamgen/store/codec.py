@@ -65,7 +65,8 @@ class KeptFacts(Sequence[dict[tuple[str, str], int]]):
     __slots__ = ("_raw", "_tables", "_where")
 
     def __init__(self, raw: msgspec.Raw, where: object) -> None:
-        self._raw: msgspec.Raw | None = raw
+        # A copy: the Raw holds the whole decompressed aggregate in memory.
+        self._raw: bytes | None = bytes(raw)
         self._tables: list[dict[tuple[str, str], int]] = []
         self._where = where
 

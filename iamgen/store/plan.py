@@ -153,7 +153,7 @@ def is_dead(aggregate: AggregateRow, existing: set[int], rules: int) -> bool:
     return aggregate.rules != rules or not set(aggregate.members) <= existing
 
 
-def spent_aggregates(aggregates: Iterable[AggregateRow], made: int, taken: set[int],
+def spent_aggregates(aggregates: Sequence[AggregateRow], made: int, taken: set[int],
                      day_of: Mapping[int, date | None], behind: set[int]) -> list[int]:
     """Aggregates later runs are not expected to take, once a run kept the
     aggregate ``made`` of the results it ``taken``:
@@ -164,15 +164,25 @@ def spent_aggregates(aggregates: Iterable[AggregateRow], made: int, taken: set[i
       results, or days, again);
     - those holding results the new one holds, only, unless they are one
       day's or one block's (``day_of``, :func:`is_block`): it takes their
-      place. Days and blocks are kept: a window that moves on finds them merged.
+      place. Days and blocks are kept: a window that moves on finds them merged;
+    - a day's or a block's that another aggregate of the same days holds
+      wholly (a day merged again once more of its files came).
     """
+    behind_ids = {a.id for a in aggregates if any(m in behind for m in a.members)}
+    days_of = {a.id: frozenset(day_of.get(m) for m in a.members) for a in aggregates}
+    fuller: dict[frozenset[date | None], list[frozenset[int]]] = {}
+    for aggregate in aggregates:
+        if aggregate.id not in behind_ids:
+            fuller.setdefault(days_of[aggregate.id], []).append(frozenset(aggregate.members))
     spent = []
     for aggregate in aggregates:
         if aggregate.id == made:
             continue
         members = aggregate.members
-        if any(m in behind for m in members) or (
-                taken.issuperset(members) and not is_block({day_of.get(m) for m in members})):
+        block = is_block(days_of[aggregate.id])
+        if aggregate.id in behind_ids or (taken.issuperset(members) and not block) or (
+                block and any(other > set(members)
+                              for other in fuller.get(days_of[aggregate.id], ()))):
             spent.append(aggregate.id)
     return spent
 
@@ -182,6 +192,9 @@ def spent_aggregates(aggregates: Iterable[AggregateRow], made: int, taken: set[i
 # below it): a window that moves on takes a few blocks, in which a usage seen
 # every day is one row, rather than a row per day it was seen.
 BLOCK_DAYS = (4, 16, 64)
+
+
+_LAST_ORDINAL = date.max.toordinal()
 
 
 def block_of(days: Collection[date | None], size: int) -> int | None:
@@ -230,8 +243,8 @@ def roll_up(days: Sequence[frozenset[date] | None], latest: date | None) -> list
             if block is not None:
                 groups.setdefault(block, []).append(index)
         for block, pieces in sorted(groups.items()):
-            if len(pieces) < 2 or block * size < 1:
-                continue
+            if len(pieces) < 2 or block * size < 1 or (block + 1) * size > _LAST_ORDINAL:
+                continue  # (a block past the last day a date can hold: never whole)
             full = block_days(block, size)
             if max(full) >= latest or frozenset().union(*(known[i] or () for i in pieces)) != full:
                 continue

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..model import Filters
-from ..scanning.gc_tuning import collecting_rarely
+from ..scanning.gc_tuning import collecting_rarely, freeze_and_collect_rarely
 from ..scanning.scan import Progress
 from ..scanning.outcomes import UnitOutcomes
 from ..scanning.tally import DamagedRows, ResultRows, ScanResult
@@ -105,9 +105,22 @@ def read_with_store(path: str | Path, source: RecordSource, filters: Filters, wo
 
     def load() -> None:
         """What the store holds for this run, merged (while worker processes read)."""
-        with Store.open(path, create=False) as store, collecting_rarely():
-            loaded.append(_load(store, cover.aggregates, cover.singles, days, rules_id,
-                                helper=workers > 1))
+        by_day: dict[date | None, list[int]] = {}
+        for single in cover.singles:
+            by_day.setdefault(days.get(single), []).append(single)
+        latest = max(filter(None, days.values()), default=None)
+        held = {day for aggregate in cover.aggregates for day in
+                _whole_days(aggregate.members, days) or ()}
+        mine, theirs = _share_days(by_day, workers > 1)
+        # The helper is forked before this process opens the store: an SQLite
+        # connection must never cross a fork, even unused.
+        with _DayMerger(path, rules_id, theirs, latest, held) as merger, \
+                Store.open(path, create=False) as store, collecting_rarely():
+            mine_by_day = {day: by_day[day] for day in mine}
+            if None in by_day:
+                mine_by_day[None] = by_day[None]
+            loaded.append(_load(store, cover.aggregates, mine_by_day, days, rules_id, latest,
+                                merger))
 
     read = UnitsRead([], [], [])
     if plan.jobs:
@@ -173,46 +186,52 @@ def _day(span: tuple[datetime, datetime] | None) -> date | None:
     return None if span is None else span[0].astimezone(UTC).date()
 
 
-def _load(store: Store, aggregates: list[AggregateRow], singles: list[int],
-          days: dict[int, date | None], rules: int, helper: bool = False) -> ScanResult:
-    """The aggregates and single results named, merged (usages pending, in order).
-    Single results are merged by the day their file starts on (``days``), and
-    each day's kept as an aggregate for the next run; whole days are then
-    rolled up into blocks (:func:`~.plan.roll_up`), each kept too. ``helper``:
-    a forked process may merge a share of the days (when there are many).
+def _load(store: Store, aggregates: list[AggregateRow], by_day: dict[date | None, list[int]],
+          days: dict[int, date | None], rules: int, latest: date | None,
+          merger: _DayMerger | None = None) -> ScanResult:
+    """The aggregates and single results (``by_day``: by the day their file
+    starts on, ``days``) named, merged (usages pending, in order), with the
+    days ``merger`` merges. Each day's single results are kept merged for the
+    next run; whole days are then rolled up into blocks (:func:`~.plan.roll_up`;
+    none ends on ``latest``), each kept too.
     An aggregate another run dropped since this one looked is replaced by its
     results; a result another run replaced since is an error (run again)."""
     result = ScanResult()
-    singles = list(singles)
+    by_day = {day: list(members) for day, members in by_day.items()}
     pieces: list[_Piece] = []
     try:
         for aggregate in aggregates:
             data = store.aggregate_data(aggregate.id)
             if data is None:
-                singles.extend(aggregate.members)
+                for member in aggregate.members:
+                    by_day.setdefault(days.get(member), []).append(member)
             else:
                 pieces.append(_Piece(_whole_days(aggregate.members, days),
                                      list(aggregate.members), decode(data, store.path)))
-        by_day: dict[date | None, list[int]] = {}
-        for single in singles:
-            by_day.setdefault(days.get(single), []).append(single)
         undated = by_day.pop(None, [])
         if undated:  # files with no event a window could cut: in no day's piece
             loose = ScanResult()
             _add_results(store, undated, loose)
             result.merge_shipment(loose.ship())
-        latest = max([*by_day, *(max(p.days) for p in pieces if p.days)], default=None)
-        mine, theirs = _share_days(by_day, helper)
-        with _DayMerger(store.path, rules, theirs, latest) as merger:
-            for day in mine:
-                rows, data = _merged_day(store, rules, by_day[day])
-                pieces.append(_Piece(frozenset((day,)), by_day[day], rows, data))
-            pieces.extend(merger.pieces())
+        for day in sorted(d for d in by_day if d is not None):
+            pieces.append(_merged_piece(store, rules, day, by_day[day]))
+        if merger is not None:
+            helped = merger.pieces()
+            if helped is None:  # the helper is gone: its days are merged here
+                helped = [_merged_piece(store, rules, day, members)
+                          for day, members in merger.days]
+            pieces.extend(helped)
         for piece in _rolled_up(store, rules, pieces, latest):
             result.merge_rows(piece.rows)
     except (CodecError, DamagedRows) as exc:
         raise damaged_store(store.path, exc) from None
     return result
+
+
+def _merged_piece(store: Store, rules: int, day: date, members: list[int]) -> _Piece:
+    """One day's single results merged (:func:`_merged_day`), as a piece."""
+    rows, data = _merged_day(store, rules, members)
+    return _Piece(frozenset((day,)), members, rows, data)
 
 
 def _add_results(store: Store, members: list[int], into: ScanResult) -> None:
@@ -274,42 +293,53 @@ def _share_days(by_day: dict[date | None, list[int]], helper: bool
 
 class _DayMerger:
     """A forked process that merges days of single results (:func:`_merged_day`,
-    on its own connection to the store) and sends their rows back; with no
-    days, nothing is started."""
+    on its own connection to the store), rolls up blocks of them (none that
+    holds a day of ``held``: this process has other pieces of those days),
+    and sends their rows back; with no days, nothing is started."""
 
     def __init__(self, path: Path, rules: int, days: list[tuple[date, list[int]]],
-                 latest: date | None) -> None:
+                 latest: date | None, held: set[date]) -> None:
+        self.days = days
         self._path = path
         self._process: Any = None
         self._receiver: Any = None
         if not days:
             return
         context = multiprocessing.get_context("fork")
-        self._receiver, sender = context.Pipe(duplex=False)
-        self._process = context.Process(target=_merge_days,
-                                        args=(path, rules, days, latest, sender), daemon=True)
-        self._process.start()
-        sender.close()
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(target=_merge_days,
+                                  args=(path, rules, days, latest, held, receiver, sender),
+                                  daemon=True)
+        try:
+            process.start()
+        except OSError:  # cannot fork (memory): this process merges the days
+            receiver.close()
+            return
+        finally:
+            sender.close()
+        self._process, self._receiver = process, receiver
 
     def __enter__(self) -> _DayMerger:
         return self
 
-    def pieces(self) -> list[_Piece]:
-        """The days merged (waits for them); the helper's error, raised here."""
+    def pieces(self) -> list[_Piece] | None:
+        """The days merged (waits for them); None when the helper could not
+        start or died (the caller merges :attr:`days`); the helper's error,
+        raised here."""
         if self._receiver is None:
-            return []
+            return None if self.days else []
         try:
             kind, payload = self._receiver.recv()
         except EOFError:
-            raise RuntimeError("a store helper process died") from None
+            return None
         if kind == "damaged":
             raise DamagedRows(payload)
         if kind == "input":
             raise InputError(payload)
         if kind == "error":
             raise RuntimeError(f"a store helper process failed:\n{payload}")
-        return [_Piece(frozenset(held), members, decode(data, self._path))
-                for held, members, data in payload]
+        return [_Piece(frozenset(days), members, decode(data, self._path))
+                for days, members, data in payload]
 
     def __exit__(self, *_: object) -> None:
         if self._process is not None:
@@ -320,25 +350,31 @@ class _DayMerger:
 
 
 def _merge_days(path: Path, rules: int, days: list[tuple[date, list[int]]],
-                latest: date | None, sender: Any) -> None:
+                latest: date | None, held: set[date], receiver: Any, sender: Any) -> None:
     """The helper process of :class:`_DayMerger`: its days merged, then rolled
     up, sent as (days, members, bytes)."""
+    receiver.close()  # this process's copy: were the parent gone, a send must fail, not wait
+    freeze_and_collect_rarely()  # the objects it was forked with: never collected here
     try:
-        with Store.open(path, create=False) as store, collecting_rarely():
-            pieces = []
-            for day, members in days:
-                rows, data = _merged_day(store, rules, members)
-                pieces.append(_Piece(frozenset((day,)), members, rows, data))
+        with Store.open(path, create=False) as store:
+            pieces = [_merged_piece(store, rules, day, members) for day, members in days]
+            kept = [piece for piece in pieces if not (piece.days or set()) & held]
+            pieces = [*_rolled_up(store, rules, kept, latest),
+                      *(piece for piece in pieces if (piece.days or set()) & held)]
             merged = [(sorted(piece.days or ()), piece.members,
                        piece.data if piece.data is not None else encode(piece.rows))
-                      for piece in _rolled_up(store, rules, pieces, latest)]
-        sender.send(("done", merged))
+                      for piece in pieces]
+        reply: tuple[str, Any] = ("done", merged)
     except (CodecError, DamagedRows) as exc:
-        sender.send(("damaged", str(exc)))
+        reply = ("damaged", str(exc))
     except InputError as exc:
-        sender.send(("input", str(exc)))
+        reply = ("input", str(exc))
     except BaseException:  # noqa: BLE001 - reported to the parent, which raises
-        sender.send(("error", traceback.format_exc()))
+        reply = ("error", traceback.format_exc())
+    try:
+        sender.send(reply)
+    except OSError:  # the parent is gone: nothing to tell
+        pass
     finally:
         sender.close()
 
