@@ -131,20 +131,6 @@ class _LeftOut(dict[Any, Context]):
 _LEFT_OUT: dict[Any, Context] = _LeftOut()
 
 
-class _NoneMade:
-    """The contexts made of a shipment's facts when usages get none: every
-    one empty (its facts, perhaps not decoded yet, are never read)."""
-
-    def __getitem__(self, index: int) -> Context:
-        return ()
-
-    def __setitem__(self, index: int, context: Context) -> None:
-        pass
-
-
-_NONE_MADE = _NoneMade()
-
-
 def _context_of(facts: dict[tuple[str, str], int] | None,
                 contexts: dict[Any, Context] | None = None) -> Context:
     """A usage's context (:attr:`~iamgen.model.Usage.context`) from calls per
@@ -613,8 +599,8 @@ class ScanResult:
                 self._sorted = SortedUsages(totals.usage(contexts) for _, totals in own)
             elif not own and len(self._shipped) == 1:  # as a rerun from a store has it
                 shipment = self._shipped[0]  # sorted, each usage once: taken as it is
-                made: list[Context | None] | _NoneMade = (
-                    [None] * len(shipment.facts) if self._with_contexts else _NONE_MADE)
+                made: list[Context | None] | None = (
+                    [None] * len(shipment.facts) if self._with_contexts else None)
                 self._sorted = SortedUsages(
                     _row_usage(shipment.principals, shipment.facts, row, made)
                     for row in shipment.rows)
@@ -760,11 +746,12 @@ class FactTables:
 
 
 def _row_usage(principals: tuple[Principal, ...], facts: Sequence[dict[tuple[str, str], int]],
-               row: tuple[Any, ...], contexts: list[Context | None] | _NoneMade) -> Usage:
+               row: tuple[Any, ...], contexts: list[Context | None] | None) -> Usage:
     """The usage of one row; ``contexts``: the context of each of ``facts``
-    made so far (None: not yet)."""
+    made so far (None in it: not yet; None: the usage gets none, and its
+    facts, perhaps not decoded yet, are not read)."""
     index, action, resource, conditions, denied, count, first, last, regions, which, eid = row
-    if which < 0:
+    if which < 0 or contexts is None:
         context: Context = ()
     else:
         made = contexts[which]
@@ -845,7 +832,7 @@ def _combined(parts: list[tuple[UsageKey, Any]], contexts: dict[Any, Context]) -
     """One Usage per key of sorted (key, totals or shipped row) pairs; equal
     keys (adjacent: the same usage seen by two processes) are added up.
     ``contexts``: those made so far (:data:`_LEFT_OUT`: usages get none)."""
-    made: dict[int, list[Context | None] | _NoneMade] = {}  # by id() of a shipment's facts
+    made: dict[int, list[Context | None] | None] = {}  # by id() of a shipment's facts
     usages: list[Usage] = []
     for index, end in _runs(parts):
         item = parts[index][1]
@@ -854,14 +841,12 @@ def _combined(parts: list[tuple[UsageKey, Any]], contexts: dict[Any, Context]) -
                 usages.append(item.usage(contexts))
             else:
                 principals, facts, row = item
-                these = made.get(id(facts))
-                if these is None:
-                    these = made[id(facts)] = (_NONE_MADE if contexts is _LEFT_OUT
-                                               else [None] * len(facts))
-                usages.append(_row_usage(principals, facts, row, these))
+                if id(facts) not in made:
+                    made[id(facts)] = None if contexts is _LEFT_OUT else [None] * len(facts)
+                usages.append(_row_usage(principals, facts, row, made[id(facts)]))
         else:
-            (totals,) = _combined_totals(parts[index:end], facts=contexts is not _LEFT_OUT)
-            usages.append(totals.usage(contexts))
+            usages.append(_added_up(parts[index:end], facts=contexts is not _LEFT_OUT)
+                          .usage(contexts))
     return usages
 
 
@@ -890,8 +875,7 @@ def _rows_of(parts: list[tuple[UsageKey, Any]], principals: dict[Principal, int]
     for index, end in _runs(parts):
         item = parts[index][1]
         if end > index + 1:
-            (totals,) = _combined_totals(parts[index:end])
-            rows.append(_row_of(principals, facts, totals))
+            rows.append(_row_of(principals, facts, _added_up(parts[index:end])))
         elif item.__class__ is UsageTotals:
             rows.append(_row_of(principals, facts, item))
         else:
@@ -916,14 +900,12 @@ def _rows_of(parts: list[tuple[UsageKey, Any]], principals: dict[Principal, int]
     return rows
 
 
-def _combined_totals(parts: list[tuple[UsageKey, Any]], *, facts: bool = True
-                     ) -> Iterator[UsageTotals]:
-    """:func:`_combined`, as totals (owned by no table: never change them);
-    without ``facts``, shipped rows' facts are not read (nor added up)."""
-    pending: UsageTotals | None = None
-    owned = False  # whether ``pending`` is a copy (a table's entry or a row is never changed)
-    last_key: UsageKey | None = None
-    for key, item in parts:
+def _added_up(parts: list[tuple[UsageKey, Any]], *, facts: bool = True) -> UsageTotals:
+    """The totals of (key, totals or shipped row) pairs of one key, added up
+    into a copy (a table's entry or a row is never changed); without
+    ``facts``, shipped rows' facts are not read (nor added up)."""
+    total: UsageTotals | None = None
+    for _, item in parts:
         if item.__class__ is UsageTotals:
             totals = item
         elif facts:
@@ -931,16 +913,13 @@ def _combined_totals(parts: list[tuple[UsageKey, Any]], *, facts: bool = True
         else:
             principals, _, row = item
             totals = _row_totals(principals, (), row[:9] + (-1,) + row[10:])
-        if pending is not None and key == last_key:
-            if not owned:
-                pending, owned = pending.copy(), True
-            pending.add(totals)
-            continue
-        if pending is not None:
-            yield pending
-        pending, owned, last_key = totals, False, key
-    if pending is not None:
-        yield pending
+        if total is None:
+            total = totals.copy()
+        else:
+            total.add(totals)
+    if total is None:
+        raise ValueError("no totals to add up")
+    return total
 
 
 def _merge_totals(mine: dict[Any, UsageTotals], theirs: dict[Any, UsageTotals]) -> None:
