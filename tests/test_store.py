@@ -394,7 +394,8 @@ def _helped(monkeypatch: pytest.MonkeyPatch, everything: bool = False) -> list[i
     def sharing(by_day: dict[Any, list[int]], helper: bool) -> Any:
         mine, theirs = share(by_day, helper)
         if everything and helper:
-            mine, theirs = [], sorted((d, m) for d, m in by_day.items() if d is not None)
+            mine = {None: by_day[None]} if None in by_day else {}
+            theirs = sorted((d, m) for d, m in by_day.items() if d is not None)
         given.append(len(theirs))
         return mine, theirs
 
@@ -516,7 +517,8 @@ def test_days_are_shared_with_a_helper_by_block() -> None:
         for n in range(40)}
     by_day[None] = [999]
     mine, theirs = read._share_days(by_day, helper=True)
-    blocks = [{day.toordinal() // 16 for day in days}
+    assert mine[None] == [999]  # results with no day: this process's
+    blocks = [{day.toordinal() // 16 for day in days if day is not None}
               for days in (mine, [day for day, _ in theirs])]
     assert blocks[0] and blocks[1] and not blocks[0] & blocks[1]  # 40 days: by blocks of 16
     week = {day: by_day[day] for day in sorted(d for d in by_day if d is not None)[:7]}
@@ -525,10 +527,10 @@ def test_days_are_shared_with_a_helper_by_block() -> None:
              for days in (mine, [day for day, _ in theirs])]
     assert fours[0] and fours[1] and not fours[0] & fours[1]
     mine, theirs = read._share_days(by_day, helper=True)
-    assert sorted([*mine, *(day for day, _ in theirs)]) == sorted(
+    assert sorted([*(d for d in mine if d is not None), *(day for day, _ in theirs)]) == sorted(
         day for day in by_day if day is not None)
-    assert all(members == by_day[day] for day, members in theirs)
-    assert read._share_days(by_day, helper=False) == (sorted(mine + [d for d, _ in theirs]), [])
+    assert all(members == by_day[day] for day, members in [*mine.items(), *theirs])
+    assert read._share_days(by_day, helper=False) == (by_day, [])
     few = {day: members for day, members in list(by_day.items())[:6]}
     assert read._share_days(few, helper=True)[1] == []  # too few results to fork for
 

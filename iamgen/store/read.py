@@ -116,11 +116,7 @@ def read_with_store(path: str | Path, source: RecordSource, filters: Filters, wo
         # connection must never cross a fork, even unused.
         with _DayMerger(path, rules_id, theirs, latest, held) as merger, \
                 Store.open(path, create=False) as store, collecting_rarely():
-            mine_by_day = {day: by_day[day] for day in mine}
-            if None in by_day:
-                mine_by_day[None] = by_day[None]
-            loaded.append(_load(store, cover.aggregates, mine_by_day, days, rules_id, latest,
-                                merger))
+            loaded.append(_load(store, cover.aggregates, mine, days, rules_id, latest, merger))
 
     read = UnitsRead([], [], [])
     if plan.jobs:
@@ -214,11 +210,11 @@ def _load(store: Store, aggregates: list[AggregateRow], by_day: dict[date | None
             _add_results(store, undated, loose)
             result.merge_shipment(loose.ship())
         for day in sorted(d for d in by_day if d is not None):
-            pieces.append(_merged_piece(store, rules, day, by_day[day]))
+            pieces.append(_merged_day(store, rules, day, by_day[day]))
         if merger is not None:
             helped = merger.pieces()
             if helped is None:  # the helper is gone: its days are merged here
-                helped = [_merged_piece(store, rules, day, members)
+                helped = [_merged_day(store, rules, day, members)
                           for day, members in merger.days]
             pieces.extend(helped)
         for piece in _rolled_up(store, rules, pieces, latest):
@@ -226,12 +222,6 @@ def _load(store: Store, aggregates: list[AggregateRow], by_day: dict[date | None
     except (CodecError, DamagedRows) as exc:
         raise damaged_store(store.path, exc) from None
     return result
-
-
-def _merged_piece(store: Store, rules: int, day: date, members: list[int]) -> _Piece:
-    """One day's single results merged (:func:`_merged_day`), as a piece."""
-    rows, data = _merged_day(store, rules, members)
-    return _Piece(frozenset((day,)), members, rows, data)
 
 
 def _add_results(store: Store, members: list[int], into: ScanResult) -> None:
@@ -245,7 +235,7 @@ def _add_results(store: Store, members: list[int], into: ScanResult) -> None:
                          "read the store: run again")
 
 
-def _merged_day(store: Store, rules: int, members: list[int]) -> tuple[ResultRows, bytes]:
+def _merged_day(store: Store, rules: int, day: date, members: list[int]) -> _Piece:
     """One day's single results merged, as rows and as bytes (kept as an
     aggregate when there are a few)."""
     loose = ScanResult()
@@ -254,7 +244,7 @@ def _merged_day(store: Store, rules: int, members: list[int]) -> tuple[ResultRow
     data = encode(rows)
     if len(members) >= DAY_AGGREGATE_FROM:
         store.put_aggregate(rules, members, data)
-    return rows, data
+    return _Piece(frozenset((day,)), members, rows, data)
 
 
 # Days of single results are merged in a helper process beside this one when
@@ -264,16 +254,17 @@ HELPER_FROM = 64
 
 
 def _share_days(by_day: dict[date | None, list[int]], helper: bool
-                ) -> tuple[list[date], list[tuple[date, list[int]]]]:
-    """The days this process merges, and those (with their results) a helper
-    process merges: none, unless ``helper`` and there are enough results.
+                ) -> tuple[dict[date | None, list[int]], list[tuple[date, list[int]]]]:
+    """The days (with their results) this process merges, results with no
+    day among them, and those a helper process merges: none, unless
+    ``helper`` and there are enough results.
     Days are shared by aligned block (of the largest size below the largest
     in :data:`~.plan.BLOCK_DAYS` that makes two shares or more), so each
     process rolls up blocks of its own days."""
     dated = sorted(day for day in by_day if day is not None)
     if (not helper or sum(len(by_day[day]) for day in dated) < HELPER_FROM
             or "fork" not in multiprocessing.get_all_start_methods()):
-        return dated, []
+        return by_day, []
     blocks: dict[int, list[date]] = {}
     for size in (*BLOCK_DAYS[-2::-1], 1):
         blocks = {}
@@ -288,7 +279,10 @@ def _share_days(by_day: dict[date | None, list[int]], helper: bool
         lighter = 0 if loads[0] <= loads[1] else 1
         shares[lighter].extend(blocks[block])
         loads[lighter] += load[block]
-    return sorted(shares[0]), [(day, by_day[day]) for day in sorted(shares[1])]
+    mine: dict[date | None, list[int]] = {day: by_day[day] for day in shares[0]}
+    if None in by_day:
+        mine[None] = by_day[None]
+    return mine, [(day, by_day[day]) for day in sorted(shares[1])]
 
 
 class _DayMerger:
@@ -357,7 +351,7 @@ def _merge_days(path: Path, rules: int, days: list[tuple[date, list[int]]],
     freeze_and_collect_rarely()  # the objects it was forked with: never collected here
     try:
         with Store.open(path, create=False) as store:
-            pieces = [_merged_piece(store, rules, day, members) for day, members in days]
+            pieces = [_merged_day(store, rules, day, members) for day, members in days]
             kept = [piece for piece in pieces if not (piece.days or set()) & held]
             pieces = [*_rolled_up(store, rules, kept, latest),
                       *(piece for piece in pieces if (piece.days or set()) & held)]
