@@ -22,7 +22,7 @@ from iamgen.errors import UsageError
 from iamgen.scanning.scan import scan
 from iamgen.model import Filters, Window
 from iamgen.sources.aws import ClientFactory
-from iamgen.sources.lookup import LookupAttribute, LookupSource
+from iamgen.sources.lookup import LookupAttribute, LookupSource, attribute_of_version
 from tests.records import record, role_identity
 
 DAY1 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -183,3 +183,21 @@ def test_invalid_cloudtrail_event_string_is_warned(client: Any) -> None:
     assert result.skipped["invalid_json"] == 1
     assert result.events_used == 1
     assert "record 0: CloudTrailEvent is not valid JSON" in result.sorted_warnings()[0]
+
+
+@pytest.mark.parametrize("attribute", [None, LookupAttribute("EventSource", "s3.amazonaws.com"),
+                                       LookupAttribute("Username", "a b=c")])
+def test_a_kept_days_version_gives_back_its_lookup_attribute(attribute: Any) -> None:
+    source = LookupSource(lambda region: None, attribute=attribute,
+                          now=datetime(2026, 11, 10, tzinfo=UTC))
+    day = next(f for f in source.files(Filters(window=Window(
+        since=datetime(2026, 11, 3, tzinfo=UTC), until=datetime(2026, 11, 6, tzinfo=UTC))))
+        if source.version(f) is not None)
+    assert attribute_of_version(source.version(day) or "") == attribute
+
+
+@pytest.mark.parametrize("version", ["", "days", "day ", "day EventSource", "day Nope=x",
+                                     "week EventSource=x"])
+def test_a_version_no_kept_day_has_is_refused(version: str) -> None:
+    with pytest.raises(ValueError):
+        attribute_of_version(version)

@@ -200,6 +200,19 @@ class LookupSource:
         self.requests += 1
 
 
+def attribute_of_version(version: str) -> LookupAttribute | None:
+    """The lookup attribute a kept day was read with, from its version
+    (``day``: none; ``day KEY=VALUE``, as :meth:`LookupSource.version` gives).
+    ValueError for any other version."""
+    if version == "day":
+        return None
+    prefix, _, attribute = version.partition(" ")
+    key, equals, value = attribute.partition("=")
+    if prefix != "day" or not equals or key not in ATTRIBUTE_KEYS:
+        raise ValueError(f"not a LookupEvents day's version: {version!r}")
+    return LookupAttribute(key, value)
+
+
 def _location(region: str | None, start: datetime, end: datetime, *, last: bool) -> str:
     closing = "]" if last else ")"
     return f"{SCHEME}{region or 'default'}:[{start:{_STAMP}}..{end:{_STAMP}}{closing}"

@@ -21,7 +21,7 @@ from ..scanning.units import Reading, UnitJob, Way, scan_units
 from ..sources.base import CombinedSource, RecordSource, TrailFile
 from ..sources.layout import path_facts
 from ..sources.local import LocalSource
-from ..sources.lookup import ATTRIBUTE_KEYS, LOOKUP_DAYS, LookupAttribute, LookupSource
+from ..sources.lookup import LOOKUP_DAYS, LookupSource, attribute_of_version
 from ..sources.lookup import SCHEME as LOOKUP_SCHEME
 from ..sources.lookup import parse_location as parse_lookup_location
 from ..sources.s3 import SCHEME as S3_SCHEME
@@ -254,7 +254,7 @@ def _read_days_again(path: Path, rules_id: int, days: list[UnitRow], results: li
     for unit in sorted(days, key=lambda u: u.location):
         try:
             _, start, _, _ = parse_lookup_location(unit.location)
-            attribute = _attribute_of(unit.version)
+            attribute = attribute_of_version(unit.version)
         except ValueError:  # not made by this iamgen's LookupSource
             not_rebuilt.append(unit.location)
             continue
@@ -301,19 +301,6 @@ def _read_days_again(path: Path, rules_id: int, days: list[UnitRow], results: li
     failed = {day for day, _ in asked - answered}
     return DaysRebuilt(len({day for day, _ in asked} - failed), not_rebuilt, expired,
                        sorted(failed))
-
-
-def _attribute_of(version: str) -> LookupAttribute | None:
-    """The lookup attribute a LookupEvents day was kept with, from its version
-    (``day``: none; ``day KEY=VALUE``, as :meth:`LookupSource.version` gives).
-    ValueError for any other version."""
-    if version == "day":
-        return None
-    prefix, _, attribute = version.partition(" ")
-    key, equals, value = attribute.partition("=")
-    if prefix != "day" or not equals or key not in ATTRIBUTE_KEYS:
-        raise ValueError(f"not a LookupEvents day's version: {version!r}")
-    return LookupAttribute(key, value)
 
 
 def _source_of(locations: list[str], s3_factory: Callable[[], Any]) -> CombinedSource:
