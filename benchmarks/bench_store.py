@@ -148,7 +148,8 @@ def periodic(events: int, repeat: int) -> dict[str, dict[str, list[float]]]:
         for step, name in enumerate(("first", "week 1", "week 2")):
             end = first_day + timedelta(days=WINDOW_DAYS + STEP_DAYS * step)
             link([p for p in files if _day(p) < end], source, folder)
-            since = None if step == 0 else (first_day + timedelta(days=STEP_DAYS * step)).isoformat()
+            since = (None if step == 0
+                     else (first_day + timedelta(days=STEP_DAYS * step)).isoformat())
             times[name]["store"].append(suggest(folder, WORK / "periodic-store", store, since)[0])
             times[name]["plain"].append(suggest(folder, WORK / "periodic-plain", None, since)[0])
             if outputs(WORK / "periodic-store") != outputs(WORK / "periodic-plain"):
@@ -256,8 +257,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{STEP_DAYS} days at a time (no target):")
     for name, label in PERIODIC.items():
         with_store, without = weekly[name]["store"], weekly[name]["plain"]
+        factor = statistics.median(with_store) / statistics.median(without)
         print(f"    {label:<32} {spread(with_store):<36} without the store: "
-              f"{spread(without)} ({statistics.median(with_store) / statistics.median(without):.2f} x)")
+              f"{spread(without)} ({factor:.2f} x)")
     print(f"  targets: first <= {TARGET_FIRST} x plain, second <= {TARGET_SECOND} x first, "
           f"rerun < {TARGET_RERUN_SECONDS:.0f} s (judged on medians of wall time)")
     print(f"  store size: {size / 1e6:,.1f} MB for {args.events:,} events = "

@@ -376,8 +376,8 @@ def test_a_window_moving_on_takes_blocks_of_days(tmp_path: Path,
             spans = {unit.id: unit.span for unit in opened.units()}
             unit_of = {kept.id: kept.unit for kept in opened.results()}
             starts = {result: spans[unit] for result, unit in unit_of.items()}
-            days = [{None if starts[m] is None else starts[m][0].astimezone(UTC).date()  # type: ignore[index]
-                     for m in aggregate.members} for aggregate in opened.aggregates()]
+            days = [{read._day(starts[m]) for m in aggregate.members}
+                    for aggregate in opened.aggregates()]
         assert block in days  # made by the first moved run, kept by the second
         if since == "2026-11-04":  # the block was taken whole, beside a day or two
             blocks = taken[-1]
@@ -445,8 +445,8 @@ def test_a_day_kept_twice_is_rolled_up_once_with_a_helper_or_without(
     for workers in (1, 2):
         path = tmp_path / f"{workers}.db"
         for since, files in runs:
-            window = Filters(window=Window(
-                since=None if since is None else datetime.fromisoformat(f"{since}T00:00:00+00:00")))
+            start = None if since is None else datetime.fromisoformat(f"{since}T00:00:00+00:00")
+            window = Filters(window=Window(since=start))
             result, _ = stored(path, files, window, workers=workers)
             assert_same(result, plain(files, window))
         kept.append(_kept_aggregates(path))
@@ -583,7 +583,8 @@ def test_kept_facts_that_do_not_decode_are_a_damaged_store(tmp_path: Path) -> No
     with sqlite3.connect(path) as connection:
         for number, data in connection.execute("SELECT id, data FROM aggregates").fetchall():
             rows = codec.decode(data, path)
-            bogus = codec._ENCODER.encode(rows._replace(facts=[["not", "a table"]] * len(rows.facts)))
+            not_tables = [["not", "a table"]] * len(rows.facts)
+            bogus = codec._ENCODER.encode(rows._replace(facts=not_tables))
             connection.execute("UPDATE aggregates SET data = ? WHERE id = ?",
                                (codec._deflate.compress(bogus), number))
     with pytest.raises(InputError, match="damaged store .*store rebuild"):

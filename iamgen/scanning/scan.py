@@ -116,8 +116,8 @@ def scan(source: RecordSource, filters: Filters, workers: int = 1,
                          else list(source.files(filters)))
     skipped = source.skipped()
     mine, shipments = read_in_processes(source, units, partial(_FoldReader, filters, contexts),
-                                        workers,
-                                        progress, "files" if folders is None else "folders")
+                                        workers, progress,
+                                        "files" if folders is None else "folders")
     with collecting_rarely():
         mine.files_skipped.update(skipped)
         for shipment in shipments:

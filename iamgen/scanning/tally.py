@@ -801,7 +801,8 @@ class ResultRows(NamedTuple):
     warned: dict[str, int]  # warnings per location, shown or not
     principals: list[tuple[str, str]]  # (ARN, kind): usages and events name them by index
     principal_events: list[tuple[int, int]]  # (principal's index, events)
-    facts: Sequence[dict[tuple[str, str], int]]  # calls per (fact, value): usages name them by index
+    # calls per (fact, value): usages name them by index
+    facts: Sequence[dict[tuple[str, str], int]]
     usages: list[UsageRow]  # sorted by usage
     awaiting: list[tuple[str, str, UsageRow]]  # uses of "*" waiting for (kind, id)
     announced: list[tuple[str, str, tuple[str, ...]]]  # (kind, id, resources)

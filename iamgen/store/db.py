@@ -9,9 +9,9 @@ and every statement iamgen runs on it.
   made with, as bytes (:mod:`.codec`);
 - ``aggregates``: results of many files already merged (a reading
   process's, all a run counted, a day's, a block of days': :mod:`.read`),
-  with the ids of the results they hold: a later run that needs all of those takes the
-  aggregate instead, so a rerun merges a few rows of aggregates rather than
-  one result per file;
+  with the ids of the results they hold: a later run that needs all of
+  those takes the aggregate instead, so a rerun merges a few rows of
+  aggregates rather than one result per file;
 - ``rules``: the iamgen, catalog and rules versions results were made under;
 - ``meta``: what made the file.
 

@@ -216,10 +216,10 @@ def rebuild(path: Path, s3_factory: Callable[[], Any], workers: int = 1,
 
 def _jobs_by_filters(files: dict[int, tuple[TrailFile, tuple[str, str]]],
                      results: list[ResultRow]) -> dict[str, list[UnitJob]]:
-    """The jobs reading ``files`` (by unit id: the file and its key now,
-    :func:`~.read.unit_key`) again, by the filters key of their whole results, sorted: a file is read
-    whole under each key it was kept with, and, the first time, outside a
-    window too when it was kept so."""
+    """The jobs reading ``files`` again (by unit id: the file, and its store
+    key now, :func:`~.read.unit_key`), by the filters key of their whole
+    results, sorted: a file is read whole under each key it was kept with,
+    and, the first time, outside a window too when it was kept so."""
     outside = {r.unit for r in results if r.way == Way.OUTSIDE.value}
     groups: dict[str, set[int]] = {}
     for result in results:
@@ -229,10 +229,10 @@ def _jobs_by_filters(files: dict[int, tuple[TrailFile, tuple[str, str]]],
     jobs: dict[str, list[UnitJob]] = {}
     for key, members in sorted(groups.items()):
         for unit_id in sorted(members):
-            trail_file, now = files[unit_id]
+            trail_file, store_key = files[unit_id]
             both = unit_id in outside and unit_id not in done
             jobs.setdefault(key, []).append(UnitJob(
-                trail_file, Reading.WHOLE_AND_OUTSIDE if both else Reading.WHOLE, now))
+                trail_file, Reading.WHOLE_AND_OUTSIDE if both else Reading.WHOLE, store_key))
             done.add(unit_id)
     return jobs
 
