@@ -458,6 +458,32 @@ def test_a_day_kept_twice_is_rolled_up_once_with_a_helper_or_without(
     assert large and all(set(late) <= held for held in large)
 
 
+@pytest.mark.parametrize("held", [False, True])
+def test_the_helper_leaves_a_block_to_this_process_when_it_holds_a_day_of_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, held: bool) -> None:
+    """The helper (run here, in this process) rolls up the days it merges,
+    unless this process has another piece of one of them: that block is
+    left whole to this process to make."""
+    monkeypatch.setattr(read, "freeze_and_collect_rarely", lambda: None)  # not in pytest's
+    path = tmp_path / "store.db"
+    stored(path, ALL_FILES)
+    with Store.open(path) as opened:
+        spans = {unit.id: unit.span for unit in opened.units()}
+        by_day: dict[Any, list[int]] = {}
+        for kept in opened.results():
+            by_day.setdefault(read._day(spans[kept.unit]), []).append(kept.id)
+        rules = opened.rules_id(current_rules())
+    block = sorted(plan.block_days(date(2026, 11, 4).toordinal() // 4, 4))
+    receiver, sender = multiprocessing.Pipe(duplex=False)
+    unused, _ = multiprocessing.Pipe(duplex=False)  # the helper closes its copy of the read end
+    read._merge_days(path, rules, [(day, by_day[day]) for day in block], date(2026, 11, 8),
+                     {block[1]} if held else set(), unused, sender)
+    kind, merged = receiver.recv()
+    assert kind == "done"
+    days = sorted(len(held_days) for held_days, _, _ in merged)
+    assert days == ([1, 1, 1, 1] if held else [4])
+
+
 def test_when_the_helper_cannot_start_or_dies_this_process_merges_its_days(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     moved = Filters(window=Window(since=datetime(2026, 11, 3, tzinfo=UTC)))
