@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import fields, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,18 @@ def assert_same(one: ScanResult, other: ScanResult) -> None:
     """Equal totals, usages, signals, warnings and ids never announced."""
     assert one == other
     assert one.usages() == other.usages()
+    assert one.signals() == other.signals()
+    assert one.sorted_warnings() == other.sorted_warnings()
+    assert one.uncorrelated() == other.uncorrelated()
+
+
+def assert_same_without_contexts(one: ScanResult, other: ScanResult) -> None:
+    """As :func:`assert_same`, the calls' request context aside (for runs
+    that need none: either result may hold it)."""
+    bare = [[replace(usage, context=()) for usage in result.usages()] for result in (one, other)]
+    assert bare[0] == bare[1]
+    public = [f.name for f in fields(ScanResult) if not f.name.startswith("_")]
+    assert [getattr(one, name) for name in public] == [getattr(other, name) for name in public]
     assert one.signals() == other.signals()
     assert one.sorted_warnings() == other.sorted_warnings()
     assert one.uncorrelated() == other.uncorrelated()

@@ -11,6 +11,7 @@ import re
 import shutil
 import sqlite3
 import tempfile
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -30,10 +31,16 @@ from iamgen.scanning.tally import ScanResult
 from iamgen.sources.local import LocalSource
 from iamgen.store import codec, db, plan, read
 from iamgen.store.db import Store
-from iamgen.store.maintain import prune
+from iamgen.store.maintain import prune, rebuild
 from iamgen.store.rules import Rules, current_rules
 from tests.records import record, role_identity
-from tests.stores import EXAMPLE, FakeLookups, assert_same, assert_store_sound
+from tests.stores import (
+    EXAMPLE,
+    FakeLookups,
+    assert_same,
+    assert_same_without_contexts,
+    assert_store_sound,
+)
 
 ALL_FILES = sorted(str(p) for p in EXAMPLE.rglob("*.gz"))
 # Two days of both regions (48 files): Athena ids announced and used in other
@@ -41,13 +48,20 @@ ALL_FILES = sorted(str(p) for p in EXAMPLE.rglob("*.gz"))
 TWO_DAYS = [f for f in ALL_FILES if "/11/04/" in f or "/11/05/" in f]
 
 
-def plain(files: list[str], filters: Filters = Filters()) -> ScanResult:
-    return scan(LocalSource(tuple(files)), filters)
+def plain(files: list[str], filters: Filters = Filters(), contexts: bool = True) -> ScanResult:
+    return scan(LocalSource(tuple(files)), filters, contexts=contexts)
 
 
 def stored(path: Path, files: list[str], filters: Filters = Filters(),
-           workers: int = 1) -> tuple[ScanResult, read.StoreReport]:
-    return read.read_with_store(path, LocalSource(tuple(files)), filters, workers)
+           workers: int = 1, contexts: bool = True) -> tuple[ScanResult, read.StoreReport]:
+    return read.read_with_store(path, LocalSource(tuple(files)), filters, workers,
+                                contexts=contexts)
+
+
+def whole_keys(path: Path) -> Counter[str]:
+    """The filters keys of the store's whole results, counted."""
+    with Store.open(path, create=False) as store:
+        return Counter(r.filters for r in store.results() if r.way == "whole")
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -81,26 +95,78 @@ def windows(draw: st.DrawFn) -> Filters:
 @settings(max_examples=40, deadline=None)
 @given(order=st.permutations(range(len(TWO_DAYS))),
        cuts=st.lists(st.integers(1, len(TWO_DAYS) - 1), max_size=3, unique=True),
-       runs=st.lists(windows(), min_size=4, max_size=4))
+       runs=st.lists(windows(), min_size=4, max_size=4),
+       needs=st.lists(st.booleans(), min_size=4, max_size=4))
 def test_any_split_into_successive_runs_gives_one_run_over_all(
-        order: list[int], cuts: list[int], runs: list[Filters]) -> None:
+        order: list[int], cuts: list[int], runs: list[Filters], needs: list[bool]) -> None:
     """Files arriving in any order, read in any number of runs (each with its
-    own window and region filter) on one store: every run gives what one run
-    without a store over the files there so far gives."""
+    own window and region filter, each needing the calls' request context or
+    not) on one store: every run gives what one run without a store over the
+    files there so far gives."""
     bounds = [*sorted(cuts), len(order)]
     with tempfile.TemporaryDirectory() as folder:
         store = Path(folder) / "store.db"
         for number, end in enumerate(bounds):
             files = sorted(TWO_DAYS[i] for i in order[:end])
-            filters = runs[number]
-            result, _ = stored(store, files, filters)
-            assert_same(result, plain(files, filters))
-        final = runs[-1]
+            filters, contexts = runs[number], needs[number]
+            result, _ = stored(store, files, filters, contexts=contexts)
+            if contexts:
+                assert_same(result, plain(files, filters))
+            else:
+                assert_same_without_contexts(result, plain(files, filters, contexts=False))
+        final, contexts = runs[-1], needs[-1]
         for _ in range(2):
-            result, report = stored(store, TWO_DAYS, final)
-            assert_same(result, plain(TWO_DAYS, final))
+            result, report = stored(store, TWO_DAYS, final, contexts=contexts)
+            assert_same(result, plain(TWO_DAYS, final)) if contexts else \
+                assert_same_without_contexts(result, plain(TWO_DAYS, final, contexts=False))
         assert set(report.read) <= {"across the window's edge"}  # all else was kept
         assert_store_sound(store)
+
+
+def test_a_store_keeps_request_context_once_a_run_needed_it(tmp_path: Path) -> None:
+    """A run that needs no request context reads without it, into a store
+    that keeps none; a run that needs it reads those files again, once, and
+    from then on every file is read with it, whatever the run needs."""
+    store = tmp_path / "store.db"
+    half = TWO_DAYS[:24]
+    bare, report = stored(store, half, contexts=False, workers=2)
+    bare.leave_out_contexts()
+    assert_same_without_contexts(bare, plain(half))
+    assert not any(usage.context for usage in bare.usages())
+    assert set(whole_keys(store)) == {"context=none"} and report.read == {"new": 24}
+    full, report = stored(store, half)
+    assert_same(full, plain(half))
+    assert any(usage.context for usage in full.usages())
+    assert report.read == {"kept without request context": 24} and report.from_store == 0
+    assert set(whole_keys(store)) == {""}  # each file's result without it replaced
+    again, report = stored(store, TWO_DAYS, contexts=False)
+    again.leave_out_contexts()
+    assert_same_without_contexts(again, plain(TWO_DAYS))
+    assert report.from_store == 24 and report.read == {"new": 24}
+    assert set(whole_keys(store)) == {""}  # the store keeps the context now
+    with Store.open(store, create=False) as opened:  # merged pieces of results replaced: gone
+        held = {r.id for r in opened.results()}
+        assert all(set(a.members) <= held for a in opened.aggregates())
+    last, report = stored(store, TWO_DAYS)
+    assert_same(last, plain(TWO_DAYS))
+    assert report.from_store == 48 and not report.read
+    assert_store_sound(store)
+
+
+def test_a_rebuild_reads_each_file_as_it_was_kept_with_the_context_or_without(
+        tmp_path: Path) -> None:
+    bare_store, full_store = tmp_path / "bare.db", tmp_path / "full.db"
+    stored(bare_store, TWO_DAYS, contexts=False)
+    stored(full_store, TWO_DAYS)
+    for store, key in ((bare_store, "context=none"), (full_store, "")):
+        assert rebuild(store, lambda: None).read == len(TWO_DAYS)
+        assert whole_keys(store) == {key: len(TWO_DAYS)}
+    again, report = stored(bare_store, TWO_DAYS, contexts=False)
+    again.leave_out_contexts()
+    assert_same_without_contexts(again, plain(TWO_DAYS))
+    assert report.from_store == len(TWO_DAYS)
+    full, report = stored(full_store, TWO_DAYS)
+    assert_same(full, plain(TWO_DAYS)) and report.from_store == len(TWO_DAYS)
 
 
 def _copy(files: list[str], root: Path) -> list[str]:

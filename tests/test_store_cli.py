@@ -82,6 +82,24 @@ def test_the_same_bytes_with_a_store_as_without(command: tuple[str, ...],
     assert read_again == "0" or why == f" ({read_again} across the window's edge)"
 
 
+def test_a_store_filled_by_runs_that_need_no_context_serves_one_that_does(
+        tmp_path: Path) -> None:
+    """``suggest`` reads without the calls' request context and keeps none;
+    ``--harden`` needs it: those files are read again, once, and said so."""
+    store = tmp_path / "store.db"
+    code, _, err = run("suggest", "--all", "--trail", TRAIL, "--store", str(store),
+                       "--output-dir", str(tmp_path / "out"))
+    assert code == 0, err
+    code, out, _ = run("store", "info", "--store", str(store))
+    assert "170 read whole without request context" in out
+    hardened = ("suggest", "priya.raman", "--harden", "auto", "--trail", TRAIL)
+    code, with_store, err = run(*hardened, "--store", str(store))
+    assert code == 0 and "(170 kept without request context)" in err
+    assert with_store == run(*hardened)[1]
+    code, out, _ = run("store", "info", "--store", str(store))
+    assert "results: 170 read whole;" in out
+
+
 def test_the_environment_names_the_store(tmp_path: Path) -> None:
     store = tmp_path / "env.db"
     for _ in range(2):

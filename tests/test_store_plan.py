@@ -13,11 +13,13 @@ from iamgen.store.plan import (
     block_of,
     filters_key,
     filters_of_key,
+    holds_contexts,
     is_block,
     make_cover,
     make_plan,
     roll_up,
     spent_aggregates,
+    without_contexts,
 )
 
 T9, T10, T11, T12 = (datetime(2026, 11, 3, hour, tzinfo=UTC) for hour in (9, 10, 11, 12))
@@ -30,6 +32,45 @@ def test_filters_key_round_trips_and_ignores_the_window() -> None:
     assert filters_of_key(filters_key(filters)) == Filters(accounts=filters.accounts,
                                                           regions=filters.regions)
     assert filters_key(Filters()) == "" and filters_of_key("") == Filters()
+
+
+def test_a_read_without_request_context_has_a_key_of_its_own() -> None:
+    filters = Filters(regions=frozenset({"eu-west-1"}))
+    bare = filters_key(filters, contexts=False)
+    assert bare == "regions=eu-west-1;context=none" and filters_key(Filters(), False) == (
+        "context=none")
+    assert filters_of_key(bare) == filters  # the filters it was made with, all the same
+    assert holds_contexts(filters_key(filters)) and not holds_contexts(bare)
+    assert holds_contexts("")  # a store made before contexts could be left out kept them
+    for key in ("", "accounts=1", "regions=eu-west-1"):
+        assert without_contexts(key) == filters_key(filters_of_key(key), contexts=False)
+        assert without_contexts(without_contexts(key)) == without_contexts(key)
+
+
+def test_a_result_kept_without_request_context_serves_only_runs_that_need_none() -> None:
+    files = [TrailFile(name) for name in ("bare", "full", "both", "bare-across", "bare-stale")]
+    units = [UnitRow(n, f.location, "v1", (T9, T11) if f.location == "bare-across" else
+                     (T10, T11), None) for n, f in enumerate(files, start=1)]
+    bare, full = filters_key(Filters(), contexts=False), filters_key(Filters())
+    results = [ResultRow(11, 1, "whole", bare, RULES, 5), ResultRow(12, 2, "whole", full, RULES, 5),
+               ResultRow(13, 3, "whole", bare, RULES, 5), ResultRow(23, 3, "whole", full, RULES, 5),
+               ResultRow(14, 4, "whole", bare, RULES, 5), ResultRow(15, 5, "whole", bare, 2, 5)]
+
+    def key(trail_file: TrailFile) -> tuple[str, str]:
+        return trail_file.location, "v1"
+
+    window = Filters(Window(since=T10, until=T12))
+    needless = make_plan(files, key, units, results, window, RULES, contexts=False)
+    assert sorted(needless.stored) == [11, 12, 23]  # with the context when both are kept
+    assert {job.location: job.reading for job in needless.jobs} == {
+        "bare-across": Reading.WINDOWED, "bare-stale": Reading.WHOLE}
+    needing = make_plan(files, key, units, results, window, RULES, contexts=True)
+    assert sorted(needing.stored) == [12, 23]
+    assert {job.location: job.reading for job in needing.jobs} == {
+        "bare": Reading.WHOLE, "bare-across": Reading.WHOLE, "bare-stale": Reading.WHOLE}
+    assert needing.reasons == {"kept without request context": 1,
+                               "across the window's edge": 1, "stale": 1}
+    assert needing.stale == {2} and needless.stale == {2}
 
 
 def test_each_file_is_taken_or_read_as_it_must_be() -> None:

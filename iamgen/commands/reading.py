@@ -118,8 +118,8 @@ def read_trails(trails: Sequence[str], filters: Filters, workers: int | None = N
 
     ``contexts=False``: the calls' request context (``Usage.context``) may be
     left out, which reads faster; for outputs that do not use it. A store
-    records it all the same (a later run may need it), and SQL sources give
-    it (``Run.contexts`` says whether the usages hold it).
+    keeps it once a run on it needed it (:func:`~iamgen.store.read.read_with_store`),
+    and SQL sources give it (``Run.contexts`` says whether the usages hold it).
     """
     plan = None
     default_window = False
@@ -166,8 +166,9 @@ def read_trails(trails: Sequence[str], filters: Filters, workers: int | None = N
             result = scan(record_source, filters, workers=max(1, count), progress=line,
                           contexts=contexts)
         else:
-            result, kept = read_with_store(store, record_source, filters, max(1, count), line)
-            if not contexts:  # the store keeps them for runs that need them
+            result, kept = read_with_store(store, record_source, filters, max(1, count), line,
+                                           contexts)
+            if not contexts:  # what the store held may have them
                 result.leave_out_contexts()
     finally:
         if line is not None:

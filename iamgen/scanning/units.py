@@ -135,11 +135,15 @@ class UnitsRead:
 def scan_units(source: RecordSource, jobs: Sequence[UnitJob], filters: Filters,
                make_sink: Callable[[], UnitSink], workers: int = 1,
                progress: Callable[[Progress], None] | None = None,
-               meanwhile: Callable[[], None] | None = None) -> UnitsRead:
+               meanwhile: Callable[[], None] | None = None, contexts: bool = True
+               ) -> UnitsRead:
     """Read ``jobs`` on ``workers`` processes; each process hands the results
     to keep to its own sink from ``make_sink``. ``meanwhile``: as for
-    :func:`~.scan.read_in_processes`."""
-    mine, theirs = read_in_processes(source, jobs, partial(_UnitReader, filters, make_sink),
+    :func:`~.scan.read_in_processes`. ``contexts=False``: the calls' request
+    context is left out of every result (kept and counted), as
+    :class:`~.fast.FastScanner` leaves it out."""
+    mine, theirs = read_in_processes(source, jobs,
+                                     partial(_UnitReader, filters, make_sink, contexts),
                                      workers, progress, meanwhile=meanwhile)
     kept, windowed, ids = [], [], []
     for rows, shipment, counted in [mine, *theirs]:
@@ -152,11 +156,13 @@ def scan_units(source: RecordSource, jobs: Sequence[UnitJob], filters: Filters,
 class _UnitReader:
     """One process of :func:`scan_units`: a scanner per way of reading."""
 
-    def __init__(self, filters: Filters, make_sink: Callable[[], UnitSink]) -> None:
+    def __init__(self, filters: Filters, make_sink: Callable[[], UnitSink],
+                 contexts: bool = True) -> None:
         self.window = filters.window
-        self.whole = FastScanner(replace(filters, window=Window()), spans=True)
-        self.outside = FastScanner(replace(filters, window=_NEVER))
-        self.windowed = FastScanner(filters)
+        self.whole = FastScanner(replace(filters, window=Window()), spans=True,
+                                 contexts=contexts)
+        self.outside = FastScanner(replace(filters, window=_NEVER))  # counts no call
+        self.windowed = FastScanner(filters, contexts=contexts)
         self.sink = make_sink()
 
     def read_batch(self, source: RecordSource, batch: list[UnitJob], advance: Advance) -> None:

@@ -121,6 +121,7 @@ class PendingResult:
     size: int  # bytes of the trail file
     data: bytes
     counted: bool  # whether the run writing it counts it (for its aggregate)
+    replaces: str | None = None  # the filters key of a whole result of the file it replaces
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,7 +338,7 @@ class Store:
         """Keep files' results in one transaction, each with its file's
         marker: a file first met, or met with another version (its older
         results go), is recorded with its version and (for a whole read) its
-        span. The results' ids."""
+        span; the whole result a result ``replaces`` goes. The results' ids."""
         ids = []
         with self.transaction() as db:
             for kept in results:
@@ -354,6 +355,9 @@ class Store:
                     unit = found[0]
                     if found[1] != kept.version:
                         db.execute("DELETE FROM results WHERE unit = ?", (unit,))
+                    elif kept.replaces is not None:
+                        db.execute("DELETE FROM results WHERE unit = ? AND way = 'whole' AND "
+                                   "filters = ?", (unit, kept.replaces))
                     if found[1] != kept.version or kept.way == "whole":
                         db.execute("UPDATE units SET version = ?, first_event = ?, "
                                    "last_event = ?, missing_since = NULL WHERE id = ?",

@@ -27,7 +27,7 @@ from ..sources.lookup import parse_location as parse_lookup_location
 from ..sources.s3 import SCHEME as S3_SCHEME
 from ..sources.s3 import S3Source
 from .db import ResultRow, Store, UnitRow
-from .plan import filters_of_key, is_dead
+from .plan import WITHOUT_CONTEXT, filters_of_key, holds_contexts, is_dead
 from .read import StoreSink, unit_key
 from .rules import Rules, current_rules
 
@@ -70,8 +70,7 @@ def info(store: Store, *, check: bool = False) -> StoreInfo:
     sizes = store.sizes()
     events = _events_by_unit(results)
     spans = [unit.span for unit in units if unit.span is not None]
-    ways = Counter(("read whole" if result.way == Way.WHOLE.value else "outside a window")
-                   + (f" ({result.filters})" if result.filters else "") for result in results)
+    ways = Counter(_way_of(result) for result in results)
     by_rules = Counter(rules[result.rules] for result in results)
     return StoreInfo(
         store.path, store.path.stat().st_size, store.meta(), len(units),
@@ -80,6 +79,16 @@ def info(store: Store, *, check: bool = False) -> StoreInfo:
         sum(1 for unit in units if unit.missing_since is not None), ways,
         sizes["result_bytes"], dict(by_rules), sizes["aggregates"], sizes["aggregate_bytes"],
         sizes["free_pages"] * sizes["page_size"], store.check() if check else None)
+
+
+def _way_of(result: ResultRow) -> str:
+    """How a result was read, for ``store info``."""
+    if result.way != Way.WHOLE.value:
+        return "outside a window"
+    filters = ";".join(part for part in result.filters.split(";")
+                       if part and part != WITHOUT_CONTEXT)
+    return ("read whole" + ("" if holds_contexts(result.filters) else " without request context")
+            + (f" ({filters})" if filters else ""))
 
 
 def _events_by_unit(results: Iterable[ResultRow]) -> dict[int, int]:
@@ -202,7 +211,8 @@ def rebuild(path: Path, s3_factory: Callable[[], Any], workers: int = 1,
     jobs = _jobs_by_filters(files, results)
     for key, group in jobs.items():
         scan_units(source, group, filters_of_key(key),
-                   partial(StoreSink, path, rules_id, key, False), workers, progress)
+                   partial(StoreSink, path, rules_id, key, False), workers, progress,
+                   contexts=holds_contexts(key))
     days = [unit for unit in units.values() if kind_of(unit.location) == "LookupEvents"]
     if lookup_factory is None:
         days_read = DaysRebuilt(not_rebuilt=sorted(unit.location for unit in days))
@@ -281,7 +291,7 @@ def _read_days_again(path: Path, rules_id: int, days: list[UnitRow], results: li
                 # Without a window every result kept is counted: kept_ids names them all.
                 kept.extend(scan_units(sources[kept_version], group, filters_of_key(key),
                                        partial(StoreSink, path, rules_id, key, False), 1,
-                                       progress).kept_ids)
+                                       progress, contexts=holds_contexts(key)).kept_ids)
             except (AwsRefusedError, UsageError) as exc:  # no day can be read: stop asking
                 refusal = str(exc)
                 break

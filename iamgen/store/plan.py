@@ -29,14 +29,23 @@ from ..sources.layout import skip_reason
 from .db import AggregateRow, ResultRow, UnitRow
 
 
-def filters_key(filters: Filters) -> str:
-    """The account and region filters a whole read was made with, as text
-    (the time window is not part of it: a whole read has none)."""
+# In a whole read's key: the read left the calls' request context out (a run
+# that needs none reads so when its store keeps none). Keys without it hold
+# the context: every store made before the context could be left out.
+WITHOUT_CONTEXT = "context=none"
+
+
+def filters_key(filters: Filters, contexts: bool = True) -> str:
+    """How a whole read was made, as text: the account and region filters it
+    was made with (the time window is not part of it: a whole read has none),
+    and :data:`WITHOUT_CONTEXT` when the calls' request context was left out."""
     parts = []
     if filters.accounts:
         parts.append("accounts=" + ",".join(sorted(filters.accounts)))
     if filters.regions:
         parts.append("regions=" + ",".join(sorted(filters.regions)))
+    if not contexts:
+        parts.append(WITHOUT_CONTEXT)
     return ";".join(parts)
 
 
@@ -45,6 +54,16 @@ def filters_of_key(key: str) -> Filters:
     given = dict(part.split("=", 1) for part in key.split(";") if "=" in part)
     return Filters(accounts=frozenset(filter(None, given.get("accounts", "").split(","))),
                    regions=frozenset(filter(None, given.get("regions", "").split(","))))
+
+
+def holds_contexts(key: str) -> bool:
+    """Whether the whole read of key ``key`` kept the calls' request context."""
+    return WITHOUT_CONTEXT not in key.split(";")
+
+
+def without_contexts(key: str) -> str:
+    """The key of the read ``key`` names, made without the request context."""
+    return key if not holds_contexts(key) else ";".join(filter(None, (key, WITHOUT_CONTEXT)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +79,15 @@ class Plan:
 
 def make_plan(files: Sequence[TrailFile], key: Callable[[TrailFile], tuple[str, str] | None],
               units: Iterable[UnitRow], results: Iterable[ResultRow], filters: Filters,
-              rules: int) -> Plan:
+              rules: int, contexts: bool = True) -> Plan:
     """Decide, for each listed file, whether it comes from the store or is read,
-    and how. ``key``: a file's identity and version (None: it cannot be kept)."""
+    and how. ``key``: a file's identity and version (None: it cannot be kept).
+    ``contexts``: the run needs the calls' request context, so a whole result
+    kept without it is read again (one kept with it serves every run)."""
     by_location = {unit.location: unit for unit in units}
     kept = {(result.unit, result.way, result.filters): result for result in results}
     wanted_filters = filters_key(filters)
+    bare_filters = filters_key(filters, contexts=False)
     plan = Plan([], [])
     for trail_file in files:
         current = key(trail_file)
@@ -81,6 +103,9 @@ def make_plan(files: Sequence[TrailFile], key: Callable[[TrailFile], tuple[str, 
             continue
         place = placement(unit.span, filters.window)
         whole = kept.get((unit.id, Way.WHOLE.value, wanted_filters))
+        bare = kept.get((unit.id, Way.WHOLE.value, bare_filters))
+        if not contexts and (whole is None or whole.rules != rules) and bare is not None:
+            whole = bare
         usable_whole = whole is not None and whole.rules == rules
         if place is Place.ACROSS:
             plan.jobs.append(UnitJob(trail_file, Reading.WINDOWED if usable_whole
@@ -97,6 +122,11 @@ def make_plan(files: Sequence[TrailFile], key: Callable[[TrailFile], tuple[str, 
             plan.stored.append(wanted.id)
             continue
         plan.jobs.append(job)
+        if wanted is None and place is Place.INSIDE and bare is not None:
+            if bare.rules == rules:
+                plan.reasons["kept without request context"] += 1
+                continue
+            wanted = bare  # stale, and without the context: said stale
         if wanted is None:
             plan.reasons["other filters" if place is Place.INSIDE else "outside the window"] += 1
         else:

@@ -34,10 +34,12 @@ from .plan import (
     BLOCK_DAYS,
     filters_key,
     gone,
+    holds_contexts,
     make_cover,
     make_plan,
     roll_up,
     spent_aggregates,
+    without_contexts,
 )
 from .rules import Rules, current_rules
 
@@ -70,9 +72,15 @@ class StoreReport:
 
 
 def read_with_store(path: str | Path, source: RecordSource, filters: Filters, workers: int = 1,
-                    progress: Callable[[Progress], None] | None = None
+                    progress: Callable[[Progress], None] | None = None, contexts: bool = True
                     ) -> tuple[ScanResult, StoreReport]:
-    """Scan ``source`` through the store at ``path`` (made when missing)."""
+    """Scan ``source`` through the store at ``path`` (made when missing).
+
+    ``contexts=False``: the run needs no request context, so the result may
+    hold it or not (the caller leaves it out). Files are then read without it,
+    unless the store keeps it (some run on it needed it): such a store reads
+    every file with it, and a run that needs it reads again, once, each file
+    kept without it."""
     path = Path(path)
     rules = current_rules()
     files = source.files(filters)
@@ -87,7 +95,9 @@ def read_with_store(path: str | Path, source: RecordSource, filters: Filters, wo
         units = store.units()
         results = store.results()
         keys = {trail_file: unit_key(source, trail_file) for trail_file in files}
-        plan = make_plan(files, keys.__getitem__, units, results, filters, rules_id)
+        plan = make_plan(files, keys.__getitem__, units, results, filters, rules_id, contexts)
+        keep_contexts = contexts or any(kept.way == Way.WHOLE.value
+                                        and holds_contexts(kept.filters) for kept in results)
         listed = {key[0] for key in keys.values() if key is not None}
         missing = gone(units, listed, source.covers, filters) if versioned else []
         store.mark_missing([unit.id for unit in missing if unit.missing_since is None],
@@ -123,9 +133,9 @@ def read_with_store(path: str | Path, source: RecordSource, filters: Filters, wo
         # Each process keeps its own results merged, unless this run keeps
         # all it counts as one piece (below): it takes theirs over.
         read = scan_units(source, plan.jobs, filters,
-                          partial(StoreSink, path, rules_id, filters_key(filters),
+                          partial(StoreSink, path, rules_id, filters_key(filters, keep_contexts),
                                   aggregate=not pieces),
-                          workers, progress, meanwhile=load)
+                          workers, progress, meanwhile=load, contexts=keep_contexts)
     else:
         load()
     (result,) = loaded
@@ -419,7 +429,9 @@ class StoreSink:
     """Keeps the results one process of a run reads (a
     :class:`~iamgen.scanning.units.UnitSink`): a few files a transaction,
     each file's results with its marker, and at the end what the process
-    counted, merged, as one aggregate."""
+    counted, merged, as one aggregate. ``filters``: the key of its whole reads
+    (:func:`~.plan.filters_key`); one that holds the request context replaces
+    the file's whole result kept without it."""
 
     def __init__(self, path: Path, rules: int, filters: str, aggregate: bool = True) -> None:
         # Opened at the first write: a connection must never cross a fork
@@ -428,6 +440,7 @@ class StoreSink:
         self._store: Store | None = None
         self._rules = rules
         self._filters = filters
+        self._replaces = without_contexts(filters) if holds_contexts(filters) else None
         self._aggregate = aggregate
         self._pending: list[PendingResult] = []
         self._since = 0.0
@@ -441,7 +454,7 @@ class StoreSink:
         self._pending.append(PendingResult(
             location, version, span, way.value, self._filters if way is Way.WHOLE else "",
             unit.events_read, unit.outcomes, unit.bytes_read, encode_unit(unit),
-            counted))
+            counted, self._replaces if way is Way.WHOLE else None))
         if len(self._pending) >= BATCH_FILES or monotonic() - self._since > BATCH_SECONDS:
             self._flush()
 
