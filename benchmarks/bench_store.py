@@ -18,7 +18,10 @@ order (so drifting load hits them alike):
 
 and each again for the reading stage alone (``read_trails``, start-up
 included, with a store of its own), since what ``suggest`` does after reading
-(synthesis, rendering, writing) costs the same with a store or without.
+(synthesis, rendering, writing) costs the same with a store or without. That
+stage reads the calls' request context, as ``review`` and ``--harden`` do
+(``suggest`` and ``diff`` leave it out, and so does a store that no run has
+needed it from).
 
 Then a periodic review as teams run it (no target): a trail of 70 days
 (0.7 x ``--events``, generated once), reviewed over a 56-day window moved on
@@ -232,8 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"runs: {args.repeat}, seconds, median (min-max); outputs identical to runs "
           "without the store")
     relative = {"first": "plain", "second": "first"}
-    for title, table in (("iamgen suggest --all", runs), ("reading alone (read_trails, "
-                                                          "start-up included)", reads)):
+    for title, table in (("iamgen suggest --all", runs),
+                         ("reading alone, with request context (as review)", reads)):
         walls = {k: [w for w, _ in v] for k, v in table.items()}
         cpus = {k: [c for _, c in v] for k, v in table.items()}
         print(f"  {title}:{'wall':>{46 - len(title)}}{'':26}CPU (all processes)")
