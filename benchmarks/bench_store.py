@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
                          ("reading alone, with request context (as review)", reads)):
         walls = {k: [w for w, _ in v] for k, v in table.items()}
         cpus = {k: [c for _, c in v] for k, v in table.items()}
-        print(f"  {title}:{'wall':>{46 - len(title)}}{'':26}CPU (all processes)")
+        print(f"  {title}:{'wall':>{max(5, 46 - len(title))}}{'':26}CPU (all processes)")
         for name, label in (("plain", "plain (90% of files, no store)"),
                             ("first", "first run with --store"),
                             ("second", "second run (+10% of files)"),

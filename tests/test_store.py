@@ -26,6 +26,7 @@ from benchmarks import generate_trail
 from iamgen.commands.summary import store_lines
 from iamgen.errors import InputError
 from iamgen.model import Filters, Window
+from iamgen.scanning import outcomes
 from iamgen.scanning.scan import scan
 from iamgen.scanning.tally import ScanResult
 from iamgen.sources.local import LocalSource
@@ -56,6 +57,17 @@ def stored(path: Path, files: list[str], filters: Filters = Filters(),
            workers: int = 1, contexts: bool = True) -> tuple[ScanResult, read.StoreReport]:
     return read.read_with_store(path, LocalSource(tuple(files)), filters, workers,
                                 contexts=contexts)
+
+
+def holds_contexts(path: Path) -> bool:
+    """Whether some whole result kept holds the request context of its calls
+    (the facts of some call; each result's outcomes as kept)."""
+    with sqlite3.connect(path) as connection:
+        blobs = connection.execute("SELECT data FROM results WHERE way = 'whole'").fetchall()
+    return any(resolved is not None and resolved[1]
+               for (blob,) in blobs
+               for (_, resolved, _, _), _ in outcomes._DECODER.decode(
+                   codec.decode_unit(blob).data).entries)
 
 
 def whole_keys(path: Path) -> Counter[str]:
@@ -117,7 +129,9 @@ def test_any_split_into_successive_runs_gives_one_run_over_all(
         final, contexts = runs[-1], needs[-1]
         for _ in range(2):
             result, report = stored(store, TWO_DAYS, final, contexts=contexts)
-            assert_same(result, plain(TWO_DAYS, final)) if contexts else \
+            if contexts:
+                assert_same(result, plain(TWO_DAYS, final))
+            else:
                 assert_same_without_contexts(result, plain(TWO_DAYS, final, contexts=False))
         assert set(report.read) <= {"across the window's edge"}  # all else was kept
         assert_store_sound(store)
@@ -130,15 +144,15 @@ def test_a_store_keeps_request_context_once_a_run_needed_it(tmp_path: Path) -> N
     store = tmp_path / "store.db"
     half = TWO_DAYS[:24]
     bare, report = stored(store, half, contexts=False, workers=2)
-    bare.leave_out_contexts()
-    assert_same_without_contexts(bare, plain(half))
-    assert not any(usage.context for usage in bare.usages())
+    assert_same(bare, plain(half, contexts=False))  # read without it, not only left out
     assert set(whole_keys(store)) == {"context=none"} and report.read == {"new": 24}
+    assert not holds_contexts(store)
     full, report = stored(store, half)
     assert_same(full, plain(half))
     assert any(usage.context for usage in full.usages())
     assert report.read == {"kept without request context": 24} and report.from_store == 0
     assert set(whole_keys(store)) == {""}  # each file's result without it replaced
+    assert holds_contexts(store)
     again, report = stored(store, TWO_DAYS, contexts=False)
     again.leave_out_contexts()
     assert_same_without_contexts(again, plain(TWO_DAYS))
@@ -151,6 +165,20 @@ def test_a_store_keeps_request_context_once_a_run_needed_it(tmp_path: Path) -> N
     assert_same(last, plain(TWO_DAYS))
     assert report.from_store == 48 and not report.read
     assert_store_sound(store)
+
+
+def test_results_outside_a_window_do_not_make_a_store_keep_the_context(
+        tmp_path: Path) -> None:
+    """(They hold no calls, and have no context to keep or leave out.)"""
+    store = tmp_path / "store.db"
+    window = Filters(window=Window(since=datetime(2026, 11, 5, tzinfo=UTC)))
+    first, _ = stored(store, TWO_DAYS[:30], window, contexts=False)
+    assert_same(first, plain(TWO_DAYS[:30], window, contexts=False))
+    with Store.open(store, create=False) as opened:
+        assert {r.way for r in opened.results()} == {"whole", "outside"}
+    again, report = stored(store, TWO_DAYS, window, contexts=False)
+    assert_same(again, plain(TWO_DAYS, window, contexts=False)) and report.read["new"] == 18
+    assert set(whole_keys(store)) == {"context=none"} and not holds_contexts(store)
 
 
 def test_a_rebuild_reads_each_file_as_it_was_kept_with_the_context_or_without(
@@ -166,7 +194,9 @@ def test_a_rebuild_reads_each_file_as_it_was_kept_with_the_context_or_without(
     assert_same_without_contexts(again, plain(TWO_DAYS))
     assert report.from_store == len(TWO_DAYS)
     full, report = stored(full_store, TWO_DAYS)
-    assert_same(full, plain(TWO_DAYS)) and report.from_store == len(TWO_DAYS)
+    assert_same(full, plain(TWO_DAYS))
+    assert report.from_store == len(TWO_DAYS)
+    assert not holds_contexts(bare_store) and holds_contexts(full_store)
 
 
 def _copy(files: list[str], root: Path) -> list[str]:
@@ -823,10 +853,18 @@ def test_finished_days_of_lookup_events_are_kept(tmp_path: Path) -> None:
     for number in range(2):
         client = FakeLookups()
         source = LookupSource(lambda region: client, now=now, sleep=lambda s: None)
-        result, report = read.read_with_store(store, source, filters)
+        # Kept with the request context, even by a run that needs none: a
+        # day cannot be asked for again once LookupEvents has forgotten it.
+        result, report = read.read_with_store(store, source, filters, contexts=number == 1)
+        assert set(whole_keys(store)) == {""}
         plain_client = FakeLookups()
-        assert_same(result, scan(LookupSource(lambda region: plain_client, now=now,
-                                              sleep=lambda s: None), filters))
+        expected = scan(LookupSource(lambda region: plain_client, now=now,
+                                     sleep=lambda s: None), filters)
+        if number == 0:
+            result.leave_out_contexts()
+            assert_same_without_contexts(result, expected)
+        else:
+            assert_same(result, expected)
         if number == 0:
             assert dict(report.read) == {"new": 2, "not kept": 1}
         else:  # the two whole days come from the store; today is asked again

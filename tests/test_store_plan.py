@@ -48,28 +48,31 @@ def test_a_read_without_request_context_has_a_key_of_its_own() -> None:
 
 
 def test_a_result_kept_without_request_context_serves_only_runs_that_need_none() -> None:
-    files = [TrailFile(name) for name in ("bare", "full", "both", "bare-across", "bare-stale")]
+    files = [TrailFile(name) for name in ("bare", "full", "both", "bare-across", "bare-stale",
+                                          "full-stale")]
     units = [UnitRow(n, f.location, "v1", (T9, T11) if f.location == "bare-across" else
                      (T10, T11), None) for n, f in enumerate(files, start=1)]
     bare, full = filters_key(Filters(), contexts=False), filters_key(Filters())
     results = [ResultRow(11, 1, "whole", bare, RULES, 5), ResultRow(12, 2, "whole", full, RULES, 5),
                ResultRow(13, 3, "whole", bare, RULES, 5), ResultRow(23, 3, "whole", full, RULES, 5),
-               ResultRow(14, 4, "whole", bare, RULES, 5), ResultRow(15, 5, "whole", bare, 2, 5)]
+               ResultRow(14, 4, "whole", bare, RULES, 5), ResultRow(15, 5, "whole", bare, 2, 5),
+               ResultRow(16, 6, "whole", full, 2, 5), ResultRow(26, 6, "whole", bare, RULES, 5)]
 
     def key(trail_file: TrailFile) -> tuple[str, str]:
         return trail_file.location, "v1"
 
     window = Filters(Window(since=T10, until=T12))
     needless = make_plan(files, key, units, results, window, RULES, contexts=False)
-    assert sorted(needless.stored) == [11, 12, 23]  # with the context when both are kept
+    assert sorted(needless.stored) == [11, 12, 23, 26]  # with the context when both serve
     assert {job.location: job.reading for job in needless.jobs} == {
         "bare-across": Reading.WINDOWED, "bare-stale": Reading.WHOLE}
     needing = make_plan(files, key, units, results, window, RULES, contexts=True)
     assert sorted(needing.stored) == [12, 23]
     assert {job.location: job.reading for job in needing.jobs} == {
-        "bare": Reading.WHOLE, "bare-across": Reading.WHOLE, "bare-stale": Reading.WHOLE}
+        "bare": Reading.WHOLE, "bare-across": Reading.WHOLE, "bare-stale": Reading.WHOLE,
+        "full-stale": Reading.WHOLE}
     assert needing.reasons == {"kept without request context": 1,
-                               "across the window's edge": 1, "stale": 1}
+                               "across the window's edge": 1, "stale": 2}
     assert needing.stale == {2} and needless.stale == {2}
 
 

@@ -139,9 +139,9 @@ def scan_units(source: RecordSource, jobs: Sequence[UnitJob], filters: Filters,
                ) -> UnitsRead:
     """Read ``jobs`` on ``workers`` processes; each process hands the results
     to keep to its own sink from ``make_sink``. ``meanwhile``: as for
-    :func:`~.scan.read_in_processes`. ``contexts=False``: the calls' request
-    context is left out of every result (kept and counted), as
-    :class:`~.fast.FastScanner` leaves it out."""
+    :func:`~.scan.read_in_processes`. ``contexts=False``: the results (kept
+    and counted) are read as ``FastScanner(contexts=False)`` reads, the calls'
+    request context left out."""
     mine, theirs = read_in_processes(source, jobs,
                                      partial(_UnitReader, filters, make_sink, contexts),
                                      workers, progress, meanwhile=meanwhile)

@@ -5,8 +5,9 @@ and every statement iamgen runs on it.
   modification time, or ETag; the span of its events), the marker that its
   results are complete;
 - ``results``: per file, each kept way of reading it (whole, under given
-  account and region filters; or outside a window), under the rules it was
-  made with, as bytes (:mod:`.codec`);
+  account and region filters, with the calls' request context or without;
+  or outside a window), under the rules it was made with, as bytes
+  (:mod:`.codec`);
 - ``aggregates``: results of many files already merged (a reading
   process's, all a run counted, a day's, a block of days': :mod:`.read`),
   with the ids of the results they hold: a later run that needs all of
@@ -66,7 +67,8 @@ CREATE TABLE results (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     unit INTEGER NOT NULL REFERENCES units(id) ON DELETE CASCADE,
     way TEXT NOT NULL,         -- 'whole' or 'outside'
-    filters TEXT NOT NULL,     -- the account and region filters of a whole read
+    filters TEXT NOT NULL,     -- how a whole read was made (plan.filters_key): its filters,
+                               -- and whether it left out the request context
     rules INTEGER NOT NULL REFERENCES rules(id),
     events INTEGER NOT NULL,
     outcomes INTEGER NOT NULL, -- tallied outcomes kept

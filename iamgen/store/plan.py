@@ -10,7 +10,9 @@ Every other file is read (:class:`~iamgen.scanning.units.UnitJob`): new or
 changed ones whole (their results are kept), ones lying across an edge of the
 window under the window (and their whole result kept, if the store lacks it),
 files no version can be given for (standard input, today's LookupEvents)
-under the window only. The results taken are then covered by as few pieces
+under the window only. A whole result kept without the calls' request
+context serves only runs that need none; a run that needs it reads the file
+again. The results taken are then covered by as few pieces
 as possible: aggregates first (largest first, each wholly wanted and sharing
 no result with another piece), single results for the rest.
 """

@@ -28,6 +28,7 @@ from ..scanning.outcomes import UnitOutcomes
 from ..scanning.tally import DamagedRows, ResultRows, ScanResult
 from ..scanning.units import UnitJob, UnitsRead, Way, scan_units
 from ..sources.base import RecordSource, TrailFile, VersionedSource
+from ..sources.lookup import LookupSource
 from .codec import CodecError, damaged_store, decode, decode_unit, encode, encode_unit
 from .db import AggregateRow, PendingResult, Store
 from .plan import (
@@ -78,9 +79,9 @@ def read_with_store(path: str | Path, source: RecordSource, filters: Filters, wo
 
     ``contexts=False``: the run needs no request context, so the result may
     hold it or not (the caller leaves it out). Files are then read without it,
-    unless the store keeps it (some run on it needed it): such a store reads
-    every file with it, and a run that needs it reads again, once, each file
-    kept without it."""
+    unless the store keeps it (some run on it needed it; LookupEvents days,
+    always): such a store reads every file with it, and a run that needs it
+    reads again, once, each file kept without it."""
     path = Path(path)
     rules = current_rules()
     files = source.files(filters)
@@ -96,8 +97,10 @@ def read_with_store(path: str | Path, source: RecordSource, filters: Filters, wo
         results = store.results()
         keys = {trail_file: unit_key(source, trail_file) for trail_file in files}
         plan = make_plan(files, keys.__getitem__, units, results, filters, rules_id, contexts)
-        keep_contexts = contexts or any(kept.way == Way.WHOLE.value
-                                        and holds_contexts(kept.filters) for kept in results)
+        # LookupEvents forgets a day after 90 days: one kept without the
+        # context could never be given it, so its days are kept with it.
+        keep_contexts = contexts or isinstance(source, LookupSource) or any(
+            kept.way == Way.WHOLE.value and holds_contexts(kept.filters) for kept in results)
         listed = {key[0] for key in keys.values() if key is not None}
         missing = gone(units, listed, source.covers, filters) if versioned else []
         store.mark_missing([unit.id for unit in missing if unit.missing_since is None],
