@@ -132,7 +132,9 @@ def synthesize(
     named: dict[str, NamePattern] = {}
     if settings.generalization is not Generalization.NONE:
         named = infer_patterns((p.resource for p in perms), settings.min_variants)
-    patterns = tuple(sorted(set(named.values())))
+    # Each pattern stands for many names: hashed once, not once per name (a
+    # pattern's hash covers all its names).
+    patterns = tuple(sorted(set({id(p): p for p in named.values()}.values())))
     threshold = settings.fold_threshold
     siblings = find_siblings(perms, settings.generalization)  # once for every threshold
     documents, folds, compressions, added, outcomes = _documents(
