@@ -250,6 +250,11 @@ def main(argv: list[str] | None = None) -> int:
             cpu = spread(cpus[name]) + (ratio(cpus, name, against) + f" {against}"
                                         if against else "")
             print(f"    {label:<32} {wall:<36} {cpu}")
+    for title, table in (("suggest --all", runs), ("reading alone", reads)):
+        pairs = [first[0] / plain[0] for plain, first in zip(table["plain"], table["first"],
+                                                              strict=True)]
+        print(f"  first / plain, each repetition's pair ({title}; the pair ran back to back): "
+              f"{' '.join(f'{x:.2f}' for x in pairs)}; median {statistics.median(pairs):.2f}")
     walls = {k: [w for w, _ in v] for k, v in runs.items()}
     print(f"  a window that moved on (--since {moved[0]}, then {moved[1]}; no target):")
     for name, label in MOVED.items():
