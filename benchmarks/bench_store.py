@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     for title, table in (("suggest --all", runs), ("reading alone", reads)):
         pairs = [first[0] / plain[0] for plain, first in zip(table["plain"], table["first"],
                                                               strict=True)]
-        print(f"  first / plain, each repetition's pair ({title}; the pair ran back to back): "
+        print(f"  first / plain, each repetition's pair ({title}; run minutes apart): "
               f"{' '.join(f'{x:.2f}' for x in pairs)}; median {statistics.median(pairs):.2f}")
     walls = {k: [w for w, _ in v] for k, v in runs.items()}
     print(f"  a window that moved on (--since {moved[0]}, then {moved[1]}; no target):")
