@@ -177,8 +177,23 @@ def test_results_outside_a_window_do_not_make_a_store_keep_the_context(
     with Store.open(store, create=False) as opened:
         assert {r.way for r in opened.results()} == {"whole", "outside"}
     again, report = stored(store, TWO_DAYS, window, contexts=False)
-    assert_same(again, plain(TWO_DAYS, window, contexts=False)) and report.read["new"] == 18
+    assert_same(again, plain(TWO_DAYS, window, contexts=False))
+    assert report.read["new"] == 18
     assert set(whole_keys(store)) == {"context=none"} and not holds_contexts(store)
+
+
+def test_store_info_says_how_each_result_was_read() -> None:
+    from iamgen.store.maintain import _way_of
+
+    def way(kind: str, key: str) -> str:
+        return _way_of(db.ResultRow(1, 1, kind, key, 1, 5))
+
+    assert way("whole", "") == "read whole"
+    assert way("whole", "regions=eu-west-1") == "read whole (regions=eu-west-1)"
+    assert way("whole", "context=none") == "read whole without request context"
+    assert way("whole", "accounts=1;regions=eu-west-1;context=none") == (
+        "read whole without request context (accounts=1;regions=eu-west-1)")
+    assert way("outside", "") == "outside a window"
 
 
 def test_a_rebuild_reads_each_file_as_it_was_kept_with_the_context_or_without(
@@ -678,7 +693,7 @@ def test_a_run_without_request_contexts_leaves_kept_facts_undecoded(
     stored(path, files, workers=2)  # each process's files kept merged: the reruns take those
     counting = _CountingFacts(codec._FACTS)
     monkeypatch.setattr(codec, "_FACTS", counting)
-    bare, _ = stored(path, files)
+    bare, _ = stored(path, files, contexts=False)  # as suggest reads
     bare.leave_out_contexts()
     full = plain(files)
     assert any(usage.context for usage in full.usages())

@@ -17,9 +17,9 @@ from iamgen.store.plan import (
     is_block,
     make_cover,
     make_plan,
+    replaced_key,
     roll_up,
     spent_aggregates,
-    without_contexts,
 )
 
 T9, T10, T11, T12 = (datetime(2026, 11, 3, hour, tzinfo=UTC) for hour in (9, 10, 11, 12))
@@ -42,9 +42,8 @@ def test_a_read_without_request_context_has_a_key_of_its_own() -> None:
     assert filters_of_key(bare) == filters  # the filters it was made with, all the same
     assert holds_contexts(filters_key(filters)) and not holds_contexts(bare)
     assert holds_contexts("")  # a store made before contexts could be left out kept them
-    for key in ("", "accounts=1", "regions=eu-west-1"):
-        assert without_contexts(key) == filters_key(filters_of_key(key), contexts=False)
-        assert without_contexts(without_contexts(key)) == without_contexts(key)
+    assert replaced_key(filters_key(filters)) == bare and replaced_key("") == "context=none"
+    assert replaced_key(bare) is None and replaced_key("context=none") is None
 
 
 def test_a_result_kept_without_request_context_serves_only_runs_that_need_none() -> None:

@@ -27,7 +27,7 @@ from ..sources.lookup import parse_location as parse_lookup_location
 from ..sources.s3 import SCHEME as S3_SCHEME
 from ..sources.s3 import S3Source
 from .db import ResultRow, Store, UnitRow
-from .plan import WITHOUT_CONTEXT, filters_of_key, holds_contexts, is_dead
+from .plan import filters_key, filters_of_key, holds_contexts, is_dead
 from .read import StoreSink, unit_key
 from .rules import Rules, current_rules
 
@@ -85,8 +85,7 @@ def _way_of(result: ResultRow) -> str:
     """How a result was read, for ``store info``."""
     if result.way != Way.WHOLE.value:
         return "outside a window"
-    filters = ";".join(part for part in result.filters.split(";")
-                       if part and part != WITHOUT_CONTEXT)
+    filters = filters_key(filters_of_key(result.filters))  # the key less the context
     return ("read whole" + ("" if holds_contexts(result.filters) else " without request context")
             + (f" ({filters})" if filters else ""))
 

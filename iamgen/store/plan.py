@@ -63,9 +63,10 @@ def holds_contexts(key: str) -> bool:
     return WITHOUT_CONTEXT not in key.split(";")
 
 
-def without_contexts(key: str) -> str:
-    """The key of the read ``key`` names, made without the request context."""
-    return key if not holds_contexts(key) else ";".join(filter(None, (key, WITHOUT_CONTEXT)))
+def replaced_key(key: str) -> str | None:
+    """The key of the whole result a read of key ``key`` replaces: the same
+    read without the request context (None: ``key`` is that one)."""
+    return filters_key(filters_of_key(key), contexts=False) if holds_contexts(key) else None
 
 
 @dataclass(frozen=True, slots=True)

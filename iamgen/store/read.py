@@ -38,9 +38,9 @@ from .plan import (
     holds_contexts,
     make_cover,
     make_plan,
+    replaced_key,
     roll_up,
     spent_aggregates,
-    without_contexts,
 )
 from .rules import Rules, current_rules
 
@@ -443,7 +443,7 @@ class StoreSink:
         self._store: Store | None = None
         self._rules = rules
         self._filters = filters
-        self._replaces = without_contexts(filters) if holds_contexts(filters) else None
+        self._replaces = replaced_key(filters)
         self._aggregate = aggregate
         self._pending: list[PendingResult] = []
         self._since = 0.0
