@@ -364,10 +364,12 @@ def _merge_days(path: Path, rules: int, days: list[tuple[date, list[int]]],
     freeze_and_collect_rarely()  # the objects it was forked with: never collected here
     try:
         with Store.open(path, create=False) as store:
-            pieces = [_merged_day(store, rules, day, members) for day, members in days]
-            kept = [piece for piece in pieces if not (piece.days or set()) & held]
-            pieces = [*_rolled_up(store, rules, kept, latest),
-                      *(piece for piece in pieces if (piece.days or set()) & held)]
+            mine: list[_Piece] = []
+            left: list[_Piece] = []  # holding a day of ``held``: the parent rolls them up
+            for day, members in days:
+                piece = _merged_day(store, rules, day, members)
+                (left if day in held else mine).append(piece)
+            pieces = [*_rolled_up(store, rules, mine, latest), *left]
             merged = [(sorted(piece.days or ()), piece.members,
                        piece.data if piece.data is not None else encode(piece.rows))
                       for piece in pieces]
