@@ -216,7 +216,7 @@ def _load(store: Store, aggregates: list[AggregateRow], by_day: dict[date | None
                     by_day.setdefault(days.get(member), []).append(member)
             else:
                 pieces.append(_Piece(_whole_days(aggregate.members, days),
-                                     list(aggregate.members), decode(data, store.path)))
+                                     list(aggregate.members), decode(data, store.path), data))
         undated = by_day.pop(None, [])
         if undated:  # files with no event a window could cut: in no day's piece
             loose = ScanResult()
@@ -345,7 +345,7 @@ class _DayMerger:
             raise InputError(payload)
         if kind == "error":
             raise RuntimeError(f"a store helper process failed:\n{payload}")
-        return [_Piece(frozenset(days), members, decode(data, self._path))
+        return [_Piece(frozenset(days), members, decode(data, self._path), data)
                 for days, members, data in payload]
 
     def __exit__(self, *_: object) -> None:
@@ -370,9 +370,7 @@ def _merge_days(path: Path, rules: int, days: list[tuple[date, list[int]]],
                 piece = _merged_day(store, rules, day, members)
                 (left if day in held else mine).append(piece)
             pieces = [*_rolled_up(store, rules, mine, latest), *left]
-            merged = [(sorted(piece.days or ()), piece.members,
-                       piece.data if piece.data is not None else encode(piece.rows))
-                      for piece in pieces]
+            merged = [(sorted(piece.days or ()), piece.members, piece.data) for piece in pieces]
         reply: tuple[str, Any] = ("done", merged)
     except (CodecError, DamagedRows) as exc:
         reply = ("damaged", str(exc))
@@ -395,7 +393,7 @@ class _Piece:
     days: frozenset[date] | None  # the days its results start on (None: not all known)
     members: list[int]
     rows: ResultRows
-    data: bytes | None = None  # the rows encoded, when they were
+    data: bytes  # the rows encoded (as kept)
 
 
 def _whole_days(members: Iterable[int], days: dict[int, date | None]) -> frozenset[date] | None:
