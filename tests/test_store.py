@@ -64,9 +64,10 @@ def holds_contexts(path: Path) -> bool:
     (the facts of some call; each result's outcomes as kept)."""
     with sqlite3.connect(path) as connection:
         blobs = connection.execute("SELECT data FROM results WHERE way = 'whole'").fetchall()
-    return any(resolved is not None and resolved[1]
+    return any(bytes(resolved) != outcomes._NIL
+               and outcomes._RESOLUTION_DECODER.decode(resolved)[1]
                for (blob,) in blobs
-               for (_, resolved, _, _), _ in outcomes._DECODER.decode(
+               for (_, resolved, _, _), _ in outcomes._LAZY_DECODER.decode(
                    codec.decode_unit(blob).data).entries)
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from iamgen.model import Filters, Window
 from iamgen.scanning.fast import FastScanner
+from iamgen.scanning.outcomes import add_units
 from iamgen.scanning.tally import ScanResult
 from iamgen.scanning.units import Place, placement
 from iamgen.sources.local import LocalSource
@@ -50,6 +51,29 @@ def test_one_result_per_file_merges_to_what_one_scan_gives(seed: int) -> None:
     whole = _whole(files)
     assert_same(merged, whole)
     assert_same(scanner.finish(), whole)  # finish() still gives the total of what was counted
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_files_added_at_once_give_what_adding_each_gives(seed: int) -> None:
+    """add_units folds files' outcomes before adding them: outcomes of
+    files read by different scanners (processes: their own principal tokens
+    and resolution objects) fold by what they are, and the result is the
+    whole scan's."""
+    files = _files()
+    random.Random(seed).shuffle(files)
+    scanners = [FastScanner(Filters()), FastScanner(Filters())]
+    units = []
+    for index, (location, data) in enumerate(files):
+        scanner = scanners[index % 2]
+        scanner.add_file(location, data)
+        units.append(scanner.take_unit())
+    merged = ScanResult()
+    assert add_units(merged, units) == len(files)
+    assert_same(merged, _whole(files))
+    parts = ScanResult()
+    for part in (units[:7], units[7:]):
+        add_units(parts, part)
+    assert_same(parts, _whole(files))
 
 
 def test_results_taken_without_counting_stay_out_of_the_total() -> None:

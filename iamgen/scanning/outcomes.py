@@ -167,7 +167,21 @@ def _hook(value: Any) -> Any:
 
 
 _ENCODER = msgspec.msgpack.Encoder(enc_hook=_hook)
-_DECODER = msgspec.msgpack.Decoder(_Packed)
+
+
+class _PackedLazily(NamedTuple):
+    """:class:`_Packed` as read back: each outcome's resolution left
+    encoded (MessagePack nil: none), to be decoded once per distinct one."""
+
+    direct: ResultRows
+    principals: list[str | tuple[str, str]]
+    entries: list[tuple[tuple[int, msgspec.Raw, str | tuple[str, str] | None, str], _Entry]]
+
+
+_LAZY_DECODER = msgspec.msgpack.Decoder(_PackedLazily)
+_RESOLUTION_DECODER = msgspec.msgpack.Decoder(_Resolution)
+_NIL = b"\xc0"  # MessagePack's nil: an outcome with no resolution
+_MISSING = object()
 
 
 class UnitOutcomes:
@@ -212,15 +226,52 @@ class UnitOutcomes:
     def add_to(self, result: ScanResult) -> None:
         """Add the file's result to ``result`` (:class:`~.tally.DamagedRows`
         when :attr:`data` does not hold outcomes)."""
+        add_units(result, (self,))
+
+
+def add_units(result: ScanResult, units: Iterable[UnitOutcomes]) -> int:
+    """Add files' results to ``result``, as :meth:`UnitOutcomes.add_to` adds
+    each, for less: their outcomes are folded into one tally first
+    (:func:`fold`), so an outcome many files share is added once, and each
+    distinct resolution is decoded once. Returns how many files were added;
+    :class:`~.tally.DamagedRows` when one does not hold outcomes."""
+    tally: dict[tuple[Any, ...], list[Any]] = {}
+    principals: list[Principal | str] = []
+    token_of: dict[Any, int] = {}  # a principal as encoded -> its token here
+    resolved_of: dict[bytes, Resolved | None] = {_NIL: None}
+    added = 0
+    for unit in units:
         try:
-            packed = _DECODER.decode(self.data)
-            principals: list[Principal | str] = [
-                p if isinstance(p, str) else Principal(p[0], PrincipalKind(p[1]))
-                for p in packed.principals]
-        except (msgspec.DecodeError, TypeError, ValueError) as exc:
+            packed = _LAZY_DECODER.decode(unit.data)
+            tokens = [_token(p, token_of, principals) for p in packed.principals]
+            entries = [((tokens[token], _resolved(raw, resolved_of), detail, region), list(entry))
+                       for (token, raw, detail, region), entry in packed.entries]
+        except (msgspec.DecodeError, TypeError, ValueError, IndexError) as exc:
             raise DamagedRows(f"not outcomes of a file ({exc})") from None
         result.merge_rows(packed.direct)
-        entries = [((token, None if resolved is None else Resolved(*resolved), detail, region),
-                    list(entry))
-                   for (token, resolved, detail, region), entry in packed.entries]
-        add_outcomes(result, entries, principals, ConnectionFacts())
+        fold(tally, entries)
+        added += 1
+    add_outcomes(result, tally.items(), principals, ConnectionFacts())
+    return added
+
+
+def _token(principal: str | tuple[str, str], token_of: dict[Any, int],
+           principals: list[Principal | str]) -> int:
+    """The token here of a principal as a file's outcomes encode it
+    (adding it to ``principals`` the first time)."""
+    token = token_of.get(principal)
+    if token is None:
+        token = token_of[principal] = len(principals)
+        principals.append(principal if isinstance(principal, str)
+                          else Principal(principal[0], PrincipalKind(principal[1])))
+    return token
+
+
+def _resolved(raw: msgspec.Raw, resolved_of: dict[bytes, Resolved | None]) -> Resolved | None:
+    """The outcome's resolution, decoded the first time its bytes are seen
+    (equal bytes, one object: their outcomes fold together)."""
+    data = bytes(raw)
+    found = resolved_of.get(data, _MISSING)
+    if found is _MISSING:
+        found = resolved_of[data] = Resolved(*_RESOLUTION_DECODER.decode(data))
+    return found  # type: ignore[return-value]

@@ -24,7 +24,7 @@ from ..errors import InputError
 from ..model import Filters
 from ..scanning.gc_tuning import collecting_rarely, freeze_and_collect_rarely
 from ..scanning.scan import Progress
-from ..scanning.outcomes import UnitOutcomes
+from ..scanning.outcomes import UnitOutcomes, add_units
 from ..scanning.tally import DamagedRows, ResultRows, ScanResult
 from ..scanning.units import UnitJob, UnitsRead, Way, scan_units
 from ..sources.base import RecordSource, TrailFile, VersionedSource
@@ -239,10 +239,7 @@ def _load(store: Store, aggregates: list[AggregateRow], by_day: dict[date | None
 
 def _add_results(store: Store, members: list[int], into: ScanResult) -> None:
     """Add the single results ``members`` to ``into``."""
-    found = 0
-    for _, data in store.result_data(members):
-        decode_unit(data).add_to(into)
-        found += 1
+    found = add_units(into, (decode_unit(data) for _, data in store.result_data(members)))
     if found != len(members):
         raise InputError(f"{store.path}: another run replaced results while this one "
                          "read the store: run again")
