@@ -7,13 +7,16 @@ import pickle
 import random
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from iamgen.model import Filters, Window
+from iamgen.model import MANY_VALUES, Filters, Permission, Resolution, Window
 from iamgen.scanning.fast import FastScanner
-from iamgen.scanning.outcomes import add_units
-from iamgen.scanning.tally import ScanResult
+from iamgen.scanning.outcomes import Resolved, UnitOutcomes, add_units
+from iamgen.scanning.tally import DamagedRows, ScanResult
 from iamgen.scanning.units import Place, placement
 from iamgen.sources.local import LocalSource
 from iamgen.store import codec
@@ -181,3 +184,128 @@ def test_the_span_covers_records_other_filters_reject(tmp_path: Path) -> None:
     result = unit.result()
     assert result.skipped["other_region"] == 1 and result.events_used == 2
     assert scanner.span() is None
+
+
+# -- files' outcomes made by hand: what add_units folds across files ------------------------
+
+_ROLES = [("arn:aws:iam::111122223333:role/train", "role"),
+          ("arn:aws:iam::111122223333:user/priya", "user")]
+_CALLERS = ["aws_service", "other_account"]  # callers that are no principal here
+_RESOLUTIONS = [
+    (Resolution((Permission("s3:GetObject", "arn:aws:s3:::data/a"),)), ()),
+    (Resolution((Permission("s3:GetObject", "arn:aws:s3:::data/b"),)), (("mfa", "true"),)),
+    (Resolution((Permission("kms:Decrypt", "*"),), unknown_resource=("kms:Decrypt",)), ()),
+]
+_TIMES = [datetime(2026, 11, day, hour, tzinfo=UTC) for day in (2, 3) for hour in (0, 12)]
+_VPCES = [None, *(f"vpce-{n:02d}" for n in range(40))]  # more than a usage's facts keep
+_TLS = [None, "TLSv1.2", "TLSv1.3"]
+
+
+@st.composite
+def _unit(draw: st.DrawFn) -> UnitOutcomes:
+    """One file's outcomes as a scanner of its own (another process) packs
+    them: its own principal tokens, its own resolution objects."""
+    callers: list[Any] = draw(st.permutations([*_ROLES, *_CALLERS]))
+    resolved = [Resolved(resolution, facts, "s3.amazonaws.com", "GetObject")
+                for resolution, facts in _RESOLUTIONS]
+    tally: dict[tuple[Any, ...], list[Any]] = {}
+    for _ in range(draw(st.integers(1, 6))):
+        token = draw(st.integers(0, len(callers) - 1))
+        if isinstance(callers[token], str):
+            key = (token, None, draw(st.sampled_from([("s3.amazonaws.com", "GetObject"),
+                                                      ("sts.amazonaws.com", "AssumeRole")])),
+                   "us-east-1")
+        else:
+            key = (token, draw(st.sampled_from(resolved)),
+                   draw(st.sampled_from([None, "AccessDenied"])),
+                   draw(st.sampled_from(["us-east-1", "eu-west-1"])))
+        first, last = sorted(draw(st.lists(st.sampled_from(_TIMES), min_size=2, max_size=2)))
+        calls = draw(st.integers(1, 3))
+        others = draw(st.dictionaries(
+            st.tuples(st.sampled_from(_VPCES), st.sampled_from(_TLS)), st.integers(1, 3),
+            max_size=3))
+        pair = (draw(st.sampled_from(_VPCES)), draw(st.sampled_from(_TLS)))
+        others.pop(pair, None)
+        tally[key] = [calls + sum(others.values()), first, last,
+                      draw(st.sampled_from(["event-a", "event-b"])), *pair, calls,
+                      others or None]
+    return UnitOutcomes.pack(ScanResult().export_rows(), callers, list(tally.items()), None)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_unit(), min_size=1, max_size=8))
+def test_outcomes_folded_across_files_add_up_as_each_file_alone(units: list[UnitOutcomes]
+                                                                ) -> None:
+    """Ties in first time (the first eventID decides), other callers, and
+    connections past what a usage keeps apart (folded into "(many)") add up
+    the same when files are folded first as when each is added alone."""
+    at_once = ScanResult()
+    assert add_units(at_once, units) == len(units)
+    each = ScanResult()
+    for unit in units:
+        alone = ScanResult()
+        add_units(alone, [unit])
+        each.merge(alone)
+    assert_same(at_once, each)
+
+
+def test_many_connections_are_folded_as_many() -> None:
+    """Over many files, one usage's VPC endpoints pass what its facts keep:
+    the endpoint is then "(many)", whether the files are folded first or not."""
+    units = []
+    for vpce in _VPCES[1:]:
+        tally = {(0, Resolved(*_RESOLUTIONS[0], "s3.amazonaws.com", "GetObject"), None,
+                  "us-east-1"): [1, _TIMES[0], _TIMES[0], "event-a", vpce, "TLSv1.3", 1, None]}
+        units.append(UnitOutcomes.pack(ScanResult().export_rows(), [_ROLES[0]],
+                                       list(tally.items()), None))
+    at_once = ScanResult()
+    add_units(at_once, units)
+    each = ScanResult()
+    for unit in units:
+        each.merge(unit.result())
+    assert_same(at_once, each)
+    (usage,) = at_once.usages()
+    assert usage.context == (("tls", "TLSv1.3", 40), ("vpce", MANY_VALUES, 40))
+
+
+@pytest.mark.parametrize("damage", [
+    "token past the principals", "negative token", "principal without resolution",
+    "caller without its call", "time without zone"])
+def test_outcomes_that_do_not_fit_are_damaged_rows(damage: str) -> None:
+    """Kept outcomes that decode but cannot be a file's (a store damaged
+    where its checksums cannot tell) are DamagedRows, the one error the
+    store's readers turn into a message; never a traceback or a wrong result."""
+    key: list[Any] = [0, Resolved(*_RESOLUTIONS[0], "s3.amazonaws.com", "GetObject"), None,
+                      "us-east-1"]
+    entry: list[Any] = [1, _TIMES[0], _TIMES[0], "event-a", None, None, 1, None]
+    callers: list[Any] = [_ROLES[0], _CALLERS[0]]
+    if damage == "token past the principals":
+        key[0] = 5
+    elif damage == "negative token":
+        key[0] = -1
+    elif damage == "principal without resolution":
+        key[1] = None
+    elif damage == "caller without its call":
+        key[:3] = [1, None, None]
+    else:
+        entry[1] = entry[2] = _TIMES[0].replace(tzinfo=None)
+    good = UnitOutcomes.pack(ScanResult().export_rows(), callers, [
+        ((0, Resolved(*_RESOLUTIONS[1], "s3.amazonaws.com", "GetObject"), None, "eu-west-1"),
+         [1, _TIMES[0], _TIMES[0], "event-a", None, None, 1, None])], None)
+    bad = UnitOutcomes.pack(ScanResult().export_rows(), callers, [(tuple(key), entry)], None)
+    with pytest.raises(DamagedRows):
+        add_units(ScanResult(), [good, bad])
+
+
+@pytest.mark.parametrize("order", [("event-b", "event-a"), ("event-a", "event-b")])
+def test_a_tie_in_first_time_goes_to_the_smaller_event_id(order: tuple[str, str]) -> None:
+    units = []
+    for event_id in order:
+        tally = {(0, Resolved(*_RESOLUTIONS[0], "s3.amazonaws.com", "GetObject"), None,
+                  "us-east-1"): [1, _TIMES[0], _TIMES[1], event_id, None, None, 1, None]}
+        units.append(UnitOutcomes.pack(ScanResult().export_rows(), [_ROLES[0]],
+                                       list(tally.items()), None))
+    at_once = ScanResult()
+    add_units(at_once, units)
+    (usage,) = at_once.usages()
+    assert usage.example_event_id == "event-a"

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
 import msgspec
 from msgspec import UNSET
@@ -169,13 +169,21 @@ def _hook(value: Any) -> Any:
 _ENCODER = msgspec.msgpack.Encoder(enc_hook=_hook)
 
 
+_Token = Annotated[int, msgspec.Meta(ge=0)]
+_Moment = Annotated[datetime, msgspec.Meta(tz=True)]
+_ReadEntry = tuple[int, _Moment, _Moment, str, str | None, str | None, int,
+                   dict[tuple[str | None, str | None], int] | None]
+
+
 class _PackedLazily(NamedTuple):
-    """:class:`_Packed` as read back: each outcome's resolution left
-    encoded (MessagePack nil: none), to be decoded once per distinct one."""
+    """:class:`_Packed` as read back (checked as :data:`_Entry` describes
+    it): each outcome's resolution left encoded (MessagePack nil: none), to
+    be decoded once per distinct one."""
 
     direct: ResultRows
     principals: list[str | tuple[str, str]]
-    entries: list[tuple[tuple[int, msgspec.Raw, str | tuple[str, str] | None, str], _Entry]]
+    entries: list[tuple[tuple[_Token, msgspec.Raw, str | tuple[str, str] | None, str],
+                        _ReadEntry]]
 
 
 _LAZY_DECODER = msgspec.msgpack.Decoder(_PackedLazily)
@@ -234,7 +242,8 @@ def add_units(result: ScanResult, units: Iterable[UnitOutcomes]) -> int:
     each, for less: their outcomes are folded into one tally first
     (:func:`fold`), so an outcome many files share is added once, and each
     distinct resolution is decoded once. Returns how many files were added;
-    :class:`~.tally.DamagedRows` when one does not hold outcomes."""
+    :class:`~.tally.DamagedRows` when one does not hold outcomes (``result``
+    is then incomplete, and is to be dropped)."""
     tally: dict[tuple[Any, ...], list[Any]] = {}
     principals: list[Principal | str] = []
     token_of: dict[Any, int] = {}  # a principal as encoded -> its token here
@@ -244,8 +253,16 @@ def add_units(result: ScanResult, units: Iterable[UnitOutcomes]) -> int:
         try:
             packed = _LAZY_DECODER.decode(unit.data)
             tokens = [_token(p, token_of, principals) for p in packed.principals]
-            entries = [((tokens[token], _resolved(raw, resolved_of), detail, region), list(entry))
-                       for (token, raw, detail, region), entry in packed.entries]
+            callers = [isinstance(p, str) for p in packed.principals]  # no principal here
+            entries = []
+            for (token, raw, detail, region), entry in packed.entries:
+                resolved = _resolved(raw, resolved_of)
+                # A principal's call has a resolution; any other caller's, none,
+                # and its (eventSource, eventName) for detail.
+                if callers[token] is not (resolved is None) or (
+                        resolved is None and detail.__class__ is not tuple):
+                    raise ValueError("an outcome that does not fit its caller")
+                entries.append(((tokens[token], resolved, detail, region), list(entry)))
         except (msgspec.DecodeError, TypeError, ValueError, IndexError) as exc:
             raise DamagedRows(f"not outcomes of a file ({exc})") from None
         result.merge_rows(packed.direct)
