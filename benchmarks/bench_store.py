@@ -12,12 +12,13 @@ order (so drifting load hits them alike):
 - first: the same with ``--store`` on a new store;
 - second: with the store, after the newest 10% of files are added;
 - rerun: with the store again, nothing new;
-- the new files alone: ``suggest --all`` over only the newest 10%, no store
-  (what any second run costs at least: it reads those files, and works out
-  every principal's policy from the start, as this does);
+- the new files alone: ``suggest --all`` over only the newest 10%, no store:
+  the least a second run costs while every run works out every policy from
+  the start (it reads those files too; its policies come from all the
+  usages, these from a tenth of them);
 - moved, moved again: with the store, ``--since`` the trail's second day,
   then its third (a window that moved on, as a weekly ``--since 90d`` does;
-  each checked against a run without the store; no target);
+  each timed and checked against a run without the store; no target);
 
 and each again for the reading stage alone (``read_trails``, start-up
 included, with a store of its own), since what ``suggest`` does after reading
@@ -206,7 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     new_only = WORK / "new-only"  # the newest 10% alone
     shutil.rmtree(new_only, ignore_errors=True)
     link(new, source, new_only)
-    runs: dict[str, list[tuple[float, float]]] = {k: [] for k in (*names, *MOVED)}
+    runs: dict[str, list[tuple[float, float]]] = {
+        k: [] for k in (*names, *MOVED, *(f"{name} plain" for name in MOVED))}
+    written: list[int] = []  # files the run over the new 10% alone wrote
     moved = days_of(old + new)[1:3]
     reads: dict[str, list[tuple[float, float]]] = {k: [] for k in names}
     sizes: list[int] = []
@@ -226,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         runs["second"].append(suggest(folder, WORK / "second", store))
         reads["second"].append(read_only(folder, read_store))
         runs["new"].append(suggest(new_only, WORK / "new", None))
+        written.append(len(outputs(WORK / "new")))
         reads["new"].append(read_only(new_only, None))
         runs["rerun"].append(suggest(folder, WORK / "rerun", store))
         reads["rerun"].append(read_only(folder, read_store))
@@ -235,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         sizes.append(store_bytes(store))
         for name, since in (("moved", moved[0]), ("moved again", moved[1])):
             runs[name].append(suggest(folder, WORK / name, store, since))
-            suggest(folder, WORK / "plain-moved", None, since)
+            runs[f"{name} plain"].append(suggest(folder, WORK / "plain-moved", None, since))
             if outputs(WORK / name) != outputs(WORK / "plain-moved"):
                 raise SystemExit(f"the {name} run with the store differs from a run without it")
 
@@ -264,11 +268,13 @@ def main(argv: list[str] | None = None) -> int:
                                                         strict=True)]
         print(f"    first / plain, each repetition's pair (minutes apart): "
               f"{' '.join(f'{x:.2f}' for x in pairs)}; median {statistics.median(pairs):.2f}")
+    print(f"  the run over the new 10% alone wrote {statistics.median(written):.0f} files, "
+          f"the second run {len(expected_full)}")
     walls = {k: [w for w, _ in v] for k, v in runs.items()}
     print(f"  a window that moved on (--since {moved[0]}, then {moved[1]}; no target):")
     for name, label in MOVED.items():
-        print(f"    {label:<32} {spread(walls[name]):<36} "
-              f"{spread([c for _, c in runs[name]])}")
+        print(f"    {label:<32} {spread(walls[name]):<36} without the store: "
+              f"{spread(walls[f'{name} plain'])}{ratio(walls, name, f'{name} plain')}")
     print(f"  a periodic review: {PERIODIC_DAYS} days of trail "
           f"({round(args.events * 0.7):,} events), a {WINDOW_DAYS}-day window moved on "
           f"{STEP_DAYS} days at a time (no target):")
