@@ -32,7 +32,7 @@ from iamgen.scanning.tally import ScanResult
 from iamgen.sources.local import LocalSource
 from iamgen.store import codec, db, plan, read
 from iamgen.store.db import Store
-from iamgen.store.maintain import prune, rebuild
+from iamgen.store.maintain import prune, rebuild, vacuum
 from iamgen.store.rules import Rules, current_rules
 from tests.records import record, role_identity
 from tests.stores import (
@@ -166,6 +166,81 @@ def test_a_store_keeps_request_context_once_a_run_needed_it(tmp_path: Path) -> N
     assert_same(last, plain(TWO_DAYS))
     assert report.from_store == 48 and not report.read
     assert_store_sound(store)
+
+
+def _raced(store: Path, files: list[str]) -> list[int]:
+    """A store as two runs at once leave it: one replaced the files' results
+    read without the request context by results with it, while the other,
+    which planned before, wrote its own without it afterwards (and merged
+    them). The ids of the latter."""
+    stored(store, files, contexts=False)
+    with sqlite3.connect(store) as connection:
+        late = connection.execute("SELECT unit, way, filters, rules, events, outcomes, size, "
+                                  "data FROM results").fetchall()
+    stored(store, files)  # replaces each with a result holding the context
+    with sqlite3.connect(store) as connection:  # the other run's writes, after
+        connection.executemany("INSERT INTO results (unit, way, filters, rules, events, "
+                               "outcomes, size, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", late)
+        ids = [row[0] for row in connection.execute(
+            "SELECT id FROM results WHERE filters = 'context=none'")]
+    with Store.open(store, create=False) as opened:
+        opened.put_aggregate(late[0][3], ids, codec.encode(
+            plain(files, contexts=False).export_rows()))
+    assert whole_keys(store) == Counter({"": len(files), "context=none": len(files)})
+    return ids
+
+
+def test_vacuum_drops_results_without_context_that_another_run_kept_with_it(
+        tmp_path: Path) -> None:
+    """Runs take the results with the context; vacuum drops the others and
+    the merged piece holding them, and every run gives what it gave."""
+    store = tmp_path / "store.db"
+    files = TWO_DAYS[:12]
+    ids = _raced(store, files)
+    full, report = stored(store, files)
+    assert_same(full, plain(files))  # not the merged piece without the context
+    assert report.from_store == 12 and not report.read
+    with Store.open(store, create=False) as opened:
+        done = vacuum(opened)
+        assert (done.results, done.aggregates) == (12, 1)
+        assert not [a for a in opened.aggregates() if set(a.members) & set(ids)]
+    assert whole_keys(store) == Counter({"": 12})
+    full, report = stored(store, files)
+    assert_same(full, plain(files))
+    assert report.from_store == 12 and not report.read
+    bare, report = stored(store, files, contexts=False)
+    bare.leave_out_contexts()
+    assert_same_without_contexts(bare, plain(files, contexts=False))
+    assert report.from_store == 12 and not report.read
+    assert_store_sound(store)
+
+
+def test_a_rebuild_drops_results_without_context_that_another_run_kept_with_it(
+        tmp_path: Path) -> None:
+    store = tmp_path / "store.db"
+    files = TWO_DAYS[:12]
+    _raced(store, files)
+    assert rebuild(store, lambda: None).read == len(files)
+    assert whole_keys(store) == Counter({"": 12})
+    full, report = stored(store, files)
+    assert_same(full, plain(files))
+    assert report.from_store == 12 and not report.read
+    assert_store_sound(store)
+
+
+def test_a_result_without_context_is_superseded_only_by_its_own_files_with_it() -> None:
+    def row(id_: int, unit: int, filters: str, rules: int = 1, way: str = "whole"
+            ) -> db.ResultRow:
+        return db.ResultRow(id_, unit, way, filters, rules, 5)
+
+    assert plan.superseded([
+        row(1, 1, ""), row(2, 1, "context=none"),  # superseded
+        row(3, 2, "regions=eu-west-1"), row(4, 2, "regions=eu-west-1;context=none"),  # too
+        row(5, 3, ""), row(6, 3, "regions=eu-west-1;context=none"),  # other filters
+        row(7, 4, "", rules=2), row(8, 4, "context=none"),  # other rules
+        row(9, 5, "context=none"), row(10, 6, ""),  # other files
+        row(11, 7, "", way="outside"), row(12, 7, "context=none", way="outside"),
+    ]) == [2, 4]
 
 
 def test_results_outside_a_window_do_not_make_a_store_keep_the_context(

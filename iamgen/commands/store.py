@@ -125,11 +125,13 @@ def rebuild_lines(done: Rebuilt) -> list[str]:
 
 
 def vacuum_command(store: StorePathOption) -> None:
-    """Drop merged results no run can use any more and give free space back."""
+    """Drop merged results no run can use any more, and files' results that
+    another kept with the request context, and give free space back."""
     with Store.open(store, create=False) as opened:
-        dropped, before, after = vacuum(opened)
-    typer.echo(f"vacuumed: {_mb(before)} -> {_mb(after)}; {dropped} unusable aggregate(s) "
-               "dropped")
+        done = vacuum(opened)
+    typer.echo(f"vacuumed: {_mb(done.before)} -> {_mb(done.after)}; {done.aggregates} "
+               f"unusable aggregate(s) dropped; {done.results} result(s) without request "
+               "context dropped (the file's result with it serves every run)")
 
 
 def build_store_app(guard: Callable[[Callable[..., None]], Callable[..., None]],

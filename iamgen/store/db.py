@@ -380,6 +380,13 @@ class Store:
                               (rules, len(members), encode_ids(members), data)).lastrowid
         return int(made)  # type: ignore[arg-type]  # an INSERT's rowid
 
+    def delete_results(self, ids: Iterable[int]) -> None:
+        """Forget results (the aggregates holding them are dead from then on)."""
+        wanted = [(i,) for i in ids]
+        if wanted:
+            with self.transaction() as db:
+                db.executemany("DELETE FROM results WHERE id = ?", wanted)
+
     def delete_aggregates(self, ids: Iterable[int]) -> None:
         """Forget aggregates (some result they hold has gone, or is stale)."""
         wanted = [(i,) for i in ids]

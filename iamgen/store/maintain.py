@@ -27,7 +27,7 @@ from ..sources.lookup import parse_location as parse_lookup_location
 from ..sources.s3 import SCHEME as S3_SCHEME
 from ..sources.s3 import S3Source
 from .db import ResultRow, Store, UnitRow
-from .plan import filters_key, filters_of_key, holds_contexts, is_dead
+from .plan import filters_key, filters_of_key, holds_contexts, is_dead, superseded
 from .read import StoreSink, unit_key
 from .rules import Rules, current_rules
 
@@ -127,13 +127,25 @@ def drop_dead_aggregates(store: Store) -> int:
     return len(dead)
 
 
-def vacuum(store: Store) -> tuple[int, int, int]:
-    """Drop dead aggregates and give the free space back: aggregates
-    dropped, file bytes before and after."""
+@dataclass(frozen=True, slots=True)
+class Vacuumed:
+    """What ``iamgen store vacuum`` did."""
+
+    results: int  # results without the request context that one with it superseded
+    aggregates: int  # aggregates no run could use
+    before: int  # file bytes
+    after: int
+
+
+def vacuum(store: Store) -> Vacuumed:
+    """Drop superseded results (:func:`~.plan.superseded`) and dead
+    aggregates, and give the free space back."""
     before = _file_bytes(store.path)
+    results = superseded(store.results())
+    store.delete_results(results)
     dropped = drop_dead_aggregates(store)
     store.vacuum()
-    return dropped, before, _file_bytes(store.path)
+    return Vacuumed(len(results), dropped, before, _file_bytes(store.path))
 
 
 def _file_bytes(path: Path) -> int:
@@ -181,6 +193,8 @@ def rebuild(path: Path, s3_factory: Callable[[], Any], workers: int = 1,
     """Read every file the store holds again, under the current rules, for
     every way it was kept (whole under each set of account and region
     filters, and outside a window). Files that are gone keep what they had.
+    Results a file's result with the request context supersedes
+    (:func:`~.plan.superseded`) are dropped, not read again.
 
     LookupEvents days are read again through ``lookup_factory`` (region ->
     CloudTrail client; None: they are not read again), with the lookup
@@ -196,6 +210,9 @@ def rebuild(path: Path, s3_factory: Callable[[], Any], workers: int = 1,
         rules_id = store.rules_id(rules)
         units = {unit.id: unit for unit in store.units()}
         results = store.results()
+        dropped = set(superseded(results))  # not worth reading again: dropped, as vacuum does
+        store.delete_results(dropped)
+        results = [result for result in results if result.id not in dropped]
     locations = sorted({unit.location for unit in units.values()})
     readable = [loc for loc in locations if kind_of(loc) != "LookupEvents"]
     source = _source_of(readable, s3_factory)
