@@ -23,6 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks import generate_trail
+from iamgen.commands.store import info_lines
 from iamgen.commands.summary import store_lines
 from iamgen.errors import InputError
 from iamgen.model import Filters, Window
@@ -32,7 +33,7 @@ from iamgen.scanning.tally import ScanResult
 from iamgen.sources.local import LocalSource
 from iamgen.store import codec, db, plan, read
 from iamgen.store.db import Store
-from iamgen.store.maintain import prune, rebuild, vacuum
+from iamgen.store.maintain import info, prune, rebuild, vacuum
 from iamgen.store.rules import Rules, current_rules
 from tests.records import record, role_identity
 from tests.stores import (
@@ -201,8 +202,12 @@ def test_vacuum_drops_results_without_context_that_another_run_kept_with_it(
     assert_same(full, plain(files))  # not the merged piece without the context
     assert report.from_store == 12 and not report.read
     with Store.open(store, create=False) as opened:
+        said = info_lines(info(opened))
+        assert "  results without request context beside the file's with it: 12 " \
+            "(`iamgen store vacuum` drops them)" in said
         done = vacuum(opened)
         assert (done.results, done.aggregates) == (12, 1)
+        assert not any("beside" in line for line in info_lines(info(opened)))
         assert not [a for a in opened.aggregates() if set(a.members) & set(ids)]
     assert whole_keys(store) == Counter({"": 12})
     full, report = stored(store, files)

@@ -59,6 +59,9 @@ def info_lines(facts: StoreInfo) -> list[str]:
     for rules, count in sorted(facts.by_rules.items(), key=lambda kv: kv[0].fingerprint):
         state = "current" if rules == current else "stale: read again by the next run"
         lines.append(f"  made by {rules.describe()}: {count} ({state})")
+    if facts.superseded:
+        lines.append(f"  results without request context beside the file's with it: "
+                     f"{facts.superseded} (`iamgen store vacuum` drops them)")
     lines.append(f"  aggregates: {facts.aggregates}; {_mb(facts.aggregate_bytes)}")
     if facts.free_bytes:
         lines.append(f"  free space: {_mb(facts.free_bytes)} (`iamgen store vacuum` gives it "

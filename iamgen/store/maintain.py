@@ -51,6 +51,7 @@ class StoreInfo:
     aggregate_bytes: int
     free_bytes: int
     check: str | None
+    superseded: int = 0  # results without the request context a result with it supersedes
 
 
 def kind_of(location: str) -> str:
@@ -78,7 +79,8 @@ def info(store: Store, *, check: bool = False) -> StoreInfo:
         (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None,
         sum(1 for unit in units if unit.missing_since is not None), ways,
         sizes["result_bytes"], dict(by_rules), sizes["aggregates"], sizes["aggregate_bytes"],
-        sizes["free_pages"] * sizes["page_size"], store.check() if check else None)
+        sizes["free_pages"] * sizes["page_size"], store.check() if check else None,
+        len(superseded(results)))
 
 
 def _way_of(result: ResultRow) -> str:
