@@ -169,25 +169,34 @@ def test_a_store_keeps_request_context_once_a_run_needed_it(tmp_path: Path) -> N
     assert_store_sound(store)
 
 
+LONE = TWO_DAYS[-1]
+
+
 def _raced(store: Path, files: list[str]) -> list[int]:
     """A store as two runs at once leave it: one replaced the files' results
     read without the request context by results with it, while the other,
     which planned before, wrote its own without it afterwards (and merged
-    them). The ids of the latter."""
+    them). The ids of the latter. Beside them, the result of a file
+    (``LONE``) that only a run needing no context read, which stays."""
+    stored(store, [LONE], contexts=False)
     stored(store, files, contexts=False)
+    lone = str(Path(LONE).resolve())
     with sqlite3.connect(store) as connection:
-        late = connection.execute("SELECT unit, way, filters, rules, events, outcomes, size, "
-                                  "data FROM results").fetchall()
+        late = connection.execute(
+            "SELECT unit, way, filters, rules, events, outcomes, size, results.data FROM "
+            "results JOIN units ON units.id = results.unit WHERE location != ?",
+            (lone,)).fetchall()
     stored(store, files)  # replaces each with a result holding the context
     with sqlite3.connect(store) as connection:  # the other run's writes, after
         connection.executemany("INSERT INTO results (unit, way, filters, rules, events, "
                                "outcomes, size, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", late)
         ids = [row[0] for row in connection.execute(
-            "SELECT id FROM results WHERE filters = 'context=none'")]
+            "SELECT results.id FROM results JOIN units ON units.id = results.unit "
+            "WHERE filters = 'context=none' AND units.location != ?", (lone,))]
     with Store.open(store, create=False) as opened:
         opened.put_aggregate(late[0][3], ids, codec.encode(
             plain(files, contexts=False).export_rows()))
-    assert whole_keys(store) == Counter({"": len(files), "context=none": len(files)})
+    assert whole_keys(store) == Counter({"": len(files), "context=none": len(files) + 1})
     return ids
 
 
@@ -209,7 +218,7 @@ def test_vacuum_drops_results_without_context_that_another_run_kept_with_it(
         assert (done.results, done.aggregates) == (12, 1)
         assert not any("beside" in line for line in info_lines(info(opened)))
         assert not [a for a in opened.aggregates() if set(a.members) & set(ids)]
-    assert whole_keys(store) == Counter({"": 12})
+    assert whole_keys(store) == Counter({"": 12, "context=none": 1})  # LONE's stays
     full, report = stored(store, files)
     assert_same(full, plain(files))
     assert report.from_store == 12 and not report.read
@@ -217,6 +226,10 @@ def test_vacuum_drops_results_without_context_that_another_run_kept_with_it(
     bare.leave_out_contexts()
     assert_same_without_contexts(bare, plain(files, contexts=False))
     assert report.from_store == 12 and not report.read
+    lone, report = stored(store, [LONE], contexts=False)
+    lone.leave_out_contexts()
+    assert_same_without_contexts(lone, plain([LONE], contexts=False))
+    assert report.from_store == 1 and not report.read
     assert_store_sound(store)
 
 
@@ -225,8 +238,8 @@ def test_a_rebuild_drops_results_without_context_that_another_run_kept_with_it(
     store = tmp_path / "store.db"
     files = TWO_DAYS[:12]
     _raced(store, files)
-    assert rebuild(store, lambda: None).read == len(files)
-    assert whole_keys(store) == Counter({"": 12})
+    assert rebuild(store, lambda: None).read == len(files) + 1  # and LONE, as it was kept
+    assert whole_keys(store) == Counter({"": 12, "context=none": 1})
     full, report = stored(store, files)
     assert_same(full, plain(files))
     assert report.from_store == 12 and not report.read
@@ -245,6 +258,7 @@ def test_a_result_without_context_is_superseded_only_by_its_own_files_with_it() 
         row(7, 4, "", rules=2), row(8, 4, "context=none"),  # other rules
         row(9, 5, "context=none"), row(10, 6, ""),  # other files
         row(11, 7, "", way="outside"), row(12, 7, "context=none", way="outside"),
+        row(13, 8, "", way="outside"), row(14, 8, "context=none"),  # outside: no context
     ]) == [2, 4]
 
 

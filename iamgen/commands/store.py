@@ -128,8 +128,8 @@ def rebuild_lines(done: Rebuilt) -> list[str]:
 
 
 def vacuum_command(store: StorePathOption) -> None:
-    """Drop merged results no run can use any more, and files' results that
-    another kept with the request context, and give free space back."""
+    """Drop merged results no run can use any more, and files' results
+    without the request context beside one with it, and give free space back."""
     with Store.open(store, create=False) as opened:
         done = vacuum(opened)
     typer.echo(f"vacuumed: {_mb(done.before)} -> {_mb(done.after)}; {done.aggregates} "
