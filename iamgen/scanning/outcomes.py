@@ -140,8 +140,10 @@ def compact(entry: list[Any]) -> None:
 
 
 _Resolution = tuple[Resolution, tuple[tuple[str, str], ...], str, str]
-_Key = tuple[int, _Resolution | None, str | tuple[str, str] | None, str]
-_Entry = tuple[int, datetime, datetime, str, str | None, str | None, int,
+_Token = Annotated[int, msgspec.Meta(ge=0)]  # an index into the file's principals
+_Moment = Annotated[datetime, msgspec.Meta(tz=True)]
+_Key = tuple[_Token, _Resolution | None, str | tuple[str, str] | None, str]
+_Entry = tuple[int, _Moment, _Moment, str, str | None, str | None, int,
                dict[tuple[str | None, str | None], int] | None]
 
 
@@ -169,27 +171,18 @@ def _hook(value: Any) -> Any:
 _ENCODER = msgspec.msgpack.Encoder(enc_hook=_hook)
 
 
-_Token = Annotated[int, msgspec.Meta(ge=0)]
-_Moment = Annotated[datetime, msgspec.Meta(tz=True)]
-_ReadEntry = tuple[int, _Moment, _Moment, str, str | None, str | None, int,
-                   dict[tuple[str | None, str | None], int] | None]
-
-
 class _PackedLazily(NamedTuple):
-    """:class:`_Packed` as read back (checked as :data:`_Entry` describes
-    it): each outcome's resolution left encoded (MessagePack nil: none), to
-    be decoded once per distinct one."""
+    """:class:`_Packed` as read back: each outcome's resolution left encoded
+    (MessagePack nil: none), to be decoded once per distinct one."""
 
     direct: ResultRows
     principals: list[str | tuple[str, str]]
-    entries: list[tuple[tuple[_Token, msgspec.Raw, str | tuple[str, str] | None, str],
-                        _ReadEntry]]
+    entries: list[tuple[tuple[_Token, msgspec.Raw, str | tuple[str, str] | None, str], _Entry]]
 
 
 _LAZY_DECODER = msgspec.msgpack.Decoder(_PackedLazily)
 _RESOLUTION_DECODER = msgspec.msgpack.Decoder(_Resolution)
 _NIL = b"\xc0"  # MessagePack's nil: an outcome with no resolution
-_MISSING = object()
 
 
 class UnitOutcomes:
@@ -228,18 +221,13 @@ class UnitOutcomes:
     def result(self) -> ScanResult:
         """The file's result."""
         result = ScanResult()
-        self.add_to(result)
-        return result
-
-    def add_to(self, result: ScanResult) -> None:
-        """Add the file's result to ``result`` (:class:`~.tally.DamagedRows`
-        when :attr:`data` does not hold outcomes)."""
         add_units(result, (self,))
+        return result
 
 
 def add_units(result: ScanResult, units: Iterable[UnitOutcomes]) -> int:
-    """Add files' results to ``result``, as :meth:`UnitOutcomes.add_to` adds
-    each, for less: their outcomes are folded into one tally first
+    """Add files' results to ``result``, as merging each one's
+    :meth:`UnitOutcomes.result` would, for less: their outcomes are folded into one tally first
     (:func:`fold`), so an outcome many files share is added once, and each
     distinct resolution is decoded once. Returns how many files were added;
     :class:`~.tally.DamagedRows` when one does not hold outcomes (``result``
@@ -247,22 +235,22 @@ def add_units(result: ScanResult, units: Iterable[UnitOutcomes]) -> int:
     tally: dict[tuple[Any, ...], list[Any]] = {}
     principals: list[Principal | str] = []
     token_of: dict[Any, int] = {}  # a principal as encoded -> its token here
-    resolved_of: dict[bytes, Resolved | None] = {_NIL: None}
+    resolved_of: dict[bytes, Resolved] = {}
     added = 0
     for unit in units:
         try:
             packed = _LAZY_DECODER.decode(unit.data)
             tokens = [_token(p, token_of, principals) for p in packed.principals]
-            callers = [isinstance(p, str) for p in packed.principals]  # no principal here
             entries = []
             for (token, raw, detail, region), entry in packed.entries:
+                mine = tokens[token]
                 resolved = _resolved(raw, resolved_of)
-                # A principal's call has a resolution; any other caller's, none,
-                # and its (eventSource, eventName) for detail.
-                if callers[token] is not (resolved is None) or (
+                # A principal's call has a resolution; any other caller's (a
+                # skip reason here), none, and its (eventSource, eventName).
+                if (resolved is None) is not (principals[mine].__class__ is str) or (
                         resolved is None and detail.__class__ is not tuple):
                     raise ValueError("an outcome that does not fit its caller")
-                entries.append(((tokens[token], resolved, detail, region), list(entry)))
+                entries.append(((mine, resolved, detail, region), list(entry)))
         except (msgspec.DecodeError, TypeError, ValueError, IndexError) as exc:
             raise DamagedRows(f"not outcomes of a file ({exc})") from None
         result.merge_rows(packed.direct)
@@ -284,11 +272,13 @@ def _token(principal: str | tuple[str, str], token_of: dict[Any, int],
     return token
 
 
-def _resolved(raw: msgspec.Raw, resolved_of: dict[bytes, Resolved | None]) -> Resolved | None:
-    """The outcome's resolution, decoded the first time its bytes are seen
-    (equal bytes, one object: their outcomes fold together)."""
+def _resolved(raw: msgspec.Raw, resolved_of: dict[bytes, Resolved]) -> Resolved | None:
+    """The outcome's resolution (None: it has none), decoded the first time
+    its bytes are seen (equal bytes, one object: their outcomes fold together)."""
     data = bytes(raw)
-    found = resolved_of.get(data, _MISSING)
-    if found is _MISSING:
+    if data == _NIL:
+        return None
+    found = resolved_of.get(data)
+    if found is None:
         found = resolved_of[data] = Resolved(*_RESOLUTION_DECODER.decode(data))
-    return found  # type: ignore[return-value]
+    return found
