@@ -51,7 +51,7 @@ class StoreInfo:
     aggregate_bytes: int
     free_bytes: int
     check: str | None
-    superseded: int = 0  # results without the request context a result with it supersedes
+    superseded: int  # results without the request context a result with it supersedes
 
 
 def kind_of(location: str) -> str:
@@ -143,11 +143,19 @@ def vacuum(store: Store) -> Vacuumed:
     """Drop superseded results (:func:`~.plan.superseded`) and dead
     aggregates, and give the free space back."""
     before = _file_bytes(store.path)
-    results = superseded(store.results())
-    store.delete_results(results)
+    results = drop_superseded(store)
     dropped = drop_dead_aggregates(store)
     store.vacuum()
-    return Vacuumed(len(results), dropped, before, _file_bytes(store.path))
+    return Vacuumed(results, dropped, before, _file_bytes(store.path))
+
+
+def drop_superseded(store: Store) -> int:
+    """Forget results a file's result with the request context supersedes
+    (:func:`~.plan.superseded`; the aggregates holding them are dead from
+    then on): how many."""
+    dropped = superseded(store.results())
+    store.delete_results(dropped)
+    return len(dropped)
 
 
 def _file_bytes(path: Path) -> int:
@@ -211,10 +219,8 @@ def rebuild(path: Path, s3_factory: Callable[[], Any], workers: int = 1,
     with Store.open(path, create=False) as store:
         rules_id = store.rules_id(rules)
         units = {unit.id: unit for unit in store.units()}
+        drop_superseded(store)  # not worth reading again
         results = store.results()
-        dropped = set(superseded(results))  # not worth reading again: dropped, as vacuum does
-        store.delete_results(dropped)
-        results = [result for result in results if result.id not in dropped]
     locations = sorted({unit.location for unit in units.values()})
     readable = [loc for loc in locations if kind_of(loc) != "LookupEvents"]
     source = _source_of(readable, s3_factory)

@@ -69,13 +69,12 @@ def replaced_key(key: str) -> str | None:
     return filters_key(filters_of_key(key), contexts=False) if holds_contexts(key) else None
 
 
-def superseded(results: Iterable[ResultRow]) -> list[int]:
+def superseded(results: Sequence[ResultRow]) -> list[int]:
     """Whole results read without the request context whose file also has
     one read with it, under the same rules and otherwise the same filters.
     Two runs on one store at once can leave both (one replaced the file's
     result while the other read it). The one with the context serves every
     run the other serves (:func:`make_plan`), so the other only takes space."""
-    results = list(results)
     served = {(kept.unit, kept.rules, bare) for kept in results
               if kept.way == Way.WHOLE.value and (bare := replaced_key(kept.filters)) is not None}
     return sorted(kept.id for kept in results if kept.way == Way.WHOLE.value
