@@ -26,8 +26,8 @@ from benchmarks import generate_trail
 from iamgen.commands.store import info_lines
 from iamgen.commands.summary import store_lines
 from iamgen.errors import InputError
+from iamgen.mapping.facts import TRANSPORT
 from iamgen.model import Filters, Window
-from iamgen.scanning import outcomes
 from iamgen.scanning.scan import scan
 from iamgen.scanning.tally import ScanResult
 from iamgen.sources.local import LocalSource
@@ -61,15 +61,15 @@ def stored(path: Path, files: list[str], filters: Filters = Filters(),
 
 
 def holds_contexts(path: Path) -> bool:
-    """Whether some whole result kept holds the request context of its calls
-    (the facts of some call; each result's outcomes as kept)."""
+    """Whether some whole result kept holds the request context of its calls:
+    a fact of a request itself, beyond the connection's (VPC endpoint, TLS),
+    which every kept result gives, empty when read without it."""
     with sqlite3.connect(path) as connection:
         blobs = connection.execute("SELECT data FROM results WHERE way = 'whole'").fetchall()
-    return any(bytes(resolved) != outcomes._NIL
-               and outcomes._RESOLUTION_DECODER.decode(resolved)[1]
+    return any(name not in TRANSPORT
                for (blob,) in blobs
-               for (_, resolved, _, _), _ in outcomes._LAZY_DECODER.decode(
-                   codec.decode_unit(blob).data).entries)
+               for usage in codec.decode_unit(blob).result().usages()
+               for name, _, _ in usage.context)
 
 
 def whole_keys(path: Path) -> Counter[str]:

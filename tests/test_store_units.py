@@ -201,13 +201,23 @@ _VPCES = [None, *(f"vpce-{n:02d}" for n in range(40))]  # more than a usage's fa
 _TLS = [None, "TLSv1.2", "TLSv1.3"]
 
 
+def _call(index: int) -> Resolved:
+    """A principal's call with the resolution and facts ``_RESOLUTIONS[index]``."""
+    return Resolved(*_RESOLUTIONS[index], "s3.amazonaws.com", "GetObject")
+
+
+def _packed(callers: list[Any], entries: list[tuple[tuple[Any, ...], list[Any]]]
+            ) -> UnitOutcomes:
+    """A file's outcomes as a scanner packs them (nothing added directly, no span)."""
+    return UnitOutcomes.pack(ScanResult().export_rows(), callers, entries, None)
+
+
 @st.composite
 def _unit(draw: st.DrawFn) -> UnitOutcomes:
     """One file's outcomes as a scanner of its own (another process) packs
     them: its own principal tokens, its own resolution objects."""
     callers: list[Any] = draw(st.permutations([*_ROLES, *_CALLERS]))
-    resolved = [Resolved(resolution, facts, "s3.amazonaws.com", "GetObject")
-                for resolution, facts in _RESOLUTIONS]
+    resolved = [_call(index) for index in range(len(_RESOLUTIONS))]
     tally: dict[tuple[Any, ...], list[Any]] = {}
     for _ in range(draw(st.integers(1, 6))):
         token = draw(st.integers(0, len(callers) - 1))
@@ -229,7 +239,7 @@ def _unit(draw: st.DrawFn) -> UnitOutcomes:
         tally[key] = [calls + sum(others.values()), first, last,
                       draw(st.sampled_from(["event-a", "event-b"])), *pair, calls,
                       others or None]
-    return UnitOutcomes.pack(ScanResult().export_rows(), callers, list(tally.items()), None)
+    return _packed(callers, list(tally.items()))
 
 
 @settings(max_examples=150, deadline=None)
@@ -243,21 +253,17 @@ def test_outcomes_folded_across_files_add_up_as_each_file_alone(units: list[Unit
     assert add_units(at_once, units) == len(units)
     each = ScanResult()
     for unit in units:
-        alone = ScanResult()
-        add_units(alone, [unit])
-        each.merge(alone)
+        each.merge(unit.result())
     assert_same(at_once, each)
 
 
 def test_many_connections_are_folded_as_many() -> None:
     """Over many files, one usage's VPC endpoints pass what its facts keep:
     the endpoint is then "(many)", whether the files are folded first or not."""
-    units = []
-    for vpce in _VPCES[1:]:
-        tally = {(0, Resolved(*_RESOLUTIONS[0], "s3.amazonaws.com", "GetObject"), None,
-                  "us-east-1"): [1, _TIMES[0], _TIMES[0], "event-a", vpce, "TLSv1.3", 1, None]}
-        units.append(UnitOutcomes.pack(ScanResult().export_rows(), [_ROLES[0]],
-                                       list(tally.items()), None))
+    units = [_packed([_ROLES[0]], [((0, _call(0), None, "us-east-1"),
+                                     [1, _TIMES[0], _TIMES[0], "event-a", vpce, "TLSv1.3", 1,
+                                      None])])
+             for vpce in _VPCES[1:]]
     at_once = ScanResult()
     add_units(at_once, units)
     each = ScanResult()
@@ -275,8 +281,7 @@ def test_outcomes_that_do_not_fit_are_damaged_rows(damage: str) -> None:
     """Kept outcomes that decode but cannot be a file's (a store damaged
     where its checksums cannot tell) are DamagedRows, the one error the
     store's readers turn into a message; never a traceback or a wrong result."""
-    key: list[Any] = [0, Resolved(*_RESOLUTIONS[0], "s3.amazonaws.com", "GetObject"), None,
-                      "us-east-1"]
+    key: list[Any] = [0, _call(0), None, "us-east-1"]
     entry: list[Any] = [1, _TIMES[0], _TIMES[0], "event-a", None, None, 1, None]
     callers: list[Any] = [_ROLES[0], _CALLERS[0]]
     if damage == "token past the principals":
@@ -289,22 +294,18 @@ def test_outcomes_that_do_not_fit_are_damaged_rows(damage: str) -> None:
         key[:3] = [1, None, None]
     else:
         entry[1] = entry[2] = _TIMES[0].replace(tzinfo=None)
-    good = UnitOutcomes.pack(ScanResult().export_rows(), callers, [
-        ((0, Resolved(*_RESOLUTIONS[1], "s3.amazonaws.com", "GetObject"), None, "eu-west-1"),
-         [1, _TIMES[0], _TIMES[0], "event-a", None, None, 1, None])], None)
-    bad = UnitOutcomes.pack(ScanResult().export_rows(), callers, [(tuple(key), entry)], None)
+    good = _packed(callers, [((0, _call(1), None, "eu-west-1"),
+                              [1, _TIMES[0], _TIMES[0], "event-a", None, None, 1, None])])
+    bad = _packed(callers, [(tuple(key), entry)])
     with pytest.raises(DamagedRows):
         add_units(ScanResult(), [good, bad])
 
 
 @pytest.mark.parametrize("order", [("event-b", "event-a"), ("event-a", "event-b")])
 def test_a_tie_in_first_time_goes_to_the_smaller_event_id(order: tuple[str, str]) -> None:
-    units = []
-    for event_id in order:
-        tally = {(0, Resolved(*_RESOLUTIONS[0], "s3.amazonaws.com", "GetObject"), None,
-                  "us-east-1"): [1, _TIMES[0], _TIMES[1], event_id, None, None, 1, None]}
-        units.append(UnitOutcomes.pack(ScanResult().export_rows(), [_ROLES[0]],
-                                       list(tally.items()), None))
+    units = [_packed([_ROLES[0]], [((0, _call(0), None, "us-east-1"),
+                                     [1, _TIMES[0], _TIMES[1], event_id, None, None, 1, None])])
+             for event_id in order]
     at_once = ScanResult()
     add_units(at_once, units)
     (usage,) = at_once.usages()
