@@ -830,13 +830,20 @@ def test_kept_facts_that_do_not_decode_are_a_damaged_store(tmp_path: Path) -> No
 @pytest.mark.parametrize(("content", "message"), [
     (b"hello, this is not a database at all" * 200, "not an iamgen store (not an SQLite"),
     (None, "not an iamgen store (an SQLite database of something else)"),
+    # Another program's database that numbers its own versions (no application
+    # id): neither taken for a store of another format nor switched to WAL.
+    (1, "not an iamgen store (an SQLite database of something else)"),
+    (db.SCHEMA_VERSION + 6, "not an iamgen store (an SQLite database of something else)"),
 ])
-def test_a_foreign_file_is_a_clear_error(tmp_path: Path, content: bytes | None,
+def test_a_foreign_file_is_a_clear_error(tmp_path: Path, content: bytes | int | None,
                                          message: str) -> None:
     path = tmp_path / "other.db"
-    if content is None:
+    if content is None or isinstance(content, int):
         with sqlite3.connect(path) as connection:
             connection.execute("CREATE TABLE notes (text TEXT)")
+            if content is not None:
+                connection.execute(f"PRAGMA user_version = {content}")
+        connection.close()
     else:
         path.write_bytes(content)
     before = path.read_bytes()

@@ -211,13 +211,16 @@ class Store:
                     db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
                                    [("created_by", f"iamgen {__version__}"),
                                     ("created_at", datetime.now(UTC).isoformat())])
-        if application not in (0, APPLICATION_ID):
+                    application, version = APPLICATION_ID, SCHEMA_VERSION
+        # Checked before any pragma that writes: another program's database
+        # (application id 0 and a version of its own, say) is left as it was.
+        if application != APPLICATION_ID:
             raise InputError(f"{self.path}: not an iamgen store (an SQLite database of "
                              "something else)")
         if version > SCHEMA_VERSION:
             raise InputError(f"{self.path}: the store was written by a newer iamgen (format "
                              f"{version}; this one reads {SCHEMA_VERSION}): upgrade iamgen")
-        if version not in (0, SCHEMA_VERSION):
+        if version != SCHEMA_VERSION:
             raise InputError(f"{self.path}: the store's format {version} is no longer read: "
                              "remove the file to start a new store")
         mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
