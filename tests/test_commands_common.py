@@ -31,6 +31,20 @@ def test_filters_validate() -> None:
         build_filters(None, None, ["12345"], None, now=NOW)
 
 
+@pytest.mark.parametrize("region", ["us-east-1,us-west-2", "", "US-EAST-1", "us-east-1;x",
+                                    "regions=us-east-1", "east"])
+def test_a_region_that_cannot_be_one_is_refused(region: str) -> None:
+    # Each would match no event; in a store's key some would also read as
+    # other filters ("a,b" as two regions).
+    with pytest.raises(UsageError, match="is not a region name"):
+        build_filters(None, None, None, [region], now=NOW)
+
+
+def test_region_names_are_taken() -> None:
+    names = ["us-east-1", "us-gov-west-1", "cn-northwest-1", "eu-isoe-west-1", "il-central-1"]
+    assert build_filters(None, None, None, names, now=NOW).regions == frozenset(names)
+
+
 ROLE = Principal("arn:aws:iam::111122223333:role/service-role/Trainer", PrincipalKind.ROLE)
 OTHER = Principal("arn:aws:iam::444455556666:role/Trainer", PrincipalKind.ROLE)
 USER = Principal("arn:aws:iam::111122223333:user/Trainer", PrincipalKind.USER)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from iamgen.model import Filters, Window
 from iamgen.scanning.units import Reading
 from iamgen.sources.base import TrailFile
@@ -32,6 +36,32 @@ def test_filters_key_round_trips_and_ignores_the_window() -> None:
     assert filters_of_key(filters_key(filters)) == Filters(accounts=filters.accounts,
                                                           regions=filters.regions)
     assert filters_key(Filters()) == "" and filters_of_key("") == Filters()
+
+
+_ACCOUNTS = st.frozensets(st.from_regex(r"[0-9]{12}", fullmatch=True), max_size=3)
+_REGIONS = st.frozensets(st.from_regex(r"[a-z]{2}(-[a-z0-9]{1,6}){1,3}", fullmatch=True),
+                         max_size=3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_ACCOUNTS, _REGIONS, st.booleans(), _ACCOUNTS, _REGIONS, st.booleans())
+def test_filters_keys_are_one_to_one(accounts: frozenset[str], regions: frozenset[str],
+                                     contexts: bool, other_accounts: frozenset[str],
+                                     other_regions: frozenset[str], other_contexts: bool) -> None:
+    # Results are found by key: two reads share one only if made alike, and
+    # store rebuild reads again with the filters the key gives back.
+    one = Filters(accounts=accounts, regions=regions)
+    other = Filters(accounts=other_accounts, regions=other_regions)
+    key = filters_key(one, contexts)
+    assert filters_of_key(key) == one and holds_contexts(key) == contexts
+    assert (key == filters_key(other, other_contexts)) == (
+        (one, contexts) == (other, other_contexts))
+
+
+@pytest.mark.parametrize("region", ["us-east-1,us-west-2", "", "a;context=none", "x=y"])
+def test_a_value_that_would_make_a_key_ambiguous_is_refused(region: str) -> None:
+    with pytest.raises(ValueError, match="cannot be part of a store key"):
+        filters_key(Filters(regions=frozenset({region})))
 
 
 def test_a_read_without_request_context_has_a_key_of_its_own() -> None:

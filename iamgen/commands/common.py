@@ -150,6 +150,11 @@ def parse_moment(text: str, *, now: datetime, end_of_day: bool = False) -> datet
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+# What an AWS region's name looks like (us-east-1, us-gov-west-1, eu-isoe-west-1):
+# a value that cannot be one would match no event's awsRegion.
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z0-9]+)+")
+
+
 def build_filters(since: str | None, until: str | None, accounts: Sequence[str] | None,
                   regions: Sequence[str] | None, *, now: datetime | None = None) -> Filters:
     """Filters from the command-line options."""
@@ -163,6 +168,11 @@ def build_filters(since: str | None, until: str | None, accounts: Sequence[str] 
     for account in accounts or ():
         if not (account.isdigit() and len(account) == 12):
             raise UsageError(f"--account {account!r} is not a 12-digit account id")
+    for region in regions or ():
+        if not _REGION.fullmatch(region):
+            hint = ": give --region once per region" if "," in region else ""
+            raise UsageError(f"--region {region!r} is not a region name (like us-east-1)"
+                             + hint)
     return Filters(window=window, accounts=frozenset(accounts or ()),
                    regions=frozenset(regions or ()))
 

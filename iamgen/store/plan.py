@@ -40,7 +40,12 @@ WITHOUT_CONTEXT = "context=none"
 def filters_key(filters: Filters, contexts: bool = True) -> str:
     """How a whole read was made, as text: the account and region filters it
     was made with (the time window is not part of it: a whole read has none),
-    and :data:`WITHOUT_CONTEXT` when the calls' request context was left out."""
+    and :data:`WITHOUT_CONTEXT` when the calls' request context was left out.
+    Raises ValueError for a value that would make the key ambiguous (empty,
+    or holding a separator): the command line lets none through."""
+    for value in (*filters.accounts, *filters.regions):
+        if not value or any(mark in value for mark in ",;="):
+            raise ValueError(f"{value!r} cannot be part of a store key")
     parts = []
     if filters.accounts:
         parts.append("accounts=" + ",".join(sorted(filters.accounts)))
