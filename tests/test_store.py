@@ -103,7 +103,10 @@ def windows(draw: st.DrawFn) -> Filters:
     if since is not None and until is not None and since > until:
         since, until = until, since
     regions = draw(st.sampled_from([(), ("us-east-1",), ("us-west-2",)]))
-    return Filters(window=Window(since, until), regions=frozenset(regions))
+    # The example's account, and one it never names (a read that keeps nothing).
+    accounts = draw(st.sampled_from([(), (), ("111122223333",), ("444455556666",)]))
+    return Filters(window=Window(since, until), accounts=frozenset(accounts),
+                   regions=frozenset(regions))
 
 
 @settings(max_examples=40, deadline=None)
@@ -114,7 +117,7 @@ def windows(draw: st.DrawFn) -> Filters:
 def test_any_split_into_successive_runs_gives_one_run_over_all(
         order: list[int], cuts: list[int], runs: list[Filters], needs: list[bool]) -> None:
     """Files arriving in any order, read in any number of runs (each with its
-    own window and region filter, each needing the calls' request context or
+    own window, account and region filters, each needing the calls' request context or
     not) on one store: every run gives what one run without a store over the
     files there so far gives."""
     bounds = [*sorted(cuts), len(order)]
