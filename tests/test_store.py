@@ -23,11 +23,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks import generate_trail
-from iamgen.commands.store import info_lines
+from iamgen.commands.store import info_lines, rebuild_lines
 from iamgen.commands.summary import store_lines
 from iamgen.errors import InputError
 from iamgen.mapping.facts import TRANSPORT
 from iamgen.model import Filters, Window
+from iamgen.scanning import units as units_module
 from iamgen.scanning.scan import scan
 from iamgen.scanning.tally import ScanResult
 from iamgen.sources.local import LocalSource
@@ -310,6 +311,35 @@ def test_a_rebuild_reads_each_file_as_it_was_kept_with_the_context_or_without(
     assert_same(full, plain(TWO_DAYS))
     assert report.from_store == len(TWO_DAYS)
     assert not holds_contexts(bare_store) and holds_contexts(full_store)
+
+
+def test_a_rebuild_says_which_files_it_could_not_read(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    store = tmp_path / "store.db"
+    stored(store, TWO_DAYS)
+    with Store.open(store, create=False) as opened:
+        before = sorted(r.id for r in opened.results())
+    failing = str(Path(TWO_DAYS[3]).resolve())
+    real = units_module.read_files
+
+    def flaky(source: Any, files: Any) -> Any:
+        for trail_file, data in real(source, files):
+            yield trail_file, (OSError(5, "Input/output error") if trail_file.location == failing
+                               else data)
+
+    monkeypatch.setattr(units_module, "read_files", flaky)
+    done = rebuild(store, lambda: None)
+    assert done.read == len(TWO_DAYS) - 1 and done.failed == [failing]
+    assert "could not be read, kept as they were: 1 file(s), e.g. " + failing in "\n".join(
+        rebuild_lines(done))
+    with Store.open(store, create=False) as opened:
+        location = {unit.id: unit.location for unit in opened.units()}
+        kept = {r.id for r in opened.results() if location[r.unit] == failing}
+    assert kept and kept <= set(before)  # what it had, still there
+    monkeypatch.undo()
+    again, report = stored(store, TWO_DAYS)
+    assert_same(again, plain(TWO_DAYS))
+    assert report.from_store == len(TWO_DAYS)
 
 
 def _copy(files: list[str], root: Path) -> list[str]:

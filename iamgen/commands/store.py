@@ -110,6 +110,9 @@ def rebuild_lines(done: Rebuilt) -> list[str]:
     if done.gone:
         lines.append(f"not found, kept as they were: {len(done.gone)} file(s), e.g. "
                      f"{done.gone[0]}")
+    if done.failed:
+        lines.append(f"could not be read, kept as they were: {len(done.failed)} file(s), e.g. "
+                     f"{done.failed[0]} (a run listing them reads them again, and says why)")
     days = done.days
     if days.read:
         lines.append(f"LookupEvents days read again: {days.read}")

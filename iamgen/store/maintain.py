@@ -187,6 +187,7 @@ class Rebuilt:
     read: int  # local and S3 files read again
     gone: list[str]  # files that could not be found to read again
     days: DaysRebuilt = field(default_factory=DaysRebuilt)  # what was done with LookupEvents days
+    failed: list[str] = field(default_factory=list)  # files found but that could not be read
 
 
 # A day this close to LookupEvents' limit is left as it was: a rebuild reads
@@ -233,10 +234,12 @@ def rebuild(path: Path, s3_factory: Callable[[], Any], workers: int = 1,
         if trail_file is not None and key is not None:
             files[unit_id] = (trail_file, key)
     jobs = _jobs_by_filters(files, results)
+    kept: set[int] = set()
     for key, group in jobs.items():
-        scan_units(source, group, filters_of_key(key),
-                   partial(StoreSink, path, rules_id, key, False), workers, progress,
-                   contexts=holds_contexts(key))
+        # Without a window every result kept is counted: kept_ids names them all.
+        kept.update(scan_units(source, group, filters_of_key(key),
+                               partial(StoreSink, path, rules_id, key, False), workers,
+                               progress, contexts=holds_contexts(key)).kept_ids)
     days = [unit for unit in units.values() if kind_of(unit.location) == "LookupEvents"]
     if lookup_factory is None:
         days_read = DaysRebuilt(not_rebuilt=sorted(unit.location for unit in days))
@@ -245,7 +248,12 @@ def rebuild(path: Path, s3_factory: Callable[[], Any], workers: int = 1,
                                      now or datetime.now(UTC), sleep, progress)
     with Store.open(path, create=False) as store:
         drop_dead_aggregates(store)
-    return Rebuilt(len({job.key for group in jobs.values() for job in group}), gone, days_read)
+        located = {unit.id: unit.location for unit in store.units()}
+        rebuilt = {located[result.unit] for result in store.results() if result.id in kept}
+    # A file that could not be read (scan_units counts it unreadable) kept nothing
+    # new, so it still holds the results it had.
+    asked = {job.key[0] for group in jobs.values() for job in group if job.key is not None}
+    return Rebuilt(len(asked & rebuilt), gone, days_read, sorted(asked - rebuilt))
 
 
 def _jobs_by_filters(files: dict[int, tuple[TrailFile, tuple[str, str]]],
