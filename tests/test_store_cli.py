@@ -135,7 +135,13 @@ def test_info_prune_rebuild_vacuum(tmp_path: Path) -> None:
     assert code == 0, err
     code, out, _ = run("store", "info", "--store", str(store), "--check")
     assert code == 0
-    assert "files: 170 (170 local), 2,395 events, 2026-11-02T02:02:54Z .. " in out
+    delivered = sum(p.stat().st_size for p in Path(TRAIL).rglob("*.json.gz")
+                    if "CloudTrail-Digest" not in p.parts)
+    assert (f"files: 170 (170 local; {delivered / 1e6:,.1f} MB as delivered), 2,395 events, "
+            "2026-11-02T02:02:54Z .. ") in out
+    tallied = re.search(r"results: 170 read whole; [\d.]+ MB, ([\d,]+) tallied outcomes", out)
+    # Each file's calls fold into one outcome or more, never more than one a call.
+    assert tallied and 170 <= int(tallied[1].replace(",", "")) <= 2_395
     assert "(current)" in out and "check: ok" in out
     code, out, _ = run("store", "rebuild", "--store", str(store), "--workers", "1")
     assert code == 0 and "read again: 170 file(s)" in out

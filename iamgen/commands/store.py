@@ -48,13 +48,14 @@ def info_lines(facts: StoreInfo) -> list[str]:
     lines = [
         f"store: {facts.path} ({_mb(facts.file_bytes)}; {facts.meta.get('created_by', '?')}, "
         f"{facts.meta.get('created_at', '?')[:10]})",
-        f"  files: {facts.units}" + (f" ({kinds})" if kinds else "")
+        f"  files: {facts.units}" + (f" ({kinds}; {_mb(facts.trail_bytes)} as delivered)"
+                                     if kinds else "")
         + f", {facts.events:,} events, {span}",
         f"  files gone from their source: {facts.gone}"
         + (" (kept until pruned)" if facts.gone else ""),
         "  results: " + (", ".join(f"{count} {way}" for way, count in
                                    sorted(facts.results.items())) or "none")
-        + f"; {_mb(facts.result_bytes)}",
+        + f"; {_mb(facts.result_bytes)}, {facts.outcomes:,} tallied outcomes",
     ]
     for rules, count in sorted(facts.by_rules.items(), key=lambda kv: kv[0].fingerprint):
         state = "current" if rules == current else "stale: read again by the next run"

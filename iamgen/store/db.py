@@ -448,6 +448,10 @@ class Store:
             ("units", "SELECT count(*) FROM units"),
             ("results", "SELECT count(*) FROM results"),
             ("result_bytes", "SELECT coalesce(sum(length(data)), 0) FROM results"),
+            ("outcomes", "SELECT coalesce(sum(outcomes), 0) FROM results"),
+            # each file's bytes once (its results agree on them)
+            ("trail_bytes", "SELECT coalesce(sum(size), 0) FROM "
+                            "(SELECT max(size) AS size FROM results GROUP BY unit)"),
             ("aggregates", "SELECT count(*) FROM aggregates"),
             ("aggregate_bytes", "SELECT coalesce(sum(length(data)), 0) FROM aggregates"),
             ("page_size", "PRAGMA page_size"),
