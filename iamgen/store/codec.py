@@ -122,10 +122,12 @@ def encode_unit(unit: UnitOutcomes) -> bytes:
 
 
 def decode_unit(blob: bytes) -> UnitOutcomes:
-    """The outcomes :func:`encode_unit` made ``blob`` of."""
+    """The outcomes :func:`encode_unit` made ``blob`` of (only inflated here:
+    outcomes that are not a file's are found when read,
+    :class:`~iamgen.scanning.tally.DamagedRows`)."""
     try:
         return UnitOutcomes.unpack(_deflate.decompress(blob))
-    except (*_INFLATE_ERRORS, ValueError) as exc:
+    except _INFLATE_ERRORS as exc:
         raise CodecError(str(exc)) from None
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from ..model import Filters
@@ -93,8 +93,8 @@ class Plan:
 
     stored: list[int]
     jobs: list[UnitJob]
-    reasons: Counter[str] = field(default_factory=Counter)
-    stale: set[int] = field(default_factory=set)  # rules ids of stale results met
+    reasons: Counter[str]
+    stale: set[int]  # rules ids of stale results met
 
 
 def make_plan(files: Sequence[TrailFile], key: Callable[[TrailFile], tuple[str, str] | None],
@@ -108,18 +108,26 @@ def make_plan(files: Sequence[TrailFile], key: Callable[[TrailFile], tuple[str, 
     kept = {(result.unit, result.way, result.filters): result for result in results}
     wanted_filters = filters_key(filters)
     bare_filters = filters_key(filters, contexts=False)
-    plan = Plan([], [])
+    stored: list[int] = []
+    jobs: list[UnitJob] = []
+    reasons: Counter[str] = Counter()
+    stale: set[int] = set()  # rules ids of stale results met
+
+    def note_stale(result: ResultRow | None) -> None:
+        if result is not None and result.rules != rules:
+            stale.add(result.rules)
+
     for trail_file in files:
         current = key(trail_file)
         if current is None:
-            plan.jobs.append(UnitJob(trail_file, Reading.WINDOWED))
-            plan.reasons["not kept"] += 1
+            jobs.append(UnitJob(trail_file, Reading.WINDOWED))
+            reasons["not kept"] += 1
             continue
         identity, version = current
         unit = by_location.get(identity)
         if unit is None or unit.version != version:
-            plan.jobs.append(UnitJob(trail_file, Reading.WHOLE, current))
-            plan.reasons["new" if unit is None else "changed"] += 1
+            jobs.append(UnitJob(trail_file, Reading.WHOLE, current))
+            reasons["new" if unit is None else "changed"] += 1
             continue
         place = placement(unit.span, filters.window)
         whole = kept.get((unit.id, Way.WHOLE.value, wanted_filters))
@@ -128,10 +136,10 @@ def make_plan(files: Sequence[TrailFile], key: Callable[[TrailFile], tuple[str, 
             whole = bare
         usable_whole = whole is not None and whole.rules == rules
         if place is Place.ACROSS:
-            plan.jobs.append(UnitJob(trail_file, Reading.WINDOWED if usable_whole
+            jobs.append(UnitJob(trail_file, Reading.WINDOWED if usable_whole
                                      else Reading.WHOLE, current))
-            plan.reasons["across the window's edge"] += 1
-            _note_stale(plan, whole, rules)
+            reasons["across the window's edge"] += 1
+            note_stale(whole)
             continue
         if place is Place.INSIDE:
             wanted, job = whole, UnitJob(trail_file, Reading.WHOLE, current)
@@ -139,25 +147,20 @@ def make_plan(files: Sequence[TrailFile], key: Callable[[TrailFile], tuple[str, 
             wanted = kept.get((unit.id, Way.OUTSIDE.value, ""))
             job = UnitJob(trail_file, Reading.OUTSIDE, current)
         if wanted is not None and wanted.rules == rules:
-            plan.stored.append(wanted.id)
+            stored.append(wanted.id)
             continue
-        plan.jobs.append(job)
+        jobs.append(job)
         if wanted is None and place is Place.INSIDE and bare is not None:
             if bare.rules == rules:
-                plan.reasons["kept without request context"] += 1
+                reasons["kept without request context"] += 1
                 continue
             wanted = bare  # stale, and without the context: said stale
         if wanted is None:
-            plan.reasons["other filters" if place is Place.INSIDE else "outside the window"] += 1
+            reasons["other filters" if place is Place.INSIDE else "outside the window"] += 1
         else:
-            plan.reasons["stale"] += 1
-            _note_stale(plan, wanted, rules)
-    return plan
-
-
-def _note_stale(plan: Plan, result: ResultRow | None, rules: int) -> None:
-    if result is not None and result.rules != rules:
-        plan.stale.add(result.rules)
+            reasons["stale"] += 1
+            note_stale(wanted)
+    return Plan(stored, jobs, reasons, stale)
 
 
 def gone(units: Iterable[UnitRow], listed: set[str], covers: Callable[[str], bool],

@@ -197,7 +197,7 @@ def _day(span: tuple[datetime, datetime] | None) -> date | None:
 
 def _load(store: Store, aggregates: list[AggregateRow], by_day: dict[date | None, list[int]],
           days: dict[int, date | None], rules: int, latest: date | None,
-          merger: _DayMerger | None = None) -> ScanResult:
+          merger: _DayMerger) -> ScanResult:
     """The aggregates and single results (``by_day``: by the day their file
     starts on, ``days``) named, merged (usages pending, in order), with the
     days ``merger`` merges. Each day's single results are kept merged for the
@@ -224,12 +224,10 @@ def _load(store: Store, aggregates: list[AggregateRow], by_day: dict[date | None
             result.merge_shipment(loose.ship())
         for day in sorted(d for d in by_day if d is not None):
             pieces.append(_merged_day(store, rules, day, by_day[day]))
-        if merger is not None:
-            helped = merger.pieces()
-            if helped is None:  # the helper is gone: its days are merged here
-                helped = [_merged_day(store, rules, day, members)
-                          for day, members in merger.days]
-            pieces.extend(helped)
+        helped = merger.pieces()
+        if helped is None:  # the helper is gone: its days are merged here
+            helped = [_merged_day(store, rules, day, members) for day, members in merger.days]
+        pieces.extend(helped)
         for piece in _rolled_up(store, rules, pieces, latest):
             result.merge_rows(piece.rows)
     except (CodecError, DamagedRows) as exc:
