@@ -31,6 +31,7 @@ from iamgen.model import Filters, Window
 from iamgen.scanning import units as units_module
 from iamgen.scanning.scan import scan
 from iamgen.scanning.tally import ScanResult
+from iamgen.sources import local as local_module
 from iamgen.sources.local import LocalSource
 from iamgen.store import codec, db, plan, read
 from iamgen.store.db import Store
@@ -340,6 +341,39 @@ def test_a_rebuild_says_which_files_it_could_not_read(tmp_path: Path,
     again, report = stored(store, TWO_DAYS)
     assert_same(again, plain(TWO_DAYS))
     assert report.from_store == len(TWO_DAYS)
+
+
+def test_a_kept_file_that_cannot_be_read_now_is_not_served(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Its size and modification time are those kept, but a run without the
+    # store would warn that it cannot read it and leave its calls out.
+    store = tmp_path / "store.db"
+    stored(store, TWO_DAYS)
+    locked = str(Path(TWO_DAYS[3]).resolve())
+    real_open, real_os_open = open, os.open
+
+    def refusing(opener: Any) -> Any:
+        def opened(name: Any, *args: Any, **kwargs: Any) -> Any:
+            if str(Path(name).resolve()) == locked:
+                raise PermissionError(13, "Permission denied", str(name))
+            return opener(name, *args, **kwargs)
+        return opened
+
+    monkeypatch.setattr(local_module, "open", refusing(real_open), raising=False)
+    monkeypatch.setattr(local_module.os, "open", refusing(real_os_open))
+    result, report = stored(store, TWO_DAYS)
+    without = plain(TWO_DAYS)
+    assert without.files_skipped["unreadable_file"] == 1
+    # The file it could not read is merged last: its warning is elsewhere in the
+    # list, which every output shows sorted (sorted_warnings).
+    result.warnings.sort()
+    without.warnings.sort()
+    assert_same(result, without)
+    assert report.read == {"not kept": 1} and report.gone == 0
+    monkeypatch.undo()
+    again, report = stored(store, TWO_DAYS)  # readable again: its result was kept
+    assert_same(again, plain(TWO_DAYS))
+    assert report.from_store == len(TWO_DAYS) and report.gone == 0
 
 
 def _copy(files: list[str], root: Path) -> list[str]:

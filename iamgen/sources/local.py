@@ -87,13 +87,18 @@ class LocalSource:
 
     def version(self, trail_file: TrailFile) -> str | None:
         """``SIZE:MTIME_NS`` of the file (None for stdin, or when it cannot be
-        looked at: it is then read, and warned about, as usual)."""
+        opened for reading: it is then read, and warned about, as usual; a
+        store never serves a file this run could not read)."""
         if trail_file.location == STDIN_LOCATION:
             return None
         try:
-            status = os.stat(trail_file.location)
+            handle = os.open(trail_file.location, os.O_RDONLY)
         except OSError:
             return None
+        try:
+            status = os.fstat(handle)
+        finally:
+            os.close(handle)
         return f"{status.st_size}:{status.st_mtime_ns}"
 
     def identity(self, trail_file: TrailFile) -> str:

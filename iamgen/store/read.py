@@ -101,7 +101,10 @@ def read_with_store(path: str | Path, source: RecordSource, filters: Filters, wo
         # context could never be given it, so its days are kept with it.
         keep_contexts = contexts or isinstance(source, LookupSource) or any(
             kept.way == Way.WHOLE.value and holds_contexts(kept.filters) for kept in results)
-        listed = {key[0] for key in keys.values() if key is not None}
+        # Every file listed, its version known or not: one it cannot read
+        # now is read (and warned about) as without a store, not gone.
+        listed = ({source.identity(trail_file) for trail_file in files} if versioned
+                  else set())
         missing = gone(units, listed, source.covers, filters) if versioned else []
         store.mark_missing([unit.id for unit in missing if unit.missing_since is None],
                            [unit.id for unit in units
