@@ -116,6 +116,13 @@ def test_the_sql_sources_take_no_store(tmp_path: Path) -> None:
                          "--store", str(tmp_path / "s.db"))
     assert code == 2 and out == ""
     assert "--store goes with --source trail or lookup" in err
+    # A store named only by the environment (exported for the trail runs) is
+    # not used by a SQL run, which then runs as it would without it.
+    store = tmp_path / "env.db"
+    duckdb = ("suggest", "priya.raman", "--trail", TRAIL, "--source", "duckdb")
+    code, out, err = run(*duckdb, env={"IAMGEN_STORE": str(store)})
+    assert code == 0, err
+    assert out == run(*duckdb)[1] and "iamgen store:" not in err and not store.exists()
 
 
 def test_help_names_the_option_and_its_variable() -> None:

@@ -36,6 +36,14 @@ def given(name: str) -> Any:
     return ctx.meta.get(_META, {}).get(name) if ctx is not None else None
 
 
+def from_environment(name: str) -> bool:
+    """Whether the group option ``name`` of the command being run took its
+    value from its environment variable (not the command line)."""
+    ctx = get_current_context(silent=True)
+    found = ctx.get_parameter_source(name) if ctx is not None else None
+    return found is not None and found.name == "ENVIRONMENT"
+
+
 def _parameters(declared: Callable[..., None]) -> list[Any]:
     """The click parameters typer builds from ``declared``'s parameters."""
     app = typer.Typer()

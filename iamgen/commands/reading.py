@@ -72,7 +72,7 @@ def source_choice(source: str, lookup_attribute: str | None, profile: str | None
         if source != "lookup":
             raise UsageError("--lookup-attribute filters --source lookup only")
         attribute = (key, value)
-    return SourceChoice(source, attribute, profile, quiet, store=store_options.given(),
+    return SourceChoice(source, attribute, profile, quiet, store=store_options.given_for(source),
                         sql=sql_options.settings())
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from . import group_options
+from .sql_options import SOURCES as SQL_SOURCES
 from .group_options import group_option
 
 ENVIRONMENT = "IAMGEN_STORE"
@@ -39,3 +40,14 @@ def add_store_option(group: Any) -> None:
 def given() -> str | None:
     """The store of the command being run (None: none, or outside a command)."""
     return group_options.given("store") or None
+
+
+def given_for(source: str) -> str | None:
+    """The store a run reading ``source`` uses: :func:`given`, except one
+    only named by the environment for a SQL source, whose reads are never
+    kept (exporting the variable for trail runs leaves SQL runs usable;
+    ``--store`` given with one is refused where the source is checked)."""
+    store = given()
+    if store is not None and source in SQL_SOURCES and group_options.from_environment("store"):
+        return None
+    return store
