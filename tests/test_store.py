@@ -919,6 +919,18 @@ def test_a_foreign_file_is_a_clear_error(tmp_path: Path, content: bytes | int | 
     assert path.read_bytes() == before  # left as it was
 
 
+def test_an_empty_file_becomes_a_store_only_for_a_run(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    with pytest.raises(InputError, match="not a store yet"):
+        Store.open(empty, create=False)  # store info, prune, vacuum, rebuild
+    assert empty.read_bytes() == b"" and sorted(tmp_path.iterdir()) == [empty]
+    result, _ = stored(empty, TWO_DAYS[:3])  # a run given it makes it one
+    assert_same(result, plain(TWO_DAYS[:3]))
+    with Store.open(empty, create=False) as store:
+        assert len(store.units()) == 3
+
+
 def test_a_directory_a_missing_folder_and_a_newer_format(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="a directory"):
         stored(tmp_path, TWO_DAYS[:1])

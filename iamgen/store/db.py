@@ -181,13 +181,13 @@ class Store:
         store = cls(path, connection)
         try:
             with store._errors():
-                store._check_or_create(busy_seconds)
+                store._check_or_create(busy_seconds, create)
         except BaseException:
             connection.close()
             raise
         return store
 
-    def _check_or_create(self, busy_seconds: float) -> None:
+    def _check_or_create(self, busy_seconds: float, create: bool) -> None:
         db = self._db
         try:
             application, version = self._identity()
@@ -203,6 +203,9 @@ class Store:
                     if db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
                         raise InputError(f"{self.path}: not an iamgen store (an SQLite "
                                          "database of something else)")
+                    if not create:  # store info, prune...: an empty file is left as it is
+                        raise InputError(f"{self.path}: not a store yet (empty; a run "
+                                         "with --store makes it one)")
                     for statement in _SCHEMA.split(";\n"):
                         if statement.strip():
                             db.execute(statement)
