@@ -931,6 +931,27 @@ def test_an_empty_file_becomes_a_store_only_for_a_run(tmp_path: Path) -> None:
         assert len(store.units()) == 3
 
 
+@pytest.mark.parametrize(("read_only", "message"), [
+    ("store.db", "(store.db is read-only)"),
+    ("store.db-shm", "(store.db-shm is read-only)"),  # left by a run on a read-only store
+    ("", "(its folder is read-only;"),
+])
+def test_a_store_that_cannot_be_written_is_a_clear_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read_only: str, message: str) -> None:
+    # Permissions as the user's: the tests may run as root, whom chmod does not stop.
+    path = tmp_path / "store.db"
+    stored(path, TWO_DAYS[:2])
+    (tmp_path / "store.db-shm").write_bytes(b"")
+    locked = tmp_path / read_only if read_only else tmp_path
+    real = os.access
+    monkeypatch.setattr(db.os, "access", lambda name, mode: Path(name) != locked
+                        and real(name, mode))
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    with pytest.raises(InputError, match=re.escape(f"the store cannot be written {message}")):
+        stored(path, TWO_DAYS[:3])
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
 def test_a_directory_a_missing_folder_and_a_newer_format(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="a directory"):
         stored(tmp_path, TWO_DAYS[:1])

@@ -174,6 +174,7 @@ class Store:
             raise InputError(f"{path}: no such store")
         if not path.parent.is_dir():
             raise InputError(f"{path}: cannot make a store (no such directory: {path.parent})")
+        _check_writable(path)
         try:
             connection = sqlite3.connect(path, timeout=busy_seconds, isolation_level=None)
         except sqlite3.Error as exc:
@@ -463,6 +464,19 @@ class Store:
         ):
             out[name] = int(self._query(sql)[0][0])
         return out
+
+
+def _check_writable(path: Path) -> None:
+    """InputError unless the store, its folder and SQLite's files beside it
+    (``-wal``, ``-shm``) can be written: SQLite would otherwise make those
+    files read-only like the store, or fail later with an unclear message."""
+    for beside in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if beside.exists() and not os.access(beside, os.W_OK):
+            raise InputError(f"{path}: the store cannot be written ({beside.name} is "
+                             "read-only): iamgen writes what it reads to it")
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise InputError(f"{path}: the store cannot be written (its folder is read-only; "
+                         "SQLite keeps its -wal and -shm files beside it)")
 
 
 def _chunks(ids: list[int]) -> Iterator[tuple[list[int], str]]:
