@@ -10,6 +10,7 @@ https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-refe
 from __future__ import annotations
 
 import gzip
+import os
 import json
 from pathlib import Path
 from typing import Any
@@ -162,3 +163,23 @@ def test_digest_and_insights_files_are_never_opened(tmp_path: Path, good_file: P
     assert result.files_skipped == {"digest_file": 1, "insights_file": 1}
     assert not result.warnings
     assert result.files_read == 1
+
+
+def test_a_folder_that_cannot_be_listed_is_counted(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # As a user meets it (chmod 000 on a day's folder); the tests may run as
+    # root, whom chmod does not stop, so listing it fails here by hand.
+    write_trail_file(tmp_path / "2026" / "11" / "04" / "a.json.gz", [_good("a.csv")])
+    write_trail_file(tmp_path / "2026" / "11" / "05" / "b.json.gz", [_good("b.csv")])
+    locked = tmp_path / "2026" / "11" / "05"
+    real = os.scandir
+
+    def scandir(path: Any = ".") -> Any:
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    result = _scan(tmp_path)
+    assert result.files_skipped == {"unlistable_folder": 1}
+    assert _objects(result) == {"arn:aws:s3:::data/a.csv"}

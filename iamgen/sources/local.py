@@ -41,7 +41,7 @@ class LocalSource:
                 continue
             path = Path(raw)
             if path.is_dir():
-                for root, dirs, names in os.walk(path):
+                for root, dirs, names in os.walk(path, onerror=self._unlistable):
                     dirs.sort()
                     for name in names:
                         if name.endswith(_TRAIL_SUFFIXES):
@@ -66,6 +66,10 @@ class LocalSource:
             if target in seen:
                 found.discard(link)
             seen.add(target)
+
+    def _unlistable(self, error: OSError) -> None:
+        """A folder under a path that cannot be listed: counted, never silently passed over."""
+        self._skipped["unlistable_folder"] += 1
 
     def _consider(self, location: str, filters: Filters, found: set[str]) -> None:
         reason = skip_reason(location, filters)
