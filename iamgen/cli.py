@@ -29,7 +29,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("backtest", "backtest_command", "backtest"),
 )
 
-INTERRUPTED_EXIT = 130
+INTERRUPTED_EXIT = 130  # iamgen.__main__ exits so too when interrupted while starting
 
 _USUAL = ("0 done; 2 bad usage; 3 unreadable input, or output that cannot be written; "
           "4 nothing usable read, or a named principal never seen")
