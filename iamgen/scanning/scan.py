@@ -15,6 +15,7 @@ What each speed-up costs and saves, as measured on the 1M-event bench
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import traceback
 from collections import Counter
@@ -26,6 +27,7 @@ from typing import Any, Protocol
 
 from ..errors import IamgenError
 from ..model import Filters
+from ..orphans import end_with_parent
 from ..sources.base import FolderedSource, RecordSource, TrailFile, TrailFolder, read_files
 from ..sources.decode import BadInput
 from ..sources.layout import path_facts
@@ -251,7 +253,8 @@ def _run_workers(source: RecordSource, batches: list[list[Any]], orders: list[li
     replies: Any = context.Queue()
     processes = [
         context.Process(target=_worker,
-                        args=(source, batches, order, flags, make_reader, replies), daemon=True)
+                        args=(source, batches, order, flags, make_reader, replies, os.getpid()),
+                        daemon=True)
         for order in orders[1:]
     ]
     for process in processes:
@@ -306,9 +309,10 @@ def _run_workers(source: RecordSource, batches: list[list[Any]], orders: list[li
 
 
 def _worker(source: RecordSource, batches: list[list[Any]], order: list[int], flags: Any,
-            make_reader: Callable[[], Reader], replies: Any) -> None:
+            make_reader: Callable[[], Reader], replies: Any, parent: int) -> None:
     """One worker process: read the batches no other process took, in
     ``order``, then send what its reader finished with."""
+    end_with_parent(parent)
     try:
         freeze_and_collect_rarely()
         claims = _Claims(flags)

@@ -10,6 +10,7 @@ results merge in any order to the same totals. Files are listed as always
 from __future__ import annotations
 
 import multiprocessing
+import os
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -22,6 +23,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..model import Filters
+from ..orphans import end_with_parent
 from ..scanning.gc_tuning import collecting_rarely, freeze_and_collect_rarely
 from ..scanning.scan import Progress
 from ..scanning.outcomes import UnitOutcomes, add_units
@@ -313,7 +315,8 @@ class _DayMerger:
         context = multiprocessing.get_context("fork")
         receiver, sender = context.Pipe(duplex=False)
         process = context.Process(target=_merge_days,
-                                  args=(path, rules, days, latest, held, receiver, sender),
+                                  args=(path, rules, days, latest, held, receiver, sender,
+                                        os.getpid()),
                                   daemon=True)
         try:
             process.start()
@@ -355,9 +358,13 @@ class _DayMerger:
 
 
 def _merge_days(path: Path, rules: int, days: list[tuple[date, list[int]]],
-                latest: date | None, held: set[date], receiver: Any, sender: Any) -> None:
+                latest: date | None, held: set[date], receiver: Any, sender: Any,
+                parent: int | None = None) -> None:
     """The helper process of :class:`_DayMerger`: its days merged, then rolled
-    up, sent as (days, members, bytes)."""
+    up, sent as (days, members, bytes). ``parent``: the process that forked
+    it, which it ends with (None: called in that process, as tests do)."""
+    if parent is not None:
+        end_with_parent(parent)
     receiver.close()  # this process's copy: were the parent gone, a send must fail, not wait
     freeze_and_collect_rarely()  # the objects it was forked with: never collected here
     try:

@@ -11,11 +11,13 @@ them.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import traceback
 from collections.abc import Sequence
 from typing import Any
 
 from ..model import Permission
+from ..orphans import end_with_parent
 from .harden import HardenEvidence
 from .settings import SynthResult, SynthSettings
 from .synthesize import synthesize
@@ -50,7 +52,8 @@ def synthesize_many(permission_sets: Sequence[Sequence[Permission]], settings: S
     for share in theirs:
         receiver, sender = context.Pipe(duplex=False)
         child = context.Process(target=_child,
-                                args=(permission_sets, share, settings, sender, evidence),
+                                args=(permission_sets, share, settings, sender, evidence,
+                                      os.getpid()),
                                 daemon=True)
         child.start()
         sender.close()
@@ -100,7 +103,8 @@ def _shares(sizes: Sequence[int], count: int) -> list[list[int]]:
 
 def _child(permission_sets: Sequence[Sequence[Permission]], indexes: list[int],
            settings: SynthSettings, sender: Any,
-           evidence: Sequence[HardenEvidence | None] | None = None) -> None:
+           evidence: Sequence[HardenEvidence | None] | None, parent: int) -> None:
+    end_with_parent(parent)
     try:
         sender.send(("done", {i: _outcome(permission_sets[i], settings, _nth(evidence, i))
                               for i in indexes}))
