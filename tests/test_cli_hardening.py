@@ -385,6 +385,20 @@ def test_shell_completion_is_offered(monkeypatch: pytest.MonkeyPatch, shell: str
     assert result.exit_code == 0 and "_iamgen_completion" in result.stdout
 
 
+def test_no_command_has_an_option_twice() -> None:
+    # The group's options (--store, the SQL ones) are added to every reading
+    # command; completion options came along with each set, twice in --help.
+    import typer
+
+    from iamgen.cli import build_app
+
+    group = typer.main.get_command(build_app())
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        names = [opt for param in command.params for opt in param.opts]
+        assert len(names) == len(set(names)), (name, sorted(names))
+        assert "--install-completion" not in names  # the group's own option
+
+
 def test_a_graph_file_in_a_missing_folder_fails_before_reading(tmp_path: Path) -> None:
     # graph --output makes no folders: a missing one is said before the trail is read.
     code, _, err = run("graph", "--trail", str(tmp_path / "missing-trail"),

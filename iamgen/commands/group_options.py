@@ -46,7 +46,7 @@ def from_environment(name: str) -> bool:
 
 def _parameters(declared: Callable[..., None]) -> list[Any]:
     """The click parameters typer builds from ``declared``'s parameters."""
-    app = typer.Typer()
+    app = typer.Typer(add_completion=False)  # completion options belong to the group
     app.command()(declared)
     return list(typer.main.get_command(app).params)
 
