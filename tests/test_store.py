@@ -919,6 +919,29 @@ def test_a_foreign_file_is_a_clear_error(tmp_path: Path, content: bytes | int | 
     assert path.read_bytes() == before  # left as it was
 
 
+def test_info_check_reads_back_every_result_and_piece(tmp_path: Path) -> None:
+    # Bytes that inflate but hold no result: SQLite's own check finds nothing.
+    path = tmp_path / "store.db"
+    stored(path, TWO_DAYS[:6])
+    with Store.open(path, create=False) as opened:
+        assert info(opened, check=True).check == "ok"
+    garbage = codec._deflate.compress(codec._ENCODER.encode(["not", "outcomes"]))
+    with sqlite3.connect(path) as connection:
+        first = connection.execute("SELECT min(id) FROM results").fetchone()[0]
+        connection.execute("UPDATE results SET data = ? WHERE id = ?", (garbage, first))
+        connection.execute("UPDATE aggregates SET data = ?", (garbage,))
+        pieces = connection.execute("SELECT count(*) FROM aggregates").fetchone()[0]
+    connection.close()
+    assert pieces >= 1
+    with Store.open(path, create=False) as opened:
+        said = info(opened, check=True).check
+    assert said == (f"ok; cannot be read: 1 of 6 results, {pieces} of {pieces} merged pieces "
+                    "(`iamgen store rebuild` reads their files again)")
+    rebuild(path, lambda: None)
+    with Store.open(path, create=False) as opened:
+        assert info(opened, check=True).check == "ok"
+
+
 def test_an_empty_file_becomes_a_store_only_for_a_run(tmp_path: Path) -> None:
     empty = tmp_path / "empty.db"
     empty.write_bytes(b"")

@@ -31,7 +31,8 @@ EXIT_CODES = ("0 done; 2 bad usage; 3 not a store, a damaged store, or one anoth
 
 def info_command(store: StorePathOption,
                  check: Annotated[bool, typer.Option(
-                     "--check", help="Also check every page of the file (reads it all).")]
+                     "--check", help="Also check every page of the file, and read back every "
+                     "result and merged piece as a run would (reads it all).")]
                  = False) -> None:
     """What the store holds: files, events, results and the rules they were made under."""
     with Store.open(store, create=False) as opened:

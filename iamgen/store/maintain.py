@@ -14,9 +14,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ..errors import AwsRefusedError, UsageError
+from ..errors import AwsRefusedError, InputError, UsageError
 from ..model import Filters
 from ..scanning.scan import Progress
+from ..scanning.tally import DamagedRows
 from ..scanning.units import Reading, UnitJob, Way, scan_units
 from ..sources.base import CombinedSource, RecordSource, TrailFile
 from ..sources.layout import path_facts
@@ -26,6 +27,7 @@ from ..sources.lookup import SCHEME as LOOKUP_SCHEME
 from ..sources.lookup import parse_location as parse_lookup_location
 from ..sources.s3 import SCHEME as S3_SCHEME
 from ..sources.s3 import S3Source
+from .codec import CodecError, decode, decode_unit
 from .db import ResultRow, Store, UnitRow
 from .plan import filters_key, filters_of_key, holds_contexts, is_dead, superseded
 from .read import StoreSink, unit_key
@@ -81,8 +83,35 @@ def info(store: Store, *, check: bool = False) -> StoreInfo:
         (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None,
         sum(1 for unit in units if unit.missing_since is not None), ways,
         sizes["result_bytes"], sizes["outcomes"], sizes["trail_bytes"], dict(by_rules), sizes["aggregates"], sizes["aggregate_bytes"],
-        sizes["free_pages"] * sizes["page_size"], store.check() if check else None,
+        sizes["free_pages"] * sizes["page_size"], _checked(store) if check else None,
         len(superseded(results)))
+
+
+def _checked(store: Store) -> str:
+    """SQLite's check of the file, then every kept result and aggregate read
+    back as a run reads it: "ok", or what is wrong."""
+    pages = store.check()
+    results = [r.id for r in store.results()]
+    bad_results = 0
+    for _, data in store.result_data(results):
+        try:
+            decode_unit(data).result()
+        except (CodecError, DamagedRows):
+            bad_results += 1
+    aggregates = store.aggregates()
+    bad_aggregates = 0
+    for aggregate in aggregates:
+        data = store.aggregate_data(aggregate.id)
+        try:
+            if data is not None:
+                list(decode(data, store.path).facts)  # the facts are read when first used
+        except (CodecError, InputError):
+            bad_aggregates += 1
+    if not (bad_results or bad_aggregates):
+        return pages
+    return (f"{pages}; cannot be read: {bad_results} of {len(results)} results, "
+            f"{bad_aggregates} of {len(aggregates)} merged pieces (`iamgen store rebuild` "
+            "reads their files again)")
 
 
 def _way_of(result: ResultRow) -> str:
