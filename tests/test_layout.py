@@ -14,10 +14,11 @@ PACKAGE = TESTS.parent / "iamgen"
 # package -> the iamgen modules or packages it may import (itself always).
 ALLOWED = {
     "mapping": {"model", "catalog", "arn", "data"},
-    "scanning": {"model", "mapping", "sources", "catalog", "grants.observable", "errors"},
+    "scanning": {"model", "mapping", "sources", "catalog", "grants.observable", "errors",
+                 "orphans"},
     "grants": {"model", "catalog", "arn", "policy", "errors", "sources.aws"},
     "sources": {"model", "errors", "grants.observable"},
-    "synth": {"model", "catalog", "arn", "policy", "grants.expand", "errors"},
+    "synth": {"model", "catalog", "arn", "policy", "grants.expand", "errors", "orphans"},
     "render": {"model", "policy", "synth", "findings", "review", "ai_lens", "backtest",
                "grants.model", "errors"},
 }

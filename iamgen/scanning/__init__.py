@@ -13,6 +13,7 @@ Measured costs that shaped the mapping package's types: a frozen dataclass
 takes about 0.9 µs to build and a named tuple 0.2 µs, so the per-call
 :class:`~iamgen.mapping.call.Call` and ``CallerFacts`` are named tuples.
 
-May import: ``iamgen.model``, ``iamgen.mapping``, ``iamgen.sources``, ``iamgen.catalog``
-and ``iamgen.grants.observable`` (which data events a trail records: :mod:`.coverage`).
+May import: ``iamgen.model``, ``iamgen.mapping``, ``iamgen.sources``, ``iamgen.catalog``,
+``iamgen.grants.observable`` (which data events a trail records: :mod:`.coverage`) and
+``iamgen.orphans`` (worker processes end with their run).
 """

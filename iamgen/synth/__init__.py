@@ -7,7 +7,8 @@ documents and every generalization made (:mod:`.generalize` folds,
 evidence supports. Pure.
 
 May import: ``iamgen.model``, ``iamgen.catalog``, ``iamgen.arn``,
-``iamgen.policy``, ``iamgen.grants.expand``, ``iamgen.errors``.
+``iamgen.policy``, ``iamgen.grants.expand``, ``iamgen.errors``, ``iamgen.orphans``
+(worker processes end with their run).
 """
 
 from .settings import Compression, Fold, Generalization, SynthResult, SynthSettings
