@@ -1,26 +1,24 @@
 """``python -m iamgen`` and the ``iamgen`` script: the command line.
 
-Importing the command line takes a few tenths of a second; a Ctrl-C then
-ends the run as cleanly as one later (one line, exit 130), not with a traceback.
+Importing the command line takes a few tenths of a second; a Ctrl-C then (or
+before a command's own handler is in place) ends the run as one later does:
+one line, exit 130, no traceback.
 """
 
 from __future__ import annotations
 
 import sys
 
-INTERRUPTED_EXIT = 130  # as the command line's own (iamgen.cli)
+from iamgen.errors import INTERRUPTED_EXIT
 
 
 def run() -> None:
     """Run the command line."""
     try:
         from iamgen.cli import main
-    except KeyboardInterrupt:
-        sys.stderr.write("iamgen: interrupted\n")
-        raise SystemExit(INTERRUPTED_EXIT) from None
-    try:
+
         main()
-    except KeyboardInterrupt:  # before a command's own handler is in place
+    except KeyboardInterrupt:
         sys.stderr.write("iamgen: interrupted\n")
         raise SystemExit(INTERRUPTED_EXIT) from None
 

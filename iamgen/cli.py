@@ -15,7 +15,7 @@ from typer.core import TyperGroup
 from . import __version__
 from .commands.sql_options import add_sql_options
 from .commands.store_options import add_store_option
-from .errors import IamgenError
+from .errors import INTERRUPTED_EXIT, IamgenError
 
 # (module in iamgen.commands, function, command name)
 COMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -28,8 +28,6 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("review", "review_command", "review"),
     ("backtest", "backtest_command", "backtest"),
 )
-
-INTERRUPTED_EXIT = 130  # iamgen.__main__ exits so too when interrupted while starting
 
 _USUAL = ("0 done; 2 bad usage; 3 unreadable input, or output that cannot be written; "
           "4 nothing usable read, or a named principal never seen")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+INTERRUPTED_EXIT = 130  # a run stopped by Ctrl-C (SIGINT), as shells count it
+
 
 class IamgenError(Exception):
     """Any error iamgen reports to the user as one line, without a traceback."""
