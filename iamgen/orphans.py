@@ -13,8 +13,17 @@ import ctypes
 import os
 import signal
 import sys
+from collections.abc import Callable
+from typing import Any
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def in_worker(parent: int, target: Callable[..., None], *args: Any) -> None:
+    """A worker process's target: ``target(*args)`` in a worker that ends
+    with process ``parent`` (pass ``os.getpid()`` from the process forking it)."""
+    end_with_parent(parent)
+    target(*args)
 
 
 def end_with_parent(parent: int) -> None:

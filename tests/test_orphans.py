@@ -19,16 +19,15 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
 # A run that forks a worker (as iamgen forks its readers), says its pid, and waits.
 _RUN = textwrap.dedent("""
     import multiprocessing, os, sys, time
-    from iamgen.orphans import end_with_parent
+    from iamgen.orphans import in_worker
 
-    def worker(parent, protect):
-        if protect:
-            end_with_parent(parent)
+    def worker():
         time.sleep(60)  # as a worker blocked sending to a parent that is gone
 
     if __name__ == "__main__":
-        child = multiprocessing.get_context("fork").Process(
-            target=worker, args=(os.getpid(), sys.argv[1] == "1"))
+        fork = multiprocessing.get_context("fork")
+        child = (fork.Process(target=in_worker, args=(os.getpid(), worker))
+                 if sys.argv[1] == "1" else fork.Process(target=worker))
         child.start()
         print(child.pid, flush=True)
         time.sleep(60)

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from ..errors import IamgenError
 from ..model import Filters
-from ..orphans import end_with_parent
+from ..orphans import in_worker
 from ..sources.base import FolderedSource, RecordSource, TrailFile, TrailFolder, read_files
 from ..sources.decode import BadInput
 from ..sources.layout import path_facts
@@ -252,9 +252,8 @@ def _run_workers(source: RecordSource, batches: list[list[Any]], orders: list[li
     claims = _Claims(flags)
     replies: Any = context.Queue()
     processes = [
-        context.Process(target=_worker,
-                        args=(source, batches, order, flags, make_reader, replies, os.getpid()),
-                        daemon=True)
+        context.Process(target=in_worker, args=(os.getpid(), _worker, source, batches, order,
+                                                flags, make_reader, replies), daemon=True)
         for order in orders[1:]
     ]
     for process in processes:
@@ -309,10 +308,9 @@ def _run_workers(source: RecordSource, batches: list[list[Any]], orders: list[li
 
 
 def _worker(source: RecordSource, batches: list[list[Any]], order: list[int], flags: Any,
-            make_reader: Callable[[], Reader], replies: Any, parent: int) -> None:
+            make_reader: Callable[[], Reader], replies: Any) -> None:
     """One worker process: read the batches no other process took, in
     ``order``, then send what its reader finished with."""
-    end_with_parent(parent)
     try:
         freeze_and_collect_rarely()
         claims = _Claims(flags)

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..model import Filters
-from ..orphans import end_with_parent
+from ..orphans import in_worker
 from ..scanning.gc_tuning import collecting_rarely, freeze_and_collect_rarely
 from ..scanning.scan import Progress
 from ..scanning.outcomes import UnitOutcomes, add_units
@@ -314,9 +314,9 @@ class _DayMerger:
             return
         context = multiprocessing.get_context("fork")
         receiver, sender = context.Pipe(duplex=False)
-        process = context.Process(target=_merge_days,
-                                  args=(path, rules, days, latest, held, receiver, sender,
-                                        os.getpid()),
+        process = context.Process(target=in_worker,
+                                  args=(os.getpid(), _merge_days, path, rules, days, latest,
+                                        held, receiver, sender),
                                   daemon=True)
         try:
             process.start()
@@ -358,13 +358,9 @@ class _DayMerger:
 
 
 def _merge_days(path: Path, rules: int, days: list[tuple[date, list[int]]],
-                latest: date | None, held: set[date], receiver: Any, sender: Any,
-                parent: int | None = None) -> None:
+                latest: date | None, held: set[date], receiver: Any, sender: Any) -> None:
     """The helper process of :class:`_DayMerger`: its days merged, then rolled
-    up, sent as (days, members, bytes). ``parent``: the process that forked
-    it, which it ends with (None: called in that process, as tests do)."""
-    if parent is not None:
-        end_with_parent(parent)
+    up, sent as (days, members, bytes)."""
     receiver.close()  # this process's copy: were the parent gone, a send must fail, not wait
     freeze_and_collect_rarely()  # the objects it was forked with: never collected here
     try:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..model import Permission
-from ..orphans import end_with_parent
+from ..orphans import in_worker
 from .harden import HardenEvidence
 from .settings import SynthResult, SynthSettings
 from .synthesize import synthesize
@@ -51,9 +51,9 @@ def synthesize_many(permission_sets: Sequence[Sequence[Permission]], settings: S
     children = []
     for share in theirs:
         receiver, sender = context.Pipe(duplex=False)
-        child = context.Process(target=_child,
-                                args=(permission_sets, share, settings, sender, evidence,
-                                      os.getpid()),
+        child = context.Process(target=in_worker,
+                                args=(os.getpid(), _child, permission_sets, share, settings,
+                                      sender, evidence),
                                 daemon=True)
         child.start()
         sender.close()
@@ -103,8 +103,7 @@ def _shares(sizes: Sequence[int], count: int) -> list[list[int]]:
 
 def _child(permission_sets: Sequence[Sequence[Permission]], indexes: list[int],
            settings: SynthSettings, sender: Any,
-           evidence: Sequence[HardenEvidence | None] | None, parent: int) -> None:
-    end_with_parent(parent)
+           evidence: Sequence[HardenEvidence | None] | None = None) -> None:
     try:
         sender.send(("done", {i: _outcome(permission_sets[i], settings, _nth(evidence, i))
                               for i in indexes}))
