@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from . import group_options
-from .sql_options import SOURCES as SQL_SOURCES
 from .group_options import group_option
+from .sql_options import SOURCES as SQL_SOURCES
 
 ENVIRONMENT = "IAMGEN_STORE"
 

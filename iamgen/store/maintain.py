@@ -82,7 +82,8 @@ def info(store: Store, *, check: bool = False) -> StoreInfo:
         Counter(kind_of(unit.location) for unit in units), sum(events.values()),
         (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None,
         sum(1 for unit in units if unit.missing_since is not None), ways,
-        sizes["result_bytes"], sizes["outcomes"], sizes["trail_bytes"], dict(by_rules), sizes["aggregates"], sizes["aggregate_bytes"],
+        sizes["result_bytes"], sizes["outcomes"], sizes["trail_bytes"], dict(by_rules),
+        sizes["aggregates"], sizes["aggregate_bytes"],
         sizes["free_pages"] * sizes["page_size"], _checked(store) if check else None,
         len(superseded(results)))
 
