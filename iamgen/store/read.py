@@ -105,8 +105,8 @@ def read_with_store(path: str | Path, source: RecordSource, filters: Filters, wo
             kept.way == Way.WHOLE.value and holds_contexts(kept.filters) for kept in results)
         # Every file listed, its version known or not: one it cannot read
         # now is read (and warned about) as without a store, not gone.
-        listed = ({source.identity(trail_file) for trail_file in files} if versioned
-                  else set())
+        listed = ({key[0] if key is not None else source.identity(trail_file)
+                   for trail_file, key in keys.items()} if versioned else set())
         missing = gone(units, listed, source.covers, filters) if versioned else []
         store.mark_missing([unit.id for unit in missing if unit.missing_since is None],
                            [unit.id for unit in units
