@@ -80,6 +80,11 @@ def test_the_same_bytes_with_a_store_as_without(command: tuple[str, ...],
     total, taken, read_again, why = listed.groups()
     assert int(taken) + int(read_again) == int(total)
     assert read_again == "0" or why == f" ({read_again} across the window's edge)"
+    # suggest synthesizes once; the run after takes every policy from the store.
+    if command[0] == "suggest" and "--harden" not in command:
+        made = re.search(r"policies: 0 as synthesized before, (\d+) synthesized", first[1])
+        assert made is not None and int(made[1]) > 0
+        assert f"policies: {made[1]} as synthesized before, 0 synthesized" in again[1]
 
 
 def test_a_store_filled_by_runs_that_need_no_context_serves_one_that_does(

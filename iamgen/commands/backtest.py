@@ -20,9 +20,9 @@ from ..render.backtest import FORMATS, RENDERERS
 from ..scanning import gc_tuning
 from ..sources.local import STDIN
 from ..synth.harden import evidence_of
-from ..synth.parallel import synthesize_many
 from ..synth.settings import Generalization, SynthSettings
 from . import common, reading
+from .synthesis import synthesize_for
 from .harden_option import HardenOption, harden_families
 from .read_events import read_usable
 
@@ -193,9 +193,8 @@ def _run(whole: reading.Run, learning: reading.Run, split: Split, names: Sequenc
     granted = [p for p in to_learn if permissions[p]]
     evidence = ([evidence_of(p, learning_graph.usages_of(p)) for p in granted]
                 if settings.harden else None)
-    outcomes = synthesize_many(
-        [permissions[p] for p in granted], settings, evidence=evidence,
-        workers=workers if workers is not None else reading.default_workers())
+    outcomes = synthesize_for(learning, [permissions[p] for p in granted], settings,
+                              evidence=evidence, workers=workers)
     learned: dict[Principal, Learned] = {}
     for principal, outcome in zip(granted, outcomes, strict=True):
         if isinstance(outcome, Exception):

@@ -16,6 +16,7 @@ from ..sources.lookup import LOOKUP_DAYS
 from ..store.db import Store
 from ..store.maintain import Rebuilt, StoreInfo, info, prune, rebuild, vacuum
 from ..store.rules import current_rules
+from ..store.syntheses import KEEP_DAYS
 from . import common
 from .store_options import ENVIRONMENT
 
@@ -65,6 +66,8 @@ def info_lines(facts: StoreInfo) -> list[str]:
         lines.append(f"  results without request context beside the file's with it: "
                      f"{facts.superseded} (`iamgen store vacuum` drops them)")
     lines.append(f"  aggregates: {facts.aggregates}; {_mb(facts.aggregate_bytes)}")
+    lines.append(f"  policies kept as synthesized: {facts.syntheses}; "
+                 f"{_mb(facts.synthesis_bytes)} (each dropped after {KEEP_DAYS} days unused)")
     if facts.free_bytes:
         lines.append(f"  free space: {_mb(facts.free_bytes)} (`iamgen store vacuum` gives it "
                      "back)")

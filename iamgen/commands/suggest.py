@@ -20,9 +20,9 @@ from ..render import FORMATS, META_SUFFIX, RenderedFile, render_policies
 from ..render.templates import template_environment
 from ..scanning import gc_tuning
 from ..synth.harden import evidence_of
-from ..synth.parallel import synthesize_many
 from ..synth.settings import Generalization, SynthSettings
 from . import common, reading
+from .synthesis import synthesize_for
 from .harden_option import HardenOption, harden_families
 from .read_events import read_usable
 
@@ -120,9 +120,9 @@ def write_suggestions(run: reading.Run, principals: list[str], all_principals: b
     granted = [principal for principal in chosen if permissions_of[principal]]
     evidence = ([evidence_of(principal, graph.usages_of(principal)) for principal in granted]
                 if settings.harden else None)
-    outcomes = dict(zip(granted, synthesize_many(
-        [permissions_of[principal] for principal in granted], settings, evidence=evidence,
-        workers=workers if workers is not None else reading.default_workers()), strict=True))
+    outcomes = dict(zip(granted, synthesize_for(
+        run, [permissions_of[principal] for principal in granted], settings, evidence=evidence,
+        workers=workers, quiet=quiet), strict=True))
     for principal in chosen:
         if not permissions_of[principal]:
             if not quiet:

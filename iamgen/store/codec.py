@@ -103,7 +103,7 @@ _ENCODER = msgspec.msgpack.Encoder(enc_hook=_plain)
 
 def encode(rows: ResultRows) -> bytes:
     """A result's rows as bytes."""
-    return _deflate.compress(_ENCODER.encode(rows), LEVEL)
+    return deflate(_ENCODER.encode(rows))
 
 
 def decode(blob: bytes, where: object = "store") -> ResultRows:
@@ -118,15 +118,25 @@ def decode(blob: bytes, where: object = "store") -> ResultRows:
 
 def encode_unit(unit: UnitOutcomes) -> bytes:
     """A file's outcomes as bytes."""
-    return _deflate.compress(unit.data, LEVEL)
+    return deflate(unit.data)
 
 
 def decode_unit(blob: bytes) -> UnitOutcomes:
     """The outcomes :func:`encode_unit` made ``blob`` of (only inflated here:
     outcomes that are not a file's are found when read,
     :class:`~iamgen.scanning.tally.DamagedRows`)."""
+    return UnitOutcomes.unpack(inflate(blob))
+
+
+def deflate(raw: bytes) -> bytes:
+    """Bytes deflated as every kept blob is."""
+    return _deflate.compress(raw, LEVEL)
+
+
+def inflate(blob: bytes) -> bytes:
+    """The bytes :func:`deflate` made ``blob`` of (CodecError: it made none)."""
     try:
-        return UnitOutcomes.unpack(_deflate.decompress(blob))
+        return _deflate.decompress(blob)
     except _INFLATE_ERRORS as exc:
         raise CodecError(str(exc)) from None
 

@@ -13,6 +13,8 @@ and every statement iamgen runs on it.
   with the ids of the results they hold: a later run that needs all of
   those takes the aggregate instead, so a rerun merges a few rows of
   aggregates rather than one result per file;
+- ``syntheses``: principals' policies as synthesized, by the hash of what
+  they were made from (:mod:`.syntheses`), with when a run last took one;
 - ``rules``: the iamgen, catalog and rules versions results were made under;
 - ``meta``: what made the file.
 
@@ -83,6 +85,15 @@ CREATE TABLE aggregates (
     members BLOB NOT NULL,     -- their ids, sorted
     data BLOB NOT NULL
 );
+"""
+
+# Added after format 1 was first written: made in any store that lacks it.
+_SYNTHESES = """
+CREATE TABLE IF NOT EXISTS syntheses (
+    key BLOB PRIMARY KEY,      -- SHA-256 of what the synthesis was made from
+    used INTEGER NOT NULL,     -- when a run last made or took it (microseconds since 1970)
+    data BLOB NOT NULL
+)
 """
 
 
@@ -207,7 +218,7 @@ class Store:
                     if not create:  # store info, prune...: an empty file is left as it is
                         raise InputError(f"{self.path}: not a store yet (empty; a run "
                                          "with --store makes it one)")
-                    for statement in _SCHEMA.split(";\n"):
+                    for statement in (*_SCHEMA.split(";\n"), _SYNTHESES):
                         if statement.strip():
                             db.execute(statement)
                     db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -234,6 +245,10 @@ class Store:
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute("PRAGMA foreign_keys = ON")
         db.execute(f"PRAGMA busy_timeout = {int(busy_seconds * 1000)}")
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                          "name = 'syntheses'").fetchone():
+            with self.transaction():
+                db.execute(_SYNTHESES)
 
     def _identity(self) -> tuple[int, int]:
         db = self._db
@@ -341,6 +356,14 @@ class Store:
         found = self._query("SELECT data FROM aggregates WHERE id = ?", (aggregate,))
         return bytes(found[0][0]) if found else None
 
+    def syntheses(self, keys: Iterable[bytes]) -> dict[bytes, bytes]:
+        """The kept syntheses of ``keys`` that the store holds, as bytes."""
+        found: dict[bytes, bytes] = {}
+        for chunk, marks in _chunks(sorted(keys)):
+            found.update((bytes(key), bytes(data)) for key, data in self._query(
+                f"SELECT key, data FROM syntheses WHERE key IN ({marks})", chunk))
+        return found
+
     # -- writing ----------------------------------------------------------------
 
     def put_results(self, rules: int, results: list[PendingResult]) -> list[int]:
@@ -434,6 +457,24 @@ class Store:
                 if gone & held:
                     db.execute("DELETE FROM aggregates WHERE id = ?", (aggregate,))
 
+    def put_syntheses(self, made: dict[bytes, bytes], taken: Iterable[bytes], when: datetime,
+                      forget_before: datetime) -> None:
+        """Keep syntheses ``made`` and note that those ``taken`` were used, both
+        ``when``; forget those last used before ``forget_before``. One transaction."""
+        used = micros(when)
+        with self.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO syntheses (key, used, data) VALUES (?, ?, ?)",
+                           [(key, used, data) for key, data in sorted(made.items())])
+            db.executemany("UPDATE syntheses SET used = ? WHERE key = ?",
+                           [(used, key) for key in sorted(taken)])
+            db.execute("DELETE FROM syntheses WHERE used < ?", (micros(forget_before),))
+
+    def delete_syntheses(self, before: datetime) -> int:
+        """Forget the syntheses no run has used since ``before``: how many."""
+        with self.transaction() as db:
+            return int(db.execute("DELETE FROM syntheses WHERE used < ?",
+                                  (micros(before),)).rowcount)
+
     def vacuum(self) -> None:
         """Give the space of what was deleted back to the file system."""
         with self._errors():
@@ -458,6 +499,8 @@ class Store:
                             "(SELECT max(size) AS size FROM results GROUP BY unit)"),
             ("aggregates", "SELECT count(*) FROM aggregates"),
             ("aggregate_bytes", "SELECT coalesce(sum(length(data)), 0) FROM aggregates"),
+            ("syntheses", "SELECT count(*) FROM syntheses"),
+            ("synthesis_bytes", "SELECT coalesce(sum(length(data)), 0) FROM syntheses"),
             ("page_size", "PRAGMA page_size"),
             ("pages", "PRAGMA page_count"),
             ("free_pages", "PRAGMA freelist_count"),
@@ -479,8 +522,8 @@ def _check_writable(path: Path) -> None:
                          "SQLite keeps its -wal and -shm files beside it)")
 
 
-def _chunks(ids: list[int]) -> Iterator[tuple[list[int], str]]:
-    """``ids`` a few hundred at a time, each run with its ``?`` marks (SQLite
+def _chunks(ids: list[Any]) -> Iterator[tuple[list[Any], str]]:
+    """``ids`` (or keys) a few hundred at a time, each run with its ``?`` marks (SQLite
     limits the parameters of one statement)."""
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]

@@ -53,6 +53,8 @@ class StoreInfo:
     by_rules: dict[Rules, int]
     aggregates: int
     aggregate_bytes: int
+    syntheses: int  # principals' policies kept as synthesized (.syntheses)
+    synthesis_bytes: int
     free_bytes: int
     check: str | None
     superseded: int  # results without the request context a result with it supersedes
@@ -83,8 +85,8 @@ def info(store: Store, *, check: bool = False) -> StoreInfo:
         (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None,
         sum(1 for unit in units if unit.missing_since is not None), ways,
         sizes["result_bytes"], sizes["outcomes"], sizes["trail_bytes"], dict(by_rules),
-        sizes["aggregates"], sizes["aggregate_bytes"],
-        sizes["free_pages"] * sizes["page_size"], _checked(store) if check else None,
+        sizes["aggregates"], sizes["aggregate_bytes"], sizes["syntheses"],
+        sizes["synthesis_bytes"], sizes["free_pages"] * sizes["page_size"], _checked(store) if check else None,
         len(superseded(results)))
 
 
