@@ -469,12 +469,6 @@ class Store:
                            [(used, key) for key in sorted(taken)])
             db.execute("DELETE FROM syntheses WHERE used < ?", (micros(forget_before),))
 
-    def delete_syntheses(self, before: datetime) -> int:
-        """Forget the syntheses no run has used since ``before``: how many."""
-        with self.transaction() as db:
-            return int(db.execute("DELETE FROM syntheses WHERE used < ?",
-                                  (micros(before),)).rowcount)
-
     def vacuum(self) -> None:
         """Give the space of what was deleted back to the file system."""
         with self._errors():
