@@ -57,3 +57,24 @@ def test_a_file_left_out_is_not_hashed(monkeypatch: pytest.MonkeyPatch) -> None:
     mine = _fingerprint()
     monkeypatch.setattr(rules, "NOT_RULES", rules.NOT_RULES - {"review_risks.toml"})
     assert _fingerprint() != mine  # hashed once it counts: so left out, editing it is free
+
+
+def test_store_code_left_out_is_imported_by_no_code_that_makes_results() -> None:
+    root = Path(rules.__file__).resolve().parent.parent
+    makers = [path for package, endings in rules._RULE_FILES if package != "iamgen.data"
+              for path in sorted(root.joinpath(*package.split(".")[1:]).iterdir())
+              if path.name.endswith(endings) and path.name not in rules.NOT_RULE_CODE]
+    store = {p.name for p in (root / "store").glob("*.py")}
+    assert rules.NOT_RULE_CODE < store
+    for path in makers:
+        text = path.read_text()
+        for name in rules.NOT_RULE_CODE:
+            module = name.removesuffix(".py")
+            assert f"from .{module} import" not in text and f"store.{module}" not in text, \
+                f"{path.name} imports {module}: it would shape results"
+
+
+def test_store_code_left_out_is_not_hashed(monkeypatch: pytest.MonkeyPatch) -> None:
+    mine = _fingerprint()
+    monkeypatch.setattr(rules, "NOT_RULE_CODE", frozenset())
+    assert _fingerprint() != mine

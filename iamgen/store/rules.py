@@ -5,7 +5,8 @@ the Python and msgspec that parse the records (their times, their JSON) and
 the resolution rules. The rules are the data files of ``iamgen/data`` (but
 :data:`NOT_RULES`, which only review, diff and synthesis read) and
 the code that reads records into results and keeps them (``iamgen/mapping``,
-``iamgen/scanning``, ``iamgen/sources``, ``iamgen/store`` and the model): a
+``iamgen/scanning``, ``iamgen/sources``, ``iamgen/store`` but
+:data:`NOT_RULE_CODE`, and the model): a
 change to any of them, released or not, changes the fingerprint, so a
 result is never merged with results made another way.
 """
@@ -37,6 +38,9 @@ _RULE_FILES: tuple[tuple[str, tuple[str, ...]], ...] = (
 # Data files no code that reads records uses (review, diff findings, synthesis):
 # editing them leaves every kept result as it was.
 NOT_RULES = frozenset({"review_risks.toml", "diff_findings.toml", "name_patterns.toml"})
+# Store modules that make no result: the policies kept as synthesized are keyed
+# by a fingerprint of the whole package of their own.
+NOT_RULE_CODE = frozenset({"syntheses.py"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +67,8 @@ def current_rules() -> Rules:
         root = resources.files(package)
         for entry in sorted(root.iterdir(), key=lambda e: e.name):
             if (entry.is_file() and entry.name.endswith(endings)
-                    and not (package == "iamgen.data" and entry.name in NOT_RULES)):
+                    and not (package == "iamgen.data" and entry.name in NOT_RULES)
+                    and not (package == "iamgen.store" and entry.name in NOT_RULE_CODE)):
                 digest.update(f"{package}/{entry.name}\0".encode())
                 digest.update(entry.read_bytes())
                 digest.update(b"\0")
