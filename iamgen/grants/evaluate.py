@@ -453,10 +453,10 @@ def condition_holds(cond: Condition, request: Request, *, variables: bool = True
 def statement_applies(stmt: Statement, request: Request, *, variables: bool = True) -> Tri:
     """Whether a statement's Action, Resource and Condition all match ``request``."""
     if stmt.actions:
-        if not any(action_matches(p, request.action) for p in stmt.actions):
+        if not _any_action_matches(stmt.actions, request.action):
             return False
     elif stmt.not_actions:
-        if any(action_matches(p, request.action) for p in stmt.not_actions):
+        if _any_action_matches(stmt.not_actions, request.action):
             return False
     else:
         return False
@@ -478,6 +478,14 @@ def statement_applies(stmt: Statement, request: Request, *, variables: bool = Tr
         return False
     conditions = _all(condition_holds(c, request, variables=variables) for c in stmt.conditions)
     return _all((resource, conditions))
+
+
+@lru_cache(maxsize=1 << 16)
+def _any_action_matches(patterns: tuple[str, ...], action: str) -> bool:
+    """Whether any of an Action (or NotAction) element's entries matches
+    ``action``: a review asks it for every usage against every statement, with
+    few distinct elements and actions, so each answer is worked out once."""
+    return any(action_matches(p, action) for p in patterns)
 
 
 def _named(policies: Sequence[NamedPolicy | PolicyDocument]) -> list[NamedPolicy]:
