@@ -3,7 +3,8 @@
 Policies as canonical JSON, Terraform or CloudFormation (:mod:`.policies`,
 with ``templates/``), diff and review reports (:mod:`.report`,
 :mod:`.review`, :mod:`.ai_lens`), backtest results (:mod:`.backtest`);
-helpers for names and widths, times and Markdown cells (:mod:`.text`).
+helpers for names and widths, times and Markdown cells (:mod:`.text`), and the
+reports' JSON text (:mod:`.json_text`).
 Pure: text in, text out; the CLI writes it.
 
 May import: the model and result types of the stages it renders

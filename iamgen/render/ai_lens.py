@@ -7,10 +7,10 @@ are documented in ``docs/review-schema.md``.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..ai_lens import AiFinding, AiLens, lens_catalog
+from .json_text import sorted_json
 from .text import iso_seconds, markdown_safe
 from .width import together, wrap_lines
 
@@ -63,7 +63,7 @@ def lens_dict(lens: AiLens) -> dict[str, Any]:
 
 def render_ai_json(lens: AiLens) -> str:
     """``review-ai.json``: the whole lens (sorted keys, 2-space indent)."""
-    return json.dumps(lens_dict(lens), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return sorted_json(lens_dict(lens))
 
 
 def principal_ai(lens: AiLens, arn: str) -> dict[str, Any]:

@@ -35,12 +35,12 @@ JSON schema (``schema_version`` 1; keys are sorted, new keys may be added)::
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
 from ..backtest import Backtest, Figures, PrincipalBacktest, ProbeOutcome, Split
 from ..synth.settings import SynthSettings
+from .json_text import sorted_json
 
 SCHEMA = "iamgen-backtest"
 SCHEMA_VERSION = 1
@@ -131,7 +131,7 @@ def render_backtest_json(result: Backtest, split: Split, settings: SynthSettings
     """The JSON form, sorted keys, 2-space indent, one trailing newline."""
     body = backtest_dict(result, split, settings, probes_given=probes_given,
                          catalog_version=catalog_version, iamgen_version=iamgen_version)
-    return json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return sorted_json(body)
 
 
 def _shown(part: int, whole: int) -> str:

@@ -24,6 +24,7 @@ from ..findings import (
 )
 from ..grants.model import GrantedPolicy
 from ..policy import MANAGED_POLICY_LIMIT, condition_block, policy_to_dict
+from .json_text import sorted_json
 from .templates import render_template, template_environment
 from .text import iso_seconds
 from .width import FIXED_WIDTH, together, wrap_lines
@@ -232,7 +233,7 @@ def report_dict(result: DiffResult, *, catalog_version: str,
 def render_json(reports: Sequence[dict[str, Any]]) -> str:
     """One report as an object, several as an array; sorted keys, 2-space indent."""
     body: Any = reports[0] if len(reports) == 1 else list(reports)
-    return json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return sorted_json(body)
 
 
 # --- text ------------------------------------------------------------------------

@@ -10,7 +10,6 @@ part of it is ``review.ai`` in the JSON.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
@@ -21,6 +20,7 @@ from ..review import Review, ReviewEntry
 from .ai_lens import markdown_lines as ai_markdown_lines
 from .ai_lens import principal_ai
 from .ai_lens import text_lines as ai_text_lines
+from .json_text import sorted_json
 from .report import report_dict
 from .text import iso_seconds, markdown_safe
 from .width import FIXED_WIDTH, together, wrap, wrap_cell, wrap_lines
@@ -60,7 +60,7 @@ def render_review_json(review_: Review, *, catalog_version: str, iamgen_version:
     body = [entry_dict(e, catalog_version=catalog_version, iamgen_version=iamgen_version,
                        ai=review_.ai)
             for e in review_.entries]
-    return json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return sorted_json(body)
 
 
 def _percent(share: float) -> str:
