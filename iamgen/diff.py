@@ -50,7 +50,7 @@ from .findings import (
     UnusedService,
     UsedFinding,
 )
-from .grants.evaluate import Decision, Evaluation, Request, evaluate
+from .grants.evaluate import Decision, Evaluation, NamedPolicy, Request, evaluate
 from .grants.expand import statement_actions
 from .grants.model import GrantedPolicy, Grants
 from .grants.observable import BlindSpot, Visibility, blind_spots, recorded_groups
@@ -236,10 +236,12 @@ def _judge_calls(mine: Sequence[Usage], grants: Grants, granted: GrantedActions,
     attempted: set[str] = set()
     proposal_permissions: list[Permission] = []
     unknown_resource: set[str] = set()
+    policies = [p.named() for p in grants.policies]
+    boundary = grants.boundary.named() if grants.boundary else None
     for usage in mine:
         action = _spelled(usage.permission.action, catalog)
         permission = Permission(action, usage.permission.resource, usage.permission.conditions)
-        code, evaluation = _decide(permission, grants)
+        code, evaluation = _decide(permission, policies, boundary)
         refs = _refs_for(evaluation, granted, action)
         if usage.denied:
             attempted.add(action.lower())
@@ -274,9 +276,9 @@ def _spelled(action: str, catalog: Catalog) -> str:
     return info.full_name if info is not None else action
 
 
-def _decide(permission: Permission, grants: Grants) -> tuple[str, Evaluation]:
-    evaluation = evaluate([p.named() for p in grants.policies], request_of(permission),
-                          grants.boundary.named() if grants.boundary else None)
+def _decide(permission: Permission, policies: Sequence[NamedPolicy],
+            boundary: NamedPolicy | None) -> tuple[str, Evaluation]:
+    evaluation = evaluate(policies, request_of(permission), boundary)
     if evaluation.decision is Decision.ALLOW:
         return "USED_GRANTED", evaluation
     if evaluation.decision is Decision.UNKNOWN:

@@ -580,3 +580,44 @@ def test_variable_in_condition_value() -> None:
     assert condition_holds(c, same) is True
     assert condition_holds(c, other) is False
     assert condition_holds(c, unknown) is None
+
+
+# --- the per-document action index ---------------------------------------------
+
+
+def test_the_action_index_answers_as_each_statement_does() -> None:
+    from iamgen.grants import evaluate as module
+
+    parsed = policy(allow("s3:Get*"), allow(["kms:Decrypt", "s3:PutObject"]),
+                    {"Effect": "Deny", "NotAction": "s3:*", "Resource": "*"})
+    # A statement with neither Action nor NotAction (parsing refuses one) covers nothing.
+    doc = PolicyDocument((*parsed.statements, Statement(resources=("*",))), parsed.version)
+    index = module._ActionIndex()
+    for action in ("s3:GetObject", "S3:getobject", "s3:PutObject", "kms:Decrypt", "ec2:RunInstances"):
+        expected = tuple(i for i, s in enumerate(doc.statements)
+                         if module.statement_applies(s, Request(action)) is not False)
+        assert index.statements(doc, action) == expected
+        assert index.statements(doc, action) == expected  # and again, as kept
+
+
+def test_the_action_index_never_answers_for_another_document_of_the_same_id() -> None:
+    from iamgen.grants import evaluate as module
+
+    first, second = policy(allow("s3:GetObject")), policy(allow("kms:Decrypt"))
+    index = module._ActionIndex()
+    # As if ``first`` had been freed and ``second`` given its id.
+    index._kept[id(second)] = (first, {"kms:Decrypt": ()})
+    assert index.statements(second, "kms:Decrypt") == (0,)
+    assert evaluate([second], Request("kms:Decrypt")).decision is Decision.ALLOW
+
+
+def test_the_action_index_forgets_past_its_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from iamgen.grants import evaluate as module
+
+    monkeypatch.setattr(module._ActionIndex, "_LIMIT", 2)
+    index = module._ActionIndex()
+    docs = [policy(allow(f"s3:Get{n}")) for n in range(5)]
+    for n, doc in enumerate(docs):
+        assert index.statements(doc, f"s3:Get{n}") == (0,)
+        assert len(index._kept) <= 2
+    assert index.statements(docs[0], "s3:Get1") == ()

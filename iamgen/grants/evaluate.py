@@ -452,14 +452,22 @@ def condition_holds(cond: Condition, request: Request, *, variables: bool = True
 
 def statement_applies(stmt: Statement, request: Request, *, variables: bool = True) -> Tri:
     """Whether a statement's Action, Resource and Condition all match ``request``."""
-    if stmt.actions:
-        if not _any_action_matches(stmt.actions, request.action):
-            return False
-    elif stmt.not_actions:
-        if _any_action_matches(stmt.not_actions, request.action):
-            return False
-    else:
+    if not _admits_action(stmt, request.action):
         return False
+    return _resource_and_conditions(stmt, request, variables)
+
+
+def _admits_action(stmt: Statement, action: str) -> bool:
+    """Whether the statement's Action (or NotAction) element covers ``action``."""
+    if stmt.actions:
+        return any(action_matches(p, action) for p in stmt.actions)
+    if stmt.not_actions:
+        return not any(action_matches(p, action) for p in stmt.not_actions)
+    return False
+
+
+def _resource_and_conditions(stmt: Statement, request: Request, variables: bool) -> Tri:
+    """:func:`statement_applies` for a statement whose Action element covers the request's."""
     if stmt.resources:
         resource = _any(
             _match(p, request.resource, request, variables=variables, wildcards=True, arn=True)
@@ -480,12 +488,35 @@ def statement_applies(stmt: Statement, request: Request, *, variables: bool = Tr
     return _all((resource, conditions))
 
 
-@lru_cache(maxsize=1 << 16)
-def _any_action_matches(patterns: tuple[str, ...], action: str) -> bool:
-    """Whether any of an Action (or NotAction) element's entries matches
-    ``action``: a review asks it for every usage against every statement, with
-    few distinct elements and actions, so each answer is worked out once."""
-    return any(action_matches(p, action) for p in patterns)
+class _ActionIndex:
+    """Which statements of a policy document cover an action, each action's
+    answer worked out once: a review evaluates every usage of a principal
+    against the same few documents, and usages share few actions. Keyed by
+    the document's identity, holding the document so that no other takes
+    its id while it is kept."""
+
+    _LIMIT = 1024  # documents kept; then forgotten all at once
+
+    def __init__(self) -> None:
+        self._kept: dict[int, tuple[PolicyDocument, dict[str, tuple[int, ...]]]] = {}
+
+    def statements(self, document: PolicyDocument, action: str) -> tuple[int, ...]:
+        """The indexes of ``document``'s statements that cover ``action``."""
+        entry = self._kept.get(id(document))
+        if entry is None or entry[0] is not document:
+            if len(self._kept) >= self._LIMIT:
+                self._kept.clear()
+            entry = self._kept[id(document)] = (document, {})
+        by_action = entry[1]
+        found = by_action.get(action)
+        if found is None:
+            found = by_action[action] = tuple(
+                index for index, stmt in enumerate(document.statements)
+                if _admits_action(stmt, action))
+        return found
+
+
+_ACTION_INDEX = _ActionIndex()
 
 
 def _named(policies: Sequence[NamedPolicy | PolicyDocument]) -> list[NamedPolicy]:
@@ -498,9 +529,11 @@ def _named(policies: Sequence[NamedPolicy | PolicyDocument]) -> list[NamedPolicy
 def _scan(
     policy: NamedPolicy, request: Request, boundary: bool
 ) -> Iterable[tuple[StatementRef, Tri]]:
-    variables = policy.document.version == VARIABLES_VERSION
-    for index, stmt in enumerate(policy.document.statements):
-        applies = statement_applies(stmt, request, variables=variables)
+    document = policy.document
+    variables = document.version == VARIABLES_VERSION
+    for index in _ACTION_INDEX.statements(document, request.action):
+        stmt = document.statements[index]
+        applies = _resource_and_conditions(stmt, request, variables)
         if applies is not False:
             yield StatementRef(policy.name, index, stmt.sid, stmt.effect, boundary), applies
 
