@@ -188,3 +188,23 @@ def test_an_empty_store_path_means_no_store() -> None:
     assert code == 0, err
     assert "iamgen store: " not in err
     assert out == run("suggest", "priya.raman", "--trail", TRAIL)[1]
+
+
+def test_explain_reads_its_name_patterns_through_the_store(tmp_path: Path) -> None:
+    """The records explain shows are read from the trail as given; the pass
+    over the whole trail its name patterns need goes through the store."""
+    store = tmp_path / "store.db"
+    explain = ("explain", "--trail", TRAIL, "--event", "CreateTrainingJob", "--limit", "5")
+    code, plain, plain_err = run(*explain)
+    assert code == 0 and "name patterns suggest grants" in plain
+    assert "iamgen store:" not in plain_err
+    code, first, err = run(*explain, "--store", str(store))
+    assert code == 0 and first == plain
+    assert "files listed: 170: 0 from the store, 170 read (170 new)" in err
+    code, again, err = run(*explain, "--store", str(store))
+    assert code == 0 and again == plain
+    assert "files listed: 170: 170 from the store, 0 read" in err
+    # Without the pattern pass, the store is neither read nor made.
+    other = tmp_path / "other.db"
+    code, _, err = run(*explain, "--no-patterns", "--store", str(other))
+    assert code == 0 and not other.exists() and "iamgen store:" not in err

