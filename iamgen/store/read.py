@@ -35,6 +35,8 @@ from .codec import CodecError, damaged_store, decode, decode_unit, encode, encod
 from .db import AggregateRow, PendingResult, Store
 from .plan import (
     BLOCK_DAYS,
+    Cover,
+    Plan,
     filters_key,
     gone,
     holds_contexts,
@@ -85,9 +87,61 @@ def read_with_store(path: str | Path, source: RecordSource, filters: Filters, wo
     always): such a store reads every file with it, and a run that needs it
     reads again, once, each file kept without it."""
     path = Path(path)
-    rules = current_rules()
     files = source.files(filters)
     skipped = source.skipped()
+    survey = _survey(path, source, files, filters, contexts)
+    loaded: list[ScanResult] = []
+    load = partial(_load_held, path, survey, workers > 1, loaded)
+    read = UnitsRead([], [], [])
+    if survey.plan.jobs:
+        # Each process keeps its own results merged, unless this run keeps
+        # all it counts as one piece (below): it takes theirs over.
+        read = scan_units(source, survey.plan.jobs, filters,
+                          partial(StoreSink, path, survey.rules_id,
+                                  filters_key(filters, survey.keep_contexts),
+                                  aggregate=not survey.pieces),
+                          workers, progress, meanwhile=load, contexts=survey.keep_contexts)
+    else:
+        load()
+    (result,) = loaded
+    _add_read(path, survey, result, read, filters)
+    result.files_skipped.update(skipped)
+    # What was kept, and what was read to keep, names files by identity;
+    # warnings name them as this run listed them, as a run without a store does.
+    result.rename_files({key[0]: trail_file.location for trail_file, key in survey.keys.items()
+                         if key is not None and key[0] != trail_file.location})
+    plan = survey.plan
+    report = StoreReport(path, len(files), len(plan.stored), plan.reasons, survey.missing,
+                         tuple(survey.all_rules[r] for r in sorted(plan.stale)
+                               if r in survey.all_rules))
+    return result, report
+
+
+@dataclass(frozen=True, slots=True)
+class _Survey:
+    """What the store holds for a run, and what the run takes, reads and drops."""
+
+    rules_id: int
+    keys: dict[TrailFile, tuple[str, str] | None]  # each file's identity and version
+    plan: Plan
+    keep_contexts: bool  # files are read (and kept) with the request context
+    cover: Cover  # the aggregates and single results that hold what the run takes
+    days: dict[int, date | None]  # each result taken: the day its file starts on
+    missing: int  # files the store holds that are gone from the source
+    all_rules: dict[int, Rules]
+
+    @property
+    def pieces(self) -> int:
+        """How many pieces the run takes from the store."""
+        return len(self.cover.aggregates) + len(self.cover.singles)
+
+
+def _survey(path: Path, source: RecordSource, files: list[TrailFile], filters: Filters,
+            contexts: bool) -> _Survey:
+    """Look at the store (made when missing): what the run takes, reads and
+    drops. Files gone from the source are marked, and aggregates no longer
+    usable dropped."""
+    rules = current_rules()
     versioned = isinstance(source, VersionedSource)
     with Store.open(path) as store:
         rules_id = store.rules_id(rules)
@@ -115,54 +169,45 @@ def read_with_store(path: str | Path, source: RecordSource, filters: Filters, wo
         cover = make_cover(plan.stored, aggregates, {r.id for r in results}, rules_id)
         store.delete_aggregates(cover.dead)
         all_rules = store.all_rules()
-    loaded: list[ScanResult] = []
-    pieces = len(cover.aggregates) + len(cover.singles)
     spans = {unit.id: unit.span for unit in units}
     unit_of = {kept.id: kept.unit for kept in results}
     days = {taken: _day(spans[unit_of[taken]]) for taken in plan.stored}
+    return _Survey(rules_id, keys, plan, keep_contexts, cover, days, len(missing), all_rules)
 
-    def load() -> None:
-        """What the store holds for this run, merged (while worker processes read)."""
-        by_day: dict[date | None, list[int]] = {}
-        for single in cover.singles:
-            by_day.setdefault(days.get(single), []).append(single)
-        latest = max(filter(None, days.values()), default=None)
-        held = {day for aggregate in cover.aggregates for day in
-                _whole_days(aggregate.members, days) or ()}
-        mine, theirs = _share_days(by_day, workers > 1)
-        # The helper is forked before this process opens the store: an SQLite
-        # connection must never cross a fork, even unused.
-        with _DayMerger(path, rules_id, theirs, latest, held) as merger, \
-                Store.open(path, create=False) as store, collecting_rarely():
-            loaded.append(_load(store, cover.aggregates, mine, days, rules_id, latest, merger))
 
-    read = UnitsRead([], [], [])
-    if plan.jobs:
-        # Each process keeps its own results merged, unless this run keeps
-        # all it counts as one piece (below): it takes theirs over.
-        read = scan_units(source, plan.jobs, filters,
-                          partial(StoreSink, path, rules_id, filters_key(filters, keep_contexts),
-                                  aggregate=not pieces),
-                          workers, progress, meanwhile=load, contexts=keep_contexts)
-    else:
-        load()
-    (result,) = loaded
+def _load_held(path: Path, survey: _Survey, helper: bool, loaded: list[ScanResult]) -> None:
+    """What the store holds for this run, merged, appended to ``loaded``
+    (while worker processes read); with ``helper``, a second process may
+    merge half of the days."""
+    days = survey.days
+    by_day: dict[date | None, list[int]] = {}
+    for single in survey.cover.singles:
+        by_day.setdefault(days.get(single), []).append(single)
+    latest = max(filter(None, days.values()), default=None)
+    held = {day for aggregate in survey.cover.aggregates for day in
+            _whole_days(aggregate.members, days) or ()}
+    mine, theirs = _share_days(by_day, helper)
+    # The helper is forked before this process opens the store: an SQLite
+    # connection must never cross a fork, even unused.
+    with _DayMerger(path, survey.rules_id, theirs, latest, held) as merger, \
+            Store.open(path, create=False) as store, collecting_rarely():
+        loaded.append(_load(store, survey.cover.aggregates, mine, days, survey.rules_id,
+                            latest, merger))
+
+
+def _add_read(path: Path, survey: _Survey, result: ScanResult, read: UnitsRead,
+              filters: Filters) -> None:
+    """Add what the run read to what it took from the store, and keep all it
+    counted as one piece when it took pieces and read files to keep (or took
+    many pieces)."""
     with collecting_rarely():
         for rows in read.kept:
             result.merge_rows(rows)
-        if pieces and (read.kept_ids or pieces > CONSOLIDATE_AFTER):
-            _consolidate(path, rules_id, sorted({*plan.stored, *read.kept_ids}), result,
-                         filters)
+        if survey.pieces and (read.kept_ids or survey.pieces > CONSOLIDATE_AFTER):
+            _consolidate(path, survey.rules_id,
+                         sorted({*survey.plan.stored, *read.kept_ids}), result, filters)
         for shipment in read.windowed:
             result.merge_shipment(shipment)
-    result.files_skipped.update(skipped)
-    # What was kept, and what was read to keep, names files by identity;
-    # warnings name them as this run listed them, as a run without a store does.
-    result.rename_files({key[0]: trail_file.location for trail_file, key in keys.items()
-                         if key is not None and key[0] != trail_file.location})
-    report = StoreReport(path, len(files), len(plan.stored), plan.reasons, len(missing),
-                         tuple(all_rules[r] for r in sorted(plan.stale) if r in all_rules))
-    return result, report
 
 
 def _consolidate(path: Path, rules: int, members: list[int], result: ScanResult,
