@@ -35,7 +35,8 @@ from iamgen.sources import local as local_module
 from iamgen.sources.local import LocalSource
 from iamgen.store import codec, db, plan, read
 from iamgen.store.db import Store
-from iamgen.store.maintain import info, prune, rebuild, vacuum
+from iamgen.store.maintain import info, prune, vacuum
+from iamgen.store.rebuild import rebuild
 from iamgen.store.rules import Rules, current_rules
 from tests.records import record, role_identity
 from tests.stores import (

@@ -16,7 +16,8 @@ from iamgen.scanning.scan import scan
 from iamgen.sources.local import LocalSource
 from iamgen.sources.lookup import LookupAttribute, LookupSource
 from iamgen.store import maintain, read
-from iamgen.store.maintain import DaysRebuilt, Rebuilt, rebuild
+from iamgen.store import rebuild as rebuilding
+from iamgen.store.rebuild import DaysRebuilt, Rebuilt, rebuild
 from iamgen.store.rules import Rules, current_rules
 from tests.stores import EXAMPLE, FakeLookups, assert_same, assert_store_sound
 
@@ -60,6 +61,7 @@ def make_stale(monkeypatch: pytest.MonkeyPatch) -> None:
     """From now on this iamgen's rules are others: what the store holds is stale."""
     assert current_rules() != OTHER_RULES
     monkeypatch.setattr(maintain, "current_rules", lambda: OTHER_RULES)
+    monkeypatch.setattr(rebuilding, "current_rules", lambda: OTHER_RULES)
     monkeypatch.setattr(read, "current_rules", lambda: OTHER_RULES)
 
 

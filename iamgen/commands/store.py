@@ -14,7 +14,8 @@ from ..render.text import iso_seconds
 from ..sources.aws import ClientFactory
 from ..sources.lookup import LOOKUP_DAYS
 from ..store.db import Store
-from ..store.maintain import Rebuilt, StoreInfo, info, prune, rebuild, vacuum
+from ..store.maintain import StoreInfo, info, prune, vacuum
+from ..store.rebuild import Rebuilt, rebuild
 from ..store.rules import current_rules
 from ..store.syntheses import KEEP_DAYS
 from . import common

@@ -7,7 +7,7 @@ rules it was made with (:mod:`.rules`); a run takes what the store holds and
 reads only the rest (:mod:`.plan` decides, :mod:`.read` does it), with the
 output of a run without the store. :mod:`.syntheses` keeps principals'
 policies as synthesized, so a rerun synthesizes none again. :mod:`.maintain`
-is ``iamgen store``.
+and :mod:`.rebuild` are ``iamgen store``.
 
 May import: ``iamgen.model``, ``iamgen.scanning``, ``iamgen.sources``,
 ``iamgen.catalog`` and ``iamgen`` (their versions), ``iamgen.errors``,
