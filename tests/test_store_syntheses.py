@@ -58,9 +58,10 @@ def _kept(store: Path, sets: Sequence[Sequence[Permission]], chosen: SynthSettin
           workers: int = 1) -> list[Outcome]:
     """The outcomes of synthesize_kept, checking the count it says it took."""
     given = len(SPY.given)
-    outcomes, taken = syntheses.synthesize_kept(store, sets, chosen, workers=workers)
-    assert taken == len(sets) - (len(SPY.given) - given)
-    return outcomes
+    kept = syntheses.synthesize_kept(store, sets, chosen, workers=workers)
+    assert kept.taken == len(sets) - (len(SPY.given) - given)
+    assert kept.problem is None
+    return kept.outcomes
 
 
 def _store(path: Path) -> Path:
@@ -123,6 +124,77 @@ def test_the_code_fingerprint_covers_every_file_but_compiled_ones(tmp_path: Path
     assert len(syntheses.code_fingerprint()) == 32
 
 
+def test_files_that_are_not_regular_files_are_left_out(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("a")
+    (tmp_path / ".#a.py").symlink_to("root@host.1234:1700000000")  # an editor's lock
+    assert [name for name, _ in syntheses._package_files(tmp_path, "pkg")] == ["pkg/a.py"]
+
+
+class _Unreadable:
+    name = "x.py"
+
+    def read_bytes(self) -> bytes:
+        raise PermissionError("denied")
+
+
+def test_iamgen_files_that_cannot_be_read_keep_nothing_and_say_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = _store(tmp_path / "s.db")
+    monkeypatch.setattr(syntheses, "_package_files", lambda *_: [("iamgen/x.py", _Unreadable())])
+    syntheses.code_fingerprint.cache_clear()
+    try:
+        kept = syntheses.synthesize_kept(store, _sets(), SETTINGS, workers=1)
+    finally:
+        syntheses.code_fingerprint.cache_clear()
+    assert kept.outcomes == [synthesize(s, SETTINGS) for s in _sets()] and kept.taken == 0
+    assert kept.problem is not None and "own files cannot all be read" in kept.problem
+    with sqlite3.connect(store) as connection:
+        assert connection.execute("SELECT count(*) FROM syntheses").fetchone()[0] == 0
+
+
+def test_iamgen_changed_during_the_run_keeps_nothing(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # The fingerprint is taken when the run starts; files that differ when
+    # it would keep what it made (an upgrade meanwhile) keep nothing.
+    store = _store(tmp_path / "s.db")
+    syntheses.code_fingerprint()
+    monkeypatch.setattr(syntheses, "_files_fingerprint", lambda: b"an upgraded iamgen")
+    kept = syntheses.synthesize_kept(store, _sets(), SETTINGS, workers=1)
+    assert kept.outcomes == [synthesize(s, SETTINGS) for s in _sets()]
+    assert kept.problem == "the policies made are not kept: iamgen's files changed during the run"
+    with sqlite3.connect(store) as connection:
+        assert connection.execute("SELECT count(*) FROM syntheses").fetchone()[0] == 0
+
+
+def test_a_store_gone_or_damaged_at_synthesis_synthesizes_as_without(tmp_path: Path) -> None:
+    gone = tmp_path / "gone.db"  # removed after the run read through it
+    kept = syntheses.synthesize_kept(gone, _sets(), SETTINGS, workers=1)
+    assert kept.outcomes == [synthesize(s, SETTINGS) for s in _sets()] and kept.taken == 0
+    assert kept.problem is not None
+    assert kept.problem.startswith("policies neither taken from the store nor kept: ")
+    assert str(gone) not in kept.problem  # the warning names the store once, before it
+    damaged = tmp_path / "damaged.db"
+    damaged.write_bytes(b"not a database at all, " * 100)
+    kept = syntheses.synthesize_kept(damaged, _sets(), SETTINGS, workers=1)
+    assert kept.outcomes == [synthesize(s, SETTINGS) for s in _sets()]
+    assert kept.problem is not None and not gone.exists()
+
+
+def test_a_store_busy_when_keeping_keeps_nothing_and_says_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = _store(tmp_path / "s.db")
+    monkeypatch.setattr("iamgen.store.db.BUSY_SECONDS", 0.1)
+    holder = sqlite3.connect(store, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another run writing
+        kept = syntheses.synthesize_kept(store, _sets(), SETTINGS, workers=1)
+    finally:
+        holder.close()
+    assert kept.outcomes == [synthesize(s, SETTINGS) for s in _sets()]
+    assert kept.problem is not None and "busy" in kept.problem
+    assert kept.problem.startswith("the policies made are not kept: ")
+
+
 def test_an_error_takes_its_place_and_is_not_kept(tmp_path: Path, counting: Counting) -> None:
     store = _store(tmp_path / "s.db")
     too_large = (Permission("s3:GetObject", "arn:aws:s3:::b/" + "k" * 7000),)
@@ -143,10 +215,12 @@ def test_a_kept_synthesis_that_cannot_be_read_is_made_again(tmp_path: Path,
     with sqlite3.connect(store) as connection:
         connection.execute("UPDATE syntheses SET data = x'00ff' WHERE rowid = "
                            "(SELECT min(rowid) FROM syntheses)")
+        connection.execute("UPDATE syntheses SET data = 'text' WHERE rowid = "
+                           "(SELECT max(rowid) FROM syntheses)")
     counting.given.clear()
     assert _kept(store, sets, SETTINGS, workers=1) == [
         synthesize(s, SETTINGS) for s in sets]
-    assert len(counting.given) == 1
+    assert len(counting.given) == 2
     counting.given.clear()
     _kept(store, sets, SETTINGS, workers=1)
     assert counting.given == []  # replaced

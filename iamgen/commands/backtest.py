@@ -125,7 +125,7 @@ def backtest_command(
         if learning.result.last_event is None:
             raise UsageError(_nothing_to_learn(split.cut, None))
         result = _run(whole, learning, split, principals or [], all_principals, settings,
-                      probes, malformed, workers)
+                      probes, malformed, workers, quiet)
     text = RENDERERS[fmt](result, split, settings, probes_given=expect_denied is not None,
                           catalog_version=load_catalog().version, iamgen_version=__version__)
     typer.echo(text, nl=False)
@@ -180,7 +180,7 @@ def _nothing_to_learn(cut: datetime, first: datetime | None) -> str:
 
 def _run(whole: reading.Run, learning: reading.Run, split: Split, names: Sequence[str],
          all_principals: bool, settings: SynthSettings, probes: Sequence[Probe],
-         malformed: int, workers: int | None) -> Backtest:
+         malformed: int, workers: int | None, quiet: bool) -> Backtest:
     """Learn, then replay: everything after reading."""
     whole_graph = build_graph(whole.result.usages(), whole.result.principal_events)
     learning_graph = build_graph(learning.result.usages(), learning.result.principal_events)
@@ -194,7 +194,7 @@ def _run(whole: reading.Run, learning: reading.Run, split: Split, names: Sequenc
     evidence = ([evidence_of(p, learning_graph.usages_of(p)) for p in granted]
                 if settings.harden else None)
     outcomes = synthesize_for(learning, [permissions[p] for p in granted], settings,
-                              evidence=evidence, workers=workers)
+                              evidence=evidence, workers=workers, quiet=quiet, say_taken=False)
     learned: dict[Principal, Learned] = {}
     for principal, outcome in zip(granted, outcomes, strict=True):
         if isinstance(outcome, Exception):

@@ -26,6 +26,7 @@ from ..sources.s3 import SCHEME as S3_SCHEME
 from ..sources.s3 import S3Source
 from ..sql.read import SqlReport
 from ..store.read import StoreReport, read_with_store
+from ..store.syntheses import code_fingerprint
 from . import sql_options, store_options
 from .sql_options import SqlSettings
 
@@ -166,6 +167,9 @@ def read_trails(trails: Sequence[str], filters: Filters, workers: int | None = N
             result = scan(record_source, filters, workers=max(1, count), progress=line,
                           contexts=contexts)
         else:
+            # iamgen as this process loaded it, fingerprinted before a long read:
+            # what it synthesizes is kept under that (store.syntheses).
+            code_fingerprint()
             result, kept = read_with_store(store, record_source, filters, max(1, count), line,
                                            contexts)
             if not contexts:  # what the store held may have them

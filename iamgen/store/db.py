@@ -360,8 +360,10 @@ class Store:
         """The kept syntheses of ``keys`` that the store holds, as bytes."""
         found: dict[bytes, bytes] = {}
         for chunk, marks in _chunks(sorted(keys)):
+            # As a BLOB whatever was stored: bytes that hold no synthesis are made again.
             found.update((bytes(key), bytes(data)) for key, data in self._query(
-                f"SELECT key, data FROM syntheses WHERE key IN ({marks})", chunk))
+                f"SELECT key, CAST(data AS BLOB) FROM syntheses WHERE key IN ({marks})", chunk)
+                if data is not None)
         return found
 
     # -- writing ----------------------------------------------------------------

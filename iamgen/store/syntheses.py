@@ -6,9 +6,16 @@ code and data files, the IAM catalog, and the Python and msgspec it runs on.
 The key of a kept synthesis is the SHA-256 of all of those, so a run that
 finds its key takes what the same code made from the same input: the output
 is the one synthesizing again would give, byte for byte. A run with nothing
-new (a rerun, or ``diff`` after ``suggest``) then synthesizes no principal
-again, and a run after new files only the principals whose permissions
-changed.
+new (a rerun) then synthesizes no principal again, and a run after new files
+only the principals whose permissions changed.
+
+The fingerprint of iamgen is taken once per process, as early as the run
+can (:func:`code_fingerprint`, before a long read), and again before keeping
+what was made: files that changed in between (an upgrade during the run)
+keep nothing, since the code that ran may be neither. The kept syntheses are
+a cache: when the store cannot be read or written at that point (gone, busy,
+damaged), or iamgen's own files cannot all be read, the run synthesizes as
+without a store and says why (:attr:`Kept.problem`).
 
 Hardened syntheses are not kept (their evidence is each call's request
 context, too much to key). A kept synthesis no run has made or taken for
@@ -22,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib import resources
@@ -32,6 +40,7 @@ import msgspec
 
 from .. import __version__
 from ..catalog import load_catalog
+from ..errors import InputError
 from ..model import Permission
 from ..synth.parallel import Outcome, synthesize_many
 from ..synth.settings import SynthResult, SynthSettings
@@ -44,36 +53,68 @@ _ENCODER = msgspec.msgpack.Encoder()
 _DECODER = msgspec.msgpack.Decoder(SynthResult)
 
 
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """What :func:`synthesize_kept` gives."""
+
+    outcomes: list[Outcome]  # each set's synthesis (or error), in order
+    taken: int  # how many were taken from the store
+    problem: str | None = None  # why the store was not used, or what was made not kept
+
+
 def synthesize_kept(path: str | Path, permission_sets: Sequence[Sequence[Permission]],
-                    settings: SynthSettings, workers: int = 2) -> tuple[list[Outcome], int]:
+                    settings: SynthSettings, workers: int = 2) -> Kept:
     """:func:`~iamgen.synth.parallel.synthesize_many` through the store at
     ``path``: each set whose synthesis the store keeps is taken from it, the
     others are synthesized (on ``workers`` processes) and kept. An error
-    (a policy too large) takes its set's place and is not kept. The
-    outcomes, and how many sets were taken from the store."""
+    (a policy too large) takes its set's place and is not kept."""
     if settings.harden:
         raise ValueError("hardened syntheses are not kept: synthesize them directly")
+    fingerprint = code_fingerprint()
+    if fingerprint is None:
+        return Kept(synthesize_many(permission_sets, settings, workers=workers), 0,
+                    "policies neither taken from the store nor kept: iamgen's own files "
+                    "cannot all be read")
     keys = synthesis_keys(permission_sets, settings)
-    # Closed before synthesis forks: an SQLite connection must never cross a fork.
-    with Store.open(path, create=False) as store:
-        kept = {key: result for key, data in store.syntheses(set(keys)).items()
-                if (result := _decoded(data)) is not None}
+    try:
+        # Closed before synthesis forks: an SQLite connection must never cross a fork.
+        with Store.open(path, create=False) as store:
+            kept = {key: result for key, data in store.syntheses(set(keys)).items()
+                    if (result := _decoded(data)) is not None}
+    except InputError as exc:
+        return Kept(synthesize_many(permission_sets, settings, workers=workers), 0,
+                    f"policies neither taken from the store nor kept: {_reason(exc, path)}")
     missing = [i for i, key in enumerate(keys) if key not in kept]
     made = dict(zip(missing, synthesize_many([permission_sets[i] for i in missing], settings,
                                              workers=workers), strict=True))
+    outcomes = [made[i] if i in made else kept[key] for i, key in enumerate(keys)]
+    taken = len(keys) - len(made)
+    if _files_fingerprint() != fingerprint:
+        return Kept(outcomes, taken, "the policies made are not kept: iamgen's files changed "
+                                     "during the run")
     new = {keys[i]: deflate(_ENCODER.encode(outcome)) for i, outcome in made.items()
            if isinstance(outcome, SynthResult)}
     now = datetime.now(UTC)
-    with Store.open(path, create=False) as store:
-        store.put_syntheses(new, set(kept), now, now - timedelta(days=KEEP_DAYS))
-    outcomes = [made[i] if i in made else kept[key] for i, key in enumerate(keys)]
-    return outcomes, len(keys) - len(made)
+    try:
+        with Store.open(path, create=False) as store:
+            store.put_syntheses(new, set(kept), now, now - timedelta(days=KEEP_DAYS))
+    except InputError as exc:
+        return Kept(outcomes, taken, f"the policies made are not kept: {_reason(exc, path)}")
+    return Kept(outcomes, taken)
+
+
+def _reason(error: InputError, path: str | Path) -> str:
+    """The store's error, without the store's name it starts with."""
+    return str(error).removeprefix(f"{path}: ")
 
 
 def synthesis_keys(permission_sets: Sequence[Sequence[Permission]],
                    settings: SynthSettings) -> list[bytes]:
     """Each set's key: what its synthesis under ``settings`` follows from, hashed."""
-    base = hashlib.sha256(code_fingerprint())
+    fingerprint = code_fingerprint()
+    if fingerprint is None:
+        raise ValueError("iamgen's own files cannot all be read: no key can be made")
+    base = hashlib.sha256(fingerprint)
     base.update(_ENCODER.encode(settings))
     keys = []
     for permissions in permission_sets:
@@ -84,29 +125,40 @@ def synthesis_keys(permission_sets: Sequence[Sequence[Permission]],
 
 
 @cache
-def code_fingerprint() -> bytes:
+def code_fingerprint() -> bytes | None:
     """The SHA-256 of this iamgen: its version, every file of its package
     (code and data, released or not), and the catalog, Python and msgspec
-    versions (read once per process)."""
+    versions; None when a file cannot be read. Taken once per process: a run
+    through a store takes it before it reads, as near as it can to the code
+    it loaded."""
+    return _files_fingerprint()
+
+
+def _files_fingerprint() -> bytes | None:
+    """:func:`code_fingerprint` of the files as they are now."""
     python = "{}.{}".format(*sys.version_info[:2])
     digest = hashlib.sha256(f"iamgen {__version__}\0catalog {load_catalog().version}\0"
                             f"python {python}\0msgspec {msgspec.__version__}\0".encode())
-    for name, entry in _package_files(resources.files("iamgen"), "iamgen"):
-        digest.update(f"{name}\0".encode())
-        digest.update(entry.read_bytes())
-        digest.update(b"\0")
+    try:
+        for name, entry in _package_files(resources.files("iamgen"), "iamgen"):
+            digest.update(f"{name}\0".encode())
+            digest.update(entry.read_bytes())
+            digest.update(b"\0")
+    except OSError:
+        return None
     return digest.digest()
 
 
 def _package_files(folder: Traversable, prefix: str) -> list[tuple[str, Traversable]]:
-    """Every file under ``folder`` (compiled caches aside), by name, sorted."""
+    """Every regular file under ``folder`` (compiled caches aside: an
+    editor's lock file, a link to nothing, is no file), by name, sorted."""
     found: list[tuple[str, Traversable]] = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         name = f"{prefix}/{entry.name}"
         if entry.is_dir():
             if entry.name != "__pycache__":
                 found.extend(_package_files(entry, name))
-        elif not entry.name.endswith((".pyc", ".pyo")):
+        elif entry.is_file() and not entry.name.endswith((".pyc", ".pyo")):
             found.append((name, entry))
     return found
 
