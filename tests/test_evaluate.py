@@ -593,7 +593,8 @@ def test_the_action_index_answers_as_each_statement_does() -> None:
     # A statement with neither Action nor NotAction (parsing refuses one) covers nothing.
     doc = PolicyDocument((*parsed.statements, Statement(resources=("*",))), parsed.version)
     index = module._ActionIndex()
-    for action in ("s3:GetObject", "S3:getobject", "s3:PutObject", "kms:Decrypt", "ec2:RunInstances"):
+    for action in ("s3:GetObject", "S3:getobject", "s3:PutObject", "kms:Decrypt",
+                   "ec2:RunInstances"):
         expected = tuple(i for i, s in enumerate(doc.statements)
                          if module.statement_applies(s, Request(action)) is not False)
         assert index.statements(doc, action) == expected

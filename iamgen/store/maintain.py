@@ -74,7 +74,8 @@ def info(store: Store, *, check: bool = False) -> StoreInfo:
         sum(1 for unit in units if unit.missing_since is not None), ways,
         sizes["result_bytes"], sizes["outcomes"], sizes["trail_bytes"], dict(by_rules),
         sizes["aggregates"], sizes["aggregate_bytes"], sizes["syntheses"],
-        sizes["synthesis_bytes"], sizes["free_pages"] * sizes["page_size"], _checked(store) if check else None,
+        sizes["synthesis_bytes"], sizes["free_pages"] * sizes["page_size"],
+        _checked(store) if check else None,
         len(superseded(results)))
 
 
