@@ -106,8 +106,24 @@ def resource_matches(pattern: str, arn: str) -> bool:
     """
     if pattern == "*":
         return True
-    pat = pattern.split(":", 5)
-    val = arn.split(":", 5)
-    if len(pat) != 6 or len(val) != 6:
+    regex = _resource_regex(pattern)
+    if regex is None:
         return wildcard_match(pattern, arn)
-    return all(wildcard_match(p, v) for p, v in zip(pat, val))
+    return regex.fullmatch(arn) is not None
+
+
+@lru_cache(maxsize=16384)
+def _resource_regex(pattern: str) -> re.Pattern[str] | None:
+    """One regex for a six-part Resource entry that matches as each part
+    matching its own segment does (:func:`resource_matches`): in the first
+    five parts ``*`` and ``?`` stop at a colon, so the ARN's first five
+    colons meet the pattern's; None for a pattern of fewer parts."""
+    parts = pattern.split(":", 5)
+    if len(parts) != 6:
+        return None
+
+    def part(text: str, last: bool) -> str:
+        run, one = (".*", ".") if last else ("[^:\n]*", "[^:\n]")
+        return "".join(run if ch == "*" else one if ch == "?" else re.escape(ch) for ch in text)
+
+    return re.compile(":".join(part(text, index == 5) for index, text in enumerate(parts)))

@@ -1,0 +1,43 @@
+"""A Resource entry against an ARN: each of the first five parts within its own
+segment (IAM's rule), matched by one regex per entry."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from iamgen.arn import resource_matches, wildcard_match
+
+
+def _part_by_part(pattern: str, arn: str) -> bool:
+    """The rule as IAM states it: split both at their first five colons and
+    match each part on its own (the whole text when either has fewer)."""
+    if pattern == "*":
+        return True
+    parts, values = pattern.split(":", 5), arn.split(":", 5)
+    if len(parts) != 6 or len(values) != 6:
+        return wildcard_match(pattern, arn)
+    return all(wildcard_match(p, v) for p, v in zip(parts, values, strict=True))
+
+
+_TEXT = st.text(alphabet="ab:*?\n/.-", max_size=16)
+
+
+@settings(max_examples=3000)
+@given(pattern=_TEXT, arn=_TEXT, prefixed=st.booleans())
+def test_one_regex_matches_as_each_part_on_its_own(pattern: str, arn: str,
+                                                  prefixed: bool) -> None:
+    if prefixed:  # most entries and ARNs start so
+        pattern, arn = "arn:aws:s3:::" + pattern, "arn:aws:s3:::" + arn
+    assert resource_matches(pattern, arn) == _part_by_part(pattern, arn)
+
+
+def test_parts_stay_in_their_segments() -> None:
+    assert resource_matches("arn:aws:s3:::*", "arn:aws:s3:::bucket/key:with:colons")
+    assert resource_matches("arn:aws:s3:*", "arn:aws:s3:::bucket")  # fewer parts: the whole
+    assert resource_matches("arn:aws:*", "arn:aws:s3:::bucket")
+    assert not resource_matches("arn:aws:*:::b", "arn:aws:s3:us-east-1::b")
+    assert resource_matches("arn:aws:logs:us-east-1:1:log-group:/a:*",
+                            "arn:aws:logs:us-east-1:1:log-group:/a:log-stream:x")
+    assert not resource_matches("arn:aws:s3:::a?", "arn:aws:s3:::a\n")  # no newline
+    assert resource_matches("*", "anything")
