@@ -34,7 +34,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .arn import action_matches, unescape
+from .arn import unescape
 from .catalog import Catalog, load_catalog
 from .errors import PolicyTooLargeError
 from .findings import (
@@ -50,7 +50,14 @@ from .findings import (
     UnusedService,
     UsedFinding,
 )
-from .grants.evaluate import Decision, Evaluation, NamedPolicy, Request, evaluate
+from .grants.evaluate import (
+    Decision,
+    Evaluation,
+    NamedPolicy,
+    Request,
+    covers_action,
+    evaluate,
+)
 from .grants.expand import statement_actions
 from .grants.model import GrantedPolicy, Grants
 from .grants.observable import BlindSpot, Visibility, blind_spots, recorded_groups
@@ -153,16 +160,9 @@ def granted_actions(policies: Sequence[GrantedPolicy], catalog: Catalog) -> Gran
     return GrantedActions(spelling, {k: tuple(sorted(v)) for k, v in refs.items()})
 
 
-def _names_action(stmt: Statement, action: str) -> bool:
-    if stmt.actions:
-        return any(action_matches(p, action) for p in stmt.actions)
-    return bool(stmt.not_actions) and not any(action_matches(p, action)
-                                              for p in stmt.not_actions)
-
-
 def _denies_everywhere(stmt: Statement, action: str) -> bool:
     return (stmt.effect == "Deny" and not stmt.conditions and not stmt.not_resources
-            and "*" in stmt.resources and _names_action(stmt, action))
+            and "*" in stmt.resources and covers_action(stmt, action))
 
 
 def blocked_by(action: str, grants: Grants) -> str | None:
@@ -178,7 +178,7 @@ def blocked_by(action: str, grants: Grants) -> str | None:
         statements = grants.boundary.document.statements
         if any(_denies_everywhere(s, action) for s in statements):
             return "boundary"
-        if not any(s.effect == "Allow" and _names_action(s, action) for s in statements):
+        if not any(s.effect == "Allow" and covers_action(s, action) for s in statements):
             return "boundary"
     return None
 

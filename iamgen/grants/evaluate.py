@@ -452,13 +452,14 @@ def condition_holds(cond: Condition, request: Request, *, variables: bool = True
 
 def statement_applies(stmt: Statement, request: Request, *, variables: bool = True) -> Tri:
     """Whether a statement's Action, Resource and Condition all match ``request``."""
-    if not _admits_action(stmt, request.action):
+    if not covers_action(stmt, request.action):
         return False
     return _resource_and_conditions(stmt, request, variables)
 
 
-def _admits_action(stmt: Statement, action: str) -> bool:
-    """Whether the statement's Action (or NotAction) element covers ``action``."""
+def covers_action(stmt: Statement, action: str) -> bool:
+    """Whether the statement's Action (or NotAction) element covers ``action``
+    (case-insensitive; a statement with neither covers nothing)."""
     if stmt.actions:
         return any(action_matches(p, action) for p in stmt.actions)
     if stmt.not_actions:
@@ -512,7 +513,7 @@ class _ActionIndex:
         if found is None:
             found = by_action[action] = tuple(
                 index for index, stmt in enumerate(document.statements)
-                if _admits_action(stmt, action))
+                if covers_action(stmt, action))
         return found
 
 
