@@ -78,12 +78,14 @@ def partition_of_region(region: str) -> str:
     return "aws"
 
 
+def _glob(pattern: str, run: str = ".*", one: str = ".") -> str:
+    """An IAM glob as a regex body: ``*`` becomes ``run``, ``?`` ``one``, the rest literal."""
+    return "".join(run if ch == "*" else one if ch == "?" else re.escape(ch) for ch in pattern)
+
+
 @lru_cache(maxsize=4096)
 def _wildcard_regex(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
-    body = "".join(
-        ".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern
-    )
-    return re.compile(body, 0 if case_sensitive else re.IGNORECASE | re.DOTALL)
+    return re.compile(_glob(pattern), 0 if case_sensitive else re.IGNORECASE | re.DOTALL)
 
 
 def wildcard_match(pattern: str, value: str, *, case_sensitive: bool = True) -> bool:
@@ -121,9 +123,5 @@ def _resource_regex(pattern: str) -> re.Pattern[str] | None:
     parts = pattern.split(":", 5)
     if len(parts) != 6:
         return None
-
-    def part(text: str, last: bool) -> str:
-        run, one = (".*", ".") if last else ("[^:\n]*", "[^:\n]")
-        return "".join(run if ch == "*" else one if ch == "?" else re.escape(ch) for ch in text)
-
-    return re.compile(":".join(part(text, index == 5) for index, text in enumerate(parts)))
+    first = [_glob(text, "[^:\n]*", "[^:\n]") for text in parts[:5]]
+    return re.compile(":".join([*first, _glob(parts[5])]))
