@@ -362,8 +362,7 @@ class Store:
         for chunk, marks in _chunks(sorted(keys)):
             # As a BLOB whatever was stored: bytes that hold no synthesis are made again.
             found.update((bytes(key), bytes(data)) for key, data in self._query(
-                f"SELECT key, CAST(data AS BLOB) FROM syntheses WHERE key IN ({marks})", chunk)
-                if data is not None)
+                f"SELECT key, CAST(data AS BLOB) FROM syntheses WHERE key IN ({marks})", chunk))
         return found
 
     # -- writing ----------------------------------------------------------------
