@@ -208,3 +208,31 @@ def test_explain_reads_its_name_patterns_through_the_store(tmp_path: Path) -> No
     other = tmp_path / "other.db"
     code, _, err = run(*explain, "--no-patterns", "--store", str(other))
     assert code == 0 and not other.exists() and "iamgen store:" not in err
+
+
+def test_iamgen_is_fingerprinted_before_the_read(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """An upgrade landing while the trail is read: what the run synthesizes
+    (with the code it loaded) is not kept under the upgraded code's key."""
+    from iamgen.commands import reading
+    from iamgen.store import syntheses
+
+    read = reading.read_with_store
+
+    def read_then_upgrade(*args: object, **kwargs: object) -> object:
+        done = read(*args, **kwargs)  # type: ignore[arg-type]
+        monkeypatch.setattr(syntheses, "_files_fingerprint", lambda: b"upgraded meanwhile")
+        return done
+
+    monkeypatch.setattr(reading, "read_with_store", read_then_upgrade)
+    syntheses.code_fingerprint.cache_clear()
+    try:
+        store = tmp_path / "store.db"
+        code, _, err = run("suggest", "--all", "--trail", TRAIL, "--store", str(store),
+                           "--output-dir", str(tmp_path / "out"))
+    finally:
+        syntheses.code_fingerprint.cache_clear()
+    assert code == 0, err
+    assert "policies made are not kept: iamgen's files changed during the run" in err
+    with sqlite3.connect(store) as connection:
+        assert connection.execute("SELECT count(*) FROM syntheses").fetchone()[0] == 0
