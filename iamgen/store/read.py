@@ -110,10 +110,8 @@ def read_with_store(path: str | Path, source: RecordSource, filters: Filters, wo
     # warnings name them as this run listed them, as a run without a store does.
     result.rename_files({key[0]: trail_file.location for trail_file, key in survey.keys.items()
                          if key is not None and key[0] != trail_file.location})
-    plan = survey.plan
-    report = StoreReport(path, len(files), len(plan.stored), plan.reasons, survey.missing,
-                         tuple(survey.all_rules[r] for r in sorted(plan.stale)
-                               if r in survey.all_rules))
+    report = StoreReport(path, len(files), len(survey.plan.stored), survey.plan.reasons,
+                         survey.missing, survey.stale)
     return result, report
 
 
@@ -128,7 +126,7 @@ class _Survey:
     cover: Cover  # the aggregates and single results that hold what the run takes
     days: dict[int, date | None]  # each result taken: the day its file starts on
     missing: int  # files the store holds that are gone from the source
-    all_rules: dict[int, Rules]
+    stale: tuple[Rules, ...]  # the rules of the results read again as stale
 
     @property
     def pieces(self) -> int:
@@ -169,10 +167,11 @@ def _survey(path: Path, source: RecordSource, files: list[TrailFile], filters: F
         cover = make_cover(plan.stored, aggregates, {r.id for r in results}, rules_id)
         store.delete_aggregates(cover.dead)
         all_rules = store.all_rules()
+    stale = tuple(all_rules[r] for r in sorted(plan.stale) if r in all_rules)
     spans = {unit.id: unit.span for unit in units}
     unit_of = {kept.id: kept.unit for kept in results}
     days = {taken: _day(spans[unit_of[taken]]) for taken in plan.stored}
-    return _Survey(rules_id, keys, plan, keep_contexts, cover, days, len(missing), all_rules)
+    return _Survey(rules_id, keys, plan, keep_contexts, cover, days, len(missing), stale)
 
 
 def _load_held(path: Path, survey: _Survey, helper: bool, loaded: list[ScanResult]) -> None:
