@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+import iamgen.grants.evaluate as evaluation
 from iamgen.grants.evaluate import (
     Decision,
     NamedPolicy,
@@ -586,26 +587,22 @@ def test_variable_in_condition_value() -> None:
 
 
 def test_the_action_index_answers_as_each_statement_does() -> None:
-    from iamgen.grants import evaluate as module
-
     parsed = policy(allow("s3:Get*"), allow(["kms:Decrypt", "s3:PutObject"]),
                     {"Effect": "Deny", "NotAction": "s3:*", "Resource": "*"})
     # A statement with neither Action nor NotAction (parsing refuses one) covers nothing.
     doc = PolicyDocument((*parsed.statements, Statement(resources=("*",))), parsed.version)
-    index = module._ActionIndex()
+    index = evaluation._ActionIndex()
     for action in ("s3:GetObject", "S3:getobject", "s3:PutObject", "kms:Decrypt",
                    "ec2:RunInstances"):
         expected = tuple(i for i, s in enumerate(doc.statements)
-                         if module.statement_applies(s, Request(action)) is not False)
+                         if evaluation.statement_applies(s, Request(action)) is not False)
         assert index.statements(doc, action) == expected
         assert index.statements(doc, action) == expected  # and again, as kept
 
 
 def test_the_action_index_never_answers_for_another_document_of_the_same_id() -> None:
-    from iamgen.grants import evaluate as module
-
     first, second = policy(allow("s3:GetObject")), policy(allow("kms:Decrypt"))
-    index = module._ActionIndex()
+    index = evaluation._ActionIndex()
     # As if ``first`` had been freed and ``second`` given its id.
     index._kept[id(second)] = (first, {"kms:Decrypt": ()})
     assert index.statements(second, "kms:Decrypt") == (0,)
@@ -613,10 +610,8 @@ def test_the_action_index_never_answers_for_another_document_of_the_same_id() ->
 
 
 def test_the_action_index_forgets_past_its_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    from iamgen.grants import evaluate as module
-
-    monkeypatch.setattr(module._ActionIndex, "_LIMIT", 2)
-    index = module._ActionIndex()
+    monkeypatch.setattr(evaluation._ActionIndex, "_LIMIT", 2)
+    index = evaluation._ActionIndex()
     docs = [policy(allow(f"s3:Get{n}")) for n in range(5)]
     for n, doc in enumerate(docs):
         assert index.statements(doc, f"s3:Get{n}") == (0,)
