@@ -435,6 +435,69 @@ def test_a_file_is_known_however_the_trail_is_reached(tmp_path: Path,
     assert report.gone == 1
 
 
+def _day_records() -> list[dict[str, Any]]:
+    """The records of the example's files of 2026-11-04, us-east-1, in order."""
+    records: list[dict[str, Any]] = []
+    for path in ALL_FILES:
+        if "/us-east-1/2026/11/04/" in path:
+            records.extend(json.loads(gzip.decompress(Path(path).read_bytes()))["Records"])
+    return records
+
+
+CUTS = [Filters(window=Window(since=datetime.fromisoformat(since) if since else None,
+                              until=datetime.fromisoformat(until) if until else None))
+        for since, until in (("2026-11-04T09:30:00+00:00", None),
+                             (None, "2026-11-04T09:30:00+00:00"),
+                             ("2026-11-04T06:00:00+00:00", "2026-11-04T12:00:00+00:00"),
+                             ("2026-11-06T00:00:00+00:00", None),
+                             (None, "2026-11-01T00:00:00+00:00"))]
+
+
+@pytest.mark.parametrize("shape", ["lookup-events", "array", "lines-cut-short"])
+def test_files_read_record_by_record_are_cut_by_windows(tmp_path: Path, shape: str) -> None:
+    """Shapes the typed decoders pass over (a saved LookupEvents answer, a
+    bare array, JSON lines whose last line is cut short) are read record by
+    record; their kept result knows its events' span, so a later window cuts
+    them as a run without the store does (it was taken whole, every window)."""
+    records = _day_records()
+    assert len({r["eventTime"][:13] for r in records}) > 3, "records over several hours"
+    trail = tmp_path / "trail.json"
+    if shape == "lookup-events":
+        trail.write_text(json.dumps({"Events": [{"CloudTrailEvent": json.dumps(r)}
+                                                for r in records]}))
+    elif shape == "array":
+        trail.write_text(json.dumps(records))
+    else:
+        trail.write_text("".join(json.dumps(r) + "\n" for r in records) + '{"eventVersion": "1.')
+    store = tmp_path / "store.db"
+    first, _ = stored(store, [str(trail)])
+    assert_same(first, plain([str(trail)]))
+    for filters in CUTS:
+        assert plain([str(trail)], filters) != plain([str(trail)]), "the window cuts"
+        result, _ = stored(store, [str(trail)], filters)
+        assert_same(result, plain([str(trail)], filters))
+
+
+def test_an_event_at_the_last_moment_a_date_holds_is_outside_an_earlier_window(
+        tmp_path: Path) -> None:
+    """A file wholly outside the window is counted outside: even an event
+    stamped 9999-12-31T23:59:59.999999Z (the outside reading's window
+    admits none)."""
+    records = _day_records()[:20]
+    for item in records:
+        item["eventTime"] = "9999-12-31T23:59:59.999999Z"
+    late = tmp_path / "late.json"
+    late.write_text(json.dumps({"Records": records}))
+    files = [str(late), *TWO_DAYS[:2]]
+    store = tmp_path / "store.db"
+    stored(store, files)
+    filters = Filters(window=Window(until=datetime(2026, 11, 30, tzinfo=UTC)))
+    result, report = stored(store, files, filters)
+    assert report.from_store == 2 and report.read["outside the window"] == 1
+    assert_same(result, plain(files, filters))
+    assert result.skipped["outside_window"] >= 20
+
+
 def test_a_linked_file_is_read_once_with_a_store_or_without(tmp_path: Path) -> None:
     files = _copy(TWO_DAYS, tmp_path / "trail")
     (Path(files[0]).parent / "again.json.gz").symlink_to(files[0])

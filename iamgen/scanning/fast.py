@@ -188,11 +188,14 @@ class FastScanner:
             self._add_typed(location, list(typed_lines),
                             lambda index: json_decode(texts[index]))
             return
+        # Record by record: the span is noted as the typed path notes it for
+        # the records it hands on, so a kept file of this shape is cut by windows.
+        filters: Any = self.filters if self._spans is None else _Spanning(self.filters, self)
         for item in iter_text_records(text):
             if isinstance(item, BadInput):
                 result.warn(location, item.index, item.reason, item.detail)
             else:
-                scan_record(result, location, item[0], item[1], self.filters)
+                scan_record(result, location, item[0], item[1], filters)
 
     def _add_typed(self, location: str, records: list[DeliveredRecord | None],
                    generic: Callable[[int], Any]) -> None:

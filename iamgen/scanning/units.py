@@ -73,8 +73,9 @@ class Way(Enum):
     OUTSIDE = "outside"  # what a run with the file outside its window counts
 
 
-# A window no event falls in.
-_NEVER = Window(since=datetime.max.replace(tzinfo=UTC))
+# A window no event falls in (bounds are inclusive: it ends before it starts,
+# so not even an event at the last moment a date can hold is inside).
+_NEVER = Window(since=datetime.max.replace(tzinfo=UTC), until=datetime.min.replace(tzinfo=UTC))
 
 
 class Reading(Enum):
