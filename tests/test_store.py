@@ -1062,6 +1062,96 @@ def test_a_damaged_result_is_a_clear_error(tmp_path: Path) -> None:
         stored(path, TWO_DAYS[:3])
 
 
+@pytest.mark.parametrize("value", ["'hello'", "42"])
+@pytest.mark.parametrize("table", ["results", "aggregates"])
+def test_kept_bytes_stored_as_text_or_a_number_are_a_damaged_store(
+        tmp_path: Path, table: str, value: str) -> None:
+    """SQLite keeps any type in any column: a result or a merged piece whose
+    bytes were written as text or a number is a damaged store (and `store
+    info --check` counts it), not a traceback."""
+    path = tmp_path / "store.db"
+    stored(path, TWO_DAYS[:3])
+    with sqlite3.connect(path) as connection:
+        if table == "results":
+            connection.execute("DELETE FROM aggregates")
+        connection.execute(f"UPDATE {table} SET data = {value}")
+    connection.close()
+    with pytest.raises(InputError, match="damaged store .*store rebuild"):
+        stored(path, TWO_DAYS[:3])
+    with Store.open(path, create=False) as opened:
+        assert "cannot be read: " in info(opened, check=True).check
+
+
+def test_a_damaged_member_list_is_dropped_as_dead(tmp_path: Path) -> None:
+    """A merged piece whose list of results cannot be read is one no run can
+    take: runs leave it out (its results are kept one by one) and drop it,
+    `store info --check` counts it, `store vacuum` drops it."""
+    path = tmp_path / "store.db"
+    stored(path, TWO_DAYS[:3])
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("SELECT count(*) FROM aggregates").fetchone()[0] == 1
+        connection.execute("UPDATE aggregates SET members = x'c1c1c1c1c1c1c1'")
+    connection.close()
+    with Store.open(path, create=False) as opened:
+        assert "1 of 1 merged pieces" in info(opened, check=True).check
+        assert vacuum(opened).aggregates == 1
+    with sqlite3.connect(path) as connection:
+        connection.execute("INSERT INTO aggregates (rules, members, size, data) SELECT rules, "
+                           "x'c1c1', 2, x'00' FROM results LIMIT 1")
+    connection.close()
+    result, report = stored(path, TWO_DAYS[:3])
+    assert_same(result, plain(TWO_DAYS[:3]))
+    assert report.from_store == 3
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("SELECT count(*) FROM aggregates WHERE members = x'c1c1'"
+                                  ).fetchone()[0] == 0
+    connection.close()
+
+
+def test_store_info_on_a_result_of_rules_the_store_lacks_is_a_damaged_store(
+        tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    stored(path, TWO_DAYS[:2])
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA foreign_keys = OFF")
+        connection.execute("UPDATE results SET rules = 999")
+    connection.close()
+    with Store.open(path, create=False) as opened, \
+            pytest.raises(InputError, match="damaged store .*names rules 999"):
+        info(opened)
+
+
+def test_a_device_or_a_directory_path_is_not_a_store(tmp_path: Path) -> None:
+    """Nothing is written beside a path that is no regular file (SQLite
+    would leave its journal next to /dev/null), nor made of one that names a
+    folder."""
+    with pytest.raises(InputError, match="not a regular file"):
+        stored(Path(os.devnull), TWO_DAYS[:1])
+    assert not Path(os.devnull + "-journal").exists()
+    with pytest.raises(InputError, match="a directory's path"):
+        Store.open(str(tmp_path / "newdir") + "/")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_store_that_could_not_be_made_leaves_no_file(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk fails the making of a store: the empty file SQLite made
+    is removed (a next `store info` would take it for a store not yet made)."""
+    path = tmp_path / "store.db"
+
+    def full(self: Store, busy_seconds: float, create: bool) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(Store, "_check_or_create", full)
+    with pytest.raises(InputError, match="disk is full"):
+        stored(path, TWO_DAYS[:1])
+    assert list(tmp_path.iterdir()) == []
+    path.write_bytes(b"")  # one the user made: left as it was
+    with pytest.raises(InputError, match="disk is full"):
+        stored(path, TWO_DAYS[:1])
+    assert path.exists()
+
+
 def test_rows_that_decode_but_name_no_principal_kind_are_a_damaged_store(
         tmp_path: Path) -> None:
     """Bytes that inflate and decode, yet hold a value no result can (a

@@ -144,6 +144,7 @@ class AggregateRow:
     id: int
     rules: int
     members: tuple[int, ...]
+    damaged: bool = False  # its member list cannot be read (members empty): dead
 
 
 def micros(moment: datetime) -> int:
@@ -177,6 +178,8 @@ class Store:
         """Open the store at ``path``, made empty there when missing and
         ``create``. InputError when it cannot be opened, is not a store, or
         was written by a newer iamgen."""
+        if isinstance(path, str) and path.endswith(("/", os.sep)):  # Path() drops the slash
+            raise InputError(f"{path}: not an iamgen store (a directory's path)")
         path = Path(path)
         busy_seconds = BUSY_SECONDS if busy_seconds is None else busy_seconds
         if path.is_dir():
@@ -185,6 +188,10 @@ class Store:
             raise InputError(f"{path}: no such store")
         if not path.parent.is_dir():
             raise InputError(f"{path}: cannot make a store (no such directory: {path.parent})")
+        made = not path.exists()
+        if not made and not path.is_file():  # a device (/dev/null), a pipe: SQLite would
+            # write its journal beside it
+            raise InputError(f"{path}: not an iamgen store (not a regular file)")
         _check_writable(path)
         try:
             connection = sqlite3.connect(path, timeout=busy_seconds, isolation_level=None)
@@ -196,6 +203,8 @@ class Store:
                 store._check_or_create(busy_seconds, create)
         except BaseException:
             connection.close()
+            if made:
+                _remove_unmade(path)
             raise
         return store
 
@@ -337,23 +346,25 @@ class Store:
     def aggregates(self) -> list[AggregateRow]:
         """Every aggregate (without its bytes), largest first."""
         out = []
-        for row in self._query("SELECT id, rules, members FROM aggregates ORDER BY size DESC, "
-                               "id DESC"):
+        for row in self._query("SELECT id, rules, CAST(members AS BLOB) FROM aggregates "
+                               "ORDER BY size DESC, id DESC"):
             try:
                 out.append(AggregateRow(row[0], row[1], tuple(decode_ids(row[2]))))
-            except CodecError as exc:
-                raise InputError(f"{self.path}: damaged store (aggregate {row[0]}: "
-                                 f"{exc})") from None
+            except CodecError:  # its members unknown: no run can take it (dead)
+                out.append(AggregateRow(row[0], row[1], (), damaged=True))
         return out
 
     def result_data(self, ids: Iterable[int]) -> Iterator[tuple[int, bytes]]:
         """The bytes of kept results, by id (in no particular order)."""
         for chunk, marks in _chunks(list(ids)):
-            yield from self._query(f"SELECT id, data FROM results WHERE id IN ({marks})", chunk)
+            # As a BLOB whatever was stored: bytes that hold no result are a damaged store.
+            yield from self._query(f"SELECT id, CAST(data AS BLOB) FROM results "
+                                   f"WHERE id IN ({marks})", chunk)
 
     def aggregate_data(self, aggregate: int) -> bytes | None:
         """The bytes of one aggregate (None: another run has dropped it)."""
-        found = self._query("SELECT data FROM aggregates WHERE id = ?", (aggregate,))
+        found = self._query("SELECT CAST(data AS BLOB) FROM aggregates WHERE id = ?",
+                            (aggregate,))
         return bytes(found[0][0]) if found else None
 
     def syntheses(self, keys: Iterable[bytes]) -> dict[bytes, bytes]:
@@ -502,6 +513,18 @@ class Store:
         ):
             out[name] = int(self._query(sql)[0][0])
         return out
+
+
+def _remove_unmade(path: Path) -> None:
+    """Remove the file a failed open made at ``path`` (a full disk leaves an
+    empty one), unless something is in it or another run is writing it
+    (an SQLite journal or WAL file beside it)."""
+    try:
+        if path.stat().st_size == 0 and not any(
+                path.with_name(path.name + end).exists() for end in ("-journal", "-wal")):
+            path.unlink()
+    except OSError:
+        pass
 
 
 def _check_writable(path: Path) -> None:

@@ -66,6 +66,11 @@ def info(store: Store, *, check: bool = False) -> StoreInfo:
     events = _events_by_unit(results)
     spans = [unit.span for unit in units if unit.span is not None]
     ways = Counter(_way_of(result) for result in results)
+    unknown = next((result for result in results if result.rules not in rules), None)
+    if unknown is not None:
+        raise InputError(f"{store.path}: damaged store (result {unknown.id} names rules "
+                         f"{unknown.rules}, which the store does not hold); `iamgen store "
+                         "rebuild` reads its files again")
     by_rules = Counter(rules[result.rules] for result in results)
     return StoreInfo(
         store.path, store.path.stat().st_size, store.meta(), len(units),
@@ -93,6 +98,9 @@ def _checked(store: Store) -> str:
     aggregates = store.aggregates()
     bad_aggregates = 0
     for aggregate in aggregates:
+        if aggregate.damaged:
+            bad_aggregates += 1
+            continue
         data = store.aggregate_data(aggregate.id)
         try:
             if data is not None:

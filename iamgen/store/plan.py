@@ -202,8 +202,9 @@ def make_cover(wanted: Iterable[int], aggregates: Sequence[AggregateRow], existi
 
 def is_dead(aggregate: AggregateRow, existing: set[int], rules: int) -> bool:
     """Whether no run can use ``aggregate`` again: a result it holds no longer
-    ``exists``, or it was made under other rules."""
-    return aggregate.rules != rules or not set(aggregate.members) <= existing
+    ``exists``, it was made under other rules, or its member list is damaged."""
+    return (aggregate.damaged or aggregate.rules != rules
+            or not set(aggregate.members) <= existing)
 
 
 def spent_aggregates(aggregates: Sequence[AggregateRow], made: int, taken: set[int],
