@@ -648,17 +648,71 @@ def test_an_aggregate_another_run_dropped_is_taken_as_its_results(
     assert_same(again, plain(TWO_DAYS))
 
 
-def test_results_another_run_replaced_meanwhile_are_an_error(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    store = tmp_path / "store.db"
-    stored(store, TWO_DAYS[:3])
-    with sqlite3.connect(store) as connection:
-        connection.execute("DELETE FROM aggregates")
+def _replacing_meanwhile(monkeypatch: pytest.MonkeyPatch, path: Path,
+                         replace_all: Any) -> None:
+    """Before this run first reads results' bytes, another run replaces
+    them (``replace_all(connection)``)."""
     kept_data = db.Store.result_data
-    monkeypatch.setattr(db.Store, "result_data",
-                        lambda self, ids: list(kept_data(self, ids))[1:])
+    done: list[bool] = []
+
+    def meanwhile(self: Store, ids: Any) -> Any:
+        if not done:
+            done.append(True)
+            with sqlite3.connect(path) as connection:
+                replace_all(connection)
+            connection.close()
+        return kept_data(self, ids)
+
+    monkeypatch.setattr(db.Store, "result_data", meanwhile)
+
+
+@pytest.mark.parametrize("how", ["rebuilt", "kept with request context"])
+def test_results_another_run_replaced_meanwhile_are_taken_as_their_replacements(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    """A `store rebuild`, or a run that needs the request context, replaces
+    results (new ids) while this run reads the store: it takes each
+    replacement, which serves it as well, rather than fail."""
+    path = tmp_path / "store.db"
+    files = TWO_DAYS[:5]
+    stored(path, files, contexts=False)
+    with sqlite3.connect(path) as connection:
+        connection.execute("DELETE FROM aggregates")
+    connection.close()
+
+    def replace_all(connection: sqlite3.Connection) -> None:
+        rows = connection.execute("SELECT unit, way, filters, rules, events, outcomes, size, "
+                                  "data FROM results").fetchall()
+        for unit, way, filters, *rest in rows:
+            connection.execute("DELETE FROM results WHERE unit = ? AND way = ? AND filters = ?",
+                               (unit, way, filters))
+            if how != "rebuilt" and way == "whole":
+                filters = plan.filters_key(plan.filters_of_key(filters))  # with the context
+            connection.execute("INSERT INTO results (unit, way, filters, rules, events, "
+                               "outcomes, size, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                               (unit, way, filters, *rest))
+
+    _replacing_meanwhile(monkeypatch, path, replace_all)
+    result, report = stored(path, files, contexts=False)
+    assert_same_without_contexts(result, plain(files, contexts=False))
+    assert report.from_store == len(files)
+    with Store.open(path, create=False) as opened:
+        members = {m for a in opened.aggregates() for m in a.members}
+        assert members and members <= {r.id for r in opened.results()}  # kept: the new ids
+
+
+def test_results_another_run_dropped_meanwhile_are_an_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Results gone with nothing that serves in their place (a prune, a
+    file changed) while this run reads: one clear error, run again."""
+    path = tmp_path / "store.db"
+    stored(path, TWO_DAYS[:3])
+    with sqlite3.connect(path) as connection:
+        connection.execute("DELETE FROM aggregates")
+    connection.close()
+    _replacing_meanwhile(monkeypatch, path, lambda connection: connection.execute(
+        "DELETE FROM results WHERE id = (SELECT min(id) FROM results)"))
     with pytest.raises(InputError, match="another run replaced results .* run again"):
-        stored(store, TWO_DAYS[:3])
+        stored(path, TWO_DAYS[:3])
 
 
 def test_a_window_moved_on_finds_whole_days_merged(tmp_path: Path,
@@ -814,7 +868,7 @@ def test_the_helper_leaves_a_block_to_this_process_when_it_holds_a_day_of_it(
     receiver, sender = multiprocessing.Pipe(duplex=False)
     unused, _ = multiprocessing.Pipe(duplex=False)  # the helper closes its copy of the read end
     read._merge_days(path, rules, [(day, by_day[day]) for day in block], date(2026, 11, 8),
-                     {block[1]} if held else set(), unused, sender)
+                     {block[1]} if held else set(), {}, unused, sender)
     kind, merged = receiver.recv()
     assert kind == "done"
     days = sorted(len(held_days) for held_days, _, _ in merged)
@@ -862,10 +916,13 @@ def test_a_helper_process_reports_what_went_wrong(tmp_path: Path,
         if damage == "bytes":
             connection.execute("UPDATE results SET data = x'00010203' WHERE id = "
                                "(SELECT max(id) FROM results)")
-    if damage == "replaced":  # the helper, forked, finds a result gone
+    if damage == "replaced":  # the helper, forked, finds a result gone (and no replacement)
+        with Store.open(path, create=False) as opened:
+            dated = {unit.id for unit in opened.units() if unit.span is not None}
+            victim = max(r.id for r in opened.results() if r.unit in dated)  # a day's
         kept_data = db.Store.result_data
-        monkeypatch.setattr(db.Store, "result_data",  # a day's, not the file with no day
-                            lambda self, ids: list(kept_data(self, ids))[len(ids) > 1:])
+        monkeypatch.setattr(db.Store, "result_data", lambda self, ids: [
+            (number, data) for number, data in kept_data(self, ids) if number != victim])
     given = _helped(monkeypatch, everything=True)
     message = "damaged store .*store rebuild" if damage == "bytes" else "run again"
     with pytest.raises(InputError, match=message):

@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import partial
@@ -32,7 +32,7 @@ from ..scanning.units import UnitJob, UnitsRead, Way, scan_units
 from ..sources.base import RecordSource, TrailFile, VersionedSource
 from ..sources.lookup import LookupSource
 from .codec import CodecError, damaged_store, decode, decode_unit, encode, encode_unit
-from .db import AggregateRow, PendingResult, Store
+from .db import AggregateRow, PendingResult, ResultRow, Store
 from .plan import (
     BLOCK_DAYS,
     Cover,
@@ -127,6 +127,7 @@ class _Survey:
     days: dict[int, date | None]  # each result taken: the day its file starts on
     missing: int  # files the store holds that are gone from the source
     stale: tuple[Rules, ...]  # the rules of the results read again as stale
+    seen: dict[int, ResultRow]  # the results taken, as the survey saw them
 
     @property
     def pieces(self) -> int:
@@ -171,7 +172,9 @@ def _survey(path: Path, source: RecordSource, files: list[TrailFile], filters: F
     spans = {unit.id: unit.span for unit in units}
     unit_of = {kept.id: kept.unit for kept in results}
     days = {taken: _day(spans[unit_of[taken]]) for taken in plan.stored}
-    return _Survey(rules_id, keys, plan, keep_contexts, cover, days, len(missing), stale)
+    wanted = set(plan.stored)
+    seen = {kept.id: kept for kept in results if kept.id in wanted}
+    return _Survey(rules_id, keys, plan, keep_contexts, cover, days, len(missing), stale, seen)
 
 
 def _load_held(path: Path, survey: _Survey, helper: bool, loaded: list[ScanResult]) -> None:
@@ -188,10 +191,10 @@ def _load_held(path: Path, survey: _Survey, helper: bool, loaded: list[ScanResul
     mine, theirs = _share_days(by_day, helper)
     # The helper is forked before this process opens the store: an SQLite
     # connection must never cross a fork, even unused.
-    with _DayMerger(path, survey.rules_id, theirs, latest, held) as merger, \
+    with _DayMerger(path, survey.rules_id, theirs, latest, held, survey.seen) as merger, \
             Store.open(path, create=False) as store, collecting_rarely():
         loaded.append(_load(store, survey.cover.aggregates, mine, days, survey.rules_id,
-                            latest, merger))
+                            latest, merger, survey.seen))
 
 
 def _add_read(path: Path, survey: _Survey, result: ScanResult, read: UnitsRead,
@@ -246,14 +249,15 @@ def _day(span: tuple[datetime, datetime] | None) -> date | None:
 
 def _load(store: Store, aggregates: list[AggregateRow], by_day: dict[date | None, list[int]],
           days: dict[int, date | None], rules: int, latest: date | None,
-          merger: _DayMerger) -> ScanResult:
+          merger: _DayMerger, seen: Mapping[int, ResultRow]) -> ScanResult:
     """The aggregates and single results (``by_day``: by the day their file
     starts on, ``days``) named, merged (usages pending, in order), with the
     days ``merger`` merges. Each day's single results are kept merged for the
     next run; whole days are then rolled up into blocks (:func:`~.plan.roll_up`;
     none ends on ``latest``), each kept too.
     An aggregate another run dropped since this one looked is replaced by its
-    results; a result another run replaced since is an error (run again)."""
+    results; a result another run replaced since, by its replacement
+    (:func:`_add_results`; ``seen``: the results as this run first saw them)."""
     result = ScanResult()
     by_day = {day: list(members) for day, members in by_day.items()}
     pieces: list[_Piece] = []
@@ -269,13 +273,14 @@ def _load(store: Store, aggregates: list[AggregateRow], by_day: dict[date | None
         undated = by_day.pop(None, [])
         if undated:  # files with no event a window could cut: in no day's piece
             loose = ScanResult()
-            _add_results(store, undated, loose)
+            _add_results(store, undated, loose, seen)
             result.merge_shipment(loose.ship())
         for day in sorted(d for d in by_day if d is not None):
-            pieces.append(_merged_day(store, rules, day, by_day[day]))
+            pieces.append(_merged_day(store, rules, day, by_day[day], seen))
         helped = merger.pieces()
         if helped is None:  # the helper is gone: its days are merged here
-            helped = [_merged_day(store, rules, day, members) for day, members in merger.days]
+            helped = [_merged_day(store, rules, day, members, seen)
+                      for day, members in merger.days]
         pieces.extend(helped)
         for piece in _rolled_up(store, rules, pieces, latest):
             result.merge_rows(piece.rows)
@@ -284,19 +289,61 @@ def _load(store: Store, aggregates: list[AggregateRow], by_day: dict[date | None
     return result
 
 
-def _add_results(store: Store, members: list[int], into: ScanResult) -> None:
-    """Add the single results ``members`` to ``into``."""
-    found = add_units(into, (decode_unit(data) for _, data in store.result_data(members)))
-    if found != len(members):
+def _add_results(store: Store, members: list[int], into: ScanResult,
+                 seen: Mapping[int, ResultRow]) -> list[int]:
+    """Add the single results ``members`` to ``into``; the ids added.
+    One another run replaced since this run saw it (``seen``) by a result
+    that serves this run as well is added in its place (:func:`replacements`:
+    a rebuild, a run that kept the request context); one replaced otherwise
+    (its file changed or was pruned) is an error: run again."""
+    data = dict(store.result_data(members))
+    ids = list(members)
+    for _ in range(REPLACED_TRIES):
+        missing = [member for member in ids if member not in data]
+        if not missing:
+            break
+        found = replacements(store.results(), [seen[member] for member in missing])
+        if len(found) < len(missing):
+            break
+        ids = [found.get(member, member) for member in ids]
+        data.update(store.result_data(found.values()))
+    if any(member not in data for member in ids):
         raise InputError(f"{store.path}: another run replaced results while this one "
                          "read the store: run again")
+    add_units(into, (decode_unit(data[member]) for member in ids))
+    return ids
 
 
-def _merged_day(store: Store, rules: int, day: date, members: list[int]) -> _Piece:
+# Times a run looks again for results another run replaced while it read them.
+REPLACED_TRIES = 3
+
+
+def replacements(now: Iterable[ResultRow], replaced: Iterable[ResultRow]) -> dict[int, int]:
+    """For each ``replaced`` result (gone from the store), the id of the one
+    now kept that serves every run it served, if any: the same file's,
+    read the same way under the same rules, with the same filters, or the
+    same with the request context added."""
+    kept: dict[tuple[int, str, int, str], int] = {}
+    for row in now:
+        key = (row.unit, row.way, row.rules)
+        kept[(*key, row.filters)] = row.id
+        bare = replaced_key(row.filters) if row.way == Way.WHOLE.value else None
+        if bare is not None:
+            kept.setdefault((*key, bare), row.id)
+    found = {}
+    for old in replaced:
+        new = kept.get((old.unit, old.way, old.rules, old.filters))
+        if new is not None:
+            found[old.id] = new
+    return found
+
+
+def _merged_day(store: Store, rules: int, day: date, members: list[int],
+                seen: Mapping[int, ResultRow]) -> _Piece:
     """One day's single results merged, as rows and as bytes (kept as an
     aggregate when there are a few)."""
     loose = ScanResult()
-    _add_results(store, members, loose)
+    members = _add_results(store, members, loose, seen)
     rows = loose.export_rows()
     data = encode(rows)
     if len(members) >= DAY_AGGREGATE_FROM:
@@ -349,7 +396,7 @@ class _DayMerger:
     and sends their rows back; with no days, nothing is started."""
 
     def __init__(self, path: Path, rules: int, days: list[tuple[date, list[int]]],
-                 latest: date | None, held: set[date]) -> None:
+                 latest: date | None, held: set[date], seen: Mapping[int, ResultRow]) -> None:
         self.days = days
         self._path = path
         self._process: Any = None
@@ -360,7 +407,7 @@ class _DayMerger:
         receiver, sender = context.Pipe(duplex=False)
         process = context.Process(target=in_worker,
                                   args=(os.getpid(), _merge_days, path, rules, days, latest,
-                                        held, receiver, sender),
+                                        held, seen, receiver, sender),
                                   daemon=True)
         try:
             process.start()
@@ -402,7 +449,8 @@ class _DayMerger:
 
 
 def _merge_days(path: Path, rules: int, days: list[tuple[date, list[int]]],
-                latest: date | None, held: set[date], receiver: Any, sender: Any) -> None:
+                latest: date | None, held: set[date], seen: Mapping[int, ResultRow],
+                receiver: Any, sender: Any) -> None:
     """The helper process of :class:`_DayMerger`: its days merged, then rolled
     up, sent as (days, members, bytes)."""
     receiver.close()  # this process's copy: were the parent gone, a send must fail, not wait
@@ -412,7 +460,7 @@ def _merge_days(path: Path, rules: int, days: list[tuple[date, list[int]]],
             mine: list[_Piece] = []
             left: list[_Piece] = []  # holding a day of ``held``: the parent rolls them up
             for day, members in days:
-                piece = _merged_day(store, rules, day, members)
+                piece = _merged_day(store, rules, day, members, seen)
                 (left if day in held else mine).append(piece)
             pieces = [*_rolled_up(store, rules, mine, latest), *left]
             merged = [(sorted(piece.days or ()), piece.members, piece.data) for piece in pieces]
