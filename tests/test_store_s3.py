@@ -10,14 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
+from iamgen.commands.store import rebuild_lines
 from iamgen.model import Filters
 from iamgen.scanning.scan import scan
 from iamgen.sources.aws import ClientFactory
+from iamgen.sources.local import LocalSource
 from iamgen.sources.s3 import S3Source
+from iamgen.store.db import Store
 from iamgen.store.read import read_with_store
+from iamgen.store.rebuild import rebuild
 from tests.awsserver import _moto_server  # noqa: F401 - a fixture
-from tests.records import record, role_identity
+from tests.records import record, role_identity, write_trail_file
 from tests.s3_trails import FAKE_ENV, CountingFactory, day_records, delivered_file
 from tests.stores import assert_same
 
@@ -72,3 +77,34 @@ def test_objects_are_known_by_etag(s3: tuple[str, Any], tmp_path: Path) -> None:
     client.delete_object(Bucket=BUCKET, Key=f"AWSLogs/{key}")
     _, report, factory = _read(endpoint, store)
     assert report.gone == 1 and factory.fetched == []
+
+
+class _Refusing:
+    """An S3 client that is refused every listing."""
+
+    def get_paginator(self, name: str) -> Any:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "ListObjectsV2")
+
+
+def test_a_rebuild_keeps_what_it_cannot_list_and_reads_the_rest(
+        s3: tuple[str, Any], tmp_path: Path) -> None:
+    """A folder that cannot be listed (access denied) keeps its objects'
+    results and is said; the store's local files are read again all the same."""
+    endpoint, _ = s3
+    store = tmp_path / "store.db"
+    _read(endpoint, store)
+    local = write_trail_file(tmp_path / "trail", [record(role_identity("Local"), "s3.amazonaws.com",
+                                                         "ListBuckets")])
+    read_with_store(store, LocalSource((str(local),)), Filters())
+    with Store.open(store, create=False) as opened:
+        before = {r.id for r in opened.results()}
+        objects = sorted(u.location for u in opened.units() if u.location.startswith("s3://"))
+    done = rebuild(store, _Refusing)
+    assert done.read == 1 and not done.gone and not done.failed
+    assert objects and done.unlisted == objects
+    assert done.unlisted_reason is not None and "AccessDenied" in done.unlisted_reason
+    lines = "\n".join(rebuild_lines(done))
+    assert f"could not be listed, kept as they were: {len(objects)} file(s), e.g. s3://" in lines
+    with Store.open(store, create=False) as opened:
+        after = {r.id for r in opened.results()}
+    assert len(before - after) == 1 and len(after) == len(before)  # only the local one new

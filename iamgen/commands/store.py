@@ -85,7 +85,8 @@ def prune_command(
         "(90d, 2w).")],
 ) -> None:
     """Forget old files (and what was learned from them): history is evidence, so
-    nothing is forgotten unless asked. Files gone from their source are kept too."""
+    nothing is forgotten unless asked. Files gone from their source are kept until
+    pruned like the others: by when their events were."""
     moment = common.parse_moment(before, now=datetime.now(UTC))
     with Store.open(store, create=False) as opened:
         files, events = prune(opened, moment)
@@ -119,6 +120,9 @@ def rebuild_lines(done: Rebuilt) -> list[str]:
     if done.failed:
         lines.append(f"could not be read, kept as they were: {len(done.failed)} file(s), e.g. "
                      f"{done.failed[0]} (a run listing them reads them again, and says why)")
+    if done.unlisted:
+        lines.append(f"could not be listed, kept as they were: {len(done.unlisted)} file(s), "
+                     f"e.g. {done.unlisted[0]} ({done.unlisted_reason})")
     days = done.days
     if days.read:
         lines.append(f"LookupEvents days read again: {days.read}")

@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ..errors import AwsRefusedError, UsageError
+from ..errors import AwsRefusedError, InputError, UsageError
 from ..model import Filters
 from ..scanning.scan import Progress
 from ..scanning.units import Reading, UnitJob, Way, scan_units
@@ -54,6 +54,9 @@ class Rebuilt:
     gone: list[str]  # files that could not be found to read again
     days: DaysRebuilt = field(default_factory=DaysRebuilt)  # what was done with LookupEvents days
     failed: list[str] = field(default_factory=list)  # files found but that could not be read
+    # Files under an S3 folder that could not be listed, and why the first could not.
+    unlisted: list[str] = field(default_factory=list)
+    unlisted_reason: str | None = None
 
 
 # A day this close to LookupEvents' limit is left as it was: a rebuild reads
@@ -90,9 +93,9 @@ def rebuild(path: Path, s3_factory: Callable[[], Any], workers: int = 1,
         results = store.results()
     locations = sorted({unit.location for unit in units.values()})
     readable = [loc for loc in locations if kind_of(loc) != "LookupEvents"]
-    source = _source_of(readable, s3_factory)
+    source, unlisted, reason = _source_of(readable, s3_factory)
     listed = {trail_file.location: trail_file for trail_file in source.files(Filters())}
-    gone = [loc for loc in readable if loc not in listed]
+    gone = [loc for loc in readable if loc not in listed and loc not in unlisted]
     files: dict[int, tuple[TrailFile, tuple[str, str]]] = {}
     for unit_id, unit in units.items():
         trail_file = listed.get(unit.location)
@@ -119,7 +122,8 @@ def rebuild(path: Path, s3_factory: Callable[[], Any], workers: int = 1,
     # A file that could not be read (scan_units counts it unreadable) kept nothing
     # new, so it still holds the results it had.
     asked = {job.key[0] for group in jobs.values() for job in group if job.key is not None}
-    return Rebuilt(len(asked & rebuilt), gone, days_read, sorted(asked - rebuilt))
+    return Rebuilt(len(asked & rebuilt), gone, days_read, sorted(asked - rebuilt),
+                   sorted(unlisted), reason)
 
 
 def _jobs_by_filters(files: dict[int, tuple[TrailFile, tuple[str, str]]],
@@ -211,14 +215,30 @@ def _read_days_again(path: Path, rules_id: int, days: list[UnitRow], results: li
                        sorted(failed))
 
 
-def _source_of(locations: list[str], s3_factory: Callable[[], Any]) -> CombinedSource:
+def _source_of(locations: list[str], s3_factory: Callable[[], Any]
+               ) -> tuple[CombinedSource, set[str], str | None]:
     """A source listing the files at ``locations`` that are still there
-    (S3 objects with their ETags, listed folder by folder)."""
+    (S3 objects with their ETags, listed folder by folder); the files under
+    S3 folders that could not be listed (they keep what they had, and are
+    said), and why the first could not."""
     parts: list[RecordSource] = []
     local = tuple(loc for loc in locations if kind_of(loc) == "local" and Path(loc).is_file())
     if local:
         parts.append(LocalSource(local))
-    folders = sorted({loc.rsplit("/", 1)[0] + "/" for loc in locations if kind_of(loc) == "S3"})
-    parts.extend(S3Source(folder, s3_factory) for folder in folders)
-    return CombinedSource(tuple(parts))
+    in_folder: dict[str, list[str]] = {}
+    for loc in locations:
+        if kind_of(loc) == "S3":
+            in_folder.setdefault(loc.rsplit("/", 1)[0] + "/", []).append(loc)
+    unlisted: set[str] = set()
+    reason: str | None = None
+    for folder in sorted(in_folder):
+        part = S3Source(folder, s3_factory)
+        try:
+            part.files(Filters())  # listed again below, with the others: a few requests
+        except (InputError, AwsRefusedError) as exc:
+            unlisted.update(in_folder[folder])
+            reason = reason or str(exc)
+            continue
+        parts.append(part)
+    return CombinedSource(tuple(parts)), unlisted, reason
 
