@@ -435,13 +435,20 @@ def test_a_file_is_known_however_the_trail_is_reached(tmp_path: Path,
     assert report.gone == 1
 
 
+def _records_of(paths: list[str]) -> list[dict[str, Any]]:
+    """The records of the example's files ``paths`` (the damaged one left out), in order."""
+    records: list[dict[str, Any]] = []
+    for path in paths:
+        try:
+            records.extend(json.loads(gzip.decompress(Path(path).read_bytes()))["Records"])
+        except (EOFError, OSError):
+            continue
+    return records
+
+
 def _day_records() -> list[dict[str, Any]]:
     """The records of the example's files of 2026-11-04, us-east-1, in order."""
-    records: list[dict[str, Any]] = []
-    for path in ALL_FILES:
-        if "/us-east-1/2026/11/04/" in path:
-            records.extend(json.loads(gzip.decompress(Path(path).read_bytes()))["Records"])
-    return records
+    return _records_of([path for path in ALL_FILES if "/us-east-1/2026/11/04/" in path])
 
 
 CUTS = [Filters(window=Window(since=datetime.fromisoformat(since) if since else None,
@@ -476,6 +483,54 @@ def test_files_read_record_by_record_are_cut_by_windows(tmp_path: Path, shape: s
         assert plain([str(trail)], filters) != plain([str(trail)]), "the window cuts"
         result, _ = stored(store, [str(trail)], filters)
         assert_same(result, plain([str(trail)], filters))
+
+
+def _shaped(records: list[dict[str, Any]], shape: str) -> bytes:
+    """Records written in one of the shapes iamgen reads (gzip or not)."""
+    if shape == "lookup-events":
+        text = json.dumps({"Events": [{"CloudTrailEvent": json.dumps(r)} for r in records]})
+    elif shape == "array":
+        text = json.dumps(records)
+    elif shape == "lines-cut-short":
+        text = "".join(json.dumps(r) + "\n" for r in records) + '{"eventVersion": "1.'
+    elif shape == "lines":
+        text = "".join(json.dumps(r) + "\n" for r in records)
+    else:
+        text = json.dumps({"Records": records})
+    return gzip.compress(text.encode(), mtime=0) if shape.endswith("gz") else text.encode()
+
+
+SHAPES = ["lookup-events", "array", "lines-cut-short", "lines", "delivery", "delivery-gz"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(shapes=st.lists(st.sampled_from(SHAPES), min_size=3, max_size=6),
+       cuts=st.lists(st.integers(1, 5), max_size=2, unique=True),
+       runs=st.lists(windows(), min_size=3, max_size=3),
+       needs=st.lists(st.booleans(), min_size=3, max_size=3))
+def test_files_of_every_shape_in_successive_runs_give_one_run_over_all(
+        shapes: list[str], cuts: list[int], runs: list[Filters], needs: list[bool]) -> None:
+    """As the split property above, over files of every shape iamgen reads
+    (the typed decoders' and the record-by-record reading's): each holds a
+    slice of a day's records, so windows cut through files of each shape."""
+    records = sorted(_records_of(TWO_DAYS), key=lambda r: r["eventTime"])
+    size = len(records) // len(shapes)
+    with tempfile.TemporaryDirectory() as folder:
+        files = []
+        for number, shape in enumerate(shapes):
+            path = Path(folder) / f"part-{number}.{shape}"
+            path.write_bytes(_shaped(records[number * size:(number + 1) * size], shape))
+            files.append(str(path))
+        store = Path(folder) / "store.db"
+        bounds = [*sorted(c for c in cuts if c < len(files)), len(files)]
+        for number, end in enumerate(bounds[:len(runs)]):
+            filters, contexts = runs[number], needs[number]
+            result, _ = stored(store, files[:end], filters, contexts=contexts)
+            if contexts:
+                assert_same(result, plain(files[:end], filters))
+            else:
+                assert_same_without_contexts(result, plain(files[:end], filters,
+                                                           contexts=False))
 
 
 def test_an_event_at_the_last_moment_a_date_holds_is_outside_an_earlier_window(
