@@ -704,14 +704,14 @@ def test_an_aggregate_another_run_dropped_is_taken_as_its_results(
 
 
 def _replacing_meanwhile(monkeypatch: pytest.MonkeyPatch, path: Path,
-                         replace_all: Any) -> None:
-    """Before this run first reads results' bytes, another run replaces
-    them (``replace_all(connection)``)."""
+                         replace_all: Any, times: int = 1) -> None:
+    """Before this run reads results' bytes, the first ``times`` times,
+    another run replaces them (``replace_all(connection)``)."""
     kept_data = db.Store.result_data
     done: list[bool] = []
 
     def meanwhile(self: Store, ids: Any) -> Any:
-        if not done:
+        if len(done) < times:
             done.append(True)
             with sqlite3.connect(path) as connection:
                 replace_all(connection)
@@ -721,12 +721,14 @@ def _replacing_meanwhile(monkeypatch: pytest.MonkeyPatch, path: Path,
     monkeypatch.setattr(db.Store, "result_data", meanwhile)
 
 
+@pytest.mark.parametrize("times", [1, 2])
 @pytest.mark.parametrize("how", ["rebuilt", "kept with request context"])
 def test_results_another_run_replaced_meanwhile_are_taken_as_their_replacements(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str, times: int) -> None:
     """A `store rebuild`, or a run that needs the request context, replaces
-    results (new ids) while this run reads the store: it takes each
-    replacement, which serves it as well, rather than fail."""
+    results (new ids) while this run reads the store, once or again after
+    this run found the replacements: it takes each replacement, which
+    serves it as well, rather than fail."""
     path = tmp_path / "store.db"
     files = TWO_DAYS[:5]
     stored(path, files, contexts=False)
@@ -746,7 +748,7 @@ def test_results_another_run_replaced_meanwhile_are_taken_as_their_replacements(
                                "outcomes, size, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                                (unit, way, filters, *rest))
 
-    _replacing_meanwhile(monkeypatch, path, replace_all)
+    _replacing_meanwhile(monkeypatch, path, replace_all, times)
     result, report = stored(path, files, contexts=False)
     assert_same_without_contexts(result, plain(files, contexts=False))
     assert report.from_store == len(files)

@@ -298,15 +298,19 @@ def _add_results(store: Store, members: list[int], into: ScanResult,
     (its file changed or was pruned) is an error: run again."""
     data = dict(store.result_data(members))
     ids = list(members)
+    taken: dict[int, ResultRow] = {}  # replacements taken (each may be replaced in turn)
     for _ in range(REPLACED_TRIES):
         missing = [member for member in ids if member not in data]
         if not missing:
             break
-        found = replacements(store.results(), [seen[member] for member in missing])
+        found = replacements(store.results(),
+                             [taken[member] if member in taken else seen[member]
+                              for member in missing])
         if len(found) < len(missing):
             break
-        ids = [found.get(member, member) for member in ids]
-        data.update(store.result_data(found.values()))
+        taken.update((row.id, row) for row in found.values())
+        ids = [found[member].id if member in found else member for member in ids]
+        data.update(store.result_data(row.id for row in found.values()))
     if any(member not in data for member in ids):
         raise InputError(f"{store.path}: another run replaced results while this one "
                          "read the store: run again")
@@ -318,18 +322,19 @@ def _add_results(store: Store, members: list[int], into: ScanResult,
 REPLACED_TRIES = 3
 
 
-def replacements(now: Iterable[ResultRow], replaced: Iterable[ResultRow]) -> dict[int, int]:
-    """For each ``replaced`` result (gone from the store), the id of the one
-    now kept that serves every run it served, if any: the same file's,
-    read the same way under the same rules, with the same filters, or the
-    same with the request context added."""
-    kept: dict[tuple[int, str, int, str], int] = {}
+def replacements(now: Iterable[ResultRow], replaced: Iterable[ResultRow]
+                 ) -> dict[int, ResultRow]:
+    """For each ``replaced`` result (gone from the store), by its id, the
+    one ``now`` kept that serves every run it served, if any: the same
+    file's, read the same way under the same rules, with the same filters,
+    or the same with the request context added."""
+    kept: dict[tuple[int, str, int, str], ResultRow] = {}
     for row in now:
         key = (row.unit, row.way, row.rules)
-        kept[(*key, row.filters)] = row.id
+        kept[(*key, row.filters)] = row
         bare = replaced_key(row.filters) if row.way == Way.WHOLE.value else None
         if bare is not None:
-            kept.setdefault((*key, bare), row.id)
+            kept.setdefault((*key, bare), row)
     found = {}
     for old in replaced:
         new = kept.get((old.unit, old.way, old.rules, old.filters))
