@@ -72,7 +72,8 @@ def rebuild(path: Path, s3_factory: Callable[[], Any], workers: int = 1,
             sleep: Callable[[float], None] = time.sleep) -> Rebuilt:
     """Read every file the store holds again, under the current rules, for
     every way it was kept (whole under each set of account and region
-    filters, and outside a window). Files that are gone keep what they had.
+    filters, and outside a window). Files that are gone, and those under an
+    S3 folder that cannot be listed, keep what they had.
     Results a file's result with the request context supersedes
     (:func:`~.plan.superseded`) are dropped, not read again.
 
