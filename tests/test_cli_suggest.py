@@ -165,6 +165,11 @@ def test_json_that_is_no_trail_is_warned_and_skipped(tmp_path: Path, name: str, 
         (lambda r: r.pop("userIdentity"), "missing_userIdentity", "no userIdentity"),
         (lambda r: r.pop("eventName"), "missing_eventName", "no eventName"),
         (lambda r: r.update(eventTime="yesterday at noon"), "bad_eventTime", "unreadable eventTime"),
+        # ISO text whose offset takes it past the years a date holds, once in UTC
+        (lambda r: r.update(eventTime="0001-01-01T00:30:00+01:00"), "bad_eventTime",
+         "unreadable eventTime"),
+        (lambda r: r.update(eventTime="9999-12-31T23:30:00-01:00"), "bad_eventTime",
+         "unreadable eventTime"),
     ],
 )
 def test_bad_record_is_warned_with_its_index_and_others_still_count(tmp_path, mangle, reason, text) -> None:

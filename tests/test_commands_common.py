@@ -24,6 +24,13 @@ def test_relative_and_iso_times() -> None:
         parse_moment("soon", now=NOW)
 
 
+@pytest.mark.parametrize("text", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:00:00-02:00",
+                                  "1000000d"])
+def test_a_time_past_the_years_a_date_holds_is_a_usage_error(text: str) -> None:
+    with pytest.raises(UsageError, match="out of the years|too long a span"):
+        parse_moment(text, now=NOW)
+
+
 def test_filters_validate() -> None:
     with pytest.raises(UsageError):
         build_filters("2026-11-02", "2026-11-01", None, None, now=NOW)

@@ -539,3 +539,21 @@ def test_an_s3_trail_is_fetched_in_batches_and_reads_the_same(aws_endpoint: str)
     assert code == 0, err
     assert out == run_cli("suggest", "ml-model-registry-publisher", "--trail", str(trail),
                           "-q")[1]
+
+
+def test_times_past_the_years_a_date_holds_are_skipped_as_files_skip_them(
+        tmp_path: Path) -> None:
+    """ISO text whose offset takes it before year 1 or after 9999 in UTC is
+    an unreadable eventTime to the query, as to a file's reading (Python
+    cannot hold such a moment)."""
+    role = role_identity("EdgeRole")
+    records = [record(role, "s3.amazonaws.com", "ListBuckets", {}, time=moment)
+               for moment in ("2026-11-03T10:00:00Z", "0001-01-01T00:30:00+01:00",
+                              "9999-12-31T23:30:00-01:00", "0001-01-01T05:00:00Z")]
+    write_trail_file(tmp_path, records)
+    files = file_path([tmp_path])
+    assert files.skipped["bad_eventTime"] == 2
+    sql = sql_path([tmp_path])
+    assert sql.skipped["bad_eventTime"] == 2
+    assert sql.usages() == files.usages()
+    assert sql.first_event == files.first_event

@@ -136,7 +136,10 @@ def parse_moment(text: str, *, now: datetime, end_of_day: bool = False) -> datet
     text = text.strip()
     span = relative_span(text)
     if span is not None:
-        return now - span
+        try:
+            return now - span
+        except OverflowError:
+            raise UsageError(f"{text!r} is too long a span") from None
     try:
         if len(text) == 10:
             day = datetime.fromisoformat(text).date()
@@ -147,7 +150,13 @@ def parse_moment(text: str, *, now: datetime, end_of_day: bool = False) -> datet
             f"cannot read time {text!r}: use an ISO date (2026-11-01), "
             "a date and time (2026-11-01T12:00:00Z) or a relative span (90d, 12h, 2w)"
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise UsageError(f"cannot read time {text!r}: out of the years a date can hold "
+                         "(1 to 9999) in UTC") from None
 
 
 # What an AWS region's name looks like (us-east-1, us-gov-west-1, eu-isoe-west-1):

@@ -38,8 +38,11 @@ def parse_event_time(value: Any) -> datetime | None:
     except ValueError:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # an offset that takes it past the years a date holds
+        return None
 
 
 def record_account(record: Mapping[str, Any]) -> str | None:

@@ -64,7 +64,8 @@ class Dialect:
 
     def sortable_time(self, text: str) -> str:
         """``text`` (an eventTime) as ``YYYY-MM-DDTHH:MM:SS.fff...`` in UTC,
-        :attr:`time_width` characters, or NULL when it is no ISO time."""
+        :attr:`time_width` characters, or NULL when it is no ISO time or lies
+        outside the years 1 to 9999 once in UTC (as a file's reading skips it)."""
         raise NotImplementedError
 
     def json_string_array(self, items: list[str]) -> str:
@@ -118,9 +119,10 @@ class _Trino(Dialect):
 
     def sortable_time(self, text: str) -> str:
         trimmed = f"trim({text})"
-        parsed = f"try(from_iso8601_timestamp(replace({trimmed}, ' ', 'T')))"
-        return (f"CASE WHEN {self.regexp_matches(trimmed, ISO_TIME)} THEN "
-                f"format_datetime({parsed} AT TIME ZONE 'UTC', 'yyyy-MM-dd''T''HH:mm:ss.SSS') END")
+        utc = f"try(from_iso8601_timestamp(replace({trimmed}, ' ', 'T'))) AT TIME ZONE 'UTC'"
+        return (f"CASE WHEN {self.regexp_matches(trimmed, ISO_TIME)} AND "
+                f"year({utc}) BETWEEN 1 AND 9999 THEN "
+                f"format_datetime({utc}, 'yyyy-MM-dd''T''HH:mm:ss.SSS') END")
 
     def json_string_array(self, items: list[str]) -> str:
         return f"json_format(CAST(ARRAY[{', '.join(items)}] AS JSON))"
@@ -159,9 +161,10 @@ class _DuckDB(Dialect):
 
     def sortable_time(self, text: str) -> str:
         trimmed = f"trim({text})"
-        parsed = f"TRY_CAST({trimmed} AS TIMESTAMPTZ)"
-        return (f"CASE WHEN {self.regexp_matches(trimmed, ISO_TIME)} THEN "
-                f"strftime({parsed} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%f') END")
+        utc = f"TRY_CAST({trimmed} AS TIMESTAMPTZ) AT TIME ZONE 'UTC'"
+        return (f"CASE WHEN {self.regexp_matches(trimmed, ISO_TIME)} AND "
+                f"year({utc}) BETWEEN 1 AND 9999 THEN "
+                f"strftime({utc}, '%Y-%m-%dT%H:%M:%S.%f') END")
 
     def json_string_array(self, items: list[str]) -> str:
         return f"CAST(to_json([{', '.join(f'CAST({i} AS VARCHAR)' for i in items)}]) AS VARCHAR)"
