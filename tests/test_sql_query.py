@@ -184,6 +184,16 @@ def test_the_documented_table_prunes_by_day_with_a_margin() -> None:
     assert scheme.predicates(Filters()) == ()
 
 
+def test_a_window_at_the_ends_of_the_calendar_prunes_on_its_other_side_only() -> None:
+    scheme = scheme_of_table(DOC_TABLE)
+    earliest = Filters(window=Window(datetime(1, 1, 1, tzinfo=UTC),
+                                     datetime(2026, 11, 8, tzinfo=UTC)))
+    assert scheme.predicates(earliest) == ("\"timestamp\" <= '2026/11/09'",)
+    latest = Filters(window=Window(datetime(2026, 11, 2, tzinfo=UTC),
+                                   datetime(9999, 12, 31, 23, 59, tzinfo=UTC)))
+    assert scheme.predicates(latest) == ("\"timestamp\" >= '2026/11/01'",)
+
+
 def test_an_organization_table_prunes_by_account_region_and_day() -> None:
     assert scheme_of_table(ORG_TABLE).predicates(WINDOW) == (
         "\"account\" IN ('111122223333')",

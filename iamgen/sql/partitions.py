@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ..model import Filters
@@ -141,9 +141,18 @@ def _days(filters: Filters) -> tuple[date | None, date | None] | None:
     window = filters.window
     if window.since is None and window.until is None:
         return None
-    first = (window.since.astimezone(UTC) - MARGIN).date() if window.since else None
-    last = (window.until.astimezone(UTC) + MARGIN).date() if window.until else None
+    first = _day_beyond(window.since, -MARGIN) if window.since else None
+    last = _day_beyond(window.until, MARGIN) if window.until else None
     return first, last
+
+
+def _day_beyond(moment: datetime, margin: timedelta) -> date | None:
+    """The UTC day ``margin`` away from ``moment`` (None: past the years a
+    date holds, so no partition lies beyond it)."""
+    try:
+        return (moment.astimezone(UTC) + margin).date()
+    except OverflowError:
+        return None
 
 
 def _parse_pattern(pattern: str) -> list[str] | None:
