@@ -99,6 +99,27 @@ def test_version_1_file_is_refused_with_the_way_out(tmp_path: Path) -> None:
     assert SCHEMA_VERSION == 3
 
 
+@pytest.mark.parametrize("moment", ["0001-01-01T00:30:00+01:00", "9999-12-31T23:30:00-01:00"])
+def test_a_time_past_the_years_a_date_holds_is_a_bad_graph_file(tmp_path: Path,
+                                                                  moment: str) -> None:
+    text = to_json(build_graph(SAMPLE))
+    first = SAMPLE[0].first_seen.isoformat().replace("+00:00", "Z")
+    assert first in text
+    bad = tmp_path / "bad.json"
+    bad.write_text(text.replace(first, moment, 1), encoding="utf-8")
+    result = CliRunner().invoke(build_app(), ["who", "*", "--graph", str(bad)])
+    assert result.exit_code == 3 and "Traceback" not in result.stderr
+    assert str(bad) in result.stderr and "outside the years a date holds" in result.stderr
+
+
+def test_a_graph_file_that_is_no_text_is_named_in_one_line(tmp_path: Path) -> None:
+    binary = tmp_path / "g.json"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\xd0\xff")
+    result = CliRunner().invoke(build_app(), ["who", "*", "--graph", str(binary)])
+    assert result.exit_code == 3
+    assert result.stderr == f"iamgen: error: {binary}: not an iamgen access graph (not UTF-8 text)\n"
+
+
 def test_dot_labels_tell_regions_apart() -> None:
     """One model in four regions: four different labels, each naming its region."""
     from iamgen.graph import to_dot

@@ -41,7 +41,13 @@ def load_access(trail: list[str], graph_file: Path | None, since: str | None,
             text = graph_file.read_text(encoding="utf-8")
         except OSError as exc:
             raise InputError(f"{graph_file}: cannot read graph ({exc.strerror or exc})") from None
-        return read_graph(text)
+        except UnicodeDecodeError:
+            raise InputError(f"{graph_file}: not an iamgen access graph (not UTF-8 text)"
+                             ) from None
+        try:
+            return read_graph(text)
+        except InputError as exc:
+            raise InputError(f"{graph_file}: {exc}") from None
     run = read_usable(trail, since, until, account, region, workers, choice)
     with gc_tuning.cyclic_gc_paused():
         context = TrailContext(run.result.first_event, run.result.last_event,

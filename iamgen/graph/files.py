@@ -302,4 +302,9 @@ def _iso(moment: datetime) -> str:
 
 def _parse_time(text: Any) -> datetime:
     moment = datetime.fromisoformat(str(text))
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"time {text!r} lies outside the years a date holds in UTC") from None
