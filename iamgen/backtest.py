@@ -412,6 +412,10 @@ def parse_probes(text: str) -> tuple[tuple[Probe, ...], tuple[BadLine, ...]]:
         except json.JSONDecodeError as exc:
             bad.append(BadLine(number, f"not JSON ({exc.msg} at column {exc.colno})"))
             continue
+        except (ValueError, RecursionError) as exc:  # a 5,000-digit number, deep nesting
+            bad.append(BadLine(number, "not JSON (nested too deeply)"
+                               if isinstance(exc, RecursionError) else f"not JSON ({exc})"))
+            continue
         if not isinstance(raw, dict):
             bad.append(BadLine(number, "not a JSON object"))
             continue

@@ -77,7 +77,7 @@ def parse_policy(raw: Any) -> PolicyDocument:
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
-        except json.JSONDecodeError as exc:
+        except (ValueError, RecursionError) as exc:  # bad JSON, a huge number, deep nesting
             raise InputError(f"policy is not valid JSON: {exc}") from None
     if not isinstance(raw, Mapping) or "Statement" not in raw:
         raise InputError("a policy document must be an object with a Statement")

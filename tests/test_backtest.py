@@ -250,3 +250,15 @@ def test_same_input_in_any_order_gives_the_same_report() -> None:
                                catalog_version="c", iamgen_version="v"))
     assert all(r == reports[0] for r in reports)
     assert len(outputs) == 2  # one text, one JSON
+
+
+def test_expected_denials_no_json_reader_reads_are_bad_lines() -> None:
+    text = "\n".join([
+        '{"principal": "T", "action": "s3:X", "resource": "*", "n": ' + "9" * 5000 + "}",
+        "[" * 100000,
+        '{"principal": "Trainer", "action": "s3:GetObject", "resource": "arn:aws:s3:::d/a"}',
+    ])
+    probes, bad = parse_probes(text)
+    assert [probe.line for probe in probes] == [3]
+    assert [line.line for line in bad] == [1, 2]
+    assert "nested too deeply" in bad[1].reason

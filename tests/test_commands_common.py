@@ -89,3 +89,8 @@ def test_one_span_reader_for_since_and_holdout() -> None:
             parse_span(text)
     with pytest.raises(UsageError, match="must be positive"):
         parse_span("0d")
+
+
+def test_a_span_of_more_digits_than_a_number_holds_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="too long a span"):
+        parse_moment("9" * 5000 + "d", now=NOW)

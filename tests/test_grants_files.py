@@ -165,3 +165,15 @@ def test_statement_actions_keeps_the_most_specific_pattern_and_handles_not_actio
                                            catalog)
     assert not any(a.startswith("iam:") for a in everything_but_iam)
     assert everything_but_iam["s3:GetObject"] == NOT_ACTION
+
+
+@pytest.mark.parametrize("body", [
+    '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*",'
+    ' "Condition": {"NumericLessThan": {"s3:max-keys": ' + "9" * 5000 + "}}}]}",
+    '{"Statement": ' + "[" * 100000 + "}",
+])
+def test_a_grants_file_no_json_reader_reads_is_a_grants_error(tmp_path: Path, body: str) -> None:
+    path = tmp_path / "grants.json"
+    path.write_text(body)
+    with pytest.raises(GrantsError, match=f"{path}: grants file is not JSON"):
+        read_grants_files([path])

@@ -112,6 +112,20 @@ def test_a_time_past_the_years_a_date_holds_is_a_bad_graph_file(tmp_path: Path,
     assert str(bad) in result.stderr and "outside the years a date holds" in result.stderr
 
 
+@pytest.mark.parametrize("damage", ["infinite count", "nested too deeply"])
+def test_a_graph_file_no_reader_reads_is_one_error_line(tmp_path: Path, damage: str) -> None:
+    document = json.loads(to_json(build_graph(SAMPLE)))
+    bad = tmp_path / "bad.json"
+    if damage == "infinite count":
+        document["edges"][0]["count"] = float("inf")  # written as Infinity
+        bad.write_text(json.dumps(document), encoding="utf-8")
+    else:
+        bad.write_text("[" * 100000, encoding="utf-8")
+    result = CliRunner().invoke(build_app(), ["who", "*", "--graph", str(bad)])
+    assert result.exit_code == 3 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"iamgen: error: {bad}: graph file is")
+
+
 def test_a_graph_file_that_is_no_text_is_named_in_one_line(tmp_path: Path) -> None:
     binary = tmp_path / "g.json"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\xd0\xff")

@@ -123,6 +123,66 @@ def test_other_iso_event_times_are_read(tmp_path: Path, stamp: str) -> None:
     assert result.first_event.isoformat().startswith("2026-11-03T10:00:00")
 
 
+def _with_odd_member(value: str, member: str) -> str:
+    odd = json.dumps(_good("odd.csv"))
+    if member == "requestParameters":
+        return odd.replace('"key": "odd.csv"', f'"key": "odd.csv", "n": {value}', 1)
+    return odd.replace('"eventName": "GetObject"',
+                       f'"eventName": "GetObject", "additionalEventData": {{"n": {value}}}', 1)
+
+
+def _three(tmp_path: Path, odd: str, shape: str) -> Path:
+    records = [json.dumps(_good("first.csv")), odd, json.dumps(_good("third.csv"))]
+    path = _bad_path(tmp_path, ".json" if shape == "delivery" else ".jsonl")
+    path.write_text('{"Records": [' + ", ".join(records) + "]}" if shape == "delivery"
+                    else "\n".join(records) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("value", ["1e999", "9" * 5000])
+@pytest.mark.parametrize("shape", ["delivery", "lines"])
+def test_a_number_no_decoder_reads_skips_its_record_alone(
+        tmp_path: Path, value: str, shape: str) -> None:
+    """A number out of the decoders' range in the request of one record:
+    that record is warned about and counted; the others are read (the run
+    failed before)."""
+    path = _three(tmp_path, _with_odd_member(value, "requestParameters"), shape)
+    result = _scan(tmp_path)
+    (line,) = result.sorted_warnings()
+    assert line.startswith(f"warning: {path}: record 1: invalid JSON")
+    assert result.skipped["invalid_json"] == 1
+    assert _objects(result) == {"arn:aws:s3:::data/first.csv", "arn:aws:s3:::data/third.csv"}
+
+
+@pytest.mark.parametrize("value", ["1e999", "9" * 5000, "[" * 3000 + "]" * 3000])
+@pytest.mark.parametrize("member", ["requestParameters", "additionalEventData"])
+@pytest.mark.parametrize("shape", ["delivery", "lines"])
+def test_what_no_decoder_reads_is_a_warning_never_a_failed_run(
+        tmp_path: Path, value: str, member: str, shape: str) -> None:
+    """Numbers out of range and nesting deeper than the decoders go, in any
+    member: a warning and a count (the record, or the file when nesting
+    keeps its records from being told apart), or nothing when the member
+    is never needed; never an exception."""
+    path = _three(tmp_path, _with_odd_member(value, member), shape)
+    result = _scan(tmp_path)
+    assert all(line.startswith(f"warning: {path}: ") for line in result.sorted_warnings())
+    assert result.skipped["invalid_json"] == len(result.sorted_warnings())
+    if result.events_used:
+        assert {"arn:aws:s3:::data/first.csv", "arn:aws:s3:::data/third.csv"} <= \
+            _objects(result)
+
+
+@pytest.mark.parametrize("kind", [["AssumedRole"], {"type": "Role"}, 7])
+def test_an_identity_type_that_is_no_text_is_an_unknown_identity(tmp_path: Path,
+                                                                 kind: Any) -> None:
+    odd = _good("odd.csv")
+    odd["userIdentity"] = {**odd["userIdentity"], "type": kind}
+    write_trail_file(tmp_path, [_good("first.csv"), odd])
+    result = _scan(tmp_path)
+    assert result.skipped["unknown_identity"] == 1
+    assert _objects(result) == {"arn:aws:s3:::data/first.csv"}
+
+
 def test_record_that_is_not_an_object(tmp_path: Path) -> None:
     path = write_trail_file(tmp_path, [_good("first.csv"), "GetObject", None])
     result = _scan(tmp_path)

@@ -124,8 +124,9 @@ def relative_span(text: str) -> timedelta | None:
         return None
     try:
         return timedelta(**{_UNITS[found[2]]: int(found[1])})
-    except OverflowError:
-        raise UsageError(f"{text.strip()!r} is too long a span") from None
+    except (OverflowError, ValueError):  # (ValueError: more digits than int() reads)
+        shown = text.strip() if len(text.strip()) <= 40 else text.strip()[:40] + "..."
+        raise UsageError(f"{shown!r} is too long a span") from None
 
 
 def parse_moment(text: str, *, now: datetime, end_of_day: bool = False) -> datetime:

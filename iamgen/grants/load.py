@@ -40,11 +40,12 @@ def parse_document(value: Any, where: str) -> PolicyDocument:
             text = unquote(text)
         try:
             value = json.loads(text)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             try:
                 value = json.loads(unquote(text))
-            except json.JSONDecodeError as exc:
-                raise GrantsError(f"{where}: policy document is not JSON ({exc})") from None
+            except (ValueError, RecursionError) as exc:
+                raise GrantsError(f"{where}: policy document is not JSON ({_shown(exc)})"
+                                  ) from None
     try:
         return parse_policy(value)
     except InputError as exc:
@@ -228,8 +229,8 @@ def read_grants_files(paths: Sequence[Path]) -> GrantsFile:
                               "expected; is it compressed?)") from None
         try:
             loaded.append((path, json.loads(text)))
-        except json.JSONDecodeError as exc:
-            raise GrantsError(f"{path}: grants file is not JSON ({exc})") from None
+        except (ValueError, RecursionError) as exc:  # bad JSON, a 5,000-digit number, nesting
+            raise GrantsError(f"{path}: grants file is not JSON ({_shown(exc)})") from None
     if not loaded:
         raise GrantsError("no grants file given")
     details = [(p, d) for p, d in loaded if is_authorization_details(d)]
@@ -428,3 +429,9 @@ def find_live(client: Any, name: str) -> Principal:
     with _reading(f"role or user {bare}", "GetUser"):
         return Principal(str(client.get_user(UserName=bare)["User"]["Arn"]),
                          PrincipalKind.USER)
+
+
+def _shown(exc: Exception) -> str:
+    """Why JSON could not be read, in a few words (a RecursionError's own
+    text says nothing of JSON)."""
+    return "nested too deeply" if isinstance(exc, RecursionError) else str(exc)

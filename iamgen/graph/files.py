@@ -59,8 +59,9 @@ def from_json(text: str) -> AccessGraph:
     """Read a graph written by :func:`to_json`. Raises InputError on anything else."""
     try:
         document = json.loads(text)
-    except ValueError as exc:
-        raise InputError(f"graph file is not JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:
+        raise InputError("graph file is not JSON: " + (
+            "nested too deeply" if isinstance(exc, RecursionError) else str(exc))) from None
     if not isinstance(document, dict) or document.get("schema") != SCHEMA:
         raise InputError("not an iamgen access graph (no \"schema\": \"iamgen-access-graph\")")
     version = _check_version(document.get("schema_version"))
@@ -73,7 +74,7 @@ def from_json(text: str) -> AccessGraph:
             facts, example = ((edge["context"], edge["example_event_id"])
                               if version >= 3 else ([], ""))
             _add_loaded_edge(graph, edge, edge["conditions"], edge["regions"], facts, example)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:  # (Infinity as a count)
         raise InputError(f"graph file is damaged: {type(exc).__name__}: {exc}") from None
     return AccessGraph(graph, context=context)
 
@@ -119,7 +120,7 @@ def from_graphml(text: str) -> AccessGraph:
                                d["example_event_id"]) if version >= 3 else ([], ""))
             _add_loaded_edge(graph, {**d, "source": s, "target": t, "key": k},
                              conditions, regions, facts, example)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise InputError(f"graph file is damaged: {type(exc).__name__}: {exc}") from None
     return AccessGraph(graph, context=context)
 

@@ -30,6 +30,8 @@ def principal_of(record: Mapping[str, Any]) -> Principal | str:
     if not isinstance(identity, Mapping):
         return "missing_userIdentity"
     kind = identity.get("type")
+    if kind is not None and not isinstance(kind, str):  # a list or an object: no type
+        return "unknown_identity"
     if kind in _SERVICE_TYPES:
         return "service_call"
     if kind is None:
@@ -47,7 +49,12 @@ def principal_of(record: Mapping[str, Any]) -> Principal | str:
             partition = _partition_in(identity.get("arn"))
             return Principal(f"arn:{partition}:iam::{account}:root", PrincipalKind.ROOT)
         return "bad_identity_arn"
-    return f"unsupported_identity:{kind}"
+    return f"unsupported_identity:{kind[:_TYPE_SHOWN]}"
+
+
+# At most this much of an identity type iamgen does not know is shown (a
+# damaged record may hold megabytes there).
+_TYPE_SHOWN = 64
 
 
 def _issuer(identity: Mapping[str, Any]) -> Principal | str:

@@ -40,6 +40,7 @@ from ..sources.decode import (
     iter_text_records,
     json_decode,
     json_encode,
+    UNDECODABLE,
 )
 from .memo import Memo, Shape, ShapedMemo
 from .outcomes import (
@@ -76,7 +77,10 @@ class _Identity:
 
 
 class _GenericRecords:
-    """A file's records as the generic decoder gives them, decoded on first need."""
+    """A file's records as the generic decoder gives them, decoded on first
+    need: the whole file at once, else (a record holds what the generic
+    decoder refuses: a number out of its range, nesting too deep) one record
+    at a time, so only that record is bad (UNDECODABLE, when asked for)."""
 
     __slots__ = ("_records", "_text")
 
@@ -86,8 +90,23 @@ class _GenericRecords:
 
     def __call__(self, index: int) -> Any:
         if self._records is None:
-            self._records = json_decode(self._text)["Records"]
-        return self._records[index]
+            try:
+                self._records = json_decode(self._text)["Records"]
+            except UNDECODABLE:
+                self._records = [_decoded_or_error(raw) for raw in decode_delivery(self._text)
+                                 or ()]
+        record = self._records[index]
+        if isinstance(record, Exception):
+            raise record
+        return record
+
+
+def _decoded_or_error(raw: Any) -> Any:
+    """One record's JSON decoded, or what decoding it raised."""
+    try:
+        return json_decode(raw)
+    except UNDECODABLE as exc:
+        return exc
 
 
 def _decoded(raw: Any) -> Any:
@@ -233,8 +252,11 @@ class FastScanner:
             identity_key = bytes(identity_raw)
             ident = identities.young.get(identity_key)
             if ident is None:
-                ident = identities.get(identity_key) or self._identity(
-                    identity_key, partial(generic, index))
+                try:
+                    ident = identities.get(identity_key) or self._identity(
+                        identity_key, partial(generic, index))
+                except UNDECODABLE:  # the plain path says what is wrong with the record
+                    ident = None
                 if ident is None:
                     slow.append(index)
                     continue
@@ -297,7 +319,11 @@ class FastScanner:
                                   b"" if listed is UNSET else listed)))
                 resolved = resolutions.young.get(memo_key)
                 if resolved is None:
-                    resolved = resolutions.get(memo_key) or self._resolve(memo_key, rec)
+                    try:
+                        resolved = resolutions.get(memo_key) or self._resolve(memo_key, rec)
+                    except UNDECODABLE:  # a member the decoder refuses: the plain path says so
+                        slow.append(index)
+                        continue
                 error = rec.errorCode
                 # Absent (UNSET) and null are alike to every reader; one of
                 # them keeps outcomes plain values.
@@ -347,15 +373,27 @@ class FastScanner:
                         compact(seen_)
         result.events_read += len(records) - len(slow)
         for index in announcing:  # not counted, but what they started is evidence
-            record = generic(index)
+            try:
+                record = generic(index)
+            except UNDECODABLE:  # (counted as skipped already; it started nothing known)
+                continue
             announce_only(result, record["eventSource"], record["eventName"], record)
         for index, moment in signalling:
-            add_signals(result, generic(index), moment)
+            try:
+                add_signals(result, generic(index), moment)
+            except UNDECODABLE:  # counted already; no signal can be read from it
+                continue
         if spanning:
             self._spans = (low, high)
             filters = _Spanning(filters, self)  # type: ignore[assignment]
         for index in slow:
-            scan_record(result, location, index, generic(index), filters)
+            try:
+                record = generic(index)
+            except UNDECODABLE as exc:
+                result.events_read += 1
+                result.warn(location, index, "invalid_json", f"invalid JSON record ({exc})")
+                continue
+            scan_record(result, location, index, record, filters)
 
     def _identity(self, identity_key: bytes,
                   whole: Callable[[], dict[str, Any]]) -> _Identity | None:

@@ -27,6 +27,11 @@ except ImportError:  # pragma: no cover - depends on the install
 
 _decode = msgspec.json.decode
 json_decode = msgspec.json.decode
+
+# What decoding JSON raises for text that holds no value it can give: bad
+# syntax, a number out of range (a ValidationError, a DecodeError too), or
+# nesting deeper than the decoder recurses.
+UNDECODABLE: tuple[type[Exception], ...] = (msgspec.DecodeError, RecursionError)
 json_encode = msgspec.json.encode
 
 
@@ -67,7 +72,7 @@ def iter_text_records(text: bytes) -> Iterator[tuple[int, Any] | BadInput]:
         return
     try:
         document = _decode(text)
-    except msgspec.DecodeError as exc:
+    except UNDECODABLE as exc:
         if _looks_like_json_lines(stripped):
             yield from _json_lines(text)
         else:
@@ -82,7 +87,7 @@ def _looks_like_json_lines(text: bytes) -> bool:
         return False
     try:
         return isinstance(_decode(first), dict)
-    except msgspec.DecodeError:
+    except UNDECODABLE:
         return False
 
 
@@ -110,7 +115,7 @@ def _lookup_events(events: list[Any]) -> Iterator[tuple[int, Any] | BadInput]:
             continue
         try:
             yield index, _decode(raw)
-        except msgspec.DecodeError as exc:
+        except UNDECODABLE as exc:
             yield BadInput("invalid_json", f"CloudTrailEvent is not valid JSON ({exc})", index)
 
 
@@ -122,13 +127,13 @@ def _json_lines(text: bytes) -> Iterator[tuple[int, Any] | BadInput]:
         index += 1
         try:
             record = _decode(line)
-        except msgspec.DecodeError as exc:
+        except UNDECODABLE as exc:
             yield BadInput("invalid_json", f"invalid JSON line ({exc})", index)
             continue
         if isinstance(record, dict) and isinstance(record.get("CloudTrailEvent"), str):
             try:
                 record = _decode(record["CloudTrailEvent"])
-            except msgspec.DecodeError as exc:
+            except UNDECODABLE as exc:
                 yield BadInput("invalid_json", f"CloudTrailEvent is not valid JSON ({exc})", index)
                 continue
         yield index, record
@@ -193,7 +198,7 @@ def decode_delivery_typed(text: bytes) -> list[DeliveredRecord] | None:
     when any record does not fit (see :func:`decode_delivery`)."""
     try:
         return _typed_delivery_decoder.decode(text).Records
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except UNDECODABLE:
         return None
 
 
@@ -203,7 +208,7 @@ def decode_delivery(text: bytes) -> list[Raw] | None:
     to handle and report."""
     try:
         return _delivery_decoder.decode(text).Records
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except UNDECODABLE:
         return None
 
 
@@ -211,7 +216,7 @@ def decode_typed(raw: Raw) -> DeliveredRecord | None:
     """One record, typed; None when it has an unknown field or an odd type."""
     try:
         return _record_decoder.decode(raw)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except UNDECODABLE:
         return None
 
 
@@ -224,7 +229,7 @@ def decode_json_lines_typed(text: bytes) -> tuple[list[DeliveredRecord], list[by
         return None
     try:
         _decode(text)
-    except msgspec.DecodeError:
+    except UNDECODABLE:
         pass
     else:
         return None  # one JSON document, not lines
@@ -233,6 +238,6 @@ def decode_json_lines_typed(text: bytes) -> tuple[list[DeliveredRecord], list[by
     for line in lines:
         try:
             records.append(_record_decoder.decode(line))
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except UNDECODABLE:
             return None
     return records, lines
