@@ -136,3 +136,17 @@ def render_policy_json(doc: PolicyDocument) -> str:
 def policy_size(doc: PolicyDocument) -> int:
     """Characters IAM counts toward the size limit (JSON without whitespace)."""
     return len(json.dumps(policy_to_dict(doc), separators=(",", ":"), ensure_ascii=False))
+
+
+def lone_surrogate_in(text: str, value: Any) -> bool:
+    """Whether ``value``, read from the JSON ``text`` by the standard library,
+    holds a lone UTF-16 surrogate (an escape such as ``\\ud800`` with no pair):
+    text no output can be written in. Only text holding such an escape is
+    looked through."""
+    if "\\ud" not in text.lower():
+        return False
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False

@@ -177,3 +177,22 @@ def test_a_grants_file_no_json_reader_reads_is_a_grants_error(tmp_path: Path, bo
     path.write_text(body)
     with pytest.raises(GrantsError, match=f"{path}: grants file is not JSON"):
         read_grants_files([path])
+
+
+def test_a_lone_surrogate_in_a_grants_file_is_a_grants_error(tmp_path: Path) -> None:
+    """Text no output can be written in (the report would fail half-written)."""
+    path = tmp_path / "grants.json"
+    path.write_text('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", '
+                    '"Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/\\ud800"}]}')
+    with pytest.raises(GrantsError, match="lone UTF-16 surrogate"):
+        read_grants_files([path])
+    paired = tmp_path / "paired.json"  # a pair is one character: read as any other
+    paired.write_text(path.read_text().replace("\\ud800", "\\ud83d\\ude00"))
+    read_grants_files([paired])
+
+
+def test_a_lone_surrogate_in_an_encoded_policy_document_is_a_grants_error() -> None:
+    encoded = quote('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", '
+                    '"Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/\\ud800"}]}')
+    with pytest.raises(GrantsError, match="role X: policy document holds .* lone UTF-16"):
+        parse_document(encoded, "role X")

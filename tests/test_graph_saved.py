@@ -112,13 +112,16 @@ def test_a_time_past_the_years_a_date_holds_is_a_bad_graph_file(tmp_path: Path,
     assert str(bad) in result.stderr and "outside the years a date holds" in result.stderr
 
 
-@pytest.mark.parametrize("damage", ["infinite count", "nested too deeply"])
+@pytest.mark.parametrize("damage", ["infinite count", "nested too deeply", "lone surrogate"])
 def test_a_graph_file_no_reader_reads_is_one_error_line(tmp_path: Path, damage: str) -> None:
     document = json.loads(to_json(build_graph(SAMPLE)))
     bad = tmp_path / "bad.json"
     if damage == "infinite count":
         document["edges"][0]["count"] = float("inf")  # written as Infinity
         bad.write_text(json.dumps(document), encoding="utf-8")
+    elif damage == "lone surrogate":
+        document["edges"][0]["resource"] = "arn:aws:s3:::b/\ud800"
+        bad.write_text(json.dumps(document), encoding="utf-8")  # (as an escape: ASCII)
     else:
         bad.write_text("[" * 100000, encoding="utf-8")
     result = CliRunner().invoke(build_app(), ["who", "*", "--graph", str(bad)])

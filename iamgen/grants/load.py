@@ -22,7 +22,7 @@ from urllib.parse import unquote
 
 from ..errors import GrantsError, InputError
 from ..model import PolicyDocument, Principal, PrincipalKind, is_access_denied
-from ..policy import parse_policy
+from ..policy import lone_surrogate_in, parse_policy
 from .model import GrantedPolicy, Grants, PolicyKind
 
 # --- documents ---------------------------------------------------------------
@@ -46,6 +46,9 @@ def parse_document(value: Any, where: str) -> PolicyDocument:
             except (ValueError, RecursionError) as exc:
                 raise GrantsError(f"{where}: policy document is not JSON ({_shown(exc)})"
                                   ) from None
+        if lone_surrogate_in(text, value) or lone_surrogate_in(unquote(text), value):
+            raise GrantsError(f"{where}: policy document holds a \\u escape that is no "
+                              "character (a lone UTF-16 surrogate)")
     try:
         return parse_policy(value)
     except InputError as exc:
@@ -228,9 +231,13 @@ def read_grants_files(paths: Sequence[Path]) -> GrantsFile:
             raise GrantsError(f"{path}: grants file is not UTF-8 text (a JSON document is "
                               "expected; is it compressed?)") from None
         try:
-            loaded.append((path, json.loads(text)))
+            document = json.loads(text)
         except (ValueError, RecursionError) as exc:  # bad JSON, a 5,000-digit number, nesting
             raise GrantsError(f"{path}: grants file is not JSON ({_shown(exc)})") from None
+        if lone_surrogate_in(text, document):
+            raise GrantsError(f"{path}: grants file holds a \\u escape that is no character "
+                              "(a lone UTF-16 surrogate)")
+        loaded.append((path, document))
     if not loaded:
         raise GrantsError("no grants file given")
     details = [(p, d) for p, d in loaded if is_authorization_details(d)]

@@ -13,6 +13,7 @@ from xml.etree.ElementTree import ParseError
 from ..errors import InputError
 from ..mapping.signals import Signal
 from ..model import Evidence, PrincipalKind
+from ..policy import lone_surrogate_in
 from .access import AccessGraph, TrailContext
 from .schema import (
     ALLOWED,
@@ -62,6 +63,9 @@ def from_json(text: str) -> AccessGraph:
     except (ValueError, RecursionError) as exc:
         raise InputError("graph file is not JSON: " + (
             "nested too deeply" if isinstance(exc, RecursionError) else str(exc))) from None
+    if lone_surrogate_in(text, document):
+        raise InputError("graph file is damaged: a \\u escape that is no character "
+                         "(a lone UTF-16 surrogate)")
     if not isinstance(document, dict) or document.get("schema") != SCHEMA:
         raise InputError("not an iamgen access graph (no \"schema\": \"iamgen-access-graph\")")
     version = _check_version(document.get("schema_version"))
