@@ -101,6 +101,22 @@ def test_undefined_variable_in_template_is_a_usage_error(tmp_path: Path) -> None
         render_policies("deploy-pipeline", (DOC,), PROVENANCE, "cloudformation", custom)
 
 
+@pytest.mark.parametrize(("body", "message"), [
+    (b"{{ 1 / 0 }}\n", "ZeroDivisionError"),
+    (b"{{ none + 1 }}\n", "TypeError"),
+    (b"{{ [].pop() }}\n", "IndexError"),
+    (b"{% include 'policy.tf.j2' %}\n", "RecursionError"),
+    (b"\xff\xfe not utf-8\n", "not UTF-8 text"),
+])
+def test_a_template_that_fails_while_rendering_is_a_usage_error(
+        tmp_path: Path, body: bytes, message: str) -> None:
+    custom = tmp_path / "tpl"
+    custom.mkdir()
+    (custom / "policy.tf.j2").write_bytes(body)
+    with pytest.raises(UsageError, match=f"template policy.tf.j2.*{message}"):
+        render_policies("deploy-pipeline", (DOC,), PROVENANCE, "terraform", custom)
+
+
 def test_unknown_format_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="json, terraform, cloudformation"):
         render_policies("deploy-pipeline", (DOC,), PROVENANCE, "pulumi")

@@ -64,4 +64,19 @@ def render_template(env: jinja2.Environment, name: str, context: dict[str, Any])
         raise UsageError(f"template {where} line {exc.lineno}: {exc.message}") from None
     except jinja2.TemplateError as exc:
         raise UsageError(f"template {name}: {exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"template {name}: not UTF-8 text") from None
+    except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError,
+            RecursionError) as exc:
+        if not _has_own_templates(env):  # the shipped templates failed: a bug, said as one
+            raise
+        raise UsageError(f"template {name} (or one it includes) failed: "
+                         f"{type(exc).__name__}: {exc}") from None
     return text.rstrip("\n") + "\n"
+
+
+def _has_own_templates(env: jinja2.Environment) -> bool:
+    """Whether ``env`` reads a user's ``--templates`` folder first."""
+    loader = env.loader
+    return isinstance(loader, jinja2.ChoiceLoader) and any(
+        isinstance(part, jinja2.FileSystemLoader) for part in loader.loaders)
