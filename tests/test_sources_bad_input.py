@@ -243,3 +243,20 @@ def test_a_folder_that_cannot_be_listed_is_counted(tmp_path: Path,
     result = _scan(tmp_path)
     assert result.files_skipped == {"unlistable_folder": 1}
     assert _objects(result) == {"arn:aws:s3:::data/a.csv"}
+
+
+@pytest.mark.parametrize("shape", ["delivery", "lines", "delivery-gz"])
+def test_a_byte_order_mark_before_the_json_is_read_past(tmp_path: Path, shape: str) -> None:
+    """Some Windows tools start UTF-8 text with a byte order mark (JSON has
+    none): the file is read as without it, not skipped as invalid JSON."""
+    records = [json.dumps(_good("first.csv")), json.dumps(_good("third.csv"))]
+    text = ('{"Records": [' + ", ".join(records) + "]}" if shape.startswith("delivery")
+            else "\n".join(records) + "\n").encode()
+    data = b"\xef\xbb\xbf" + text
+    path = _bad_path(tmp_path, ".jsonl" if shape == "lines" else ".json")
+    if shape.endswith("gz"):
+        data, path = gzip.compress(data, mtime=0), path.with_name(path.name + ".gz")
+    path.write_bytes(data)
+    result = _scan(tmp_path)
+    assert not result.warnings
+    assert _objects(result) == {"arn:aws:s3:::data/first.csv", "arn:aws:s3:::data/third.csv"}

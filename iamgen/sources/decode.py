@@ -45,13 +45,18 @@ class BadInput:
 
 
 def decompress(data: bytes) -> bytes:
-    """Gunzip when the bytes are gzip; otherwise return them unchanged.
+    """Gunzip when the bytes are gzip; otherwise return them unchanged, but
+    for a leading UTF-8 byte order mark (some Windows tools write one; JSON
+    text has none), which is dropped.
 
     Raises ``EOFError``/``OSError``/``zlib.error`` for a damaged gzip stream.
     """
     if data[:2] == b"\x1f\x8b":
-        return _gzip.decompress(data)
-    return data
+        data = _gzip.decompress(data)
+    return data[3:] if data[:3] == _BOM else data
+
+
+_BOM = b"\xef\xbb\xbf"
 
 
 def iter_records(data: bytes) -> Iterator[tuple[int, Any] | BadInput]:
