@@ -139,19 +139,24 @@ def _three(tmp_path: Path, odd: str, shape: str) -> Path:
     return path
 
 
+@pytest.mark.parametrize("first", [True, False])
 @pytest.mark.parametrize("value", ["1e999", "9" * 5000])
 @pytest.mark.parametrize("shape", ["delivery", "lines"])
-def test_a_number_no_decoder_reads_skips_its_record_alone(
-        tmp_path: Path, value: str, shape: str) -> None:
-    """A number out of the decoders' range in the request of one record:
-    that record is warned about and counted; the others are read (the run
-    failed before)."""
-    path = _three(tmp_path, _with_odd_member(value, "requestParameters"), shape)
+def test_a_number_out_of_msgspecs_range_reads_as_any_other_in_any_order(
+        tmp_path: Path, value: str, shape: str, first: bool) -> None:
+    """A number msgspec cannot hold (as the standard library and DuckDB read
+    it: infinity, a float) in one record's request: the record is read like
+    any other, whether a like record came before it (the memo holds its
+    resolution, the odd member never decoded) or not."""
+    odd = _with_odd_member(value, "requestParameters").replace("odd.csv", "a.csv")
+    like = json.dumps(_good("a.csv")).replace('"key": "a.csv"', '"key": "a.csv", "n": 1', 1)
+    records = [odd, like] if first else [like, odd]
+    path = _bad_path(tmp_path, ".json" if shape == "delivery" else ".jsonl")
+    path.write_text('{"Records": [' + ", ".join(records) + "]}" if shape == "delivery"
+                    else "\n".join(records) + "\n")
     result = _scan(tmp_path)
-    (line,) = result.sorted_warnings()
-    assert line.startswith(f"warning: {path}: record 1: invalid JSON")
-    assert result.skipped["invalid_json"] == 1
-    assert _objects(result) == {"arn:aws:s3:::data/first.csv", "arn:aws:s3:::data/third.csv"}
+    assert not result.warnings and result.events_used == 2
+    assert _objects(result) == {"arn:aws:s3:::data/a.csv"}
 
 
 @pytest.mark.parametrize("value", ["1e999", "9" * 5000, "[" * 3000 + "]" * 3000])
@@ -260,3 +265,18 @@ def test_a_byte_order_mark_before_the_json_is_read_past(tmp_path: Path, shape: s
     result = _scan(tmp_path)
     assert not result.warnings
     assert _objects(result) == {"arn:aws:s3:::data/first.csv", "arn:aws:s3:::data/third.csv"}
+
+
+def test_records_no_decoder_can_tell_apart_are_each_undecodable() -> None:
+    """The generic records of a file the typed decoder read but nothing else
+    can split (nesting as deep as the stack allows, reached from deeper in
+    it): asking for any record raises what decoding raised, never an
+    IndexError."""
+    from iamgen.scanning.fast import _GenericRecords
+    from iamgen.sources.decode import UNDECODABLE
+
+    deep = b'{"Records": [' + b"[" * 100000 + b"]" * 100000 + b"]}"
+    records = _GenericRecords(deep)
+    for index in (0, 3):
+        with pytest.raises(UNDECODABLE):
+            records(index)

@@ -757,6 +757,33 @@ def test_results_another_run_replaced_meanwhile_are_taken_as_their_replacements(
         assert members and members <= {r.id for r in opened.results()}  # kept: the new ids
 
 
+def test_a_result_of_a_file_changed_meanwhile_is_no_replacement(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another run read a file again because it changed, while this run read
+    the store: its new result is of another version of the file, so this
+    run, which listed the old one, fails with run again."""
+    path = tmp_path / "store.db"
+    files = TWO_DAYS[:3]
+    stored(path, files)
+    with sqlite3.connect(path) as connection:
+        connection.execute("DELETE FROM aggregates")
+    connection.close()
+
+    def changed(connection: sqlite3.Connection) -> None:
+        unit, way, filters, *rest = connection.execute(
+            "SELECT unit, way, filters, rules, events, outcomes, size, data FROM results "
+            "ORDER BY id LIMIT 1").fetchone()
+        connection.execute("UPDATE units SET version = 'another' WHERE id = ?", (unit,))
+        connection.execute("DELETE FROM results WHERE unit = ?", (unit,))
+        connection.execute("INSERT INTO results (unit, way, filters, rules, events, outcomes, "
+                           "size, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           (unit, way, filters, *rest))
+
+    _replacing_meanwhile(monkeypatch, path, changed)
+    with pytest.raises(InputError, match="another run replaced results .* run again"):
+        stored(path, files)
+
+
 def test_results_another_run_dropped_meanwhile_are_an_error(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Results gone with nothing that serves in their place (a prune, a
@@ -925,7 +952,7 @@ def test_the_helper_leaves_a_block_to_this_process_when_it_holds_a_day_of_it(
     receiver, sender = multiprocessing.Pipe(duplex=False)
     unused, _ = multiprocessing.Pipe(duplex=False)  # the helper closes its copy of the read end
     read._merge_days(path, rules, [(day, by_day[day]) for day in block], date(2026, 11, 8),
-                     {block[1]} if held else set(), {}, unused, sender)
+                     {block[1]} if held else set(), read._Seen({}, {}), unused, sender)
     kind, merged = receiver.recv()
     assert kind == "done"
     days = sorted(len(held_days) for held_days, _, _ in merged)

@@ -15,6 +15,7 @@ with events. Any record the fast path cannot vouch for goes through
 from __future__ import annotations
 
 import zlib
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import partial
@@ -30,6 +31,7 @@ from ..mapping.resolve import resolve_call
 from ..mapping.signals import signal_event_names
 from ..model import Filters, Principal, Resolution
 from ..sources.decode import (
+    UNDECODABLE,
     BadInput,
     DeliveredRecord,
     decode_delivery,
@@ -40,7 +42,6 @@ from ..sources.decode import (
     iter_text_records,
     json_decode,
     json_encode,
-    UNDECODABLE,
 )
 from .memo import Memo, Shape, ShapedMemo
 from .outcomes import (
@@ -86,15 +87,17 @@ class _GenericRecords:
 
     def __init__(self, text: bytes) -> None:
         self._text = text
-        self._records: list[Any] | None = None
+        self._records: list[Any] | dict[int, Any] | None = None
 
     def __call__(self, index: int) -> Any:
         if self._records is None:
             try:
                 self._records = json_decode(self._text)["Records"]
-            except UNDECODABLE:
-                self._records = [_decoded_or_error(raw) for raw in decode_delivery(self._text)
-                                 or ()]
+            except UNDECODABLE as exc:
+                raws = decode_delivery(self._text)
+                # (None: nesting too deep to tell its records apart here: each is bad)
+                self._records = (defaultdict(lambda failure=exc: failure) if raws is None
+                                 else [_decoded_or_error(raw) for raw in raws])
         record = self._records[index]
         if isinstance(record, Exception):
             raise record
@@ -322,6 +325,8 @@ class FastScanner:
                     try:
                         resolved = resolutions.get(memo_key) or self._resolve(memo_key, rec)
                     except UNDECODABLE:  # a member the decoder refuses: the plain path says so
+                        if signalling and signalling[-1][0] == index:
+                            signalling.pop()  # (the plain path adds its signals)
                         slow.append(index)
                         continue
                 error = rec.errorCode

@@ -12,6 +12,7 @@ by :mod:`iamgen.scanning.scan` with the generic decoder as its fallback.
 
 from __future__ import annotations
 
+import json
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,14 +26,36 @@ try:  # python-isal inflates gzip faster than zlib (about 1.5x here); optional.
 except ImportError:  # pragma: no cover - depends on the install
     import gzip as _gzip  # type: ignore[no-redef]
 
-_decode = msgspec.json.decode
-json_decode = msgspec.json.decode
+_msgspec_decode = msgspec.json.decode
 
 # What decoding JSON raises for text that holds no value it can give: bad
-# syntax, a number out of range (a ValidationError, a DecodeError too), or
-# nesting deeper than the decoder recurses.
+# syntax, or nesting deeper than the decoder recurses.
 UNDECODABLE: tuple[type[Exception], ...] = (msgspec.DecodeError, RecursionError)
 json_encode = msgspec.json.encode
+
+
+def json_decode(text: bytes | str | Raw) -> Any:
+    """JSON text as msgspec decodes it; one holding a number out of msgspec's
+    range (``1e999``, an integer of thousands of digits) as the standard
+    library reads it instead (infinity, a float), so a record holding one
+    reads alike whichever path or memo reads it (and as DuckDB reads it).
+    Raises one of :data:`UNDECODABLE` for text that is no JSON."""
+    try:
+        return _msgspec_decode(text)
+    except msgspec.ValidationError:  # out of range: the only way valid JSON fails here
+        try:
+            return json.loads(bytes(text) if isinstance(text, Raw) else text,
+                              parse_int=_int_or_float)
+        except ValueError as exc:
+            raise msgspec.DecodeError(str(exc)) from None
+
+
+def _int_or_float(digits: str) -> int | float:
+    """An integer as JSON writes it; one of more digits than ``int()`` reads, a float."""
+    return int(digits) if len(digits) < 4000 else float(digits)
+
+
+_decode = json_decode
 
 
 @dataclass(frozen=True, slots=True)

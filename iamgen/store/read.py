@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import partial
@@ -127,7 +127,7 @@ class _Survey:
     days: dict[int, date | None]  # each result taken: the day its file starts on
     missing: int  # files the store holds that are gone from the source
     stale: tuple[Rules, ...]  # the rules of the results read again as stale
-    seen: dict[int, ResultRow]  # the results taken, as the survey saw them
+    seen: _Seen  # the results taken, as the survey saw them
 
     @property
     def pieces(self) -> int:
@@ -173,8 +173,19 @@ def _survey(path: Path, source: RecordSource, files: list[TrailFile], filters: F
     unit_of = {kept.id: kept.unit for kept in results}
     days = {taken: _day(spans[unit_of[taken]]) for taken in plan.stored}
     wanted = set(plan.stored)
-    seen = {kept.id: kept for kept in results if kept.id in wanted}
+    taken = {kept.id: kept for kept in results if kept.id in wanted}
+    versions = {unit.id: unit.version for unit in units}
+    seen = _Seen(taken, {kept.unit: versions[kept.unit] for kept in taken.values()})
     return _Survey(rules_id, keys, plan, keep_contexts, cover, days, len(missing), stale, seen)
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """The results a run takes, and their files' versions, as its survey saw
+    them (another run may replace them while this one reads)."""
+
+    results: dict[int, ResultRow]
+    versions: dict[int, str]  # by unit id
 
 
 def _load_held(path: Path, survey: _Survey, helper: bool, loaded: list[ScanResult]) -> None:
@@ -249,7 +260,7 @@ def _day(span: tuple[datetime, datetime] | None) -> date | None:
 
 def _load(store: Store, aggregates: list[AggregateRow], by_day: dict[date | None, list[int]],
           days: dict[int, date | None], rules: int, latest: date | None,
-          merger: _DayMerger, seen: Mapping[int, ResultRow]) -> ScanResult:
+          merger: _DayMerger, seen: _Seen) -> ScanResult:
     """The aggregates and single results (``by_day``: by the day their file
     starts on, ``days``) named, merged (usages pending, in order), with the
     days ``merger`` merges. Each day's single results are kept merged for the
@@ -290,12 +301,13 @@ def _load(store: Store, aggregates: list[AggregateRow], by_day: dict[date | None
 
 
 def _add_results(store: Store, members: list[int], into: ScanResult,
-                 seen: Mapping[int, ResultRow]) -> list[int]:
+                 seen: _Seen) -> list[int]:
     """Add the single results ``members`` to ``into``; the ids added.
     One another run replaced since this run saw it (``seen``) by a result
-    that serves this run as well is added in its place (:func:`replacements`:
-    a rebuild, a run that kept the request context); one replaced otherwise
-    (its file changed or was pruned) is an error: run again."""
+    of the same version of its file that serves this run as well is added in
+    its place (:func:`replacements`: a rebuild, a run that kept the request
+    context); one replaced otherwise (its file changed or was pruned) is an
+    error: run again."""
     data = dict(store.result_data(members))
     ids = list(members)
     taken: dict[int, ResultRow] = {}  # replacements taken (each may be replaced in turn)
@@ -304,8 +316,11 @@ def _add_results(store: Store, members: list[int], into: ScanResult,
         if not missing:
             break
         found = replacements(store.results(),
-                             [taken[member] if member in taken else seen[member]
+                             [taken[member] if member in taken else seen.results[member]
                               for member in missing])
+        versions = {unit.id: unit.version for unit in store.units()}
+        found = {old: new for old, new in found.items()  # not of a file changed meanwhile
+                 if versions.get(new.unit) == seen.versions.get(new.unit)}
         if len(found) < len(missing):
             break
         taken.update((row.id, row) for row in found.values())
@@ -344,7 +359,7 @@ def replacements(now: Iterable[ResultRow], replaced: Iterable[ResultRow]
 
 
 def _merged_day(store: Store, rules: int, day: date, members: list[int],
-                seen: Mapping[int, ResultRow]) -> _Piece:
+                seen: _Seen) -> _Piece:
     """One day's single results merged, as rows and as bytes (kept as an
     aggregate when there are a few)."""
     loose = ScanResult()
@@ -401,7 +416,7 @@ class _DayMerger:
     and sends their rows back; with no days, nothing is started."""
 
     def __init__(self, path: Path, rules: int, days: list[tuple[date, list[int]]],
-                 latest: date | None, held: set[date], seen: Mapping[int, ResultRow]) -> None:
+                 latest: date | None, held: set[date], seen: _Seen) -> None:
         self.days = days
         self._path = path
         self._process: Any = None
@@ -454,7 +469,7 @@ class _DayMerger:
 
 
 def _merge_days(path: Path, rules: int, days: list[tuple[date, list[int]]],
-                latest: date | None, held: set[date], seen: Mapping[int, ResultRow],
+                latest: date | None, held: set[date], seen: _Seen,
                 receiver: Any, sender: Any) -> None:
     """The helper process of :class:`_DayMerger`: its days merged, then rolled
     up, sent as (days, members, bytes)."""
