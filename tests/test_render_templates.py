@@ -113,7 +113,7 @@ def test_a_template_that_fails_while_rendering_is_a_usage_error(
     custom = tmp_path / "tpl"
     custom.mkdir()
     (custom / "policy.tf.j2").write_bytes(body)
-    with pytest.raises(UsageError, match=f"template policy.tf.j2.*{message}"):
+    with pytest.raises(UsageError, match=f"policy.tf.j2.*{message}"):
         render_policies("deploy-pipeline", (DOC,), PROVENANCE, "terraform", custom)
 
 

@@ -1271,6 +1271,9 @@ def test_a_device_or_a_directory_path_is_not_a_store(tmp_path: Path) -> None:
     assert not Path(os.devnull + "-journal").exists()
     with pytest.raises(InputError, match="a directory's path"):
         Store.open(str(tmp_path / "newdir") + "/")
+    with pytest.raises(InputError, match="a directory's path"):  # as the command line gives it
+        read.read_with_store(str(tmp_path / "newdir") + "/", LocalSource(tuple(TWO_DAYS[:1])),
+                             Filters())
     assert list(tmp_path.iterdir()) == []
 
 

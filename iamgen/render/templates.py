@@ -54,9 +54,13 @@ def template_environment(templates_dir: Path | None = None) -> jinja2.Environmen
 
 
 def render_template(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
-    """Render template ``name``; a missing or broken template is a UsageError."""
+    """Render template ``name``; a missing or broken template is a UsageError,
+    and so is one of the user's (``--templates``) that fails while rendering
+    (a shipped one that fails is a bug, and raises as one)."""
+    template = None
     try:
-        text = env.get_template(name).render(context)
+        template = env.get_template(name)
+        text = template.render(context)
     except jinja2.TemplateNotFound:
         raise UsageError(f"template {name} not found") from None
     except jinja2.TemplateSyntaxError as exc:
@@ -68,15 +72,8 @@ def render_template(env: jinja2.Environment, name: str, context: dict[str, Any])
         raise UsageError(f"template {name}: not UTF-8 text") from None
     except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError,
             RecursionError) as exc:
-        if not _has_own_templates(env):  # the shipped templates failed: a bug, said as one
+        if template is None or template.filename is None:  # a shipped one: a bug
             raise
-        raise UsageError(f"template {name} (or one it includes) failed: "
+        raise UsageError(f"template {template.filename} failed: "
                          f"{type(exc).__name__}: {exc}") from None
     return text.rstrip("\n") + "\n"
-
-
-def _has_own_templates(env: jinja2.Environment) -> bool:
-    """Whether ``env`` reads a user's ``--templates`` folder first."""
-    loader = env.loader
-    return isinstance(loader, jinja2.ChoiceLoader) and any(
-        isinstance(part, jinja2.FileSystemLoader) for part in loader.loaders)

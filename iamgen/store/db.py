@@ -178,9 +178,7 @@ class Store:
         """Open the store at ``path``, made empty there when missing and
         ``create``. InputError when it cannot be opened, is not a store, or
         was written by a newer iamgen."""
-        if isinstance(path, str) and path.endswith(("/", os.sep)):  # Path() drops the slash
-            raise InputError(f"{path}: not an iamgen store (a directory's path)")
-        path = Path(path)
+        path = store_path(path)
         busy_seconds = BUSY_SECONDS if busy_seconds is None else busy_seconds
         if path.is_dir():
             raise InputError(f"{path}: not an iamgen store (a directory)")
@@ -201,10 +199,13 @@ class Store:
         try:
             with store._errors():
                 store._check_or_create(busy_seconds, create)
+        except InputError as exc:
+            connection.close()
+            if made and "busy" not in str(exc):  # (busy: another run may be making it)
+                _remove_unmade(path)
+            raise
         except BaseException:
             connection.close()
-            if made:
-                _remove_unmade(path)
             raise
         return store
 
@@ -513,6 +514,14 @@ class Store:
         ):
             out[name] = int(self._query(sql)[0][0])
         return out
+
+
+def store_path(path: str | Path) -> Path:
+    """``path`` as a Path; InputError when it is text ending in a slash (a
+    folder's path, which Path() would make a file's)."""
+    if isinstance(path, str) and path.endswith(("/", os.sep)):
+        raise InputError(f"{path}: not an iamgen store (a directory's path)")
+    return Path(path)
 
 
 def _remove_unmade(path: Path) -> None:

@@ -32,7 +32,7 @@ from ..scanning.units import UnitJob, UnitsRead, Way, scan_units
 from ..sources.base import RecordSource, TrailFile, VersionedSource
 from ..sources.lookup import LookupSource
 from .codec import CodecError, damaged_store, decode, decode_unit, encode, encode_unit
-from .db import AggregateRow, PendingResult, ResultRow, Store
+from .db import AggregateRow, PendingResult, ResultRow, Store, store_path
 from .plan import (
     BLOCK_DAYS,
     Cover,
@@ -86,7 +86,7 @@ def read_with_store(path: str | Path, source: RecordSource, filters: Filters, wo
     unless the store keeps it (some run on it needed it; LookupEvents days,
     always): such a store reads every file with it, and a run that needs it
     reads again, once, each file kept without it."""
-    path = Path(path)
+    path = store_path(path)
     files = source.files(filters)
     skipped = source.skipped()
     survey = _survey(path, source, files, filters, contexts)
