@@ -56,6 +56,7 @@ from datetime import datetime
 from .arn import unescape
 from .grants.evaluate import Decision, Request, evaluate
 from .model import Permission, PolicyDocument, Principal, Usage
+from .policy import json_problem
 from .synth.harden import ConditionSpec, families, hardening_keys, request_contexts
 
 MAX_EXAMPLES = 5
@@ -413,8 +414,7 @@ def parse_probes(text: str) -> tuple[tuple[Probe, ...], tuple[BadLine, ...]]:
             bad.append(BadLine(number, f"not JSON ({exc.msg} at column {exc.colno})"))
             continue
         except (ValueError, RecursionError) as exc:  # a 5,000-digit number, deep nesting
-            bad.append(BadLine(number, "not JSON (nested too deeply)"
-                               if isinstance(exc, RecursionError) else f"not JSON ({exc})"))
+            bad.append(BadLine(number, f"not JSON ({json_problem(exc)})"))
             continue
         if not isinstance(raw, dict):
             bad.append(BadLine(number, "not a JSON object"))

@@ -78,7 +78,7 @@ def parse_policy(raw: Any) -> PolicyDocument:
         try:
             raw = json.loads(raw)
         except (ValueError, RecursionError) as exc:  # bad JSON, a huge number, deep nesting
-            raise InputError(f"policy is not valid JSON: {exc}") from None
+            raise InputError(f"policy is not valid JSON: {json_problem(exc)}") from None
     if not isinstance(raw, Mapping) or "Statement" not in raw:
         raise InputError("a policy document must be an object with a Statement")
     statements = raw["Statement"]
@@ -136,6 +136,12 @@ def render_policy_json(doc: PolicyDocument) -> str:
 def policy_size(doc: PolicyDocument) -> int:
     """Characters IAM counts toward the size limit (JSON without whitespace)."""
     return len(json.dumps(policy_to_dict(doc), separators=(",", ":"), ensure_ascii=False))
+
+
+def json_problem(exc: Exception) -> str:
+    """Why the standard library could not read JSON a user gave, in a few
+    words (a RecursionError's own text says nothing of JSON)."""
+    return "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
 
 
 def lone_surrogate_in(text: str, value: Any) -> bool:

@@ -22,7 +22,7 @@ from urllib.parse import unquote
 
 from ..errors import GrantsError, InputError
 from ..model import PolicyDocument, Principal, PrincipalKind, is_access_denied
-from ..policy import lone_surrogate_in, parse_policy
+from ..policy import json_problem, lone_surrogate_in, parse_policy
 from .model import GrantedPolicy, Grants, PolicyKind
 
 # --- documents ---------------------------------------------------------------
@@ -44,7 +44,7 @@ def parse_document(value: Any, where: str) -> PolicyDocument:
             try:
                 value = json.loads(unquote(text))
             except (ValueError, RecursionError) as exc:
-                raise GrantsError(f"{where}: policy document is not JSON ({_shown(exc)})"
+                raise GrantsError(f"{where}: policy document is not JSON ({json_problem(exc)})"
                                   ) from None
         if lone_surrogate_in(text, value) or lone_surrogate_in(unquote(text), value):
             raise GrantsError(f"{where}: policy document holds a \\u escape that is no "
@@ -233,7 +233,7 @@ def read_grants_files(paths: Sequence[Path]) -> GrantsFile:
         try:
             document = json.loads(text)
         except (ValueError, RecursionError) as exc:  # bad JSON, a 5,000-digit number, nesting
-            raise GrantsError(f"{path}: grants file is not JSON ({_shown(exc)})") from None
+            raise GrantsError(f"{path}: grants file is not JSON ({json_problem(exc)})") from None
         if lone_surrogate_in(text, document):
             raise GrantsError(f"{path}: grants file holds a \\u escape that is no character "
                               "(a lone UTF-16 surrogate)")
@@ -436,9 +436,3 @@ def find_live(client: Any, name: str) -> Principal:
     with _reading(f"role or user {bare}", "GetUser"):
         return Principal(str(client.get_user(UserName=bare)["User"]["Arn"]),
                          PrincipalKind.USER)
-
-
-def _shown(exc: Exception) -> str:
-    """Why JSON could not be read, in a few words (a RecursionError's own
-    text says nothing of JSON)."""
-    return "nested too deeply" if isinstance(exc, RecursionError) else str(exc)

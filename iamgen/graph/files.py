@@ -13,7 +13,7 @@ from xml.etree.ElementTree import ParseError
 from ..errors import InputError
 from ..mapping.signals import Signal
 from ..model import Evidence, PrincipalKind
-from ..policy import lone_surrogate_in
+from ..policy import json_problem, lone_surrogate_in
 from .access import AccessGraph, TrailContext
 from .schema import (
     ALLOWED,
@@ -61,8 +61,7 @@ def from_json(text: str) -> AccessGraph:
     try:
         document = json.loads(text)
     except (ValueError, RecursionError) as exc:
-        raise InputError("graph file is not JSON: " + (
-            "nested too deeply" if isinstance(exc, RecursionError) else str(exc))) from None
+        raise InputError(f"graph file is not JSON: {json_problem(exc)}") from None
     if lone_surrogate_in(text, document):
         raise InputError("graph file is damaged: a \\u escape that is no character "
                          "(a lone UTF-16 surrogate)")
