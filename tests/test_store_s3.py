@@ -108,3 +108,36 @@ def test_a_rebuild_keeps_what_it_cannot_list_and_reads_the_rest(
     with Store.open(store, create=False) as opened:
         after = {r.id for r in opened.results()}
     assert len(before - after) == 1 and len(after) == len(before)  # only the local one new
+
+
+class _ListsOnce:
+    """An S3 client whose listings after the first ``allowed`` are refused
+    (as throttling or expiring credentials would); the rest is the real one."""
+
+    def __init__(self, real: Any, allowed: int) -> None:
+        self._real, self._left = real, allowed
+
+    def get_paginator(self, name: str) -> Any:
+        self._left -= 1
+        if self._left < 0:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "late"}},
+                              "ListObjectsV2")
+        return self._real.get_paginator(name)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+def test_a_rebuild_lists_each_folder_once(s3: tuple[str, Any], tmp_path: Path) -> None:
+    """What a folder's listing found is what the rebuild reads: a second
+    listing, which could fail after the rebuild decided what to read, is
+    never made."""
+    endpoint, _ = s3
+    store = tmp_path / "store.db"
+    _read(endpoint, store)
+    with Store.open(store, create=False) as opened:
+        objects = [u.location for u in opened.units()]
+    folders = {location.rsplit("/", 1)[0] for location in objects}
+    client = _ListsOnce(CountingFactory(endpoint)(), len(folders))
+    done = rebuild(store, lambda: client)
+    assert done.read == len(objects) and not done.unlisted and not done.failed

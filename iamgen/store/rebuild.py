@@ -235,11 +235,49 @@ def _source_of(locations: list[str], s3_factory: Callable[[], Any]
     for folder in sorted(in_folder):
         part = S3Source(folder, s3_factory)
         try:
-            part.files(Filters())  # listed again below, with the others: a few requests
+            listed = part.files(Filters())
         except (InputError, AwsRefusedError) as exc:
             unlisted.update(in_folder[folder])
             reason = reason or str(exc)
             continue
-        parts.append(part)
+        parts.append(_Listed(part, tuple(listed)))
     return CombinedSource(tuple(parts)), unlisted, reason
+
+
+@dataclass(frozen=True, slots=True)
+class _Listed:
+    """An S3 folder as its one listing found it: listed again, it could fail
+    (throttling, credentials expiring) after the rebuild decided what to read."""
+
+    part: S3Source
+    listed: tuple[TrailFile, ...]
+
+    @property
+    def concurrency(self) -> int:
+        """As the folder's source."""
+        return self.part.concurrency
+
+    def files(self, filters: Filters) -> list[TrailFile]:
+        """What the listing found (the rebuild lists without filters)."""
+        return list(self.listed)
+
+    def read(self, trail_file: TrailFile) -> bytes:
+        """The object's bytes."""
+        return self.part.read(trail_file)
+
+    def skipped(self) -> dict[str, int]:
+        """As the folder's source."""
+        return self.part.skipped()
+
+    def version(self, trail_file: TrailFile) -> str | None:
+        """The object's ETag, as listed."""
+        return self.part.version(trail_file)
+
+    def identity(self, trail_file: TrailFile) -> str:
+        """The object's URL."""
+        return self.part.identity(trail_file)
+
+    def covers(self, location: str) -> bool:
+        """Whether ``location`` lies under the folder."""
+        return self.part.covers(location)
 
