@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from iamgen.scanning.scan import ScanResult, scan
@@ -280,3 +281,24 @@ def test_records_no_decoder_can_tell_apart_are_each_undecodable() -> None:
     for index in (0, 3):
         with pytest.raises(UNDECODABLE):
             records(index)
+
+
+def test_a_record_the_fast_path_hands_on_after_resolving_gives_its_signal_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A call whose request the fast path's decoder refuses while resolving
+    goes to the plain path, which counts it and adds its signals: once."""
+    from iamgen.scanning import fast
+
+    stop = record(role_identity("TrainingRole"), "cloudtrail.amazonaws.com", "DeleteTrail",
+                  {"name": "main"})
+    write_trail_file(tmp_path, [_good("first.csv"), stop])
+    expected = _scan(tmp_path).signals()
+    assert expected and expected[0][1].count == 1
+
+    def refuses(self: Any, memo_key: Any, rec: Any) -> Any:
+        raise msgspec.DecodeError("refused")
+
+    monkeypatch.setattr(fast.FastScanner, "_resolve", refuses)
+    result = _scan(tmp_path)
+    assert result.signals() == expected
+    assert result.events_read == 2

@@ -296,13 +296,6 @@ class FastScanner:
             if principal.__class__ is str and principal in BAD_INPUT_REASONS:
                 slow.append(index)
                 continue
-            signals = signal_names.get(name)
-            if signals is None:
-                if len(signal_names) > MAX_MEMO:
-                    signal_names.clear()
-                signals = signal_names[name] = name.lower() in self._signalling
-            if signals:
-                signalling.append((index, moment))
             if principal.__class__ is str:
                 if name.lower() in producers:
                     announcing.append(index)
@@ -325,8 +318,6 @@ class FastScanner:
                     try:
                         resolved = resolutions.get(memo_key) or self._resolve(memo_key, rec)
                     except UNDECODABLE:  # a member the decoder refuses: the plain path says so
-                        if signalling and signalling[-1][0] == index:
-                            signalling.pop()  # (the plain path adds its signals)
                         slow.append(index)
                         continue
                 error = rec.errorCode
@@ -340,6 +331,14 @@ class FastScanner:
                     tls = None if details is UNSET or details is None else details.tlsVersion
                     if tls is UNSET:
                         tls = None
+            # (after the resolution: a record it sends to the plain path gets its signals there)
+            signals = signal_names.get(name)
+            if signals is None:
+                if len(signal_names) > MAX_MEMO:
+                    signal_names.clear()
+                signals = signal_names[name] = name.lower() in self._signalling
+            if signals:
+                signalling.append((index, moment))
             if contexts:
                 vpce = rec.vpcEndpointId
                 if vpce is UNSET:
