@@ -15,13 +15,12 @@ with events. Any record the fast path cannot vouch for goes through
 from __future__ import annotations
 
 import zlib
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import partial
 from typing import Any
 
-from msgspec import UNSET, Raw
+from msgspec import UNSET, DecodeError, Raw
 from msgspec.msgpack import encode as msgpack_encode
 
 from ..mapping.call import Call, CallerFacts, caller_facts
@@ -79,37 +78,26 @@ class _Identity:
 
 class _GenericRecords:
     """A file's records as the generic decoder gives them, decoded on first
-    need: the whole file at once, else (a record holds what the generic
-    decoder refuses: a number out of its range, nesting too deep) one record
-    at a time, so only that record is bad (UNDECODABLE, when asked for)."""
+    need. The typed decoder read the file, so the generic one fails only
+    where it recurses deeper than the stack then allows: every record asked
+    for is then undecodable (one of UNDECODABLE), for the plain path to say."""
 
-    __slots__ = ("_records", "_text")
+    __slots__ = ("_failure", "_records", "_text")
 
     def __init__(self, text: bytes) -> None:
         self._text = text
-        self._records: list[Any] | dict[int, Any] | None = None
+        self._records: list[Any] | None = None
+        self._failure: str | None = None
 
     def __call__(self, index: int) -> Any:
         if self._records is None:
             try:
                 self._records = json_decode(self._text)["Records"]
             except UNDECODABLE as exc:
-                raws = decode_delivery(self._text)
-                # (None: nesting too deep to tell its records apart here: each is bad)
-                self._records = (defaultdict(lambda failure=exc: failure) if raws is None
-                                 else [_decoded_or_error(raw) for raw in raws])
-        record = self._records[index]
-        if isinstance(record, Exception):
-            raise record
-        return record
-
-
-def _decoded_or_error(raw: Any) -> Any:
-    """One record's JSON decoded, or what decoding it raised."""
-    try:
-        return json_decode(raw)
-    except UNDECODABLE as exc:
-        return exc
+                self._records, self._failure = [], str(exc)
+        if self._failure is not None:
+            raise DecodeError(self._failure)
+        return self._records[index]
 
 
 def _decoded(raw: Any) -> Any:

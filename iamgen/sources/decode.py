@@ -55,9 +55,6 @@ def _int_or_float(digits: str) -> int | float:
     return int(digits) if len(digits) < 4000 else float(digits)
 
 
-_decode = json_decode
-
-
 @dataclass(frozen=True, slots=True)
 class BadInput:
     """A file or record that could not be used: reason code and one-line detail."""
@@ -99,7 +96,7 @@ def iter_text_records(text: bytes) -> Iterator[tuple[int, Any] | BadInput]:
         yield BadInput("not_cloudtrail", "file is empty")
         return
     try:
-        document = _decode(text)
+        document = json_decode(text)
     except UNDECODABLE as exc:
         if _looks_like_json_lines(stripped):
             yield from _json_lines(text)
@@ -114,7 +111,7 @@ def _looks_like_json_lines(text: bytes) -> bool:
     if not newline or not rest.strip():
         return False
     try:
-        return isinstance(_decode(first), dict)
+        return isinstance(json_decode(first), dict)
     except UNDECODABLE:
         return False
 
@@ -142,7 +139,7 @@ def _lookup_events(events: list[Any]) -> Iterator[tuple[int, Any] | BadInput]:
             yield BadInput("not_cloudtrail", "lookup event without CloudTrailEvent", index)
             continue
         try:
-            yield index, _decode(raw)
+            yield index, json_decode(raw)
         except UNDECODABLE as exc:
             yield BadInput("invalid_json", f"CloudTrailEvent is not valid JSON ({exc})", index)
 
@@ -154,13 +151,13 @@ def _json_lines(text: bytes) -> Iterator[tuple[int, Any] | BadInput]:
             continue
         index += 1
         try:
-            record = _decode(line)
+            record = json_decode(line)
         except UNDECODABLE as exc:
             yield BadInput("invalid_json", f"invalid JSON line ({exc})", index)
             continue
         if isinstance(record, dict) and isinstance(record.get("CloudTrailEvent"), str):
             try:
-                record = _decode(record["CloudTrailEvent"])
+                record = json_decode(record["CloudTrailEvent"])
             except UNDECODABLE as exc:
                 yield BadInput("invalid_json", f"CloudTrailEvent is not valid JSON ({exc})", index)
                 continue
@@ -256,7 +253,7 @@ def decode_json_lines_typed(text: bytes) -> tuple[list[DeliveredRecord], list[by
     if not _looks_like_json_lines(stripped):
         return None
     try:
-        _decode(text)
+        json_decode(text)
     except UNDECODABLE:
         pass
     else:
