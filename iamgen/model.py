@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 
@@ -110,6 +110,17 @@ DENIED_CODES = frozenset(
         "unauthorizedexception",
     }
 )
+
+
+def in_utc(moment: datetime) -> datetime | None:
+    """``moment`` in UTC (one without a zone taken as UTC); None when its
+    offset takes it past the years a date holds (0001-01-01T00:30+01:00)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return None
 
 
 def is_access_denied(error_code: str) -> bool:

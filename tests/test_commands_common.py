@@ -94,3 +94,13 @@ def test_one_span_reader_for_since_and_holdout() -> None:
 def test_a_span_of_more_digits_than_a_number_holds_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="too long a span"):
         parse_moment("9" * 5000 + "d", now=NOW)
+
+
+def test_in_utc() -> None:
+    from iamgen.model import in_utc
+
+    assert in_utc(datetime(2026, 11, 1, 5)) == datetime(2026, 11, 1, 5, tzinfo=UTC)
+    assert in_utc(datetime.fromisoformat("2026-11-01T05:00:00+02:00")) == \
+        datetime(2026, 11, 1, 3, tzinfo=UTC)
+    assert in_utc(datetime.fromisoformat("0001-01-01T00:30:00+01:00")) is None
+    assert in_utc(datetime.fromisoformat("9999-12-31T23:30:00-01:00")) is None

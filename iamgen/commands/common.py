@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import InputError, NothingUsableError, UsageError
-from ..model import Filters, Principal, PrincipalKind, Window
+from ..model import Filters, Principal, PrincipalKind, Window, in_utc
 
 PrincipalsArgument = Annotated[
     list[str] | None,
@@ -151,13 +151,11 @@ def parse_moment(text: str, *, now: datetime, end_of_day: bool = False) -> datet
             f"cannot read time {text!r}: use an ISO date (2026-11-01), "
             "a date and time (2026-11-01T12:00:00Z) or a relative span (90d, 12h, 2w)"
         ) from None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:
+    found = in_utc(moment)
+    if found is None:
         raise UsageError(f"cannot read time {text!r}: out of the years a date can hold "
-                         "(1 to 9999) in UTC") from None
+                         "(1 to 9999) in UTC")
+    return found
 
 
 # What an AWS region's name looks like (us-east-1, us-gov-west-1, eu-isoe-west-1):

@@ -12,7 +12,7 @@ from xml.etree.ElementTree import ParseError
 
 from ..errors import InputError
 from ..mapping.signals import Signal
-from ..model import Evidence, PrincipalKind
+from ..model import Evidence, PrincipalKind, in_utc
 from ..policy import json_problem, lone_surrogate_in
 from .access import AccessGraph, TrailContext
 from .schema import (
@@ -305,10 +305,7 @@ def _iso(moment: datetime) -> str:
 
 
 def _parse_time(text: Any) -> datetime:
-    moment = datetime.fromisoformat(str(text))
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:
-        raise ValueError(f"time {text!r} lies outside the years a date holds in UTC") from None
+    moment = in_utc(datetime.fromisoformat(str(text)))
+    if moment is None:
+        raise ValueError(f"time {text!r} lies outside the years a date holds in UTC")
+    return moment

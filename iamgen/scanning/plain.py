@@ -9,7 +9,7 @@ the same public methods.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -19,7 +19,7 @@ from ..mapping.identity import principal_of
 from ..mapping.resolve import resolve, resolve_call
 from ..mapping.rules import correlation_rules
 from ..mapping.signals import signal_event_names, signals_of
-from ..model import Filters
+from ..model import Filters, in_utc
 from .tally import BAD_INPUT_REASONS, ScanResult
 
 
@@ -37,12 +37,7 @@ def parse_event_time(value: Any) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:  # an offset that takes it past the years a date holds
-        return None
+    return in_utc(moment)
 
 
 def record_account(record: Mapping[str, Any]) -> str | None:
