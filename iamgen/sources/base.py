@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from ..errors import AwsRefusedError, IamgenError, InputError
 from ..model import Filters
 
 
@@ -131,10 +132,22 @@ class CombinedSource:
         """The most threads any part wants."""
         return max((int(getattr(p, "concurrency", 1) or 1) for p in self.parts), default=1)
 
-    def files(self, filters: Filters) -> list[TrailFile]:
-        """Every part's files, sorted; a file listed twice is read once."""
+    def files(self, filters: Filters,
+              unlistable: Callable[[RecordSource, IamgenError], None] | None = None
+              ) -> list[TrailFile]:
+        """Every part's files, sorted; a file listed twice is read once.
+        ``unlistable``: told of each part whose listing fails (InputError,
+        AwsRefusedError), which is then left out; without it, the failure
+        is raised."""
         for index, part in enumerate(self.parts):
-            for trail_file in part.files(filters):
+            try:
+                listed = part.files(filters)
+            except (InputError, AwsRefusedError) as exc:
+                if unlistable is None:
+                    raise
+                unlistable(part, exc)
+                continue
+            for trail_file in listed:
                 self._owner.setdefault(trail_file.location, index)
         return [TrailFile(location) for location in sorted(self._owner)]
 

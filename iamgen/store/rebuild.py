@@ -12,11 +12,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ..errors import AwsRefusedError, InputError, UsageError
+from ..errors import AwsRefusedError, UsageError
 from ..model import Filters
 from ..scanning.scan import Progress
 from ..scanning.units import Reading, UnitJob, Way, scan_units
-from ..sources.base import CombinedSource, RecordSource, TrailFile
+from ..sources.base import CombinedSource, RecordSource, TrailFile, VersionedSource
 from ..sources.local import LocalSource
 from ..sources.lookup import LOOKUP_DAYS, LookupSource, attribute_of_version
 from ..sources.lookup import parse_location as parse_lookup_location
@@ -94,8 +94,13 @@ def rebuild(path: Path, s3_factory: Callable[[], Any], workers: int = 1,
         results = store.results()
     locations = sorted({unit.location for unit in units.values()})
     readable = [loc for loc in locations if kind_of(loc) != "LookupEvents"]
-    source, unlisted, reason = _source_of(readable, s3_factory)
-    listed = {trail_file.location: trail_file for trail_file in source.files(Filters())}
+    source = _source_of(readable, s3_factory)
+    failures: list[tuple[RecordSource, Exception]] = []  # folders that could not be listed
+    listed = {trail_file.location: trail_file for trail_file in source.files(
+        Filters(), unlistable=lambda part, exc: failures.append((part, exc)))}
+    unlisted = {loc for part, _ in failures if isinstance(part, VersionedSource)
+                for loc in readable if part.covers(loc)}
+    reason = str(failures[0][1]) if failures else None
     gone = [loc for loc in readable if loc not in listed and loc not in unlisted]
     files: dict[int, tuple[TrailFile, tuple[str, str]]] = {}
     for unit_id, unit in units.items():
@@ -216,68 +221,13 @@ def _read_days_again(path: Path, rules_id: int, days: list[UnitRow], results: li
                        sorted(failed))
 
 
-def _source_of(locations: list[str], s3_factory: Callable[[], Any]
-               ) -> tuple[CombinedSource, set[str], str | None]:
+def _source_of(locations: list[str], s3_factory: Callable[[], Any]) -> CombinedSource:
     """A source listing the files at ``locations`` that are still there
-    (S3 objects with their ETags, listed folder by folder); the files under
-    S3 folders that could not be listed (they keep what they had, and are
-    said), and why the first could not."""
+    (S3 objects with their ETags, listed folder by folder)."""
     parts: list[RecordSource] = []
     local = tuple(loc for loc in locations if kind_of(loc) == "local" and Path(loc).is_file())
     if local:
         parts.append(LocalSource(local))
-    in_folder: dict[str, list[str]] = {}
-    for loc in locations:
-        if kind_of(loc) == "S3":
-            in_folder.setdefault(loc.rsplit("/", 1)[0] + "/", []).append(loc)
-    unlisted: set[str] = set()
-    reason: str | None = None
-    for folder in sorted(in_folder):
-        part = S3Source(folder, s3_factory)
-        try:
-            listed = part.files(Filters())
-        except (InputError, AwsRefusedError) as exc:
-            unlisted.update(in_folder[folder])
-            reason = reason or str(exc)
-            continue
-        parts.append(_Listed(part, tuple(listed)))
-    return CombinedSource(tuple(parts)), unlisted, reason
-
-
-@dataclass(frozen=True, slots=True)
-class _Listed:
-    """An S3 folder as its one listing found it: listed again, it could fail
-    (throttling, credentials expiring) after the rebuild decided what to read."""
-
-    part: S3Source
-    listed: tuple[TrailFile, ...]
-
-    @property
-    def concurrency(self) -> int:
-        """As the folder's source."""
-        return self.part.concurrency
-
-    def files(self, filters: Filters) -> list[TrailFile]:
-        """What the listing found (the rebuild lists without filters)."""
-        return list(self.listed)
-
-    def read(self, trail_file: TrailFile) -> bytes:
-        """The object's bytes."""
-        return self.part.read(trail_file)
-
-    def skipped(self) -> dict[str, int]:
-        """As the folder's source."""
-        return self.part.skipped()
-
-    def version(self, trail_file: TrailFile) -> str | None:
-        """The object's ETag, as listed."""
-        return self.part.version(trail_file)
-
-    def identity(self, trail_file: TrailFile) -> str:
-        """The object's URL."""
-        return self.part.identity(trail_file)
-
-    def covers(self, location: str) -> bool:
-        """Whether ``location`` lies under the folder."""
-        return self.part.covers(location)
-
+    folders = sorted({loc.rsplit("/", 1)[0] + "/" for loc in locations if kind_of(loc) == "S3"})
+    parts.extend(S3Source(folder, s3_factory) for folder in folders)
+    return CombinedSource(tuple(parts))
