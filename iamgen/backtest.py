@@ -56,7 +56,7 @@ from datetime import datetime
 from .arn import unescape
 from .grants.evaluate import Decision, Request, evaluate
 from .model import Permission, PolicyDocument, Principal, Usage
-from .policy import json_problem
+from .user_json import read_json
 from .synth.harden import ConditionSpec, families, hardening_keys, request_contexts
 
 MAX_EXAMPLES = 5
@@ -409,12 +409,12 @@ def parse_probes(text: str) -> tuple[tuple[Probe, ...], tuple[BadLine, ...]]:
         if not line.strip():
             continue
         try:
-            raw = json.loads(line)
+            raw = read_json(line)
         except json.JSONDecodeError as exc:
             bad.append(BadLine(number, f"not JSON ({exc.msg} at column {exc.colno})"))
             continue
-        except (ValueError, RecursionError) as exc:  # a 5,000-digit number, deep nesting
-            bad.append(BadLine(number, f"not JSON ({json_problem(exc)})"))
+        except ValueError as exc:  # a 5,000-digit number, deep nesting, a lone surrogate
+            bad.append(BadLine(number, f"not JSON ({exc})"))
             continue
         if not isinstance(raw, dict):
             bad.append(BadLine(number, "not a JSON object"))

@@ -8,6 +8,7 @@ from typing import Any
 
 from .errors import InputError
 from .model import Condition, PolicyDocument, Statement
+from .user_json import read_json
 
 MANAGED_POLICY_LIMIT = 6144
 """IAM's size limit for a managed policy, in characters without whitespace."""
@@ -76,9 +77,9 @@ def parse_policy(raw: Any) -> PolicyDocument:
     """Parse a policy document (a dict, or a JSON string of one)."""
     if isinstance(raw, str):
         try:
-            raw = json.loads(raw)
-        except (ValueError, RecursionError) as exc:  # bad JSON, a huge number, deep nesting
-            raise InputError(f"policy is not valid JSON: {json_problem(exc)}") from None
+            raw = read_json(raw)
+        except ValueError as exc:
+            raise InputError(f"policy is not valid JSON: {exc}") from None
     if not isinstance(raw, Mapping) or "Statement" not in raw:
         raise InputError("a policy document must be an object with a Statement")
     statements = raw["Statement"]
@@ -136,23 +137,3 @@ def render_policy_json(doc: PolicyDocument) -> str:
 def policy_size(doc: PolicyDocument) -> int:
     """Characters IAM counts toward the size limit (JSON without whitespace)."""
     return len(json.dumps(policy_to_dict(doc), separators=(",", ":"), ensure_ascii=False))
-
-
-def json_problem(exc: Exception) -> str:
-    """Why the standard library could not read JSON a user gave, in a few
-    words (a RecursionError's own text says nothing of JSON)."""
-    return "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-
-
-def lone_surrogate_in(text: str, value: Any) -> bool:
-    """Whether ``value``, read from the JSON ``text`` by the standard library,
-    holds a lone UTF-16 surrogate (an escape such as ``\\ud800`` with no pair):
-    text no output can be written in. Only text holding such an escape is
-    looked through."""
-    if "\\ud" not in text.lower():
-        return False
-    try:
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False

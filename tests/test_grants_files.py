@@ -194,5 +194,5 @@ def test_a_lone_surrogate_in_a_grants_file_is_a_grants_error(tmp_path: Path) -> 
 def test_a_lone_surrogate_in_an_encoded_policy_document_is_a_grants_error() -> None:
     encoded = quote('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", '
                     '"Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/\\ud800"}]}')
-    with pytest.raises(GrantsError, match="role X: policy document holds .* lone UTF-16"):
+    with pytest.raises(GrantsError, match="role X: policy document is not JSON .*lone UTF-16"):
         parse_document(encoded, "role X")

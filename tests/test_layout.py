@@ -16,7 +16,7 @@ ALLOWED = {
     "mapping": {"model", "catalog", "arn", "data"},
     "scanning": {"model", "mapping", "sources", "catalog", "grants.observable", "errors",
                  "orphans"},
-    "grants": {"model", "catalog", "arn", "policy", "errors", "sources.aws"},
+    "grants": {"model", "catalog", "arn", "policy", "user_json", "errors", "sources.aws"},
     "sources": {"model", "errors", "grants.observable"},
     "synth": {"model", "catalog", "arn", "policy", "grants.expand", "errors", "orphans"},
     "render": {"model", "policy", "synth", "findings", "review", "ai_lens", "backtest",

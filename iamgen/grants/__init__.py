@@ -7,6 +7,6 @@ deny, conditions from a request's context), :mod:`.observable` says which
 calls CloudTrail can show at all.
 
 May import: ``iamgen.model``, ``iamgen.catalog``, ``iamgen.arn``,
-``iamgen.policy``, ``iamgen.errors``; boto3 only in :mod:`.load` (its session
-settings from ``iamgen.sources.aws``).
+``iamgen.policy``, ``iamgen.user_json``, ``iamgen.errors``; boto3 only in
+:mod:`.load` (its session settings from ``iamgen.sources.aws``).
 """

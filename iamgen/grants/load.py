@@ -12,7 +12,6 @@ not be read. It never returns an empty grant set in their place.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +21,8 @@ from urllib.parse import unquote
 
 from ..errors import GrantsError, InputError
 from ..model import PolicyDocument, Principal, PrincipalKind, is_access_denied
-from ..policy import json_problem, lone_surrogate_in, parse_policy
+from ..policy import parse_policy
+from ..user_json import read_json
 from .model import GrantedPolicy, Grants, PolicyKind
 
 # --- documents ---------------------------------------------------------------
@@ -39,16 +39,12 @@ def parse_document(value: Any, where: str) -> PolicyDocument:
         if not text.startswith("{"):
             text = unquote(text)
         try:
-            value = json.loads(text)
-        except (ValueError, RecursionError):
+            value = read_json(text)
+        except ValueError:
             try:
-                value = json.loads(unquote(text))
-            except (ValueError, RecursionError) as exc:
-                raise GrantsError(f"{where}: policy document is not JSON ({json_problem(exc)})"
-                                  ) from None
-        if lone_surrogate_in(text, value) or lone_surrogate_in(unquote(text), value):
-            raise GrantsError(f"{where}: policy document holds a \\u escape that is no "
-                              "character (a lone UTF-16 surrogate)")
+                value = read_json(unquote(text))
+            except ValueError as exc:
+                raise GrantsError(f"{where}: policy document is not JSON ({exc})") from None
     try:
         return parse_policy(value)
     except InputError as exc:
@@ -231,13 +227,9 @@ def read_grants_files(paths: Sequence[Path]) -> GrantsFile:
             raise GrantsError(f"{path}: grants file is not UTF-8 text (a JSON document is "
                               "expected; is it compressed?)") from None
         try:
-            document = json.loads(text)
-        except (ValueError, RecursionError) as exc:  # bad JSON, a 5,000-digit number, nesting
-            raise GrantsError(f"{path}: grants file is not JSON ({json_problem(exc)})") from None
-        if lone_surrogate_in(text, document):
-            raise GrantsError(f"{path}: grants file holds a \\u escape that is no character "
-                              "(a lone UTF-16 surrogate)")
-        loaded.append((path, document))
+            loaded.append((path, read_json(text)))
+        except ValueError as exc:
+            raise GrantsError(f"{path}: grants file is not JSON ({exc})") from None
     if not loaded:
         raise GrantsError("no grants file given")
     details = [(p, d) for p, d in loaded if is_authorization_details(d)]

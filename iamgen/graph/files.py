@@ -13,7 +13,7 @@ from xml.etree.ElementTree import ParseError
 from ..errors import InputError
 from ..mapping.signals import Signal
 from ..model import Evidence, PrincipalKind, in_utc
-from ..policy import json_problem, lone_surrogate_in
+from ..user_json import read_json
 from .access import AccessGraph, TrailContext
 from .schema import (
     ALLOWED,
@@ -59,12 +59,9 @@ def to_json(access: AccessGraph) -> str:
 def from_json(text: str) -> AccessGraph:
     """Read a graph written by :func:`to_json`. Raises InputError on anything else."""
     try:
-        document = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise InputError(f"graph file is not JSON: {json_problem(exc)}") from None
-    if lone_surrogate_in(text, document):
-        raise InputError("graph file is damaged: a \\u escape that is no character "
-                         "(a lone UTF-16 surrogate)")
+        document = read_json(text)
+    except ValueError as exc:
+        raise InputError(f"graph file is not JSON: {exc}") from None
     if not isinstance(document, dict) or document.get("schema") != SCHEMA:
         raise InputError("not an iamgen access graph (no \"schema\": \"iamgen-access-graph\")")
     version = _check_version(document.get("schema_version"))

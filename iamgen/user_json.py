@@ -1,0 +1,31 @@
+"""JSON text a user gives iamgen (grants, policy documents, saved graphs,
+expected denials), read with the standard library, refused in a few words
+when it holds no value iamgen can use: bad syntax, an integer of more digits
+than Python reads, nesting deeper than the reader recurses, or a ``\\u``
+escape that is no character (a lone UTF-16 surrogate, which no report could
+be written in)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def read_json(text: str) -> Any:
+    """The value ``text`` holds; ValueError saying what is wrong, else
+    (a :class:`json.JSONDecodeError` for bad syntax, with its place)."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    if "\\ud" in text.lower() and _holds_lone_surrogate(value):
+        raise ValueError("a \\u escape that is no character (a lone UTF-16 surrogate)")
+    return value
+
+
+def _holds_lone_surrogate(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
