@@ -160,15 +160,15 @@ def test_a_number_out_of_msgspecs_range_reads_as_any_other_in_any_order(
     assert _objects(result) == {"arn:aws:s3:::data/a.csv"}
 
 
-@pytest.mark.parametrize("value", ["1e999", "9" * 5000, "[" * 3000 + "]" * 3000])
+@pytest.mark.parametrize("value", ["[" * 3000 + "]" * 3000])
 @pytest.mark.parametrize("member", ["requestParameters", "additionalEventData"])
 @pytest.mark.parametrize("shape", ["delivery", "lines"])
 def test_what_no_decoder_reads_is_a_warning_never_a_failed_run(
         tmp_path: Path, value: str, member: str, shape: str) -> None:
-    """Numbers out of range and nesting deeper than the decoders go, in any
-    member: a warning and a count (the record, or the file when nesting
-    keeps its records from being told apart), or nothing when the member
-    is never needed; never an exception."""
+    """Nesting deeper than the decoders go, in any member: a warning and a
+    count (the record, or the file when nesting keeps its records from being
+    told apart), or nothing when the member is never needed; never an
+    exception."""
     path = _three(tmp_path, _with_odd_member(value, member), shape)
     result = _scan(tmp_path)
     assert all(line.startswith(f"warning: {path}: ") for line in result.sorted_warnings())

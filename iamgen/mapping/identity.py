@@ -18,6 +18,11 @@ _UNOWNED_TYPES = {
 }
 
 
+# At most this much of an identity type iamgen does not know is shown (a
+# damaged record may hold megabytes there).
+_TYPE_SHOWN = 64
+
+
 def principal_of(record: Mapping[str, Any]) -> Principal | str:
     """The role, user or root whose identity policy governs the call, or a skip reason.
 
@@ -50,11 +55,6 @@ def principal_of(record: Mapping[str, Any]) -> Principal | str:
             return Principal(f"arn:{partition}:iam::{account}:root", PrincipalKind.ROOT)
         return "bad_identity_arn"
     return f"unsupported_identity:{kind[:_TYPE_SHOWN]}"
-
-
-# At most this much of an identity type iamgen does not know is shown (a
-# damaged record may hold megabytes there).
-_TYPE_SHOWN = 64
 
 
 def _issuer(identity: Mapping[str, Any]) -> Principal | str:

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from collections.abc import Iterable
 from importlib import resources
 from importlib.abc import Traversable
 from typing import Any
