@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+LONE_SURROGATE = "a \\u escape that is no character (a lone UTF-16 surrogate)"
+
 
 def read_json(text: str) -> Any:
     """The value ``text`` holds; ValueError saying what is wrong, else
@@ -18,12 +20,13 @@ def read_json(text: str) -> Any:
         value = json.loads(text)
     except RecursionError:
         raise ValueError("nested too deeply") from None
-    if "\\ud" in text.lower() and _holds_lone_surrogate(value):
-        raise ValueError("a \\u escape that is no character (a lone UTF-16 surrogate)")
+    if "\\ud" in text.lower() and holds_lone_surrogate(value):
+        raise ValueError(LONE_SURROGATE)
     return value
 
 
-def _holds_lone_surrogate(value: Any) -> bool:
+def holds_lone_surrogate(value: Any) -> bool:
+    """Whether a value read from JSON holds a string no UTF-8 can encode."""
     try:
         json.dumps(value, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:

@@ -17,7 +17,7 @@ ALLOWED = {
     "scanning": {"model", "mapping", "sources", "catalog", "grants.observable", "errors",
                  "orphans"},
     "grants": {"model", "catalog", "arn", "policy", "user_json", "errors", "sources.aws"},
-    "sources": {"model", "errors", "grants.observable"},
+    "sources": {"model", "errors", "grants.observable", "user_json"},
     "synth": {"model", "catalog", "arn", "policy", "grants.expand", "errors", "orphans"},
     "render": {"model", "policy", "synth", "findings", "review", "ai_lens", "backtest",
                "grants.model", "errors"},

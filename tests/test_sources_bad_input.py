@@ -178,6 +178,44 @@ def test_what_no_decoder_reads_is_a_warning_never_a_failed_run(
             _objects(result)
 
 
+@pytest.mark.parametrize("escape", ["\\ud800", "\\uDC00x", "\\ud83d\\ud83d"])
+@pytest.mark.parametrize("member", ["requestParameters", "additionalEventData"])
+@pytest.mark.parametrize("shape", ["delivery", "lines"])
+def test_a_lone_surrogate_skips_its_record_only_and_says_so(
+        tmp_path: Path, escape: str, member: str, shape: str) -> None:
+    """A ``\\u`` escape that is no character (a lone UTF-16 surrogate) is
+    valid JSON no report can be written in: its record is skipped with a
+    warning saying so (msgspec calls it "Input data was truncated"), and the
+    file's other records count."""
+    odd = _with_odd_member(json.dumps("x").replace("x", escape), member)
+    path = _three(tmp_path, odd, shape)
+    result = _scan(tmp_path)
+    assert result.sorted_warnings() == [
+        f"warning: {path}: record 1: "
+        + ("record holds " if shape == "delivery" else "invalid JSON line (")
+        + "a \\u escape that is no character (a lone UTF-16 surrogate)"
+        + ("" if shape == "delivery" else ")")]
+    assert result.skipped["invalid_json"] == 1 and result.events_used == 2
+    assert _objects(result) == {"arn:aws:s3:::data/first.csv", "arn:aws:s3:::data/third.csv"}
+
+
+def test_a_surrogate_pair_is_a_character() -> None:
+    """An emoji written as an escaped surrogate pair reads as the character."""
+    from iamgen.sources.decode import json_decode
+
+    assert json_decode(b'{"k": "\\ud83d\\ude00"}') == {"k": "\U0001F600"}
+
+
+@pytest.mark.parametrize("text", [b'{"k": "\\ud800", }', b'{"k": NaN, "j": "\\ud800"}'])
+def test_text_with_a_lone_surrogate_that_is_no_json_says_what_msgspec_says(
+        text: bytes) -> None:
+    from iamgen.sources.decode import LoneSurrogate, json_decode
+
+    with pytest.raises(msgspec.DecodeError) as raised:
+        json_decode(text)
+    assert not isinstance(raised.value, LoneSurrogate)
+
+
 @pytest.mark.parametrize("kind", [["AssumedRole"], {"type": "Role"}, 7])
 def test_an_identity_type_that_is_no_text_is_an_unknown_identity(tmp_path: Path,
                                                                  kind: Any) -> None:

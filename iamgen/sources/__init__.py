@@ -7,5 +7,6 @@ reasons they were skipped. Sources list and read; they never decide what a
 record means. The only package besides ``grants`` that talks to AWS
 (clients made in :mod:`.aws`).
 
-May import: ``iamgen.model``, ``iamgen.errors``, ``iamgen.grants.observable``.
+May import: ``iamgen.model``, ``iamgen.errors``, ``iamgen.grants.observable``,
+``iamgen.user_json``.
 """

@@ -21,6 +21,8 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, Raw, Struct, UnsetType
 
+from ..user_json import LONE_SURROGATE, holds_lone_surrogate
+
 try:  # python-isal inflates gzip faster than zlib (about 1.5x here); optional.
     from isal import igzip as _gzip
 except ImportError:  # pragma: no cover - depends on the install
@@ -34,20 +36,56 @@ UNDECODABLE: tuple[type[Exception], ...] = (msgspec.DecodeError, RecursionError)
 json_encode = msgspec.json.encode
 
 
+class LoneSurrogate(msgspec.DecodeError):
+    """JSON text that holds a ``\\u`` escape that is no character (a lone
+    UTF-16 surrogate, ``"\\ud800"``), which no report could be written in.
+    ``value`` is what the text holds, as the standard library reads it, so a
+    file of records can still give those that hold none."""
+
+    def __init__(self, value: Any) -> None:
+        super().__init__(LONE_SURROGATE)
+        self.value = value
+
+
 def json_decode(text: bytes | str | Raw) -> Any:
     """JSON text as msgspec decodes it; one holding a number out of msgspec's
     range (``1e999``, an integer of thousands of digits) as the standard
     library reads it instead (infinity, a float), so a record holding one
     reads alike whichever path or memo reads it (and as DuckDB reads it).
-    Raises one of :data:`UNDECODABLE` for text that is no JSON."""
+    Raises one of :data:`UNDECODABLE` for text that is no JSON:
+    :class:`LoneSurrogate` for JSON that holds a lone surrogate."""
     try:
         return _msgspec_decode(text)
     except msgspec.ValidationError:  # out of range: the only way valid JSON fails here
+        return _standard_decode(text)
+    except msgspec.DecodeError as refused:
+        # msgspec refuses a lone surrogate as "Input data was truncated" (or
+        # "invalid utf-16 surrogate pair"): say what it is instead.
+        raw = bytes(text) if isinstance(text, Raw) else text
+        if ("\\ud" if isinstance(raw, str) else b"\\ud") not in raw.lower():
+            raise
         try:
-            return json.loads(bytes(text) if isinstance(text, Raw) else text,
-                              parse_int=_int_or_float)
-        except ValueError as exc:
-            raise msgspec.DecodeError(str(exc)) from None
+            value = _standard_decode(raw)
+        except msgspec.DecodeError:
+            raise refused from None
+        if not holds_lone_surrogate(value):
+            raise refused from None
+        raise LoneSurrogate(value) from None
+
+
+def _standard_decode(text: bytes | str | Raw) -> Any:
+    """JSON text as the standard library reads it, with no ``NaN`` or
+    ``Infinity`` (which JSON has not); ``msgspec.DecodeError`` when it is
+    no JSON (or RecursionError)."""
+    try:
+        return json.loads(bytes(text) if isinstance(text, Raw) else text,
+                          parse_int=_int_or_float, parse_constant=_no_constant)
+    except ValueError as exc:
+        raise msgspec.DecodeError(str(exc)) from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is no JSON value")
 
 
 def _int_or_float(digits: str) -> int | float:
@@ -97,6 +135,12 @@ def iter_text_records(text: bytes) -> Iterator[tuple[int, Any] | BadInput]:
         return
     try:
         document = json_decode(text)
+    except LoneSurrogate as exc:  # only the records that hold one are bad
+        for item in _document_records(exc.value):
+            if not isinstance(item, BadInput) and holds_lone_surrogate(item[1]):
+                item = BadInput("invalid_json", f"record holds {LONE_SURROGATE}", item[0])
+            yield item
+        return
     except UNDECODABLE as exc:
         if _looks_like_json_lines(stripped):
             yield from _json_lines(text)
