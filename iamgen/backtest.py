@@ -401,11 +401,13 @@ def parse_probes(text: str) -> tuple[tuple[Probe, ...], tuple[BadLine, ...]]:
 
     Each line is an object with string ``principal``, ``action`` and
     ``resource`` (none empty) and optionally a string ``why``; other keys are
-    ignored. Blank lines are passed over silently.
+    ignored. Blank lines are passed over silently. Lines end at a newline
+    only: JSON strings may hold U+2028 and other characters ``splitlines``
+    would end a line at.
     """
     probes: list[Probe] = []
     bad: list[BadLine] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
         if not line.strip():
             continue
         try:

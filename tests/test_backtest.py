@@ -7,6 +7,8 @@ import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from iamgen.backtest import (
     Backtest,
     Figures,
@@ -262,3 +264,16 @@ def test_expected_denials_no_json_reader_reads_are_bad_lines() -> None:
     assert [probe.line for probe in probes] == [3]
     assert [line.line for line in bad] == [1, 2]
     assert "nested too deeply" in bad[1].reason
+
+
+@pytest.mark.parametrize("inside", ["\u2028", "\u2029", "\x85"])
+def test_expected_denials_end_a_line_at_a_newline_only(inside: str) -> None:
+    """JSON strings may hold U+2028 and the other characters str.splitlines
+    ends a line at: the line is one probe, its numbers those of the file."""
+    text = ('{"principal": "T", "action": "s3:GetObject", "resource": "arn:aws:s3:::d/a'
+            + inside + 'b", "why": "odd key"}\r\n\n'
+            + '{"principal": "T", "action": "s3:PutObject", "resource": "*"}\n')
+    probes, bad = parse_probes(text)
+    assert not bad
+    assert [(probe.line, probe.resource) for probe in probes] == [
+        (1, f"arn:aws:s3:::d/a{inside}b"), (3, "*")]
