@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from importlib.resources import files
 from pathlib import Path
 
@@ -114,6 +115,26 @@ def test_a_template_that_fails_while_rendering_is_a_usage_error(
     custom.mkdir()
     (custom / "policy.tf.j2").write_bytes(body)
     with pytest.raises(UsageError, match=f"policy.tf.j2.*{message}"):
+        render_policies("deploy-pipeline", (DOC,), PROVENANCE, "terraform", custom)
+
+
+@pytest.mark.parametrize("kind", ["folder", "dangling link", "unreadable"])
+def test_a_template_of_the_users_that_cannot_be_read_is_a_usage_error(
+        tmp_path: Path, kind: str) -> None:
+    """Never a silent fall back to the shipped template, nor a traceback."""
+    custom = tmp_path / "tpl"
+    custom.mkdir()
+    entry = custom / "policy.tf.j2"
+    if kind == "folder":
+        entry.mkdir()
+    elif kind == "dangling link":
+        entry.symlink_to(tmp_path / "absent.j2")
+    elif os.access("/proc/self/mem", os.F_OK):  # a file whose reading fails, as root too
+        entry.symlink_to("/proc/self/mem")
+    else:  # no /proc: a file this user may not read (not as root: see above)
+        entry.write_text("# mine\n", "utf-8")
+        entry.chmod(0)
+    with pytest.raises(UsageError, match=r"template .*policy\.tf\.j2: (not a file|cannot read)"):
         render_policies("deploy-pipeline", (DOC,), PROVENANCE, "terraform", custom)
 
 

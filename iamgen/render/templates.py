@@ -3,6 +3,7 @@ overridable by a file of the same name in a user's ``--templates DIR``."""
 
 from __future__ import annotations
 
+import os
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,28 @@ def _packaged_source(name: str) -> str | None:
     return resource.read_text(encoding="utf-8")
 
 
+class _UserTemplates(jinja2.FileSystemLoader):
+    """The user's ``--templates DIR``: a template missing there falls back to
+    the shipped one; one there that cannot be read (a folder, a link to
+    nothing, no permission) is a UsageError, never a silent fallback."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(str(folder), encoding="utf-8")
+        self._folder = folder
+
+    def get_source(self, environment: jinja2.Environment,
+                   template: str) -> tuple[str, str | None, Any]:
+        path = self._folder.joinpath(*template.split("/"))
+        if os.path.lexists(path) and not path.is_file():
+            raise UsageError(f"template {path}: not a file")
+        try:
+            return super().get_source(environment, template)
+        except jinja2.TemplateNotFound:  # (an OSError too): the shipped one is used
+            raise
+        except OSError as exc:
+            raise UsageError(f"template {path}: cannot read ({exc.strerror or exc})") from None
+
+
 def template_environment(templates_dir: Path | None = None) -> jinja2.Environment:
     """A Jinja2 environment over the shipped templates and, first, ``templates_dir``.
 
@@ -37,7 +60,7 @@ def template_environment(templates_dir: Path | None = None) -> jinja2.Environmen
     if templates_dir is not None:
         if not templates_dir.is_dir():
             raise UsageError(f"--templates {templates_dir}: not a directory")
-        loaders.append(jinja2.FileSystemLoader(str(templates_dir), encoding="utf-8"))
+        loaders.append(_UserTemplates(templates_dir))
     loaders.append(jinja2.FunctionLoader(_packaged_source))
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
