@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from iamgen.commands.common import build_filters, file_stems, match_principals, parse_moment
 from iamgen.errors import NothingUsableError, UsageError
 from iamgen.model import Principal, PrincipalKind
+from iamgen.render.names import check_name
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -69,6 +72,57 @@ def test_file_names_are_unique_on_clash() -> None:
     stems = file_stems([ROLE, OTHER, USER])
     assert len(set(stems.values())) == 3
     assert file_stems([ROLE]) == {ROLE: "Trainer"}
+
+
+def _role(arn: str) -> Principal:
+    return Principal(arn, PrincipalKind.ROLE if ":role/" in arn else PrincipalKind.USER)
+
+
+@pytest.mark.parametrize("arns", [
+    # one role seen with its path and once without (no sessionContext): same kind and account
+    ["arn:aws:iam::111122223333:role/service-role/etl", "arn:aws:iam::111122223333:role/etl"],
+    # a user ARN as IAM writes it and as STS does
+    ["arn:aws:iam::111122223333:user/Mary", "arn:aws:sts::111122223333:user/Mary"],
+    # names alike but for case (across accounts: IAM keeps names unique within one only)
+    ["arn:aws:iam::111122223333:role/Etl", "arn:aws:iam::444455556666:role/etl"],
+    # one name is another's split part or sidecar
+    ["arn:aws:iam::111122223333:role/etl", "arn:aws:iam::111122223333:role/etl.2",
+     "arn:aws:iam::111122223333:role/ETL.meta"],
+    # one name is another's qualified one
+    ["arn:aws:iam::111122223333:role/etl", "arn:aws:iam::444455556666:role/etl",
+     "arn:aws:iam::111122223333:role/etl-role-444455556666"],
+])
+def test_no_principals_files_can_overwrite_anothers(arns: list[str]) -> None:
+    principals = [_role(arn) for arn in arns]
+    stems = file_stems(principals)
+    _assert_apart(stems)
+    assert stems == file_stems(list(reversed(principals)))
+
+
+def _assert_apart(stems: dict[Principal, str]) -> None:
+    names = {}
+    for principal, stem in stems.items():
+        for suffix in (".json", ".2.json", ".3.json", ".meta.json", ".tf", ".yaml"):
+            name = (stem + suffix).casefold()
+            assert names.setdefault(name, principal) == principal, (stem, suffix)
+
+
+_NAME = st.text(alphabet="aAbB.2-_", min_size=1, max_size=6).filter(lambda n: n not in (".", ".."))
+
+
+@given(st.lists(st.tuples(st.sampled_from(["111122223333", "444455556666"]),
+                          st.sampled_from(["role/", "role/p/", "user/"]), _NAME),
+                min_size=1, max_size=8))
+def test_file_names_never_clash_property(triples: list[tuple[str, str, str]]) -> None:
+    principals = list({_role(f"arn:aws:iam::{account}:{kind}{name}"): None
+                       for account, kind, name in triples})
+    stems = file_stems(principals)
+    _assert_apart(stems)
+    for principal, stem in stems.items():
+        check_name(stem)
+        if not any(other != principal and other.name.casefold() == principal.name.casefold()
+                   for other in principals) and "." not in principal.name:
+            assert stem == principal.name  # a name that cannot clash is kept
 
 
 def test_one_span_reader_for_since_and_holdout() -> None:

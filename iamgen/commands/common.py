@@ -8,6 +8,7 @@ in :mod:`.read_events`, the run summary in :mod:`.summary`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Sequence
@@ -270,11 +271,44 @@ def file_stem(principal: Principal, clash: bool = False) -> str:
 
 
 def file_stems(principals: Sequence[Principal]) -> dict[Principal, str]:
-    """File-safe names, unique within ``principals``."""
-    counts: dict[str, int] = {}
-    for p in principals:
-        counts[file_stem(p)] = counts.get(file_stem(p), 0) + 1
-    return {p: file_stem(p, clash=counts[file_stem(p)] > 1) for p in principals}
+    """File-safe names, one per principal, no two alike in any case (some
+    file systems ignore it, and so do IAM policy names) and none another's
+    split part or sidecar (``<stem>.2``, ``<stem>.meta``), so no principal's
+    files overwrite another's. A name that clashes is qualified with its kind
+    and account, then, if that still clashes (role paths, or ARNs that differ
+    only in partition or service), with a short hash of the ARN."""
+    stems = {p: file_stem(p) for p in principals}
+    for qualified in (lambda p: file_stem(p, clash=True),
+                      lambda p: f"{file_stem(p, clash=True)}-{_arn_hash(p)}"):
+        clashing = _clashing(stems)
+        if not clashing:
+            break
+        for p in clashing:
+            stems[p] = qualified(p)
+    for number, p in enumerate(sorted(_clashing(stems), key=lambda p: (p.arn, p.kind.value)), 1):
+        stems[p] = f"{stems[p]}-{number}"  # two hashes alike: never seen, still never lost
+    return stems
+
+
+def _arn_hash(principal: Principal) -> str:
+    return hashlib.sha256(f"{principal.kind.value}:{principal.arn}".encode()).hexdigest()[:8]
+
+
+_DERIVED = re.compile(r"(.+)\.(?:\d+|meta)")
+
+
+def _clashing(stems: dict[Principal, str]) -> set[Principal]:
+    """The principals whose stem is another's in any case, or another's with
+    a part number or ``.meta`` after it."""
+    folded: dict[str, list[Principal]] = {}
+    for principal, stem in stems.items():
+        folded.setdefault(stem.casefold(), []).append(principal)
+    clashing = {p for group in folded.values() if len(group) > 1 for p in group}
+    for principal, stem in stems.items():
+        derived = _DERIVED.fullmatch(stem.casefold())
+        if derived and derived.group(1) in folded:
+            clashing.add(principal)
+    return clashing
 
 
 def ensure_output_dir(path: Path) -> Path:
