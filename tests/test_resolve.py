@@ -199,6 +199,25 @@ def test_transact_write_items_needs_per_item_actions() -> None:
     }
 
 
+def test_transact_write_items_tables_named_either_way() -> None:
+    """CloudTrail writes an item's table as ``tableName`` or ``TableName``
+    (both in one record of the AWS guide's example); none may be dropped."""
+    items = [
+        {"operation": "Put", "tableName": "Runs"},
+        {"operation": "Delete", "TableName": "Models"},
+        {"operation": "ConditionCheck", "TableName": "Quotas", "Key": {"id": {"S": "x"}}},
+    ]
+    other = "arn:aws:dynamodb:eu-west-1:444455556666:table/Elsewhere"
+    res = resolve(record("dynamodb", "TransactWriteItems", {"requestItems": items},
+                         resources=[{"ARN": other, "type": "AWS::DynamoDB::Table"}]))
+    table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/"
+    assert grants(res) == {
+        ("dynamodb:PutItem", table + "Runs"),
+        ("dynamodb:DeleteItem", table + "Models"),
+        ("dynamodb:ConditionCheckItem", table + "Quotas"),
+    }
+
+
 @pytest.mark.parametrize(
     ("statement", "action", "suffix"),
     [

@@ -148,7 +148,7 @@ def dynamodb_transaction(ctx: RecordContext, event_name: str) -> list[ActionNeed
         if not isinstance(item, Mapping):
             continue
         op = item.get("operation")
-        table = item.get("tableName")
+        table = item.get("tableName") or item.get("TableName")  # CloudTrail writes both
         if not isinstance(op, str):
             # SDK shape: {"Put": {"TableName": ...}}
             for key, body in item.items():
