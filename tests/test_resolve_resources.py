@@ -158,6 +158,25 @@ def test_glue_catalog_of_another_account_carries_that_account() -> None:
     }
 
 
+@pytest.mark.parametrize(("service", "event", "params", "arn"), [
+    ("ecr", "BatchGetImage", {"registryId": "{owner}", "repositoryName": "ml/train"},
+     "arn:aws:ecr:{region}:{owner}:repository/ml/train"),
+    ("sqs", "SendMessage", {"queueUrl": "https://sqs.{region}.amazonaws.com/{owner}/jobs"},
+     "arn:aws:sqs:{region}:{owner}:jobs"),
+    ("sqs", "GetQueueUrl", {"queueName": "jobs", "queueOwnerAWSAccountId": "{owner}"},
+     "arn:aws:sqs:{region}:{owner}:jobs"),
+])
+@pytest.mark.parametrize("owner", [OTHER, ACCOUNT])
+def test_a_resource_of_the_account_a_request_names_carries_that_account(
+        service: str, event: str, params: dict[str, str], arn: str, owner: str) -> None:
+    """A repository in another account's registry, a queue by another
+    account's URL: the ARN names the owner, not the caller's account (the
+    call would be denied on the caller's). Without resources[] to say so."""
+    filled = {k: v.format(owner=owner, region=REGION) for k, v in params.items()}
+    res = resolve(record(service, event, filled))
+    assert {r for _, r in grants(res)} == {arn.format(owner=owner, region=REGION)}
+
+
 def test_glue_own_account_catalog_id_is_the_root_catalog() -> None:
     res = resolve(record("glue", "GetDatabase", {"catalogId": ACCOUNT, "name": "ml_curated"}))
     assert {r for _, r in grants(res)} == {f"{GLUE}:catalog", f"{GLUE}:database/ml_curated"}

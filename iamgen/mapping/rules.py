@@ -221,7 +221,8 @@ class PlaceholderSpecs:
     def account_for(self, values: Mapping[str, str], params: Mapping[str, Any] | None = None) -> str | None:
         """The account the ARN names when it is not the record's: "" for an
         AWS-owned resource (ARN without account), the owner named by a
-        request parameter (Glue ``catalogId``), else None."""
+        request parameter (Glue ``catalogId``, ECR ``registryId``, an SQS
+        queue URL), else None."""
         for placeholder, prefixes in self._owned:
             if values.get(placeholder, "").startswith(prefixes):
                 return ""
@@ -229,7 +230,11 @@ class PlaceholderSpecs:
             for path in self._owner_paths:
                 value = params.get(path)
                 if isinstance(value, str):
-                    owner = value.split(":", 1)[0]
+                    if "://" in value:  # a queue URL: .../<account id>/<name>
+                        segments = value.rstrip("/").split("/")
+                        owner = segments[-2] if len(segments) > 4 else ""
+                    else:
+                        owner = value.split(":", 1)[0]
                     if _ACCOUNT_ID.match(owner):
                         return owner
         return None
