@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -403,6 +404,26 @@ def test_sagemaker_arns_use_lower_cased_names() -> None:
         ("sagemaker:CreateEndpoint", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/churn-prod"),
         ("sagemaker:CreateEndpoint", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint-config/churn-cfg"),
     }
+
+
+@pytest.mark.parametrize(("event", "params"), [
+    ("GetSecretValue", {"secretId": "{arn}"}),
+    ("BatchGetSecretValue", {"secretIdList": ["{arn}"]}),
+])
+@pytest.mark.parametrize(("given", "granted"), [
+    ("prod/partial", "prod/partial-??????"),  # a partial ARN: no six characters
+    ("prod/db-AbCdEf", "prod/db-AbCdEf"),  # a full ARN
+    ("prod/db-backup-A1b2C3", "prod/db-backup-A1b2C3"),
+])
+def test_a_partial_secret_arn_ends_in_six_wildcards(event: str, params: dict[str, object],
+                                                     given: str, granted: str) -> None:
+    # https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html:
+    # SecretId takes "the ARN or name of the secret", and a partial ARN is one
+    # without the six characters AWS adds; the call is authorized on the full ARN.
+    base = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:"
+    filled = json.loads(json.dumps(params).replace("{arn}", base + given))
+    res = resolve(record("secretsmanager", event, filled))
+    assert ("secretsmanager:GetSecretValue", base + granted) in grants(res)
 
 
 def test_secret_from_a_bare_name_ends_in_six_wildcards() -> None:

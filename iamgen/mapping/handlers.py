@@ -19,6 +19,7 @@ from ..arn import literal
 from .context import RecordContext
 from .paths import values_at
 from .rules import apigateway_rules, inference_geographies
+from .transforms import secret_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +212,7 @@ def dynamodb_partiql(ctx: RecordContext, event_name: str) -> list[ActionNeeded]:
 
 def _secret_arn(ctx: RecordContext, secret: str) -> str:
     if secret.startswith("arn:"):
-        return secret
+        return secret_name(secret)  # a partial ARN gets its "-??????"
     return f"arn:{ctx.partition}:secretsmanager:{ctx.region}:{ctx.account}:secret:{secret}-??????"
 
 

@@ -38,6 +38,7 @@ from .params import arns_from_params
 from .paths import values_at
 from .reads import NO_TRACKING, ROLE_WALK, ReadTracker
 from .templates import ArnTemplate, arns_from_record, template, templates_of
+from .transforms import secret_name
 from .rules import (
     CorrelationRule,
     EventRule,
@@ -203,7 +204,7 @@ def _resources(
             continue
         arns = (
             arns_from_record(tpl, ctx)
-            or [a for a in ctx.request_arns if tpl.matches(a)]
+            or [_as_authorized(tpl, a) for a in ctx.request_arns if tpl.matches(a)]
             or arns_from_params(tpl, ctx, specs, notes=rules)
             or [a for a in ctx.response_arns if tpl.matches(a)]
         )
@@ -227,6 +228,14 @@ def _resources(
 
 
 _ANY = ("*",)
+
+
+def _as_authorized(tpl: ArnTemplate, arn: str) -> str:
+    """A whole ARN from the request as the call is authorized on it: a
+    partial secret ARN (SecretId without AWS's six characters) ends in six ?."""
+    if tpl.service == "secretsmanager" and tpl.resource_type.lower() == "secret":
+        return secret_name(arn)
+    return arn
 
 
 def resolve(record: Mapping[str, Any]) -> Resolution:

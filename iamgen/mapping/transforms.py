@@ -9,6 +9,7 @@ data loads (:func:`iamgen.mapping.rules.placeholder_specs`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 Transform = Callable[[str], "str | None"]
@@ -26,9 +27,18 @@ def _last_path_segment(value: str) -> str | None:
     return value.rstrip("/").rsplit("/", 1)[-1] or None
 
 
-def _secret_name(value: str) -> str | None:
-    # A bare name: the ARN ends in "-" plus six random characters.
+def secret_name(value: str) -> str:
+    """A secret's name or ARN as its full ARN matches it (see below)."""
+    # A secret's ARN ends in "-" plus six random characters: a bare name, or a
+    # partial ARN (one without them, which SecretId takes too), gets six "?".
+    # A name that itself ends in "-" and six letters or digits cannot be told
+    # from a full ARN; AWS warns against such names for this very reason.
+    if value.startswith("arn:"):
+        return value if _SECRET_SUFFIX.search(value.split(":", 6)[-1]) else f"{value}-??????"
     return f"{value}-??????"
+
+
+_SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
 
 
 def _not_alias(value: str) -> str | None:
@@ -87,7 +97,7 @@ TRANSFORMS: dict[str, Transform] = {
     "lower": _lower,
     "strip_leading_slash": _strip_leading_slash,
     "last_path_segment": _last_path_segment,
-    "secret_name": _secret_name,
+    "secret_name": secret_name,
     "not_alias": _not_alias,
     "alias_only": _alias_only,
     "strip_alias_prefix": _strip_alias_prefix,
@@ -101,4 +111,4 @@ TRANSFORMS: dict[str, Transform] = {
 }
 
 # The transforms that also apply to a value that is already an ARN.
-ARN_TRANSFORMS = frozenset({"before_pipe", "log_group_name"})
+ARN_TRANSFORMS = frozenset({"before_pipe", "log_group_name", "secret_name"})
