@@ -315,6 +315,22 @@ def judge(learned: Learned, usage: Usage) -> tuple[int, str]:
     return min(usage.count, sum(c for c, _ in failing)), "; ".join(why for _, why in failing)
 
 
+_SECRET_SUFFIX = "-??????"
+
+
+def secret_seen(resource: str, seen: Iterable[str]) -> str:
+    """The secret a held-out call names as ``name-??????`` (by its name, or a
+    partial ARN): the ARN of that name seen while learning, if one was, since
+    a secret's name is unique in its account and region and AWS authorizes
+    the call on its full ARN; else ``resource`` as it is."""
+    if not resource.endswith(_SECRET_SUFFIX) or ":secretsmanager:" not in resource:
+        return resource
+    stem = resource[:-len(_SECRET_SUFFIX)]
+    full = sorted(arn for arn in seen if len(arn) == len(resource) and arn.startswith(stem)
+                  and arn[len(stem)] == "-" and arn[len(stem) + 1:].isalnum())
+    return full[0] if full else resource
+
+
 def replay(principal: Principal, learned: Learned,
            usages: Iterable[Usage]) -> PrincipalBacktest:
     """One principal's held-out usages (successful ones; others are passed over)
@@ -323,12 +339,16 @@ def replay(principal: Principal, learned: Learned,
     denied_calls: Counter[Pair] = Counter()
     denied: set[Pair] = set()
     reasons: dict[Pair, list[str]] = {}
+    named: dict[Pair, str] = {}
     for usage in usages:
         if usage.denied:
             continue
         permission = usage.permission
         pair = Pair(permission.action, permission.resource)
         calls[pair] += usage.count
+        resource = named.setdefault(pair, secret_seen(permission.resource, learned.resources))
+        if resource != permission.resource:
+            usage = replace(usage, permission=replace(permission, resource=resource))
         refused, why = judge(learned, usage)
         if refused:
             denied.add(pair)
@@ -336,7 +356,7 @@ def replay(principal: Principal, learned: Learned,
             if why:
                 reasons.setdefault(pair, []).append(why)
     new = {pair for pair in calls
-           if pair.resource != NO_NAME and pair.resource not in learned.resources}
+           if pair.resource != NO_NAME and named[pair] not in learned.resources}
     figures = Figures(
         calls=sum(calls.values()), pairs=len(calls),
         denied_calls=sum(denied_calls.values()), denied_pairs=len(denied),
@@ -436,5 +456,5 @@ def parse_probes(text: str) -> tuple[tuple[Probe, ...], tuple[BadLine, ...]]:
 __all__ = [
     "MAX_EXAMPLES", "Backtest", "BadLine", "Figures", "Learned", "Pair", "PrincipalBacktest",
     "Probe", "ProbeOutcome", "Split", "backtest", "check_probe", "holdout_usages", "judge",
-    "parse_probes", "replay", "request_of", "same_name",
+    "parse_probes", "replay", "request_of", "same_name", "secret_seen",
 ]

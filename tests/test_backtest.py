@@ -87,6 +87,24 @@ def test_a_new_name_allowed_by_a_wildcard_counts_as_durable() -> None:
     assert result.figures.denied_pairs == 1  # ListAllMyBuckets
 
 
+def test_a_secret_named_by_its_name_is_the_secret_of_that_name_seen_while_learning() -> None:
+    """Learned from calls by full ARN, held out by name (``name-??????``, which
+    stands for the one secret of that name): allowed, and not a new name. A
+    name never seen stays what it is: denied, and new."""
+    base = "arn:aws:secretsmanager:us-east-1:111122223333:secret:"
+    policy = PolicyDocument((Statement(actions=("secretsmanager:GetSecretValue",),
+                                       resources=(base + "prod/db-AbCdEf",)),))
+    learned = Learned((policy,), (100,), frozenset({base + "prod/db-AbCdEf",
+                                                    base + "prod/db-other-Zz9Yx8"}))
+    result = replay(ROLE, learned, [use("secretsmanager:GetSecretValue", base + "prod/db-??????"),
+                                    use("secretsmanager:GetSecretValue", base + "prod/api-??????"),
+                                    use("secretsmanager:GetSecretValue", base + "prod/d-??????")])
+    assert (result.figures.denied_pairs, result.figures.new_pairs) == (2, 2)
+    assert result.denied_examples == (
+        Pair("secretsmanager:GetSecretValue", base + "prod/api-??????"),
+        Pair("secretsmanager:GetSecretValue", base + "prod/d-??????"))
+
+
 def test_conditions_of_a_permission_are_its_request_context() -> None:
     via_s3 = use("kms:Decrypt", KEY, 2, conditions=(VIA_S3,))
     via_sqs = use("kms:Decrypt", KEY, 1, conditions=(VIA_SQS,))
