@@ -85,7 +85,8 @@ def _glob(pattern: str, run: str = ".*", one: str = ".") -> str:
 
 @lru_cache(maxsize=4096)
 def _wildcard_regex(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
-    return re.compile(_glob(pattern), 0 if case_sensitive else re.IGNORECASE | re.DOTALL)
+    # DOTALL: IAM's * and ? match any character, a newline too (S3 keys may hold one).
+    return re.compile(_glob(pattern), re.DOTALL if case_sensitive else re.IGNORECASE | re.DOTALL)
 
 
 def wildcard_match(pattern: str, value: str, *, case_sensitive: bool = True) -> bool:
@@ -123,5 +124,5 @@ def _resource_regex(pattern: str) -> re.Pattern[str] | None:
     parts = pattern.split(":", 5)
     if len(parts) != 6:
         return None
-    first = [_glob(text, "[^:\n]*", "[^:\n]") for text in parts[:5]]
-    return re.compile(":".join([*first, _glob(parts[5])]))
+    first = [_glob(text, "[^:]*", "[^:]") for text in parts[:5]]
+    return re.compile(":".join([*first, _glob(parts[5])]), re.DOTALL)

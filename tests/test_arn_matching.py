@@ -39,5 +39,14 @@ def test_parts_stay_in_their_segments() -> None:
     assert not resource_matches("arn:aws:*:::b", "arn:aws:s3:us-east-1::b")
     assert resource_matches("arn:aws:logs:us-east-1:1:log-group:/a:*",
                             "arn:aws:logs:us-east-1:1:log-group:/a:log-stream:x")
-    assert not resource_matches("arn:aws:s3:::a?", "arn:aws:s3:::a\n")  # no newline
+    assert resource_matches("*", "anything")
+
+
+def test_a_wildcard_matches_a_newline_too() -> None:
+    """IAM's ``*`` matches any run of characters and ``?`` any one: an S3 key
+    may hold a newline, and a grant on ``bkt/*`` covers it."""
+    assert resource_matches("arn:aws:s3:::bkt/*", "arn:aws:s3:::bkt/nl\nkey")
+    assert resource_matches("arn:aws:s3:::a?", "arn:aws:s3:::a\n")
+    assert wildcard_match("dir/*", "dir/new\nline.txt")
+    assert wildcard_match("DIR/?", "dir/\n", case_sensitive=False)
     assert resource_matches("*", "anything")
