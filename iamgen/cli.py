@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -15,7 +17,7 @@ from typer.core import TyperGroup
 from . import __version__
 from .commands.sql_options import add_sql_options
 from .commands.store_options import add_store_option
-from .errors import INTERRUPTED_EXIT, IamgenError
+from .errors import INTERRUPTED_EXIT, IamgenError, InputError
 
 # (module in iamgen.commands, function, command name)
 COMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -171,15 +173,42 @@ def guarded(function: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> None:
         try:
-            function(*args, **kwargs)
+            try:
+                function(*args, **kwargs)
+            finally:
+                sys.stdout.flush()  # now, so a failure is told here, not at exit
         except IamgenError as exc:
             typer.echo(f"iamgen: error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             typer.echo("iamgen: interrupted", err=True)
             raise typer.Exit(INTERRUPTED_EXIT) from None
+        except OSError as exc:
+            if exc.errno not in _OUTPUT_FAILURES:
+                raise
+            _drop_stdout()
+            typer.echo(f"iamgen: error: cannot write output ({exc.strerror or exc})", err=True)
+            raise typer.Exit(InputError.exit_code) from None
 
     return wrapper
+
+
+# What writing the output (standard output: files are checked and reported
+# where they are written) fails with: a full disk or quota, a file too large,
+# a device that fails. Never a reading error: reading errors are told as
+# iamgen's own errors where they happen.
+_OUTPUT_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+
+
+def _drop_stdout() -> None:
+    """Send what is left in standard output's buffer nowhere, so the exit does
+    not fail on it again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file behind stdout
+        pass
 
 
 def main() -> None:
