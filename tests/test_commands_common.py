@@ -158,3 +158,14 @@ def test_in_utc() -> None:
         datetime(2026, 11, 1, 3, tzinfo=UTC)
     assert in_utc(datetime.fromisoformat("0001-01-01T00:30:00+01:00")) is None
     assert in_utc(datetime.fromisoformat("9999-12-31T23:30:00-01:00")) is None
+
+
+@pytest.mark.parametrize("name", ["..", ".", "x" * 140])
+def test_a_name_no_file_can_have_gets_one(name: str) -> None:
+    """IAM's name pattern allows "..", and a damaged record may name a
+    principal at any length: each gets a file name of its own, so one odd
+    principal never ends a --all run."""
+    odd, other = _role(f"arn:aws:iam::111122223333:role/{name}"), _role(ROLE.arn)
+    stems = file_stems([odd, other])
+    check_name(stems[odd])
+    assert stems[other] == "Trainer" and len(stems[odd]) <= 64

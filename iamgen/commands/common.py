@@ -265,6 +265,10 @@ def file_stem(principal: Principal, clash: bool = False) -> str:
     base = re.sub(r"[^A-Za-z0-9+=,.@_-]", "_", principal.name)
     if principal.kind is PrincipalKind.ROOT:
         base = f"root-{principal.account}"
+    elif base in ("", ".", ".."):  # no file name (IAM's name pattern allows "..")
+        base = f"{principal.kind.value}-{_arn_hash(principal)}"
+    elif len(base) > _LONGEST_NAME:  # IAM's names are this long at most: a damaged record
+        base = f"{base[:_LONGEST_NAME - 9]}-{_arn_hash(principal)}"
     elif clash:
         base = f"{base}-{principal.kind.value}-{principal.account}"
     return base
@@ -288,6 +292,9 @@ def file_stems(principals: Sequence[Principal]) -> dict[Principal, str]:
     for number, p in enumerate(sorted(_clashing(stems), key=lambda p: (p.arn, p.kind.value)), 1):
         stems[p] = f"{stems[p]}-{number}"  # two hashes alike: never seen, still never lost
     return stems
+
+
+_LONGEST_NAME = 64  # a role's or user's name; qualified stems stay within IAM's 128
 
 
 def _arn_hash(principal: Principal) -> str:

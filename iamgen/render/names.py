@@ -35,7 +35,10 @@ def check_name(name: str) -> str:
     Allowed: IAM's name characters (letters, digits, ``+=,.@_-``), at most
     128 of them, which also rules out path separators.
     """
-    if not _FILE_SAFE.fullmatch(name) or len(name) > IAM_NAME_MAX or name in (".", ".."):
+    if len(name) > IAM_NAME_MAX:
+        raise UsageError(f"cannot name output files after {name[:40]!r}...: "
+                         f"longer than {IAM_NAME_MAX} characters")
+    if not _FILE_SAFE.fullmatch(name) or name in (".", ".."):
         raise UsageError(
             f"cannot name output files after {name!r}: use letters, digits and +=,.@_- only"
         )
