@@ -138,6 +138,14 @@ def test_a_template_of_the_users_that_cannot_be_read_is_a_usage_error(
         render_policies("deploy-pipeline", (DOC,), PROVENANCE, "terraform", custom)
 
 
+def test_a_template_a_users_template_includes_that_is_missing_is_named(tmp_path: Path) -> None:
+    custom = tmp_path / "tpl"
+    custom.mkdir()
+    (custom / "policy.tf.j2").write_text("{% include 'nope.j2' %}\n", "utf-8")
+    with pytest.raises(UsageError, match=r"^template nope\.j2 not found \(included by policy\.tf\.j2\)$"):
+        render_policies("deploy-pipeline", (DOC,), PROVENANCE, "terraform", custom)
+
+
 def test_unknown_format_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="json, terraform, cloudformation"):
         render_policies("deploy-pipeline", (DOC,), PROVENANCE, "pulumi")

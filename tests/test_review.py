@@ -267,6 +267,16 @@ def test_markdown_links_the_chart_and_lists_risky_grants_first(ranked: Review) -
     assert "![" not in render_review_markdown(ranked)
 
 
+@pytest.mark.parametrize(("chart", "target"), [
+    ("review-excess.svg", "review-excess.svg"),
+    ("/tmp/my chart (1).svg", "</tmp/my chart (1).svg>"),
+    ("a<b>.svg", "<a\\<b\\>.svg>"),
+])
+def test_the_chart_link_holds_any_path(ranked: Review, chart: str, target: str) -> None:
+    text = render_review_markdown(ranked, chart=chart)
+    assert f"![Removable share of granted actions per principal]({target})" in text
+
+
 def test_svg_chart_has_one_bar_per_principal_scaled_by_share(ranked: Review) -> None:
     svg = render_excess_svg(ranked)
     root = ET.fromstring(svg)

@@ -140,6 +140,16 @@ def _not_reviewed_lines(review_: Review) -> list[str]:
                                      for n in review_.not_reviewed]
 
 
+def _link_target(path: str) -> str:
+    """A path as a Markdown link's destination: as it is, or in ``<...>`` when
+    it holds a space, a parenthesis or an angle bracket (CommonMark)."""
+    if not any(ch.isspace() or ch in "()<>\\" for ch in path):
+        return path
+    escaped = "".join("\\" + ch if ch in "<>\\" else "%0A" if ch in "\r\n" else ch
+                      for ch in path)
+    return f"<{escaped}>"
+
+
 def render_review_markdown(review_: Review, chart: str | None = None) -> str:
     """A Markdown report: the ranking table, the chart (linked), risky grants first."""
     out = ["# IAM right-sizing review", "", _window_line(review_.window) + ".", ""]
@@ -151,7 +161,7 @@ def render_review_markdown(review_: Review, chart: str | None = None) -> str:
                "removes, then the number of removable grants.")
     out.append("")
     if chart:
-        out += [f"![Removable share of granted actions per principal]({chart})", ""]
+        out += [f"![Removable share of granted actions per principal]({_link_target(chart)})", ""]
     out.append("| " + " | ".join(_HEADER) + " |")
     out.append("|" + "|".join("---:" if i in (0, 4, 5, 6, 7) else "---"
                               for i in range(len(_HEADER))) + "|")

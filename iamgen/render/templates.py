@@ -84,8 +84,10 @@ def render_template(env: jinja2.Environment, name: str, context: dict[str, Any])
     try:
         template = env.get_template(name)
         text = template.render(context)
-    except jinja2.TemplateNotFound:
-        raise UsageError(f"template {name} not found") from None
+    except jinja2.TemplateNotFound as exc:  # this one, or one it includes
+        missing = exc.name if isinstance(exc.name, str) else name
+        raise UsageError(f"template {missing} not found"
+                         + (f" (included by {name})" if missing != name else "")) from None
     except jinja2.TemplateSyntaxError as exc:
         where = exc.filename or name
         raise UsageError(f"template {where} line {exc.lineno}: {exc.message}") from None
