@@ -98,14 +98,19 @@ def _blocks(tree: dict[str, Any], section: str, kind: str) -> dict[str, Any]:
 def policy_from_data_source(body: dict[str, Any]) -> dict[str, Any]:
     """The IAM policy an aws_iam_policy_document block stands for (lists throughout).
 
+    The data source reads every ``&{`` as ``${`` (its spelling of IAM policy
+    variables, with no escape for a literal ``&{``), so this does too.
     https://registry.terraform.io/providers/hashicorp/aws/latest/docs/data-sources/iam_policy_document
     """
+    def value(token: str) -> str:
+        return hcl_literal(token).replace("&{", "${")
+
     statements = []
     for block in body.get("statement", []):
         stmt: dict[str, Any] = {}
         if "sid" in block:
-            stmt["Sid"] = hcl_literal(block["sid"])
-        stmt["Effect"] = hcl_literal(block.get("effect", '"Allow"'))
+            stmt["Sid"] = value(block["sid"])
+        stmt["Effect"] = value(block.get("effect", '"Allow"'))
         for attribute, element in (
             ("actions", "Action"),
             ("not_actions", "NotAction"),
@@ -113,12 +118,26 @@ def policy_from_data_source(body: dict[str, Any]) -> dict[str, Any]:
             ("not_resources", "NotResource"),
         ):
             if attribute in block:
-                stmt[element] = [hcl_literal(v) for v in block[attribute]]
+                stmt[element] = [value(v) for v in block[attribute]]
         for cond in block.get("condition", []):
-            clauses = stmt.setdefault("Condition", {}).setdefault(hcl_literal(cond["test"]), {})
-            clauses[hcl_literal(cond["variable"])] = [hcl_literal(v) for v in cond["values"]]
+            clauses = stmt.setdefault("Condition", {}).setdefault(value(cond["test"]), {})
+            clauses[value(cond["variable"])] = [value(v) for v in cond["values"]]
         statements.append(stmt)
-    return {"Version": hcl_literal(body["version"]), "Statement": statements}
+    return {"Version": value(body["version"]), "Statement": statements}
+
+
+def terraform_policies(text: str) -> list[dict[str, Any]]:
+    """The IAM policy of each aws_iam_policy of a .tf file, in order: from the
+    data source it names, or from the JSON text it holds."""
+    data, resources = terraform_blocks(text)
+    policies = []
+    for label, body in resources.items():
+        if body["policy"] == f"${{data.aws_iam_policy_document.{label}.json}}":
+            policies.append(normalized(policy_from_data_source(data.pop(label))))
+        else:
+            policies.append(normalized(json.loads(hcl_literal(body["policy"]))))
+    assert not data, f"data sources no policy uses: {sorted(data)}"
+    return policies
 
 
 class CloudFormationLoader(yaml.SafeLoader):

@@ -27,6 +27,7 @@ from tests.rendered import (
     normalized,
     policy_from_data_source,
     terraform_blocks,
+    terraform_policies,
 )
 from tests.sample_policies import (
     ACCOUNT,
@@ -102,6 +103,24 @@ def test_terraform_holds_the_json_policies(documents: tuple[PolicyDocument, ...]
             "iamgen-SageMakerTrainingRole.3",
         ][: len(documents)]
     )
+
+
+@pytest.mark.parametrize("odd", ["c&{aws:username}/z", "&{", "a&&{b}"])
+def test_terraform_holds_a_literal_ampersand_brace(odd: str) -> None:
+    """aws_iam_policy_document reads "&{" as "${" (a policy variable) and
+    cannot hold a literal one: such a document's policy is its JSON text, and
+    the other documents keep their data sources."""
+    doc = PolicyDocument((
+        Statement(actions=("s3:GetObject",), resources=(f"arn:aws:s3:::bkt/{odd}",)),
+        Statement(actions=("s3:PutObject",), resources=("arn:aws:s3:::bkt/x",),
+                  conditions=(Condition("StringEquals", "aws:SourceVpce", (f"vpce-{odd}",)),)),
+    ))
+    documents = (doc, DYNAMO_POLICY)
+    (tf,) = render_sample("terraform", documents)
+    from_json = [normalized(p) for p in json_policies(render_sample("json", documents))]
+    assert terraform_policies(tf.text) == from_json
+    data, _ = terraform_blocks(tf.text)
+    assert len(data) == 1  # DYNAMO_POLICY's
 
 
 def test_terraform_escapes_iam_policy_variables() -> None:
