@@ -165,3 +165,28 @@ def test_markdown_of_an_admin_role_fits_a_pull_request_description() -> None:
     assert "more services (`--format json` lists all)" in text
     assert len(json.loads(render_json([report]))["unused_granted"]["actions"]) == (
         result.summary.removable_actions)
+
+
+def test_markdown_tables_hold_any_name_each_row_whole() -> None:
+    """Resources, policy labels and Sids with a pipe, a backtick, a newline or
+    HTML in them: each table row keeps its cells, and each value shows as
+    itself (read back with markdown-it, as a renderer reads it)."""
+    from markdown_it import MarkdownIt
+
+    odd_key = "arn:aws:s3:::bkt/deny|me`x\nline</td><b>"
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "Odd", "Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    label = "pg/a|b`c<i>.json"
+    grants = Grants(ROLE, (GrantedPolicy(label, PolicyKind.INLINE, parse_document(policy, "p")),))
+    result = diff(ROLE, [use("s3:GetObject", odd_key), use("s3:PutObject", odd_key, denied=True)],
+                  grants, window=ObservedWindow(first_event=WHEN - timedelta(days=9),
+                                                last_event=WHEN))
+    text = render_markdown([report_dict(result, catalog_version="c", iamgen_version="v")])
+    html = MarkdownIt("commonmark").enable("table").render(text)
+    for table in re.findall(r"<table>.*?</table>", html, re.DOTALL):
+        widths = {len(re.findall(r"<t[hd]", row)) for row in re.findall(r"<tr>.*?</tr>", table,
+                                                                          re.DOTALL)}
+        assert len(widths) == 1, table
+    assert "<b>" not in html and "<i>" not in html
+    assert "<code>arn:aws:s3:::bkt/deny|me`x\u240aline&lt;/td&gt;&lt;b&gt;</code>" in html
+    assert "pg/a|b`c&lt;i&gt;.json" in html

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..ai_lens import AiFinding, AiLens, lens_catalog
 from .json_text import sorted_json
-from .text import iso_seconds, markdown_safe
+from .text import iso_seconds, md_code, md_text
 from .width import together, wrap_lines
 
 AI_LENS_SCHEMA_VERSION = 1
@@ -133,22 +133,23 @@ def markdown_lines(lens: AiLens) -> list[str]:
                f"{len(lens.findings)} finding(s), most severe first. Findings marked "
                "*informational* rest on what the trail cannot show.")
     for caveat in _caveats(lens):
-        out += ["", f"Note: {markdown_safe(caveat)}."]
+        out += ["", f"Note: {md_text(caveat)}."]
     if lens.users:
         out += ["", "| principal | kind | person | AI services | calls |", "|---|---|---|---|---:|"]
-        out += [f"| `{markdown_safe(u.principal.name)}` | {u.principal.kind.value} | "
-                f"{'yes' if u.person else 'no'} | {markdown_safe(', '.join(u.services))} | "
+        out += [f"| {md_code(u.principal.name)} | {u.principal.kind.value} | "
+                f"{'yes' if u.person else 'no'} | {md_text(', '.join(u.services))} | "
                 f"{u.calls} |"
                 for u in lens.users]
     if lens.findings:
         out.append("")
         for finding in lens.findings:
             kind = kinds[finding.code]
-            line = (f"- **{finding.code}** ({finding.severity}): {markdown_safe(kind.title)}: by "
-                    f"`{markdown_safe(finding.principal)}` on `{markdown_safe(finding.subject)}`"
-                    + (f": {markdown_safe(finding.detail)}" if finding.detail else "")
-                    + f". {markdown_safe(_when(finding))}.")
+            line = (f"- **{finding.code}** ({finding.severity}): {md_text(kind.title)}: by "
+                    f"{md_code(finding.principal, table=False)} on "
+                    f"{md_code(finding.subject, table=False)}"
+                    + (f": {md_text(finding.detail)}" if finding.detail else "")
+                    + f". {md_text(_when(finding))}.")
             if kind.cannot_prove:
-                line += f" *Informational: {markdown_safe(kind.cannot_prove)}.*"
+                line += f" *Informational: {md_text(kind.cannot_prove)}.*"
             out.append(line)
     return out

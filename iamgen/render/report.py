@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from ..grants.model import GrantedPolicy
 from ..policy import MANAGED_POLICY_LIMIT, condition_block, policy_to_dict
 from .json_text import sorted_json
 from .templates import render_template, template_environment
-from .text import iso_seconds
+from .text import iso_seconds, md_code, md_text
 from .width import FIXED_WIDTH, together, wrap_lines
 
 FORMATS = ("text", "markdown", "json")
@@ -440,5 +441,8 @@ def render_markdown(reports: Sequence[dict[str, Any]], templates: Path | None = 
     env.globals["blocked_by_service"] = blocked_by_service
     env.globals["limit"] = MARKDOWN_ROW_LIMIT
     env.filters["percent"] = _percent
+    env.filters["code"] = md_code  # in a table cell
+    env.filters["code_line"] = partial(md_code, table=False)
+    env.filters["text"] = md_text
     env.filters["policy_json"] = lambda doc: json.dumps(doc, indent=2, ensure_ascii=False)
     return render_template(env, "diff.md.j2", {"reports": list(reports)})

@@ -22,7 +22,7 @@ from .ai_lens import principal_ai
 from .ai_lens import text_lines as ai_text_lines
 from .json_text import sorted_json
 from .report import report_dict
-from .text import iso_seconds, markdown_safe
+from .text import iso_seconds, md_code, md_text
 from .width import FIXED_WIDTH, together, wrap, wrap_cell, wrap_lines
 
 REVIEW_SCHEMA_VERSION = 1
@@ -167,14 +167,14 @@ def render_review_markdown(review_: Review, chart: str | None = None) -> str:
                               for i in range(len(_HEADER))) + "|")
     for entry, row in zip(review_.entries, _rows(review_)):
         cells = list(row)
-        cells[1] = f"`{markdown_safe(entry.principal.name)}`"
+        cells = [cells[0], md_code(entry.principal.name), *(md_text(c) for c in cells[2:])]
         cells[3] = "**unused**" if entry.unused else "active"
-        out.append("| " + " | ".join(cells[:2] + [markdown_safe(c) for c in cells[2:]]) + " |")
+        out.append("| " + " | ".join(cells) + " |")
     for entry in review_.entries:
         s = entry.result.summary
         out += ["", f"## {entry.rank}. {entry.principal.kind.value} "
-                    f"`{markdown_safe(entry.principal.name)}`",
-                "", f"`{entry.principal.arn}`" + (": **unused** in this window, every "
+                    f"{md_code(entry.principal.name, table=False)}",
+                "", md_code(entry.principal.arn, table=False) + (": **unused** in this window, every "
                                                    "observable grant is removable"
                                                    if entry.unused else "")]
         out += ["", (f"Removes {s.removed_actions} of {s.granted_actions} granted actions "
@@ -183,22 +183,24 @@ def render_review_markdown(review_: Review, chart: str | None = None) -> str:
         if entry.risks:
             out += ["", "Risky grants, remove or narrow first:", ""]
             out += [f"- **{r.code}** ({r.severity}): {r.title}: "
-                    f"`{markdown_safe(', '.join(r.actions))}` on "
-                    f"`{markdown_safe(', '.join(r.resources))}` in "
-                    f"`{markdown_safe(r.policy)}` statement "
-                    f"{r.statement}" + (f" (`{markdown_safe(r.sid)}`)" if r.sid else "")
+                    f"{md_code(', '.join(r.actions), table=False)} on "
+                    f"{md_code(', '.join(r.resources), table=False)} in "
+                    f"{md_code(r.policy, table=False)} statement "
+                    f"{r.statement}" + (f" ({md_code(r.sid, table=False)})" if r.sid else "")
                     + (", conditional" if r.conditional else "") for r in entry.risks]
         services = entry.result.unused_services
         if services:
-            names = ", ".join(f"`{u.service}`" for u in services[:15])
+            names = ", ".join(md_code(u.service, table=False) for u in services[:15])
             more = f" and {len(services) - 15} more" if len(services) > 15 else ""
             out += ["", f"Services granted and never used: {names}{more}."]
-        out += ["", f"Details: `iamgen diff {entry.principal.name} --format markdown`."]
+        command = f"iamgen diff {entry.principal.name} --format markdown"
+        out += ["", f"Details: {md_code(command, table=False)}."]
     if review_.ai is not None and (review_.ai.users or review_.ai.findings):
         out += ai_markdown_lines(review_.ai)
     if review_.not_reviewed:
         out += ["", "## Not reviewed", ""]
-        out += [f"- `{n.principal.arn}`: {markdown_safe(n.reason)}" for n in review_.not_reviewed]
+        out += [f"- {md_code(n.principal.arn, table=False)}: {md_text(n.reason)}"
+                for n in review_.not_reviewed]
     return "\n".join(out) + "\n"
 
 
