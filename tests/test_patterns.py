@@ -17,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from iamgen.arn import resource_matches
+from iamgen.catalog import load_catalog
 from iamgen.grants.evaluate import allows
 from iamgen.model import Permission
 from iamgen.synth import SynthSettings, synthesize
@@ -29,6 +30,7 @@ from iamgen.synth.patterns import (
     parse_name_rules,
     tokenize,
 )
+from iamgen.synth.synthesize import pattern_pool
 from iamgen.synth.settings import Generalization
 
 from tests.strategies import name_families, name_of
@@ -326,16 +328,42 @@ def test_a_whole_name_may_vary_only_in_a_named_log_group() -> None:
 
 
 def test_pooled_across_actions_and_covered_exact_names_dropped() -> None:
+    """A job described of those created: the reading gets the pattern the
+    creations made (the next run's job will be described too)."""
     perms = [Permission("sagemaker:CreateTrainingJob", f"{JOB}churn-xgb-2026-11-0{d}")
              for d in range(2, 5)]
     perms.append(Permission("sagemaker:DescribeTrainingJob", f"{JOB}churn-xgb-2026-11-03"))
-    out, made = apply_patterns(perms)
+    out, made = apply_patterns(perms, pattern_pool(load_catalog()))
     assert {p.resource for p in out} == {f"{JOB}churn-xgb-????-??-??"}
     assert {p.action for p in out} == {"sagemaker:CreateTrainingJob",
                                        "sagemaker:DescribeTrainingJob"}
     (pattern,) = made
     assert pattern.describe() == ("churn-xgb-2026-11-02 .. churn-xgb-2026-11-04, 3 names, "
                                   "varying: date")
+
+
+@pytest.mark.parametrize(("wider", "narrow"), [
+    ("s3:DeleteObject", "s3:GetObject"),  # a write seen once among many reads
+    ("s3:PutObjectAcl", "s3:GetObject"),  # permissions management among reads
+    ("s3:PutObjectAcl", "s3:PutObject"),  # ... and among writes
+])
+def test_a_pattern_never_widens_an_action_that_may_change_more(wider: str, narrow: str) -> None:
+    """Reading (or writing) many names is no evidence for deleting them, or
+    for changing who may read them: an action keeps its exact name unless
+    names of actions of its access level or a higher one vary."""
+    names = [f"{BUCKET}a/{n}.csv" for n in (1, 2, 3)]
+    perms = [Permission(narrow, name) for name in names] + [Permission(wider, names[0])]
+    out, _ = apply_patterns(perms, pattern_pool(load_catalog()))
+    assert {p.resource for p in out if p.action == narrow} == {f"{BUCKET}a/*.csv"}
+    assert {p.resource for p in out if p.action == wider} == {names[0]}
+
+
+def test_an_action_the_catalog_does_not_know_keeps_its_own_names() -> None:
+    names = [f"{BUCKET}a/{n}.csv" for n in (1, 2, 3)]
+    perms = [Permission("s3:GetObject", name) for name in names]
+    perms.append(Permission("s3:NoSuchAction", names[1]))
+    out, _ = apply_patterns(perms, pattern_pool(load_catalog()))
+    assert {p.resource for p in out if p.action == "s3:NoSuchAction"} == {names[1]}
 
 
 def test_every_data_entry_has_a_note_and_an_aws_source() -> None:

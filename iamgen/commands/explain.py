@@ -20,6 +20,7 @@ from ..model import Filters, Resolution
 from ..synth.harden import families
 from ..synth.patterns import apply_patterns
 from ..synth.settings import SynthSettings
+from ..synth.synthesize import pattern_pool
 from ..sources.decode import BadInput, iter_records
 from ..sources.local import LocalSource
 from . import common, reading, store_options
@@ -191,7 +192,8 @@ def pattern_lines(run: reading.Run, named: dict[str, set[str]]) -> list[str]:
         wanted = named.get(principal.arn)
         if not wanted:
             continue
-        _, made = apply_patterns(graph.permissions_of(principal), SynthSettings().min_variants)
+        _, made = apply_patterns(graph.permissions_of(principal), pattern_pool(load_catalog()),
+                                 SynthSettings().min_variants)
         for pattern in made:
             if wanted & set(pattern.names):
                 lines.append(f"{principal.arn}: {pattern.pattern}")

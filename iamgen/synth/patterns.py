@@ -42,7 +42,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
@@ -449,19 +449,48 @@ def infer_patterns(resources: Iterable[str], min_variants: int = 3,
     return found
 
 
-def apply_patterns(permissions: Iterable[Permission], min_variants: int = 3,
-                   rules: NameRules | None = None,
+Pool = int | str
+"""Where an action's names are pooled (see :func:`pooled_patterns`)."""
+
+
+def pooled_patterns(permissions: Iterable[Permission], pool: Callable[[str], Pool],
+                    min_variants: int = 3, rules: NameRules | None = None,
+                    ) -> dict[tuple[Pool, str], NamePattern]:
+    """``(pool, name) -> pattern`` for the names of ``permissions``.
+
+    ``pool(action)`` is a rank (a number: the higher, the more an action may
+    change) or a pool of its own (a text). The names of a rank's actions are
+    pooled with those of every higher rank: a pattern learned from many
+    calls' names serves every action observed on one of them, if it may
+    change no more than the calls the names came from (reading names of runs
+    that were created is evidence for reading the next one; reading many
+    names is none for deleting them).
+    """
+    names: dict[Pool, set[str]] = defaultdict(set)
+    for perm in permissions:
+        names[pool(perm.action)].add(perm.resource)
+    found: dict[tuple[Pool, str], NamePattern] = {}
+    for group in sorted(names, key=repr):
+        pooled = names[group] if isinstance(group, str) else set().union(
+            *(seen for other, seen in names.items() if isinstance(other, int) and other >= group))
+        for name, pattern in infer_patterns(sorted(pooled), min_variants, rules).items():
+            if name in names[group]:
+                found[(group, name)] = pattern
+    return found
+
+
+def apply_patterns(permissions: Iterable[Permission], pool: Callable[[str], Pool],
+                   min_variants: int = 3, rules: NameRules | None = None,
                    ) -> tuple[frozenset[Permission], tuple[NamePattern, ...]]:
-    """Permissions with each generalized name replaced by its pattern, and the
-    patterns used. Names are pooled across actions: a pattern learned from
-    several calls' names serves every action observed on one of them."""
+    """Permissions with each generalized name replaced by its pattern (see
+    :func:`pooled_patterns`), and the patterns used."""
     perms = frozenset(permissions)
-    found = infer_patterns((p.resource for p in perms), min_variants, rules)
+    found = pooled_patterns(perms, pool, min_variants, rules)
     if not found:
         return perms, ()
     out = {
-        Permission(p.action, found[p.resource].pattern, p.conditions)
-        if p.resource in found else p
+        Permission(p.action, pattern.pattern, p.conditions)
+        if (pattern := found.get((pool(p.action), p.resource))) is not None else p
         for p in perms
     }
     return drop_covered(out, {g.pattern for g in found.values()}), tuple(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache
 
 from ..catalog import Catalog, load_catalog
 from ..model import Condition, Permission, PolicyDocument
@@ -13,14 +14,15 @@ from .group import group_permissions, statement_order
 from .harden import Added, FamilyOutcome, HardenEvidence, harden_statements, hardening_notes
 from .harden import name_hardened
 from .normalize import normalize_permissions
-from .patterns import NamePattern, drop_covered, infer_patterns
+from .patterns import NamePattern, Pool, drop_covered, pooled_patterns
 from .settings import Compression, Fold, Generalization, SynthResult, SynthSettings
 from .sids import name_statements
 from .split import cut_oversized, pack
 
 
 def _generalized(
-    siblings: Siblings, named: Mapping[str, NamePattern], threshold: int
+    siblings: Siblings, named: Mapping[tuple[Pool, str], NamePattern],
+    pool: Callable[[str], Pool], threshold: int,
 ) -> tuple[frozenset[Permission], tuple[Fold, ...]]:
     """Folds and name patterns, each decided on every observed name, together.
 
@@ -33,7 +35,7 @@ def _generalized(
     out: set[Permission] = set()
     fold_prefixes: dict[tuple[str, tuple[Condition, ...]], list[str]] = {}
     for perm in folded:
-        if perm.resource in named:
+        if (pool(perm.action), perm.resource) in named:
             continue  # its name pattern stands for it
         out.add(perm)
         if perm.resource.endswith("*") and perm not in siblings.permissions:
@@ -44,7 +46,7 @@ def _generalized(
     # conditions) is checked against its folds once, not once per name.
     generalized = {(perm.action, pattern.pattern, perm.conditions)
                    for perm in siblings.permissions
-                   if (pattern := named.get(perm.resource)) is not None}
+                   if (pattern := named.get((pool(perm.action), perm.resource))) is not None}
     for action, pattern_arn, conditions in generalized:
         prefixes = fold_prefixes.get((action, conditions), ())
         if not any(pattern_arn.startswith(prefix) for prefix in prefixes):
@@ -54,17 +56,36 @@ def _generalized(
 
 _NOT_HARDENED = HardenEvidence(person=False)
 
+# Name patterns: an action's names are pooled with those of actions of its
+# access level and every higher one (reading what was written, never writing
+# what was read); an action the catalog does not know keeps its own names.
+# (The catalog writes "Tagging, Write" and "Permissions management, Write".)
+_RANKS = {"list": 0, "read": 0, "write": 1, "tagging": 1, "tagging, write": 1,
+          "permissions management": 2, "permissions management, write": 2}
+
+
+def pattern_pool(catalog: Catalog) -> Callable[[str], Pool]:
+    """The pool of an action's names (:func:`~iamgen.synth.patterns.pooled_patterns`):
+    its access level's rank, or for an action the catalog does not know, itself."""
+    @lru_cache(maxsize=None)
+    def pool(action: str) -> Pool:
+        info = catalog.action(action)
+        rank = _RANKS.get(info.access_level.lower()) if info is not None else None
+        return rank if rank is not None else action.lower()
+    return pool
+
 
 def _documents(
     siblings: Siblings,
-    named: Mapping[str, NamePattern],
+    named: Mapping[tuple[Pool, str], NamePattern],
+    pool: Callable[[str], Pool],
     settings: SynthSettings,
     threshold: int,
     catalog: Catalog,
     evidence: HardenEvidence | None = None,
 ) -> tuple[tuple[PolicyDocument, ...], tuple[Fold, ...], tuple[Compression, ...],
            tuple[Added, ...], tuple[FamilyOutcome, ...]]:
-    folded, folds = _generalized(siblings, named, threshold)
+    folded, folds = _generalized(siblings, named, pool, threshold)
     statements = group_permissions(folded)
     compressions: tuple[Compression, ...] = ()
     if settings.compress_actions:
@@ -129,20 +150,21 @@ def synthesize(
     notes: list[str] = []
     if not perms:
         return SynthResult(documents=(), notes=("no permissions to grant: no policy written",))
-    named: dict[str, NamePattern] = {}
+    named: dict[tuple[Pool, str], NamePattern] = {}
+    pool = pattern_pool(catalog)
     if settings.generalization is not Generalization.NONE:
-        named = infer_patterns((p.resource for p in perms), settings.min_variants)
+        named = pooled_patterns(perms, pool, settings.min_variants)
     # Each pattern stands for many names: hashed once, not once per name (a
     # pattern's hash covers all its names).
     patterns = tuple(sorted(set({id(p): p for p in named.values()}.values())))
     threshold = settings.fold_threshold
     siblings = find_siblings(perms, settings.generalization)  # once for every threshold
     documents, folds, compressions, added, outcomes = _documents(
-        siblings, named, settings, threshold, catalog, evidence)
+        siblings, named, pool, settings, threshold, catalog, evidence)
     if len(documents) > settings.max_documents:
         needed = len(documents)
         for lower in _lower_thresholds(threshold, settings.generalization):
-            attempt = _documents(siblings, named, settings, lower, catalog, evidence)
+            attempt = _documents(siblings, named, pool, settings, lower, catalog, evidence)
             if len(attempt[0]) <= settings.max_documents:
                 notes.append(
                     f"{needed} documents exceed {settings.max_documents}: "
