@@ -400,11 +400,19 @@ def _propose(permissions: Sequence[Permission], kept: Sequence[NotObservableFind
         documents = (*documents, PolicyDocument(tuple(carried)))
         notes.append(f"{len(carried)} statement(s) with NotResource carried over unchanged "
                      "for not-observable actions, in the last document")
+    denies = _denies_kept(grants, documents, catalog)
+    if denies:
+        documents = (*documents[:-1], PolicyDocument((*documents[-1].statements, *denies))) \
+            if carried else (*documents, PolicyDocument(denies))
+        notes.append(f"{len(denies)} Deny statement(s) of the current grants carried over "
+                     "unchanged, in the last document: they still restrict what the proposal "
+                     "allows")
     if conditional:
-        notes.append(f"{conditional} used permission(s) are granted today under a condition "
-                     "iamgen cannot decide; the proposal grants them on the observed "
-                     "resources without it: check before applying")
-    actions = sorted({a for doc in documents for s in doc.statements
+        notes.append(f"{conditional} used permission(s) depend today on a condition iamgen "
+                     "cannot decide (an Allow's, or a Deny's that may apply); the proposal "
+                     "grants them on the observed resources without an Allow's condition: "
+                     "check before applying")
+    actions = sorted({a for doc in documents for s in doc.statements if s.effect == "Allow"
                       for a in statement_actions(s, catalog)})
     return Proposal(
         documents=documents,
@@ -413,6 +421,23 @@ def _propose(permissions: Sequence[Permission], kept: Sequence[NotObservableFind
         kept_not_observable=kept_actions,
         notes=tuple(notes),
     )
+
+
+def _denies_kept(grants: Grants, documents: Sequence[PolicyDocument], catalog: Catalog
+                 ) -> tuple[Statement, ...]:
+    """The Deny statements of the principal's identity policies that touch an
+    action the proposal allows, as they stand: replacing the policies with the
+    proposal must not lift a Deny (one under a condition, or on some resources,
+    still decides calls the proposal allows)."""
+    allowed = {a.lower() for doc in documents for stmt in doc.statements
+               if stmt.effect == "Allow" for a in statement_actions(stmt, catalog)}
+    kept: list[Statement] = []
+    for policy in grants.policies:
+        for stmt in policy.document.statements:
+            if stmt.effect == "Deny" and stmt not in kept and any(
+                    a.lower() in allowed for a in statement_actions(stmt, catalog)):
+                kept.append(stmt)
+    return tuple(kept)
 
 
 def _kept_statements(kept: Sequence[NotObservableFinding], grants: Grants

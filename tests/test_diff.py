@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from iamgen.catalog import load_catalog
 from iamgen.diff import diff, request_of
 from iamgen.findings import ObservedWindow, finding_catalog
-from iamgen.grants.evaluate import Decision, evaluate
+from iamgen.grants.evaluate import Decision, Request, evaluate
 from iamgen.grants.load import parse_document
 from iamgen.grants.model import GrantedPolicy, Grants, PolicyKind
 from iamgen.model import Condition, Permission, Principal, PrincipalKind, Usage
@@ -197,6 +197,32 @@ def test_not_resource_grants_are_carried_over_verbatim() -> None:
     assert len(carried) == 1
     assert "sagemaker:InvokeEndpoint" in carried[0].actions
     assert carried[0].not_resources == tuple(SAGEMAKER_BROAD["Statement"][0]["NotResource"])
+
+
+def test_a_deny_that_still_decides_is_carried_into_the_proposal() -> None:
+    """A Deny under a condition (or on some resources) of the policies the
+    proposal replaces still decides calls the proposal allows: it is carried
+    over as it stands, so applying the proposal lifts no Deny. A Deny on
+    actions the proposal does not allow is left out."""
+    doc = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "NotAction": ["iam:*"], "Resource": "*"},
+        {"Sid": "PlainHttp", "Effect": "Deny", "Action": "sqs:*", "Resource": "*",
+         "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+        {"Sid": "NoGlue", "Effect": "Deny", "Action": "glue:DeleteTable", "Resource": "*",
+         "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+    ]}
+    queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs"
+    result = diff(ROLE, [use("sqs:SendMessage", queue)], Grants(ROLE, (inline("na", doc),)),
+                  window=MONTHS)
+    assert result.proposal is not None
+    denies = [s for d in result.proposal.documents for s in d.statements if s.effect == "Deny"]
+    assert [s.sid for s in denies] == ["PlainHttp"]
+    plain_http = Request("sqs:SendMessage", queue, {"aws:SecureTransport": ("false",)},
+                         complete=True)
+    assert evaluate(result.proposal.documents, plain_http).decision is Decision.EXPLICIT_DENY
+    assert any("Deny statement" in note for note in result.proposal.notes)
+    assert not any(a.startswith("sqs:") and a != "sqs:SendMessage"
+                   for a in result.proposal.actions)  # a Deny allows nothing
 
 
 def test_summary_share_is_what_the_proposal_no_longer_grants() -> None:
