@@ -52,8 +52,8 @@ def test_example_notes_say_what_each_condition_rests_on() -> None:
     code, _, err = run("suggest", "priya.raman", "--trail", TRAIL, "--harden", "mfa,vpce")
     assert code == 0, err
     assert ("note: priya.raman: harden mfa: Bool aws:MultiFactorAuthPresent true on "
-            "BedrockInvokeModel (17 calls)") in err
-    assert "note: priya.raman: harden vpce: not added: 22 of 22 call(s) not through a VPC " \
+            "BedrockApplyGuardrail (17 calls), BedrockInvokeModel (17 calls)") in err
+    assert "note: priya.raman: harden vpce: not added: 39 of 39 call(s) not through a VPC " \
            "endpoint" in err
 
 
@@ -82,7 +82,8 @@ def test_example_review_has_its_ai_section() -> None:
     code, out, err = run("review", "--trail", TRAIL, "--grants", GRANTS, "-q")
     assert code == 0, err
     assert "AI security lens: 5 principal(s) use AI services (bedrock, sagemaker)" in out
-    assert "priya.raman (user, person): bedrock, 22 calls" in out
+    # calls counted per permission: 17 of the 22 went through a guardrail (ApplyGuardrail too)
+    assert "priya.raman (user, person): bedrock, 39 calls" in out
     assert "MEDIUM AI_INVOCATION_WITHOUT_GUARDRAIL" in out
     code, out, err = run("review", "--trail", TRAIL, "--grants", GRANTS, "-q", "--format",
                          "json")
@@ -151,9 +152,10 @@ def test_backtest_counts_a_held_out_call_that_fails_a_condition(trail: Path) -> 
     body = json.loads(out)
     [entry] = body["principals"]
     assert body["settings"]["harden"] == ["mfa"]
-    assert entry["denied_calls"] == 1 and entry["denied_pairs"] == 1
-    [example] = entry["denied_examples"]
-    assert example["reason"] == "aws:MultiFactorAuthPresent: 1 call without MFA"
+    # The one call went through a guardrail: InvokeModel and ApplyGuardrail, both denied.
+    assert entry["denied_calls"] == 2 and entry["denied_pairs"] == 2
+    assert [e["reason"] for e in entry["denied_examples"]] == [
+        "aws:MultiFactorAuthPresent: 1 call without MFA"] * 2
     code, text, err = run("backtest", "Researcher", "--trail", str(trail), "--holdout", "2d",
                           "--harden", "mfa", "-q")
     assert code == 0, err

@@ -137,6 +137,31 @@ def test_bedrock_converse_maps_to_invoke_model(name: str, action: str) -> None:
     assert grants(res) == {(action, f"arn:aws:bedrock:{REGION}::foundation-model/{model}")}
 
 
+@pytest.mark.parametrize(("name", "action", "params"), [
+    ("Converse", "bedrock:InvokeModel",
+     {"guardrailConfig": {"guardrailIdentifier": "{guardrail}", "guardrailVersion": "1"}}),
+    ("ConverseStream", "bedrock:InvokeModelWithResponseStream",
+     {"guardrailConfig": {"guardrailIdentifier": "{guardrail}", "guardrailVersion": "DRAFT"}}),
+    ("InvokeModel", "bedrock:InvokeModel",
+     {"guardrailIdentifier": "{guardrail}", "guardrailVersion": "2"}),
+    ("InvokeModelWithResponseStream", "bedrock:InvokeModelWithResponseStream",
+     {"guardrailIdentifier": "{guardrail}"}),
+])
+@pytest.mark.parametrize("by_arn", [False, True])
+def test_an_invocation_through_a_guardrail_needs_apply_guardrail_on_it(
+        name: str, action: str, params: dict[str, Any], by_arn: bool) -> None:
+    # https://docs.aws.amazon.com/bedrock/latest/userguide/guardrails-permissions.html
+    # ("Permissions for invoking guardrails to filter content": InvokeModel on the
+    # model, and bedrock:ApplyGuardrail on arn:aws:bedrock:REGION:ACCOUNT:guardrail/ID)
+    model = "anthropic.claude-3-haiku-20240307-v1:0"
+    guardrail = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:guardrail/gr12345abc"
+    given = json.loads(json.dumps(params).replace("{guardrail}",
+                                                  guardrail if by_arn else "gr12345abc"))
+    res = resolve(record("bedrock", name, {"modelId": model, **given}))
+    assert grants(res) == {(action, f"arn:aws:bedrock:{REGION}::foundation-model/{model}"),
+                           ("bedrock:ApplyGuardrail", guardrail)}
+
+
 # ------------------------------------------------------------------ eventSource aliases
 
 

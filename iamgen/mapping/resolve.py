@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from ..arn import literal
 from ..catalog import ActionInfo, load_catalog
 from ..model import Condition, Permission, Resolution
 from .handlers import HANDLERS
@@ -83,7 +84,7 @@ class _Plan:
     passed_to: str | None = None  # receiving service for iam:PassRole; None: never
     role_name_paths: tuple[str, ...] = ()  # request paths that may name a role by name
     is_kms: bool = False
-    extras: tuple[tuple[str, str, str], ...] = ()  # (request path, action, rule)
+    extras: tuple[tuple[str, str, str, str], ...] = ()  # (request path, action, rule, ARN format)
 
 
 # Only calls that change a resource can hand it a role to act as: actions at
@@ -130,7 +131,8 @@ def _actions_plan(
 ) -> _Plan:
     names = {i.full_name.lower() for i in infos}
     extras = tuple(
-        (extra.path, extra.action, f"request_action:{extra.path}->{extra.action}")
+        (extra.path, extra.action, f"request_action:{extra.path}->{extra.action}",
+         extra.arn_format)
         for extra in request_actions()
         if extra.when_actions & names
     )
@@ -230,6 +232,13 @@ def _resources(
 _ANY = ("*",)
 
 
+def _filled(arn_format: str, ctx: RecordContext, value: str) -> str:
+    """An extra action's ARN for a request value that is not an ARN (its
+    characters literal: a * or ? in it is no wildcard)."""
+    return (arn_format.replace("${Partition}", ctx.partition).replace("${Region}", ctx.region)
+            .replace("${Account}", ctx.account).replace("${Value}", literal(value)))
+
+
 def _as_authorized(tpl: ArnTemplate, arn: str) -> str:
     """A whole ARN from the request as the call is authorized on it: a
     partial secret ARN (SecretId without AWS's six characters) ends in six ?."""
@@ -307,8 +316,10 @@ def _resolve_call(call: Call, tracker: ReadTracker) -> Resolution:
                     arns = need.resources
                     missing = arns == _ANY and step.needs_resource
                 _add(permissions, unknown, step.info, arns, missing)
-    for path, action, rule in plan.extras:
-        arns = [v for v in values_at(ctx.params, path) if isinstance(v, str) and v.startswith("arn:")]
+    for path, action, rule, arn_format in plan.extras:
+        arns = [v if v.startswith("arn:") else _filled(arn_format, ctx, v)
+                for v in values_at(ctx.params, path)
+                if isinstance(v, str) and v and (arn_format or v.startswith("arn:"))]
         if arns:
             rules.append(rule)
             permissions.extend(Permission(action, arn) for arn in arns)

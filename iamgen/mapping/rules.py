@@ -307,6 +307,9 @@ class RequestAction:
     action: str
     note: str
     source: str
+    # The ARN a value that is not one names: ${Partition}, ${Region},
+    # ${Account} (the call's) and ${Value}; empty: only ARNs count.
+    arn_format: str = ""
 
 
 @cache
@@ -319,6 +322,7 @@ def request_actions() -> tuple[RequestAction, ...]:
             action=e["action"],
             note=e["note"],
             source=e["source"],
+            arn_format=e.get("arn_format", ""),
         )
         for e in _load("event_overrides.toml").get("request_action", [])
     )
