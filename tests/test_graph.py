@@ -247,6 +247,23 @@ def test_dot_escapes_quotes_and_backslashes() -> None:
     assert '\\"' in line and "\\\\" in line
 
 
+def test_dot_keeps_names_that_differ_in_a_control_character_apart() -> None:
+    one = use(TRAINER, "s3:GetObject", "arn:aws:s3:::b/ctl\x01x")
+    two = use(TRAINER, "s3:GetObject", "arn:aws:s3:::b/ctlx")
+    text = to_dot(build_graph([one, two]))
+    nodes = [line for line in text.splitlines() if "[shape=ellipse" in line]
+    assert len(nodes) == 2 and not any(ch in text for ch in "\x01")
+    assert '"arn:aws:s3:::b/ctl\\u0001x"' in text
+
+
+def test_graphml_refuses_what_xml_cannot_hold_in_one_line() -> None:
+    odd = use(TRAINER, "s3:GetObject", "arn:aws:s3:::b/ctl\x01x")
+    with pytest.raises(InputError, match=r"cannot write GraphML: .*U\+0001.*--format json"):
+        to_graphml(build_graph([odd]))
+    tabbed = build_graph([use(TRAINER, "s3:GetObject", "arn:aws:s3:::b/tab\tkey")])
+    assert set(from_graphml(to_graphml(tabbed)).usages()) == set(tabbed.usages())
+
+
 def test_render_graph_knows_three_formats(graph: AccessGraph) -> None:
     for fmt in ("json", "graphml", "dot"):
         assert render_graph(graph, fmt)

@@ -5,6 +5,7 @@ Graphviz DOT (written only)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -80,7 +81,9 @@ def from_json(text: str) -> AccessGraph:
 
 
 def to_graphml(access: AccessGraph) -> str:
-    """GraphML for Gephi and yEd: every attribute a string or an integer."""
+    """GraphML for Gephi and yEd: every attribute a string or an integer.
+    InputError (output that cannot be written) for a name holding a character
+    XML 1.0 cannot hold, escaped or not (a control character)."""
     graph = access.networkx_graph
     flat = load_networkx().MultiDiGraph()
     flat.graph.update({"schema": SCHEMA, "schema_version": SCHEMA_VERSION,
@@ -96,7 +99,13 @@ def to_graphml(access: AccessGraph) -> str:
             attrs[name] = (json.dumps(attrs[name], sort_keys=True, separators=(",", ":"))
                            if attrs[name] else "")
         flat.add_edge(s, t, key=k, **attrs)
-    return "\n".join(load_networkx().generate_graphml(flat, named_key_ids=True)) + "\n"
+    text = "\n".join(load_networkx().generate_graphml(flat, named_key_ids=True)) + "\n"
+    unfit = _NOT_XML.search(text)
+    if unfit:
+        where = text[max(0, unfit.start() - 40):unfit.start()].rsplit(">", 1)[-1]
+        raise InputError(f"cannot write GraphML: a name or value holds U+{ord(unfit.group()):04X} "
+                         f"(after {where!r}), which XML cannot hold: write --format json")
+    return text
 
 
 def from_graphml(text: str) -> AccessGraph:
@@ -159,9 +168,17 @@ def render_graph(access: AccessGraph, fmt: str) -> str:
 
 
 def _dot_quote(text: str) -> str:
-    """A DOT quoted string: backslashes and quotes escaped, line breaks as \\n."""
+    """A DOT quoted string: backslashes and quotes escaped, line breaks as
+    \\n, other control characters as \\uXXXX (Graphviz drops them: two
+    names that differ only in one would be one node)."""
     escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    escaped = _CONTROL.sub(lambda found: f"\\u{ord(found.group()):04x}", escaped)
     return f'"{escaped}"'
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+# What XML 1.0 cannot hold, even as a character reference.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _check_version(version: Any) -> int:
