@@ -61,6 +61,7 @@ from .grants.evaluate import (
 from .grants.expand import statement_actions
 from .grants.model import GrantedPolicy, Grants
 from .grants.observable import BlindSpot, Visibility, blind_spots, recorded_groups
+from .mapping.rules import derived_actions
 from .model import Permission, PolicyDocument, Principal, Statement, Usage
 from .policy import policy_size
 from .synth import SynthSettings, synthesize
@@ -94,7 +95,8 @@ def diff(
                   key=lambda u: (u.permission, u.denied))
     granted = granted_actions(grants.policies, catalog)
     calls = _judge_calls(mine, grants, granted, catalog)
-    recorded = recorded_groups({*(a.lower() for a in trail_actions), *calls.exercised}, table)
+    recorded = recorded_groups({*(a.lower() for a in trail_actions), *calls.exercised}, table,
+                               derived_actions())
     unused, kept = _judge_unexercised(granted, calls, grants, table, recorded, catalog)
     services = _unused_services(granted, calls, unused, kept)
     conditional = sum(1 for f in calls.used if f.code == "USED_CONDITIONAL")

@@ -225,6 +225,23 @@ def test_a_deny_that_still_decides_is_carried_into_the_proposal() -> None:
                    for a in result.proposal.actions)  # a Deny allows nothing
 
 
+def test_a_derived_action_is_no_proof_that_its_data_events_are_recorded() -> None:
+    """ApplyGuardrail, needed by an InvokeModel through a guardrail (a
+    management event), is in the Bedrock agents' data-event group: seeing it
+    says nothing of whether the trail records that group, so the group's other
+    grants stay kept as not observable."""
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": [
+        "bedrock:InvokeModel", "bedrock:ApplyGuardrail", "bedrock:InvokeAgent",
+        "bedrock:Retrieve"], "Resource": "*"}]}
+    model = "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"
+    guardrail = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:guardrail/gr1"
+    result = diff(ROLE, [use("bedrock:InvokeModel", model), use("bedrock:ApplyGuardrail", guardrail)],
+                  Grants(ROLE, (inline("bedrock", doc),)),
+                  trail_actions=["bedrock:InvokeModel", "bedrock:ApplyGuardrail"], window=MONTHS)
+    assert {"bedrock:InvokeAgent", "bedrock:Retrieve"} <= actions_of(result.not_observable)
+    assert not {"bedrock:InvokeAgent", "bedrock:Retrieve"} & actions_of(result.unused_actions)
+
+
 def test_summary_share_is_what_the_proposal_no_longer_grants() -> None:
     result = diff(ROLE, [use("ecr:GetAuthorizationToken"),
                          use("sagemaker:CreateTrainingJob", TRAINING_JOB)], training_grants(),

@@ -84,11 +84,16 @@ def blind_spots(catalog: Catalog,
     return table
 
 
-def recorded_groups(observed_actions: Iterable[str],
-                    table: Mapping[str, BlindSpot]) -> frozenset[str]:
-    """Data-event groups the trail provably records: one of their actions was seen."""
+def recorded_groups(observed_actions: Iterable[str], table: Mapping[str, BlindSpot],
+                    derived: Iterable[str] = ()) -> frozenset[str]:
+    """Data-event groups the trail provably records: one of their actions was
+    seen. ``derived`` are actions a call may need besides its own (Bedrock's
+    ApplyGuardrail for an InvokeModel through a guardrail): seeing one proves
+    nothing of what the trail records, so they never count."""
+    passed_over = {action.lower() for action in derived}
     return frozenset(
         spot.id for action in observed_actions
-        if (spot := table.get(action.lower())) is not None
+        if action.lower() not in passed_over
+        and (spot := table.get(action.lower())) is not None
         and spot.visibility is Visibility.DATA_EVENT
     )

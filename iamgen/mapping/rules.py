@@ -328,6 +328,13 @@ def request_actions() -> tuple[RequestAction, ...]:
     )
 
 
+def derived_actions() -> frozenset[str]:
+    """Actions a call may need besides its own, from its request
+    (:func:`request_actions`), lower-cased: never proof that a trail records
+    the data events they belong to."""
+    return frozenset(extra.action.lower() for extra in request_actions())
+
+
 @cache
 def apigateway_rules() -> tuple[Mapping[str, str], tuple[tuple[str, str], ...]]:
     """API Gateway: operation prefix -> HTTP verb, and (parameter, path segment) pairs."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..catalog import load_catalog
 from ..grants.observable import Visibility, blind_spots, recorded_groups
 from ..mapping.resolve import actions_of_event
+from ..mapping.rules import derived_actions
 from .tally import ScanResult
 
 
@@ -30,5 +31,5 @@ def data_event_groups_unseen(result: ScanResult) -> list[str]:
     """
     table = blind_spots(load_catalog())
     groups = {spot.id for spot in table.values() if spot.visibility is Visibility.DATA_EVENT}
-    seen = recorded_groups(trail_actions(result), table)
+    seen = recorded_groups(trail_actions(result), table, derived_actions())
     return sorted(groups - seen)
