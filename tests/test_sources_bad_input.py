@@ -199,6 +199,23 @@ def test_a_lone_surrogate_skips_its_record_only_and_says_so(
     assert _objects(result) == {"arn:aws:s3:::data/first.csv", "arn:aws:s3:::data/third.csv"}
 
 
+@pytest.mark.parametrize("big_first", [True, False])
+def test_a_lone_surrogate_after_a_number_out_of_range_skips_only_its_record(
+        tmp_path: Path, big_first: bool) -> None:
+    """A file whose first oddity msgspec meets is a number out of its range
+    (read leniently) and whose next is a lone surrogate: still only the
+    record that holds the surrogate is skipped, in either order."""
+    big = _with_odd_member("1e999", "requestParameters").replace("odd.csv", "big.csv")
+    lone = _with_odd_member(json.dumps("x").replace("x", "\\ud800x"), "requestParameters")
+    records = [json.dumps(_good("first.csv")), *([big, lone] if big_first else [lone, big])]
+    path = _bad_path(tmp_path, ".json")
+    path.write_text('{"Records": [' + ", ".join(records) + "]}")
+    result = _scan(tmp_path)
+    [line] = result.sorted_warnings()
+    assert line.startswith(f"warning: {path}: record {2 if big_first else 1}: record holds ")
+    assert _objects(result) == {"arn:aws:s3:::data/first.csv", "arn:aws:s3:::data/big.csv"}
+
+
 def test_a_surrogate_pair_is_a_character() -> None:
     """An emoji written as an escaped surrogate pair reads as the character."""
     from iamgen.sources.decode import json_decode

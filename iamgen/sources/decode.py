@@ -57,20 +57,28 @@ def json_decode(text: bytes | str | Raw) -> Any:
     try:
         return _msgspec_decode(text)
     except msgspec.ValidationError:  # out of range: the only way valid JSON fails here
-        return _standard_decode(text)
+        value = _standard_decode(text)
+        if _may_hold_surrogate(text) and holds_lone_surrogate(value):
+            raise LoneSurrogate(value) from None
+        return value
     except msgspec.DecodeError as refused:
         # msgspec refuses a lone surrogate as "Input data was truncated" (or
         # "invalid utf-16 surrogate pair"): say what it is instead.
-        raw = bytes(text) if isinstance(text, Raw) else text
-        if ("\\ud" if isinstance(raw, str) else b"\\ud") not in raw.lower():
+        if not _may_hold_surrogate(text):
             raise
         try:
-            value = _standard_decode(raw)
+            value = _standard_decode(text)
         except msgspec.DecodeError:
             raise refused from None
         if not holds_lone_surrogate(value):
             raise refused from None
         raise LoneSurrogate(value) from None
+
+
+def _may_hold_surrogate(text: bytes | str | Raw) -> bool:
+    """Whether JSON text holds a ``\\u`` escape of a UTF-16 surrogate (any case)."""
+    raw = bytes(text) if isinstance(text, Raw) else text
+    return ("\\ud" if isinstance(raw, str) else b"\\ud") in raw.lower()
 
 
 def _standard_decode(text: bytes | str | Raw) -> Any:
