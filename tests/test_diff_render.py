@@ -178,7 +178,9 @@ def test_markdown_tables_hold_any_name_each_row_whole() -> None:
         {"Sid": "Odd", "Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
     label = "pg/a|b`c<i>.json"
     grants = Grants(ROLE, (GrantedPolicy(label, PolicyKind.INLINE, parse_document(policy, "p")),))
-    result = diff(ROLE, [use("s3:GetObject", odd_key), use("s3:PutObject", odd_key, denied=True)],
+    names = [f"arn:aws:s3:::bkt/out/<b>run</b>_<i>x</i>_2026-11-0{n}.json" for n in (1, 2, 3)]
+    result = diff(ROLE, [use("s3:GetObject", odd_key), use("s3:PutObject", odd_key, denied=True),
+                         *(use("s3:GetObject", name) for name in names)],
                   grants, window=ObservedWindow(first_event=WHEN - timedelta(days=9),
                                                 last_event=WHEN))
     text = render_markdown([report_dict(result, catalog_version="c", iamgen_version="v")])
@@ -187,6 +189,7 @@ def test_markdown_tables_hold_any_name_each_row_whole() -> None:
         widths = {len(re.findall(r"<t[hd]", row)) for row in re.findall(r"<tr>.*?</tr>", table,
                                                                           re.DOTALL)}
         assert len(widths) == 1, table
-    assert "<b>" not in html and "<i>" not in html
+    assert "<b>" not in html and "<i>" not in html and "<em>" not in html
     assert "<code>arn:aws:s3:::bkt/deny|me`x\u240aline&lt;/td&gt;&lt;b&gt;</code>" in html
     assert "pg/a|b`c&lt;i&gt;.json" in html
+    assert "stands for" in html  # a pattern note names the objects, escaped (no <b>, <i>)
