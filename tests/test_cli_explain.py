@@ -73,3 +73,22 @@ def test_explain_shows_the_name_pattern_behind_a_name(tmp_path: Path) -> None:
             in result.stdout)
     quiet = CliRunner().invoke(build_app(), ["explain", "--trail", str(trail), "--no-patterns"])
     assert "stands for" not in quiet.stdout
+
+
+def test_explain_shows_a_pattern_only_for_the_actions_it_serves(tmp_path: Path) -> None:
+    """Reads of three names make a pattern; a delete seen on one of them keeps
+    its exact name in suggest, and explain says no pattern for it."""
+    worker = role_identity("Worker")
+    reads = [record(worker, "s3.amazonaws.com", "GetObject",
+                    {"bucketName": "b", "key": f"out/run-2026-11-0{day}.json"}) for day in (2, 3, 4)]
+    delete = record(worker, "s3.amazonaws.com", "DeleteObject",
+                    {"bucketName": "b", "key": "out/run-2026-11-02.json"})
+    trail = write_trail_file(tmp_path, [*reads, delete])
+    deleting = CliRunner().invoke(build_app(), ["explain", "--trail", str(trail),
+                                                "--event", "DeleteObject"])
+    assert deleting.exit_code == 0, deleting.stderr
+    assert "stands for" not in deleting.stdout
+    reading = CliRunner().invoke(build_app(), ["explain", "--trail", str(trail),
+                                               "--event", "GetObject"])
+    assert reading.stdout.count("stands for") == 1
+    assert "arn:aws:s3:::b/out/run-????-??-??.json" in reading.stdout

@@ -358,6 +358,20 @@ def test_a_pattern_never_widens_an_action_that_may_change_more(wider: str, narro
     assert {p.resource for p in out if p.action == wider} == {names[0]}
 
 
+def test_one_pattern_learned_in_two_pools_is_told_once() -> None:
+    """Writes on two dated names and reads on three make the same pattern in
+    both pools: it is one pattern, standing for the three names."""
+    names = [f"{BUCKET}out/run-2026-11-0{day}.json" for day in (2, 3, 4)]
+    perms = [Permission("s3:GetObject", name) for name in names]
+    perms += [Permission("s3:PutObject", name) for name in names[:2]]
+    out, made = apply_patterns(perms, pattern_pool(load_catalog()))
+    (pattern,) = made
+    assert pattern.names == tuple(names)
+    assert {p.resource for p in out} == {f"{BUCKET}out/run-????-??-??.json"}
+    result = synthesize(perms)
+    assert sum("stands for" in note for note in result.notes) == 1
+
+
 def test_an_action_the_catalog_does_not_know_keeps_its_own_names() -> None:
     names = [f"{BUCKET}a/{n}.csv" for n in (1, 2, 3)]
     perms = [Permission("s3:GetObject", name) for name in names]

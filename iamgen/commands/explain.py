@@ -18,7 +18,7 @@ from ..scanning.tally import MAX_WARNINGS_PER_FILE, warning_line
 from ..graph import build_graph
 from ..model import Filters, Resolution
 from ..synth.harden import families
-from ..synth.patterns import apply_patterns
+from ..synth.patterns import pooled_patterns, widest
 from ..synth.settings import SynthSettings
 from ..synth.synthesize import pattern_pool
 from ..sources.decode import BadInput, iter_records
@@ -156,7 +156,7 @@ def explain(
                 typer.echo(line)
             if not isinstance(who, str) and not record.get("errorCode"):
                 named.setdefault(who.arn, set()).update(
-                    p.resource for p in resolution.permissions if p.resource != "*")
+                    (p.action, p.resource) for p in resolution.permissions if p.resource != "*")
             shown += 1
     if skipped:
         tally = ", ".join(f"{count} {reason}" for reason, count in sorted(skipped.items()))
@@ -182,22 +182,25 @@ def _warn(skipped: Counter[str], location: str, index: int | None, reason: str,
     typer.echo(warning_line(location, index, detail), err=True)
 
 
-def pattern_lines(run: reading.Run, named: dict[str, set[str]]) -> list[str]:
+def pattern_lines(run: reading.Run, named: dict[str, set[tuple[str, str]]]) -> list[str]:
     """The name patterns ``suggest`` would grant in place of the shown calls'
-    names, learned from every successful call of their principals in the
-    whole trail (``run``)."""
+    names (``named``: principal ARN -> (action, name) pairs), learned from
+    every successful call of their principals in the whole trail (``run``),
+    each for the actions it serves (:func:`~iamgen.synth.patterns.pooled_patterns`)."""
     graph = build_graph(run.result.usages(), run.result.principal_events)
+    pool = pattern_pool(load_catalog())
     lines: list[str] = []
     for principal in graph.principals():
         wanted = named.get(principal.arn)
         if not wanted:
             continue
-        _, made = apply_patterns(graph.permissions_of(principal), pattern_pool(load_catalog()),
-                                 SynthSettings().min_variants)
-        for pattern in made:
-            if wanted & set(pattern.names):
-                lines.append(f"{principal.arn}: {pattern.pattern}")
-                lines.append(f"  stands for {pattern.describe()}")
+        found = pooled_patterns(graph.permissions_of(principal), pool,
+                                SynthSettings().min_variants)
+        used = [pattern for action, name in wanted
+                if (pattern := found.get((pool(action), name))) is not None]
+        for pattern in widest(used):
+            lines.append(f"{principal.arn}: {pattern.pattern}")
+            lines.append(f"  stands for {pattern.describe()}")
     if lines:
         lines.insert(0, "name patterns suggest grants in place of these names "
                         "(learned from every call of these principals in the trail):")

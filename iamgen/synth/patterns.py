@@ -479,6 +479,18 @@ def pooled_patterns(permissions: Iterable[Permission], pool: Callable[[str], Poo
     return found
 
 
+def widest(patterns: Iterable[NamePattern]) -> tuple[NamePattern, ...]:
+    """One pattern per pattern text, sorted: of one text learned in several
+    pools (:func:`pooled_patterns`), the one standing for the most names
+    (a higher pool's names are among a lower one's)."""
+    chosen: dict[str, NamePattern] = {}
+    for pattern in sorted(set(patterns)):
+        held = chosen.get(pattern.pattern)
+        if held is None or len(pattern.names) > len(held.names):
+            chosen[pattern.pattern] = pattern
+    return tuple(chosen[text] for text in sorted(chosen))
+
+
 def apply_patterns(permissions: Iterable[Permission], pool: Callable[[str], Pool],
                    min_variants: int = 3, rules: NameRules | None = None,
                    ) -> tuple[frozenset[Permission], tuple[NamePattern, ...]]:
@@ -493,8 +505,7 @@ def apply_patterns(permissions: Iterable[Permission], pool: Callable[[str], Pool
         if (pattern := found.get((pool(p.action), p.resource))) is not None else p
         for p in perms
     }
-    return drop_covered(out, {g.pattern for g in found.values()}), tuple(
-        sorted(set(found.values())))
+    return drop_covered(out, {g.pattern for g in found.values()}), widest(found.values())
 
 
 def drop_covered(permissions: Iterable[Permission],

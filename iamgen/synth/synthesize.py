@@ -14,7 +14,7 @@ from .group import group_permissions, statement_order
 from .harden import Added, FamilyOutcome, HardenEvidence, harden_statements, hardening_notes
 from .harden import name_hardened
 from .normalize import normalize_permissions
-from .patterns import NamePattern, Pool, drop_covered, pooled_patterns
+from .patterns import NamePattern, Pool, drop_covered, pooled_patterns, widest
 from .settings import Compression, Fold, Generalization, SynthResult, SynthSettings
 from .sids import name_statements
 from .split import cut_oversized, pack
@@ -156,7 +156,7 @@ def synthesize(
         named = pooled_patterns(perms, pool, settings.min_variants)
     # Each pattern stands for many names: hashed once, not once per name (a
     # pattern's hash covers all its names).
-    patterns = tuple(sorted(set({id(p): p for p in named.values()}.values())))
+    patterns = widest({id(p): p for p in named.values()}.values())
     threshold = settings.fold_threshold
     siblings = find_siblings(perms, settings.generalization)  # once for every threshold
     documents, folds, compressions, added, outcomes = _documents(
