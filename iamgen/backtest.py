@@ -48,6 +48,7 @@ learned for it.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -416,18 +417,21 @@ def backtest(learned: Mapping[Principal, Learned], holdout: Iterable[Usage], *,
 _PROBE_FIELDS = ("principal", "action", "resource")
 
 
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
 def parse_probes(text: str) -> tuple[tuple[Probe, ...], tuple[BadLine, ...]]:
     """Probes from JSON Lines text, and the lines that could not be read.
 
     Each line is an object with string ``principal``, ``action`` and
     ``resource`` (none empty) and optionally a string ``why``; other keys are
-    ignored. Blank lines are passed over silently. Lines end at a newline
-    only: JSON strings may hold U+2028 and other characters ``splitlines``
-    would end a line at.
+    ignored. Blank lines are passed over silently. Lines end at LF, CR LF or
+    CR only: JSON strings may hold U+2028 and the other characters
+    ``splitlines`` would also end a line at.
     """
     probes: list[Probe] = []
     bad: list[BadLine] = []
-    for number, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
+    for number, line in enumerate(_LINE_END.split(text), start=1):
         if not line.strip():
             continue
         try:

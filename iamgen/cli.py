@@ -99,6 +99,12 @@ class IamgenGroup(TyperGroup):
         except (typer.Abort, KeyboardInterrupt):
             typer.echo("iamgen: interrupted", err=True)
             code = INTERRUPTED_EXIT
+        except OSError as exc:  # --help, --version: written before any command runs
+            if exc.errno not in _OUTPUT_FAILURES:
+                raise
+            _drop_stdout()
+            typer.echo(f"iamgen: error: cannot write output ({exc.strerror or exc})", err=True)
+            code = InputError.exit_code
         if not standalone_mode:
             return code
         sys.exit(code)

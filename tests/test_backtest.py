@@ -290,8 +290,9 @@ def test_expected_denials_end_a_line_at_a_newline_only(inside: str) -> None:
     ends a line at: the line is one probe, its numbers those of the file."""
     text = ('{"principal": "T", "action": "s3:GetObject", "resource": "arn:aws:s3:::d/a'
             + inside + 'b", "why": "odd key"}\r\n\n'
-            + '{"principal": "T", "action": "s3:PutObject", "resource": "*"}\n')
+            + '{"principal": "T", "action": "s3:PutObject", "resource": "*"}\r'
+            + '{"principal": "T", "action": "s3:ListBucket", "resource": "*"}\n')
     probes, bad = parse_probes(text)
     assert not bad
     assert [(probe.line, probe.resource) for probe in probes] == [
-        (1, f"arn:aws:s3:::d/a{inside}b"), (3, "*")]
+        (1, f"arn:aws:s3:::d/a{inside}b"), (3, "*"), (4, "*")]

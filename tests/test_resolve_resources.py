@@ -177,6 +177,12 @@ def test_a_resource_of_the_account_a_request_names_carries_that_account(
     assert {r for _, r in grants(res)} == {arn.format(owner=owner, region=REGION)}
 
 
+def test_an_owner_account_with_a_line_break_is_no_account() -> None:
+    res = resolve(record("sqs", "GetQueueUrl",
+                         {"queueName": "jobs", "queueOwnerAWSAccountId": f"{OTHER}\n"}))
+    assert {r for _, r in grants(res)} == {f"arn:aws:sqs:{REGION}:{ACCOUNT}:jobs"}
+
+
 def test_glue_own_account_catalog_id_is_the_root_catalog() -> None:
     res = resolve(record("glue", "GetDatabase", {"catalogId": ACCOUNT, "name": "ml_curated"}))
     assert {r for _, r in grants(res)} == {f"{GLUE}:catalog", f"{GLUE}:database/ml_curated"}

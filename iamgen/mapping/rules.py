@@ -192,7 +192,7 @@ def lowercase_services() -> frozenset[str]:
     return frozenset(_load_resource_params().get("lowercase", {}).get("services", []))
 
 
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_ACCOUNT_ID = re.compile(r"\d{12}")
 
 
 class PlaceholderSpecs:
@@ -235,7 +235,7 @@ class PlaceholderSpecs:
                         owner = segments[-2] if len(segments) > 4 else ""
                     else:
                         owner = value.split(":", 1)[0]
-                    if _ACCOUNT_ID.match(owner):
+                    if _ACCOUNT_ID.fullmatch(owner):
                         return owner
         return None
 
