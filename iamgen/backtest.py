@@ -332,6 +332,18 @@ def secret_seen(resource: str, seen: Iterable[str]) -> str:
     return full[0] if full else resource
 
 
+def _seen(resource: str, seen: frozenset[str]) -> bool:
+    """Whether a held-out resource was named while learning: as it is, or a
+    secret's full ARN whose name was named (``name-??????``)."""
+    if resource in seen:
+        return True
+    return (":secretsmanager:" in resource and _FULL_SECRET.search(resource) is not None
+            and resource[:-6] + "??????" in seen)
+
+
+_FULL_SECRET = re.compile(r"-[A-Za-z0-9]{6}$")
+
+
 def replay(principal: Principal, learned: Learned,
            usages: Iterable[Usage]) -> PrincipalBacktest:
     """One principal's held-out usages (successful ones; others are passed over)
@@ -357,7 +369,7 @@ def replay(principal: Principal, learned: Learned,
             if why:
                 reasons.setdefault(pair, []).append(why)
     new = {pair for pair in calls
-           if pair.resource != NO_NAME and named[pair] not in learned.resources}
+           if pair.resource != NO_NAME and not _seen(named[pair], learned.resources)}
     figures = Figures(
         calls=sum(calls.values()), pairs=len(calls),
         denied_calls=sum(denied_calls.values()), denied_pairs=len(denied),

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .arn import unescape
 from .catalog import Catalog, load_catalog
@@ -65,6 +65,7 @@ from .mapping.rules import derived_actions
 from .model import Permission, PolicyDocument, Principal, Statement, Usage
 from .policy import policy_size
 from .synth import SynthSettings, synthesize
+from .synth.split import pack
 
 SHORT_WINDOW_DAYS = 30
 """Below this many days of trail, the diff warns that rare use may be missed."""
@@ -404,11 +405,14 @@ def _propose(permissions: Sequence[Permission], kept: Sequence[NotObservableFind
                      "for not-observable actions, in the last document")
     denies = _denies_kept(grants, documents, catalog)
     if denies:
-        documents = (*documents[:-1], PolicyDocument((*documents[-1].statements, *denies))) \
-            if carried else (*documents, PolicyDocument(denies))
+        try:
+            packed = pack(denies, settings.size_limit)
+        except PolicyTooLargeError as exc:
+            return Proposal((), (), (), kept_actions, (f"no proposal: a Deny to keep: {exc}",))
+        documents = (*documents, *packed)
         notes.append(f"{len(denies)} Deny statement(s) of the current grants carried over "
-                     "unchanged, in the last document: they still restrict what the proposal "
-                     "allows")
+                     f"unchanged, in the last {len(packed)} document(s): they still restrict "
+                     "what the proposal allows")
     if conditional:
         notes.append(f"{conditional} used permission(s) depend today on a condition iamgen "
                      "cannot decide (an Allow's, or a Deny's that may apply); the proposal "
@@ -439,7 +443,16 @@ def _denies_kept(grants: Grants, documents: Sequence[PolicyDocument], catalog: C
             if stmt.effect == "Deny" and stmt not in kept and any(
                     a.lower() in allowed for a in statement_actions(stmt, catalog)):
                 kept.append(stmt)
-    return tuple(kept)
+    # A policy's Sids are unique: each kept Deny gets one no other statement has.
+    taken = {stmt.sid for doc in documents for stmt in doc.statements if stmt.sid}
+    named: list[Statement] = []
+    for number, stmt in enumerate(kept, start=1):
+        sid = stmt.sid if stmt.sid and stmt.sid not in taken else f"KeepDeny{number}"
+        while sid in taken:
+            sid += "x"
+        taken.add(sid)
+        named.append(replace(stmt, sid=sid))
+    return tuple(named)
 
 
 def _kept_statements(kept: Sequence[NotObservableFinding], grants: Grants

@@ -105,6 +105,16 @@ def test_a_secret_named_by_its_name_is_the_secret_of_that_name_seen_while_learni
         Pair("secretsmanager:GetSecretValue", base + "prod/d-??????"))
 
 
+def test_a_secret_learned_by_name_and_held_out_by_its_arn_is_no_new_name() -> None:
+    base = "arn:aws:secretsmanager:us-east-1:111122223333:secret:"
+    policy = PolicyDocument((Statement(actions=("secretsmanager:GetSecretValue",),
+                                       resources=(base + "prod/db-??????",)),))
+    learned = Learned((policy,), (100,), frozenset({base + "prod/db-??????"}))
+    result = replay(ROLE, learned, [use("secretsmanager:GetSecretValue", base + "prod/db-AbCdEf"),
+                                    use("secretsmanager:GetSecretValue", base + "prod/dbx-AbCdEf")])
+    assert (result.figures.new_pairs, result.figures.denied_pairs) == (1, 1)
+
+
 def test_conditions_of_a_permission_are_its_request_context() -> None:
     via_s3 = use("kms:Decrypt", KEY, 2, conditions=(VIA_S3,))
     via_sqs = use("kms:Decrypt", KEY, 1, conditions=(VIA_SQS,))

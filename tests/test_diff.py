@@ -225,6 +225,26 @@ def test_a_deny_that_still_decides_is_carried_into_the_proposal() -> None:
                    for a in result.proposal.actions)  # a Deny allows nothing
 
 
+def test_kept_denies_have_sids_of_their_own_and_fit_the_size_limit() -> None:
+    """Two console-made policies each with a Deny "VisualEditor1", and Denies
+    too many for one document: each kept Deny gets a Sid no other statement
+    has, and every document fits IAM's limit."""
+    def policy(n: int) -> dict:
+        return {"Version": "2012-10-17", "Statement": [
+            {"Sid": "VisualEditor0", "Effect": "Allow", "Action": "sqs:*", "Resource": "*"},
+            {"Sid": "VisualEditor1", "Effect": "Deny", "Action": "sqs:SendMessage",
+             "Resource": [f"arn:aws:sqs:us-east-1:{ACCOUNT}:q{n}-{i:03}-{'x' * 80}"
+                          for i in range(40)]}]}
+    grants = Grants(ROLE, (inline("one", policy(1)), inline("two", policy(2))))
+    queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs"
+    result = diff(ROLE, [use("sqs:SendMessage", queue)], grants, window=MONTHS)
+    assert result.proposal is not None
+    sids = [s.sid for d in result.proposal.documents for s in d.statements]
+    assert len(sids) == len(set(sids)) and sum(s == "VisualEditor1" for s in sids) == 1
+    assert all(size <= 6144 for size in result.proposal.sizes)
+    assert len(result.proposal.documents) >= 3
+
+
 def test_a_derived_action_is_no_proof_that_its_data_events_are_recorded() -> None:
     """ApplyGuardrail, needed by an InvokeModel through a guardrail (a
     management event), is in the Bedrock agents' data-event group: seeing it
