@@ -162,6 +162,43 @@ def test_an_invocation_through_a_guardrail_needs_apply_guardrail_on_it(
                            ("bedrock:ApplyGuardrail", guardrail)}
 
 
+@pytest.mark.parametrize("tags", [[{"key": "team", "value": "ml"}], [], None])
+def test_a_sagemaker_create_with_tags_needs_add_tags_on_what_it_creates(tags: Any) -> None:
+    # https://docs.aws.amazon.com/sagemaker/latest/dg/security_iam_id-based-policy-examples.html
+    # (Create calls with tags need sagemaker:AddTags; key sagemaker:TaggingAction)
+    params: dict[str, Any] = {"trainingJobName": "churn-1",
+                              "roleArn": f"arn:aws:iam::{ACCOUNT}:role/Trainer"}
+    if tags is not None:
+        params["tags"] = tags
+    job = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/churn-1"
+    found = grants(resolve(record("sagemaker", "CreateTrainingJob", params)))
+    assert ("sagemaker:CreateTrainingJob", job) in found
+    assert (("sagemaker:AddTags", job) in found) == bool(tags)
+
+
+def test_assuming_a_role_with_session_tags_and_a_source_identity() -> None:
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html (sts:TagSession)
+    role = "arn:aws:iam::444455556666:role/Deployer"
+    res = resolve(record("sts", "AssumeRole", {
+        "roleArn": role, "roleSessionName": "s", "tags": [{"key": "p", "value": "x"}],
+        "sourceIdentity": "alice"}))
+    assert grants(res) == {("sts:AssumeRole", role), ("sts:TagSession", role),
+                           ("sts:SetSourceIdentity", role)}
+    plain = resolve(record("sts", "AssumeRole", {"roleArn": role, "roleSessionName": "s"}))
+    assert grants(plain) == {("sts:AssumeRole", role)}
+
+
+def test_create_secret_with_tags_and_replicas() -> None:
+    # https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html
+    res = resolve(record("secretsmanager", "CreateSecret", {
+        "name": "prod/db", "tags": [{"key": "a", "value": "b"}],
+        "addReplicaRegions": [{"region": "eu-west-1"}]}))
+    secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:prod/db-??????"
+    assert grants(res) == {("secretsmanager:CreateSecret", secret),
+                           ("secretsmanager:TagResource", secret),
+                           ("secretsmanager:ReplicateSecretToRegions", secret)}
+
+
 # ------------------------------------------------------------------ eventSource aliases
 
 

@@ -44,6 +44,7 @@ from .rules import (
     CorrelationRule,
     EventRule,
     PlaceholderSpecs,
+    RequestAction,
     event_rules,
     event_type_rules,
     kms_caller_exceptions,
@@ -84,7 +85,7 @@ class _Plan:
     passed_to: str | None = None  # receiving service for iam:PassRole; None: never
     role_name_paths: tuple[str, ...] = ()  # request paths that may name a role by name
     is_kms: bool = False
-    extras: tuple[tuple[str, str, str, str], ...] = ()  # (request path, action, rule, ARN format)
+    extras: tuple[tuple[RequestAction, str], ...] = ()  # (extra action, its rule)
 
 
 # Only calls that change a resource can hand it a role to act as: actions at
@@ -131,8 +132,7 @@ def _actions_plan(
 ) -> _Plan:
     names = {i.full_name.lower() for i in infos}
     extras = tuple(
-        (extra.path, extra.action, f"request_action:{extra.path}->{extra.action}",
-         extra.arn_format)
+        (extra, f"request_action:{extra.path}->{extra.action}")
         for extra in request_actions()
         if extra.when_actions & names
     )
@@ -316,10 +316,16 @@ def _resolve_call(call: Call, tracker: ReadTracker) -> Resolution:
                     arns = need.resources
                     missing = arns == _ANY and step.needs_resource
                 _add(permissions, unknown, step.info, arns, missing)
-    for path, action, rule, arn_format in plan.extras:
-        arns = [v if v.startswith("arn:") else _filled(arn_format, ctx, v)
-                for v in values_at(ctx.params, path)
-                if isinstance(v, str) and v and (arn_format or v.startswith("arn:"))]
+    for extra, rule in plan.extras:
+        if extra.on_call:
+            arns = [p.resource for p in permissions if p.action.lower() in extra.when_actions] \
+                if any(values_at(ctx.params, extra.path)) \
+                else []
+        else:
+            arns = [v if v.startswith("arn:") else _filled(extra.arn_format, ctx, v)
+                    for v in values_at(ctx.params, extra.path)
+                    if isinstance(v, str) and v and (extra.arn_format or v.startswith("arn:"))]
+        action = extra.action
         if arns:
             rules.append(rule)
             permissions.extend(Permission(action, arn) for arn in arns)

@@ -310,6 +310,10 @@ class RequestAction:
     # The ARN a value that is not one names: ${Partition}, ${Region},
     # ${Account} (the call's) and ${Value}; empty: only ARNs count.
     arn_format: str = ""
+    # True: the extra action is on the resources of the call's own action (one
+    # of when_actions) whenever the request holds a value at ``path`` (tags
+    # given at creation need the tagging action on what is created).
+    on_call: bool = False
 
 
 @cache
@@ -323,6 +327,7 @@ def request_actions() -> tuple[RequestAction, ...]:
             note=e["note"],
             source=e["source"],
             arn_format=e.get("arn_format", ""),
+            on_call=e.get("on", "request") == "call",
         )
         for e in _load("event_overrides.toml").get("request_action", [])
     )
