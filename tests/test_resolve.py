@@ -199,6 +199,34 @@ def test_create_secret_with_tags_and_replicas() -> None:
                            ("secretsmanager:ReplicateSecretToRegions", secret)}
 
 
+@pytest.mark.parametrize(("event", "plain", "versioned"), [
+    ("DeleteObject", "s3:DeleteObject", "s3:DeleteObjectVersion"),
+    ("GetObjectTagging", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"),
+    ("PutObjectTagging", "s3:PutObjectTagging", "s3:PutObjectVersionTagging"),
+    ("DeleteObjectTagging", "s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging"),
+    ("GetObjectAcl", "s3:GetObjectAcl", "s3:GetObjectVersionAcl"),
+    ("PutObjectAcl", "s3:PutObjectAcl", "s3:PutObjectVersionAcl"),
+    ("GetObject", "s3:GetObject", "s3:GetObjectVersion"),
+])
+def test_an_object_call_on_a_named_version_needs_the_version_action(
+        event: str, plain: str, versioned: str) -> None:
+    # https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html and each call's page:
+    # on a version (versionId), the ...Version action
+    params = {"bucketName": "data", "key": "a.csv"}
+    obj = "arn:aws:s3:::data/a.csv"
+    assert grants(resolve(record("s3", event, params))) == {(plain, obj)}
+    assert grants(resolve(record("s3", event, {**params, "versionId": "3HL4kqtJ"}))) == {
+        (versioned, obj)}
+
+
+def test_delete_objects_deletes_a_version_named_with_its_key() -> None:
+    # https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html
+    delete = {"Object": [{"Key": "a.csv"}, {"Key": "b.csv", "VersionId": "3HL4kqtJ"}]}
+    res = resolve(record("s3", "DeleteObjects", {"bucketName": "data", "delete": delete}))
+    assert grants(res) == {("s3:DeleteObject", "arn:aws:s3:::data/a.csv"),
+                           ("s3:DeleteObjectVersion", "arn:aws:s3:::data/b.csv")}
+
+
 # ------------------------------------------------------------------ eventSource aliases
 
 

@@ -46,11 +46,25 @@ def _str(value: Any) -> str | None:
 # ---------------------------------------------------------------- S3
 
 
+# An object call -> (its action, its action on a version the request names).
+_VERSIONED = {
+    "getobject": ("s3:GetObject", "s3:GetObjectVersion"),
+    "headobject": ("s3:GetObject", "s3:GetObjectVersion"),
+    "selectobjectcontent": ("s3:GetObject", "s3:GetObjectVersion"),
+    "deleteobject": ("s3:DeleteObject", "s3:DeleteObjectVersion"),
+    "getobjecttagging": ("s3:GetObjectTagging", "s3:GetObjectVersionTagging"),
+    "putobjecttagging": ("s3:PutObjectTagging", "s3:PutObjectVersionTagging"),
+    "deleteobjecttagging": ("s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging"),
+    "getobjectacl": ("s3:GetObjectAcl", "s3:GetObjectVersionAcl"),
+    "putobjectacl": ("s3:PutObjectAcl", "s3:PutObjectVersionAcl"),
+}
+
+
 def s3_object_version(ctx: RecordContext, event_name: str) -> list[ActionNeeded]:
-    """GetObject/HeadObject: s3:GetObjectVersion when a version is named."""
-    if _str(ctx.params.get("versionId")):
-        return [ActionNeeded("s3:GetObjectVersion")]
-    return [ActionNeeded("s3:GetObject")]
+    """An object call (GetObject, DeleteObject, GetObjectTagging...): its
+    ...Version action when the request names a version (versionId)."""
+    plain, versioned = _VERSIONED[event_name.lower()]
+    return [ActionNeeded(versioned if _str(ctx.params.get("versionId")) else plain)]
 
 
 def _object_arn(ctx: RecordContext, bucket: str, key: str) -> str:
@@ -81,11 +95,18 @@ def s3_copy_object(ctx: RecordContext, event_name: str) -> list[ActionNeeded]:
 def s3_delete_objects(ctx: RecordContext, event_name: str) -> list[ActionNeeded]:
     """DeleteObjects: each listed object, else every object of the bucket."""
     bucket = _str(ctx.params.get("bucketName"))
-    keys = [k for k in values_at(ctx.params, "delete.Object[].Key") if isinstance(k, str)]
+    objects = [o for o in values_at(ctx.params, "delete.Object[]") if isinstance(o, Mapping)]
+    keys = [(o["Key"], bool(_str(o.get("VersionId")))) for o in objects
+            if isinstance(o.get("Key"), str)]
     arns = [a for a in ctx.resource_arns if a.startswith(f"arn:{ctx.partition}:s3:::") and "/" in a]
     if bucket and keys:
-        arns = [_object_arn(ctx, bucket, k) for k in keys]
-    elif not arns and bucket:
+        # An object named with its VersionId is deleted as a version.
+        needs = [ActionNeeded(action, arns) for action, arns in (
+            ("s3:DeleteObject", tuple(_object_arn(ctx, bucket, k) for k, v in keys if not v)),
+            ("s3:DeleteObjectVersion", tuple(_object_arn(ctx, bucket, k) for k, v in keys if v)),
+        ) if arns]
+        return needs
+    if not arns and bucket:
         arns = [f"arn:{ctx.partition}:s3:::{bucket}/*"]  # a wildcard: any of its objects
     return [ActionNeeded("s3:DeleteObject", tuple(arns) if arns else ("*",))]
 
