@@ -110,13 +110,19 @@ def test_lambda_invoke_data_event_is_invoke_function() -> None:
 
 
 @pytest.mark.parametrize(
-    "function_name",
-    ["score", "score:prod", f"{ACCOUNT}:function:score", f"{ACCOUNT}:function:score:3"],
+    ("function_name", "arn"),
+    [("score", f"{ACCOUNT}:function:score"), ("score:prod", f"{ACCOUNT}:function:score:prod"),
+     (f"{ACCOUNT}:function:score", f"{ACCOUNT}:function:score"),
+     (f"{ACCOUNT}:function:score:3", f"{ACCOUNT}:function:score:3"),
+     ("444455556666:function:score:live", "444455556666:function:score:live")],
 )
-def test_lambda_function_name_forms(function_name: str) -> None:
-    # https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html (name, name:qualifier, partial ARN)
+def test_lambda_function_name_forms(function_name: str, arn: str) -> None:
+    # https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html (name, name:qualifier,
+    # partial ARN); https://docs.aws.amazon.com/lambda/latest/dg/lambda-api-permissions-ref.html
+    # (a function's actions are restricted "by function, version, or alias ARN": a call on
+    # an alias or version is on its ARN, which the function's own ARN does not match)
     res = resolve(record("lambda", "Invoke", {"functionName": function_name}))
-    assert grants(res) == {("lambda:InvokeFunction", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:score")}
+    assert grants(res) == {("lambda:InvokeFunction", f"arn:aws:lambda:{REGION}:{arn}")}
 
 
 @pytest.mark.parametrize(

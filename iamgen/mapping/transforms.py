@@ -71,10 +71,13 @@ def _before_pipe(value: str) -> str | None:
 
 
 def _lambda_function_name(value: str) -> str | None:
-    # name, name:qualifier, or the partial ARN 123456789012:function:name[:qualifier]
+    # name, name:qualifier, or the partial ARN 123456789012:function:name[:qualifier]:
+    # the name with its qualifier, if any. A call on a version or alias is
+    # authorized on that version's or alias's ARN (function:name:qualifier),
+    # which a grant on the function's own ARN does not match.
     if ":function:" in value:
         value = value.split(":function:", 1)[1]
-    return value.split(":", 1)[0] or None
+    return value if value and not value.startswith(":") else None
 
 
 def _managed_instance_id(value: str) -> str | None:
