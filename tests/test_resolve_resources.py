@@ -183,6 +183,25 @@ def test_an_owner_account_with_a_line_break_is_no_account() -> None:
     assert {r for _, r in grants(res)} == {f"arn:aws:sqs:{REGION}:{ACCOUNT}:jobs"}
 
 
+@pytest.mark.parametrize(("event", "params"), [
+    ("StartQuery", {"logGroupNames": ["/aws/lambda/infer", "/aws/sagemaker/Endpoints/ep"]}),
+    ("StartQuery", {"logGroupIdentifiers": ["/aws/lambda/infer",
+                                            "/aws/sagemaker/Endpoints/ep"]}),
+    ("FilterLogEvents", {"logGroupIdentifier": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:"
+                                               "/aws/lambda/infer"}),
+])
+def test_log_groups_named_by_names_or_arns_end_in_any(event: str, params: dict[str, object]
+                                                      ) -> None:
+    # https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_LogGroup.html
+    # (the log group ARN with :* is the one to use in IAM policies); API_StartQuery
+    # (logGroupNames or logGroupIdentifiers: several groups)
+    groups = {f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:*"
+              for name in ("/aws/lambda/infer", "/aws/sagemaker/Endpoints/ep")}
+    found = {r for _, r in grants(resolve(record("logs", event, params)))}
+    assert found and found <= groups
+    assert found == groups or event == "FilterLogEvents"
+
+
 def test_glue_own_account_catalog_id_is_the_root_catalog() -> None:
     res = resolve(record("glue", "GetDatabase", {"catalogId": ACCOUNT, "name": "ml_curated"}))
     assert {r for _, r in grants(res)} == {f"{GLUE}:catalog", f"{GLUE}:database/ml_curated"}

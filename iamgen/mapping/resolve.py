@@ -39,7 +39,7 @@ from .params import arns_from_params
 from .paths import values_at
 from .reads import NO_TRACKING, ROLE_WALK, ReadTracker
 from .templates import ArnTemplate, arns_from_record, template, templates_of
-from .transforms import secret_name
+from .transforms import log_group_any, secret_name
 from .rules import (
     CorrelationRule,
     EventRule,
@@ -241,9 +241,12 @@ def _filled(arn_format: str, ctx: RecordContext, value: str) -> str:
 
 def _as_authorized(tpl: ArnTemplate, arn: str) -> str:
     """A whole ARN from the request as the call is authorized on it: a
-    partial secret ARN (SecretId without AWS's six characters) ends in six ?."""
+    partial secret ARN (SecretId without AWS's six characters) ends in six ?,
+    a log group's ARN in :* (as CloudWatch Logs matches it)."""
     if tpl.service == "secretsmanager" and tpl.resource_type.lower() == "secret":
         return secret_name(arn)
+    if tpl.service == "logs" and tpl.resource_type.lower() == "log-group":
+        return log_group_any(arn)
     return arn
 
 

@@ -62,7 +62,8 @@ def _log_group_name(value: str) -> str | None:
     return value
 
 
-def _log_group_any(value: str) -> str | None:
+def log_group_any(value: str) -> str:
+    """A log group's name or ARN as IAM matches the group: ending in ``:*``."""
     return value if value.endswith(":*") else f"{value}:*"
 
 
@@ -105,7 +106,7 @@ TRANSFORMS: dict[str, Transform] = {
     "alias_only": _alias_only,
     "strip_alias_prefix": _strip_alias_prefix,
     "log_group_name": _log_group_name,
-    "log_group_any": _log_group_any,
+    "log_group_any": log_group_any,
     "before_pipe": _before_pipe,
     "lambda_function_name": _lambda_function_name,
     "managed_instance_id": _managed_instance_id,
@@ -114,4 +115,4 @@ TRANSFORMS: dict[str, Transform] = {
 }
 
 # The transforms that also apply to a value that is already an ARN.
-ARN_TRANSFORMS = frozenset({"before_pipe", "log_group_name", "secret_name"})
+ARN_TRANSFORMS = frozenset({"before_pipe", "log_group_name", "secret_name", "log_group_any"})
