@@ -233,6 +233,23 @@ def test_delete_objects_deletes_a_version_named_with_its_key() -> None:
                            ("s3:DeleteObjectVersion", "arn:aws:s3:::data/b.csv")}
 
 
+def test_retrieve_and_generate_needs_retrieve_and_invoke_model() -> None:
+    # https://docs.aws.amazon.com/bedrock/latest/userguide/knowledge-base-prereq-permissions-general.html (querying a
+    # knowledge base and generating: Retrieve, RetrieveAndGenerate, InvokeModel)
+    config = {"type": "KNOWLEDGE_BASE", "knowledgeBaseConfiguration": {
+        "knowledgeBaseId": "KB12345678", "modelArn": "us.anthropic.claude-3-5-haiku-20241022-v1:0"}}
+    res = resolve(record("bedrock", "RetrieveAndGenerate",
+                         {"input": {"text": "HIDDEN_DUE_TO_SECURITY_REASONS"},
+                          "retrieveAndGenerateConfiguration": config}))
+    found = grants(res)
+    assert ("bedrock:RetrieveAndGenerate", "*") in found
+    assert ("bedrock:Retrieve", f"arn:aws:bedrock:{REGION}:{ACCOUNT}:knowledge-base/KB12345678") in found
+    profile = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/us.anthropic.claude-3-5-haiku-20241022-v1:0"
+    assert ("bedrock:InvokeModel", profile) in found
+    assert ("bedrock:InvokeModel", "arn:aws:bedrock:us-west-2::foundation-model/"
+            "anthropic.claude-3-5-haiku-20241022-v1:0") in found
+
+
 # ------------------------------------------------------------------ eventSource aliases
 
 

@@ -294,6 +294,29 @@ def bedrock_model(ctx: RecordContext, event_name: str) -> list[ActionNeeded]:
     return [ActionNeeded("", arns, rule)]
 
 
+def bedrock_retrieve_and_generate(ctx: RecordContext, event_name: str) -> list[ActionNeeded]:
+    """RetrieveAndGenerate: the call itself, bedrock:Retrieve on the knowledge
+    base it queries and bedrock:InvokeModel on the model that generates."""
+    config = ctx.params.get("retrieveAndGenerateConfiguration")
+    config = config if isinstance(config, Mapping) else {}
+    needs = [ActionNeeded("bedrock:RetrieveAndGenerate", ("*",))]
+    base = config.get("knowledgeBaseConfiguration")
+    base = base if isinstance(base, Mapping) else {}
+    base_id = _str(base.get("knowledgeBaseId"))
+    bases = tuple(a for a in ctx.resource_arns if ":knowledge-base/" in a)
+    if base_id and not base_id.startswith("arn:"):
+        bases = (f"arn:{ctx.partition}:bedrock:{ctx.region}:{ctx.account}:knowledge-base/{base_id}",)
+    if bases:
+        needs.append(ActionNeeded("bedrock:Retrieve", bases))
+    sources = config.get("externalSourcesConfiguration")
+    model = _str(base.get("modelArn")) or (
+        _str(sources.get("modelArn")) if isinstance(sources, Mapping) else None)
+    if model:
+        arns, rule = bedrock_model_arns(ctx, model)
+        needs.append(ActionNeeded("bedrock:InvokeModel", arns, rule))
+    return needs
+
+
 # ---------------------------------------------------------------- SageMaker
 
 _VERSIONED_PACKAGE = re.compile(r"^(?P<base>arn:[^:]+:sagemaker:[^:]*:[^:]*:model-package/[^/]+)/\d+$")
@@ -354,6 +377,7 @@ HANDLERS: Mapping[str, Handler] = {
     "dynamodb_partiql": dynamodb_partiql,
     "secrets_batch_get": secrets_batch_get,
     "bedrock_model": bedrock_model,
+    "bedrock_retrieve_and_generate": bedrock_retrieve_and_generate,
     "apigateway_http_verb": apigateway_http_verb,
     "sagemaker_model_package": sagemaker_model_package,
 }
