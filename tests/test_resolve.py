@@ -233,6 +233,19 @@ def test_delete_objects_deletes_a_version_named_with_its_key() -> None:
                            ("s3:DeleteObjectVersion", "arn:aws:s3:::data/b.csv")}
 
 
+def test_a_bedrock_batch_job_is_granted_on_every_job_id() -> None:
+    # https://docs.aws.amazon.com/bedrock/latest/userguide/batch-inference-permissions.html
+    # (model-invocation-job/*): each job gets a new id, so tomorrow's is another ARN
+    model = "anthropic.claude-3-haiku-20240307-v1:0"
+    res = resolve(record("bedrock", "CreateModelInvocationJob", {
+        "jobName": "nightly", "modelId": model, "roleArn": f"arn:aws:iam::{ACCOUNT}:role/Batch"},
+        responseElements={"jobArn": f"arn:aws:bedrock:{REGION}:{ACCOUNT}:model-invocation-job/"
+                                    "abcd1234efgh"}))
+    assert {r for a, r in grants(res) if a == "bedrock:CreateModelInvocationJob"} == {
+        f"arn:aws:bedrock:{REGION}:{ACCOUNT}:model-invocation-job/*",
+        f"arn:aws:bedrock:{REGION}::foundation-model/{model}"}
+
+
 def test_retrieve_and_generate_needs_retrieve_and_invoke_model() -> None:
     # https://docs.aws.amazon.com/bedrock/latest/userguide/knowledge-base-prereq-permissions-general.html (querying a
     # knowledge base and generating: Retrieve, RetrieveAndGenerate, InvokeModel)

@@ -294,6 +294,17 @@ def bedrock_model(ctx: RecordContext, event_name: str) -> list[ActionNeeded]:
     return [ActionNeeded("", arns, rule)]
 
 
+def bedrock_invocation_job(ctx: RecordContext, event_name: str) -> list[ActionNeeded]:
+    """CreateModelInvocationJob: Bedrock names each batch job itself (a new
+    random id in the response's jobArn), so the grant is on every job of the
+    account and region (``model-invocation-job/*``, as AWS's own examples
+    write it), with the model the job invokes."""
+    jobs = (f"arn:{ctx.partition}:bedrock:{ctx.region}:{ctx.account}:model-invocation-job/*",)
+    model = _str(ctx.params.get("modelId"))
+    models = bedrock_model_arns(ctx, model)[0] if model else ()
+    return [ActionNeeded("", (*jobs, *models), "job id assigned by Bedrock")]
+
+
 def bedrock_retrieve_and_generate(ctx: RecordContext, event_name: str) -> list[ActionNeeded]:
     """RetrieveAndGenerate: the call itself, bedrock:Retrieve on the knowledge
     base it queries and bedrock:InvokeModel on the model that generates."""
@@ -378,6 +389,7 @@ HANDLERS: Mapping[str, Handler] = {
     "secrets_batch_get": secrets_batch_get,
     "bedrock_model": bedrock_model,
     "bedrock_retrieve_and_generate": bedrock_retrieve_and_generate,
+    "bedrock_invocation_job": bedrock_invocation_job,
     "apigateway_http_verb": apigateway_http_verb,
     "sagemaker_model_package": sagemaker_model_package,
 }
