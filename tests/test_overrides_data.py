@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from importlib import resources
 from typing import Any
@@ -192,3 +193,21 @@ def test_correlations_pair_up_and_name_catalog_actions_and_types() -> None:
     for (source, _), rule in producers.items():
         types = {t.lower() for t in catalog.resource_arn_formats(service_prefix(source))}
         assert rule.resource_type.lower() in types, rule
+
+
+def test_a_created_only_extra_names_a_type_each_create_action_makes() -> None:
+    """on = "created": every Create action listed makes a resource of the type
+    its name says (CreateEndpointConfig -> endpoint-config), one the catalog
+    lists for it; else the extra would never be granted."""
+    from iamgen.mapping.rules import created_type
+
+    catalog = load_catalog()
+    for extra in request_actions():
+        if not extra.created_only:
+            continue
+        for action in extra.when_actions:
+            info = catalog.action(action)
+            assert info is not None
+            segments = {re.split(r"[/:]", arn.split(":", 5)[-1], maxsplit=1)[0]
+                        for ref in info.resource_types for arn in ref.arn_formats}
+            assert created_type(info.full_name) in segments, (action, sorted(segments))

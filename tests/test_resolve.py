@@ -116,13 +116,24 @@ def test_lambda_invoke_data_event_is_invoke_function() -> None:
      (f"{ACCOUNT}:function:score:3", f"{ACCOUNT}:function:score:3"),
      ("444455556666:function:score:live", "444455556666:function:score:live")],
 )
-def test_lambda_function_name_forms(function_name: str, arn: str) -> None:
+@pytest.mark.parametrize("event", ["Invoke", "InvokeWithResponseStream"])
+def test_lambda_function_name_forms(function_name: str, arn: str, event: str) -> None:
     # https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html (name, name:qualifier,
     # partial ARN); https://docs.aws.amazon.com/lambda/latest/dg/lambda-api-permissions-ref.html
     # (a function's actions are restricted "by function, version, or alias ARN": a call on
     # an alias or version is on its ARN, which the function's own ARN does not match)
-    res = resolve(record("lambda", "Invoke", {"functionName": function_name}))
+    res = resolve(record("lambda", event, {"functionName": function_name}))
     assert grants(res) == {("lambda:InvokeFunction", f"arn:aws:lambda:{REGION}:{arn}")}
+
+
+def test_lambda_invoke_qualifier_member_and_other_calls_by_name() -> None:
+    """Invoke's Qualifier member names the version or alias too; a call that
+    is not an invocation keeps the function's own ARN (as before)."""
+    res = resolve(record("lambda", "Invoke", {"functionName": "score", "qualifier": "prod"}))
+    assert grants(res) == {("lambda:InvokeFunction",
+                            f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:score:prod")}
+    got = resolve(record("lambda", "GetFunction20150331v2", {"functionName": "score:prod"}))
+    assert {r for _, r in grants(got)} == {f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:score"}
 
 
 @pytest.mark.parametrize(
@@ -180,6 +191,23 @@ def test_a_sagemaker_create_with_tags_needs_add_tags_on_what_it_creates(tags: An
     found = grants(resolve(record("sagemaker", "CreateTrainingJob", params)))
     assert ("sagemaker:CreateTrainingJob", job) in found
     assert (("sagemaker:AddTags", job) in found) == bool(tags)
+
+
+def test_add_tags_is_only_on_what_a_create_call_makes() -> None:
+    """CreateEndpoint names its endpoint config too: the tags go on the new
+    endpoint only, so AddTags is not granted on the config it uses."""
+    res = resolve(record("sagemaker", "CreateEndpoint", {
+        "endpointName": "churn", "endpointConfigName": "churn-cfg",
+        "tags": [{"key": "team", "value": "ml"}]}))
+    tagged = {r for a, r in grants(res) if a == "sagemaker:AddTags"}
+    assert tagged == {f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/churn"}
+
+
+def test_an_extra_on_an_undetermined_resource_is_reported() -> None:
+    res = resolve(record("sts", "AssumeRole", {"roleSessionName": "s",
+                                               "tags": [{"key": "p", "value": "x"}]}))
+    assert ("sts:TagSession", "*") in grants(res)
+    assert "sts:TagSession" in res.unknown_resource
 
 
 def test_assuming_a_role_with_session_tags_and_a_source_identity() -> None:
@@ -244,6 +272,25 @@ def test_a_bedrock_batch_job_is_granted_on_every_job_id() -> None:
     assert {r for a, r in grants(res) if a == "bedrock:CreateModelInvocationJob"} == {
         f"arn:aws:bedrock:{REGION}:{ACCOUNT}:model-invocation-job/*",
         f"arn:aws:bedrock:{REGION}::foundation-model/{model}"}
+
+
+def test_a_bedrock_batch_job_without_its_model_is_undetermined() -> None:
+    res = resolve(record("bedrock", "CreateModelInvocationJob", {"jobName": "nightly"}))
+    assert ("bedrock:CreateModelInvocationJob", "*") in grants(res)
+    assert "bedrock:CreateModelInvocationJob" in res.unknown_resource
+
+
+@pytest.mark.parametrize("event", ["RetrieveAndGenerate", "RetrieveAndGenerateStream"])
+def test_retrieve_and_generate_through_a_guardrail(event: str) -> None:
+    config = {"type": "KNOWLEDGE_BASE", "knowledgeBaseConfiguration": {
+        "knowledgeBaseId": "KB12345678",
+        "modelArn": "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0",
+        "generationConfiguration": {"guardrailConfiguration": {"guardrailId": "gr1",
+                                                               "guardrailVersion": "1"}}}}
+    found = grants(resolve(record("bedrock", event, {"retrieveAndGenerateConfiguration": config})))
+    assert ("bedrock:ApplyGuardrail", f"arn:aws:bedrock:{REGION}:{ACCOUNT}:guardrail/gr1") in found
+    assert ("bedrock:Retrieve", f"arn:aws:bedrock:{REGION}:{ACCOUNT}:knowledge-base/KB12345678") \
+        in found
 
 
 def test_retrieve_and_generate_needs_retrieve_and_invoke_model() -> None:

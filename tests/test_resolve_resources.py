@@ -177,9 +177,10 @@ def test_a_resource_of_the_account_a_request_names_carries_that_account(
     assert {r for _, r in grants(res)} == {arn.format(owner=owner, region=REGION)}
 
 
-def test_an_owner_account_with_a_line_break_is_no_account() -> None:
+@pytest.mark.parametrize("owner", [f"{OTHER}\n", "\u0661" * 12])
+def test_an_owner_account_must_be_twelve_ascii_digits(owner: str) -> None:
     res = resolve(record("sqs", "GetQueueUrl",
-                         {"queueName": "jobs", "queueOwnerAWSAccountId": f"{OTHER}\n"}))
+                         {"queueName": "jobs", "queueOwnerAWSAccountId": owner}))
     assert {r for _, r in grants(res)} == {f"arn:aws:sqs:{REGION}:{ACCOUNT}:jobs"}
 
 
@@ -200,6 +201,14 @@ def test_log_groups_named_by_names_or_arns_end_in_any(event: str, params: dict[s
     found = {r for _, r in grants(resolve(record("logs", event, params)))}
     assert found and found <= groups
     assert found == groups or event == "FilterLogEvents"
+
+
+@pytest.mark.parametrize("event", ["TagResource", "UntagResource", "ListTagsForResource"])
+def test_log_group_tagging_takes_the_arn_without_any(event: str) -> None:
+    # API_LogGroup: TagResource, UntagResource and ListTagsForResource "require the ARN
+    # version that doesn't include a trailing :*"
+    group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/app/x"
+    assert {r for _, r in grants(resolve(record("logs", event, {"resourceArn": group})))} == {group}
 
 
 def test_glue_own_account_catalog_id_is_the_root_catalog() -> None:

@@ -111,6 +111,28 @@ def s3_delete_objects(ctx: RecordContext, event_name: str) -> list[ActionNeeded]
     return [ActionNeeded("s3:DeleteObject", tuple(arns) if arns else ("*",))]
 
 
+# ---------------------------------------------------------------- Lambda
+
+_FUNCTION = re.compile(r"^(?:arn:(?P<partition>[^:]+):lambda:(?P<region>[^:]*):)?"
+                       r"(?:(?P<account>[0-9]{12}):function:)?(?P<name>[^:]+)(?::(?P<qualifier>[^:]+))?$")
+
+
+def lambda_invoke(ctx: RecordContext, event_name: str) -> list[ActionNeeded]:
+    """Invoke: the function, version or alias invoked, by its own ARN: a call
+    on an alias or version (``name:prod``, a qualified ARN, or the
+    ``qualifier`` member) is authorized on that ARN, which a grant on the
+    function's ARN does not match; a partial ARN names the function's account."""
+    given = _str(ctx.params.get("functionName"))
+    found = _FUNCTION.match(given) if given else None
+    if found is None:
+        return [ActionNeeded("")]  # the catalog's ARN format, as for any call
+    qualifier = found["qualifier"] or _str(ctx.params.get("qualifier"))
+    arn = (f"arn:{found['partition'] or ctx.partition}:lambda:{found['region'] or ctx.region}:"
+           f"{found['account'] or ctx.account}:function:{literal(found['name'])}")
+    return [ActionNeeded("", (f"{arn}:{literal(qualifier)}" if qualifier else arn,),
+                         "qualifier kept" if qualifier else "")]
+
+
 # ---------------------------------------------------------------- KMS
 
 
@@ -299,15 +321,18 @@ def bedrock_invocation_job(ctx: RecordContext, event_name: str) -> list[ActionNe
     random id in the response's jobArn), so the grant is on every job of the
     account and region (``model-invocation-job/*``, as AWS's own examples
     write it), with the model the job invokes."""
-    jobs = (f"arn:{ctx.partition}:bedrock:{ctx.region}:{ctx.account}:model-invocation-job/*",)
     model = _str(ctx.params.get("modelId"))
-    models = bedrock_model_arns(ctx, model)[0] if model else ()
-    return [ActionNeeded("", (*jobs, *models), "job id assigned by Bedrock")]
+    if model is None:
+        return [ActionNeeded("", ("*",), "model not logged")]
+    jobs = (f"arn:{ctx.partition}:bedrock:{ctx.region}:{ctx.account}:model-invocation-job/*",)
+    return [ActionNeeded("", (*jobs, *bedrock_model_arns(ctx, model)[0]),
+                         "job id assigned by Bedrock")]
 
 
 def bedrock_retrieve_and_generate(ctx: RecordContext, event_name: str) -> list[ActionNeeded]:
-    """RetrieveAndGenerate: the call itself, bedrock:Retrieve on the knowledge
-    base it queries and bedrock:InvokeModel on the model that generates."""
+    """RetrieveAndGenerate(Stream): the call itself, bedrock:Retrieve on the
+    knowledge base it queries, bedrock:InvokeModel on the model that
+    generates and bedrock:ApplyGuardrail on the guardrail it generates through."""
     config = ctx.params.get("retrieveAndGenerateConfiguration")
     config = config if isinstance(config, Mapping) else {}
     needs = [ActionNeeded("bedrock:RetrieveAndGenerate", ("*",))]
@@ -325,6 +350,15 @@ def bedrock_retrieve_and_generate(ctx: RecordContext, event_name: str) -> list[A
     if model:
         arns, rule = bedrock_model_arns(ctx, model)
         needs.append(ActionNeeded("bedrock:InvokeModel", arns, rule))
+    generation = base.get("generationConfiguration")
+    guardrail = generation.get("guardrailConfiguration") if isinstance(generation, Mapping) \
+        else None
+    guardrail_id = _str(guardrail.get("guardrailId")) if isinstance(guardrail, Mapping) else None
+    if guardrail_id:
+        needs.append(ActionNeeded("bedrock:ApplyGuardrail", (
+            guardrail_id if guardrail_id.startswith("arn:") else
+            f"arn:{ctx.partition}:bedrock:{ctx.region}:{ctx.account}:guardrail/"
+            f"{literal(guardrail_id)}",)))
     return needs
 
 
@@ -388,6 +422,7 @@ HANDLERS: Mapping[str, Handler] = {
     "dynamodb_partiql": dynamodb_partiql,
     "secrets_batch_get": secrets_batch_get,
     "bedrock_model": bedrock_model,
+    "lambda_invoke": lambda_invoke,
     "bedrock_retrieve_and_generate": bedrock_retrieve_and_generate,
     "bedrock_invocation_job": bedrock_invocation_job,
     "apigateway_http_verb": apigateway_http_verb,

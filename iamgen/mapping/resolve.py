@@ -45,6 +45,7 @@ from .rules import (
     EventRule,
     PlaceholderSpecs,
     RequestAction,
+    created_type,
     event_rules,
     event_type_rules,
     kms_caller_exceptions,
@@ -206,7 +207,7 @@ def _resources(
             continue
         arns = (
             arns_from_record(tpl, ctx)
-            or [_as_authorized(tpl, a) for a in ctx.request_arns if tpl.matches(a)]
+            or [_as_authorized(tpl, a, step.name) for a in ctx.request_arns if tpl.matches(a)]
             or arns_from_params(tpl, ctx, specs, notes=rules)
             or [a for a in ctx.response_arns if tpl.matches(a)]
         )
@@ -232,6 +233,11 @@ def _resources(
 _ANY = ("*",)
 
 
+def _resource_type(arn: str) -> str:
+    """An ARN's resource type: its resource part up to the first / or :."""
+    return re.split(r"[/:]", arn.split(":", 5)[-1], maxsplit=1)[0]
+
+
 def _filled(arn_format: str, ctx: RecordContext, value: str) -> str:
     """An extra action's ARN for a request value that is not an ARN (its
     characters literal: a * or ? in it is no wildcard)."""
@@ -239,15 +245,22 @@ def _filled(arn_format: str, ctx: RecordContext, value: str) -> str:
             .replace("${Account}", ctx.account).replace("${Value}", literal(value)))
 
 
-def _as_authorized(tpl: ArnTemplate, arn: str) -> str:
-    """A whole ARN from the request as the call is authorized on it: a
-    partial secret ARN (SecretId without AWS's six characters) ends in six ?,
-    a log group's ARN in :* (as CloudWatch Logs matches it)."""
+def _as_authorized(tpl: ArnTemplate, arn: str, action: str) -> str:
+    """A whole ARN from the request as the call ``action`` (lower-case) is
+    authorized on it: a partial secret ARN (SecretId without AWS's six
+    characters) ends in six ?, a log group's ARN in :* (as CloudWatch Logs
+    matches it, but for the tagging actions, which take it without)."""
     if tpl.service == "secretsmanager" and tpl.resource_type.lower() == "secret":
         return secret_name(arn)
-    if tpl.service == "logs" and tpl.resource_type.lower() == "log-group":
+    if tpl.service == "logs" and tpl.resource_type.lower() == "log-group" \
+            and action not in _LOG_GROUP_TAGGING:
         return log_group_any(arn)
     return arn
+
+
+# API_LogGroup: these "require the ARN version that doesn't include a trailing :*".
+_LOG_GROUP_TAGGING = frozenset({"logs:tagresource", "logs:untagresource",
+                                "logs:listtagsforresource"})
 
 
 def resolve(record: Mapping[str, Any]) -> Resolution:
@@ -321,9 +334,10 @@ def _resolve_call(call: Call, tracker: ReadTracker) -> Resolution:
                 _add(permissions, unknown, step.info, arns, missing)
     for extra, rule in plan.extras:
         if extra.on_call:
-            arns = [p.resource for p in permissions if p.action.lower() in extra.when_actions] \
-                if any(values_at(ctx.params, extra.path)) \
-                else []
+            arns = [p.resource for p in permissions if p.action.lower() in extra.when_actions
+                    and (not extra.created_only or p.resource == "*"
+                         or _resource_type(p.resource) == created_type(p.action))] \
+                if any(values_at(ctx.params, extra.path)) else []
         else:
             arns = [v if v.startswith("arn:") else _filled(extra.arn_format, ctx, v)
                     for v in values_at(ctx.params, extra.path)
@@ -332,6 +346,8 @@ def _resolve_call(call: Call, tracker: ReadTracker) -> Resolution:
         if arns:
             rules.append(rule)
             permissions.extend(Permission(action, arn) for arn in arns)
+            if "*" in arns and action not in unknown:
+                unknown.append(action)  # the call's own resource was not determinable
     if plan.passed_to is not None:
         permissions.extend(_pass_role(plan.passed_to, ctx, rules, plan.role_name_paths))
     if plan.is_kms and caller.invoked_by:

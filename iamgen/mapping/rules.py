@@ -192,7 +192,7 @@ def lowercase_services() -> frozenset[str]:
     return frozenset(_load_resource_params().get("lowercase", {}).get("services", []))
 
 
-_ACCOUNT_ID = re.compile(r"\d{12}")
+_ACCOUNT_ID = re.compile(r"[0-9]{12}")
 
 
 class PlaceholderSpecs:
@@ -314,6 +314,10 @@ class RequestAction:
     # of when_actions) whenever the request holds a value at ``path`` (tags
     # given at creation need the tagging action on what is created).
     on_call: bool = False
+    # With on_call: only the resource the call creates, the one whose ARN's
+    # resource type is the action's name after "Create" (CreateEndpointConfig
+    # -> endpoint-config), not those it only uses.
+    created_only: bool = False
 
 
 @cache
@@ -327,10 +331,18 @@ def request_actions() -> tuple[RequestAction, ...]:
             note=e["note"],
             source=e["source"],
             arn_format=e.get("arn_format", ""),
-            on_call=e.get("on", "request") == "call",
+            on_call=e.get("on", "request") in ("call", "created"),
+            created_only=e.get("on", "request") == "created",
         )
         for e in _load("event_overrides.toml").get("request_action", [])
     )
+
+
+def created_type(action: str) -> str:
+    """The resource type a Create action makes, as its ARNs write it:
+    ``sagemaker:CreateEndpointConfig`` -> ``endpoint-config``."""
+    name = action.split(":", 1)[-1].removeprefix("Create")
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", name).lower()
 
 
 def derived_actions() -> frozenset[str]:

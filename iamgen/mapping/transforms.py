@@ -73,12 +73,10 @@ def _before_pipe(value: str) -> str | None:
 
 def _lambda_function_name(value: str) -> str | None:
     # name, name:qualifier, or the partial ARN 123456789012:function:name[:qualifier]:
-    # the name with its qualifier, if any. A call on a version or alias is
-    # authorized on that version's or alias's ARN (function:name:qualifier),
-    # which a grant on the function's own ARN does not match.
+    # the function's name (an invocation keeps its qualifier: handlers.lambda_invoke)
     if ":function:" in value:
         value = value.split(":function:", 1)[1]
-    return value if value and not value.startswith(":") else None
+    return value.split(":", 1)[0] or None
 
 
 def _managed_instance_id(value: str) -> str | None:
@@ -115,4 +113,4 @@ TRANSFORMS: dict[str, Transform] = {
 }
 
 # The transforms that also apply to a value that is already an ARN.
-ARN_TRANSFORMS = frozenset({"before_pipe", "log_group_name", "secret_name", "log_group_any"})
+ARN_TRANSFORMS = frozenset({"before_pipe", "log_group_name", "secret_name"})
