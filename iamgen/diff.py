@@ -402,7 +402,8 @@ def _propose(permissions: Sequence[Permission], kept: Sequence[NotObservableFind
     if carried:
         documents = (*documents, PolicyDocument(tuple(carried)))
         notes.append(f"{len(carried)} statement(s) with NotResource carried over unchanged "
-                     "for not-observable actions, in the last document")
+                     "for not-observable actions, in a document of their own after the "
+                     "synthesized ones")
     denies = _denies_kept(grants, documents, catalog)
     if denies:
         try:

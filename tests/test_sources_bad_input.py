@@ -216,6 +216,16 @@ def test_a_lone_surrogate_after_a_number_out_of_range_skips_only_its_record(
     assert _objects(result) == {"arn:aws:s3:::data/first.csv", "arn:aws:s3:::data/big.csv"}
 
 
+def test_a_lone_surrogate_on_the_first_json_line_skips_that_line_only(tmp_path: Path) -> None:
+    lone = _with_odd_member(json.dumps("x").replace("x", "\\ud800"), "requestParameters")
+    path = _bad_path(tmp_path, ".jsonl")
+    path.write_text("\n".join([lone, json.dumps(_good("second.csv"))]) + "\n")
+    result = _scan(tmp_path)
+    [line] = result.sorted_warnings()
+    assert line.startswith(f"warning: {path}: record 0: ")
+    assert _objects(result) == {"arn:aws:s3:::data/second.csv"}
+
+
 def test_a_surrogate_pair_is_a_character() -> None:
     """An emoji written as an escaped surrogate pair reads as the character."""
     from iamgen.sources.decode import json_decode

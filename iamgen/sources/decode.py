@@ -164,6 +164,8 @@ def _looks_like_json_lines(text: bytes) -> bool:
         return False
     try:
         return isinstance(json_decode(first), dict)
+    except LoneSurrogate as exc:  # a record no report can hold: still a line of records
+        return isinstance(exc.value, dict)
     except UNDECODABLE:
         return False
 
