@@ -28,6 +28,17 @@ def _copy_shipped(target: Path) -> Path:
     return target
 
 
+def _user_templates(tmp_path: Path, name: str, body: str | bytes) -> Path:
+    """A --templates folder holding one template, ``name``."""
+    custom = tmp_path / "tpl"
+    custom.mkdir()
+    if isinstance(body, bytes):
+        (custom / name).write_bytes(body)
+    else:
+        (custom / name).write_text(body, "utf-8")
+    return custom
+
+
 def test_every_format_has_a_shipped_template() -> None:
     shipped = {p.name for p in files("iamgen.templates").iterdir()}
     assert set(SHIPPED) <= shipped
@@ -62,9 +73,7 @@ def test_a_changed_copy_is_used_and_others_fall_back_to_shipped(tmp_path: Path) 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_a_shared_environment_renders_as_a_fresh_one(tmp_path: Path, fmt: str) -> None:
     # suggest --all renders every principal with one environment (templates compile once).
-    custom = tmp_path / "tpl"
-    custom.mkdir()
-    (custom / "policy.tf.j2").write_text("custom {{ name }}\n", "utf-8")
+    custom = _user_templates(tmp_path, "policy.tf.j2", "custom {{ name }}\n")
     shared = template_environment(custom)
     other = Principal("arn:aws:iam::123456789012:role/other", PrincipalKind.ROLE)
     for name, provenance in (("deploy-pipeline", PROVENANCE), ("other", Provenance(
@@ -74,9 +83,7 @@ def test_a_shared_environment_renders_as_a_fresh_one(tmp_path: Path, fmt: str) -
 
 
 def test_json_template_can_be_overridden(tmp_path: Path) -> None:
-    custom = tmp_path / "tpl"
-    custom.mkdir()
-    (custom / "policy.json.j2").write_text('{"policy": {{ document.policy_json }}}', "utf-8")
+    custom = _user_templates(tmp_path, "policy.json.j2", '{"policy": {{ document.policy_json }}}')
     first = render_policies("deploy-pipeline", (DOC,), PROVENANCE, "json", custom)[0]
     assert first.text.startswith('{"policy": {\n  "Version"')
 
@@ -87,17 +94,13 @@ def test_missing_templates_dir_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_broken_template_is_a_usage_error_naming_file_and_line(tmp_path: Path) -> None:
-    custom = tmp_path / "tpl"
-    custom.mkdir()
-    (custom / "policy.tf.j2").write_text("# ok\n{% for x in documents %}\n", "utf-8")
+    custom = _user_templates(tmp_path, "policy.tf.j2", "# ok\n{% for x in documents %}\n")
     with pytest.raises(UsageError, match=r"policy\.tf\.j2 line \d"):
         render_policies("deploy-pipeline", (DOC,), PROVENANCE, "terraform", custom)
 
 
 def test_undefined_variable_in_template_is_a_usage_error(tmp_path: Path) -> None:
-    custom = tmp_path / "tpl"
-    custom.mkdir()
-    (custom / "policy.yaml.j2").write_text("{{ no_such_thing }}\n", "utf-8")
+    custom = _user_templates(tmp_path, "policy.yaml.j2", "{{ no_such_thing }}\n")
     with pytest.raises(UsageError, match="no_such_thing"):
         render_policies("deploy-pipeline", (DOC,), PROVENANCE, "cloudformation", custom)
 
@@ -111,9 +114,7 @@ def test_undefined_variable_in_template_is_a_usage_error(tmp_path: Path) -> None
 ])
 def test_a_template_that_fails_while_rendering_is_a_usage_error(
         tmp_path: Path, body: bytes, message: str) -> None:
-    custom = tmp_path / "tpl"
-    custom.mkdir()
-    (custom / "policy.tf.j2").write_bytes(body)
+    custom = _user_templates(tmp_path, "policy.tf.j2", body)
     with pytest.raises(UsageError, match=f"policy.tf.j2.*{message}"):
         render_policies("deploy-pipeline", (DOC,), PROVENANCE, "terraform", custom)
 
@@ -139,9 +140,7 @@ def test_a_template_of_the_users_that_cannot_be_read_is_a_usage_error(
 
 
 def test_a_template_a_users_template_includes_that_is_missing_is_named(tmp_path: Path) -> None:
-    custom = tmp_path / "tpl"
-    custom.mkdir()
-    (custom / "policy.tf.j2").write_text("{% include 'nope.j2' %}\n", "utf-8")
+    custom = _user_templates(tmp_path, "policy.tf.j2", "{% include 'nope.j2' %}\n")
     with pytest.raises(UsageError, match=r"^template nope\.j2 not found \(included by policy\.tf\.j2\)$"):
         render_policies("deploy-pipeline", (DOC,), PROVENANCE, "terraform", custom)
 
