@@ -293,6 +293,15 @@ def test_retrieve_and_generate_through_a_guardrail(event: str) -> None:
         in found
 
 
+def test_invoke_flow_is_on_the_flow_alias_it_names() -> None:
+    # https://docs.aws.amazon.com/bedrock/latest/APIReference/API_agent-runtime_InvokeFlow.html
+    # (flowIdentifier, flowAliasIdentifier); SAR: flow-alias flow/${FlowId}/alias/${FlowAliasId}
+    res = resolve(record("bedrock", "InvokeFlow", {"flowIdentifier": "FLOW123456",
+                                                  "flowAliasIdentifier": "ALIAS12345"}))
+    assert grants(res) == {("bedrock:InvokeFlow",
+                            f"arn:aws:bedrock:{REGION}:{ACCOUNT}:flow/FLOW123456/alias/ALIAS12345")}
+
+
 def test_retrieve_and_generate_needs_retrieve_and_invoke_model() -> None:
     # https://docs.aws.amazon.com/bedrock/latest/userguide/knowledge-base-prereq-permissions-general.html (querying a
     # knowledge base and generating: Retrieve, RetrieveAndGenerate, InvokeModel)
