@@ -400,10 +400,14 @@ def _propose(permissions: Sequence[Permission], kept: Sequence[NotObservableFind
         documents = result.documents
         notes.extend(result.notes)
     if carried:
-        documents = (*documents, PolicyDocument(tuple(carried)))
+        try:
+            packed = pack(tuple(carried), settings.size_limit)
+        except PolicyTooLargeError as exc:
+            return Proposal((), (), (), kept_actions, (f"no proposal: {exc}",))
+        documents = (*documents, *packed)
         notes.append(f"{len(carried)} statement(s) with NotResource carried over unchanged "
-                     "for not-observable actions, in a document of their own after the "
-                     "synthesized ones")
+                     f"for not-observable actions, in {len(packed)} document(s) of their own "
+                     "after the synthesized ones")
     denies = _denies_kept(grants, documents, catalog)
     if denies:
         try:

@@ -262,6 +262,22 @@ def test_a_derived_action_is_no_proof_that_its_data_events_are_recorded() -> Non
     assert not {"bedrock:InvokeAgent", "bedrock:Retrieve"} & actions_of(result.unused_actions)
 
 
+def test_carried_not_resource_statements_fit_the_size_limit() -> None:
+    """Statements carried over as they stand (NotResource, for not-observable
+    actions) are packed into documents within IAM's limit, like the rest."""
+    def policy(n: int) -> dict:
+        return {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "sagemaker:InvokeEndpoint",
+             "NotResource": [f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint/x{n}-{i:03}-"
+                             + "y" * 80 for i in range(40)]}]}
+    grants = Grants(ROLE, tuple(inline(f"p{n}", policy(n)) for n in range(3)))
+    result = diff(ROLE, [use("s3:GetObject", DATA_OBJECT)], grants, window=MONTHS)
+    assert result.proposal is not None
+    carried = [s for d in result.proposal.documents for s in d.statements if s.not_resources]
+    assert len(carried) == 3
+    assert all(size <= 6144 for size in result.proposal.sizes)
+
+
 def test_summary_share_is_what_the_proposal_no_longer_grants() -> None:
     result = diff(ROLE, [use("ecr:GetAuthorizationToken"),
                          use("sagemaker:CreateTrainingJob", TRAINING_JOB)], training_grants(),
