@@ -114,7 +114,9 @@ def test_lambda_invoke_data_event_is_invoke_function() -> None:
     [("score", f"{ACCOUNT}:function:score"), ("score:prod", f"{ACCOUNT}:function:score:prod"),
      (f"{ACCOUNT}:function:score", f"{ACCOUNT}:function:score"),
      (f"{ACCOUNT}:function:score:3", f"{ACCOUNT}:function:score:3"),
-     ("444455556666:function:score:live", "444455556666:function:score:live")],
+     ("444455556666:function:score:live", "444455556666:function:score:live"),
+     ("function:score", f"{ACCOUNT}:function:score"),
+     ("444455556666:score", "444455556666:function:score")],
 )
 @pytest.mark.parametrize("event", ["Invoke", "InvokeWithResponseStream"])
 def test_lambda_function_name_forms(function_name: str, arn: str, event: str) -> None:
@@ -210,6 +212,29 @@ def test_an_extra_on_an_undetermined_resource_is_reported() -> None:
     assert "sts:TagSession" in res.unknown_resource
 
 
+@pytest.mark.parametrize(("event", "params", "created"), [
+    ("CreateAutoMLJobV2", {"autoMLJobName": "aj"}, "automl-job/aj"),
+    ("CreateTrial", {"trialName": "t1", "experimentName": "e"}, "experiment-trial/t1"),
+    ("CreateDataQualityJobDefinition", {"jobDefinitionName": "dq"},
+     "data-quality-job-definition/dq"),
+])
+def test_add_tags_on_what_creates_spelled_otherwise_make(event: str, params: dict[str, str],
+                                                          created: str) -> None:
+    found = grants(resolve(record("sagemaker", event,
+                                  {**params, "tags": [{"key": "a", "value": "b"}]})))
+    assert {r for a, r in found if a == "sagemaker:AddTags"} == {
+        f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{created}"}
+
+
+def test_a_partial_function_arn_names_the_account_of_any_lambda_call() -> None:
+    got = resolve(record("lambda", "GetFunction20150331v2",
+                         {"functionName": "444455556666:function:f"}))
+    assert {r for _, r in grants(got)} == {f"arn:aws:lambda:{REGION}:444455556666:function:f"}
+    mapping = resolve(record("lambda", "UpdateEventSourceMapping20150331",
+                             {"uUID": "abc-1", "functionName": "444455556666:function:f"}))
+    assert all(":444455556666:" not in r or ":function:" in r for _, r in grants(mapping))
+
+
 def test_assuming_a_role_with_session_tags_and_a_source_identity() -> None:
     # https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html (sts:TagSession)
     role = "arn:aws:iam::444455556666:role/Deployer"
@@ -300,6 +325,27 @@ def test_invoke_flow_is_on_the_flow_alias_it_names() -> None:
                                                   "flowAliasIdentifier": "ALIAS12345"}))
     assert grants(res) == {("bedrock:InvokeFlow",
                             f"arn:aws:bedrock:{REGION}:{ACCOUNT}:flow/FLOW123456/alias/ALIAS12345")}
+
+
+@pytest.mark.parametrize(("flow", "alias"), [
+    (f"arn:aws:bedrock:{REGION}:{ACCOUNT}:flow/FLOW123456", "ALIAS12345"),
+    ("FLOW123456", "ALIAS12345"),
+])
+def test_invoke_flow_by_a_flow_arn_and_an_alias_id(flow: str, alias: str) -> None:
+    res = resolve(record("bedrock", "InvokeFlow", {"flowIdentifier": flow,
+                                                  "flowAliasIdentifier": alias}))
+    assert grants(res) == {("bedrock:InvokeFlow",
+                            f"arn:aws:bedrock:{REGION}:{ACCOUNT}:flow/FLOW123456/alias/ALIAS12345")}
+
+
+def test_retrieve_and_generate_from_external_sources_through_a_guardrail() -> None:
+    config = {"type": "EXTERNAL_SOURCES", "externalSourcesConfiguration": {
+        "modelArn": "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0",
+        "generationConfiguration": {"guardrailConfiguration": {"guardrailId": "gr1",
+                                                               "guardrailVersion": "1"}}}}
+    found = grants(resolve(record("bedrock", "RetrieveAndGenerate",
+                                  {"retrieveAndGenerateConfiguration": config})))
+    assert ("bedrock:ApplyGuardrail", f"arn:aws:bedrock:{REGION}:{ACCOUNT}:guardrail/gr1") in found
 
 
 def test_retrieve_and_generate_needs_retrieve_and_invoke_model() -> None:

@@ -114,7 +114,8 @@ def s3_delete_objects(ctx: RecordContext, event_name: str) -> list[ActionNeeded]
 # ---------------------------------------------------------------- Lambda
 
 _FUNCTION = re.compile(r"^(?:arn:(?P<partition>[^:]+):lambda:(?P<region>[^:]*):)?"
-                       r"(?:(?P<account>[0-9]{12}):function:)?(?P<name>[^:]+)(?::(?P<qualifier>[^:]+))?$")
+                       r"(?:(?P<account>[0-9]{12}):)?(?:function:)?"
+                       r"(?P<name>[^:]+)(?::(?P<qualifier>[^:]+))?$")
 
 
 def lambda_invoke(ctx: RecordContext, event_name: str) -> list[ActionNeeded]:
@@ -122,7 +123,7 @@ def lambda_invoke(ctx: RecordContext, event_name: str) -> list[ActionNeeded]:
     on an alias or version (``name:prod``, a qualified ARN, or the
     ``qualifier`` member) is authorized on that ARN, which a grant on the
     function's ARN does not match; a partial ARN names the function's account."""
-    given = _str(ctx.params.get("functionName"))
+    given = _str(ctx.params.get("functionName")) or _str(ctx.params.get("FunctionName"))
     found = _FUNCTION.match(given) if given else None
     if found is None:
         return [ActionNeeded("")]  # the catalog's ARN format, as for any call
@@ -345,12 +346,12 @@ def bedrock_retrieve_and_generate(ctx: RecordContext, event_name: str) -> list[A
     if bases:
         needs.append(ActionNeeded("bedrock:Retrieve", bases))
     sources = config.get("externalSourcesConfiguration")
-    model = _str(base.get("modelArn")) or (
-        _str(sources.get("modelArn")) if isinstance(sources, Mapping) else None)
+    sources = sources if isinstance(sources, Mapping) else {}
+    model = _str(base.get("modelArn")) or _str(sources.get("modelArn"))
     if model:
         arns, rule = bedrock_model_arns(ctx, model)
         needs.append(ActionNeeded("bedrock:InvokeModel", arns, rule))
-    generation = base.get("generationConfiguration")
+    generation = base.get("generationConfiguration") or sources.get("generationConfiguration")
     guardrail = generation.get("guardrailConfiguration") if isinstance(generation, Mapping) \
         else None
     guardrail_id = _str(guardrail.get("guardrailId")) if isinstance(guardrail, Mapping) else None

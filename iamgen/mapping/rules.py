@@ -215,6 +215,7 @@ class PlaceholderSpecs:
             path
             for e in _load_resource_params().get("owner_account", [])
             if e["service"] == service
+            and self._rtype in {t.lower() for t in e.get("resource_types", [self._rtype])}
             for path in e["paths"]
         )
 
@@ -340,9 +341,22 @@ def request_actions() -> tuple[RequestAction, ...]:
 
 def created_type(action: str) -> str:
     """The resource type a Create action makes, as its ARNs write it:
-    ``sagemaker:CreateEndpointConfig`` -> ``endpoint-config``."""
+    ``sagemaker:CreateEndpointConfig`` -> ``endpoint-config`` (a few are
+    spelled otherwise: ``_CREATED_TYPES``)."""
+    spelled = _CREATED_TYPES.get(action.lower())
+    if spelled is not None:
+        return spelled
     name = action.split(":", 1)[-1].removeprefix("Create")
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", name).lower()
+
+
+# Create actions whose ARNs do not spell the type as their names do.
+_CREATED_TYPES = {
+    "sagemaker:createautomljob": "automl-job",
+    "sagemaker:createautomljobv2": "automl-job",
+    "sagemaker:createtrial": "experiment-trial",
+    "sagemaker:createtrialcomponent": "experiment-trial-component",
+}
 
 
 def derived_actions() -> frozenset[str]:

@@ -79,6 +79,15 @@ def _lambda_function_name(value: str) -> str | None:
     return value.split(":", 1)[0] or None
 
 
+def _flow_id(value: str) -> str | None:
+    # A Bedrock flow's id, or its ARN (arn:...:flow/ID): the id.
+    if value.startswith("arn:"):
+        resource = value.split(":", 5)[-1]
+        return resource.split("/", 1)[1] if resource.startswith("flow/") \
+            and resource.count("/") == 1 else None
+    return value
+
+
 def _managed_instance_id(value: str) -> str | None:
     return value if value.startswith("mi-") else None
 
@@ -108,9 +117,10 @@ TRANSFORMS: dict[str, Transform] = {
     "before_pipe": _before_pipe,
     "lambda_function_name": _lambda_function_name,
     "managed_instance_id": _managed_instance_id,
+    "flow_id": _flow_id,
     "s3_bucket_of_path": _s3_bucket_of_path,
     "glue_child_catalog": _glue_child_catalog,
 }
 
 # The transforms that also apply to a value that is already an ARN.
-ARN_TRANSFORMS = frozenset({"before_pipe", "log_group_name", "secret_name"})
+ARN_TRANSFORMS = frozenset({"before_pipe", "log_group_name", "secret_name", "flow_id"})
