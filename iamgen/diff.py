@@ -399,25 +399,24 @@ def _propose(permissions: Sequence[Permission], kept: Sequence[NotObservableFind
             return Proposal((), (), (), kept_actions, (f"no proposal: {exc}",))
         documents = result.documents
         notes.extend(result.notes)
+    # Statements carried over as they stand, each kind in documents of its own
+    # within the size limit: NotResource ones, then the Denies that still decide.
+    try:
+        kept_documents = pack(tuple(carried), settings.size_limit) if carried else ()
+        denies = _denies_kept(grants, (*documents, *kept_documents), catalog)
+        deny_documents = pack(denies, settings.size_limit) if denies else ()
+    except PolicyTooLargeError as exc:
+        return Proposal((), (), (), kept_actions,
+                        (f"no proposal: a statement to carry over: {exc}",))
+    documents = (*documents, *kept_documents, *deny_documents)
     if carried:
-        try:
-            packed = pack(tuple(carried), settings.size_limit)
-        except PolicyTooLargeError as exc:
-            return Proposal((), (), (), kept_actions, (f"no proposal: {exc}",))
-        documents = (*documents, *packed)
         notes.append(f"{len(carried)} statement(s) with NotResource carried over unchanged "
-                     f"for not-observable actions, in {len(packed)} document(s) of their own "
-                     "after the synthesized ones")
-    denies = _denies_kept(grants, documents, catalog)
+                     f"for not-observable actions, in {len(kept_documents)} document(s) of "
+                     "their own")
     if denies:
-        try:
-            packed = pack(denies, settings.size_limit)
-        except PolicyTooLargeError as exc:
-            return Proposal((), (), (), kept_actions, (f"no proposal: a Deny to keep: {exc}",))
-        documents = (*documents, *packed)
         notes.append(f"{len(denies)} Deny statement(s) of the current grants carried over "
-                     f"unchanged, in the last {len(packed)} document(s): they still restrict "
-                     "what the proposal allows")
+                     f"unchanged, in the last {len(deny_documents)} document(s): they still "
+                     "restrict what the proposal allows")
     if conditional:
         notes.append(f"{conditional} used permission(s) depend today on a condition iamgen "
                      "cannot decide (an Allow's, or a Deny's that may apply); the proposal "
