@@ -155,6 +155,11 @@ def test_owner_account_entries_name_catalog_services() -> None:
     assert entries
     for entry in entries:
         assert catalog.has_service(entry["service"]) and entry["paths"], entry
+        # a resource type named must be one of the service's (else the entry is dead)
+        known = {ref.name.lower() for s in (entry["service"],) for a in catalog.actions_of(s)
+                 for ref in a.resource_types}
+        assert {t.lower() for t in entry.get("resource_types", [])} <= known, entry
+        assert re.compile(entry.get("pattern", "(x)")).groups >= 1, entry
 
 
 def test_data_is_not_read_at_import() -> None:

@@ -116,7 +116,8 @@ def test_lambda_invoke_data_event_is_invoke_function() -> None:
      (f"{ACCOUNT}:function:score:3", f"{ACCOUNT}:function:score:3"),
      ("444455556666:function:score:live", "444455556666:function:score:live"),
      ("function:score", f"{ACCOUNT}:function:score"),
-     ("444455556666:score", "444455556666:function:score")],
+     # a function named by 12 digits, with an alias: never an account
+     ("444455556666:score", f"{ACCOUNT}:function:444455556666:score")],
 )
 @pytest.mark.parametrize("event", ["Invoke", "InvokeWithResponseStream"])
 def test_lambda_function_name_forms(function_name: str, arn: str, event: str) -> None:
@@ -226,10 +227,18 @@ def test_add_tags_on_what_creates_spelled_otherwise_make(event: str, params: dic
         f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{created}"}
 
 
-def test_a_partial_function_arn_names_the_account_of_any_lambda_call() -> None:
-    got = resolve(record("lambda", "GetFunction20150331v2",
-                         {"functionName": "444455556666:function:f"}))
-    assert {r for _, r in grants(got)} == {f"arn:aws:lambda:{REGION}:444455556666:function:f"}
+@pytest.mark.parametrize(("name", "arn"), [
+    ("444455556666:function:f", "444455556666:function:f"),
+    ("function:f", f"{ACCOUNT}:function:f"),
+    ("123456789012", f"{ACCOUNT}:function:123456789012"),  # a name of 12 digits
+    ("123456789012:prod", f"{ACCOUNT}:function:123456789012"),
+])
+def test_a_partial_function_arn_names_the_account_of_any_lambda_call(name: str, arn: str) -> None:
+    got = resolve(record("lambda", "GetFunction20150331v2", {"functionName": name}))
+    assert {r for _, r in grants(got)} == {f"arn:aws:lambda:{REGION}:{arn}"}
+
+
+def test_an_event_source_mapping_stays_the_callers() -> None:
     mapping = resolve(record("lambda", "UpdateEventSourceMapping20150331",
                              {"uUID": "abc-1", "functionName": "444455556666:function:f"}))
     assert all(":444455556666:" not in r or ":function:" in r for _, r in grants(mapping))

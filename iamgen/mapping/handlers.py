@@ -114,7 +114,7 @@ def s3_delete_objects(ctx: RecordContext, event_name: str) -> list[ActionNeeded]
 # ---------------------------------------------------------------- Lambda
 
 _FUNCTION = re.compile(r"^(?:arn:(?P<partition>[^:]+):lambda:(?P<region>[^:]*):)?"
-                       r"(?:(?P<account>[0-9]{12}):)?(?:function:)?"
+                       r"(?:(?:(?P<account>[0-9]{12}):)?function:)?"
                        r"(?P<name>[^:]+)(?::(?P<qualifier>[^:]+))?$")
 
 

@@ -192,7 +192,10 @@ def lowercase_services() -> frozenset[str]:
     return frozenset(_load_resource_params().get("lowercase", {}).get("services", []))
 
 
-_ACCOUNT_ID = re.compile(r"[0-9]{12}")
+# An owner_account value's account: an account id, one followed by ":...",
+# or a URL whose last-but-one path segment is one (an SQS queue URL). An
+# entry's own "pattern" (group 1 the account) replaces it.
+_OWNER_DEFAULT = r"\A(?:[a-z]+://.*/)?([0-9]{12})(?::|/[^/]+/?\Z|\Z)"
 
 
 class PlaceholderSpecs:
@@ -212,7 +215,7 @@ class PlaceholderSpecs:
             if e["service"] == service and e["resource_type"].lower() == self._rtype
         )
         self._owner_paths = tuple(
-            path
+            (path, re.compile(e.get("pattern", _OWNER_DEFAULT)))
             for e in _load_resource_params().get("owner_account", [])
             if e["service"] == service
             and self._rtype in {t.lower() for t in e.get("resource_types", [self._rtype])}
@@ -223,21 +226,17 @@ class PlaceholderSpecs:
         """The account the ARN names when it is not the record's: "" for an
         AWS-owned resource (ARN without account), the owner named by a
         request parameter (Glue ``catalogId``, ECR ``registryId``, an SQS
-        queue URL), else None."""
+        queue URL, a partial Lambda ARN ``123456789012:function:name``), else None."""
         for placeholder, prefixes in self._owned:
             if values.get(placeholder, "").startswith(prefixes):
                 return ""
         if params:
-            for path in self._owner_paths:
+            for path, pattern in self._owner_paths:
                 value = params.get(path)
                 if isinstance(value, str):
-                    if "://" in value:  # a queue URL: .../<account id>/<name>
-                        segments = value.rstrip("/").split("/")
-                        owner = segments[-2] if len(segments) > 4 else ""
-                    else:
-                        owner = value.split(":", 1)[0]
-                    if _ACCOUNT_ID.fullmatch(owner):
-                        return owner
+                    found = pattern.search(value)
+                    if found:
+                        return found.group(1)
         return None
 
     def get(self, name: str) -> ParamSpec:

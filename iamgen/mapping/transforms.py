@@ -76,7 +76,7 @@ def _lambda_function_name(value: str) -> str | None:
     # the function's name (an invocation keeps its qualifier: handlers.lambda_invoke)
     if ":function:" in value:
         value = value.split(":function:", 1)[1]
-    return value.split(":", 1)[0] or None
+    return value.removeprefix("function:").split(":", 1)[0] or None
 
 
 def _flow_id(value: str) -> str | None:
