@@ -8,7 +8,6 @@ in :mod:`.read_events`, the run summary in :mod:`.summary`.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ import typer
 
 from ..errors import InputError, NothingUsableError, UsageError
 from ..model import Filters, Principal, PrincipalKind, Window, in_utc
+from ..render.names import short_hash
 
 PrincipalsArgument = Annotated[
     list[str] | None,
@@ -298,7 +298,7 @@ _LONGEST_NAME = 64  # a role's or user's name; qualified stems stay within IAM's
 
 
 def _arn_hash(principal: Principal) -> str:
-    return hashlib.sha256(f"{principal.kind.value}:{principal.arn}".encode()).hexdigest()[:8]
+    return short_hash(f"{principal.kind.value}:{principal.arn}")
 
 
 _DERIVED = re.compile(r"(.+)\.(?:\d+|meta)")

@@ -25,7 +25,8 @@ _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]+")
 _POLICY_PREFIX = "iamgen-"
 
 
-def _short_hash(text: str) -> str:
+def short_hash(text: str) -> str:
+    """Eight hex digits of ``text``'s SHA-256: what keeps a changed name unique."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
 
 
@@ -57,7 +58,7 @@ def terraform_label(stem: str) -> str:
     cleaned = _NOT_TERRAFORM.sub("_", stem)
     if not _TERRAFORM_LABEL.match(cleaned):
         cleaned = "_" + cleaned
-    return f"{cleaned}_{_short_hash(stem)}"
+    return f"{cleaned}_{short_hash(stem)}"
 
 
 def cloudformation_logical_id(name: str, index: int) -> str:
@@ -78,5 +79,5 @@ def iam_policy_name(stem: str) -> str:
     full = _POLICY_PREFIX + stem
     if len(full) <= IAM_NAME_MAX:
         return full
-    digest = _short_hash(stem)
+    digest = short_hash(stem)
     return f"{full[: IAM_NAME_MAX - len(digest) - 1]}-{digest}"
