@@ -89,6 +89,7 @@ class IamgenGroup(TyperGroup):
         try:
             outcome = super().main(args, prog_name, complete_var, standalone_mode=False,
                                    **extra)
+            sys.stdout.flush()  # now, so a failure to write is told here, not at exit
             code = outcome if isinstance(outcome, int) else 0
         except NoArgsIsHelpError as exc:  # bare ``iamgen``: the help, as click shows it
             exc.show()
@@ -99,7 +100,7 @@ class IamgenGroup(TyperGroup):
         except (typer.Abort, KeyboardInterrupt):
             typer.echo("iamgen: interrupted", err=True)
             code = INTERRUPTED_EXIT
-        except OSError as exc:  # --help, --version: written before any command runs
+        except OSError as exc:  # writing the output: a command's, --help's, --version's
             if exc.errno not in _OUTPUT_FAILURES:
                 raise
             _drop_stdout()
@@ -179,22 +180,13 @@ def guarded(function: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> None:
         try:
-            try:
-                function(*args, **kwargs)
-            finally:
-                sys.stdout.flush()  # now, so a failure is told here, not at exit
+            function(*args, **kwargs)
         except IamgenError as exc:
             typer.echo(f"iamgen: error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             typer.echo("iamgen: interrupted", err=True)
             raise typer.Exit(INTERRUPTED_EXIT) from None
-        except OSError as exc:
-            if exc.errno not in _OUTPUT_FAILURES:
-                raise
-            _drop_stdout()
-            typer.echo(f"iamgen: error: cannot write output ({exc.strerror or exc})", err=True)
-            raise typer.Exit(InputError.exit_code) from None
 
     return wrapper
 
