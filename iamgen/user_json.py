@@ -20,9 +20,15 @@ def read_json(text: str) -> Any:
         value = json.loads(text)
     except RecursionError:
         raise ValueError("nested too deeply") from None
-    if "\\ud" in text.lower() and holds_lone_surrogate(value):
+    if may_hold_surrogate(text) and holds_lone_surrogate(value):
         raise ValueError(LONE_SURROGATE)
     return value
+
+
+def may_hold_surrogate(text: str | bytes) -> bool:
+    """Whether JSON text holds a ``\\u`` escape of a UTF-16 surrogate (any
+    case): only then can what it holds be a lone surrogate."""
+    return ("\\ud" if isinstance(text, str) else b"\\ud") in text.lower()
 
 
 def holds_lone_surrogate(value: Any) -> bool:

@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, Raw, Struct, UnsetType
 
-from ..user_json import LONE_SURROGATE, holds_lone_surrogate
+from ..user_json import LONE_SURROGATE, holds_lone_surrogate, may_hold_surrogate
 
 try:  # python-isal inflates gzip faster than zlib (about 1.5x here); optional.
     from isal import igzip as _gzip
@@ -57,17 +57,19 @@ def json_decode(text: bytes | str | Raw) -> Any:
     try:
         return _msgspec_decode(text)
     except msgspec.ValidationError:  # out of range: the only way valid JSON fails here
-        value = _standard_decode(text)
-        if _may_hold_surrogate(text) and holds_lone_surrogate(value):
+        plain = bytes(text) if isinstance(text, Raw) else text
+        value = _standard_decode(plain)
+        if may_hold_surrogate(plain) and holds_lone_surrogate(value):
             raise LoneSurrogate(value) from None
         return value
     except msgspec.DecodeError as refused:
         # msgspec refuses a lone surrogate as "Input data was truncated" (or
         # "invalid utf-16 surrogate pair"): say what it is instead.
-        if not _may_hold_surrogate(text):
+        plain = bytes(text) if isinstance(text, Raw) else text
+        if not may_hold_surrogate(plain):
             raise
         try:
-            value = _standard_decode(text)
+            value = _standard_decode(plain)
         except msgspec.DecodeError:
             raise refused from None
         if not holds_lone_surrogate(value):
@@ -75,19 +77,12 @@ def json_decode(text: bytes | str | Raw) -> Any:
         raise LoneSurrogate(value) from None
 
 
-def _may_hold_surrogate(text: bytes | str | Raw) -> bool:
-    """Whether JSON text holds a ``\\u`` escape of a UTF-16 surrogate (any case)."""
-    raw = bytes(text) if isinstance(text, Raw) else text
-    return ("\\ud" if isinstance(raw, str) else b"\\ud") in raw.lower()
-
-
-def _standard_decode(text: bytes | str | Raw) -> Any:
+def _standard_decode(text: bytes | str) -> Any:
     """JSON text as the standard library reads it, with no ``NaN`` or
     ``Infinity`` (which JSON has not); ``msgspec.DecodeError`` when it is
     no JSON (or RecursionError)."""
     try:
-        return json.loads(bytes(text) if isinstance(text, Raw) else text,
-                          parse_int=_int_or_float, parse_constant=_no_constant)
+        return json.loads(text, parse_int=_int_or_float, parse_constant=_no_constant)
     except ValueError as exc:
         raise msgspec.DecodeError(str(exc)) from None
 
