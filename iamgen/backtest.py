@@ -56,6 +56,7 @@ from datetime import datetime
 
 from .arn import unescape
 from .grants.evaluate import Decision, Request, evaluate
+from .mapping.transforms import secret_name
 from .model import Permission, PolicyDocument, Principal, Usage
 from .user_json import read_json
 from .synth.harden import ConditionSpec, families, hardening_keys, request_contexts
@@ -319,6 +320,15 @@ def judge(learned: Learned, usage: Usage) -> tuple[int, str]:
 _SECRET_SUFFIX = "-??????"
 
 
+def _name_of_secret(arn: str) -> str | None:
+    """``name-??????``, the name a secret's full ARN stands under (as the
+    resolver writes a secret named without AWS's six characters); None for
+    any other resource."""
+    if ":secretsmanager:" not in arn or arn.endswith(_SECRET_SUFFIX) or secret_name(arn) != arn:
+        return None
+    return arn[:-len(_SECRET_SUFFIX)] + _SECRET_SUFFIX
+
+
 def secret_seen(resource: str, seen: Iterable[str]) -> str:
     """The secret a held-out call names as ``name-??????`` (by its name, or a
     partial ARN): the ARN of that name seen while learning, if one was, since
@@ -326,22 +336,14 @@ def secret_seen(resource: str, seen: Iterable[str]) -> str:
     the call on its full ARN; else ``resource`` as it is."""
     if not resource.endswith(_SECRET_SUFFIX) or ":secretsmanager:" not in resource:
         return resource
-    stem = resource[:-len(_SECRET_SUFFIX)]
-    full = sorted(arn for arn in seen if len(arn) == len(resource) and arn.startswith(stem)
-                  and arn[len(stem)] == "-" and arn[len(stem) + 1:].isalnum())
+    full = sorted(arn for arn in seen if _name_of_secret(arn) == resource)
     return full[0] if full else resource
 
 
 def _seen(resource: str, seen: frozenset[str]) -> bool:
     """Whether a held-out resource was named while learning: as it is, or a
     secret's full ARN whose name was named (``name-??????``)."""
-    if resource in seen:
-        return True
-    return (":secretsmanager:" in resource and _FULL_SECRET.search(resource) is not None
-            and resource[:-6] + "??????" in seen)
-
-
-_FULL_SECRET = re.compile(r"-[A-Za-z0-9]{6}$")
+    return resource in seen or _name_of_secret(resource) in seen
 
 
 def replay(principal: Principal, learned: Learned,
