@@ -409,18 +409,39 @@ def infer_patterns(resources: Iterable[str], min_variants: int = 3,
     if min_variants < 2:
         raise ValueError("min_variants must be at least 2")
     rules = rules if rules is not None else load_name_rules()
-    whole = {f.family for f in rules.families if f.whole_name}
+    return _infer(_shapes(set(resources), rules), min_variants, rules)
+
+
+# A name that may be generalized, cut up: (scope, skeleton, tokens, family).
+_Shape = tuple[str, tuple[str, ...], tuple[Token, ...], str]
+
+
+def _shapes(resources: set[str], rules: NameRules) -> dict[str, _Shape]:
+    """Each of ``resources`` that a pattern may stand for -> its shape (done
+    once per name: :func:`pooled_patterns` infers from several pools of the
+    same names)."""
     families = _family_index(rules)
-    groups: dict[tuple[str, tuple[str, ...]], list[tuple[str, tuple[Token, ...], str]]] = (
-        defaultdict(list))
-    for resource in sorted(set(resources)):
+    shapes: dict[str, _Shape] = {}
+    for resource in resources:
         where = locate(resource)
         if where is None or rules.is_stable(where.service, where.resource_type):
             continue
         tokens, slots, family = _tokens_of(where, families)
         if "w" not in slots and "~" not in slots:
             continue  # no literal word to keep: it would be a bare "*"
-        groups[(where.scope, slots)].append((resource, tokens, family))
+        shapes[resource] = (where.scope, slots, tokens, family)
+    return shapes
+
+
+def _infer(shapes: dict[str, _Shape], min_variants: int,
+           rules: NameRules) -> dict[str, NamePattern]:
+    """:func:`infer_patterns` of the names ``shapes`` holds."""
+    whole = {f.family for f in rules.families if f.whole_name}
+    groups: dict[tuple[str, tuple[str, ...]], list[tuple[str, tuple[Token, ...], str]]] = (
+        defaultdict(list))
+    for resource in sorted(shapes):
+        scope, slots, tokens, family = shapes[resource]
+        groups[(scope, slots)].append((resource, tokens, family))
     found: dict[str, NamePattern] = {}
     for (scope, slots), members in groups.items():
         rows = [tokens for _, tokens, _ in members]
@@ -469,11 +490,16 @@ def pooled_patterns(permissions: Iterable[Permission], pool: Callable[[str], Poo
     names: dict[Pool, set[str]] = defaultdict(set)
     for perm in permissions:
         names[pool(perm.action)].add(perm.resource)
+    if min_variants < 2:
+        raise ValueError("min_variants must be at least 2")
+    rules = rules if rules is not None else load_name_rules()
+    shapes = _shapes(set().union(*names.values()), rules)
     found: dict[tuple[Pool, str], NamePattern] = {}
     for group in sorted(names, key=repr):
         pooled = names[group] if isinstance(group, str) else set().union(
             *(seen for other, seen in names.items() if isinstance(other, int) and other >= group))
-        for name, pattern in infer_patterns(sorted(pooled), min_variants, rules).items():
+        pooled_shapes = {name: shapes[name] for name in pooled if name in shapes}
+        for name, pattern in _infer(pooled_shapes, min_variants, rules).items():
             if name in names[group]:
                 found[(group, name)] = pattern
     return found
