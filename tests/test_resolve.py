@@ -767,3 +767,32 @@ def test_glue_role_given_by_name_is_passed() -> None:
     passes = {(p.resource, p.conditions) for p in res.permissions if p.action == "iam:PassRole"}
     assert passes == {(f"arn:aws:iam::{ACCOUNT}:role/GlueEtl",
                        (Condition("StringEquals", "iam:PassedToService", ("glue.amazonaws.com",)),))}
+
+
+@pytest.mark.parametrize(("source", "event", "params", "created", "tagging"), [
+    # https://docs.aws.amazon.com/lambda/latest/dg/configuration-tags.html: lambda:TagResource
+    # for anyone who tags on create
+    ("lambda", "CreateFunction20150331", {"functionName": "f", "tags": {"team": "ml"}},
+     f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:f", "lambda:TagResource"),
+    # https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-supported-iam-actions-tagging.html
+    ("ecr", "CreateRepository", {"repositoryName": "r", "tags": [{"key": "a", "value": "b"}]},
+     f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/r", "ecr:TagResource"),
+])
+def test_tags_given_at_creation_need_the_tagging_action_on_what_is_created(
+        source: str, event: str, params: dict[str, object], created: str, tagging: str) -> None:
+    action = f"{source}:{event.removesuffix('20150331')}"
+    assert grants(resolve(record(source, event, params))) == {(action, created),
+                                                              (tagging, created)}
+    untagged = {k: v for k, v in params.items() if k != "tags"}
+    assert grants(resolve(record(source, event, untagged))) == {(action, created)}
+
+
+def test_a_kms_key_created_with_tags_needs_tag_resource_on_every_key_of_its_region() -> None:
+    # https://docs.aws.amazon.com/kms/latest/developerguide/manage-tags-api.html: "the
+    # permission must cover all KMS keys in the account and Region"
+    tagged = resolve(record("kms", "CreateKey", {
+        "keyUsage": "ENCRYPT_DECRYPT", "tags": [{"tagKey": "p", "tagValue": "x"}]}))
+    assert grants(tagged) == {("kms:CreateKey", "*"),
+                              ("kms:TagResource", f"arn:aws:kms:{REGION}:{ACCOUNT}:key/*")}
+    untagged = resolve(record("kms", "CreateKey", {"keyUsage": "ENCRYPT_DECRYPT", "tags": []}))
+    assert grants(untagged) == {("kms:CreateKey", "*")}

@@ -333,11 +333,14 @@ def _resolve_call(call: Call, tracker: ReadTracker) -> Resolution:
                     missing = arns == _ANY and step.needs_resource
                 _add(permissions, unknown, step.info, arns, missing)
     for extra, rule in plan.extras:
-        if extra.on_call:
+        if extra.on_call and not any(values_at(ctx.params, extra.path)):
+            arns = []
+        elif extra.on_call and extra.arn_format:  # on what the format names, not the call's
+            arns = [_filled(extra.arn_format, ctx, "")]
+        elif extra.on_call:
             arns = [p.resource for p in permissions if p.action.lower() in extra.when_actions
                     and (not extra.created_only or p.resource == "*"
-                         or _resource_type(p.resource) == created_type(p.action))] \
-                if any(values_at(ctx.params, extra.path)) else []
+                         or _resource_type(p.resource) == created_type(p.action))]
         else:
             arns = [v if v.startswith("arn:") else _filled(extra.arn_format, ctx, v)
                     for v in values_at(ctx.params, extra.path)

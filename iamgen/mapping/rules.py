@@ -308,7 +308,8 @@ class RequestAction:
     note: str
     source: str
     # The ARN a value that is not one names: ${Partition}, ${Region},
-    # ${Account} (the call's) and ${Value}; empty: only ARNs count.
+    # ${Account} (the call's) and ${Value}; empty: only ARNs count. With
+    # on_call: the ARN the extra action is on, instead of the call's resources.
     arn_format: str = ""
     # True: the extra action is on the resources of the call's own action (one
     # of when_actions) whenever the request holds a value at ``path`` (tags
