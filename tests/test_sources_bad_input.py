@@ -20,6 +20,7 @@ import pytest
 
 from iamgen.scanning.scan import ScanResult, scan
 from iamgen.model import Filters
+from iamgen.sources.decode import split_records
 from iamgen.sources.local import LocalSource
 from tests.records import record, role_identity, write_trail_file
 
@@ -165,17 +166,34 @@ def test_a_number_out_of_msgspecs_range_reads_as_any_other_in_any_order(
 @pytest.mark.parametrize("shape", ["delivery", "lines"])
 def test_what_no_decoder_reads_is_a_warning_never_a_failed_run(
         tmp_path: Path, value: str, member: str, shape: str) -> None:
-    """Nesting deeper than the decoders go, in any member: a warning and a
-    count (the record, or the file when nesting keeps its records from being
-    told apart), or nothing when the member is never needed; never an
-    exception."""
+    """Nesting deeper than the decoders go, in any member, of a record in a
+    file of records or a line of JSON Lines: that record is skipped with a
+    warning naming it, and the file's other records count; never an
+    exception, never the whole file lost."""
     path = _three(tmp_path, _with_odd_member(value, member), shape)
     result = _scan(tmp_path)
-    assert all(line.startswith(f"warning: {path}: ") for line in result.sorted_warnings())
-    assert result.skipped["invalid_json"] == len(result.sorted_warnings())
-    if result.events_used:
-        assert {"arn:aws:s3:::data/first.csv", "arn:aws:s3:::data/third.csv"} <= \
-            _objects(result)
+    assert result.sorted_warnings() == [
+        f"warning: {path}: record 1: invalid JSON"
+        + (" line" if shape == "lines" else "")
+        + " (maximum recursion depth exceeded while deserializing an object)"]
+    assert result.skipped["invalid_json"] == 1 and result.events_used == 2
+    assert _objects(result) == {"arn:aws:s3:::data/first.csv", "arn:aws:s3:::data/third.csv"}
+
+
+@pytest.mark.parametrize("document", [
+    '{"Trail": {"Records": [[[1]]]}, "Records" : [ {"a": "]\\"[,"}, [[1]], 3 ] }',
+    '[ {"a": "]\\"[,"} , [[1]],3]',
+])
+def test_records_are_told_apart_without_decoding_them(document: str) -> None:
+    """The top-level ``Records`` (or array) is split at its own commas: not
+    at those inside strings (escaped quotes too) or nested values."""
+    assert split_records(document.encode()) == [b'{"a": "]\\"[,"}', b"[[1]]", b"3"]
+
+
+@pytest.mark.parametrize("document", ["[1, 2,]", "[1,,2]", "[1, [2]", '{"Records": 1}',
+                                      '{"Other": [1]}', '"Records"', '{"a": ["Records", [1]]}'])
+def test_what_is_no_array_of_records_is_not_split(document: str) -> None:
+    assert split_records(document.encode()) is None
 
 
 @pytest.mark.parametrize("escape", ["\\ud800", "\\uDC00x", "\\ud83d\\ud83d"])

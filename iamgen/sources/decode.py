@@ -13,6 +13,7 @@ by :mod:`iamgen.scanning.scan` with the generic decoder as its fallback.
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -145,12 +146,97 @@ def iter_text_records(text: bytes) -> Iterator[tuple[int, Any] | BadInput]:
             yield item
         return
     except UNDECODABLE as exc:
-        if _looks_like_json_lines(stripped):
+        pieces = split_records(text) if isinstance(exc, RecursionError) else None
+        if pieces is not None:  # nested too deeply somewhere: only there is bad
+            yield from _pieces_records(pieces)
+        elif _looks_like_json_lines(stripped):
             yield from _json_lines(text)
         else:
             yield BadInput("invalid_json", f"invalid JSON ({exc})")
         return
     yield from _document_records(document)
+
+
+# A JSON string (escapes included), or a bracket or comma outside strings.
+_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{},]')
+_RECORDS_KEY = re.compile(rb'\s*:\s*\[')
+
+
+def split_records(text: bytes) -> list[bytes] | None:
+    """Each record's JSON text, told apart without decoding it, in a
+    ``{"Records": [...]}`` document or a JSON array (for one that no decoder
+    reads whole: one record nested deeper than they go); None when the text
+    is no such document, or its brackets do not balance."""
+    body = text.strip()
+    if body[:1] == b"[":
+        opening: int | None = 0
+    elif body[:1] == b"{":
+        opening = _records_array(body)
+    else:
+        opening = None
+    if opening is None:
+        return None
+    pieces: list[bytes] = []
+    depth, start = 0, opening + 1
+    for token in _TOKEN.finditer(body, opening):
+        mark = token.group()[:1]
+        if mark == b'"':
+            continue
+        if mark in b"[{":
+            depth += 1
+        elif mark in b"]}":
+            depth -= 1
+            if depth == 0:
+                piece = body[start:token.start()].strip()
+                if piece:
+                    pieces.append(piece)
+                elif pieces:
+                    return None  # a comma with no record after it
+                return pieces
+        elif depth == 1:  # a comma between records
+            piece = body[start:token.start()].strip()
+            if not piece:
+                return None
+            pieces.append(piece)
+            start = token.end()
+    return None
+
+
+def _records_array(body: bytes) -> int | None:
+    """Where the array of a document's top-level ``Records`` member opens."""
+    depth, key_next = 0, False
+    for token in _TOKEN.finditer(body):
+        text = token.group()
+        mark = text[:1]
+        if mark == b'"':
+            if depth == 1 and key_next:
+                if text == b'"Records"':
+                    follows = _RECORDS_KEY.match(body, token.end())
+                    if follows is not None:
+                        return follows.end() - 1
+                key_next = False
+        elif mark in b"[{":
+            depth += 1
+            key_next = depth == 1
+        elif mark in b"]}":
+            depth -= 1
+            if depth < 1:
+                return None
+        elif depth == 1:
+            key_next = True
+    return None
+
+
+def _pieces_records(pieces: list[bytes]) -> Iterator[tuple[int, Any] | BadInput]:
+    """Each record of :func:`split_records`'s pieces, decoded alone: one
+    that cannot be is bad, the others count."""
+    for index, piece in enumerate(pieces):
+        try:
+            yield index, json_decode(piece)
+        except LoneSurrogate:
+            yield BadInput("invalid_json", f"record holds {LONE_SURROGATE}", index)
+        except UNDECODABLE as exc:
+            yield BadInput("invalid_json", f"invalid JSON ({exc})", index)
 
 
 def _looks_like_json_lines(text: bytes) -> bool:
