@@ -295,7 +295,7 @@ LAMBDA = "arn:aws:logs:us-east-1:1:log-group:/aws/lambda/summarizer:log-stream:"
     ("name", "expected", "family"),
     [
         (f"{LAMBDA}2026/11/02/[$LATEST]{7:032x}", f"{LAMBDA}*/[$LATEST]*", "lambda-log-stream"),
-        (f"{LAMBDA}2026/11/02/[12]{7:032x}", f"{LAMBDA}*/[12]*", "lambda-log-stream"),
+        (f"{LAMBDA}2026/11/02/[12]{7:032x}", f"{LAMBDA}*/[*]*", "lambda-log-stream"),
         ("arn:aws:logs:us-east-1:1:log-group:/aws/sagemaker/TrainingJobs:log-stream:"
          "churn-xgb-2026-11-02-09-28-30/algo-1-1730534400",
          "arn:aws:logs:us-east-1:1:log-group:/aws/sagemaker/TrainingJobs:log-stream:"
@@ -425,3 +425,29 @@ def test_a_name_a_pattern_took_still_counts_for_its_folders_fold() -> None:
     # the fold covers the pattern: one resource, not two
     (stmt,) = synthesize(big, settings_).documents[0].statements
     assert stmt.resources == ("arn:aws:s3:::b/d/*",)
+
+
+def test_a_word_free_elsewhere_varies_in_a_leaf_only_with_enough_names_there() -> None:
+    # "team" varies over three names beside "summary", but over two beside "payroll":
+    # teams/*/payroll.csv would admit another team's payroll on two names' evidence
+    names = [f"{BUCKET}teams/{team}/summary.csv" for team in ("alpha", "beta", "gamma")]
+    payroll = [f"{BUCKET}teams/{team}/payroll.csv" for team in ("alpha", "beta")]
+    assert patterns_of(names + payroll) == {f"{BUCKET}teams/*/summary.csv"}
+    third = [f"{BUCKET}teams/gamma/payroll.csv"]
+    assert patterns_of(names + payroll + third) == {f"{BUCKET}teams/*/summary.csv",
+                                                   f"{BUCKET}teams/*/payroll.csv"}
+
+
+def test_a_uuid_named_csv_is_an_athena_result_only_in_an_athena_bucket() -> None:
+    # one GetObject of hr-data/<uuid>.csv is no evidence for every CSV of the bucket
+    key = "1b4e28ba-2fa1-11d2-883f-0016d3cca427.csv"
+    assert infer_patterns([f"arn:aws:s3:::hr-data/{key}"]) == {}
+    (found,) = infer_patterns([f"arn:aws:s3:::aws-athena-query-results-1-us-east-1/{key}"]
+                              ).values()
+    assert found.pattern == "arn:aws:s3:::aws-athena-query-results-1-us-east-1/*.csv"
+
+
+def test_s3_express_directory_buckets_are_never_generalized() -> None:
+    buckets = [f"arn:aws:s3express:us-east-1:1:bucket/ml-cache-{n}--use1-az4--x-s3"
+               for n in range(1, 5)]
+    assert infer_patterns(buckets) == {}

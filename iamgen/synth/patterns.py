@@ -356,6 +356,28 @@ def _free_words(columns: Mapping[int, list[str]], word_positions: list[int],
     return free
 
 
+def _leaves_free(columns: Mapping[int, list[str]], words: list[int], indexes: list[int],
+                 free: set[int], min_variants: int) -> list[tuple[list[int], set[int]]]:
+    """A leaf's names (``indexes``), split until each part's words that may
+    vary (of ``free``) do so among the part's own names: a word free among all
+    names of the skeleton (``teams/{alpha,beta,gamma}/summary.csv``) is not
+    free in a leaf where it takes fewer than ``min_variants`` values
+    (``teams/{alpha,beta}/payroll.csv``): that leaf is split by it."""
+    if not free:
+        return [(indexes, free)]
+    own = {p: [columns[p][i] for i in indexes] for p in words}
+    kept = (_free_words(own, words, min_variants) & free
+            if len(indexes) >= min_variants else set())
+    if kept == free:
+        return [(indexes, free)]
+    fixed = sorted(free - kept)
+    parts: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    for index in indexes:
+        parts[tuple(columns[p][index] for p in fixed)].append(index)
+    return [split for part in parts.values()
+            for split in _leaves_free(columns, words, part, kept, min_variants)]
+
+
 def _leaf_pattern(scope: str, rows: list[tuple[Token, ...]],
                   free: set[int]) -> tuple[str, tuple[str, ...]]:
     """The pattern of names that may share one, and the kinds that became ``*``."""
@@ -455,9 +477,11 @@ def _infer(shapes: dict[str, _Shape], min_variants: int,
         keys = zip(*(columns[p] for p in fixed)) if fixed else [()] * len(rows)
         for index, key in enumerate(keys):
             leaves[key].append(index)
-        for indexes in leaves.values():
+        for indexes, leaf_free in (split for leaf in leaves.values()
+                                   for split in _leaves_free(columns, words, leaf, free,
+                                                             min_variants)):
             leaf_rows = [rows[i] for i in indexes]
-            pattern, varying = _leaf_pattern(scope, leaf_rows, free)
+            pattern, varying = _leaf_pattern(scope, leaf_rows, leaf_free)
             if not varying:
                 continue
             family = next((members[i][2] for i in indexes if members[i][2]), "")
