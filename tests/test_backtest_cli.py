@@ -126,7 +126,8 @@ def test_expect_denied(trail: Path, tmp_path: Path) -> None:
     assert code == 11
     assert f"warning: {probes}: line 2: not JSON" in err
     assert "line 4: ghost was not seen before the holdout" in err
-    assert "expect-denied: 3 request(s) checked (1 malformed line(s) skipped): 1 allowed" in out
+    assert ("expect-denied: 3 request(s) checked (1 malformed line(s) skipped): 1 allowed; "
+            "1 name no principal learned (line(s) 4): denied, nothing learned") in out
     allowed = [line for line in out.splitlines() if "ALLOWED" in line]
     assert allowed == [f"  ALLOWED line 1: s3:GetObject {A_CSV} for "
                        f"arn:aws:iam::111122223333:role/{ROLE}: training data is not secret"]
@@ -135,6 +136,7 @@ def test_expect_denied(trail: Path, tmp_path: Path) -> None:
     assert code == 11
     expect = json.loads(out)["expect_denied"]
     assert (expect["checked"], expect["allowed"], expect["malformed_lines"]) == (3, 1, 1)
+    assert expect["unmatched_lines"] == [4]  # with -q too: the check it did not make is said
     assert [r["line"] for r in expect["allowed_requests"]] == [1]
 
 

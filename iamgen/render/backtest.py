@@ -27,6 +27,7 @@ JSON schema (``schema_version`` 1; keys are sorted, new keys may be added)::
       "total": {"principals": int, "calls": ..., (the figures above, summed)},
       "expect_denied": null | {                      # null without --expect-denied
         "checked": int, "allowed": int, "malformed_lines": int,
+        "unmatched_lines": [int],                    # probes naming no principal learned
         "allowed_requests": [                        # every allowed probe, file order
           {"line": int, "principal": str, "action": str, "resource": str, "why": str,
            "allowed_for": [ARN], "conditional_for": [ARN]}]}
@@ -109,6 +110,7 @@ def backtest_dict(result: Backtest, split: Split, settings: SynthSettings, *,
         allowed = result.allowed_probes
         expect = {"checked": len(result.probes), "allowed": len(allowed),
                   "malformed_lines": result.malformed_probes,
+                  "unmatched_lines": [o.probe.line for o in result.probes if not o.matched],
                   "allowed_requests": [_probe_dict(o) for o in allowed]}
     return {
         "schema": SCHEMA,
@@ -172,8 +174,14 @@ def _probe_lines(result: Backtest) -> list[str]:
     allowed = result.allowed_probes
     skipped = (f" ({result.malformed_probes} malformed line(s) skipped)"
                if result.malformed_probes else "")
+    unmatched = [o.probe.line for o in result.probes if not o.matched]
+    # A probe naming no principal learned (a typo, a role that did not run) is
+    # denied by nothing learned: said here, or a guard file could check nothing.
+    naming = (f"; {len(unmatched)} name no principal learned (line(s) "
+              f"{', '.join(map(str, unmatched))}): denied, nothing learned"
+              if unmatched else "")
     lines = [f"expect-denied: {len(result.probes)} request(s) checked{skipped}: "
-             f"{len(allowed)} allowed"]
+             f"{len(allowed)} allowed{naming}"]
     for outcome in allowed:
         probe = outcome.probe
         by = [p.arn for p in outcome.allowed_by]
