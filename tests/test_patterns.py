@@ -204,11 +204,11 @@ def patterns_of(names: list[str], **kwargs: int) -> set[str]:
         ([f"{BUCKET}train/dt=00{d}/part-0000{d}.parquet" for d in range(1, 4)],
          {f"{BUCKET}train/dt=*/part-*.parquet"}),
         ([f"{BUCKET}pipelines/churn/{sha}/sourcedir.tar.gz" for sha in ("1ed3d001", "a15da7a4")],
-         {f"{BUCKET}pipelines/churn/*/sourcedir.tar.gz"}),
+         {f"{BUCKET}pipelines/churn/????????/sourcedir.tar.gz"}),  # a sha: one width
         ([f"{JOB}churn-v1.2.0", f"{JOB}churn-v1.3.0"], {f"{JOB}churn-*"}),
         ([f"{JOB}run7", f"{JOB}run8"], {f"{JOB}run*"}),
         ([f"{BUCKET}calls/k3j9xq2m7p.json", f"{BUCKET}calls/q8w2e4r6ty.json"],
-         {f"{BUCKET}calls/*.json"}),
+         {f"{BUCKET}calls/??????????.json"}),
     ],
 )
 def test_only_the_varying_tokens_become_wildcards(names: list[str], expected: set[str]) -> None:
@@ -249,9 +249,17 @@ def test_a_name_seen_once_or_never_varying_stays_exact() -> None:
     assert patterns_of([f"{JOB}churn-xgb-2026-11-02"] * 3) == set()
 
 
-def test_names_without_a_word_stay_exact() -> None:
+def test_names_without_a_word_vary_only_in_fixed_width_parts() -> None:
+    # no literal word to keep: a pattern only of one "?" per character of what varied
     keys = [f"{BUCKET}2026-11-0{d}/1ed3d00{d}" for d in range(2, 6)]
-    assert patterns_of(keys) == set()
+    assert patterns_of(keys) == {f"{BUCKET}????-??-??/????????"}
+    jobs = [f"arn:aws:bedrock:us-east-1:1:model-invocation-job/{job}"
+            for job in ("z0lx9xf26gk7", "a81kq0zz3mn2")]  # ids Bedrock gives each job
+    assert patterns_of(jobs) == {"arn:aws:bedrock:us-east-1:1:model-invocation-job/????????????"}
+    counters = [f"{BUCKET}{d}/{d * 37}" for d in (2, 3, 4, 15)]  # numbers: any width
+    assert patterns_of(counters) == set()
+    widths = [f"{BUCKET}1ed3d001", f"{BUCKET}1ed3d00a2"]  # hex of two widths would be "*"
+    assert patterns_of(widths) == set()
 
 
 def test_patterns_never_cross_buckets_regions_accounts_or_types() -> None:

@@ -404,12 +404,14 @@ def _leaf_pattern(scope: str, rows: list[tuple[Token, ...]],
     return scope + "".join(parts), tuple(varying)
 
 
-_FIXED_WIDTH = frozenset({"date", "datetime", "uuid"})
+# Shapes made at one width (a date, a UUID, a hash or random id, epoch
+# seconds): seen at one width, they take one "?" per character.
+_FIXED_WIDTH = frozenset({"date", "datetime", "uuid", "hex", "id", "epoch"})
 
 
 def _fixed_width(values: set[str]) -> str | None:
-    """``????-??-??`` for dates, datetimes and UUIDs of one width: ``?`` for
-    each character, the separators inside kept. A ``*`` there could stretch
+    """``????-??-??`` for dates, datetimes, UUIDs, hex and random ids and epoch
+    seconds all of one width: ``?`` for each character, the separators inside kept. A ``*`` there could stretch
     over the separators of the tokens around it and admit a name that differs
     in a token that never varied; ``?`` matches exactly one character."""
     first = next(iter(values))
@@ -449,8 +451,6 @@ def _shapes(resources: set[str], rules: NameRules) -> dict[str, _Shape]:
         if where is None or rules.is_stable(where.service, where.resource_type):
             continue
         tokens, slots, family = _tokens_of(where, families)
-        if "w" not in slots and "~" not in slots:
-            continue  # no literal word to keep: it would be a bare "*"
         shapes[resource] = (where.scope, slots, tokens, family)
     return shapes
 
@@ -466,6 +466,7 @@ def _infer(shapes: dict[str, _Shape], min_variants: int,
         groups[(scope, slots)].append((resource, tokens, family))
     found: dict[str, NamePattern] = {}
     for (scope, slots), members in groups.items():
+        has_word = "w" in slots or "~" in slots
         rows = [tokens for _, tokens, _ in members]
         words = [p for p, slot in enumerate(slots) if slot == "w"]
         # Column by column: a list per word is cheaper than a tuple per name.
@@ -487,6 +488,8 @@ def _infer(shapes: dict[str, _Shape], min_variants: int,
             family = next((members[i][2] for i in indexes if members[i][2]), "")
             if pattern.removeprefix(scope).strip("*") == "" and family not in whole:
                 continue  # never a bare "*" for a whole name, but a declared log stream's
+            if not has_word and "*" in pattern.removeprefix(scope):
+                continue  # no literal word to keep: only fixed-width parts (? each) may vary
             names = tuple(sorted(members[i][0] for i in indexes))
             generalized = NamePattern(pattern, names, varying, family)
             for name in names:
