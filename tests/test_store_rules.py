@@ -81,3 +81,35 @@ def test_store_code_left_out_is_not_hashed(monkeypatch: pytest.MonkeyPatch) -> N
     mine = _fingerprint()
     monkeypatch.setattr(rules, "LEFT_OUT", {**rules.LEFT_OUT, "iamgen.store": frozenset()})
     assert _fingerprint() != mine
+
+
+# What the result-making code imports from elsewhere in iamgen and may leave
+# out of the fingerprint: exception classes, the worker processes' parent
+# check, what only reports (data-event coverage, discovery) and the store's
+# synthesis cache (left out itself) read.
+_IMPORTED_UNHASHED = {"errors", "orphans", "grants", "synth"}
+
+
+def test_what_result_making_code_imports_from_the_top_is_fingerprinted() -> None:
+    root = Path(rules.__file__).resolve().parent.parent
+    hashed_packages = {package.split(".")[1] for package, _ in rules._RULE_FILES
+                       if package.count(".") == 1}
+    top = {name.removesuffix(".py") for package, names in rules._RULE_FILES
+           if package == "iamgen" for name in names}
+    makers = [path for package, endings in rules._RULE_FILES if package != "iamgen.data"
+              for path in sorted(root.joinpath(*package.split(".")[1:]).iterdir())
+              if path.name.endswith(endings)
+              and path.name not in rules.LEFT_OUT.get(package, frozenset())]
+    imported = {line.split()[1].removeprefix("..").split(".")[0]
+                for path in makers for line in path.read_text().splitlines()
+                if line.strip().startswith("from ..")}
+    assert "user_json" in imported  # decoding reads it: which records are bad, and why
+    imported.discard("")  # from .. import __version__: in every fingerprint
+    assert imported - hashed_packages - top <= _IMPORTED_UNHASHED
+
+
+def test_another_gzip_reader_makes_results_stale(monkeypatch: pytest.MonkeyPatch) -> None:
+    # python-isal and zlib word a damaged file's warning differently
+    mine = _fingerprint()
+    monkeypatch.setattr(rules, "gzip_reader", lambda: "zlib 0.0")
+    assert _fingerprint() != mine

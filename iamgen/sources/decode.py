@@ -31,6 +31,15 @@ except ImportError:  # pragma: no cover - depends on the install
 
 _msgspec_decode = msgspec.json.decode
 
+
+def gzip_reader() -> str:
+    """Which library inflates gzip here, with its version (its errors read
+    differently): ``isal 1.9.1`` or ``zlib 1.3``."""
+    if _gzip.__name__.startswith("isal"):
+        from isal import __version__ as isal_version  # the module imported above
+        return f"isal {isal_version}"
+    return f"zlib {zlib.ZLIB_RUNTIME_VERSION}"
+
 # What decoding JSON raises for text that holds no value it can give: bad
 # syntax, or nesting deeper than the decoder recurses.
 UNDECODABLE: tuple[type[Exception], ...] = (msgspec.DecodeError, RecursionError)

