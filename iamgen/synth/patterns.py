@@ -18,11 +18,12 @@ varied, and replaces only those.
 * **Skeleton.** Names are compared only with names of the same skeleton: the
   same separators in the same places and a word or a shaped token in each
   other place. A name with no word keeps its exact form (it would become a
-  bare ``*``), unless a data entry declares part of it.
+  bare ``*``), unless a data entry declares part of it or every part that
+  varied has a fixed width (below).
 * **What varies.** A shaped token that varies becomes ``*`` (two values are
-  evidence enough: dates and ids are made to change); a date, time or UUID of
-  one width becomes one ``?`` per character (``????-??-??``), so its wildcard
-  cannot stretch over the tokens around it. A word that varies
+  evidence enough: dates and ids are made to change); a date, time, UUID, hex
+  or random id or epoch of one width becomes one ``?`` per character
+  (``????-??-??``), so its wildcard cannot stretch over the tokens around it. A word that varies
   becomes ``*`` only when at least ``min_variants`` names differ in it and
   agree on every other word; the first word of a name never does, so a
   pattern always keeps a literal word. Names that disagree on a word that may
