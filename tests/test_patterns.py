@@ -204,11 +204,11 @@ def patterns_of(names: list[str], **kwargs: int) -> set[str]:
         ([f"{BUCKET}train/dt=00{d}/part-0000{d}.parquet" for d in range(1, 4)],
          {f"{BUCKET}train/dt=*/part-*.parquet"}),
         ([f"{BUCKET}pipelines/churn/{sha}/sourcedir.tar.gz" for sha in ("1ed3d001", "a15da7a4")],
-         {f"{BUCKET}pipelines/churn/????????/sourcedir.tar.gz"}),  # a sha: one width
+         {f"{BUCKET}pipelines/churn/*/sourcedir.tar.gz"}),  # a short sha may grow
         ([f"{JOB}churn-v1.2.0", f"{JOB}churn-v1.3.0"], {f"{JOB}churn-*"}),
         ([f"{JOB}run7", f"{JOB}run8"], {f"{JOB}run*"}),
         ([f"{BUCKET}calls/k3j9xq2m7p.json", f"{BUCKET}calls/q8w2e4r6ty.json"],
-         {f"{BUCKET}calls/??????????.json"}),
+         {f"{BUCKET}calls/*.json"}),
     ],
 )
 def test_only_the_varying_tokens_become_wildcards(names: list[str], expected: set[str]) -> None:
@@ -249,17 +249,37 @@ def test_a_name_seen_once_or_never_varying_stays_exact() -> None:
     assert patterns_of([f"{JOB}churn-xgb-2026-11-02"] * 3) == set()
 
 
-def test_names_without_a_word_vary_only_in_fixed_width_parts() -> None:
-    # no literal word to keep: a pattern only of one "?" per character of what varied
+def test_names_without_a_word_stay_exact() -> None:
+    # no literal word to keep: even a mask of ids would stand for every resource of
+    # the type (knowledge-base/??????????), and a key's "?" at a bucket root spans folders
     keys = [f"{BUCKET}2026-11-0{d}/1ed3d00{d}" for d in range(2, 6)]
-    assert patterns_of(keys) == {f"{BUCKET}????-??-??/????????"}
-    jobs = [f"arn:aws:bedrock:us-east-1:1:model-invocation-job/{job}"
-            for job in ("z0lx9xf26gk7", "a81kq0zz3mn2")]  # ids Bedrock gives each job
-    assert patterns_of(jobs) == {"arn:aws:bedrock:us-east-1:1:model-invocation-job/????????????"}
-    counters = [f"{BUCKET}{d}/{d * 37}" for d in (2, 3, 4, 15)]  # numbers: any width
-    assert patterns_of(counters) == set()
-    widths = [f"{BUCKET}1ed3d001", f"{BUCKET}1ed3d00a2"]  # hex of two widths would be "*"
-    assert patterns_of(widths) == set()
+    assert patterns_of(keys) == set()
+    kbs = [f"arn:aws:bedrock:us-east-1:1:knowledge-base/{kb}" for kb in ("ABCDE12345", "FGHIJ67890")]
+    assert patterns_of(kbs) == set()
+
+
+@pytest.mark.parametrize(("values", "pattern"), [
+    (("1730534400", "1730620800"), "??????????"),  # epoch seconds: one width till 2286
+    (("9e107d9d372bb6826bd81d3542a419d6", "e4d909c290d0fb1ca068ffaddf22cbd0"),
+     "?" * 32),  # a long hex id (an environment, a hash)
+    (("Epoch8", "Epoch9"), "*"),  # a word and a counter: Epoch10 is next
+    (("ResNet18", "ResNet50"), "*"),  # ResNet101 too
+    (("3f2a1bc", "9e8d7c6"), "*"),  # a short git sha grows with its repo
+])
+def test_only_shapes_made_at_one_width_take_a_mask(values: tuple[str, str], pattern: str) -> None:
+    names = [f"{BUCKET}runs/churn-{value}/model.tar.gz" for value in values]
+    assert patterns_of(names) == {f"{BUCKET}runs/churn-{pattern}/model.tar.gz"}
+
+
+def test_a_masked_family_part_takes_a_mask_and_an_unmasked_one_a_star() -> None:
+    entry = {"family": "f", "service": "s3", "resource_type": "object",
+             "name": "^x-(?P<a>[0-9]{4})-(?P<b>[0-9]+)$", "masked": ["a"],
+             "note": "n", "source": "s"}
+    rules = parse_name_rules({"ephemeral": [entry]})
+    (found,) = infer_patterns([f"{BUCKET}x-2026-7"], rules=rules).values()
+    assert found.pattern == f"{BUCKET}x-????-*"
+    with pytest.raises(ValueError, match="masks a group"):
+        parse_name_rules({"ephemeral": [{**entry, "masked": ["c"]}]})
 
 
 def test_patterns_never_cross_buckets_regions_accounts_or_types() -> None:
@@ -315,7 +335,11 @@ LAMBDA = "arn:aws:logs:us-east-1:1:log-group:/aws/lambda/summarizer:log-stream:"
         ("arn:aws:ecs:us-east-1:1:task/ml/0123456789abcdef0123456789abcdef",
          "arn:aws:ecs:us-east-1:1:task/ml/*", "ecs-task"),
         ("arn:aws:s3:::athena-results/analysts/1b4e28ba-2fa1-11d2-883f-0016d3cca427.csv",
-         "arn:aws:s3:::athena-results/analysts/*.csv", "athena-query-results"),
+         "arn:aws:s3:::athena-results/analysts/????????-????-????-????-????????????.csv",
+         "athena-query-results"),
+        ("arn:aws:bedrock:us-east-1:1:model-invocation-job/z0lx9xf26gk7",
+         "arn:aws:bedrock:us-east-1:1:model-invocation-job/????????????",
+         "bedrock-batch-inference-job"),
         ("arn:aws:states:us-east-1:1:execution:train:1b4e28ba-2fa1-11d2-883f-0016d3cca427",
          "arn:aws:states:us-east-1:1:execution:train:*", "step-functions-execution"),
     ],
@@ -446,13 +470,12 @@ def test_a_word_free_elsewhere_varies_in_a_leaf_only_with_enough_names_there() -
                                                    f"{BUCKET}teams/*/payroll.csv"}
 
 
-def test_a_uuid_named_csv_is_an_athena_result_only_in_an_athena_bucket() -> None:
-    # one GetObject of hr-data/<uuid>.csv is no evidence for every CSV of the bucket
+def test_an_athena_result_admits_only_results_beside_it() -> None:
+    # one GetObject of hr-data/<uuid>.csv: never every CSV of the bucket (IAM's * spans /)
     key = "1b4e28ba-2fa1-11d2-883f-0016d3cca427.csv"
-    assert infer_patterns([f"arn:aws:s3:::hr-data/{key}"]) == {}
-    (found,) = infer_patterns([f"arn:aws:s3:::aws-athena-query-results-1-us-east-1/{key}"]
-                              ).values()
-    assert found.pattern == "arn:aws:s3:::aws-athena-query-results-1-us-east-1/*.csv"
+    (found,) = infer_patterns([f"arn:aws:s3:::hr-data/{key}"]).values()
+    assert found.pattern == "arn:aws:s3:::hr-data/????????-????-????-????-????????????.csv"
+    assert not resource_matches(found.pattern, "arn:aws:s3:::hr-data/hr/salaries/2026.csv")
 
 
 def test_s3_express_directory_buckets_are_never_generalized() -> None:

@@ -18,12 +18,12 @@ varied, and replaces only those.
 * **Skeleton.** Names are compared only with names of the same skeleton: the
   same separators in the same places and a word or a shaped token in each
   other place. A name with no word keeps its exact form (it would become a
-  bare ``*``), unless a data entry declares part of it or every part that
-  varied has a fixed width (below).
+  bare ``*``), unless a data entry declares part of it.
 * **What varies.** A shaped token that varies becomes ``*`` (two values are
-  evidence enough: dates and ids are made to change); a date, time, UUID, hex
-  or random id or epoch of one width becomes one ``?`` per character
-  (``????-??-??``), so its wildcard cannot stretch over the tokens around it. A word that varies
+  evidence enough: dates and ids are made to change); a date, time, UUID or
+  epoch, or a hex or random id of 16 characters or more, seen at one width
+  becomes one ``?`` per character (``????-??-??``), so its wildcard cannot
+  stretch over the tokens around it. A word that varies
   becomes ``*`` only when at least ``min_variants`` names differ in it and
   agree on every other word; the first word of a name never does, so a
   pattern always keeps a literal word. Names that disagree on a word that may
@@ -31,7 +31,7 @@ varied, and replaces only those.
   ``*-*-*``).
 * **Data-declared families** (``[[ephemeral]]``): parts a service makes anew
   for every run (a Lambda stream's date and environment id) are ``*`` from
-  one observation.
+  one observation (one ``?`` per character for a part declared ``masked``).
 
 Every rule only ever adds names as evidence grows: more observations never
 remove an allowed name (the property tests say so). IAM's ``*`` also matches
@@ -90,6 +90,7 @@ class Token(NamedTuple):
     text: str
     kind: str  # "sep", "word", a shape ("date", "uuid", ...) or a declared group name
     declared: bool = False
+    masked: bool = False  # declared, of one width: one "?" per character, not "*"
 
     @property
     def slot(self) -> str:
@@ -174,6 +175,9 @@ class EphemeralFamily:
     note: str
     source: str
     whole_name: bool = False
+    # Groups of ``name`` that always match one width (a UUID, a 12-character
+    # id): one "?" per character of what was seen, never "*".
+    masked: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,11 +210,16 @@ def parse_name_rules(data: Mapping[str, object]) -> NameRules:
         if whole and (entry["resource_type"] != "log-stream" or not entry.get("scope")):
             raise ValueError(f"ephemeral family {entry['family']!r}: only the streams of "
                              "named log groups may vary as a whole name")
+        masked = frozenset(entry.get("masked", ()))
+        if not masked <= set(name.groupindex):
+            raise ValueError(f"ephemeral family {entry['family']!r} masks a group its name "
+                             f"does not have: {', '.join(sorted(masked - set(name.groupindex)))}")
         families.append(EphemeralFamily(
             family=entry["family"], service=entry["service"],
             resource_type=entry["resource_type"],
             scope=re.compile(entry["scope"]) if entry.get("scope") else None,
             name=name, note=entry["note"], source=entry["source"], whole_name=whole,
+            masked=masked,
         ))
     stable = frozenset(
         (entry["service"], entry["resource_type"])
@@ -294,7 +303,8 @@ def _tokens_of(where: Located, families: _FamilyIndex,
         spans = sorted((found.span(g), g) for g in family.name.groupindex if found.group(g))
         for (start, stop), group in spans:
             tokens.extend(tokenize(where.name[at:start]) if start > at else ())
-            tokens.append(Token(where.name[start:stop], group, declared=True))
+            tokens.append(Token(where.name[start:stop], group, declared=True,
+                                masked=group in family.masked))
             at = stop
         tokens.extend(tokenize(where.name[at:]) if at < len(where.name) else ())
         marked = tuple(tokens)
@@ -396,8 +406,9 @@ def _leaf_pattern(scope: str, rows: list[tuple[Token, ...]],
             continue
         kinds = {row[position].kind for row in rows}
         varying.append(token.kind if len(kinds) == 1 else "id")
-        fixed = len(kinds) == 1 and token.kind in _FIXED_WIDTH and not token.declared
-        mask = _fixed_width(values) if fixed else None
+        mask = (_fixed_width(values) if token.masked or (
+            len(kinds) == 1 and not token.declared and _made_at_one_width(token.kind, values))
+            else None)
         if mask is not None:
             parts.append(mask)
         elif not (parts and parts[-1].endswith("*")):
@@ -405,14 +416,26 @@ def _leaf_pattern(scope: str, rows: list[tuple[Token, ...]],
     return scope + "".join(parts), tuple(varying)
 
 
-# Shapes made at one width (a date, a UUID, a hash or random id, epoch
-# seconds): seen at one width, they take one "?" per character.
-_FIXED_WIDTH = frozenset({"date", "datetime", "uuid", "hex", "id", "epoch"})
+# Shapes made at one width: dates, times, UUIDs and epoch seconds (ten
+# digits until 2286), and hex or random ids of LONG_ID characters or more (a
+# hash, an instance or environment id: a short one may be a counter's
+# neighbour, ResNet18 -> ResNet101, or a git sha that grows with its repo).
+_FIXED_WIDTH = frozenset({"date", "datetime", "uuid", "epoch"})
+_LONG_IDS = frozenset({"hex", "id"})
+LONG_ID = 16
+
+
+def _made_at_one_width(kind: str, values: set[str]) -> bool:
+    """Whether a shaped token of ``kind`` taking ``values`` is of a shape made
+    at one width, so one ``?`` per character stands for its next value."""
+    return kind in _FIXED_WIDTH or (kind in _LONG_IDS
+                                    and all(len(v) >= LONG_ID for v in values))
 
 
 def _fixed_width(values: set[str]) -> str | None:
-    """``????-??-??`` for dates, datetimes, UUIDs, hex and random ids and epoch
-    seconds all of one width: ``?`` for each character, the separators inside kept. A ``*`` there could stretch
+    """``????-??-??`` for values all of one width (:func:`_made_at_one_width`,
+    or a part a family declares ``masked``): ``?`` for each character, the
+    separators inside kept. A ``*`` there could stretch
     over the separators of the tokens around it and admit a name that differs
     in a token that never varied; ``?`` matches exactly one character."""
     first = next(iter(values))
@@ -452,6 +475,8 @@ def _shapes(resources: set[str], rules: NameRules) -> dict[str, _Shape]:
         if where is None or rules.is_stable(where.service, where.resource_type):
             continue
         tokens, slots, family = _tokens_of(where, families)
+        if "w" not in slots and "~" not in slots:
+            continue  # no literal word to keep: it would be a bare "*" (or, of ids, all)
         shapes[resource] = (where.scope, slots, tokens, family)
     return shapes
 
@@ -467,7 +492,6 @@ def _infer(shapes: dict[str, _Shape], min_variants: int,
         groups[(scope, slots)].append((resource, tokens, family))
     found: dict[str, NamePattern] = {}
     for (scope, slots), members in groups.items():
-        has_word = "w" in slots or "~" in slots
         rows = [tokens for _, tokens, _ in members]
         words = [p for p, slot in enumerate(slots) if slot == "w"]
         # Column by column: a list per word is cheaper than a tuple per name.
@@ -489,8 +513,6 @@ def _infer(shapes: dict[str, _Shape], min_variants: int,
             family = next((members[i][2] for i in indexes if members[i][2]), "")
             if pattern.removeprefix(scope).strip("*") == "" and family not in whole:
                 continue  # never a bare "*" for a whole name, but a declared log stream's
-            if not has_word and "*" in pattern.removeprefix(scope):
-                continue  # no literal word to keep: only fixed-width parts (? each) may vary
             names = tuple(sorted(members[i][0] for i in indexes))
             generalized = NamePattern(pattern, names, varying, family)
             for name in names:
