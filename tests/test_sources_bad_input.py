@@ -183,6 +183,7 @@ def test_what_no_decoder_reads_is_a_warning_never_a_failed_run(
 @pytest.mark.parametrize("document", [
     '{"Trail": {"Records": [[[1]]]}, "Records" : [ {"a": "]\\"[,"}, [[1]], 3 ] }',
     '[ {"a": "]\\"[,"} , [[1]],3]',
+    '{"Records": [0], "Records": [{"a": "]\\"[,"}, [[1]], 3]}',  # the last, as decoders take
 ])
 def test_records_are_told_apart_without_decoding_them(document: str) -> None:
     """The top-level ``Records`` (or array) is split at its own commas: not
@@ -190,10 +191,31 @@ def test_records_are_told_apart_without_decoding_them(document: str) -> None:
     assert split_records(document.encode()) == [b'{"a": "]\\"[,"}', b"[[1]]", b"3"]
 
 
-@pytest.mark.parametrize("document", ["[1, 2,]", "[1,,2]", "[1, [2]", '{"Records": 1}',
-                                      '{"Other": [1]}', '"Records"', '{"a": ["Records", [1]]}'])
+@pytest.mark.parametrize("document", [
+    "[1, 2,]", "[1,,2]", "[1, [2]", '{"Records": 1}', '{"Other": [1]}', '"Records"',
+    '{"a": ["Records", [1]]}', '[1, "2]', '{"Records": [1]} x', '[1]\n[2]',
+    '{"Records": [1]}\n{"Records": [2]}', '{"Records": [1]'])
 def test_what_is_no_array_of_records_is_not_split(document: str) -> None:
     assert split_records(document.encode()) is None
+
+
+def test_a_string_never_closed_is_found_in_one_pass() -> None:
+    # each escaped quote would start the search for its end again: seconds per 50 KB
+    document = b'[1, "' + b'\\"' * 500_000
+    assert split_records(document) is None
+
+
+def test_a_json_lines_file_whose_first_line_no_decoder_reads_keeps_its_other_lines(
+        tmp_path: Path) -> None:
+    deep = _with_odd_member("[" * 3000 + "]" * 3000, "requestParameters")
+    path = _three(tmp_path, deep, "lines")
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[1], lines[0], lines[2]]) + "\n")  # the deep one first
+    result = _scan(tmp_path)
+    assert result.sorted_warnings() == [
+        f"warning: {path}: record 0: invalid JSON line "
+        "(maximum recursion depth exceeded while deserializing an object)"]
+    assert result.skipped["invalid_json"] == 1 and result.events_used == 2
 
 
 @pytest.mark.parametrize("escape", ["\\ud800", "\\uDC00x", "\\ud83d\\ud83d"])

@@ -166,71 +166,61 @@ def iter_text_records(text: bytes) -> Iterator[tuple[int, Any] | BadInput]:
     yield from _document_records(document)
 
 
-# A JSON string (escapes included), or a bracket or comma outside strings.
-_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{},]')
+# A JSON string (escapes included; possessive, so a string never closed is
+# scanned once), a quote that opens one never closed, or a bracket or comma.
+_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*+"|["\[\]{},]')
 _RECORDS_KEY = re.compile(rb'\s*:\s*\[')
 
 
 def split_records(text: bytes) -> list[bytes] | None:
     """Each record's JSON text, told apart without decoding it, in a
-    ``{"Records": [...]}`` document or a JSON array (for one that no decoder
-    reads whole: one record nested deeper than they go); None when the text
-    is no such document, or its brackets do not balance."""
+    ``{"Records": [...]}`` document (its last ``Records``, as a decoder takes
+    it) or a JSON array: for a document no decoder reads whole (a record
+    nested deeper than they go). None when the text is no such single
+    document: a string never closed, brackets that do not balance, a comma
+    with no record after it, or anything after the document."""
     body = text.strip()
-    if body[:1] == b"[":
-        opening: int | None = 0
-    elif body[:1] == b"{":
-        opening = _records_array(body)
-    else:
-        opening = None
-    if opening is None:
+    if body[:1] not in (b"[", b"{"):
         return None
-    pieces: list[bytes] = []
-    depth, start = 0, opening + 1
-    for token in _TOKEN.finditer(body, opening):
-        mark = token.group()[:1]
+    array = body[:1] == b"["
+    level = 1 if array else 2  # the depth inside the records' array
+    pieces: list[bytes] | None = None
+    current: list[bytes] | None = None  # while inside the records' array
+    depth, start, key_next, records_next = 0, 0, False, False
+    for token in _TOKEN.finditer(body):
+        found = token.group()
+        mark = found[:1]
         if mark == b'"':
+            if len(found) == 1:
+                return None  # a string never closed
+            if depth == 1 and key_next:
+                records_next = (found == b'"Records"'
+                                and _RECORDS_KEY.match(body, token.end()) is not None)
+                key_next = False
             continue
         if mark in b"[{":
             depth += 1
+            if depth == level and (array or records_next):
+                current, start = [], token.end()
+            key_next = depth == 1 and mark == b"{"
+            records_next = False
         elif mark in b"]}":
-            depth -= 1
-            if depth == 0:
+            if current is not None and depth == level:
                 piece = body[start:token.start()].strip()
                 if piece:
-                    pieces.append(piece)
-                elif pieces:
+                    current.append(piece)
+                elif current:
                     return None  # a comma with no record after it
-                return pieces
-        elif depth == 1:  # a comma between records
+                pieces, current = current, None
+            depth -= 1
+            if depth == 0:
+                return pieces if token.end() == len(body) else None
+        elif current is not None and depth == level:  # a comma between records
             piece = body[start:token.start()].strip()
             if not piece:
                 return None
-            pieces.append(piece)
+            current.append(piece)
             start = token.end()
-    return None
-
-
-def _records_array(body: bytes) -> int | None:
-    """Where the array of a document's top-level ``Records`` member opens."""
-    depth, key_next = 0, False
-    for token in _TOKEN.finditer(body):
-        text = token.group()
-        mark = text[:1]
-        if mark == b'"':
-            if depth == 1 and key_next:
-                if text == b'"Records"':
-                    follows = _RECORDS_KEY.match(body, token.end())
-                    if follows is not None:
-                        return follows.end() - 1
-                key_next = False
-        elif mark in b"[{":
-            depth += 1
-            key_next = depth == 1
-        elif mark in b"]}":
-            depth -= 1
-            if depth < 1:
-                return None
         elif depth == 1:
             key_next = True
     return None
@@ -249,15 +239,23 @@ def _pieces_records(pieces: list[bytes]) -> Iterator[tuple[int, Any] | BadInput]
 
 
 def _looks_like_json_lines(text: bytes) -> bool:
+    """Whether ``text`` is lines of JSON objects, by its first line that a
+    decoder can read (one nested too deeply is a bad line, not no lines)."""
     first, newline, rest = text.partition(b"\n")
     if not newline or not rest.strip():
         return False
-    try:
-        return isinstance(json_decode(first), dict)
-    except LoneSurrogate as exc:  # a record no report can hold: still a line of records
-        return isinstance(exc.value, dict)
-    except UNDECODABLE:
-        return False
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        try:
+            return isinstance(json_decode(line), dict)
+        except LoneSurrogate as exc:  # a record no report can hold: still a line of records
+            return isinstance(exc.value, dict)
+        except RecursionError:
+            continue
+        except UNDECODABLE:
+            return False
+    return False
 
 
 def _document_records(document: Any) -> Iterator[tuple[int, Any] | BadInput]:
