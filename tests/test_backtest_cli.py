@@ -251,3 +251,14 @@ def test_the_bundled_example_runs() -> None:
     # Exact names only: no name first used in the holdout can be allowed.
     assert body["total"]["new_name_pairs"] > 0
     assert body["total"]["new_name_pairs_allowed"] == 0
+
+
+def test_probes_naming_nobody_are_listed_up_to_ten_lines(trail: Path, tmp_path: Path) -> None:
+    probes = tmp_path / "must-deny.jsonl"
+    probes.write_text("".join(json.dumps({"principal": f"ghost{n}", "action": "s3:GetObject",
+                                          "resource": A_CSV}) + "\n" for n in range(12)))
+    code, out, err = run("backtest", ROLE, "--trail", str(trail), "--holdout", "2d",
+                         "--expect-denied", str(probes), "-q")
+    assert code == 0, err
+    assert ("12 name no principal learned (line(s) 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 2 more)"
+            in out)

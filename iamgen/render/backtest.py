@@ -170,6 +170,10 @@ def _principal_lines(entry: PrincipalBacktest) -> list[str]:
     return lines
 
 
+# Line numbers of probes naming no principal shown in the text (the JSON has all).
+_LINES_SHOWN = 10
+
+
 def _probe_lines(result: Backtest) -> list[str]:
     allowed = result.allowed_probes
     skipped = (f" ({result.malformed_probes} malformed line(s) skipped)"
@@ -177,9 +181,10 @@ def _probe_lines(result: Backtest) -> list[str]:
     unmatched = [o.probe.line for o in result.probes if not o.matched]
     # A probe naming no principal learned (a typo, a role that did not run) is
     # denied by nothing learned: said here, or a guard file could check nothing.
-    naming = (f"; {len(unmatched)} name no principal learned (line(s) "
-              f"{', '.join(map(str, unmatched))}): denied, nothing learned"
-              if unmatched else "")
+    shown = ", ".join(map(str, unmatched[:_LINES_SHOWN])) + (
+        f" and {len(unmatched) - _LINES_SHOWN:,} more" if len(unmatched) > _LINES_SHOWN else "")
+    naming = (f"; {len(unmatched)} name no principal learned (line(s) {shown}): "
+              "denied, nothing learned" if unmatched else "")
     lines = [f"expect-denied: {len(result.probes)} request(s) checked{skipped}: "
              f"{len(allowed)} allowed{naming}"]
     for outcome in allowed:
