@@ -557,3 +557,36 @@ def test_times_past_the_years_a_date_holds_are_skipped_as_files_skip_them(
     assert sql.skipped["bad_eventTime"] == 2
     assert sql.usages() == files.usages()
     assert sql.first_event == files.first_event
+
+
+def test_hours_and_offsets_python_refuses_are_skipped_as_files_skip_them(
+        tmp_path: Path) -> None:
+    """DuckDB reads hour 24 and offsets of a day or more; Python, and so a
+    file's reading, does not: the query leaves such times to the file path."""
+    role = role_identity("EdgeRole")
+    records = [record(role, "s3.amazonaws.com", "GetObject",
+                      {"bucketName": "b", "key": f"k{n}"}, time=moment)
+               for n, moment in enumerate(("2026-11-03T10:00:00Z", "2026-11-03T24:00:00Z",
+                                           "2026-11-03T10:00:00+24:00",
+                                           "2026-11-03T10:00:00+99:00"))]
+    write_trail_file(tmp_path, records)
+    files = file_path([tmp_path])
+    assert files.skipped["bad_eventTime"] == 3
+    assert_same(sql_path([tmp_path]), files)
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1e400", "9" * 5000])
+def test_a_number_out_of_msgspecs_range_in_a_request_reads_as_in_a_file(
+        tmp_path: Path, number: str) -> None:
+    """The file path reads such a number as the standard library does; the
+    query's rows did not, and lost the request (the grant became "*")."""
+    me = role_identity("Trainer")
+    path = write_trail_file(tmp_path, [record(me, "s3.amazonaws.com", "GetObject",
+                                              {"bucketName": "data", "key": "report.csv"})])
+    text = path.read_bytes()
+    body = gzip.decompress(text) if text[:2] == b"\x1f\x8b" else text
+    body = body.replace(b'"key": "report.csv"', b'"key": "report.csv", "n": ' + number.encode())
+    path.write_bytes(gzip.compress(body, mtime=0) if text[:2] == b"\x1f\x8b" else body)
+    files = file_path([tmp_path])
+    assert not files.unknown_resource
+    assert_same(sql_path([tmp_path]), files)

@@ -35,6 +35,7 @@ from ..scanning.memo import ShapedMemo
 from ..scanning.plain import announce_only, producer_names
 from ..scanning.reads import NOTE_TAKER, TrackedObject
 from ..scanning.tally import BAD_INPUT_REASONS, ConnectionFacts, ScanResult
+from ..sources.decode import UNDECODABLE, json_decode
 from .query import BAD_INPUT, COUNTED, SHAPE_FIELDS, SKIPPED
 
 _decode = msgspec.json.decode
@@ -103,11 +104,13 @@ def _present(members: dict[str, Any]) -> dict[str, Any]:
 
 
 def _json(text: str | None) -> Any:
+    """A request or response member's JSON text, decoded as the file path
+    decodes it (a number out of msgspec's range too); None when it is none."""
     if text is None:
         return None
     try:
-        return _decode(text)
-    except msgspec.DecodeError:
+        return json_decode(text)
+    except UNDECODABLE:
         return None
 
 
