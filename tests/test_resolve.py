@@ -796,3 +796,22 @@ def test_a_kms_key_created_with_tags_needs_tag_resource_on_every_key_of_its_regi
                               ("kms:TagResource", f"arn:aws:kms:{REGION}:{ACCOUNT}:key/*")}
     untagged = resolve(record("kms", "CreateKey", {"keyUsage": "ENCRYPT_DECRYPT", "tags": []}))
     assert grants(untagged) == {("kms:CreateKey", "*")}
+
+
+def test_a_bedrock_customization_job_is_granted_on_every_job_and_custom_model_id() -> None:
+    # https://docs.aws.amazon.com/step-functions/latest/dg/connect-bedrock.html: the
+    # CreateModelCustomizationJob example grants custom-model/* and model-customization-job/*
+    # (Bedrock gives both new ids; customModelName is no part of the model's ARN)
+    role = f"arn:aws:iam::{ACCOUNT}:role/BedrockFineTune"
+    res = resolve(record("bedrock", "CreateModelCustomizationJob", {
+        "jobName": "ft-7", "customModelName": "support-bot", "roleArn": role,
+        "baseModelIdentifier": "amazon.titan-text-express-v1",
+        "trainingDataConfig": {"s3Uri": "s3://ml-data/train.jsonl"},
+        "outputDataConfig": {"s3Uri": "s3://ml-data/out/"}}))
+    where = f"arn:aws:bedrock:{REGION}:{ACCOUNT}"
+    assert grants(res) == {
+        ("bedrock:CreateModelCustomizationJob", f"{where}:model-customization-job/*"),
+        ("bedrock:CreateModelCustomizationJob", f"{where}:custom-model/*"),
+        ("bedrock:CreateModelCustomizationJob",
+         f"arn:aws:bedrock:{REGION}::foundation-model/amazon.titan-text-express-v1"),
+        ("iam:PassRole", role)}

@@ -330,6 +330,21 @@ def bedrock_invocation_job(ctx: RecordContext, event_name: str) -> list[ActionNe
                          "job id assigned by Bedrock")]
 
 
+def bedrock_customization_job(ctx: RecordContext, event_name: str) -> list[ActionNeeded]:
+    """CreateModelCustomizationJob: Bedrock names the job and the custom model
+    it makes itself (new ids in the response's ARNs; the request's names are
+    not in them), so the grant is on every job and custom model of the
+    account and region (``model-customization-job/*``, ``custom-model/*``, as
+    AWS's own examples write it), with the base model it customizes."""
+    base = _str(ctx.params.get("baseModelIdentifier"))
+    if base is None:
+        return [ActionNeeded("", ("*",), "base model not logged")]
+    where = f"arn:{ctx.partition}:bedrock:{ctx.region}:{ctx.account}"
+    made = (f"{where}:model-customization-job/*", f"{where}:custom-model/*")
+    return [ActionNeeded("", (*made, *bedrock_model_arns(ctx, base)[0]),
+                         "job and model ids assigned by Bedrock")]
+
+
 def bedrock_retrieve_and_generate(ctx: RecordContext, event_name: str) -> list[ActionNeeded]:
     """RetrieveAndGenerate(Stream): the call itself, bedrock:Retrieve on the
     knowledge base it queries, bedrock:InvokeModel on the model that
@@ -426,6 +441,7 @@ HANDLERS: Mapping[str, Handler] = {
     "lambda_invoke": lambda_invoke,
     "bedrock_retrieve_and_generate": bedrock_retrieve_and_generate,
     "bedrock_invocation_job": bedrock_invocation_job,
+    "bedrock_customization_job": bedrock_customization_job,
     "apigateway_http_verb": apigateway_http_verb,
     "sagemaker_model_package": sagemaker_model_package,
 }
