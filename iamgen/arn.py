@@ -126,3 +126,67 @@ def _resource_regex(pattern: str) -> re.Pattern[str] | None:
         return None
     first = [_glob(text, "[^:]*", "[^:]") for text in parts[:5]]
     return re.compile(":".join([*first, _glob(parts[5])]), re.DOTALL)
+
+
+_ESCAPES = {"${*}": "*", "${?}": "?", "${$}": "$"}
+
+
+def _glob_tokens(text: str) -> list[str] | None:
+    """A Resource entry as tokens: ``"*"``, ``"?"``, or one literal character
+    (``"=c"``); None when it holds a policy variable (its value is not known)."""
+    tokens: list[str] = []
+    index = 0
+    while index < len(text):
+        if text.startswith("${", index):
+            escape = text[index:index + 4]
+            if escape not in _ESCAPES:
+                return None
+            tokens.append("=" + _ESCAPES[escape])
+            index += 4
+            continue
+        char = text[index]
+        tokens.append(char if char in "*?" else "=" + char)
+        index += 1
+    return tokens
+
+
+def _glob_within(inner: list[str], outer: list[str]) -> bool:
+    """Whether every text ``inner`` matches, ``outer`` matches too (sound: a
+    True is always right; a pattern only covered by a coincidence of two
+    wildcards, ``a*`` by ``a*a*``..., may be False). Row by row from the
+    ends: ``below[j]`` says whether inner's tokens from ``i + 1`` on fall
+    within outer's from ``j`` on."""
+    size = len(outer)
+    below = [False] * size + [True]  # past inner's end: only outer's end (or stars)
+    for j in range(size - 1, -1, -1):
+        below[j] = outer[j] == "*" and below[j + 1]
+    for i in range(len(inner) - 1, -1, -1):
+        token = inner[i]
+        row = [False] * (size + 1)
+        for j in range(size - 1, -1, -1):
+            mark = outer[j]
+            if mark == "*":  # any run: it may take inner's token, whatever it is
+                row[j] = row[j + 1] or below[j]
+            elif mark == "?":  # one character: an inner literal or "?"
+                row[j] = token != "*" and below[j + 1]
+            else:
+                row[j] = token == mark and below[j + 1]
+        below = row
+    return below[0]
+
+
+def pattern_within(inner: str, outer: str) -> bool:
+    """Whether every resource the Resource entry ``inner`` matches, ``outer``
+    matches too, as IAM matches them (each of an ARN's first five parts within
+    its own segment). Sound, not complete: False when unsure (a policy
+    variable, a pattern of another shape)."""
+    if outer == "*":
+        return True
+    inner_parts, outer_parts = inner.split(":", 5), outer.split(":", 5)
+    if len(inner_parts) != 6 or len(outer_parts) != 6:
+        return inner == outer
+    for mine, theirs in zip(inner_parts, outer_parts, strict=True):
+        tokens, over = _glob_tokens(mine), _glob_tokens(theirs)
+        if tokens is None or over is None or not _glob_within(tokens, over):
+            return False
+    return True

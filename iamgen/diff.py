@@ -34,7 +34,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from .arn import unescape
+from .arn import pattern_within, unescape
 from .catalog import Catalog, load_catalog
 from .errors import PolicyTooLargeError
 from .findings import (
@@ -65,6 +65,7 @@ from .mapping.rules import derived_actions
 from .model import Permission, PolicyDocument, Principal, Statement, Usage
 from .policy import policy_size
 from .synth import SynthSettings, synthesize
+from .synth.settings import Generalization
 from .synth.split import pack
 
 SHORT_WINDOW_DAYS = 30
@@ -241,6 +242,7 @@ def _judge_calls(mine: Sequence[Usage], grants: Grants, granted: GrantedActions,
     unknown_resource: set[str] = set()
     policies = [p.named() for p in grants.policies]
     boundary = grants.boundary.named() if grants.boundary else None
+    statements = _statements_by_ref(grants)
     for usage in mine:
         action = _spelled(usage.permission.action, catalog)
         permission = Permission(action, usage.permission.resource, usage.permission.conditions)
@@ -268,10 +270,30 @@ def _judge_calls(mine: Sequence[Usage], grants: Grants, granted: GrantedActions,
         else:
             used.append(finding)
             if not unknown:
-                proposal_permissions.append(permission)
+                proposal_permissions.extend(_with_allow_conditions(permission, code, refs,
+                                                                   statements))
     return _JudgedCalls(tuple(used), tuple(not_granted), tuple(denied), frozenset(used_actions),
                         frozenset(attempted), tuple(proposal_permissions),
                         frozenset(unknown_resource))
+
+
+def _with_allow_conditions(permission: Permission, code: str, refs: Sequence[GrantRef],
+                           statements: Mapping[tuple[str, int], Statement]
+                           ) -> list[Permission]:
+    """A used permission as the proposal grants it: as observed, unless only
+    Allow statements under a condition iamgen cannot decide grant it
+    (``USED_CONDITIONAL``): then once per such statement, with its
+    conditions, so that the proposal allows it only when today's grants do
+    (an MFA or source-IP condition is never dropped). A Deny's condition is
+    kept with the Deny (:func:`_denies_kept`)."""
+    if code != "USED_CONDITIONAL":
+        return [permission]
+    granting = [statements[(ref.policy, ref.statement)] for ref in refs]
+    if not granting or any(not stmt.conditions for stmt in granting):
+        return [permission]  # an Allow without conditions grants it
+    return [Permission(permission.action, permission.resource,
+                       tuple(sorted({*permission.conditions, *stmt.conditions})))
+            for stmt in granting]
 
 
 def _spelled(action: str, catalog: Catalog) -> str:
@@ -395,6 +417,12 @@ def _propose(permissions: Sequence[Permission], kept: Sequence[NotObservableFind
     if wanted:
         try:
             result = synthesize(wanted, settings, catalog)
+            outside = _beyond_grants(result.documents, wanted, grants, catalog)
+            if outside:  # exact names instead: a proposal never adds to today's grants
+                result = synthesize(wanted, replace(settings, generalization=Generalization.NONE),
+                                    catalog)
+                notes.append(f"names kept exact: {len(outside)} name pattern(s) would allow "
+                             f"more than today's grants (such as {outside[0]})")
         except PolicyTooLargeError as exc:
             return Proposal((), (), (), kept_actions, (f"no proposal: {exc}",))
         documents = result.documents
@@ -420,8 +448,9 @@ def _propose(permissions: Sequence[Permission], kept: Sequence[NotObservableFind
     if conditional:
         notes.append(f"{conditional} used permission(s) depend today on a condition iamgen "
                      "cannot decide (an Allow's, or a Deny's that may apply); the proposal "
-                     "grants them on the observed resources without an Allow's condition: "
-                     "check before applying")
+                     "grants them on the observed resources under the conditions of the Allow "
+                     "statements that grant them (a Deny's stays with the Deny): check "
+                     "before applying")
     actions = sorted({a for doc in documents for s in doc.statements if s.effect == "Allow"
                       for a in statement_actions(s, catalog)})
     return Proposal(
@@ -431,6 +460,32 @@ def _propose(permissions: Sequence[Permission], kept: Sequence[NotObservableFind
         kept_not_observable=kept_actions,
         notes=tuple(notes),
     )
+
+
+def _beyond_grants(documents: Sequence[PolicyDocument], wanted: Sequence[Permission],
+                   grants: Grants, catalog: Catalog) -> list[str]:
+    """The resources of ``documents`` that synthesis made (a name pattern or a
+    folder's ``/*``, not a name of ``wanted``) and that some action allowed on
+    them cannot be shown to fall within a Resource of today's Allow
+    statements for it (:func:`~iamgen.arn.pattern_within`, sound: unsure is
+    beyond), sorted."""
+    names = {p.resource for p in wanted}
+    allows = [stmt for policy in grants.policies for stmt in policy.document.statements
+              if stmt.effect == "Allow" and stmt.resources]
+    beyond: set[str] = set()
+    for document in documents:
+        for stmt in document.statements:
+            if stmt.effect != "Allow":
+                continue
+            made = [r for r in stmt.resources if r not in names]
+            for resource in made:
+                for action in statement_actions(stmt, catalog):
+                    if not any(covers_action(grant, action)
+                               and any(pattern_within(resource, r) for r in grant.resources)
+                               for grant in allows):
+                        beyond.add(resource)
+                        break
+    return sorted(beyond)
 
 
 def _denies_kept(grants: Grants, documents: Sequence[PolicyDocument], catalog: Catalog

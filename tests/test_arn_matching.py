@@ -3,10 +3,11 @@ segment (IAM's rule), matched by one regex per entry."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iamgen.arn import resource_matches, wildcard_match
+from iamgen.arn import pattern_within, resource_matches, wildcard_match
 
 
 def _part_by_part(pattern: str, arn: str) -> bool:
@@ -50,3 +51,34 @@ def test_a_wildcard_matches_a_newline_too() -> None:
     assert wildcard_match("dir/*", "dir/new\nline.txt")
     assert wildcard_match("DIR/?", "dir/\n", case_sensitive=False)
     assert resource_matches("*", "anything")
+
+
+P = "arn:aws:ssm:us-east-1:111122223333:parameter/app/"
+
+
+@pytest.mark.parametrize(("inner", "outer", "within"), [
+    (P + "cfg*", P + "cfg01", False),
+    (P + "cfg0?", P + "cfg*", True),
+    (P + "cfg*", "*", True),
+    (P + "cfg*", P + "c*g*", True),
+    (P + "c?g", P + "c*g", True),
+    (P + "*", P + "cfg*", False),
+    (P + "a${*}", P + "a?", True),  # a literal * is one character
+    (P + "${aws:username}", P + "*", False),  # a variable: unsure, so no
+    ("arn:aws:logs:us-east-1:1:log-group:g:*", "arn:aws:logs:*:*:log-group:g:*", True),
+    ("arn:aws:s3:::b/x/*", "arn:aws:s3:::b/*", True),
+    ("arn:aws:s3:::b/*", "arn:aws:s3:::b/x/*", False),
+    ("arn:aws:s3:::b/*", "arn:aws:s3:::*", True),
+    ("arn:aws:s3:::b/*", "arn:aws:s3*", False),  # no six parts: only equal texts
+])
+def test_pattern_within(inner: str, outer: str, within: bool) -> None:
+    assert pattern_within(inner, outer) is within
+
+
+@given(st.text(alphabet="ab*?/", max_size=8), st.text(alphabet="ab*?/", max_size=8),
+       st.text(alphabet="ab/", max_size=10))
+def test_pattern_within_is_sound(inner: str, outer: str, name: str) -> None:
+    """When it says within, every name the inner pattern matches, the outer matches too."""
+    inner_arn, outer_arn, arn = (f"arn:aws:s3:::b/{text}" for text in (inner, outer, name))
+    if pattern_within(inner_arn, outer_arn) and resource_matches(inner_arn, arn):
+        assert resource_matches(outer_arn, arn)

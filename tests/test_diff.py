@@ -14,7 +14,8 @@ from iamgen.grants.evaluate import Decision, Request, evaluate
 from iamgen.grants.load import parse_document
 from iamgen.grants.model import GrantedPolicy, Grants, PolicyKind
 from iamgen.model import Condition, Permission, Principal, PrincipalKind, Usage
-from iamgen.synth import synthesize
+from iamgen.synth import SynthSettings, synthesize
+from iamgen.synth.settings import Generalization
 from tests.grant_policies import ACCOUNT, BOUNDARY, SAGEMAKER_BROAD, TRAINING_DATA_INLINE
 from tests.strategies import permissions
 
@@ -398,3 +399,75 @@ def test_used_action_of_unknown_resource_keeps_the_granted_resources() -> None:
     resources = {r for d in result.proposal.documents for s in d.statements
                  for r in s.resources}
     assert resources == {f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package/churn*"}
+
+
+def _ssm(name: str) -> str:
+    return f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/app/{name}"
+
+
+def test_a_proposal_never_generalizes_beyond_todays_grants() -> None:
+    # cfg01 and cfg02 are granted by name: cfg* would allow cfg13 and cfg-admin
+    names = [f"cfg0{n}" for n in range(1, 4)]
+    exact = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "ssm:GetParameter", "Resource": [_ssm(n) for n in names]}]}
+    usages = [use("ssm:GetParameter", _ssm(n)) for n in names]
+    result = diff(ROLE, usages, Grants(ROLE, (managed("exact", exact),)), window=MONTHS)
+    assert result.proposal is not None
+    docs = list(result.proposal.documents)
+    assert evaluate(docs, Request("ssm:GetParameter", _ssm("cfg-admin"))).decision \
+        is not Decision.ALLOW
+    assert all(evaluate(docs, Request("ssm:GetParameter", _ssm(n))).decision is Decision.ALLOW
+               for n in names)
+    assert any("names kept exact" in note for note in result.proposal.notes)
+    # under a grant on every parameter, the pattern stays: it allows nothing more than today
+    broad = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "ssm:GetParameter", "Resource": _ssm("*")}]}
+    wide = diff(ROLE, usages, Grants(ROLE, (managed("broad", broad),)), window=MONTHS)
+    assert wide.proposal is not None
+    assert evaluate(list(wide.proposal.documents),
+                    Request("ssm:GetParameter", _ssm("cfg04"))).decision is Decision.ALLOW
+
+
+def test_a_call_granted_only_under_an_undecided_condition_keeps_that_condition() -> None:
+    # an Allow under MFA: the proposal must not allow the call without MFA
+    mfa = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "iam:DeleteRole", "Resource": f"arn:aws:iam::{ACCOUNT}:role/*",
+        "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}]}
+    role = f"arn:aws:iam::{ACCOUNT}:role/old"
+    result = diff(ROLE, [use("iam:DeleteRole", role)], Grants(ROLE, (managed("mfa", mfa),)),
+                  window=MONTHS)
+    assert [f.code for f in result.used_granted] == ["USED_CONDITIONAL"]
+    assert result.proposal is not None
+    docs = list(result.proposal.documents)
+    without = Request("iam:DeleteRole", role, {"aws:MultiFactorAuthPresent": ("false",)})
+    with_mfa = Request("iam:DeleteRole", role, {"aws:MultiFactorAuthPresent": ("true",)})
+    assert evaluate(docs, without).decision is Decision.IMPLICIT_DENY
+    assert evaluate(docs, with_mfa).decision is Decision.ALLOW
+
+
+@given(st.lists(permissions(), max_size=8),
+       st.sets(st.integers(1, 28), min_size=3, max_size=6),
+       st.sampled_from(["x", "-admin", "9", "/other", "0"]))
+def test_property_a_proposal_allows_nothing_todays_grants_deny(perms, days, tweak) -> None:
+    """Today's grants name exactly what was used; the proposal (patterns on)
+    must deny every name they deny: siblings of each name, and the next
+    day's run of a family of dated names (which a pattern would admit)."""
+    runs = [Permission("s3:GetObject", f"arn:aws:s3:::ml-data/run-2026-11-{d:02d}/out.csv")
+            for d in sorted(days)]
+    perms = [*perms, *runs]
+    current = synthesize(perms, SynthSettings(generalization=Generalization.NONE)).documents
+    policies = tuple(GrantedPolicy(f"now-{i}", PolicyKind.MANAGED, d)
+                     for i, d in enumerate(current))
+    result = diff(ROLE, _usages(perms), Grants(ROLE, policies), window=MONTHS)
+    assert result.proposal is not None
+    proposal = list(result.proposal.documents)
+    probes = [Permission("s3:GetObject", f"arn:aws:s3:::ml-data/run-2026-11-{d:02d}/out.csv")
+              for d in range(1, 29) if d not in days]
+    for probe in probes:
+        if evaluate(list(current), request_of(probe)).decision is not Decision.ALLOW:
+            assert evaluate(proposal, request_of(probe)).decision is not Decision.ALLOW, probe
+    for perm in perms:
+        for sibling in (perm.resource + tweak, perm.resource[:-1] + tweak):
+            request = Request(perm.action, sibling, dict(request_of(perm).context))
+            if evaluate(list(current), request).decision is not Decision.ALLOW:
+                assert evaluate(proposal, request).decision is not Decision.ALLOW, sibling
