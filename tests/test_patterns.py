@@ -265,6 +265,9 @@ def test_names_without_a_word_stay_exact() -> None:
     (("Epoch8", "Epoch9"), "*"),  # a word and a counter: Epoch10 is next
     (("ResNet18", "ResNet50"), "*"),  # ResNet101 too
     (("3f2a1bc", "9e8d7c6"), "*"),  # a short git sha grows with its repo
+    (("experiment20261101run1", "experiment20261101run2"), "*"),  # run10 is next
+    (("2026-11-02T09:28:30.121Z", "2026-11-03T09:28:30.5Z"),
+     "????-??-?????:??:??*"),  # a zero fraction is left out: 2026-11-04T09:28:30Z
 ])
 def test_only_shapes_made_at_one_width_take_a_mask(values: tuple[str, str], pattern: str) -> None:
     names = [f"{BUCKET}runs/churn-{value}/model.tar.gz" for value in values]
@@ -471,14 +474,29 @@ def test_a_word_free_elsewhere_varies_in_a_leaf_only_with_enough_names_there() -
 
 
 def test_an_athena_result_admits_only_results_beside_it() -> None:
-    # one GetObject of hr-data/<uuid>.csv: never every CSV of the bucket (IAM's * spans /)
+    # one GetObject of a result: never every CSV of the bucket (IAM's * spans /)
     key = "1b4e28ba-2fa1-11d2-883f-0016d3cca427.csv"
-    (found,) = infer_patterns([f"arn:aws:s3:::hr-data/{key}"]).values()
-    assert found.pattern == "arn:aws:s3:::hr-data/????????-????-????-????-????????????.csv"
-    assert not resource_matches(found.pattern, "arn:aws:s3:::hr-data/hr/salaries/2026.csv")
+    bucket = "arn:aws:s3:::aws-athena-query-results-1-us-east-1/"
+    (found,) = infer_patterns([bucket + key]).values()
+    assert found.pattern == bucket + "????????-????-????-????-????????????.csv"
+    assert not resource_matches(found.pattern, bucket + "hr/salaries/2026.csv")
 
 
 def test_s3_express_directory_buckets_are_never_generalized() -> None:
     buckets = [f"arn:aws:s3express:us-east-1:1:bucket/ml-cache-{n}--use1-az4--x-s3"
                for n in range(1, 5)]
     assert infer_patterns(buckets) == {}
+
+
+def test_athena_results_are_a_family_only_where_athena_writes_them() -> None:
+    key = "1b4e28ba-2fa1-11d2-883f-0016d3cca427.csv"
+    mask = "????????-????-????-????-????????????.csv"
+    expected = {
+        "hr-data/": None, "tenant-data/exports/": None, "myathenaeum/": None,
+        "aws-athena-query-results-1-us-east-1/": "aws-athena-query-results-1-us-east-1/",
+        "company-query-results/athena-results/": "company-query-results/athena-results/",
+        "q/Unsaved/2026/11/03/": "q/Unsaved/????/??/??/",
+    }
+    for folder, pattern in expected.items():
+        found = {p.pattern for p in infer_patterns([f"arn:aws:s3:::{folder}{key}"]).values()}
+        assert found == (set() if pattern is None else {f"arn:aws:s3:::{pattern}{mask}"}), folder

@@ -21,7 +21,7 @@ varied, and replaces only those.
   bare ``*``), unless a data entry declares part of it.
 * **What varies.** A shaped token that varies becomes ``*`` (two values are
   evidence enough: dates and ids are made to change); a date, time, UUID or
-  epoch, or a hex or random id of 16 characters or more, seen at one width
+  epoch, or a hex id of 16 digits or more, seen at one width
   becomes one ``?`` per character (``????-??-??``), so its wildcard cannot
   stretch over the tokens around it. A word that varies
   becomes ``*`` only when at least ``min_variants`` names differ in it and
@@ -406,9 +406,16 @@ def _leaf_pattern(scope: str, rows: list[tuple[Token, ...]],
             continue
         kinds = {row[position].kind for row in rows}
         varying.append(token.kind if len(kinds) == 1 else "id")
-        mask = (_fixed_width(values) if token.masked or (
-            len(kinds) == 1 and not token.declared and _made_at_one_width(token.kind, values))
-            else None)
+        if token.kind == "datetime" and any("." in v for v in values):
+            # A fraction of a second is written or not (a zero one is left out):
+            # its width varies, the time before it does not.
+            heads = {v.split(".", 1)[0] for v in values}
+            head = _fixed_width(heads) if len(kinds) == 1 else None
+            mask = None if head is None else head + "*"
+        else:
+            mask = (_fixed_width(values) if token.masked or (
+                len(kinds) == 1 and not token.declared and _made_at_one_width(token.kind, values))
+                else None)
         if mask is not None:
             parts.append(mask)
         elif not (parts and parts[-1].endswith("*")):
@@ -417,19 +424,18 @@ def _leaf_pattern(scope: str, rows: list[tuple[Token, ...]],
 
 
 # Shapes made at one width: dates, times, UUIDs and epoch seconds (ten
-# digits until 2286), and hex or random ids of LONG_ID characters or more (a
-# hash, an instance or environment id: a short one may be a counter's
-# neighbour, ResNet18 -> ResNet101, or a git sha that grows with its repo).
+# digits until 2286), and hex of LONG_HEX digits or more (a hash, an
+# instance or environment id). Not a short hex (a git sha grows with its
+# repo) nor other ids, which may hold a counter (experiment20261101run1, then
+# run10; ResNet18, then ResNet101).
 _FIXED_WIDTH = frozenset({"date", "datetime", "uuid", "epoch"})
-_LONG_IDS = frozenset({"hex", "id"})
-LONG_ID = 16
+LONG_HEX = 16
 
 
 def _made_at_one_width(kind: str, values: set[str]) -> bool:
     """Whether a shaped token of ``kind`` taking ``values`` is of a shape made
     at one width, so one ``?`` per character stands for its next value."""
-    return kind in _FIXED_WIDTH or (kind in _LONG_IDS
-                                    and all(len(v) >= LONG_ID for v in values))
+    return kind in _FIXED_WIDTH or (kind == "hex" and all(len(v) >= LONG_HEX for v in values))
 
 
 def _fixed_width(values: set[str]) -> str | None:
