@@ -60,7 +60,14 @@ from .grants.evaluate import (
 )
 from .grants.expand import statement_actions
 from .grants.model import GrantedPolicy, Grants
-from .grants.observable import BlindSpot, Visibility, blind_spots, recorded_groups
+from .grants.observable import (
+    BlindSpot,
+    Visibility,
+    blind_spots,
+    data_event_kind,
+    recorded_groups,
+    recorded_kinds,
+)
 from .mapping.rules import derived_actions
 from .model import Permission, PolicyDocument, Principal, Statement, Usage
 from .policy import policy_size
@@ -97,9 +104,10 @@ def diff(
                   key=lambda u: (u.permission, u.denied))
     granted = granted_actions(grants.policies, catalog)
     calls = _judge_calls(mine, grants, granted, catalog)
-    recorded = recorded_groups({*(a.lower() for a in trail_actions), *calls.exercised}, table,
-                               derived_actions())
-    unused, kept = _judge_unexercised(granted, calls, grants, table, recorded, catalog)
+    observed = {*(a.lower() for a in trail_actions), *calls.exercised}
+    recorded = recorded_groups(observed, table, derived_actions())
+    kinds = recorded_kinds(observed, table, catalog, derived_actions())
+    unused, kept = _judge_unexercised(granted, calls, grants, table, kinds, catalog)
     services = _unused_services(granted, calls, unused, kept)
     conditional = sum(1 for f in calls.used if f.code == "USED_CONDITIONAL")
     proposal = _propose(calls.proposal_permissions, kept, grants, settings, catalog, conditional)
@@ -345,11 +353,13 @@ def _on_granted_resources(permission: Permission, refs: Sequence[GrantRef],
 
 
 def _judge_unexercised(granted: GrantedActions, calls: _JudgedCalls, grants: Grants,
-                       table: Mapping[str, BlindSpot], recorded: frozenset[str],
+                       table: Mapping[str, BlindSpot], recorded: frozenset[tuple[str, str]],
                        catalog: Catalog
                        ) -> tuple[tuple[UnusedAction, ...], tuple[NotObservableFinding, ...]]:
     """Phase 2: each granted action neither used nor attempted, as unused
-    (removable, or blocked anyway) or not observable (kept)."""
+    (removable, or blocked anyway) or not observable (kept). A data-event
+    action is judged only when the trail records its group's half (reads or
+    writes: ``recorded``, :func:`~iamgen.grants.observable.recorded_kinds`)."""
     unused: list[UnusedAction] = []
     kept: list[NotObservableFinding] = []
     exercised = calls.exercised
@@ -361,7 +371,8 @@ def _judge_unexercised(granted: GrantedActions, calls: _JudgedCalls, grants: Gra
         spot = table.get(key)
         block = blocked_by(action, grants)  # blocked everywhere: dead text, observable or not
         if block is None and spot is not None and (
-                spot.visibility is not Visibility.DATA_EVENT or spot.id not in recorded):
+                spot.visibility is not Visibility.DATA_EVENT
+                or (spot.id, data_event_kind(action, catalog)) not in recorded):
             kept.append(NotObservableFinding(action, spot.id, spot.visibility.value, spot.note,
                                              spot.source, refs))
             continue

@@ -130,10 +130,15 @@ def test_s3_object_grants_are_kept_while_the_trail_has_no_s3_data_events() -> No
     blind = diff(ROLE, [use("ecr:GetAuthorizationToken")], grants, window=MONTHS)
     assert {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"} <= actions_of(blind.not_observable)
     assert "s3-objects" in blind.unrecorded_data_events
-    # Another principal's GetObject proves the trail records S3 data events: now judged.
+    # Another principal's GetObject proves the trail records S3 reads; writes are
+    # recorded apart (ReadWriteType), so PutObject is still not judged.
+    reads = diff(ROLE, [use("ecr:GetAuthorizationToken"), use("s3:GetObject", who=OTHER)],
+                 grants, trail_actions=["s3:GetObject"], window=MONTHS)
+    assert "s3-objects" in reads.recorded_data_events
+    assert {"s3:PutObject", "s3:DeleteObject"} <= actions_of(reads.not_observable)
+    # and a PutObject proves the writes: now judged.
     seen = diff(ROLE, [use("ecr:GetAuthorizationToken"), use("s3:GetObject", who=OTHER)],
-                grants, trail_actions=["s3:GetObject"], window=MONTHS)
-    assert "s3-objects" in seen.recorded_data_events
+                grants, trail_actions=["s3:GetObject", "s3:PutObject"], window=MONTHS)
     assert {"s3:PutObject", "s3:DeleteObject"} <= actions_of(seen.unused_actions)
     assert not {"s3:PutObject"} & actions_of(seen.not_observable)
 
@@ -223,6 +228,7 @@ def test_a_deny_that_still_decides_is_carried_into_the_proposal() -> None:
     assert evaluate(result.proposal.documents, plain_http).decision is Decision.EXPLICIT_DENY
     assert any("Deny statement" in note for note in result.proposal.notes)
     assert not any(a.startswith("sqs:") and a != "sqs:SendMessage"
+                   and a not in result.proposal.kept_not_observable
                    for a in result.proposal.actions)  # a Deny allows nothing
 
 
@@ -471,3 +477,18 @@ def test_property_a_proposal_allows_nothing_todays_grants_deny(perms, days, twea
             request = Request(perm.action, sibling, dict(request_of(perm).context))
             if evaluate(list(current), request).decision is not Decision.ALLOW:
                 assert evaluate(proposal, request).decision is not Decision.ALLOW, sibling
+
+
+def test_a_groups_writes_recorded_prove_nothing_of_its_reads() -> None:
+    # https://docs.aws.amazon.com/awscloudtrail/latest/userguide/logging-data-events-with-cloudtrail.html:
+    # selectors record read and write data events apart (ReadWriteType, readOnly)
+    doc = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+        "Resource": "arn:aws:s3:::ml-data/*"}]}
+    grants = Grants(ROLE, (inline("data", doc),))
+    writes_only = diff(ROLE, [use("s3:PutObject", DATA_OBJECT)], grants, window=MONTHS)
+    assert "s3:GetObject" in actions_of(writes_only.not_observable)
+    assert "s3:GetObject" not in actions_of(writes_only.unused_actions)
+    someone_reads = diff(ROLE, [use("s3:PutObject", DATA_OBJECT)], grants, window=MONTHS,
+                         trail_actions=["s3:GetObject"])
+    assert "s3:GetObject" in actions_of(someone_reads.unused_actions)

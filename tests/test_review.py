@@ -173,6 +173,8 @@ USAGES = [
     use(BROAD, "s3:GetObject", DATA),
     use(MEDIUM, "dynamodb:GetItem", f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/jobs"),
     use(NARROW, "s3:GetObject", DATA),
+    # someone's write: the trail records DynamoDB's write data events, not only its reads
+    use(role("Writer"), "dynamodb:PutItem", f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/log"),
 ]
 
 

@@ -84,6 +84,31 @@ def blind_spots(catalog: Catalog,
     return table
 
 
+def data_event_kind(action: str, catalog: Catalog) -> str:
+    """``read`` or ``write``: the half of a data-event group a trail records
+    apart (an event selector's ReadWriteType, CloudTrail's ``readOnly``): an
+    action of access level Read or List is a read, any other a write."""
+    info = catalog.action(action)
+    level = info.access_level.lower() if info is not None else ""
+    return "read" if level in ("read", "list") else "write"
+
+
+def recorded_kinds(observed_actions: Iterable[str], table: Mapping[str, BlindSpot],
+                   catalog: Catalog, derived: Iterable[str] = ()
+                   ) -> frozenset[tuple[str, str]]:
+    """(group, kind) of the data events the trail provably records (see
+    :func:`recorded_groups`), kind by :func:`data_event_kind`: a trail may
+    record a group's writes and not its reads, so seeing a ``PutObject``
+    proves nothing of ``GetObject``."""
+    passed_over = {action.lower() for action in derived}
+    return frozenset(
+        (spot.id, data_event_kind(action, catalog)) for action in observed_actions
+        if action.lower() not in passed_over
+        and (spot := table.get(action.lower())) is not None
+        and spot.visibility is Visibility.DATA_EVENT
+    )
+
+
 def recorded_groups(observed_actions: Iterable[str], table: Mapping[str, BlindSpot],
                     derived: Iterable[str] = ()) -> frozenset[str]:
     """Data-event groups the trail provably records: one of their actions was
