@@ -138,7 +138,22 @@ def _grants_action(stmt: Statement, action: str) -> str | None:
 
 
 def _covers_everything(stmt: Statement) -> bool:
-    return "*" in stmt.resources or bool(stmt.not_resources)
+    """Whether a statement's Resource matches every resource: ``*``, or an
+    ARN of wildcards only past ``arn:`` (``arn:aws:*:*:*:*``, ``arn:*:*:*:*:*``),
+    or it names resources by NotResource."""
+    return bool(stmt.not_resources) or any(_every_resource(r) for r in stmt.resources)
+
+
+def _every_resource(entry: str, service: str | None = None) -> bool:
+    """Whether a Resource entry matches every resource (of ``service``, when
+    given: ``arn:aws:s3:::*``, ``arn:aws:iam::*:*``)."""
+    parts = entry.split(":", 5)
+    if entry == "*":
+        return True
+    if len(parts) != 6 or parts[0] != "arn" or parts[5].strip("*") or not parts[5]:
+        return False
+    named = parts[2] == service and service is not None
+    return (named or parts[2] == "*") and all(part.strip("*") == "" for part in parts[3:5])
 
 
 def _covers_probe(stmt: Statement, service: str, resource: str) -> bool:
@@ -161,13 +176,17 @@ def _wildcard_risk(stmt: Statement, grants: Grants,
     they grant is not blocked anyway; narrower patterns such as ``s3:Get*``
     or ``kms:GenerateDataKey*`` are ordinary policy idiom.
     """
-    if not _covers_everything(stmt):
-        return None
-    if stmt.not_actions or "*" in stmt.actions:
-        return WILDCARD_ALL, ("NotAction",) if stmt.not_actions else ("*",)
+    if _covers_everything(stmt):
+        if stmt.not_actions:
+            return WILDCARD_ALL, ("NotAction",)
+        every = [a for a in stmt.actions if a.strip("*:") == "" and a.count(":") <= 1]
+        if every:  # "*" or "*:*": every action of every service
+            return WILDCARD_ALL, tuple(every)
     risky = []
     for pattern in stmt.actions:
-        if pattern.partition(":")[2] != "*":
+        service, _, rest = pattern.partition(":")
+        if rest != "*" or not (_covers_everything(stmt) or any(
+                _every_resource(r, service) for r in stmt.resources)):
             continue
         writes = [a for a in expand_pattern(pattern, catalog)
                   if (info := catalog.action(a)) is not None

@@ -291,3 +291,14 @@ def test_svg_chart_has_one_bar_per_principal_scaled_by_share(ranked: Review) -> 
     assert widths[2] == pytest.approx(widths[1] * 0.75)
     colors = [b.get("fill") for b in bars]
     assert colors[0] != colors[1] != colors[2]  # risky, unused, plain
+
+
+@pytest.mark.parametrize(("action", "resource", "code"), [
+    ("*:*", "*", "WILDCARD_ALL"),  # every action of every service, as "*"
+    ("*", "arn:aws:*:*:*:*", "WILDCARD_ALL"),  # every resource spelled as an ARN
+    ("s3:*", "arn:aws:s3:::*", "SERVICE_WILDCARD_ALL"),  # every bucket and object
+    ("iam:*", "arn:aws:iam::*:*", "SERVICE_WILDCARD_ALL"),
+])
+def test_wildcards_spelled_otherwise_are_the_same_risk(action: str, resource: str,
+                                                       code: str) -> None:
+    assert code in codes(stmt(action, resource))
