@@ -196,8 +196,31 @@ def blocked_by(action: str, grants: Grants) -> str | None:
 
 
 def _statements_by_ref(grants: Grants) -> dict[tuple[str, int], Statement]:
-    """Every statement of the identity policies, by (policy label, index): what a GrantRef names."""
-    return {(p.label, i): s for p in grants.policies for i, s in enumerate(p.document.statements)}
+    """Every statement of the identity policies, by (policy label, index): what a
+    GrantRef names; each as the proposal (Version 2012-10-17) must write it to
+    mean what it means in its own policy (:func:`_as_2012`)."""
+    return {(p.label, i): _as_2012(s, p.document.version)
+            for p in grants.policies for i, s in enumerate(p.document.statements)}
+
+
+_VARIABLES_FROM = "2012-10-17"
+
+
+def _as_2012(stmt: Statement, version: str) -> Statement:
+    """``stmt`` of a policy of ``version``, written for a 2012-10-17 document:
+    before that version ``${...}`` is literal text, which 2012-10-17 reads as
+    a policy variable, so its ``$`` is escaped (``${$}``)."""
+    if version == _VARIABLES_FROM:
+        return stmt
+
+    def literal(text: str) -> str:
+        return text.replace("${", "${$}{")
+
+    return replace(
+        stmt, resources=tuple(map(literal, stmt.resources)),
+        not_resources=tuple(map(literal, stmt.not_resources)),
+        conditions=tuple(replace(c, values=tuple(map(literal, c.values)))
+                         for c in stmt.conditions))
 
 
 # --- phase 1: the observed calls -----------------------------------------------------
@@ -510,6 +533,7 @@ def _denies_kept(grants: Grants, documents: Sequence[PolicyDocument], catalog: C
     kept: list[Statement] = []
     for policy in grants.policies:
         for stmt in policy.document.statements:
+            stmt = _as_2012(stmt, policy.document.version)
             if stmt.effect == "Deny" and stmt not in kept and any(
                     a.lower() in allowed for a in statement_actions(stmt, catalog)):
                 kept.append(stmt)

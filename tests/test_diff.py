@@ -492,3 +492,18 @@ def test_a_groups_writes_recorded_prove_nothing_of_its_reads() -> None:
     someone_reads = diff(ROLE, [use("s3:PutObject", DATA_OBJECT)], grants, window=MONTHS,
                          trail_actions=["s3:GetObject"])
     assert "s3:GetObject" in actions_of(someone_reads.unused_actions)
+
+
+def test_a_variable_of_a_2008_policy_stays_literal_text_in_the_proposal() -> None:
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html:
+    # before Version 2012-10-17, ${aws:username} is literal text; kept as it stands in a
+    # 2012-10-17 proposal it would become a variable and grant home/alice/* to alice
+    old = {"Statement": [  # no Version: 2008-10-17
+        {"Effect": "Allow", "Action": "sagemaker:CreateTrainingJob", "Resource": TRAINING_JOB},
+        {"Effect": "Allow", "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::home/${aws:username}/*"}]}
+    result = diff(ROLE, [use("sagemaker:CreateTrainingJob", TRAINING_JOB)],
+                  Grants(ROLE, (inline("old", old),)), window=MONTHS)
+    assert result.proposal is not None
+    as_alice = Request("s3:GetObject", "arn:aws:s3:::home/alice/x", {"aws:username": ("alice",)})
+    assert evaluate(list(result.proposal.documents), as_alice).decision is not Decision.ALLOW
