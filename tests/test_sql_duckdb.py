@@ -561,17 +561,18 @@ def test_times_past_the_years_a_date_holds_are_skipped_as_files_skip_them(
 
 def test_hours_and_offsets_python_refuses_are_skipped_as_files_skip_them(
         tmp_path: Path) -> None:
-    """DuckDB reads hour 24 and offsets of a day or more; Python, and so a
-    file's reading, does not: the query leaves such times to the file path."""
+    """DuckDB reads year 0, hour 24 and offsets of a day or more; Python, and
+    so a file's reading, does not: the query leaves such times to the file path."""
     role = role_identity("EdgeRole")
     records = [record(role, "s3.amazonaws.com", "GetObject",
                       {"bucketName": "b", "key": f"k{n}"}, time=moment)
                for n, moment in enumerate(("2026-11-03T10:00:00Z", "2026-11-03T24:00:00Z",
                                            "2026-11-03T10:00:00+24:00",
-                                           "2026-11-03T10:00:00+99:00"))]
+                                           "2026-11-03T10:00:00+99:00",
+                                           "0000-12-31T23:00:00-02:00"))]
     write_trail_file(tmp_path, records)
     files = file_path([tmp_path])
-    assert files.skipped["bad_eventTime"] == 3
+    assert files.skipped["bad_eventTime"] == 4
     assert_same(sql_path([tmp_path]), files)
 
 

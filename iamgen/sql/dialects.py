@@ -32,9 +32,10 @@ def strings(texts: list[str] | tuple[str, ...] | frozenset[str]) -> str:
 # An eventTime the file path reads (datetime.fromisoformat after a strip and
 # a space for the T): a date, then optionally a time and a zone. Both engines
 # are stricter or looser than Python elsewhere, so only this shape is parsed.
-# Hours 00-23, minutes and seconds 00-59 and offsets under a day, as Python
-# has them (DuckDB also reads hour 24 and offsets of a day or more).
-ISO_TIME = (r"^\d{4}-\d{2}-\d{2}([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?)?"
+# Years from 0001, hours 00-23, minutes and seconds 00-59 and offsets under a
+# day, as Python has them (DuckDB also reads year 0, hour 24 and offsets of a
+# day or more).
+ISO_TIME = (r"^(?!0000)\d{4}-\d{2}-\d{2}([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?)?"
             r"(Z|[+-]([01]\d|2[0-3])(:?[0-5]\d)?)?$")
 
 
