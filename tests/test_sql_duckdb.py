@@ -593,3 +593,20 @@ def test_a_number_out_of_msgspecs_range_in_a_request_reads_as_in_a_file(
     sql, report = read_duckdb([str(tmp_path)], Filters(), threads=1)
     assert report.files == 1 and not report.fallback  # DuckDB read it, not the file path
     assert_same(sql, files)
+
+
+def test_a_request_duckdb_reads_but_json_has_not_skips_its_record_never_widens(
+        tmp_path: Path) -> None:
+    """DuckDB reads NaN in a request (the file path refuses the whole file, as
+    the README says): the record is skipped as invalid JSON, never resolved
+    without its request (on "*")."""
+    me = role_identity("Trainer")
+    path = write_trail_file(tmp_path, [record(me, "s3.amazonaws.com", "GetObject",
+                                              {"bucketName": "data", "key": "report.csv"})],
+                            gz=False)
+    path.write_bytes(path.read_bytes().replace(b'"key": "report.csv"',
+                                               b'"key": "report.csv", "n": NaN'))
+    sql, report = read_duckdb([str(tmp_path)], Filters(), threads=1)
+    assert report.files == 1
+    assert sql.skipped["invalid_json"] == 1
+    assert not sql.usages() and not sql.unknown_resource

@@ -114,6 +114,19 @@ def _json(text: str | None) -> Any:
         return None
 
 
+def _not_json(text: str | None) -> bool:
+    """Whether a request or response member's text is no JSON the file path
+    reads: DuckDB's reader takes ``NaN`` and ``Infinity``, which JSON has not
+    (decoded only when it may hold one: most texts cannot)."""
+    if text is None or ("NaN" not in text and "Infinity" not in text):
+        return False
+    try:
+        json_decode(text)
+    except UNDECODABLE:
+        return True
+    return False
+
+
 def moment_of(text: str) -> datetime:
     """A time as the query writes it (UTC, no zone) as an aware datetime."""
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
@@ -191,6 +204,10 @@ class RowReader:
         if lowered in signal_event_names():
             for signal in signals_of(record_of(values)):
                 result.add_signal(signal, first, event_id, calls, last=last)
+        if _not_json(values[13]) or _not_json(values[14]):  # as the file path skips it
+            _bad(result, row.file or self.location, "invalid_json", calls,
+                 f"{name}: request or response is no JSON iamgen reads ({_records(calls)})")
+            return
         principal, caller = self._who(values)
         if isinstance(principal, str):
             if principal in BAD_INPUT_REASONS:
