@@ -194,7 +194,8 @@ def test_records_are_told_apart_without_decoding_them(document: str) -> None:
 @pytest.mark.parametrize("document", [
     "[1, 2,]", "[1,,2]", "[1, [2]", '{"Records": 1}', '{"Other": [1]}', '"Records"',
     '{"a": ["Records", [1]]}', '[1, "2]', '{"Records": [1]} x', '[1]\n[2]',
-    '{"Records": [1]}\n{"Records": [2]}', '{"Records": [1]'])
+    '{"Records": [1]}\n{"Records": [2]}', '{"Records": [1]', '{"Records": [1, [2}]]}',
+    '{"Records": [1]]'])
 def test_what_is_no_array_of_records_is_not_split(document: str) -> None:
     assert split_records(document.encode()) is None
 

@@ -187,6 +187,7 @@ def split_records(text: bytes) -> list[bytes] | None:
     pieces: list[bytes] | None = None
     current: list[bytes] | None = None  # while inside the records' array
     depth, start, key_next, records_next = 0, 0, False, False
+    opened: list[bytes] = []  # the brackets open, innermost last
     for token in _TOKEN.finditer(body):
         found = token.group()
         mark = found[:1]
@@ -200,11 +201,14 @@ def split_records(text: bytes) -> list[bytes] | None:
             continue
         if mark in b"[{":
             depth += 1
+            opened.append(b"]" if mark == b"[" else b"}")
             if depth == level and (array or records_next):
                 current, start = [], token.end()
             key_next = depth == 1 and mark == b"{"
             records_next = False
         elif mark in b"]}":
+            if opened.pop() != mark:
+                return None  # a bracket closed by the other kind
             if current is not None and depth == level:
                 piece = body[start:token.start()].strip()
                 if piece:
