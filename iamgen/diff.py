@@ -498,12 +498,12 @@ def _propose(permissions: Sequence[Permission], kept: Sequence[NotObservableFind
 
 def _beyond_grants(documents: Sequence[PolicyDocument], wanted: Sequence[Permission],
                    grants: Grants, catalog: Catalog) -> list[str]:
-    """The resources of ``documents`` that synthesis made (a name pattern or a
-    folder's ``/*``, not a name of ``wanted``) and that some action allowed on
-    them cannot be shown to fall within a Resource of today's Allow
-    statements for it (:func:`~iamgen.arn.pattern_within`, sound: unsure is
-    beyond), sorted."""
-    names = {p.resource for p in wanted}
+    """The resources of ``documents`` that synthesis made for an action (a name
+    pattern or a folder's ``/*``, not what ``wanted`` asks for that action) and
+    that cannot be shown to fall within a Resource of one of today's Allow
+    statements for that action whose conditions the statement carries too
+    (:func:`~iamgen.arn.pattern_within`, sound: unsure is beyond), sorted."""
+    asked = {(p.action.lower(), p.resource) for p in wanted}
     allows = [stmt for policy in grants.policies for stmt in policy.document.statements
               if stmt.effect == "Allow" and stmt.resources]
     beyond: set[str] = set()
@@ -511,10 +511,14 @@ def _beyond_grants(documents: Sequence[PolicyDocument], wanted: Sequence[Permiss
         for stmt in document.statements:
             if stmt.effect != "Allow":
                 continue
-            made = [r for r in stmt.resources if r not in names]
-            for resource in made:
+            held = set(stmt.conditions)
+            for resource in stmt.resources:
                 for action in statement_actions(stmt, catalog):
-                    if not any(covers_action(grant, action)
+                    if (action.lower(), resource) in asked:
+                        continue  # a name (or grant) the proposal was asked for, as asked
+                    # covered by an Allow whose conditions this statement also has (an
+                    # Allow under MFA covers nothing a statement without MFA allows)
+                    if not any(covers_action(grant, action) and set(grant.conditions) <= held
                                and any(pattern_within(resource, r) for r in grant.resources)
                                for grant in allows):
                         beyond.add(resource)

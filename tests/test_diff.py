@@ -507,3 +507,31 @@ def test_a_variable_of_a_2008_policy_stays_literal_text_in_the_proposal() -> Non
     assert result.proposal is not None
     as_alice = Request("s3:GetObject", "arn:aws:s3:::home/alice/x", {"aws:username": ("alice",)})
     assert evaluate(list(result.proposal.documents), as_alice).decision is not Decision.ALLOW
+
+
+def test_a_pattern_is_within_todays_grants_only_under_their_conditions() -> None:
+    # cfg* fits the Resource of an MFA-only statement: without MFA it allows more than today
+    names = [f"cfg{n:02d}" for n in range(1, 13)]
+    doc = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": [_ssm(n) for n in names]},
+        {"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": _ssm("*"),
+         "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}]}
+    result = diff(ROLE, [use("ssm:GetParameter", _ssm(n)) for n in names],
+                  Grants(ROLE, (managed("mixed", doc),)), window=MONTHS)
+    assert result.proposal is not None
+    without_mfa = Request("ssm:GetParameter", _ssm("cfg99-admin"),
+                          {"aws:MultiFactorAuthPresent": ("false",)})
+    assert evaluate(list(result.proposal.documents), without_mfa).decision is not Decision.ALLOW
+
+
+def test_a_resource_kept_for_one_action_is_no_licence_for_another() -> None:
+    # GetObject's data/in/* is kept as granted; PutObject was granted on exact keys only
+    keys = [f"arn:aws:s3:::data/in/part-{n:02d}.bin" for n in range(15)]
+    doc = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::data/in/*"},
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": keys}]}
+    result = diff(ROLE, [use("s3:PutObject", k) for k in keys],
+                  Grants(ROLE, (managed("data", doc),)), window=MONTHS)
+    assert result.proposal is not None
+    other = Request("s3:PutObject", "arn:aws:s3:::data/in/other-file.bin")
+    assert evaluate(list(result.proposal.documents), other).decision is not Decision.ALLOW
