@@ -144,16 +144,32 @@ def _covers_everything(stmt: Statement) -> bool:
     return bool(stmt.not_resources) or any(_every_resource(r) for r in stmt.resources)
 
 
-def _every_resource(entry: str, service: str | None = None) -> bool:
+def _every_resource(entry: str, service: str | None = None,
+                    catalog: Catalog | None = None) -> bool:
     """Whether a Resource entry matches every resource (of ``service``, when
-    given: ``arn:aws:s3:::*``, ``arn:aws:iam::*:*``)."""
+    given: ``arn:aws:s3:::*``, ``arn:aws:iam::*:*``). An empty region or
+    account matches only ARNs that have none: it counts where some of the
+    service's ARN formats (``catalog``) have it empty (S3's buckets, IAM's
+    region), never otherwise (``arn:aws:iam:::*`` matches no IAM ARN)."""
     parts = entry.split(":", 5)
     if entry == "*":
         return True
     if len(parts) != 6 or parts[0] != "arn" or parts[5].strip("*") or not parts[5]:
         return False
-    named = parts[2] == service and service is not None
-    return (named or parts[2] == "*") and all(part.strip("*") == "" for part in parts[3:5])
+    named = service is not None and parts[2].lower() == service.lower()
+    if not (named or parts[2] == "*"):
+        return False
+    empty = _empty_segments(service, catalog) if named and catalog is not None else (False,) * 2
+    return all((part and part.strip("*") == "") or (not part and can_be_empty)
+               for part, can_be_empty in zip(parts[3:5], empty, strict=True))
+
+
+def _empty_segments(service: str | None, catalog: Catalog) -> tuple[bool, bool]:
+    """Whether some ARN format of ``service`` has an empty region, and an empty account."""
+    formats = [f.split(":", 5) for arns in catalog.resource_arn_formats(
+        (service or "").lower()).values() for f in arns]
+    return (any(len(f) == 6 and not f[3] for f in formats),
+            any(len(f) == 6 and not f[4] for f in formats))
 
 
 def _covers_probe(stmt: Statement, service: str, resource: str) -> bool:
@@ -186,7 +202,7 @@ def _wildcard_risk(stmt: Statement, grants: Grants,
     for pattern in stmt.actions:
         service, _, rest = pattern.partition(":")
         if rest != "*" or not (_covers_everything(stmt) or any(
-                _every_resource(r, service) for r in stmt.resources)):
+                _every_resource(r, service, catalog) for r in stmt.resources)):
             continue
         writes = [a for a in expand_pattern(pattern, catalog)
                   if (info := catalog.action(a)) is not None

@@ -298,7 +298,12 @@ def test_svg_chart_has_one_bar_per_principal_scaled_by_share(ranked: Review) -> 
     ("*", "arn:aws:*:*:*:*", "WILDCARD_ALL"),  # every resource spelled as an ARN
     ("s3:*", "arn:aws:s3:::*", "SERVICE_WILDCARD_ALL"),  # every bucket and object
     ("iam:*", "arn:aws:iam::*:*", "SERVICE_WILDCARD_ALL"),
+    ("S3:*", "arn:aws:s3:::*", "SERVICE_WILDCARD_ALL"),  # action prefixes ignore case
 ])
 def test_wildcards_spelled_otherwise_are_the_same_risk(action: str, resource: str,
                                                        code: str) -> None:
     assert code in codes(stmt(action, resource))
+
+
+def test_an_empty_account_matches_no_iam_arn() -> None:
+    assert "SERVICE_WILDCARD_ALL" not in codes(stmt("iam:*", "arn:aws:iam:::*"))
