@@ -69,7 +69,7 @@ from .grants.observable import (
     recorded_kinds,
 )
 from .mapping.rules import derived_actions
-from .model import Permission, PolicyDocument, Principal, Statement, Usage
+from .model import Condition, Permission, PolicyDocument, Principal, Statement, Usage
 from .policy import policy_size
 from .synth import SynthSettings, synthesize
 from .synth.settings import Generalization
@@ -323,8 +323,18 @@ def _with_allow_conditions(permission: Permission, code: str, refs: Sequence[Gra
     if not granting or any(not stmt.conditions for stmt in granting):
         return [permission]  # an Allow without conditions grants it
     return [Permission(permission.action, permission.resource,
-                       tuple(sorted({*permission.conditions, *stmt.conditions})))
+                       _merged(permission.conditions, stmt.conditions))
             for stmt in granting]
+
+
+def _merged(own: Sequence[Condition], theirs: Sequence[Condition]) -> tuple[Condition, ...]:
+    """A call's own (derived) conditions with a granting statement's. Of one
+    operator and key (one statement cannot hold two), the call's: it is an
+    equality on the value the call had, which the statement's admits (the
+    statement was judged to apply), so it is the narrower."""
+    mine = {(c.operator.lower(), c.key.lower()) for c in own}
+    return tuple(sorted({*own, *(c for c in theirs
+                                 if (c.operator.lower(), c.key.lower()) not in mine)}))
 
 
 def _spelled(action: str, catalog: Catalog) -> str:
@@ -503,8 +513,8 @@ def _beyond_grants(documents: Sequence[PolicyDocument], wanted: Sequence[Permiss
     that cannot be shown to fall within a Resource of one of today's Allow
     statements for that action whose conditions the statement carries too
     (:func:`~iamgen.arn.pattern_within`, sound: unsure is beyond), sorted."""
-    asked = {(p.action.lower(), p.resource) for p in wanted}
-    allows = [stmt for policy in grants.policies for stmt in policy.document.statements
+    asked = {(p.action.lower(), p.resource, frozenset(p.conditions)) for p in wanted}
+    allows = [stmt for stmt in _statements_by_ref(grants).values()
               if stmt.effect == "Allow" and stmt.resources]
     beyond: set[str] = set()
     for document in documents:
@@ -514,7 +524,7 @@ def _beyond_grants(documents: Sequence[PolicyDocument], wanted: Sequence[Permiss
             held = set(stmt.conditions)
             for resource in stmt.resources:
                 for action in statement_actions(stmt, catalog):
-                    if (action.lower(), resource) in asked:
+                    if (action.lower(), resource, frozenset(held)) in asked:
                         continue  # a name (or grant) the proposal was asked for, as asked
                     # covered by an Allow whose conditions this statement also has (an
                     # Allow under MFA covers nothing a statement without MFA allows)
@@ -532,14 +542,17 @@ def _denies_kept(grants: Grants, documents: Sequence[PolicyDocument], catalog: C
     action the proposal allows, as they stand: replacing the policies with the
     proposal must not lift a Deny (one under a condition, or on some resources,
     still decides calls the proposal allows)."""
-    allowed = {a.lower() for doc in documents for stmt in doc.statements
-               if stmt.effect == "Allow" for a in statement_actions(stmt, catalog)}
+    # The actions allowed, as named and as the catalog expands them; a Deny is
+    # matched against them as IAM matches it (an action the catalog does not
+    # list yet is still denied by s3:*).
+    allowed = {a for doc in documents for stmt in doc.statements if stmt.effect == "Allow"
+               for a in (*stmt.actions, *statement_actions(stmt, catalog))}
     kept: list[Statement] = []
     for policy in grants.policies:
         for stmt in policy.document.statements:
             stmt = _as_2012(stmt, policy.document.version)
             if stmt.effect == "Deny" and stmt not in kept and any(
-                    a.lower() in allowed for a in statement_actions(stmt, catalog)):
+                    covers_action(stmt, action) for action in allowed):
                 kept.append(stmt)
     # A policy's Sids are unique: each kept Deny gets one no other statement has.
     taken = {stmt.sid for doc in documents for stmt in doc.statements if stmt.sid}

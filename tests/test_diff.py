@@ -535,3 +535,51 @@ def test_a_resource_kept_for_one_action_is_no_licence_for_another() -> None:
     assert result.proposal is not None
     other = Request("s3:PutObject", "arn:aws:s3:::data/in/other-file.bin")
     assert evaluate(list(result.proposal.documents), other).decision is not Decision.ALLOW
+
+
+def test_a_grant_kept_under_mfa_is_no_licence_for_the_same_resource_without_it() -> None:
+    # 15 keys granted plainly, their folder only under MFA (kept: no S3 data events):
+    # folding the keys into data/in/* without MFA would allow every other key
+    keys = [f"arn:aws:s3:::data/in/part-{n:02d}.bin" for n in range(15)]
+    doc = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": keys},
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::data/in/*",
+         "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}},
+        {"Effect": "Allow", "Action": "sagemaker:CreateTrainingJob", "Resource": TRAINING_JOB}]}
+    result = diff(ROLE, [use("sagemaker:CreateTrainingJob", TRAINING_JOB)],
+                  Grants(ROLE, (managed("data", doc),)), window=MONTHS)
+    assert result.proposal is not None
+    other = Request("s3:GetObject", "arn:aws:s3:::data/in/secret.bin",
+                    {"aws:MultiFactorAuthPresent": ("false",)})
+    assert evaluate(list(result.proposal.documents), other).decision is not Decision.ALLOW
+
+
+def test_a_derived_condition_and_the_grants_on_one_key_make_one_clause() -> None:
+    # PassRole to ec2, granted for ec2 or lambda and a tag iamgen cannot decide: one
+    # StringEquals on iam:PassedToService (two cannot share a statement), the call's own
+    role = f"arn:aws:iam::{ACCOUNT}:role/app"
+    doc = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "iam:PassRole", "Resource": role,
+        "Condition": {"StringEquals": {
+            "iam:PassedToService": ["ec2.amazonaws.com", "lambda.amazonaws.com"],
+            "aws:ResourceTag/team": "ml"}}}]}
+    passed = (Condition("StringEquals", "iam:PassedToService", ("ec2.amazonaws.com",)),)
+    result = diff(ROLE, [use("iam:PassRole", role, conditions=passed)],
+                  Grants(ROLE, (managed("pass", doc),)), window=MONTHS)
+    assert result.proposal is not None
+    (stmt,) = [s for d in result.proposal.documents for s in d.statements]
+    assert [c.key for c in stmt.conditions] == ["aws:ResourceTag/team", "iam:PassedToService"]
+    assert stmt.conditions[1].values == ("ec2.amazonaws.com",)
+
+
+def test_a_deny_is_carried_for_an_action_the_catalog_does_not_list_yet() -> None:
+    doc = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:RenameObject2099", "Resource": "arn:aws:s3:::data/*"},
+        {"Effect": "Deny", "Action": "s3:*", "Resource": "*",
+         "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
+    result = diff(ROLE, [use("s3:RenameObject2099", "arn:aws:s3:::data/k.bin")],
+                  Grants(ROLE, (managed("new", doc),)), window=MONTHS)
+    assert result.proposal is not None
+    plain = Request("s3:RenameObject2099", "arn:aws:s3:::data/k.bin",
+                    {"aws:SecureTransport": ("false",)}, complete=True)
+    assert evaluate(list(result.proposal.documents), plain).decision is Decision.EXPLICIT_DENY
