@@ -147,29 +147,36 @@ def _covers_everything(stmt: Statement) -> bool:
 def _every_resource(entry: str, service: str | None = None,
                     catalog: Catalog | None = None) -> bool:
     """Whether a Resource entry matches every resource (of ``service``, when
-    given: ``arn:aws:s3:::*``, ``arn:aws:iam::*:*``). An empty region or
-    account matches only ARNs that have none: it counts where some of the
-    service's ARN formats (``catalog``) have it empty (S3's buckets, IAM's
-    region), never otherwise (``arn:aws:iam:::*`` matches no IAM ARN)."""
+    given: ``arn:aws:s3:::*``, ``arn:aws:iam::*:*``). Its service part is
+    ``*`` or the service's own (ARNs write it in lower case). An empty region
+    or account matches only ARNs that have none: it counts where every ARN
+    format of the service (``catalog``) has it empty (IAM's region), and for
+    S3's buckets and objects; never otherwise (``arn:aws:iam:::*`` or
+    ``arn:aws:ec2:::*`` match no ARN of theirs)."""
     parts = entry.split(":", 5)
     if entry == "*":
         return True
     if len(parts) != 6 or parts[0] != "arn" or parts[5].strip("*") or not parts[5]:
         return False
-    named = service is not None and parts[2].lower() == service.lower()
-    if not (named or parts[2] == "*"):
+    own = service.lower() if service is not None else None
+    if not (parts[2] == "*" or (own is not None and parts[2] == own)):
         return False
-    empty = _empty_segments(service, catalog) if named and catalog is not None else (False,) * 2
+    empty = (_empty_segments(own, catalog) if own is not None and catalog is not None
+             else (False, False))
     return all((part and part.strip("*") == "") or (not part and can_be_empty)
                for part, can_be_empty in zip(parts[3:5], empty, strict=True))
 
 
-def _empty_segments(service: str | None, catalog: Catalog) -> tuple[bool, bool]:
-    """Whether some ARN format of ``service`` has an empty region, and an empty account."""
-    formats = [f.split(":", 5) for arns in catalog.resource_arn_formats(
-        (service or "").lower()).values() for f in arns]
-    return (any(len(f) == 6 and not f[3] for f in formats),
-            any(len(f) == 6 and not f[4] for f in formats))
+def _empty_segments(service: str, catalog: Catalog) -> tuple[bool, bool]:
+    """Whether every ARN format of ``service`` has an empty region, and an
+    empty account (S3: both, for the buckets and objects that hold its data)."""
+    if service == "s3":
+        return True, True
+    formats = [f.split(":", 5) for arns in catalog.resource_arn_formats(service).values()
+               for f in arns]
+    formats = [f for f in formats if len(f) == 6 and f[2] == service]  # not another's (a VPC)
+    return (bool(formats) and all(not f[3] for f in formats),
+            bool(formats) and all(not f[4] for f in formats))
 
 
 def _covers_probe(stmt: Statement, service: str, resource: str) -> bool:

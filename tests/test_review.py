@@ -307,3 +307,14 @@ def test_wildcards_spelled_otherwise_are_the_same_risk(action: str, resource: st
 
 def test_an_empty_account_matches_no_iam_arn() -> None:
     assert "SERVICE_WILDCARD_ALL" not in codes(stmt("iam:*", "arn:aws:iam:::*"))
+
+
+@pytest.mark.parametrize(("action", "resource", "flagged"), [
+    ("route53:*", "arn:aws:*::*:*", True),  # every service's ARNs: route53's too
+    ("ec2:*", "arn:aws:ec2:::*", False),  # no EC2 ARN has no region and no account
+    ("ec2:*", "arn:aws:ec2:*::*", False),  # only AMIs and snapshots have no account
+    ("S3:*", "arn:aws:S3:::*", False),  # an ARN's service is lower case: this matches none
+])
+def test_every_resource_is_judged_by_the_services_arn_formats(action: str, resource: str,
+                                                              flagged: bool) -> None:
+    assert ("SERVICE_WILDCARD_ALL" in codes(stmt(action, resource))) is flagged
