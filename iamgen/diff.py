@@ -65,7 +65,6 @@ from .grants.observable import (
     Visibility,
     blind_spots,
     data_event_kind,
-    recorded_groups,
     recorded_kinds,
 )
 from .mapping.rules import derived_actions
@@ -103,14 +102,16 @@ def diff(
     mine = sorted((u for u in usages if u.principal == principal),
                   key=lambda u: (u.permission, u.denied))
     granted = granted_actions(grants.policies, catalog)
-    calls = _judge_calls(mine, grants, granted, catalog)
+    statements = _statements_by_ref(grants)
+    calls = _judge_calls(mine, grants, granted, statements, catalog)
     observed = {*(a.lower() for a in trail_actions), *calls.exercised}
-    recorded = recorded_groups(observed, table, derived_actions())
     kinds = recorded_kinds(observed, table, catalog, derived_actions())
+    recorded = {group for group, _ in kinds}
     unused, kept = _judge_unexercised(granted, calls, grants, table, kinds, catalog)
     services = _unused_services(granted, calls, unused, kept)
     conditional = sum(1 for f in calls.used if f.code == "USED_CONDITIONAL")
-    proposal = _propose(calls.proposal_permissions, kept, grants, settings, catalog, conditional)
+    proposal = _propose(calls.proposal_permissions, kept, statements, settings, catalog,
+                        conditional)
     data_groups = sorted({s.id for s in table.values() if s.visibility is Visibility.DATA_EVENT})
     return DiffResult(
         principal=principal,
@@ -262,6 +263,7 @@ class _JudgedCalls:
 
 
 def _judge_calls(mine: Sequence[Usage], grants: Grants, granted: GrantedActions,
+                 statements: Mapping[tuple[str, int], Statement],
                  catalog: Catalog) -> _JudgedCalls:
     """Phase 1: each observed call as granted, conditional, not granted or denied."""
     used: list[UsedFinding] = []
@@ -273,7 +275,6 @@ def _judge_calls(mine: Sequence[Usage], grants: Grants, granted: GrantedActions,
     unknown_resource: set[str] = set()
     policies = [p.named() for p in grants.policies]
     boundary = grants.boundary.named() if grants.boundary else None
-    statements = _statements_by_ref(grants)
     for usage in mine:
         action = _spelled(usage.permission.action, catalog)
         permission = Permission(action, usage.permission.resource, usage.permission.conditions)
@@ -291,7 +292,7 @@ def _judge_calls(mine: Sequence[Usage], grants: Grants, granted: GrantedActions,
             # The trail did not say which resource: any statement naming the action may be
             # the one that allowed it. Keep those statements' resources, never widen to "*".
             code, refs = "USED_CONDITIONAL", granted.refs[action.lower()]
-            carried, skipped = _on_granted_resources(permission, refs, grants)
+            carried, skipped = _on_granted_resources(permission, refs, statements)
             proposal_permissions.extend(carried)
             unknown_resource.update(skipped)
         finding = UsedFinding(code, permission, usage.count, usage.first_seen, usage.last_seen,
@@ -367,9 +368,9 @@ def _resource_unknown(permission: Permission, catalog: Catalog) -> bool:
 
 
 def _on_granted_resources(permission: Permission, refs: Sequence[GrantRef],
-                          grants: Grants) -> tuple[list[Permission], list[str]]:
+                          statements: Mapping[tuple[str, int], Statement]
+                          ) -> tuple[list[Permission], list[str]]:
     """A used permission of unknown resource, on the resources its grants name today."""
-    statements = _statements_by_ref(grants)
     out: list[Permission] = []
     skipped: list[str] = []
     for ref in refs:
@@ -377,7 +378,7 @@ def _on_granted_resources(permission: Permission, refs: Sequence[GrantRef],
         if stmt.not_resources or not stmt.resources:
             skipped.append(permission.action)
             continue
-        conditions = tuple(sorted({*permission.conditions, *stmt.conditions}))
+        conditions = _merged(permission.conditions, stmt.conditions)
         out.extend(Permission(permission.action, r, conditions) for r in stmt.resources)
     return out, skipped
 
@@ -447,11 +448,12 @@ def _unused_services(granted: GrantedActions, calls: _JudgedCalls,
 
 
 def _propose(permissions: Sequence[Permission], kept: Sequence[NotObservableFinding],
-             grants: Grants, settings: SynthSettings, catalog: Catalog,
-             conditional: int) -> Proposal | None:
+             statements: Mapping[tuple[str, int], Statement], settings: SynthSettings,
+             catalog: Catalog, conditional: int) -> Proposal | None:
     """Phase 4: the policy to apply instead: the used-and-granted permissions,
-    and the not-observable grants as they stand."""
-    kept_permissions, carried = _kept_statements(kept, grants)
+    and the not-observable grants as they stand (``statements``: today's, by
+    reference, :func:`_statements_by_ref`)."""
+    kept_permissions, carried = _kept_statements(kept, statements)
     wanted = [*permissions, *kept_permissions]
     if not wanted and not carried:
         return None
@@ -461,7 +463,7 @@ def _propose(permissions: Sequence[Permission], kept: Sequence[NotObservableFind
     if wanted:
         try:
             result = synthesize(wanted, settings, catalog)
-            outside = _beyond_grants(result.documents, wanted, grants, catalog)
+            outside = _beyond_grants(result.documents, wanted, statements, catalog)
             if outside:  # exact names instead: a proposal never adds to today's grants
                 result = synthesize(wanted, replace(settings, generalization=Generalization.NONE),
                                     catalog)
@@ -475,7 +477,7 @@ def _propose(permissions: Sequence[Permission], kept: Sequence[NotObservableFind
     # within the size limit: NotResource ones, then the Denies that still decide.
     try:
         kept_documents = pack(tuple(carried), settings.size_limit) if carried else ()
-        denies = _denies_kept(grants, (*documents, *kept_documents), catalog)
+        denies = _denies_kept(statements, (*documents, *kept_documents), catalog)
         deny_documents = pack(denies, settings.size_limit) if denies else ()
     except PolicyTooLargeError as exc:
         return Proposal((), (), (), kept_actions,
@@ -507,28 +509,28 @@ def _propose(permissions: Sequence[Permission], kept: Sequence[NotObservableFind
 
 
 def _beyond_grants(documents: Sequence[PolicyDocument], wanted: Sequence[Permission],
-                   grants: Grants, catalog: Catalog) -> list[str]:
+                   statements: Mapping[tuple[str, int], Statement],
+                   catalog: Catalog) -> list[str]:
     """The resources of ``documents`` that synthesis made for an action (a name
     pattern or a folder's ``/*``, not what ``wanted`` asks for that action) and
     that cannot be shown to fall within a Resource of one of today's Allow
     statements for that action whose conditions the statement carries too
     (:func:`~iamgen.arn.pattern_within`, sound: unsure is beyond), sorted."""
     asked = {(p.action.lower(), p.resource, frozenset(p.conditions)) for p in wanted}
-    allows = [stmt for stmt in _statements_by_ref(grants).values()
-              if stmt.effect == "Allow" and stmt.resources]
+    allows = [stmt for stmt in statements.values() if stmt.effect == "Allow" and stmt.resources]
     beyond: set[str] = set()
     for document in documents:
         for stmt in document.statements:
             if stmt.effect != "Allow":
                 continue
-            held = set(stmt.conditions)
+            held = frozenset(stmt.conditions)
             for resource in stmt.resources:
                 for action in statement_actions(stmt, catalog):
-                    if (action.lower(), resource, frozenset(held)) in asked:
+                    if (action.lower(), resource, held) in asked:
                         continue  # a name (or grant) the proposal was asked for, as asked
                     # covered by an Allow whose conditions this statement also has (an
                     # Allow under MFA covers nothing a statement without MFA allows)
-                    if not any(covers_action(grant, action) and set(grant.conditions) <= held
+                    if not any(covers_action(grant, action) and held.issuperset(grant.conditions)
                                and any(pattern_within(resource, r) for r in grant.resources)
                                for grant in allows):
                         beyond.add(resource)
@@ -536,7 +538,8 @@ def _beyond_grants(documents: Sequence[PolicyDocument], wanted: Sequence[Permiss
     return sorted(beyond)
 
 
-def _denies_kept(grants: Grants, documents: Sequence[PolicyDocument], catalog: Catalog
+def _denies_kept(statements: Mapping[tuple[str, int], Statement],
+                 documents: Sequence[PolicyDocument], catalog: Catalog
                  ) -> tuple[Statement, ...]:
     """The Deny statements of the principal's identity policies that touch an
     action the proposal allows, as they stand: replacing the policies with the
@@ -548,12 +551,10 @@ def _denies_kept(grants: Grants, documents: Sequence[PolicyDocument], catalog: C
     allowed = {a for doc in documents for stmt in doc.statements if stmt.effect == "Allow"
                for a in (*stmt.actions, *statement_actions(stmt, catalog))}
     kept: list[Statement] = []
-    for policy in grants.policies:
-        for stmt in policy.document.statements:
-            stmt = _as_2012(stmt, policy.document.version)
-            if stmt.effect == "Deny" and stmt not in kept and any(
-                    covers_action(stmt, action) for action in allowed):
-                kept.append(stmt)
+    for stmt in statements.values():
+        if stmt.effect == "Deny" and stmt not in kept and any(
+                covers_action(stmt, action) for action in allowed):
+            kept.append(stmt)
     # A policy's Sids are unique: each kept Deny gets one no other statement has.
     taken = {stmt.sid for doc in documents for stmt in doc.statements if stmt.sid}
     named: list[Statement] = []
@@ -566,11 +567,11 @@ def _denies_kept(grants: Grants, documents: Sequence[PolicyDocument], catalog: C
     return tuple(named)
 
 
-def _kept_statements(kept: Sequence[NotObservableFinding], grants: Grants
+def _kept_statements(kept: Sequence[NotObservableFinding],
+                     statements: Mapping[tuple[str, int], Statement]
                      ) -> tuple[list[Permission], list[Statement]]:
     """Not-observable grants as they stand: permissions to synthesize, and
     statements with NotResource carried over verbatim (one per source statement)."""
-    statements = _statements_by_ref(grants)
     permissions: list[Permission] = []
     verbatim: dict[tuple[str, int], list[str]] = defaultdict(list)
     for finding in kept:

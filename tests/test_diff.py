@@ -583,3 +583,18 @@ def test_a_deny_is_carried_for_an_action_the_catalog_does_not_list_yet() -> None
     plain = Request("s3:RenameObject2099", "arn:aws:s3:::data/k.bin",
                     {"aws:SecureTransport": ("false",)}, complete=True)
     assert evaluate(list(result.proposal.documents), plain).decision is Decision.EXPLICIT_DENY
+
+
+def test_a_call_of_unknown_resource_keeps_one_clause_per_key_too() -> None:
+    # the resolver did not say which role was passed: the grant's roles are kept, with the
+    # call's own iam:PassedToService clause in place of the grant's (one per key)
+    doc = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "iam:PassRole", "Resource": f"arn:aws:iam::{ACCOUNT}:role/*",
+        "Condition": {"StringEquals": {
+            "iam:PassedToService": ["ec2.amazonaws.com", "lambda.amazonaws.com"]}}}]}
+    passed = (Condition("StringEquals", "iam:PassedToService", ("ec2.amazonaws.com",)),)
+    result = diff(ROLE, [use("iam:PassRole", "*", conditions=passed)],
+                  Grants(ROLE, (managed("pass", doc),)), window=MONTHS)
+    assert result.proposal is not None
+    (stmt,) = [s for d in result.proposal.documents for s in d.statements]
+    assert stmt.conditions == passed
