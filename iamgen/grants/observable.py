@@ -8,7 +8,7 @@ table from action (lower-cased) to the reason it cannot be judged.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -100,13 +100,8 @@ def recorded_kinds(observed_actions: Iterable[str], table: Mapping[str, BlindSpo
     :func:`recorded_groups`), kind by :func:`data_event_kind`: a trail may
     record a group's writes and not its reads, so seeing a ``PutObject``
     proves nothing of ``GetObject``."""
-    passed_over = {action.lower() for action in derived}
-    return frozenset(
-        (spot.id, data_event_kind(action, catalog)) for action in observed_actions
-        if action.lower() not in passed_over
-        and (spot := table.get(action.lower())) is not None
-        and spot.visibility is Visibility.DATA_EVENT
-    )
+    return frozenset((spot.id, data_event_kind(action, catalog))
+                     for action, spot in _data_events_seen(observed_actions, table, derived))
 
 
 def recorded_groups(observed_actions: Iterable[str], table: Mapping[str, BlindSpot],
@@ -115,10 +110,15 @@ def recorded_groups(observed_actions: Iterable[str], table: Mapping[str, BlindSp
     seen. ``derived`` are actions a call may need besides its own (Bedrock's
     ApplyGuardrail for an InvokeModel through a guardrail): seeing one proves
     nothing of what the trail records, so they never count."""
+    return frozenset(spot.id for _, spot in _data_events_seen(observed_actions, table, derived))
+
+
+def _data_events_seen(observed_actions: Iterable[str], table: Mapping[str, BlindSpot],
+                      derived: Iterable[str]) -> Iterator[tuple[str, BlindSpot]]:
+    """Each observed action that is a data event, not a derived one, with its entry."""
     passed_over = {action.lower() for action in derived}
-    return frozenset(
-        spot.id for action in observed_actions
-        if action.lower() not in passed_over
-        and (spot := table.get(action.lower())) is not None
-        and spot.visibility is Visibility.DATA_EVENT
-    )
+    for action in observed_actions:
+        spot = table.get(action.lower())
+        if (spot is not None and spot.visibility is Visibility.DATA_EVENT
+                and action.lower() not in passed_over):
+            yield action, spot
