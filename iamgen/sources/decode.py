@@ -186,46 +186,44 @@ def split_records(text: bytes) -> list[bytes] | None:
     level = 1 if array else 2  # the depth inside the records' array
     pieces: list[bytes] | None = None
     current: list[bytes] | None = None  # while inside the records' array
-    depth, start, key_next, records_next = 0, 0, False, False
-    opened: list[bytes] = []  # the brackets open, innermost last
+    start, key_next, records_next = 0, False, False
+    opened: list[bytes] = []  # the closing marks of the brackets open, innermost last
     for token in _TOKEN.finditer(body):
         found = token.group()
         mark = found[:1]
         if mark == b'"':
             if len(found) == 1:
                 return None  # a string never closed
-            if depth == 1 and key_next:
+            if len(opened) == 1 and key_next:
                 records_next = (found == b'"Records"'
                                 and _RECORDS_KEY.match(body, token.end()) is not None)
                 key_next = False
             continue
         if mark in b"[{":
-            depth += 1
             opened.append(b"]" if mark == b"[" else b"}")
-            if depth == level and (array or records_next):
+            if len(opened) == level and (array or records_next):
                 current, start = [], token.end()
-            key_next = depth == 1 and mark == b"{"
+            key_next = len(opened) == 1 and mark == b"{"
             records_next = False
         elif mark in b"]}":
-            if opened.pop() != mark:
-                return None  # a bracket closed by the other kind
-            if current is not None and depth == level:
+            if current is not None and len(opened) == level:
                 piece = body[start:token.start()].strip()
                 if piece:
                     current.append(piece)
                 elif current:
                     return None  # a comma with no record after it
                 pieces, current = current, None
-            depth -= 1
-            if depth == 0:
+            if opened.pop() != mark:
+                return None  # a bracket closed by the other kind
+            if not opened:
                 return pieces if token.end() == len(body) else None
-        elif current is not None and depth == level:  # a comma between records
+        elif current is not None and len(opened) == level:  # a comma between records
             piece = body[start:token.start()].strip()
             if not piece:
                 return None
             current.append(piece)
             start = token.end()
-        elif depth == 1:
+        elif len(opened) == 1:
             key_next = True
     return None
 
