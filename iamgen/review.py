@@ -167,6 +167,7 @@ def _every_resource(entry: str, service: str | None = None,
                for part, can_be_empty in zip(parts[3:5], empty, strict=True))
 
 
+@cache  # the catalog reads a service's formats from its JSON file on every ask
 def _empty_segments(service: str, catalog: Catalog) -> tuple[bool, bool]:
     """Whether every ARN format of ``service`` has an empty region, and an
     empty account (S3: both, for the buckets and objects that hold its data)."""
@@ -199,7 +200,8 @@ def _wildcard_risk(stmt: Statement, grants: Grants,
     they grant is not blocked anyway; narrower patterns such as ``s3:Get*``
     or ``kms:GenerateDataKey*`` are ordinary policy idiom.
     """
-    if _covers_everything(stmt):
+    everything = _covers_everything(stmt)
+    if everything:
         if stmt.not_actions:
             return WILDCARD_ALL, ("NotAction",)
         every = [a for a in stmt.actions if a.strip("*:") == "" and a.count(":") <= 1]
@@ -208,7 +210,7 @@ def _wildcard_risk(stmt: Statement, grants: Grants,
     risky = []
     for pattern in stmt.actions:
         service, _, rest = pattern.partition(":")
-        if rest != "*" or not (_covers_everything(stmt) or any(
+        if rest != "*" or not (everything or any(
                 _every_resource(r, service, catalog) for r in stmt.resources)):
             continue
         writes = [a for a in expand_pattern(pattern, catalog)
