@@ -128,9 +128,6 @@ def _resource_regex(pattern: str) -> re.Pattern[str] | None:
     return re.compile(":".join([*first, _glob(parts[5])]), re.DOTALL)
 
 
-_ESCAPES = {"${*}": "*", "${?}": "?", "${$}": "$"}
-
-
 def _glob_tokens(text: str) -> list[str] | None:
     """A Resource entry as tokens: ``"*"``, ``"?"``, or one literal character
     (``"=c"``); None when it holds a policy variable (its value is not known)."""
@@ -138,11 +135,11 @@ def _glob_tokens(text: str) -> list[str] | None:
     index = 0
     while index < len(text):
         if text.startswith("${", index):
-            escape = text[index:index + 4]
-            if escape not in _ESCAPES:
+            escape = _ESCAPED.match(text, index)  # ${*}, ${?}, ${$}: one literal character
+            if escape is None:
                 return None
-            tokens.append("=" + _ESCAPES[escape])
-            index += 4
+            tokens.append("=" + escape[1])
+            index = escape.end()
             continue
         char = text[index]
         tokens.append(char if char in "*?" else "=" + char)
