@@ -246,7 +246,7 @@ def _looks_like_json_lines(text: bytes) -> bool:
     first, newline, rest = text.partition(b"\n")
     if not newline or not rest.strip():
         return False
-    for line in text.splitlines():
+    for line in _lines(text):  # lazily: the first line read decides, not the whole file
         if not line.strip():
             continue
         try:
@@ -258,6 +258,16 @@ def _looks_like_json_lines(text: bytes) -> bool:
         except UNDECODABLE:
             return False
     return False
+
+
+def _lines(text: bytes) -> Iterator[bytes]:
+    """The lines of ``text`` (at LF; a CR before it is whitespace to JSON), one by one."""
+    at = 0
+    while at < len(text):
+        end = text.find(b"\n", at)
+        end = len(text) if end < 0 else end
+        yield text[at:end]
+        at = end + 1
 
 
 def _document_records(document: Any) -> Iterator[tuple[int, Any] | BadInput]:
