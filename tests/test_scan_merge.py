@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 from datetime import UTC, datetime
 import random
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -137,3 +138,52 @@ def test_usages_made_early_follow_later_merges() -> None:
     early.merge(_result(records[half:]))
     assert early.usages() == whole.usages()
     assert early.usages() != made_early
+
+
+_ROW_PRINCIPALS = (PRINCIPAL, Principal("arn:aws:iam::111122223333:user/alice", PrincipalKind.USER))
+_MOMENTS = st.sampled_from([datetime(2026, 11, day, hour, tzinfo=UTC)
+                            for day in (1, 2) for hour in (0, 12)])
+_ROWS = st.lists(st.tuples(
+    st.integers(0, 1),  # principal
+    st.sampled_from(["s3:GetObject", "kms:Decrypt"]),
+    st.sampled_from(["arn:aws:s3:::data/a", "arn:aws:s3:::data/b"]),
+    st.booleans(),  # denied
+    st.integers(1, 5), _MOMENTS, _MOMENTS,
+    st.lists(st.sampled_from(["eu-west-1", "us-east-1", "us-west-2"]), min_size=1,
+             max_size=3, unique=True).map(lambda r: tuple(sorted(r))),
+    st.one_of(st.none(), st.dictionaries(
+        st.tuples(st.sampled_from(["vpce", "tls"]), st.sampled_from(["v1", "v2", "v3"])),
+        st.integers(1, 3), max_size=3)),
+    st.sampled_from(["e1", "e2", "e3"])), max_size=30)
+
+
+@given(st.lists(_ROWS, min_size=1, max_size=4))
+def test_shipped_rows_add_up_as_their_totals_do(pieces: list[list[tuple[Any, ...]]]) -> None:
+    """Pieces of rows (as a store keeps them) merged and exported: the rows
+    added up as rows are those added up as totals (UsageTotals.add)."""
+    from iamgen.scanning import tally
+
+    parts = []
+    for rows in pieces:
+        tables: list[dict[tuple[str, str], int]] = []
+        shipped = []
+        for who, action, resource, denied, count, one, two, regions, facts, eid in rows:
+            which = -1
+            if facts is not None:
+                which = len(tables)
+                tables.append(facts)
+            shipped.append((who, action, resource, (), denied, count, min(one, two),
+                            max(one, two), regions, which, eid))
+        # one row per usage in a piece, sorted, as a piece holds them
+        unique = {(r[0], r[1], r[2], r[4]): r for r in shipped}
+        shipment = tally.Shipment(ScanResult(), _ROW_PRINCIPALS, tables, sorted(
+            unique.values(), key=lambda r: (_ROW_PRINCIPALS[r[0]].arn,
+                                            _ROW_PRINCIPALS[r[0]].kind, *r[1:5])))
+        parts.extend(shipment.keyed_rows())
+    parts.sort(key=lambda part: part[0])
+    as_rows = tally._rows_of(parts, {}, tally.FactTables())
+    principals: dict[Principal, int] = {}
+    facts = tally.FactTables()
+    as_totals = [tally._row_of(principals, facts, tally._added_up(parts[start:end]))
+                 for start, end in tally._runs(parts)]
+    assert as_rows == as_totals

@@ -876,7 +876,11 @@ def _rows_of(parts: list[tuple[UsageKey, Any]], principals: dict[Principal, int]
     for index, end in _runs(parts):
         item = parts[index][1]
         if end > index + 1:
-            rows.append(_row_of(principals, facts, _added_up(parts[index:end])))
+            run = parts[index:end]
+            if any(part.__class__ is UsageTotals for _, part in run):
+                rows.append(_row_of(principals, facts, _added_up(run)))
+            else:  # shipped rows only (a store's pieces): added up as rows
+                rows.append(_added_rows(run, principals, facts))
         elif item.__class__ is UsageTotals:
             rows.append(_row_of(principals, facts, item))
         else:
@@ -899,6 +903,32 @@ def _rows_of(parts: list[tuple[UsageKey, Any]], principals: dict[Principal, int]
             rows.append((principal, row[1], row[2], row[3], row[4], row[5], row[6], row[7],
                          row[8], which, row[10]))
     return rows
+
+
+def _added_rows(parts: list[tuple[UsageKey, Any]], principals: dict[Principal, int],
+                facts: FactTables) -> tuple[Any, ...]:
+    """The row :func:`_row_of` makes of ``_added_up(parts)`` when every part
+    is a shipped row, made from the rows as they are (no totals made of each:
+    a store's pieces hold most usages several times)."""
+    theirs, tables, head = parts[0][1]
+    count, first, last, regions, event_id = head[5], head[6], head[7], head[8], head[10]
+    added: dict[tuple[str, str], int] | None = None if head[9] < 0 else dict(tables[head[9]])
+    for _, (_, tables, row) in parts[1:]:
+        count += row[5]
+        if row[6] < first or (row[6] == first and row[10] < event_id):
+            first, event_id = row[6], row[10]
+        if row[7] > last:
+            last = row[7]
+        if row[8] != regions and not set(row[8]) <= set(regions):
+            regions = tuple(sorted({*regions, *row[8]}))
+        which = row[9]
+        if which >= 0 and tables[which]:
+            if added is None:
+                added = dict(tables[which])
+            else:
+                add_facts(added, tables[which])
+    return (principals.setdefault(theirs[head[0]], len(principals)), head[1], head[2], head[3],
+            head[4], count, first, last, regions, facts.index(added), event_id)
 
 
 def _added_up(parts: list[tuple[UsageKey, Any]], *, facts: bool = True) -> UsageTotals:
