@@ -34,7 +34,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from .arn import pattern_within, unescape
+from .arn import pattern_within, resource_matches, unescape
 from .catalog import Catalog, load_catalog
 from .errors import PolicyTooLargeError
 from .findings import (
@@ -71,7 +71,7 @@ from .mapping.rules import derived_actions
 from .model import Condition, Permission, PolicyDocument, Principal, Statement, Usage
 from .policy import policy_size
 from .synth import SynthSettings, synthesize
-from .synth.settings import Generalization
+from .synth.settings import Generalization, SynthResult
 from .synth.split import pack
 
 SHORT_WINDOW_DAYS = 30
@@ -462,13 +462,12 @@ def _propose(permissions: Sequence[Permission], kept: Sequence[NotObservableFind
     documents: tuple[PolicyDocument, ...] = ()
     if wanted:
         try:
-            result = synthesize(wanted, settings, catalog)
-            outside = _beyond_grants(result.documents, wanted, statements, catalog)
-            if outside:  # exact names instead: a proposal never adds to today's grants
-                result = synthesize(wanted, replace(settings, generalization=Generalization.NONE),
-                                    catalog)
-                notes.append(f"names kept exact: {len(outside)} name pattern(s) would allow "
-                             f"more than today's grants (such as {outside[0]})")
+            result, outside = _within_grants(wanted, statements, settings, catalog)
+            if outside:  # a proposal never adds to today's grants
+                patterns = sorted({pattern for _, pattern in outside})
+                notes.append(f"names kept exact: {len(patterns)} name pattern(s) would allow "
+                             f"more than today's grants (such as {patterns[0]}); the names "
+                             "they stood for are granted by name, other patterns stay")
         except PolicyTooLargeError as exc:
             return Proposal((), (), (), kept_actions, (f"no proposal: {exc}",))
         documents = result.documents
@@ -508,17 +507,53 @@ def _propose(permissions: Sequence[Permission], kept: Sequence[NotObservableFind
     )
 
 
+# Syntheses a proposal tries, each with more names kept exact, before it
+# keeps every name exact.
+_EXACT_ROUNDS = 4
+
+
+def _within_grants(wanted: Sequence[Permission], statements: Mapping[tuple[str, int], Statement],
+                   settings: SynthSettings, catalog: Catalog
+                   ) -> tuple[SynthResult, list[tuple[str, str]]]:
+    """The synthesis of ``wanted`` with no name pattern or fold beyond today's
+    grants (:func:`_beyond_grants`), and the (action, pattern) pairs it gave up.
+    Each pattern beyond them has the names it stood for kept exact, and the
+    rest synthesized again (the names left may make other patterns), until
+    none is beyond; after a few rounds, or when a pattern stands for no name
+    asked for, every name is kept exact."""
+    result = synthesize(wanted, settings, catalog)
+    exact: set[tuple[str, str]] = set()
+    given_up: set[tuple[str, str]] = set()
+    for _ in range(_EXACT_ROUNDS):
+        outside = _beyond_grants(result.documents, wanted, statements, catalog)
+        if not outside:
+            return result, sorted(given_up)
+        given_up.update(outside)
+        named = {(p.action.lower(), p.resource) for p in wanted
+                 for action, pattern in outside
+                 if p.action.lower() == action.lower() and resource_matches(pattern, p.resource)}
+        if named <= exact:
+            break
+        exact |= named
+        result = synthesize(wanted, settings, catalog, exact=exact)
+    if not _beyond_grants(result.documents, wanted, statements, catalog):
+        return result, sorted(given_up)
+    return (synthesize(wanted, replace(settings, generalization=Generalization.NONE), catalog),
+            sorted(given_up))
+
+
 def _beyond_grants(documents: Sequence[PolicyDocument], wanted: Sequence[Permission],
                    statements: Mapping[tuple[str, int], Statement],
-                   catalog: Catalog) -> list[str]:
-    """The resources of ``documents`` that synthesis made for an action (a name
-    pattern or a folder's ``/*``, not what ``wanted`` asks for that action) and
-    that cannot be shown to fall within a Resource of one of today's Allow
-    statements for that action whose conditions the statement carries too
-    (:func:`~iamgen.arn.pattern_within`, sound: unsure is beyond), sorted."""
+                   catalog: Catalog) -> list[tuple[str, str]]:
+    """(action, resource) of each resource of ``documents`` that synthesis
+    made for an action (a name pattern or a folder's ``/*``, not what
+    ``wanted`` asks for that action) and that cannot be shown to fall within
+    a Resource of one of today's Allow statements for that action whose
+    conditions the statement carries too (:func:`~iamgen.arn.pattern_within`,
+    sound: unsure is beyond), sorted."""
     asked = {(p.action.lower(), p.resource, frozenset(p.conditions)) for p in wanted}
     allows = [stmt for stmt in statements.values() if stmt.effect == "Allow" and stmt.resources]
-    beyond: set[str] = set()
+    beyond: set[tuple[str, str]] = set()
     for document in documents:
         for stmt in document.statements:
             if stmt.effect != "Allow":
@@ -533,8 +568,7 @@ def _beyond_grants(documents: Sequence[PolicyDocument], wanted: Sequence[Permiss
                     if not any(covers_action(grant, action) and held.issuperset(grant.conditions)
                                and any(pattern_within(resource, r) for r in grant.resources)
                                for grant in allows):
-                        beyond.add(resource)
-                        break
+                        beyond.add((action, resource))
     return sorted(beyond)
 
 

@@ -434,6 +434,35 @@ def test_a_proposal_never_generalizes_beyond_todays_grants() -> None:
                     Request("ssm:GetParameter", _ssm("cfg04"))).decision is Decision.ALLOW
 
 
+def test_a_pattern_beyond_todays_grants_keeps_only_its_own_names_exact() -> None:
+    """Training jobs are granted on every name, parameters by name: the
+    parameters' pattern is given up, the jobs' stays (tomorrow's job is
+    still allowed, as it is today)."""
+    jobs = [f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:training-job/churn-2026-11-0{d}-10-00-00"
+            for d in range(1, 5)]
+    names = [f"cfg0{n}" for n in range(1, 4)]
+    grants = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sagemaker:DescribeTrainingJob",
+         "Resource": f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:training-job/*"},
+        {"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": [_ssm(n) for n in names]}]}
+    usages = ([use("sagemaker:DescribeTrainingJob", job) for job in jobs]
+              + [use("ssm:GetParameter", _ssm(n)) for n in names])
+    result = diff(ROLE, usages, Grants(ROLE, (managed("mixed", grants),)), window=MONTHS)
+    assert result.proposal is not None
+    docs = list(result.proposal.documents)
+    tomorrow = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:training-job/churn-2026-11-05-10-00-00"
+    assert evaluate(docs, Request("sagemaker:DescribeTrainingJob", tomorrow)).decision \
+        is Decision.ALLOW
+    assert evaluate(docs, Request("ssm:GetParameter", _ssm("cfg-admin"))).decision \
+        is not Decision.ALLOW
+    assert all(evaluate(docs, Request("ssm:GetParameter", _ssm(n))).decision is Decision.ALLOW
+               for n in names)
+    assert all(evaluate(docs, Request("sagemaker:DescribeTrainingJob", j)).decision
+               is Decision.ALLOW for j in jobs)
+    assert any("names kept exact: 1 name pattern(s)" in note and "cfg" in note
+               for note in result.proposal.notes)
+
+
 def test_a_call_granted_only_under_an_undecided_condition_keeps_that_condition() -> None:
     # an Allow under MFA: the proposal must not allow the call without MFA
     mfa = {"Version": "2012-10-17", "Statement": [{

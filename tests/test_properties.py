@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from functools import cache
 
 from hypothesis import given
@@ -129,6 +130,24 @@ def test_sound_every_observed_request_is_allowed(
     for perm in observed(perms):
         request = request_for(perm.action, perm.resource, perm.conditions)
         assert decision(result, request) is Decision.ALLOW, perm
+
+
+@given(permission_lists, synth_settings, st.data())
+def test_names_kept_exact_are_granted_and_all_kept_exact_is_no_generalization(
+    perms: list[Permission], settings: SynthSettings, data: st.DataObject
+) -> None:
+    """``exact`` (as a diff's proposal uses it) never loses a permission; with
+    every name kept exact, synthesis generalizes nothing, as at ``none``."""
+    keys = sorted({(p.action.lower(), p.resource) for p in perms})
+    exact = data.draw(st.sets(st.sampled_from(keys)) if keys else st.just(set()))
+    result = synthesize(perms, settings, exact=exact)
+    for perm in observed(perms):
+        request = request_for(perm.action, perm.resource, perm.conditions)
+        assert decision(result, request) is Decision.ALLOW, perm
+    none = replace(settings, generalization=Generalization.NONE)
+    everything = synthesize(perms, settings, exact=keys)
+    assert everything.documents == synthesize(perms, none).documents
+    assert everything.folds == ()
 
 
 @given(permission_lists, synth_settings, st.data())

@@ -138,24 +138,32 @@ class _Members:
 class Siblings:
     """Permissions sorted into fold slots for one generalization level, once,
     to be folded at any threshold. ``unfoldable``: permissions on anything but
-    a literal S3 object or log stream."""
+    a literal S3 object or log stream, and those granted exactly as asked
+    (``exact``: no fold, no name pattern stands for them)."""
 
     permissions: frozenset[Permission]
     level: Generalization
     unfoldable: tuple[Permission, ...]
     slots: dict[_Slot, _Members]
+    exact: frozenset[Permission] = frozenset()
 
 
-def find_siblings(permissions: Iterable[Permission], level: Generalization) -> Siblings:
-    """Group the permissions on literal S3 objects and log streams by fold slot."""
+def find_siblings(permissions: Iterable[Permission], level: Generalization,
+                  exact: frozenset[Permission] = frozenset()) -> Siblings:
+    """Group the permissions on literal S3 objects and log streams by fold
+    slot (those in ``exact`` aside: never folded)."""
     perms = frozenset(permissions)
     if level in (Generalization.NONE, Generalization.PATTERNS):
-        return Siblings(permissions=perms, level=level, unfoldable=tuple(perms), slots={})
+        return Siblings(permissions=perms, level=level, unfoldable=tuple(perms), slots={},
+                        exact=exact)
     unfoldable: list[Permission] = []
     found: dict[_Slot, dict[str, Permission]] = {}
     flat: dict[str, bool] = {}
     units: dict[str, _Unit | None] = {}
     for perm in perms:
+        if perm in exact:
+            unfoldable.append(perm)
+            continue
         resource = perm.resource
         if resource in units:
             unit = units[resource]
@@ -173,7 +181,8 @@ def find_siblings(permissions: Iterable[Permission], level: Generalization) -> S
         else:
             members[path] = perm
     slots = {slot: _members(flat[slot[2]], by_path, level) for slot, by_path in found.items()}
-    return Siblings(permissions=perms, level=level, unfoldable=tuple(unfoldable), slots=slots)
+    return Siblings(permissions=perms, level=level, unfoldable=tuple(unfoldable), slots=slots,
+                    exact=exact)
 
 
 def _members(flat: bool, by_path: dict[str, Permission], level: Generalization) -> _Members:

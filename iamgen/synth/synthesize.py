@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from functools import lru_cache
 
 from ..catalog import Catalog, load_catalog
@@ -34,8 +34,9 @@ def _generalized(
     folded, folds = fold_siblings(siblings, threshold)
     out: set[Permission] = set()
     fold_prefixes: dict[tuple[str, tuple[Condition, ...]], list[str]] = {}
+    pinned = siblings.exact
     for perm in folded:
-        if (pool(perm.action), perm.resource) in named:
+        if (pool(perm.action), perm.resource) in named and perm not in pinned:
             continue  # its name pattern stands for it
         out.add(perm)
         if perm.resource.endswith("*") and perm not in siblings.permissions:
@@ -46,7 +47,8 @@ def _generalized(
     # conditions) is checked against its folds once, not once per name.
     generalized = {(perm.action, pattern.pattern, perm.conditions)
                    for perm in siblings.permissions
-                   if (pattern := named.get((pool(perm.action), perm.resource))) is not None}
+                   if (pattern := named.get((pool(perm.action), perm.resource))) is not None
+                   and perm not in pinned}
     for action, pattern_arn, conditions in generalized:
         prefixes = fold_prefixes.get((action, conditions), ())
         if not any(pattern_arn.startswith(prefix) for prefix in prefixes):
@@ -126,6 +128,7 @@ def synthesize(
     settings: SynthSettings = DEFAULT_SETTINGS,
     catalog: Catalog | None = None,
     evidence: HardenEvidence | None = None,
+    exact: Collection[tuple[str, str]] = (),
 ) -> SynthResult:
     """The minimal Allow policy documents for ``permissions``.
 
@@ -139,6 +142,10 @@ def synthesize(
     note says so; when no threshold makes them fit, nothing is folded further
     and a note says how many documents are needed. Raises PolicyTooLargeError when a single
     action on a single resource cannot fit one document.
+
+    ``exact``: (action lower-cased, resource) of permissions granted as
+    asked, never stood for by a name pattern or a fold (their names still
+    count as evidence for the patterns of others).
 
     ``settings.harden`` names the hardening families to add where ``evidence``
     (the calls' facts per permission) fully supports them
@@ -158,7 +165,9 @@ def synthesize(
     # pattern's hash covers all its names).
     patterns = widest({id(p): p for p in named.values()}.values())
     threshold = settings.fold_threshold
-    siblings = find_siblings(perms, settings.generalization)  # once for every threshold
+    pinned = frozenset(p for p in perms if (p.action.lower(), p.resource) in exact)
+    # once for every threshold
+    siblings = find_siblings(perms, settings.generalization, pinned)
     documents, folds, compressions, added, outcomes = _documents(
         siblings, named, pool, settings, threshold, catalog, evidence)
     if len(documents) > settings.max_documents:
