@@ -127,6 +127,8 @@ def diff(
         summary=_summarize(granted, calls, unused, kept, services, proposal),
         recorded_data_events=tuple(g for g in data_groups if g in recorded),
         unrecorded_data_events=tuple(g for g in data_groups if g not in recorded),
+        unrecorded_halves=tuple(f"{g}:{kind}" for g in data_groups if g in recorded
+                                for kind in ("read", "write") if (g, kind) not in kinds),
         statements=_statement_use(granted, calls, unused, kept),
         notes=_notes(window, calls),
     )

@@ -228,6 +228,9 @@ class DiffResult:
     summary: Summary
     recorded_data_events: tuple[str, ...] = ()
     unrecorded_data_events: tuple[str, ...] = ()
+    # "group:read" or "group:write": the half of a recorded group with no event
+    # (a trail's selectors record reads and writes apart)
+    unrecorded_halves: tuple[str, ...] = ()
     statements: tuple[StatementUse, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
 

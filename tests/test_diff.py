@@ -135,12 +135,15 @@ def test_s3_object_grants_are_kept_while_the_trail_has_no_s3_data_events() -> No
     reads = diff(ROLE, [use("ecr:GetAuthorizationToken"), use("s3:GetObject", who=OTHER)],
                  grants, trail_actions=["s3:GetObject"], window=MONTHS)
     assert "s3-objects" in reads.recorded_data_events
+    assert "s3-objects:write" in reads.unrecorded_halves
+    assert "s3-objects:read" not in reads.unrecorded_halves
     assert {"s3:PutObject", "s3:DeleteObject"} <= actions_of(reads.not_observable)
     # and a PutObject proves the writes: now judged.
     seen = diff(ROLE, [use("ecr:GetAuthorizationToken"), use("s3:GetObject", who=OTHER)],
                 grants, trail_actions=["s3:GetObject", "s3:PutObject"], window=MONTHS)
     assert {"s3:PutObject", "s3:DeleteObject"} <= actions_of(seen.unused_actions)
     assert not {"s3:PutObject"} & actions_of(seen.not_observable)
+    assert not [h for h in seen.unrecorded_halves if h.startswith("s3-objects:")]
 
 
 def test_used_not_granted_is_reported_and_left_out_of_the_proposal() -> None:

@@ -193,3 +193,11 @@ def test_markdown_tables_hold_any_name_each_row_whole() -> None:
     assert "<code>arn:aws:s3:::bkt/deny|me`x\u240aline&lt;/td&gt;&lt;b&gt;</code>" in html
     assert "pg/a|b`c&lt;i&gt;.json" in html
     assert "stands for" in html  # a pattern note names the objects, escaped (no <b>, <i>)
+
+
+def test_a_group_recorded_in_one_half_only_is_named_in_every_rendering(report: dict) -> None:
+    # the trail shows S3 reads (GetObject), no write: writes may not be recorded
+    assert report["coverage"]["data_event_halves_not_recorded"] == ["s3-objects:write"]
+    assert "s3-objects" in report["coverage"]["data_events_recorded"]
+    assert "only some data events for: s3-objects (no writes)" in render_text(report, width=200)
+    assert "records no s3-objects:write data events" in render_markdown([report])

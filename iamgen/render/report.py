@@ -179,6 +179,7 @@ def report_dict(result: DiffResult, *, catalog_version: str,
         "coverage": {
             "data_events_recorded": list(result.recorded_data_events),
             "data_events_not_recorded": list(result.unrecorded_data_events),
+            "data_event_halves_not_recorded": list(result.unrecorded_halves),
         },
         "statements": [
             {"policy": u.policy, "statement": u.statement, "sid": u.sid or None,
@@ -238,6 +239,12 @@ def render_json(reports: Sequence[dict[str, Any]]) -> str:
 
 
 # --- text ------------------------------------------------------------------------
+
+
+def _halves(halves: list[str]) -> str:
+    """``group:read`` entries as the text report says them: ``group (no reads)``."""
+    return ", ".join(f"{group} (no {kind}s)" for group, _, kind in
+                     (half.rpartition(":") for half in halves))
 
 
 def _percent(share: float) -> str:
@@ -366,6 +373,9 @@ def render_text(report: dict[str, Any], width: int = FIXED_WIDTH) -> str:
     coverage = report["coverage"]["data_events_not_recorded"]
     if coverage:
         lines.append(f"  trail records no data events for: {', '.join(coverage)}")
+    halves = report["coverage"]["data_event_halves_not_recorded"]
+    if halves:
+        lines.append(f"  trail records only some data events for: {_halves(halves)}")
     lines.append("")
     lines += _listing("What to change, statement by statement",
                       [_statement_line(u) for u in report["statements"]])
