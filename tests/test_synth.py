@@ -506,3 +506,23 @@ def test_lambda_log_streams_are_a_declared_family() -> None:
     assert allows(policy, "logs:CreateLogStream", tomorrow.replace("$LATEST", "3")) is False
     assert allows(policy, "logs:CreateLogStream", tomorrow.replace("summarizer", "x")) is False
     assert synthesize([Permission("logs:CreateLogStream", seen)], NONE).patterns == ()
+
+
+@pytest.mark.parametrize("settings", [NONE, DEFAULT])
+def test_names_a_policy_cannot_hold_are_granted_with_wildcards_in_their_place(
+        settings: SynthSettings) -> None:
+    """IAM refuses a policy document with a character beyond U+00FF (CreatePolicy's
+    PolicyDocument pattern): such a run becomes ? per character, or * when it
+    holds one beyond the Basic Multilingual Plane; the names are still allowed."""
+    import re
+
+    keys = ["reports/日本語.pdf", "x/emoji😀.png", "café/menu.txt", "a\u2028b"]
+    perms = [Permission("s3:GetObject", obj("b", key)) for key in keys]
+    result = synthesize(perms, settings)
+    text = "".join(render_policy_json(doc) for doc in result.documents)
+    assert re.fullmatch("[\t\n\r\u0020-\u00ff]*", text)
+    assert "arn:aws:s3:::b/café/menu.txt" in text  # Latin-1 stays as it is
+    for perm in perms:
+        assert allows(list(result.documents), perm.action, perm.resource), perm
+    assert not allows(list(result.documents), "s3:GetObject", obj("b", "reports/abcd.pdf"))
+    assert sum("an IAM policy cannot" in note for note in result.notes) == 3

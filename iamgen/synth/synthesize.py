@@ -13,7 +13,7 @@ from .generalize import Siblings, find_siblings, fold_siblings
 from .group import group_permissions, statement_order
 from .harden import Added, FamilyOutcome, HardenEvidence, harden_statements, hardening_notes
 from .harden import name_hardened
-from .normalize import normalize_permissions
+from .normalize import normalize_permissions, writable
 from .patterns import NamePattern, Pool, drop_covered, pooled_patterns, widest
 from .settings import Compression, Fold, Generalization, SynthResult, SynthSettings
 from .sids import name_statements
@@ -153,7 +153,7 @@ def synthesize(
     rests on and why a family was not added.
     """
     catalog = catalog if catalog is not None else load_catalog()
-    perms, unknown = normalize_permissions(permissions, catalog)
+    perms, unknown, rewritten = normalize_permissions(permissions, catalog)
     notes: list[str] = []
     if not perms:
         return SynthResult(documents=(), notes=("no permissions to grant: no policy written",))
@@ -196,6 +196,8 @@ def synthesize(
         for c in compressions
     )
     notes.extend(f"action {a} is not in the IAM catalog; kept as observed" for a in unknown)
+    notes.extend(f"{name} holds characters an IAM policy cannot (only U+0009, U+000A, "
+                 f"U+000D and U+0020-U+00FF): granted as {writable(name)}" for name in rewritten)
     if settings.harden:
         notes.extend(hardening_notes(
             added, outcomes, [s for doc in documents for s in doc.statements]))
