@@ -17,9 +17,10 @@ def catalog_spelling(action: str, catalog: Catalog) -> str | None:
 
 
 # What an IAM policy document may hold (CreatePolicy's PolicyDocument pattern):
-# tab, line feed, carriage return and U+0020-U+00FF.
+# tab, line feed, carriage return and U+0020-U+00FF. Other control characters
+# are written as JSON escapes (ASCII); characters beyond U+00FF cannot be.
 # https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreatePolicy.html
-_NOT_IN_POLICIES = re.compile("[^\t\n\r\u0020-\u00ff]+")
+_NOT_IN_POLICIES = re.compile("[^\u0000-\u00ff]+")
 
 
 def writable(resource: str) -> str:
