@@ -417,3 +417,51 @@ def test_suggest_asks_for_request_contexts_only_to_harden(
     code, _, err = run("suggest", ROLE, "--trail", str(trail), *options)
     assert code == 0, err
     assert reads.asked == [wanted]
+
+
+def _too_large_records() -> list[dict]:
+    """TrainingRole reads one object whose key (7,000 characters) no policy can hold;
+    alice makes an ordinary call."""
+    me = role_identity(ROLE, path="/service-role/")
+    key = "k" * 7000
+    return [
+        record(me, "s3.amazonaws.com", "GetObject", {"bucketName": "data", "key": key},
+               resources=[{"type": "AWS::S3::Object", "ARN": f"arn:aws:s3:::data/{key}"}]),
+        record(user_identity("alice"), "dynamodb.amazonaws.com", "DescribeTable",
+               {"tableName": "jobs"}),
+    ]
+
+
+def test_suggest_all_writes_every_policy_that_fits_and_names_the_one_that_cannot(
+        tmp_path: Path) -> None:
+    trail = trail_folder(tmp_path, _too_large_records())
+    out = tmp_path / "out"
+    code, _, err = run("suggest", "--all", "--trail", str(trail), "--output-dir", str(out), "-q")
+    assert code == 6
+    assert (out / "alice.json").exists()
+    assert not list(out.glob(f"{ROLE}*"))
+    assert f"error: {ROLE}: " in err
+    assert "1 of 2 principals have no policy written" in err and ROLE in err.splitlines()[-1]
+    # one principal: the error names it
+    code, _, err = run("suggest", ROLE, "--trail", str(trail), "-q")
+    assert code == 6 and f"iamgen: error: {ROLE}: " in err
+
+
+def test_a_policy_of_several_documents_is_not_printed_as_one_json(tmp_path: Path) -> None:
+    me = role_identity(ROLE, path="/service-role/")
+    records = [record(me, "s3.amazonaws.com", "GetObject",
+                      {"bucketName": "data", "key": f"{n:04d}-" + "x" * 200},
+                      resources=[{"type": "AWS::S3::Object",
+                                  "ARN": f"arn:aws:s3:::data/{n:04d}-" + "x" * 200}])
+               for n in range(60)]
+    trail = trail_folder(tmp_path, records)
+    code, out, err = run("suggest", ROLE, "--trail", str(trail), "--generalize", "none", "-q")
+    assert code == 2 and out == ""
+    assert "documents" in err and "--output-dir" in err
+    code, out, err = run("suggest", ROLE, "--trail", str(trail), "--generalize", "none", "-q",
+                         "--format", "terraform")
+    assert code == 0, err  # one Terraform file holds every document
+    assert out.count('resource "aws_iam_policy" ') >= 3
+    code, _, err = run("suggest", ROLE, "--trail", str(trail), "--generalize", "none", "-q",
+                       "--output-dir", str(tmp_path / "split"))
+    assert code == 0 and len(list((tmp_path / "split").glob(f"{ROLE}*.json"))) >= 3

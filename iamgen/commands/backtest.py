@@ -13,7 +13,7 @@ import typer
 from .. import __version__
 from ..backtest import Backtest, Learned, Probe, Split, backtest, holdout_usages, parse_probes
 from ..catalog import load_catalog
-from ..errors import InputError, NothingUsableError, UsageError, option_error
+from ..errors import InputError, NothingUsableError, PolicyTooLargeError, UsageError, option_error
 from ..graph import build_graph
 from ..model import Principal, PrincipalKind, Window
 from ..render.backtest import FORMATS, RENDERERS
@@ -197,6 +197,8 @@ def _run(whole: reading.Run, learning: reading.Run, split: Split, names: Sequenc
                               evidence=evidence, workers=workers, quiet=quiet, say_taken=False)
     learned: dict[Principal, Learned] = {}
     for principal, outcome in zip(granted, outcomes, strict=True):
+        if isinstance(outcome, PolicyTooLargeError):
+            raise PolicyTooLargeError(f"{principal.name}: {outcome}")
         if isinstance(outcome, Exception):
             raise outcome
         learned[principal] = Learned(outcome.documents, outcome.sizes,

@@ -12,7 +12,7 @@ import typer
 
 from .. import __version__
 from ..catalog import load_catalog
-from ..errors import UsageError, option_error
+from ..errors import PolicyTooLargeError, UsageError, option_error
 from ..graph import AccessGraph, build_graph
 from ..model import Principal, Provenance
 from ..policy import MANAGED_POLICY_LIMIT
@@ -123,6 +123,7 @@ def write_suggestions(run: reading.Run, principals: list[str], all_principals: b
     outcomes = dict(zip(granted, synthesize_for(
         run, [permissions_of[principal] for principal in granted], settings, evidence=evidence,
         workers=workers, quiet=quiet), strict=True))
+    too_large: list[str] = []
     for principal in chosen:
         if not permissions_of[principal]:
             if not quiet:
@@ -130,8 +131,21 @@ def write_suggestions(run: reading.Run, principals: list[str], all_principals: b
                            "no policy written", err=True)
             continue
         synthesized = outcomes[principal]
+        if isinstance(synthesized, PolicyTooLargeError) and len(chosen) > 1:
+            # one principal's policy cannot be written: the others still are
+            typer.echo(f"error: {principal.name}: {synthesized}; no policy written", err=True)
+            too_large.append(principal.name)
+            continue
+        if isinstance(synthesized, PolicyTooLargeError):
+            raise PolicyTooLargeError(f"{principal.name}: {synthesized}")
         if isinstance(synthesized, Exception):
             raise synthesized
+        if output_dir is None and fmt == "json" and len(synthesized.documents) > 1:
+            raise UsageError(
+                f"{principal.name}: the policy needs {len(synthesized.documents)} documents "
+                f"(IAM's {MANAGED_POLICY_LIMIT:,}-character limit), more than one JSON "
+                "document can print: use --output-dir DIR (one file per document) or "
+                "--format terraform or cloudformation")
         if not quiet:
             for note in synthesized.notes:
                 typer.echo(f"note: {principal.name}: {note}", err=True)
@@ -165,6 +179,11 @@ def write_suggestions(run: reading.Run, principals: list[str], all_principals: b
                                "principal with no call in this one (gone, or idle in the "
                                "window); delete the files if it no longer needs a policy",
                                err=True)
+    if too_large:
+        raise PolicyTooLargeError(
+            f"{len(too_large)} of {len(chosen)} principals have no policy written, a "
+            f"statement too large for any document: {', '.join(too_large)} (the others' "
+            "policies were written)")
 
 
 def stale_principals(target: Path, stems: Iterable[str]) -> list[str]:
