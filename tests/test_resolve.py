@@ -328,6 +328,19 @@ def test_retrieve_and_generate_through_a_guardrail(event: str) -> None:
         in found
 
 
+def test_an_arn_taken_whole_from_a_request_is_policy_text_like_any_other() -> None:
+    # a guardrail named by ARN: a * or ${ in it names itself, not a wildcard or variable
+    odd = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:guardrail/g*${{aws:username}}"
+    config = {"type": "KNOWLEDGE_BASE", "knowledgeBaseConfiguration": {
+        "knowledgeBaseId": "KB12345678",
+        "modelArn": "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0",
+        "generationConfiguration": {"guardrailConfiguration": {"guardrailId": odd}}}}
+    found = grants(resolve(record("bedrock", "RetrieveAndGenerate",
+                                  {"retrieveAndGenerateConfiguration": config})))
+    assert ("bedrock:ApplyGuardrail",
+            f"arn:aws:bedrock:{REGION}:{ACCOUNT}:guardrail/g${{*}}${{$}}{{aws:username}}") in found
+
+
 def test_invoke_flow_is_on_the_flow_alias_it_names() -> None:
     # https://docs.aws.amazon.com/bedrock/latest/APIReference/API_agent-runtime_InvokeFlow.html
     # (flowIdentifier, flowAliasIdentifier); SAR: flow-alias flow/${FlowId}/alias/${FlowAliasId}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from ..arn import literal
+from ..arn import literal, literal_arn
 from .context import RecordContext
 from .paths import values_at
 from .rules import apigateway_rules, inference_geographies
@@ -372,7 +372,7 @@ def bedrock_retrieve_and_generate(ctx: RecordContext, event_name: str) -> list[A
     guardrail_id = _str(guardrail.get("guardrailId")) if isinstance(guardrail, Mapping) else None
     if guardrail_id:
         needs.append(ActionNeeded("bedrock:ApplyGuardrail", (
-            guardrail_id if guardrail_id.startswith("arn:") else
+            literal_arn(guardrail_id) if guardrail_id.startswith("arn:") else
             f"arn:{ctx.partition}:bedrock:{ctx.region}:{ctx.account}:guardrail/"
             f"{literal(guardrail_id)}",)))
     return needs

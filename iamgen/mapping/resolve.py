@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ..arn import literal
+from ..arn import literal, literal_arn
 from ..catalog import ActionInfo, load_catalog
 from ..model import Condition, Permission, Resolution
 from .handlers import HANDLERS
@@ -342,7 +342,7 @@ def _resolve_call(call: Call, tracker: ReadTracker) -> Resolution:
                     and (not extra.created_only or p.resource == "*"
                          or _resource_type(p.resource) == created_type(p.action))]
         else:
-            arns = [v if v.startswith("arn:") else _filled(extra.arn_format, ctx, v)
+            arns = [literal_arn(v) if v.startswith("arn:") else _filled(extra.arn_format, ctx, v)
                     for v in values_at(ctx.params, extra.path)
                     if isinstance(v, str) and v and (extra.arn_format or v.startswith("arn:"))]
         action = extra.action
