@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from itertools import pairwise
 
 import pytest
@@ -417,6 +418,12 @@ def test_too_many_documents_generalize_one_step_further() -> None:
 def test_a_single_permission_too_large_fails_clearly() -> None:
     with pytest.raises(PolicyTooLargeError, match="6144"):
         synthesize([Permission("s3:GetObject", obj("b", "k" * 7000))])
+    # just under the limit alone, over it with room for a Sid: the figure said is the latter
+    with pytest.raises(PolicyTooLargeError) as raised:
+        synthesize([Permission("s3:GetObject", obj("b", "k" * 6040))])
+    needed, limit = map(int, re.findall(r"(\d+) characters in a policy.* the (\d+) one",
+                                        str(raised.value))[0])
+    assert limit == MANAGED_POLICY_LIMIT < needed
 
 
 def test_size_limit_is_configurable() -> None:
@@ -517,8 +524,6 @@ def test_names_a_policy_cannot_hold_are_granted_with_wildcards_in_their_place(
     """IAM refuses a policy document with a character beyond U+00FF (CreatePolicy's
     PolicyDocument pattern): such a run becomes ? per character, or * when it
     holds one beyond the Basic Multilingual Plane; the names are still allowed."""
-    import re
-
     keys = ["reports/日本語.pdf", "x/emoji😀.png", "café/menu.txt", "a\u2028b"]
     perms = [Permission("s3:GetObject", obj("b", key)) for key in keys]
     result = synthesize(perms, settings)

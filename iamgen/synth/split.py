@@ -56,11 +56,13 @@ def _cut(stmt: Statement, room: int) -> list[Statement]:
         return [stmt]
     field = next((f for f in ("resources", "actions") if len(getattr(stmt, f)) > 1), None)
     if field is None:
+        # (the document and the longest Sid counted in: its Sid is given later)
         raise PolicyTooLargeError(
             f"a statement for {stmt.actions[0] if stmt.actions else '?'} on "
             f"{stmt.resources[0][:80] if stmt.resources else '?'} needs "
-            f"{size} characters, more than a "
-            f"{room + _EMPTY_DOCUMENT + _SID_ALLOWANCE}-character policy can hold"
+            f"{size + _EMPTY_DOCUMENT + _SID_ALLOWANCE} characters in a policy (with room "
+            f"for a {MAX_SID_LENGTH}-character Sid), more than the "
+            f"{room + _EMPTY_DOCUMENT + _SID_ALLOWANCE} one can hold"
         )
     values: tuple[str, ...] = getattr(stmt, field)
     prefix = list(accumulate(_json_lengths(values), initial=0))
