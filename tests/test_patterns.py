@@ -500,3 +500,19 @@ def test_athena_results_are_a_family_only_where_athena_writes_them() -> None:
     for folder, pattern in expected.items():
         found = {p.pattern for p in infer_patterns([f"arn:aws:s3:::{folder}{key}"]).values()}
         assert found == (set() if pattern is None else {f"arn:aws:s3:::{pattern}{mask}"}), folder
+
+
+def test_a_pattern_another_covers_is_dropped_and_of_two_alike_one_stays() -> None:
+    from iamgen.model import Permission
+    from iamgen.synth.patterns import drop_covered
+
+    table = "arn:aws:dynamodb:us-east-1:111122223333:table/"
+    narrow, wide = table + "table-*-", table + "table-*-*"
+    perms = [Permission("dynamodb:GetItem", narrow), Permission("dynamodb:GetItem", wide),
+             Permission("dynamodb:PutItem", narrow),  # another action: nothing covers it
+             Permission("dynamodb:GetItem", table + "table-7-x")]  # an exact name under wide
+    kept = drop_covered(perms, {narrow, wide})
+    assert kept == {Permission("dynamodb:GetItem", wide), Permission("dynamodb:PutItem", narrow)}
+    alike = [Permission("s3:GetObject", "arn:aws:s3:::b/a*"),
+             Permission("s3:GetObject", "arn:aws:s3:::b/a**")]
+    assert drop_covered(alike, {p.resource for p in alike}) == {alike[0]}

@@ -49,7 +49,7 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import NamedTuple
 
-from ..arn import resource_matches
+from ..arn import pattern_within, resource_matches
 from ..model import Condition, Permission
 
 SEPARATORS = frozenset("/-_.:=[]")
@@ -593,7 +593,9 @@ def apply_patterns(permissions: Iterable[Permission], pool: Callable[[str], Pool
 def drop_covered(permissions: Iterable[Permission],
                  patterns: set[str]) -> frozenset[Permission]:
     """Without the exact names a name pattern of the same action and
-    conditions covers (a name of another shape the pattern also admits)."""
+    conditions covers (a name of another shape the pattern also admits), nor
+    the patterns another one covers (``table-*-`` under ``table-*-*``; of
+    two that cover each other, the first in sort order stays)."""
     perms = frozenset(permissions)
     by_slot: dict[tuple[str, tuple[Condition, ...]], list[str]] = defaultdict(list)
     for perm in perms:
@@ -601,9 +603,13 @@ def drop_covered(permissions: Iterable[Permission],
             by_slot[(perm.action, perm.conditions)].append(perm.resource)
     if not by_slot:
         return perms
-    return frozenset(
-        p for p in perms
-        if p.resource in patterns or not any(
-            resource_matches(pattern, p.resource)
-            for pattern in by_slot.get((p.action, p.conditions), ()))
-    )
+
+    def covered(perm: Permission) -> bool:
+        others = by_slot.get((perm.action, perm.conditions), ())
+        if perm.resource not in patterns:
+            return any(resource_matches(pattern, perm.resource) for pattern in others)
+        return any(other != perm.resource and pattern_within(perm.resource, other)
+                   and (other < perm.resource or not pattern_within(other, perm.resource))
+                   for other in others)
+
+    return frozenset(p for p in perms if not covered(p))
