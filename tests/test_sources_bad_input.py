@@ -68,6 +68,22 @@ def test_truncated_gzip(tmp_path: Path, good_file: Path) -> None:
     assert _objects(result) == {"arn:aws:s3:::data/ok.csv"}
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_gzip_with_a_damaged_body(tmp_path: Path, good_file: Path, workers: int) -> None:
+    """A gzip header, then bytes no inflater reads (bit rot mid-file): the
+    inflater's own error (python-isal's derives from Exception only) is one
+    warning, never a traceback that loses the good files."""
+    whole = bytearray(gzip.compress(json.dumps({"Records": [_good(f"k{n}") for n in range(50)]})
+                                    .encode(), mtime=0))
+    whole[12:40] = b"\xff" * 28
+    bad = _bad_path(tmp_path)
+    bad.write_bytes(bytes(whole))
+    result = _scan(tmp_path, workers)
+    assert _only_warning(result).startswith(f"warning: {bad}: damaged gzip data")
+    assert result.skipped["unreadable_file"] == 1
+    assert _objects(result) == {"arn:aws:s3:::data/ok.csv"}
+
+
 def test_invalid_json(tmp_path: Path, good_file: Path) -> None:
     bad = _bad_path(tmp_path)
     bad.write_bytes(gzip.compress(b'{"Records": [{"eventName": "GetObject",', mtime=0))

@@ -26,8 +26,12 @@ from ..user_json import LONE_SURROGATE, holds_lone_surrogate, may_hold_surrogate
 
 try:  # python-isal inflates gzip faster than zlib (about 1.5x here); optional.
     from isal import igzip as _gzip
+    from isal.isal_zlib import error as _isal_error
+    # a damaged stream: zlib's error, or isal's (which derives from Exception only)
+    _INFLATE_ERRORS: tuple[type[Exception], ...] = (zlib.error, _isal_error)
 except ImportError:  # pragma: no cover - depends on the install
     import gzip as _gzip  # type: ignore[no-redef]
+    _INFLATE_ERRORS = (zlib.error,)
 
 _msgspec_decode = msgspec.json.decode
 
@@ -120,10 +124,14 @@ def decompress(data: bytes) -> bytes:
     for a leading UTF-8 byte order mark (some Windows tools write one; JSON
     text has none), which is dropped.
 
-    Raises ``EOFError``/``OSError``/``zlib.error`` for a damaged gzip stream.
+    Raises ``EOFError``/``OSError``/``zlib.error`` for a damaged gzip stream
+    (whichever library inflates it).
     """
     if data[:2] == b"\x1f\x8b":
-        data = _gzip.decompress(data)
+        try:
+            data = _gzip.decompress(data)
+        except _INFLATE_ERRORS as exc:  # (isal's error as zlib's: every caller catches that)
+            raise zlib.error(str(exc)) from None
     return data[3:] if data[:3] == _BOM else data
 
 
