@@ -68,8 +68,15 @@ def parse_statement(raw: Any) -> Statement:
         conditions=parse_conditions(raw.get("Condition")),
         sid=str(raw.get("Sid", "")),
     )
+    # IAM refuses these (the policy grammar: one of each pair, exactly)
     if not stmt.actions and not stmt.not_actions:
         raise InputError("statement has neither Action nor NotAction")
+    if "Action" in raw and "NotAction" in raw:
+        raise InputError("statement has both Action and NotAction")
+    if "Resource" not in raw and "NotResource" not in raw:
+        raise InputError("statement has neither Resource nor NotResource")
+    if "Resource" in raw and "NotResource" in raw:
+        raise InputError("statement has both Resource and NotResource")
     return stmt
 
 
@@ -87,9 +94,12 @@ def parse_policy(raw: Any) -> PolicyDocument:
         statements = [statements]
     if not isinstance(statements, list):
         raise InputError("Statement must be an object or a list")
+    version = raw.get("Version", "2008-10-17")
+    if version not in ("2012-10-17", "2008-10-17"):  # the only two IAM knows
+        raise InputError(f"policy Version must be 2012-10-17 or 2008-10-17, not {version!r}")
     return PolicyDocument(
         statements=tuple(parse_statement(s) for s in statements),
-        version=str(raw.get("Version", "2008-10-17")),
+        version=version,
     )
 
 

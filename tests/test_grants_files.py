@@ -196,3 +196,47 @@ def test_a_lone_surrogate_in_an_encoded_policy_document_is_a_grants_error() -> N
                     '"Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/\\ud800"}]}')
     with pytest.raises(GrantsError, match="role X: policy document is not JSON .*lone UTF-16"):
         parse_document(encoded, "role X")
+
+
+@pytest.mark.parametrize("statement, message", [
+    ({"Effect": "Allow", "Action": "s3:*"}, "neither Resource nor NotResource"),
+    ({"Effect": "Allow", "Action": "s3:*", "NotAction": "iam:*", "Resource": "*"},
+     "both Action and NotAction"),
+    ({"Effect": "Allow", "Action": "s3:*", "Resource": "*", "NotResource": "arn:aws:s3:::b"},
+     "both Resource and NotResource"),
+])
+def test_statements_iam_refuses_are_grants_errors(tmp_path: Path, statement: dict,
+                                                  message: str) -> None:
+    path = write(tmp_path, "bad.json", {"Version": "2012-10-17", "Statement": [statement]})
+    with pytest.raises(GrantsError, match=message):
+        read_grants_files([path])
+
+
+@pytest.mark.parametrize("version", ["2099-01-01", 2012])
+def test_a_version_iam_does_not_know_is_a_grants_error(tmp_path: Path, version: Any) -> None:
+    path = write(tmp_path, "bad.json", {"Version": version, "Statement": [
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})
+    with pytest.raises(GrantsError, match="Version must be"):
+        read_grants_files([path])
+
+
+def test_an_entry_whose_arn_is_no_arn_is_named(tmp_path: Path) -> None:
+    data = details()
+    data["RoleDetailList"].append({"RoleName": "extra", "Arn": "not-an-arn"})
+    source = read_grants_files([write(tmp_path, "auth.json", data)])
+    assert isinstance(source, AuthorizationDetails)
+    with pytest.raises(GrantsError, match="RoleDetailList entry 'extra': Arn 'not-an-arn'"):
+        source.principals()
+
+
+def test_a_byte_order_mark_and_a_group_list_that_is_no_list(tmp_path: Path) -> None:
+    path = tmp_path / "bom.json"
+    path.write_text("\ufeff" + json.dumps(details()), encoding="utf-8")
+    source = read_grants_files([path])  # read, as trail files with a BOM are
+    assert isinstance(source, AuthorizationDetails)
+    data = details()
+    for user in data["UserDetailList"]:
+        user["GroupList"] = "analysts"
+    source = read_grants_files([write(tmp_path, "auth.json", data)])
+    with pytest.raises(GrantsError, match="GroupList of .* is not a list"):
+        source.grants(Principal(f"arn:aws:iam::{ACCOUNT}:user/people/dana", PrincipalKind.USER))

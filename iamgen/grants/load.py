@@ -12,6 +12,7 @@ not be read. It never returns an empty grant set in their place.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -68,6 +69,10 @@ def _name_matches(principal: Principal, arn: str, kind: PrincipalKind) -> bool:
 
 # --- get-account-authorization-details ----------------------------------------
 
+# A role's or user's ARN as IAM gives it: arn:PARTITION:iam::ACCOUNT:role/PATH/NAME
+_ENTITY_ARN = {kind: re.compile(rf"arn:[\w-]+:iam::\d+:{kind.value}/.+", re.DOTALL)
+               for kind in (PrincipalKind.ROLE, PrincipalKind.USER)}
+
 
 def is_authorization_details(data: Any) -> bool:
     """Whether ``data`` is a ``get-account-authorization-details`` document."""
@@ -90,11 +95,19 @@ class AuthorizationDetails:
         return [item for item in value if isinstance(item, Mapping)]
 
     def principals(self) -> tuple[Principal, ...]:
-        """Every role and user the document describes."""
-        found = [Principal(str(r["Arn"]), PrincipalKind.ROLE)
-                 for r in self._list("RoleDetailList") if "Arn" in r]
-        found += [Principal(str(u["Arn"]), PrincipalKind.USER)
-                  for u in self._list("UserDetailList") if "Arn" in u]
+        """Every role and user the document describes; GrantsError naming an
+        entry whose Arn is not a role's (or user's) ARN."""
+        found = []
+        for key, kind, name in (("RoleDetailList", PrincipalKind.ROLE, "RoleName"),
+                                ("UserDetailList", PrincipalKind.USER, "UserName")):
+            for entry in self._list(key):
+                if "Arn" not in entry:
+                    continue
+                arn = entry["Arn"]
+                if not isinstance(arn, str) or not _ENTITY_ARN[kind].fullmatch(arn):
+                    raise GrantsError(f"{self.source}: {key} entry {entry.get(name)!r}: Arn "
+                                      f"{arn!r} is not a {kind.value} ARN")
+                found.append(Principal(arn, kind))
         return tuple(sorted(found))
 
     def lookup(self, name: str) -> Principal | None:
@@ -158,7 +171,10 @@ class AuthorizationDetails:
         policies = [self._inline(p, PolicyKind.INLINE, who) for p in entry.get(inline_key) or []]
         policies += [self.managed(str(p.get("PolicyArn")), who)
                      for p in entry.get("AttachedManagedPolicies") or []]
-        for group_name in sorted(entry.get("GroupList") or []):
+        groups = entry.get("GroupList") or []
+        if not isinstance(groups, list):
+            raise GrantsError(f"{self.source}: GroupList of {who} is not a list")
+        for group_name in sorted(str(name) for name in groups):
             group = self.group(str(group_name))
             policies += [self._inline(p, PolicyKind.GROUP, who, str(group_name))
                          for p in group.get("GroupPolicyList") or []]
@@ -220,7 +236,7 @@ def read_grants_files(paths: Sequence[Path]) -> GrantsFile:
     loaded: list[tuple[Path, Any]] = []
     for path in paths:
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")  # a leading byte order mark is dropped
         except OSError as exc:
             raise GrantsError(f"{path}: cannot read grants file ({exc.strerror or exc})") from None
         except UnicodeDecodeError:
