@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
+from typer._click.exceptions import UsageError as CommandLineError
 from typer.core import TyperGroup
 
 from . import __version__
@@ -87,6 +88,7 @@ class IamgenGroup(TyperGroup):
              complete_var: str | None = None, standalone_mode: bool = True,
              **extra: Any) -> Any:
         try:
+            _refuse_empty_paths(sys.argv[1:] if args is None else args)
             outcome = super().main(args, prog_name, complete_var, standalone_mode=False,
                                    **extra)
             sys.stdout.flush()  # now, so a failure to write is told here, not at exit
@@ -109,6 +111,25 @@ class IamgenGroup(TyperGroup):
         if not standalone_mode:
             return code
         sys.exit(code)
+
+
+# Options naming a file or folder: an empty value would be the current folder
+# (a Path of "" is "."), read or written in place of what was meant.
+_PATH_OPTIONS = frozenset({"--trail", "-t", "--output-dir", "--output", "-o", "--templates",
+                           "--grants", "--graph", "--chart", "--expect-denied", "--store"})
+
+
+def _refuse_empty_paths(args: Sequence[str]) -> None:
+    """A usage error for a path option given an empty value (``--trail ''``)."""
+    for index, arg in enumerate(args):
+        if arg == "--":
+            return
+        name, equals, value = arg.partition("=")
+        if name in _PATH_OPTIONS and (
+                (equals and not value) or (not equals and index + 1 < len(args)
+                                           and args[index + 1] == "")):
+            raise CommandLineError(f"{name}: an empty path (give a file or folder, or leave the "
+                             "option out)")
 
 
 def _one_line(exc: ClickException) -> str:

@@ -162,3 +162,29 @@ def test_a_binary_grants_file_is_one_line(tmp_path) -> None:  # type: ignore[no-
         lines = [line for line in result.stderr.splitlines() if line.startswith("iamgen: error:")]
         assert len(lines) == 1 and "not UTF-8" in lines[0], result.stderr
         assert result.exit_code == 5
+
+
+@pytest.mark.parametrize("args", [
+    ["suggest", "--all", "--trail", ""],
+    ["suggest", "--all", "--trail", "TRAIL", "--output-dir="],
+    ["graph", "--trail", "TRAIL", "-o", ""],
+])
+def test_an_empty_path_is_a_usage_error_not_the_current_folder(args: list[str],
+                                                              tmp_path: Path) -> None:
+    trail = str(write_trail_file(tmp_path, good_records()))
+    result = CliRunner().invoke(build_app(), [a.replace("TRAIL", trail) for a in args])
+    assert result.exit_code == 2 and "an empty path" in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("args, message", [
+    (["suggest", "SomeRole", "--all"], "not both"),
+    (["diff", "SomeRole", "--all"], "not both"),
+    (["suggest", ""], "an empty role or user name"),
+])
+def test_names_and_all_together_or_an_empty_name_are_usage_errors(
+        args: list[str], message: str, tmp_path: Path) -> None:
+    trail = str(write_trail_file(tmp_path, good_records()))
+    result = CliRunner().invoke(build_app(), [*args, "--trail", trail, "--grants", "x.json"]
+                                if args[0] == "diff" else [*args, "--trail", trail])
+    assert result.exit_code == 2 and message in result.stderr

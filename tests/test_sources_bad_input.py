@@ -418,3 +418,25 @@ def test_a_record_the_fast_path_hands_on_after_resolving_gives_its_signal_once(
     result = _scan(tmp_path)
     assert result.signals() == expected
     assert result.events_read == 2
+
+
+def test_folders_reached_by_links_are_read_once_and_other_files_are_counted(
+        tmp_path: Path) -> None:
+    """A link to a folder is followed (each real folder walked once: a link
+    back up is no loop); a name of any case with a trail suffix is read; any
+    other file is counted as passed over, never left out unsaid."""
+    elsewhere = tmp_path / "elsewhere"
+    linked = write_trail_file(elsewhere, [_good("linked.csv")], stamp="20261103T0905Z",
+                              suffix="Link000000000000")
+    root = tmp_path / "trail"
+    write_trail_file(root, [_good("ok.csv")], stamp="20261103T0900Z", suffix="Good000000000000")
+    (root / "more").symlink_to(elsewhere, target_is_directory=True)
+    (root / "again").symlink_to(elsewhere, target_is_directory=True)  # the same folder twice
+    (root / "loop").symlink_to(root, target_is_directory=True)  # a link to a folder above
+    (root / "UPPER.JSON").write_text(json.dumps({"Records": [_good("upper.csv")]}))
+    (root / "README.txt").write_text("not a trail")
+    result = _scan(root)
+    assert _objects(result) == {f"arn:aws:s3:::data/{k}.csv" for k in ("ok", "linked", "upper")}
+    assert result.files_read == 3
+    assert result.files_skipped["not_a_trail_file_name"] == 1
+    assert linked.exists()

@@ -96,8 +96,7 @@ def backtest_command(
     Figures go to stdout (text or JSON); the reading summary and notes to stderr.
     A holdout or learning part that holds no event is a usage error (2).
     """
-    if not principals and not all_principals:
-        raise UsageError("name at least one role or user, or use --all")
+    common.check_subjects(principals, all_principals)
     fmt = common.checked_format(fmt, FORMATS)
     if fail_under is not None and not 0 <= fail_under <= 100:
         raise UsageError(f"--fail-under {fail_under:g} is not a percentage (0 to 100)")

@@ -207,6 +207,18 @@ def match_principals(wanted: Sequence[str], seen: Sequence[Principal]) -> list[P
     return sorted(chosen)
 
 
+def check_subjects(principals: Sequence[str] | None, all_principals: bool) -> None:
+    """A usage error unless the command line names roles or users, or says
+    ``--all``: not neither, not both (a name next to --all would be ignored),
+    and no empty name."""
+    if not principals and not all_principals:
+        raise UsageError("name at least one role or user, or use --all")
+    if principals and all_principals:
+        raise UsageError(f"--all, or names ({', '.join(principals)}): not both")
+    if principals and any(not name.strip() for name in principals):
+        raise UsageError("an empty role or user name")
+
+
 def policy_subjects(seen: Sequence[Principal], wanted: Sequence[str], all_principals: bool,
                     verb: str) -> list[Principal]:
     """The roles and users a command writes or judges policies for: every one

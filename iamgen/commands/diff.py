@@ -101,8 +101,7 @@ def diff_command(
 
     Reads grants live from IAM (read-only calls) unless --grants is given.
     """
-    if not principals and not all_principals:
-        raise UsageError("name at least one role or user, or use --all")
+    common.check_subjects(principals, all_principals)
     fmt = common.checked_format(fmt, FORMATS)
     try:
         settings = SynthSettings(generalization=generalize, min_variants=min_variants)

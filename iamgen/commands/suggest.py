@@ -77,8 +77,7 @@ def suggest(
     quiet: common.QuietOption = False,
 ) -> None:
     """Write a least-privilege policy for each principal from its CloudTrail activity."""
-    if not principals and not all_principals:
-        raise UsageError("name at least one role or user, or use --all")
+    common.check_subjects(principals, all_principals)
     fmt = common.checked_format(fmt, FORMATS)
     try:
         settings = SynthSettings(generalization=generalize, fold_threshold=fold_threshold,

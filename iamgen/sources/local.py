@@ -41,11 +41,23 @@ class LocalSource:
                 continue
             path = Path(raw)
             if path.is_dir():
-                for root, dirs, names in os.walk(path, onerror=self._unlistable):
+                # Links to folders are followed (a trail folder made of links to
+                # others is read whole), each real folder walked once: a link to
+                # one walked already (or to a folder above it: a loop) is not.
+                walked: set[str] = set()
+                for root, dirs, names in os.walk(path, onerror=self._unlistable,
+                                                 followlinks=True):
+                    real = os.path.realpath(root)
+                    if real in walked:
+                        dirs[:] = []
+                        continue
+                    walked.add(real)
                     dirs.sort()
                     for name in names:
-                        if name.endswith(_TRAIL_SUFFIXES):
+                        if name.lower().endswith(_TRAIL_SUFFIXES):
                             self._consider(os.path.join(root, name), filters, found)
+                        else:  # counted: a file a user put there is never passed over unsaid
+                            self._skipped["not_a_trail_file_name"] += 1
             elif path.is_file():
                 self._consider(str(path), filters, found)
             else:
