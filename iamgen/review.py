@@ -20,6 +20,7 @@ A principal that has grants but made no call in the window is flagged
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -28,10 +29,11 @@ from importlib import resources
 from typing import Any
 
 from .ai_lens import AiLens
-from .arn import action_matches, parse_arn, resource_matches
+from .arn import action_matches, parse_arn, pattern_within, resource_matches
 from .catalog import Catalog, load_catalog
 from .diff import blocked_by, diff
 from .findings import DiffResult, ObservedWindow
+from .grants.evaluate import covers_action
 from .grants.expand import expand_pattern
 from .grants.model import Grants
 from .model import Principal, Statement, Usage
@@ -156,15 +158,49 @@ def _every_resource(entry: str, service: str | None = None,
     parts = entry.split(":", 5)
     if entry == "*":
         return True
-    if len(parts) != 6 or parts[0] != "arn" or parts[5].strip("*") or not parts[5]:
-        return False
     own = service.lower() if service is not None else None
+    if len(parts) != 6 or parts[0] != "arn" or not parts[5]:
+        return False
+    if parts[5].strip("*"):  # a resource part of text: every resource only if it covers
+        return (own is not None and catalog is not None and parts[2] == own  # every format
+                and _every_format(entry, own, catalog))
     if not (parts[2] == "*" or (own is not None and parts[2] == own)):
         return False
     empty = (_empty_segments(own, catalog) if own is not None and catalog is not None
              else (False, False))
-    return all((part and part.strip("*") == "") or (not part and can_be_empty)
-               for part, can_be_empty in zip(parts[3:5], empty, strict=True))
+    region, account = parts[3:5]
+    # An account named is every resource of that account (its own, for the
+    # principal's grants): arn:aws:iam::111122223333:* is as risky as :*:*.
+    return (((region and region.strip("*") == "") or (not region and empty[0]))
+            and ((account and (account.strip("*") == ""
+                               or _ACCOUNT_ID.fullmatch(account) is not None))
+                 or (not account and empty[1])))
+
+
+_ACCOUNT_ID = re.compile(r"\d{12}")
+_PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
+
+
+def _every_format(entry: str, service: str, catalog: Catalog) -> bool:
+    """Whether ``entry`` (a wildcard region, and a wildcard or one account)
+    matches every ARN of every resource type of ``service`` (Secrets Manager's
+    ``arn:aws:secretsmanager:*:111122223333:secret:*``: it has only secrets)."""
+    _, partition, _, region, account, _ = entry.split(":", 5)
+    if region.strip("*") or not region or not (
+            account.strip("*") == "" or _ACCOUNT_ID.fullmatch(account) is not None):
+        return False
+    formats = [f for arns in catalog.resource_arn_formats(service).values() for f in arns]
+    if not formats:
+        return False
+    for arn_format in formats:
+        parts = arn_format.split(":", 5)
+        if len(parts) != 6 or parts[2] != service:
+            return False
+        glob = ":".join(["arn", partition, service, "*" if parts[3] else "",
+                         account if parts[4] else "", _PLACEHOLDER.sub("*", parts[5])])
+        if not pattern_within(glob, entry):
+            return False
+    return True
 
 
 @cache  # the catalog reads a service's formats from its JSON file on every ask
@@ -180,7 +216,9 @@ def _empty_segments(service: str, catalog: Catalog) -> tuple[bool, bool]:
             bool(formats) and all(not f[4] for f in formats))
 
 
-def _covers_probe(stmt: Statement, service: str, resource: str) -> bool:
+def _probes_covered(stmt: Statement, service: str, resource: str) -> list[str]:
+    """The probe ARNs (``service:resource``, with each Resource entry's own
+    partition, region and account) the statement's Resource matches."""
     def probe_for(entry: str) -> str:
         parsed = parse_arn(entry)
         partition, region, account = ((parsed.partition, parsed.region, parsed.account)
@@ -188,8 +226,39 @@ def _covers_probe(stmt: Statement, service: str, resource: str) -> bool:
         return f"arn:{partition}:{service}:{region}:{account}:{resource}"
 
     if stmt.not_resources:
-        return not any(resource_matches(e, probe_for(e)) for e in stmt.not_resources)
-    return any(resource_matches(e, probe_for(e)) for e in stmt.resources)
+        probes = [probe_for(e) for e in stmt.not_resources]
+        if any(resource_matches(e, p) for e, p in zip(stmt.not_resources, probes, strict=True)):
+            return []
+        return sorted(set(probes))
+    return [probe for e in stmt.resources if resource_matches(e, probe := probe_for(e))]
+
+
+# An action and resource no statement names: a Deny or boundary that blocks
+# them blocks every action on every resource (for WILDCARD_ALL).
+_ANY_ACTION = "iamgenprobe:AnyAction"
+_ANY_RESOURCE = "arn:aws:iamgenprobe:us-east-1:111122223333:probe/any"
+
+
+def _blocked(action: str, resource: str, grants: Grants) -> bool:
+    """Whether ``action`` on ``resource`` can never be allowed: an unconditional
+    Deny (identity policy or boundary) covers it, or the boundary has no
+    Allow (conditional or not) that does."""
+    def applies(stmt: Statement) -> bool:
+        if not covers_action(stmt, action):
+            return False
+        if stmt.not_resources:
+            return not any(resource_matches(e, resource) for e in stmt.not_resources)
+        return any(resource_matches(e, resource) for e in stmt.resources)
+
+    def denies(statements: Iterable[Statement]) -> bool:
+        return any(s.effect == "Deny" and not s.conditions and applies(s) for s in statements)
+
+    if any(denies(policy.document.statements) for policy in grants.policies):
+        return True
+    if grants.boundary is None:
+        return False
+    statements = grants.boundary.document.statements
+    return denies(statements) or not any(s.effect == "Allow" and applies(s) for s in statements)
 
 
 def _wildcard_risk(stmt: Statement, grants: Grants,
@@ -201,7 +270,7 @@ def _wildcard_risk(stmt: Statement, grants: Grants,
     or ``kms:GenerateDataKey*`` are ordinary policy idiom.
     """
     everything = _covers_everything(stmt)
-    if everything:
+    if everything and not _blocked(_ANY_ACTION, _ANY_RESOURCE, grants):
         if stmt.not_actions:
             return WILDCARD_ALL, ("NotAction",)
         every = [a for a in stmt.actions if a.strip("*:") == "" and a.count(":") <= 1]
@@ -232,7 +301,10 @@ def risky_grants(grants: Grants, catalog: Catalog | None = None) -> tuple[RiskyG
     """Every risky grant in the principal's identity policies (not its boundary).
 
     A grant the boundary or an unconditional Deny blocks for every action
-    that makes it risky is not reported.
+    that makes it risky is not reported: for the rules, on the resource they
+    probe (a Deny of ``s3:*`` on ``arn:aws:s3:::*`` leaves no bucket's objects);
+    for ``WILDCARD_ALL``, everywhere (a Deny of ``*``, a boundary allowing a
+    few actions).
     """
     catalog = catalog if catalog is not None else load_catalog()
     risks = risk_catalog()
@@ -248,9 +320,10 @@ def risky_grants(grants: Grants, catalog: Catalog | None = None) -> tuple[RiskyG
             for rule in risks.rules:
                 entries = [entry for action in rule.actions
                            if (entry := _grants_action(stmt, action)) is not None
-                           and blocked_by(action, grants) is None]
-                if entries and any(_covers_probe(stmt, service, resource)
-                                   for service, resource in rule.probes):
+                           and any(not _blocked(action, probe, grants)
+                                   for service, resource in rule.probes
+                                   for probe in _probes_covered(stmt, service, resource))]
+                if entries:
                     found.add(_risk(rule.kind, policy.label, index, stmt, entries))
     severity = {"critical": 0, "high": 1, "medium": 2, "low": 3}
     return tuple(sorted(found, key=lambda r: (severity.get(r.severity, 9), r.code, r.policy,

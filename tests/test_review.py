@@ -82,6 +82,59 @@ def test_service_wildcard_whose_writes_the_boundary_blocks_is_not_risky() -> Non
     assert "SERVICE_WILDCARD_ALL" in codes(stmt("s3:*"), boundary=[stmt("s3:*")])
 
 
+@pytest.mark.parametrize(("statements", "boundary", "absent"), [
+    # a Deny of everything, or a boundary of one harmless action: no admin left
+    ([stmt("*"), stmt("*", effect="Deny")], None, {"WILDCARD_ALL", "DATA_EVERY_BUCKET"}),
+    ([stmt("*")], [stmt("sts:GetCallerIdentity")], {"WILDCARD_ALL", "PASSROLE_ANY_ROLE"}),
+    ([stmt("iam:*", not_action=True), stmt("*", effect="Deny")], None, {"WILDCARD_ALL"}),
+    # a Deny on every ARN blocks every ARN-scoped grant (a Resource of "*" is not "*")
+    ([stmt("*"), stmt("*", "arn:*:*:*:*:*", effect="Deny")], None,
+     {"WILDCARD_ALL", "DATA_EVERY_BUCKET", "PASSROLE_ANY_ROLE", "INVOKE_EVERY_MODEL"}),
+    # the object probe is denied by a Deny on every bucket, and left out by a boundary
+    ([stmt("s3:GetObject"), stmt("s3:*", "arn:aws:s3:::*", effect="Deny")], None,
+     {"DATA_EVERY_BUCKET"}),
+    ([stmt("s3:*")], [stmt("s3:GetObject", "arn:aws:s3:::one-bucket/*")], {"DATA_EVERY_BUCKET"}),
+    # PassRole denied on every role but one
+    ([stmt("iam:PassRole"), stmt("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/ok",
+                                 effect="Deny", not_resource=True)], None,
+     {"PASSROLE_ANY_ROLE"}),
+])
+def test_a_grant_a_deny_or_the_boundary_blocks_where_it_is_risky_is_not_flagged(
+        statements: list[dict[str, Any]], boundary: list[dict[str, Any]] | None,
+        absent: set[str]) -> None:
+    assert not codes(*statements, boundary=boundary) & absent
+    assert absent <= codes(*statements[:1])  # without the block, each is flagged
+
+
+def test_a_conditional_deny_or_a_deny_elsewhere_blocks_nothing() -> None:
+    mfa = {"Bool": {"aws:MultiFactorAuthPresent": "false"}}
+    assert "WILDCARD_ALL" in codes(stmt("*"), stmt("*", effect="Deny", condition=mfa))
+    assert "DATA_EVERY_BUCKET" in codes(
+        stmt("s3:GetObject"), stmt("s3:*", "arn:aws:s3:::secret-*", effect="Deny"))
+
+
+@pytest.mark.parametrize(("action", "resource", "code"), [
+    ("iam:*", f"arn:aws:iam::{ACCOUNT}:*", "SERVICE_WILDCARD_ALL"),  # one account is all of it
+    ("secretsmanager:*", f"arn:aws:secretsmanager:*:{ACCOUNT}:secret:*", "SERVICE_WILDCARD_ALL"),
+    ("kms:Decrypt", "*", "DECRYPT_EVERY_KEY"),
+    ("kms:Decrypt", f"arn:aws:kms:*:{ACCOUNT}:key/*", "DECRYPT_EVERY_KEY"),
+    ("secretsmanager:GetSecretValue", "*", "SECRETS_EVERY_SECRET"),
+    ("secretsmanager:GetSecretValue", f"arn:aws:secretsmanager:*:{ACCOUNT}:secret:*",
+     "SECRETS_EVERY_SECRET"),
+])
+def test_account_wide_grants_and_keys_and_secrets(action: str, resource: str, code: str) -> None:
+    assert code in codes(stmt(action, resource))
+
+
+@pytest.mark.parametrize(("action", "resource"), [
+    ("secretsmanager:*", f"arn:aws:secretsmanager:*:{ACCOUNT}:secret:app/*"),
+    ("kms:Decrypt", f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+    ("secretsmanager:GetSecretValue", f"arn:aws:secretsmanager:*:{ACCOUNT}:secret:db-*"),
+])
+def test_scoped_keys_and_secrets_are_not_flagged(action: str, resource: str) -> None:
+    assert codes(stmt(action, resource)) == set()
+
+
 @pytest.mark.parametrize(("resource", "risky"), [
     ("*", True),
     (f"arn:aws:iam::{ACCOUNT}:role/*", True),

@@ -236,12 +236,14 @@ def test_example_account_review_ranks_the_over_broad_roles_first() -> None:
     assert risky == sorted(risky, reverse=True)  # every principal with risky grants first
     # The retired Jenkins user (README: "Granted, never seen") deploys anything and passes
     # any role: it leads, then the two roles holding s3:* on * and PassRole/sagemaker:*
-    # ("broad in the way real ones are"); the registry and batch scoring roles, scoped to
-    # their buckets, come last.
+    # ("broad in the way real ones are"); the registry role, scoped to its bucket, comes
+    # last; batch scoring is scoped too, but decrypts with every key (kms:Decrypt on "*").
     assert names[0] == "jenkins-ml-deploy"
     assert set(names[1:3]) == {"AmazonSageMaker-ExecutionRole-20261014T093512",
                                "ml-deploy-pipeline"}
-    assert set(names[-2:]) == {"ml-model-registry-publisher", "ml-batch-scoring"}
+    assert names[-1] == "ml-model-registry-publisher"
+    scoring = next(e for e in body if e["principal"]["name"] == "ml-batch-scoring")
+    assert scoring["review"]["risk_codes"] == ["DECRYPT_EVERY_KEY"]
     unused = {e["principal"]["name"] for e in body if e["review"]["unused_principal"]}
     assert unused == {"jenkins-ml-deploy", "ml-notebook-pilot"}
     assert all(not e["review"]["seen_in_trail"] for e in body
