@@ -110,8 +110,14 @@ def diff(
     unused, kept = _judge_unexercised(granted, calls, grants, table, kinds, catalog)
     services = _unused_services(granted, calls, unused, kept)
     conditional = sum(1 for f in calls.used if f.code == "USED_CONDITIONAL")
+    # Granted actions the principal tried and was denied (on other resources, or
+    # blocked by another layer): evidence it needs them, so never removed: the
+    # proposal keeps their grants as they stand, as it keeps not-observable ones.
+    denied_kept = [(granted.spelling[key], granted.refs[key])
+                   for key in sorted(calls.attempted - calls.used_actions)
+                   if key in granted.refs]
     proposal = _propose(calls.proposal_permissions, kept, statements, settings, catalog,
-                        conditional)
+                        conditional, denied_kept)
     data_groups = sorted({s.id for s in table.values() if s.visibility is Visibility.DATA_EVENT})
     return DiffResult(
         principal=principal,
@@ -127,11 +133,18 @@ def diff(
         summary=_summarize(granted, calls, unused, kept, services, proposal),
         recorded_data_events=tuple(g for g in data_groups if g in recorded),
         unrecorded_data_events=tuple(g for g in data_groups if g not in recorded),
-        unrecorded_halves=tuple(f"{g}:{kind}" for g in data_groups if g in recorded
-                                for kind in ("read", "write") if (g, kind) not in kinds),
+        unrecorded_halves=tuple(f"{g}:{kind}" for g, kind in _halves(table, catalog)
+                                if g in recorded and (g, kind) not in kinds),
         statements=_statement_use(granted, calls, unused, kept),
         notes=_notes(window, calls),
     )
+
+
+def _halves(table: Mapping[str, BlindSpot], catalog: Catalog) -> list[tuple[str, str]]:
+    """(group, kind) of every data-event group's halves that hold an action
+    (Lambda's invocations are all writes: it has no read half), sorted."""
+    return sorted({(spot.id, data_event_kind(action, catalog)) for action, spot in table.items()
+                   if spot.visibility is Visibility.DATA_EVENT})
 
 
 # --- granted actions -------------------------------------------------------------
@@ -451,11 +464,14 @@ def _unused_services(granted: GrantedActions, calls: _JudgedCalls,
 
 def _propose(permissions: Sequence[Permission], kept: Sequence[NotObservableFinding],
              statements: Mapping[tuple[str, int], Statement], settings: SynthSettings,
-             catalog: Catalog, conditional: int) -> Proposal | None:
+             catalog: Catalog, conditional: int,
+             denied_kept: Sequence[tuple[str, tuple[GrantRef, ...]]] = ()) -> Proposal | None:
     """Phase 4: the policy to apply instead: the used-and-granted permissions,
-    and the not-observable grants as they stand (``statements``: today's, by
-    reference, :func:`_statements_by_ref`)."""
-    kept_permissions, carried = _kept_statements(kept, statements)
+    and the not-observable grants, and those of actions only tried and denied
+    (``denied_kept``: action and grants), as they stand (``statements``:
+    today's, by reference, :func:`_statements_by_ref`)."""
+    kept_permissions, carried = _kept_statements(
+        [*((f.action, f.grants) for f in kept), *denied_kept], statements)
     wanted = [*permissions, *kept_permissions]
     if not wanted and not carried:
         return None
@@ -492,6 +508,10 @@ def _propose(permissions: Sequence[Permission], kept: Sequence[NotObservableFind
         notes.append(f"{len(denies)} Deny statement(s) of the current grants carried over "
                      f"unchanged, in the last {len(deny_documents)} document(s): they still "
                      "restrict what the proposal allows")
+    if denied_kept:
+        notes.append(f"{len(denied_kept)} action(s) the principal only tried and was denied "
+                     f"kept as granted today ({', '.join(a for a, _ in denied_kept)}): a "
+                     "denied call is evidence it needs them")
     if conditional:
         notes.append(f"{conditional} used permission(s) depend today on a condition iamgen "
                      "cannot decide (an Allow's, or a Deny's that may apply); the proposal "
@@ -603,20 +623,21 @@ def _denies_kept(statements: Mapping[tuple[str, int], Statement],
     return tuple(named)
 
 
-def _kept_statements(kept: Sequence[NotObservableFinding],
+def _kept_statements(kept: Sequence[tuple[str, Sequence[GrantRef]]],
                      statements: Mapping[tuple[str, int], Statement]
                      ) -> tuple[list[Permission], list[Statement]]:
-    """Not-observable grants as they stand: permissions to synthesize, and
-    statements with NotResource carried over verbatim (one per source statement)."""
+    """Grants kept as they stand (each action with its grants): permissions to
+    synthesize, and statements with NotResource carried over verbatim (one
+    per source statement)."""
     permissions: list[Permission] = []
     verbatim: dict[tuple[str, int], list[str]] = defaultdict(list)
-    for finding in kept:
-        for ref in finding.grants:
+    for action, grants in kept:
+        for ref in grants:
             stmt = statements[(ref.policy, ref.statement)]
             if stmt.not_resources or not stmt.resources:
-                verbatim[(ref.policy, ref.statement)].append(finding.action)
+                verbatim[(ref.policy, ref.statement)].append(action)
                 continue
-            permissions.extend(Permission(finding.action, r, stmt.conditions)
+            permissions.extend(Permission(action, r, stmt.conditions)
                                for r in stmt.resources)
     carried = []
     for number, key in enumerate(sorted(verbatim), start=1):

@@ -144,6 +144,11 @@ def test_s3_object_grants_are_kept_while_the_trail_has_no_s3_data_events() -> No
     assert {"s3:PutObject", "s3:DeleteObject"} <= actions_of(seen.unused_actions)
     assert not {"s3:PutObject"} & actions_of(seen.not_observable)
     assert not [h for h in seen.unrecorded_halves if h.startswith("s3-objects:")]
+    # a group with one half only (Lambda's invocations are writes) has no other half to miss
+    invoked = diff(ROLE, [use("ecr:GetAuthorizationToken")], grants,
+                   trail_actions=["lambda:InvokeFunction"], window=MONTHS)
+    assert "lambda-invoke" in invoked.recorded_data_events
+    assert not [h for h in invoked.unrecorded_halves if h.startswith("lambda-invoke:")]
 
 
 def test_used_not_granted_is_reported_and_left_out_of_the_proposal() -> None:
@@ -168,8 +173,27 @@ def test_denied_calls_are_evidence_and_block_removal() -> None:
     assert denied["dynamodb:DeleteTable"].now == "implicit_deny"
     assert "glue:DeleteTable" not in actions_of(result.unused_actions)
     assert "glue" not in {s.service for s in result.unused_services}
-    proposal_actions = set(result.proposal.actions) if result.proposal else set()
-    assert not {"glue:DeleteTable", "dynamodb:DeleteTable"} & proposal_actions
+    # Granted and tried, denied by another layer: kept as granted today, as the statement
+    # lines say (keep), never counted as removed; the ungranted one is never added.
+    assert result.proposal is not None
+    assert "glue:DeleteTable" in result.proposal.actions
+    assert "dynamodb:DeleteTable" not in result.proposal.actions
+    assert "glue:DeleteTable" not in actions_of(result.unused_actions)
+    assert any("only tried and was denied" in note for note in result.proposal.notes)
+
+
+def test_a_principal_whose_only_call_was_denied_keeps_that_grant_in_every_figure() -> None:
+    data = "arn:aws:s3:::data/*"
+    grants = Grants(ROLE, (managed("p", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": data}]}),))
+    result = diff(ROLE, [use("s3:GetObject", "arn:aws:s3:::other/x", denied=True)], grants,
+                  trail_actions=["s3:GetObject"], window=MONTHS)
+    assert result.summary.removable_actions == 0
+    assert result.summary.removed_actions == 0  # before: 1 removed, while "keep" was said
+    assert result.proposal is not None and result.proposal.actions == ("s3:GetObject",)
+    docs = list(result.proposal.documents)
+    assert evaluate(docs, Request("s3:GetObject", "arn:aws:s3:::data/k")).decision \
+        is Decision.ALLOW
 
 
 def test_boundary_and_deny_make_grants_ineffective() -> None:
