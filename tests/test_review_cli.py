@@ -255,3 +255,30 @@ def test_example_account_review_ranks_the_over_broad_roles_first() -> None:
     assert "PASSROLE_ANY_ROLE" in pipeline["review"]["risk_codes"]
     chat = next(e for e in body if e["principal"]["name"] == "chat-assistant-role-q3v8k2lw")
     assert "INVOKE_EVERY_MODEL" in chat["review"]["risk_codes"]
+
+
+def test_a_service_linked_role_seen_in_the_trail_is_not_reviewed_either(tmp_path: Path) -> None:
+    """Its permissions cannot be edited in IAM, whether or not it made calls."""
+    linked = f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/sagemaker.amazonaws.com/AWSServiceRoleForAmazonSageMaker"
+    document = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    grants = tmp_path / "grants.json"
+    grants.write_text(json.dumps({"RoleDetailList": [{
+        "RoleName": "AWSServiceRoleForAmazonSageMaker", "Arn": linked,
+        "Path": "/aws-service-role/sagemaker.amazonaws.com/",
+        "RolePolicyList": [{"PolicyName": "p", "PolicyDocument": document}],
+        "AttachedManagedPolicies": []}, {
+        "RoleName": "Plain", "Arn": f"arn:aws:iam::{ACCOUNT}:role/Plain", "Path": "/",
+        "RolePolicyList": [{"PolicyName": "p", "PolicyDocument": document}],
+        "AttachedManagedPolicies": []}], "UserDetailList": [], "GroupDetailList": [],
+        "Policies": []}))
+    who = role_identity("AWSServiceRoleForAmazonSageMaker",
+                        path="/aws-service-role/sagemaker.amazonaws.com/")
+    root = trail_folder(tmp_path, [record(who, "s3.amazonaws.com", "ListBuckets", {}),
+                                   record(role_identity("Plain"), "s3.amazonaws.com",
+                                          "ListBuckets", {})])
+    code, out, err = run("review", "--trail", str(root), "--grants", str(grants),
+                         "--format", "json")
+    assert code == 0, err
+    assert [e["principal"]["name"] for e in json.loads(out)] == ["Plain"]
+    assert f"not reviewed: {linked}: service-linked role" in err

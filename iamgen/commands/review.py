@@ -66,7 +66,10 @@ def _subjects(seen: tuple[Principal, ...], source: GrantSource
     matched: set[Principal] = set()
     for principal in acting:
         hits = [d for d in described if common.match_one(principal.arn, d)]
-        if hits:
+        if is_service_linked(principal):  # seen or not: nothing in IAM to right-size
+            matched.update(hits)
+            skipped.append(NotReviewed(principal, SERVICE_LINKED_REASON))
+        elif hits:
             matched.update(hits)
             subjects.append(Subject(principal, source.grants(principal), True))
         elif not source.live:
