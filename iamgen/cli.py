@@ -115,8 +115,9 @@ class IamgenGroup(TyperGroup):
 
 # Options naming a file or folder: an empty value would be the current folder
 # (a Path of "" is "."), read or written in place of what was meant.
+# (--store '' is no store: it overrides IAMGEN_STORE.)
 _PATH_OPTIONS = frozenset({"--trail", "-t", "--output-dir", "--output", "-o", "--templates",
-                           "--grants", "--graph", "--chart", "--expect-denied", "--store"})
+                           "--grants", "--graph", "-g", "--chart", "--expect-denied"})
 
 
 def _refuse_empty_paths(args: Sequence[str]) -> None:

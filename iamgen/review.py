@@ -233,10 +233,47 @@ def _probes_covered(stmt: Statement, service: str, resource: str) -> list[str]:
     return [probe for e in stmt.resources if resource_matches(e, probe := probe_for(e))]
 
 
-# An action and resource no statement names: a Deny or boundary that blocks
-# them blocks every action on every resource (for WILDCARD_ALL).
-_ANY_ACTION = "iamgenprobe:AnyAction"
-_ANY_RESOURCE = "arn:aws:iamgenprobe:us-east-1:111122223333:probe/any"
+def _left_open(grants: Grants) -> tuple[str, ...] | None:
+    """The action patterns an Allow of every action on every resource still
+    grants once the unconditional Denies on every resource (identity policies
+    and boundary) and the boundary's Allows have had their say: None for every
+    action (nothing narrows it), else the patterns left (``()``: none).
+    Patterns that only partly overlap (``s3:Get*`` and ``s3:*Object``) are
+    left out: what is left is never more than what is open."""
+    left: tuple[str, ...] | None = None
+    boundary = grants.boundary.document.statements if grants.boundary else ()
+    denies = [s for policy in grants.policies for s in policy.document.statements
+              if s.effect == "Deny"] + [s for s in boundary if s.effect == "Deny"]
+    for stmt in denies:
+        if stmt.conditions or stmt.not_resources or not _covers_everything(stmt):
+            continue
+        if stmt.not_actions:  # denies all but these
+            left = _narrowed(left, stmt.not_actions)
+        elif any(_every_action(a) for a in stmt.actions):
+            return ()
+        elif left is not None:
+            left = tuple(p for p in left if not any(action_matches(d, p) for d in stmt.actions))
+    if grants.boundary is not None:
+        allows = [s for s in boundary if s.effect == "Allow"]
+        if not any(s.not_actions or any(_every_action(a) for a in s.actions) for s in allows
+                   if _covers_everything(s)):
+            left = _narrowed(left, tuple(a for s in allows if _covers_everything(s)
+                                         for a in s.actions))
+    return left
+
+
+def _every_action(pattern: str) -> bool:
+    """``*`` or ``*:*``: every action of every service."""
+    return pattern.strip("*:") == "" and pattern.count(":") <= 1
+
+
+def _narrowed(left: tuple[str, ...] | None, patterns: Sequence[str]) -> tuple[str, ...]:
+    """What both ``left`` (None: every action) and ``patterns`` grant, as
+    patterns: each of one that the other covers."""
+    if left is None:
+        return tuple(sorted(set(patterns)))
+    return tuple(sorted({p for p in patterns if any(action_matches(q, p) for q in left)}
+                        | {q for q in left if any(action_matches(p, q) for p in patterns)}))
 
 
 def _blocked(action: str, resource: str, grants: Grants) -> bool:
@@ -270,14 +307,17 @@ def _wildcard_risk(stmt: Statement, grants: Grants,
     or ``kms:GenerateDataKey*`` are ordinary policy idiom.
     """
     everything = _covers_everything(stmt)
-    if everything and not _blocked(_ANY_ACTION, _ANY_RESOURCE, grants):
-        if stmt.not_actions:
-            return WILDCARD_ALL, ("NotAction",)
-        every = [a for a in stmt.actions if a.strip("*:") == "" and a.count(":") <= 1]
-        if every:  # "*" or "*:*": every action of every service
-            return WILDCARD_ALL, tuple(every)
+    patterns: Sequence[str] = stmt.actions
+    if everything and (stmt.not_actions or any(_every_action(a) for a in stmt.actions)):
+        left = _left_open(grants)
+        if left is None or any(_every_action(a) for a in left):
+            return WILDCARD_ALL, ("NotAction",) if stmt.not_actions else tuple(
+                a for a in stmt.actions if _every_action(a))
+        # narrowed by a Deny or the boundary: the whole services left are judged as
+        # if granted themselves (the statement's own NotAction taken out)
+        patterns = [p for p in left if not any(action_matches(n, p) for n in stmt.not_actions)]
     risky = []
-    for pattern in stmt.actions:
+    for pattern in patterns:
         service, _, rest = pattern.partition(":")
         if rest != "*" or not (everything or any(
                 _every_resource(r, service, catalog) for r in stmt.resources)):

@@ -378,7 +378,11 @@ def test_grants_snapshot_has_the_cli_shape(snapshot: dict[str, Any]) -> None:
     for role in snapshot["RoleDetailList"]:
         assert role["Arn"] == f"arn:aws:iam::{ACCOUNT}:role{role['Path']}{role['RoleName']}"
         assert re.match(r"^AROA[A-Z0-9]{17}$", role["RoleId"])
-        parse_policy(role["AssumeRolePolicyDocument"])
+        trust = role["AssumeRolePolicyDocument"]  # a resource policy: Principal, no Resource
+        assert trust["Version"] == "2012-10-17"
+        assert all(stmt["Effect"] == "Allow" and "Principal" in stmt and "Resource" not in stmt
+                   and str(stmt["Action"]).startswith("sts:AssumeRole")
+                   for stmt in trust["Statement"])
         for inline in role["RolePolicyList"]:
             parse_policy(inline["PolicyDocument"])
         for attached in role["AttachedManagedPolicies"]:

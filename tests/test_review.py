@@ -106,6 +106,23 @@ def test_a_grant_a_deny_or_the_boundary_blocks_where_it_is_risky_is_not_flagged(
     assert absent <= codes(*statements[:1])  # without the block, each is flagged
 
 
+@pytest.mark.parametrize(("statements", "boundary", "present"), [
+    # a Deny of all but IAM and S3 leaves both services whole: not admin, still risky
+    ([stmt("*"), stmt(["iam:*", "s3:*"], effect="Deny", not_action=True)], None,
+     {"SERVICE_WILDCARD_ALL", "PASSROLE_ANY_ROLE", "DATA_EVERY_BUCKET"}),
+    ([stmt("*")], [stmt(["iam:*", "s3:*", "kms:*"])],
+     {"SERVICE_WILDCARD_ALL", "PASSROLE_ANY_ROLE", "DECRYPT_EVERY_KEY"}),
+    # a Deny of one service leaves every other: still every action
+    ([stmt("*"), stmt("ec2:*", effect="Deny")], None, {"WILDCARD_ALL"}),
+    # the boundary's "*" narrows nothing
+    ([stmt("*")], [stmt("*")], {"WILDCARD_ALL"}),
+])
+def test_what_a_deny_or_the_boundary_leaves_open_is_still_flagged(
+        statements: list[dict[str, Any]], boundary: list[dict[str, Any]] | None,
+        present: set[str]) -> None:
+    assert present <= codes(*statements, boundary=boundary)
+
+
 def test_a_conditional_deny_or_a_deny_elsewhere_blocks_nothing() -> None:
     mfa = {"Bool": {"aws:MultiFactorAuthPresent": "false"}}
     assert "WILDCARD_ALL" in codes(stmt("*"), stmt("*", effect="Deny", condition=mfa))
