@@ -196,8 +196,11 @@ def synthesize(
         for c in compressions
     )
     notes.extend(f"action {a} is not in the IAM catalog; kept as observed" for a in unknown)
-    notes.extend(f"{name} holds characters an IAM policy cannot (only U+0009, U+000A, "
-                 f"U+000D and U+0020-U+00FF): granted as {writable(name)}" for name in rewritten)
+    if rewritten:
+        notes.append(f"{len(rewritten)} name(s) hold characters an IAM policy cannot (only "
+                     "U+0009, U+000A, U+000D and U+0020-U+00FF): each such character is "
+                     f"granted as ? (a run with an emoji as *), such as {rewritten[0]} as "
+                     f"{writable(rewritten[0])}")
     if settings.harden:
         notes.extend(hardening_notes(
             added, outcomes, [s for doc in documents for s in doc.statements]))
