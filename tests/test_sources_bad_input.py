@@ -440,3 +440,15 @@ def test_folders_reached_by_links_are_read_once_and_other_files_are_counted(
     assert result.files_read == 3
     assert result.files_skipped["not_a_trail_file_name"] == 1
     assert linked.exists()
+
+
+def test_a_file_reached_by_two_trail_paths_through_a_folder_link_is_read_once(
+        tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    write_trail_file(first, [_good("a.csv")], stamp="20261103T0900Z", suffix="A" * 16)
+    write_trail_file(second, [_good("b.csv")], stamp="20261103T0905Z", suffix="B" * 16)
+    (first / "link-to-b").symlink_to(second, target_is_directory=True)
+    result = scan(LocalSource((str(first), str(second))), Filters(), workers=1)
+    assert result.files_read == 2
+    assert {u.permission.resource: u.count for u in result.usages()} == {
+        "arn:aws:s3:::data/a.csv": 1, "arn:aws:s3:::data/b.csv": 1}

@@ -35,16 +35,16 @@ class LocalSource:
         path that is another one, or lies under another, by another spelling
         (``trail`` and ``/home/me/trail/2026``) is not listed twice."""
         found: set[str] = set()
+        # Links to folders are followed (a trail folder made of links to others is
+        # read whole), each real folder walked once in all: a link to one walked
+        # already, by this path or another (or to a folder above it: a loop), is not.
+        walked: set[str] = set()
         for raw in _distinct(self.paths):
             if raw == STDIN:
                 found.add(STDIN_LOCATION)
                 continue
             path = Path(raw)
             if path.is_dir():
-                # Links to folders are followed (a trail folder made of links to
-                # others is read whole), each real folder walked once: a link to
-                # one walked already (or to a folder above it: a loop) is not.
-                walked: set[str] = set()
                 for root, dirs, names in os.walk(path, onerror=self._unlistable,
                                                  followlinks=True):
                     real = os.path.realpath(root)
@@ -62,22 +62,23 @@ class LocalSource:
                 self._consider(str(path), filters, found)
             else:
                 raise InputError(f"{raw}: no such file or directory")
-        self._drop_links_to_listed(found)
+        self._read_once(found)
         return [TrailFile(location) for location in sorted(found)]
 
-    def _drop_links_to_listed(self, found: set[str]) -> None:
-        """Leave out links to files listed anyway (a file is read once, by
-        its own name), and all but the first of links to one file."""
-        links = sorted(location for location in found if os.path.islink(location))
-        if not links:
-            return
-        seen = {self.identity(TrailFile(location)) for location in found
-                if location not in links}
-        for link in links:
-            target = os.path.realpath(link)
-            if target in seen:
-                found.discard(link)
-            seen.add(target)
+    def _read_once(self, found: set[str]) -> None:
+        """Leave out all but one name of each file listed by several (a link
+        to it, a folder link above it, a second ``--trail`` path): its own name
+        when listed, else the first."""
+        names: dict[str, list[str]] = {}
+        for location in found:
+            names.setdefault(self.identity(TrailFile(location)), []).append(location)
+        for identity, listed in names.items():
+            if len(listed) < 2:
+                continue
+            own = sorted(name for name in listed
+                         if not os.path.islink(name) and os.path.abspath(name) == identity)
+            keep = own[0] if own else min(listed)
+            found.difference_update(name for name in listed if name != keep)
 
     def _unlistable(self, error: OSError) -> None:
         """A folder under a path that cannot be listed: counted, never silently passed over."""
