@@ -153,6 +153,23 @@ def test_damaged_object_is_warned_and_skipped(moto_endpoint: str, buckets: dict[
     assert line.startswith(f"warning: s3://damaged-trail/{bad}: damaged gzip data")
 
 
+def test_other_objects_are_counted_and_suffixes_of_any_case_read(
+        moto_endpoint: str, buckets: dict[str, int]) -> None:
+    client = ClientFactory("s3", region="us-east-1", endpoint_url=moto_endpoint)()
+    client.create_bucket(Bucket="mixed-trail")
+    key, body = delivered_file(ACCOUNTS[0], "us-east-1", "2026/11/01",
+                               day_records(ACCOUNTS[0], "us-east-1", "2026/11/01"))
+    folder = f"AWSLogs/{key.rsplit('/', 1)[0]}"
+    client.put_object(Bucket="mixed-trail", Key=f"AWSLogs/{key[:-len('.json.gz')]}.JSON.GZ",
+                      Body=body)
+    client.put_object(Bucket="mixed-trail", Key=f"{folder}/notes.txt", Body=b"hello")
+    client.put_object(Bucket="mixed-trail", Key=f"{folder}/sub/", Body=b"")
+    source, _ = _source(moto_endpoint, "s3://mixed-trail")
+    result = scan(source, Filters(), workers=1)
+    assert result.files_read == 1 and result.events_used == 2
+    assert result.files_skipped["not_a_trail_file_name"] == 1  # the folder marker is no file
+
+
 def test_missing_object_is_a_warning_not_an_abort(moto_endpoint: str,
                                                   buckets: dict[str, int]) -> None:
     from iamgen.scanning.scan import scan_file

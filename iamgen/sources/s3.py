@@ -175,7 +175,9 @@ class S3Source:
         bucket, prefix = parse_s3_url(folder)
         try:
             for key, etag in self._keys(bucket, prefix):
-                if not key.endswith(_TRAIL_SUFFIXES):
+                if not key.lower().endswith(_TRAIL_SUFFIXES):
+                    if not key.endswith("/"):  # (a console "folder" is no file)
+                        skipped["not_a_trail_file_name"] += 1  # counted, as on disk
                     continue
                 reason = skip_reason(key, filters)
                 if reason is not None:
