@@ -480,12 +480,15 @@ def _propose(permissions: Sequence[Permission], kept: Sequence[NotObservableFind
     documents: tuple[PolicyDocument, ...] = ()
     if wanted:
         try:
-            result, outside = _within_grants(wanted, statements, settings, catalog)
+            result, outside, every = _within_grants(wanted, statements, settings, catalog)
             if outside:  # a proposal never adds to today's grants
-                patterns = sorted({pattern for _, pattern in outside})
-                notes.append(f"names kept exact: {len(patterns)} name pattern(s) would allow "
-                             f"more than today's grants (such as {patterns[0]}); the names "
-                             "they stood for are granted by name, other patterns stay")
+                action, pattern = outside[0]
+                notes.append(
+                    f"names kept exact: {len(outside)} name pattern(s) would allow more than "
+                    f"today's grants for an action (such as {pattern} for {action}); "
+                    + ("every name is granted by name" if every else
+                       "the names they stood for are granted by name for that action, "
+                       "other patterns stay"))
         except PolicyTooLargeError as exc:
             return Proposal((), (), (), kept_actions, (f"no proposal: {exc}",))
         documents = result.documents
@@ -502,8 +505,8 @@ def _propose(permissions: Sequence[Permission], kept: Sequence[NotObservableFind
     documents = (*documents, *kept_documents, *deny_documents)
     if carried:
         notes.append(f"{len(carried)} statement(s) with NotResource carried over unchanged "
-                     f"for not-observable actions, in {len(kept_documents)} document(s) of "
-                     "their own")
+                     f"for actions kept as granted (not observable, or only denied), in "
+                     f"{len(kept_documents)} document(s) of their own")
     if denies:
         notes.append(f"{len(denies)} Deny statement(s) of the current grants carried over "
                      f"unchanged, in the last {len(deny_documents)} document(s): they still "
@@ -536,9 +539,10 @@ _EXACT_ROUNDS = 4
 
 def _within_grants(wanted: Sequence[Permission], statements: Mapping[tuple[str, int], Statement],
                    settings: SynthSettings, catalog: Catalog
-                   ) -> tuple[SynthResult, list[tuple[str, str]]]:
+                   ) -> tuple[SynthResult, list[tuple[str, str]], bool]:
     """The synthesis of ``wanted`` with no name pattern or fold beyond today's
-    grants (:func:`_beyond_grants`), and the (action, pattern) pairs it gave up.
+    grants (:func:`_beyond_grants`), the (action, pattern) pairs it gave up,
+    and whether it had to keep every name exact.
     Each pattern beyond them has the names it stood for kept exact, and the
     rest synthesized again (the names left may make other patterns), until
     none is beyond; after a few rounds, or when a pattern stands for no name
@@ -549,7 +553,7 @@ def _within_grants(wanted: Sequence[Permission], statements: Mapping[tuple[str, 
     for _ in range(_EXACT_ROUNDS):
         outside = _beyond_grants(result.documents, wanted, statements, catalog)
         if not outside:
-            return result, sorted(given_up)
+            return result, sorted(given_up), False
         given_up.update(outside)
         named = {(p.action.lower(), p.resource) for p in wanted
                  for action, pattern in outside
@@ -559,9 +563,9 @@ def _within_grants(wanted: Sequence[Permission], statements: Mapping[tuple[str, 
         exact |= named
         result = synthesize(wanted, settings, catalog, exact=exact)
     if not _beyond_grants(result.documents, wanted, statements, catalog):
-        return result, sorted(given_up)
+        return result, sorted(given_up), False
     return (synthesize(wanted, replace(settings, generalization=Generalization.NONE), catalog),
-            sorted(given_up))
+            sorted(given_up), True)
 
 
 def _beyond_grants(documents: Sequence[PolicyDocument], wanted: Sequence[Permission],
@@ -644,7 +648,7 @@ def _kept_statements(kept: Sequence[tuple[str, Sequence[GrantRef]]],
         stmt = statements[key]
         carried.append(Statement(effect="Allow", actions=tuple(sorted(set(verbatim[key]))),
                                  not_resources=stmt.not_resources, conditions=stmt.conditions,
-                                 sid=f"KeepNotObservable{number}"))
+                                 sid=f"KeepAsGranted{number}"))
     return permissions, carried
 
 

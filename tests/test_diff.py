@@ -226,7 +226,7 @@ def test_not_resource_grants_are_carried_over_verbatim() -> None:
     result = diff(ROLE, [use("ecr:GetAuthorizationToken")], training_grants(), window=MONTHS)
     assert result.proposal is not None
     carried = [s for d in result.proposal.documents for s in d.statements
-               if s.sid.startswith("KeepNotObservable")]
+               if s.sid.startswith("KeepAsGranted")]
     assert len(carried) == 1
     assert "sagemaker:InvokeEndpoint" in carried[0].actions
     assert carried[0].not_resources == tuple(SAGEMAKER_BROAD["Statement"][0]["NotResource"])
@@ -487,6 +487,7 @@ def test_a_pattern_beyond_todays_grants_keeps_only_its_own_names_exact() -> None
     assert all(evaluate(docs, Request("sagemaker:DescribeTrainingJob", j)).decision
                is Decision.ALLOW for j in jobs)
     assert any("names kept exact: 1 name pattern(s)" in note and "cfg" in note
+               and "ssm:GetParameter" in note and "other patterns stay" in note
                for note in result.proposal.notes)
 
 

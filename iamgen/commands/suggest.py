@@ -179,10 +179,15 @@ def write_suggestions(run: reading.Run, principals: list[str], all_principals: b
                                "window); delete the files if it no longer needs a policy",
                                err=True)
     if too_large:
+        earlier = sorted(path.name for principal in chosen if principal.name in too_large
+                         for path in common.ensure_output_dir(output_dir).glob(
+                             f"{glob.escape(stems[principal])}.*")) if output_dir else []
         raise PolicyTooLargeError(
             f"{len(too_large)} of {len(chosen)} principals have no policy written, a "
             f"statement too large for any document: {', '.join(too_large)} (the others' "
-            "policies were written)")
+            "policies were written" + (f"; files an earlier run wrote for them are left as "
+                                       f"they were, not this run's: {', '.join(earlier)}"
+                                       if earlier else "") + ")")
 
 
 def stale_principals(target: Path, stems: Iterable[str]) -> list[str]:
