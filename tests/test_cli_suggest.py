@@ -470,3 +470,12 @@ def test_a_policy_of_several_documents_is_not_printed_as_one_json(tmp_path: Path
     code, _, err = run("suggest", ROLE, "--trail", str(trail), "--generalize", "none", "-q",
                        "--output-dir", str(tmp_path / "split"))
     assert code == 0 and len(list((tmp_path / "split").glob(f"{ROLE}*.json"))) >= 3
+
+
+def test_a_folder_in_the_way_of_one_file_stops_the_run_before_any_is_written(
+        trail: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / f"{ROLE}.json").mkdir(parents=True)
+    code, _, err = run("suggest", "--all", "--trail", str(trail), "--output-dir", str(out), "-q")
+    assert code == 3 and "nothing was written" in err
+    assert sorted(p.name for p in out.iterdir()) == [f"{ROLE}.json"]

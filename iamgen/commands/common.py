@@ -373,6 +373,17 @@ def _check_writable(where: Path, path: Path) -> Path:
     return existing
 
 
+def write_outputs(files: Sequence[tuple[Path, str]]) -> None:
+    """Write text files, all or none where it can be told beforehand: a path
+    that is a folder fails the run before any file is written (a full disk
+    may still stop it part way)."""
+    for path, _ in files:
+        if path.is_dir():
+            raise InputError(f"{path}: cannot write (a folder is there); nothing was written")
+    for path, text in files:
+        write_output(path, text)
+
+
 def write_output(path: Path, text: str) -> None:
     """Write a text file; an OSError becomes one line and exit 3."""
     try:

@@ -163,8 +163,8 @@ def review_command(
         texts = (render_review_markdown(result, chart=REPORT_FILES[2]),
                  render_review_json(result, **versions), render_excess_svg(result),
                  render_ai_json(lens))
-        for name, text in zip(REPORT_FILES, texts):
-            common.write_output(target / name, text)
+        common.write_outputs([(target / name, text)
+                              for name, text in zip(REPORT_FILES, texts, strict=True)])
         if not quiet:
             typer.echo(f"wrote {', '.join(REPORT_FILES)} to {target}", err=True)
     if chart is not None:

@@ -164,8 +164,8 @@ def write_suggestions(run: reading.Run, principals: list[str], all_principals: b
             written.extend(files)
     if output_dir is not None:
         target = common.ensure_output_dir(output_dir)
-        for rendered in written:
-            common.write_output(target / rendered.filename, rendered.text)
+        common.write_outputs([(target / rendered.filename, rendered.text)
+                              for rendered in written])
         if not quiet:
             typer.echo(f"wrote {len(written)} files to {target}", err=True)
             for stale in stale_splits(target, stems.values(), {r.filename for r in written}):
