@@ -262,3 +262,26 @@ def test_probes_naming_nobody_are_listed_up_to_ten_lines(trail: Path, tmp_path: 
     assert code == 0, err
     assert ("12 name no principal learned (line(s) 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 2 more)"
             in out)
+
+
+@pytest.mark.parametrize("content, says", [
+    ("", "(empty)"),
+    ("{not json\n[1, 2]\n", "2 malformed line(s), the first: line 1"),
+])
+def test_a_probe_file_with_no_probe_is_an_error_not_a_pass(trail: Path, tmp_path: Path,
+                                                           content: str, says: str) -> None:
+    probes = tmp_path / "must-deny.jsonl"
+    probes.write_text(content)
+    code, _, err = run("backtest", ROLE, "--trail", str(trail), "--holdout", "2d",
+                       "--expect-denied", str(probes), "-q")
+    assert code == 3 and "no probe in it" in err and says in err
+
+
+def test_a_byte_order_mark_starts_no_probe_line_badly(trail: Path, tmp_path: Path) -> None:
+    probes = tmp_path / "must-deny.jsonl"
+    probes.write_text("\ufeff" + json.dumps({"principal": ROLE, "action": "s3:DeleteObject",
+                                             "resource": A_CSV}) + "\n", encoding="utf-8")
+    code, out, err = run("backtest", ROLE, "--trail", str(trail), "--holdout", "2d",
+                         "--expect-denied", str(probes))
+    assert code == 0, err
+    assert "expect-denied: 1 request(s) checked: 0 allowed" in out

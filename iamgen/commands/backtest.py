@@ -213,7 +213,11 @@ def _read_probes(path: Path, quiet: bool) -> tuple[tuple[Probe, ...], int]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read --expect-denied {path}: {exc}") from None
-    probes, bad = parse_probes(text)
+    probes, bad = parse_probes(text.removeprefix("\ufeff"))  # (a byte order mark: no text)
+    if not probes:  # checking nothing would pass for checking every probe
+        raise InputError(f"--expect-denied {path}: no probe in it"
+                         + (f" ({len(bad)} malformed line(s), the first: line {bad[0].line}: "
+                            f"{bad[0].reason})" if bad else " (empty)"))
     if not quiet:
         for line in bad:
             typer.echo(f"warning: {path}: line {line.line}: {line.reason}; skipped", err=True)
