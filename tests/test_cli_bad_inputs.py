@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,6 +38,11 @@ def _under_a_file(tmp: Path) -> Path:
     return tmp / "plain-file" / "child"
 
 
+def _pipe(tmp: Path) -> Path:
+    os.mkfifo(tmp / "pipe.json")  # neither a file nor a folder: never opened (it could block)
+    return tmp / "pipe.json"
+
+
 def _empty(tmp: Path) -> Path:
     (tmp / "empty.json").write_bytes(b"")
     return tmp / "empty.json"
@@ -57,6 +63,7 @@ def _truncated_gzip(tmp: Path) -> Path:
 BAD_PATHS: list[tuple[str, Callable[[Path], Path], int]] = [
     ("missing file", _missing, 3),
     ("child of a file", _under_a_file, 3),
+    ("named pipe", _pipe, 3),
     ("empty file", _empty, 4),
     ("not CloudTrail JSON", _not_cloudtrail, 4),
     ("truncated gzip", _truncated_gzip, 4),

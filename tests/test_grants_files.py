@@ -240,3 +240,12 @@ def test_a_byte_order_mark_and_a_group_list_that_is_no_list(tmp_path: Path) -> N
     source = read_grants_files([write(tmp_path, "auth.json", data)])
     with pytest.raises(GrantsError, match="GroupList of .* is not a list"):
         source.grants(Principal(f"arn:aws:iam::{ACCOUNT}:user/people/dana", PrincipalKind.USER))
+
+
+def test_a_grants_path_that_is_no_regular_file_is_refused_before_reading(tmp_path: Path) -> None:
+    import os
+
+    pipe = tmp_path / "grants.json"
+    os.mkfifo(pipe)  # reading it would wait for a writer forever
+    with pytest.raises(GrantsError, match="not a regular file"):
+        read_grants_files([pipe])

@@ -235,6 +235,8 @@ def read_grants_files(paths: Sequence[Path]) -> GrantsFile:
     """One authorization-details file, or one or more plain policy documents."""
     loaded: list[tuple[Path, Any]] = []
     for path in paths:
+        if path.exists() and not path.is_file():  # a folder, or a pipe that would block
+            raise GrantsError(f"{path}: cannot read grants file (not a regular file)")
         try:
             text = path.read_text(encoding="utf-8-sig")  # a leading byte order mark is dropped
         except OSError as exc:

@@ -60,6 +60,9 @@ class LocalSource:
                             self._skipped["not_a_trail_file_name"] += 1
             elif path.is_file():
                 self._consider(str(path), filters, found)
+            elif path.exists():  # a device, a pipe, a socket: nothing to list or re-read
+                raise InputError(f"{raw}: not a file or directory (a trail is read from "
+                                 "files, or from - for standard input)")
             else:
                 raise InputError(f"{raw}: no such file or directory")
         self._read_once(found)
