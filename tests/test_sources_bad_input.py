@@ -452,3 +452,14 @@ def test_a_file_reached_by_two_trail_paths_through_a_folder_link_is_read_once(
     assert result.files_read == 2
     assert {u.permission.resource: u.count for u in result.usages()} == {
         "arn:aws:s3:::data/a.csv": 1, "arn:aws:s3:::data/b.csv": 1}
+
+
+def test_documents_run_together_in_one_file_are_named_as_such(tmp_path: Path) -> None:
+    bad = _bad_path(tmp_path, ".json")
+    bad.write_text(json.dumps({"Records": [_good("a.csv")]}) + "\n"
+                   + json.dumps({"Records": [_good("b.csv")]}) + "\n")
+    result = _scan(tmp_path)
+    lines = result.sorted_warnings()
+    assert len(lines) == 2 and all("a whole {\"Records\": [...]} document" in line
+                                   for line in lines)
+    assert result.skipped["missing_eventName"] == 2

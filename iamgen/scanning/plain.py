@@ -66,7 +66,11 @@ def scan_record(result: ScanResult, location: str, index: int, record: Any,
         return
     name = record.get("eventName")
     if not isinstance(name, str) or not name:
-        result.warn(location, index, "missing_eventName", "record has no eventName")
+        result.warn(location, index, "missing_eventName",
+                    "a whole {\"Records\": [...]} document where a record was expected "
+                    "(one document a file, as CloudTrail delivers them)"
+                    if "eventName" not in record and isinstance(record.get("Records"), list)
+                    else "record has no eventName")
         return
     source = record.get("eventSource")
     if not isinstance(source, str) or not source:
