@@ -203,8 +203,8 @@ def guarded(function: Callable[..., None]) -> Callable[..., None]:
     def wrapper(*args: Any, **kwargs: Any) -> None:
         try:
             function(*args, **kwargs)
-        except IamgenError as exc:
-            typer.echo(f"iamgen: error: {exc}", err=True)
+        except IamgenError as exc:  # one line, whatever a library's message holds
+            typer.echo(f"iamgen: error: {' '.join(str(exc).split())}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             typer.echo("iamgen: interrupted", err=True)

@@ -195,3 +195,12 @@ def test_names_and_all_together_or_an_empty_name_are_usage_errors(
     result = CliRunner().invoke(build_app(), [*args, "--trail", trail, "--grants", "x.json"]
                                 if args[0] == "diff" else [*args, "--trail", trail])
     assert result.exit_code == 2 and message in result.stderr
+
+
+def test_an_error_a_library_words_on_several_lines_is_one_line() -> None:
+    # botocore's parameter validation (before any request) words a bad bucket name so
+    result = CliRunner().invoke(build_app(), ["suggest", "X", "--trail", "s3://Bad_Bucket!!/x",
+                                              "-q"])
+    assert result.exit_code != 0
+    line = assert_one_error(result.stderr)
+    assert result.stderr.strip() == line and "Bad_Bucket" in line

@@ -223,3 +223,15 @@ def test_example_chains_only_the_registry_role_is_reached(example_graph: AccessG
     assert not {u.permission for u in example_graph.usages_of(registry)} <= \
         {u.permission for u in example_graph.usages_of(pipeline)}
     assert SAGEMAKER not in reached or not reached[SAGEMAKER]
+
+
+def test_chains_of_a_user_say_it_is_no_role() -> None:
+    from typer.testing import CliRunner
+
+    from iamgen.cli import build_app
+
+    example = Path(__file__).resolve().parent.parent / "examples" / "ml-account" / "trail"
+    result = CliRunner().invoke(build_app(), ["chains", "priya.raman", "--trail", str(example),
+                                              "-q"])
+    assert result.exit_code == 2
+    assert "priya.raman is not a role" in result.stderr

@@ -155,6 +155,11 @@ def chains(
     access = load_access(trail, graph_file, since, until, account, region, workers,
                          reading.source_choice(source, lookup_attribute, profile, quiet))
     roles = access.roles()
+    others = [p for p in access.principals() if p not in roles]
+    if not any(common.match_one(role, p) for p in roles) and any(
+            common.match_one(role, p) for p in others):
+        raise UsageError(f"{role} is not a role: chains end at roles (AssumeRole), users "
+                         "and root only start them")
     chosen = common.match_principals([role], roles)
     found = [(target, access.chains_into(target)) for target in chosen]
     if fmt == "json":
