@@ -463,3 +463,25 @@ def test_documents_run_together_in_one_file_are_named_as_such(tmp_path: Path) ->
     assert len(lines) == 2 and all("a whole {\"Records\": [...]} document" in line
                                    for line in lines)
     assert result.skipped["missing_eventName"] == 2
+
+
+def test_a_folder_that_cannot_be_listed_is_named_in_a_warning(tmp_path: Path, good_file: Path,
+                                                             monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    import os
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_scandir = os.scandir
+
+    def scandir(path: Any = ".") -> Any:
+        if str(path) == str(locked):  # as for a folder this user may not read
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    result = _scan(tmp_path)
+    assert result.files_skipped["unlistable_folder"] == 1
+    assert _only_warning(result) == (f"warning: {locked}: cannot list folder (Permission "
+                                     "denied); its files are not read")
+    assert _objects(result) == {"arn:aws:s3:::data/ok.csv"}

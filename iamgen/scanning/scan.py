@@ -28,7 +28,14 @@ from typing import Any, Protocol
 from ..errors import IamgenError
 from ..model import Filters
 from ..orphans import in_worker
-from ..sources.base import FolderedSource, RecordSource, TrailFile, TrailFolder, read_files
+from ..sources.base import (
+    FolderedSource,
+    RecordSource,
+    TrailFile,
+    TrailFolder,
+    listing_warnings,
+    read_files,
+)
 from ..sources.decode import BadInput
 from ..sources.layout import path_facts
 from .fast import FastScanner
@@ -122,6 +129,7 @@ def scan(source: RecordSource, filters: Filters, workers: int = 1,
                                         "files" if folders is None else "folders")
     with collecting_rarely():
         mine.files_skipped.update(skipped)
+        mine.listing_warnings(listing_warnings(source))
         for shipment in shipments:
             mine.merge_shipment(shipment)
     return mine

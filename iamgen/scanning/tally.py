@@ -419,6 +419,13 @@ class ScanResult:
             return
         self.warnings.append((location, -1 if index is None else index, text))
 
+    def listing_warnings(self, warnings: Sequence[tuple[str, str]]) -> None:
+        """Add warning lines for what listing passed over (``files_skipped``
+        counts it already): (location, text) each."""
+        for location, text in warnings:
+            self._warned[location] += 1
+            self.warnings.append((location, -1, text))
+
     # -- merging ----------------------------------------------------------------
 
     def merge(self, other: ScanResult) -> None:

@@ -178,3 +178,15 @@ class CombinedSource:
             for reason, count in part.skipped().items():
                 total[reason] = total.get(reason, 0) + count
         return total
+
+    def listing_warnings(self) -> list[tuple[str, str]]:
+        """Every part's :func:`listing_warnings`."""
+        return [warning for part in self.parts for warning in listing_warnings(part)]
+
+
+def listing_warnings(source: object) -> list[tuple[str, str]]:
+    """(location, text) of what a source could not list (a folder it may not
+    read), counted in its ``skipped`` already: for the warning lines; none
+    for a source that lists nothing it cannot name."""
+    found = getattr(source, "listing_warnings", None)
+    return list(found()) if callable(found) else []

@@ -29,6 +29,7 @@ class LocalSource:
     _skipped: Counter[str] = field(default_factory=Counter)
     _real_folders: dict[str, str] = field(default_factory=dict, repr=False)
     _real_paths: tuple[str, ...] | None = field(default=None, repr=False)
+    _unlisted: list[tuple[str, str]] = field(default_factory=list, repr=False)
 
     def files(self, filters: Filters) -> list[TrailFile]:
         """Every trail file under the paths, sorted, pruned by layout facts. A
@@ -84,8 +85,16 @@ class LocalSource:
             found.difference_update(name for name in listed if name != keep)
 
     def _unlistable(self, error: OSError) -> None:
-        """A folder under a path that cannot be listed: counted, never silently passed over."""
+        """A folder under a path that cannot be listed: counted and named, never
+        silently passed over."""
         self._skipped["unlistable_folder"] += 1
+        self._unlisted.append((str(error.filename or "?"),
+                               f"cannot list folder ({error.strerror or error}); its files "
+                               "are not read"))
+
+    def listing_warnings(self) -> list[tuple[str, str]]:
+        """(folder, text) of each folder under the paths that could not be listed."""
+        return sorted(self._unlisted)
 
     def _consider(self, location: str, filters: Filters, found: set[str]) -> None:
         reason = skip_reason(location, filters)

@@ -21,7 +21,7 @@ from ..errors import InputError
 from ..model import Filters
 from ..scanning.scan import scan_file
 from ..scanning.tally import ScanResult
-from ..sources.base import read_files
+from ..sources.base import listing_warnings, read_files
 from ..sources.local import LocalSource
 from ..sources.s3 import S3Source
 from .athena import Athena, AthenaTarget, QueryStats
@@ -120,6 +120,7 @@ def read_duckdb(trails: Sequence[str], filters: Filters, *, threads: int | None 
             files.extend(_parquet_files(local))
             scan_local_files(engine, files, filters, result, run)
             result.files_skipped.update(source.skipped())
+            result.listing_warnings(listing_warnings(source))
         for url in urls:
             if s3_factory is None:
                 raise InputError(f"{url}: no S3 client to read it with")

@@ -29,7 +29,7 @@ from ..scanning.scan import Progress
 from ..scanning.outcomes import UnitOutcomes, add_units
 from ..scanning.tally import DamagedRows, ResultRows, ScanResult
 from ..scanning.units import UnitJob, UnitsRead, Way, scan_units
-from ..sources.base import RecordSource, TrailFile, VersionedSource
+from ..sources.base import RecordSource, TrailFile, VersionedSource, listing_warnings
 from ..sources.lookup import LookupSource
 from .codec import CodecError, damaged_store, decode, decode_unit, encode, encode_unit
 from .db import AggregateRow, PendingResult, ResultRow, Store, store_path
@@ -106,6 +106,7 @@ def read_with_store(path: str | Path, source: RecordSource, filters: Filters, wo
     (result,) = loaded
     _add_read(path, survey, result, read, filters)
     result.files_skipped.update(skipped)
+    result.listing_warnings(listing_warnings(source))
     # What was kept, and what was read to keep, names files by identity;
     # warnings name them as this run listed them, as a run without a store does.
     result.rename_files({key[0]: trail_file.location for trail_file, key in survey.keys.items()
