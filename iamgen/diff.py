@@ -110,11 +110,10 @@ def diff(
     unused, kept = _judge_unexercised(granted, calls, grants, table, kinds, catalog)
     services = _unused_services(granted, calls, unused, kept)
     conditional = sum(1 for f in calls.used if f.code == "USED_CONDITIONAL")
-    # Granted actions the principal tried and was denied (on other resources, or
-    # blocked by another layer): evidence it needs them, so never removed: the
-    # proposal keeps their grants as they stand, as it keeps not-observable ones.
+    # Granted actions tried and denied on a resource the trail does not say:
+    # evidence the principal needs them somewhere, so kept as they stand.
     denied_kept = [(granted.spelling[key], granted.refs[key])
-                   for key in sorted(calls.attempted - calls.used_actions)
+                   for key in sorted(calls.attempted_whole - calls.used_actions)
                    if key in granted.refs]
     proposal = _propose(calls.proposal_permissions, kept, statements, settings, catalog,
                         conditional, denied_kept)
@@ -267,9 +266,13 @@ class _JudgedCalls:
     not_granted: tuple[UsedFinding, ...]
     denied: tuple[DeniedFinding, ...]
     used_actions: frozenset[str]
+    # actions tried and denied that today's grants allow there (another layer
+    # denied them): exercised, and kept in the proposal on what was tried
     attempted: frozenset[str]
     proposal_permissions: tuple[Permission, ...]
     unknown_resource: frozenset[str]  # used actions of unknown resource left out of the proposal
+    # of those attempted, the ones tried on a resource the trail does not say: kept whole
+    attempted_whole: frozenset[str]
 
     @property
     def exercised(self) -> frozenset[str]:
@@ -286,6 +289,7 @@ def _judge_calls(mine: Sequence[Usage], grants: Grants, granted: GrantedActions,
     denied: list[DeniedFinding] = []
     used_actions: set[str] = set()
     attempted: set[str] = set()
+    attempted_whole: set[str] = set()
     proposal_permissions: list[Permission] = []
     unknown_resource: set[str] = set()
     policies = [p.named() for p in grants.policies]
@@ -296,10 +300,16 @@ def _judge_calls(mine: Sequence[Usage], grants: Grants, granted: GrantedActions,
         code, evaluation = _decide(permission, policies, boundary)
         refs = _refs_for(evaluation, granted, action)
         if usage.denied:
-            attempted.add(action.lower())
             denied.append(DeniedFinding(permission, usage.count, usage.first_seen,
                                         usage.last_seen, usage.regions,
                                         evaluation.decision.value, refs))
+            if _resource_unknown(permission, catalog) and granted.refs.get(action.lower()):
+                attempted.add(action.lower())  # on what, unknown: its grants kept whole
+                attempted_whole.add(action.lower())
+            elif code != "USED_NOT_GRANTED":  # allowed here today: denied by another layer
+                attempted.add(action.lower())
+                proposal_permissions.extend(_with_allow_conditions(permission, code, refs,
+                                                                   statements))
             continue
         used_actions.add(action.lower())
         unknown = _resource_unknown(permission, catalog) and code == "USED_NOT_GRANTED"
@@ -321,7 +331,7 @@ def _judge_calls(mine: Sequence[Usage], grants: Grants, granted: GrantedActions,
                                                                    statements))
     return _JudgedCalls(tuple(used), tuple(not_granted), tuple(denied), frozenset(used_actions),
                         frozenset(attempted), tuple(proposal_permissions),
-                        frozenset(unknown_resource))
+                        frozenset(unknown_resource), frozenset(attempted_whole))
 
 
 def _with_allow_conditions(permission: Permission, code: str, refs: Sequence[GrantRef],
@@ -512,9 +522,9 @@ def _propose(permissions: Sequence[Permission], kept: Sequence[NotObservableFind
                      f"unchanged, in the last {len(deny_documents)} document(s): they still "
                      "restrict what the proposal allows")
     if denied_kept:
-        notes.append(f"{len(denied_kept)} action(s) the principal only tried and was denied "
-                     f"kept as granted today ({', '.join(a for a, _ in denied_kept)}): a "
-                     "denied call is evidence it needs them")
+        notes.append(f"{len(denied_kept)} action(s) only tried and denied, on a resource the "
+                     f"trail does not say ({', '.join(a for a, _ in denied_kept)}): kept as "
+                     "today's grants hold them")
     if conditional:
         notes.append(f"{conditional} used permission(s) depend today on a condition iamgen "
                      "cannot decide (an Allow's, or a Deny's that may apply); the proposal "
@@ -694,7 +704,7 @@ def _statement_use(granted: GrantedActions, calls: _JudgedCalls,
             tally["used"] += key in calls.used_actions
             tally["removable"] += key in removable
             tally["kept"] += key in kept_keys
-            tally["denied"] += key in calls.attempted
+            tally["denied"] += key in calls.attempted  # denied where this grant allows it
     return tuple(StatementUse(policy, index, sids[(policy, index)], **tally)
                  for (policy, index), tally in sorted(counts.items()))
 

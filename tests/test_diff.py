@@ -173,27 +173,42 @@ def test_denied_calls_are_evidence_and_block_removal() -> None:
     assert denied["dynamodb:DeleteTable"].now == "implicit_deny"
     assert "glue:DeleteTable" not in actions_of(result.unused_actions)
     assert "glue" not in {s.service for s in result.unused_services}
-    # Granted and tried, denied by another layer: kept as granted today, as the statement
-    # lines say (keep), never counted as removed; the ungranted one is never added.
+    # Granted and tried (on a table the trail does not name), denied by another layer:
+    # kept as today's grants hold it, as the statement lines say (keep), never counted
+    # as removed; the ungranted one is never added.
     assert result.proposal is not None
     assert "glue:DeleteTable" in result.proposal.actions
     assert "dynamodb:DeleteTable" not in result.proposal.actions
     assert "glue:DeleteTable" not in actions_of(result.unused_actions)
-    assert any("only tried and was denied" in note for note in result.proposal.notes)
+    assert any("only tried and denied, on a resource the trail does not say" in note
+               for note in result.proposal.notes)
 
 
-def test_a_principal_whose_only_call_was_denied_keeps_that_grant_in_every_figure() -> None:
+def test_a_denied_call_keeps_a_grant_only_where_the_grant_allowed_it() -> None:
+    """Denied where today's grants do not reach (other/x): the grant on data/* was
+    not exercised, and is removable in every figure. Denied where they do (data/k,
+    by a Deny of another policy): kept, on what was tried, as a used call is."""
     data = "arn:aws:s3:::data/*"
-    grants = Grants(ROLE, (managed("p", {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": data}]}),))
-    result = diff(ROLE, [use("s3:GetObject", "arn:aws:s3:::other/x", denied=True)], grants,
-                  trail_actions=["s3:GetObject"], window=MONTHS)
-    assert result.summary.removable_actions == 0
-    assert result.summary.removed_actions == 0  # before: 1 removed, while "keep" was said
-    assert result.proposal is not None and result.proposal.actions == ("s3:GetObject",)
-    docs = list(result.proposal.documents)
-    assert evaluate(docs, Request("s3:GetObject", "arn:aws:s3:::data/k")).decision \
-        is Decision.ALLOW
+    allow = managed("p", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": data}]})
+    result = diff(ROLE, [use("s3:GetObject", "arn:aws:s3:::other/x", denied=True)],
+                  Grants(ROLE, (allow,)), trail_actions=["s3:GetObject"], window=MONTHS)
+    assert result.summary.removable_actions == 1 and result.summary.removed_actions == 1
+    assert result.proposal is None  # nothing used, nothing kept: before, "keep" was said
+    assert [u.verdict for u in result.statements] == ["delete"]
+    guard = managed("guard", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::data/k",
+         "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
+    tried = "arn:aws:s3:::data/k"
+    kept = diff(ROLE, [use("s3:GetObject", tried, denied=True)], Grants(ROLE, (allow, guard)),
+                trail_actions=["s3:GetObject"], window=MONTHS)
+    assert kept.summary.removable_actions == 0 and kept.summary.removed_actions == 0
+    assert kept.proposal is not None
+    docs = list(kept.proposal.documents)
+    secure = {"aws:SecureTransport": ("true",)}  # (the Deny's condition is carried)
+    assert evaluate(docs, Request("s3:GetObject", tried, secure)).decision is Decision.ALLOW
+    assert evaluate(docs, Request("s3:GetObject", "arn:aws:s3:::data/other", secure)
+                    ).decision is not Decision.ALLOW
 
 
 def test_boundary_and_deny_make_grants_ineffective() -> None:
