@@ -29,7 +29,7 @@ from importlib import resources
 from typing import Any
 
 from .ai_lens import AiLens
-from .arn import action_matches, parse_arn, pattern_within, resource_matches
+from .arn import action_matches, parse_arn, pattern_within, resource_matches, wildcard_match
 from .catalog import Catalog, load_catalog
 from .diff import blocked_by, diff
 from .findings import DiffResult, ObservedWindow
@@ -216,14 +216,27 @@ def _empty_segments(service: str, catalog: Catalog) -> tuple[bool, bool]:
             bool(formats) and all(not f[4] for f in formats))
 
 
-def _probes_covered(stmt: Statement, service: str, resource: str) -> list[str]:
+def _probes_covered(stmt: Statement, service: str, resource: str, account: str = "",
+                    catalog: Catalog | None = None) -> list[str]:
     """The probe ARNs (``service:resource``, with each Resource entry's own
-    partition, region and account) the statement's Resource matches."""
+    partition, region and account; where the entry has a wildcard there, or
+    is no ARN, a region and the principal's ``account`` as the service's ARNs
+    have them) the statement's Resource matches."""
+    no_region, no_account = (_empty_segments(service, catalog) if catalog is not None
+                             else (False, False))
+
+    def concrete(part: str, usual: str) -> str:
+        if not any(c in part for c in "*?"):
+            return part
+        return usual if wildcard_match(part, usual) else part.replace("*", "").replace("?", "x")
+
     def probe_for(entry: str) -> str:
         parsed = parse_arn(entry)
-        partition, region, account = ((parsed.partition, parsed.region, parsed.account)
-                                      if parsed else ("aws", "", ""))
-        return f"arn:{partition}:{service}:{region}:{account}:{resource}"
+        partition, region, owner = ((parsed.partition, parsed.region, parsed.account)
+                                    if parsed else ("aws", "*", "*"))
+        region = "" if no_region else concrete(region, "us-east-1")
+        owner = "" if no_account else concrete(owner, account or "111122223333")
+        return f"arn:{concrete(partition, 'aws')}:{service}:{region}:{owner}:{resource}"
 
     if stmt.not_resources:
         probes = [probe_for(e) for e in stmt.not_resources]
@@ -236,10 +249,11 @@ def _probes_covered(stmt: Statement, service: str, resource: str) -> list[str]:
 def _left_open(grants: Grants) -> tuple[str, ...] | None:
     """The action patterns an Allow of every action on every resource still
     grants once the unconditional Denies on every resource (identity policies
-    and boundary) and the boundary's Allows have had their say: None for every
-    action (nothing narrows it), else the patterns left (``()``: none).
-    Patterns that only partly overlap (``s3:Get*`` and ``s3:*Object``) are
-    left out: what is left is never more than what is open."""
+    and boundary) and the boundary's Allows (on any resource: what they allow
+    somewhere is open there) have had their say: None for every action
+    (nothing narrows it), else the patterns left (``()``: none). Never less
+    than what is open: patterns that may share actions without one covering
+    the other (``s3:Get*`` and ``s3:*Object``) are both kept."""
     left: tuple[str, ...] | None = None
     boundary = grants.boundary.document.statements if grants.boundary else ()
     denies = [s for policy in grants.policies for s in policy.document.statements
@@ -255,10 +269,8 @@ def _left_open(grants: Grants) -> tuple[str, ...] | None:
             left = tuple(p for p in left if not any(action_matches(d, p) for d in stmt.actions))
     if grants.boundary is not None:
         allows = [s for s in boundary if s.effect == "Allow"]
-        if not any(s.not_actions or any(_every_action(a) for a in s.actions) for s in allows
-                   if _covers_everything(s)):
-            left = _narrowed(left, tuple(a for s in allows if _covers_everything(s)
-                                         for a in s.actions))
+        if not any(s.not_actions or any(_every_action(a) for a in s.actions) for s in allows):
+            left = _narrowed(left, tuple(a for s in allows for a in s.actions))
     return left
 
 
@@ -269,11 +281,52 @@ def _every_action(pattern: str) -> bool:
 
 def _narrowed(left: tuple[str, ...] | None, patterns: Sequence[str]) -> tuple[str, ...]:
     """What both ``left`` (None: every action) and ``patterns`` grant, as
-    patterns: each of one that the other covers."""
+    patterns, never less: each of one that the other covers, and both of a
+    pair that may share actions (neither covering the other)."""
     if left is None:
         return tuple(sorted(set(patterns)))
-    return tuple(sorted({p for p in patterns if any(action_matches(q, p) for q in left)}
-                        | {q for q in left if any(action_matches(p, q) for p in patterns)}))
+    kept: set[str] = set()
+    for p in patterns:
+        for q in left:
+            if action_matches(q, p):
+                kept.add(p)
+            elif action_matches(p, q):
+                kept.add(q)
+            elif _may_share(p, q):
+                kept.update((p, q))
+    return tuple(sorted(kept))
+
+
+def _may_share(one: str, other: str) -> bool:
+    """Whether two action patterns may match a common action: not when both
+    name a service outright and the services differ."""
+    first, second = (p.partition(":")[0].lower() for p in (one, other))
+    plain = not any(c in first + second for c in "*?")
+    return not plain or first == second
+
+
+def _spans_services(pattern: str) -> bool:
+    """Whether an action pattern reaches across services (``*:Create*``,
+    ``i*:*``) far enough to change permissions: it matches one of IAM's
+    escalation actions (creating users and keys, attaching or writing
+    policies), as ``*`` does."""
+    service, colon, _ = pattern.partition(":")
+    return (any(c in (service if colon else pattern) for c in "*?")
+            and any(action_matches(pattern, a) for a in _ESCALATION))
+
+
+# IAM actions that let their holder grant itself anything (the usual privilege
+# escalation paths): a pattern across services that matches one is as good as "*".
+_ESCALATION = ("iam:CreateUser", "iam:CreateAccessKey", "iam:CreateLoginProfile",
+               "iam:AttachUserPolicy", "iam:AttachRolePolicy", "iam:AttachGroupPolicy",
+               "iam:PutUserPolicy", "iam:PutRolePolicy", "iam:PutGroupPolicy",
+               "iam:CreatePolicyVersion", "iam:UpdateAssumeRolePolicy", "iam:AddUserToGroup")
+
+
+def _whole_service(pattern: str) -> bool:
+    """Whether an action pattern is every action of one service (``s3:*``, ``iam:**``)."""
+    service, colon, rest = pattern.partition(":")
+    return bool(colon and service and rest) and rest.strip("*") == ""
 
 
 def _blocked(action: str, resource: str, grants: Grants) -> bool:
@@ -308,18 +361,26 @@ def _wildcard_risk(stmt: Statement, grants: Grants,
     """
     everything = _covers_everything(stmt)
     patterns: Sequence[str] = stmt.actions
+    if any(_every_action(n) for n in stmt.not_actions):
+        return None  # every action but every action: nothing
     if everything and (stmt.not_actions or any(_every_action(a) for a in stmt.actions)):
         left = _left_open(grants)
         if left is None or any(_every_action(a) for a in left):
             return WILDCARD_ALL, ("NotAction",) if stmt.not_actions else tuple(
                 a for a in stmt.actions if _every_action(a))
-        # narrowed by a Deny or the boundary: the whole services left are judged as
-        # if granted themselves (the statement's own NotAction taken out)
+        # narrowed by a Deny or the boundary: what is left is judged as if granted
+        # itself (the statement's own NotAction taken out); a pattern across
+        # services (*:Create*) still reaches IAM's writes: every action's risk
         patterns = [p for p in left if not any(action_matches(n, p) for n in stmt.not_actions)]
+        spanning = [p for p in patterns if _spans_services(p)]
+        if spanning:
+            return WILDCARD_ALL, tuple(spanning)
+    elif everything and any(_spans_services(a) for a in stmt.actions):
+        return WILDCARD_ALL, tuple(a for a in stmt.actions if _spans_services(a))
     risky = []
     for pattern in patterns:
-        service, _, rest = pattern.partition(":")
-        if rest != "*" or not (everything or any(
+        service = pattern.partition(":")[0]
+        if not _whole_service(pattern) or not (everything or any(
                 _every_resource(r, service, catalog) for r in stmt.resources)):
             continue
         writes = [a for a in expand_pattern(pattern, catalog)
@@ -362,7 +423,9 @@ def risky_grants(grants: Grants, catalog: Catalog | None = None) -> tuple[RiskyG
                            if (entry := _grants_action(stmt, action)) is not None
                            and any(not _blocked(action, probe, grants)
                                    for service, resource in rule.probes
-                                   for probe in _probes_covered(stmt, service, resource))]
+                                   for probe in _probes_covered(
+                                       stmt, service, resource, grants.principal.account,
+                                       catalog))]
                 if entries:
                     found.add(_risk(rule.kind, policy.label, index, stmt, entries))
     severity = {"critical": 0, "high": 1, "medium": 2, "low": 3}

@@ -116,11 +116,28 @@ def test_a_grant_a_deny_or_the_boundary_blocks_where_it_is_risky_is_not_flagged(
     ([stmt("*"), stmt("ec2:*", effect="Deny")], None, {"WILDCARD_ALL"}),
     # the boundary's "*" narrows nothing
     ([stmt("*")], [stmt("*")], {"WILDCARD_ALL"}),
+    # a boundary Allow on some resources still leaves its actions open there
+    ([stmt("*")], [stmt("iam:*", f"arn:aws:iam::{ACCOUNT}:*")],
+     {"SERVICE_WILDCARD_ALL", "PASSROLE_ANY_ROLE"}),
+    # what is left across services reaches IAM's escalation actions: every action's risk
+    ([stmt("*"), stmt(["*:Create*", "*:Attach*", "*:Put*"], effect="Deny", not_action=True)],
+     None, {"WILDCARD_ALL"}),
+    # patterns that overlap without covering each other are both kept, never dropped
+    ([stmt("*"), stmt("i*:*", effect="Deny", not_action=True),
+      stmt("*am:*", effect="Deny", not_action=True)], None, {"WILDCARD_ALL"}),
+    ([stmt("*"), stmt("iam:**", effect="Deny", not_action=True)], None,
+     {"SERVICE_WILDCARD_ALL"}),
 ])
 def test_what_a_deny_or_the_boundary_leaves_open_is_still_flagged(
         statements: list[dict[str, Any]], boundary: list[dict[str, Any]] | None,
         present: set[str]) -> None:
     assert present <= codes(*statements, boundary=boundary)
+
+
+def test_patterns_across_services_count_only_where_they_reach_escalation() -> None:
+    assert "WILDCARD_ALL" in codes(stmt("*:Create*"))
+    assert codes(stmt("*:Describe*")) == set()
+    assert codes(stmt("*", not_action=True)) == set()  # every action but every action
 
 
 def test_a_conditional_deny_or_a_deny_elsewhere_blocks_nothing() -> None:
