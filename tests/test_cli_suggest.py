@@ -445,8 +445,12 @@ def test_suggest_all_writes_every_policy_that_fits_and_names_the_one_that_cannot
     # an earlier run's policy for it is left, and said to be left
     (out / f"{ROLE}.json").write_text("{}")
     code, _, err = run("suggest", "--all", "--trail", str(trail), "--output-dir", str(out), "-q")
-    assert code == 6 and f"left as they were, not this run's: {ROLE}.json" in err
+    assert code == 6 and f"left as they were, not this run's: {ROLE}.json)" in err
     assert (out / f"{ROLE}.json").read_text() == "{}"
+    # another principal's files whose name starts the same are not its files
+    (out / f"{ROLE}.v2.json").write_text("{}")
+    code, _, err = run("suggest", "--all", "--trail", str(trail), "--output-dir", str(out), "-q")
+    assert code == 6 and f"{ROLE}.v2.json" not in err
     # one principal: the error names it
     code, _, err = run("suggest", ROLE, "--trail", str(trail), "-q")
     assert code == 6 and f"iamgen: error: {ROLE}: " in err

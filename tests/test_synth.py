@@ -539,3 +539,12 @@ def test_names_a_policy_cannot_hold_are_granted_with_wildcards_in_their_place(
     many = [Permission("s3:GetObject", obj("b", f"up/img-{n}-\u0100.png")) for n in range(40)]
     folded = synthesize(many, DEFAULT)
     assert [s.resources for s in statements(folded.documents)] == [("arn:aws:s3:::b/up/*",)]
+
+
+def test_a_pattern_note_is_only_for_a_pattern_the_policy_grants() -> None:
+    names = [f"arn:aws:ssm:us-east-1:111122223333:parameter/app/run-2026-11-0{d}" for d in
+             range(1, 5)]
+    perms = [Permission("ssm:GetParameter", n) for n in names]
+    assert any(note.startswith("pattern ") for note in synthesize(perms).notes)
+    exact = synthesize(perms, exact={("ssm:getparameter", n) for n in names})
+    assert not any(note.startswith("pattern ") for note in exact.notes)

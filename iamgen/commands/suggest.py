@@ -180,14 +180,29 @@ def write_suggestions(run: reading.Run, principals: list[str], all_principals: b
                                err=True)
     if too_large:
         earlier = sorted(path.name for principal in chosen if principal.name in too_large
-                         for path in common.ensure_output_dir(output_dir).glob(
-                             f"{glob.escape(stems[principal])}.*")) if output_dir else []
+                         for path in common.ensure_output_dir(output_dir).iterdir()
+                         if _files_of(stems[principal], path.name)) if output_dir else []
         raise PolicyTooLargeError(
             f"{len(too_large)} of {len(chosen)} principals have no policy written, a "
             f"statement too large for any document: {', '.join(too_large)} (the others' "
             "policies were written" + (f"; files an earlier run wrote for them are left as "
                                        f"they were, not this run's: {', '.join(earlier)}"
                                        if earlier else "") + ")")
+
+
+def _files_of(stem: str, name: str) -> bool:
+    """Whether a file name is one a run writes for the principal of ``stem``:
+    ``stem.EXT``, ``stem.N.EXT`` or its provenance (not ``stem.v2.json``, another
+    principal's)."""
+    if name == f"{stem}{META_SUFFIX}":
+        return True
+    rest = name[len(stem) + 1:] if name.startswith(f"{stem}.") else ""
+    parts = rest.split(".")
+    return (len(parts) == 1 and parts[0] in _EXTENSIONS) or (
+        len(parts) == 2 and parts[0].isdigit() and parts[1] in _EXTENSIONS)
+
+
+_EXTENSIONS = frozenset({"json", "tf", "yaml"})
 
 
 def stale_principals(target: Path, stems: Iterable[str]) -> list[str]:

@@ -189,7 +189,9 @@ def synthesize(
                 "enough, so the fold threshold stays at "
                 f"{threshold}"
             )
-    notes.extend(f"pattern {p.pattern} stands for {p.describe()}" for p in patterns)
+    granted = {r for doc in documents for stmt in doc.statements for r in stmt.resources}
+    notes.extend(f"pattern {p.pattern} stands for {p.describe()}" for p in patterns
+                 if p.pattern in granted)  # (not one a fold, or names kept exact, replaced)
     notes.extend(_fold_note(fold) for fold in folds)
     notes.extend(
         f"compressed {len(c.actions)} actions into {c.wildcard}: {', '.join(c.actions)}"
