@@ -110,11 +110,10 @@ def diff(
     unused, kept = _judge_unexercised(granted, calls, grants, table, kinds, catalog)
     services = _unused_services(granted, calls, unused, kept)
     conditional = sum(1 for f in calls.used if f.code == "USED_CONDITIONAL")
-    # Granted actions tried and denied on a resource the trail does not say:
-    # evidence the principal needs them somewhere, so kept as they stand.
+    # Granted actions used or tried on a resource the trail does not say, where a
+    # NotResource grant (or, tried, any grant) may be what allowed it: kept as they stand.
     denied_kept = [(granted.spelling[key], granted.refs[key])
-                   for key in sorted(calls.attempted_whole - calls.used_actions)
-                   if key in granted.refs]
+                   for key in sorted(calls.kept_whole) if key in granted.refs]
     proposal = _propose(calls.proposal_permissions, kept, statements, settings, catalog,
                         conditional, denied_kept)
     data_groups = sorted({s.id for s in table.values() if s.visibility is Visibility.DATA_EVENT})
@@ -270,9 +269,9 @@ class _JudgedCalls:
     # denied them): exercised, and kept in the proposal on what was tried
     attempted: frozenset[str]
     proposal_permissions: tuple[Permission, ...]
-    unknown_resource: frozenset[str]  # used actions of unknown resource left out of the proposal
-    # of those attempted, the ones tried on a resource the trail does not say: kept whole
-    attempted_whole: frozenset[str]
+    # actions used or tried on a resource the trail does not say, whose grants (some with
+    # NotResource, or all, for a denied call) are kept as they stand
+    kept_whole: frozenset[str]
 
     @property
     def exercised(self) -> frozenset[str]:
@@ -289,9 +288,8 @@ def _judge_calls(mine: Sequence[Usage], grants: Grants, granted: GrantedActions,
     denied: list[DeniedFinding] = []
     used_actions: set[str] = set()
     attempted: set[str] = set()
-    attempted_whole: set[str] = set()
+    kept_whole: set[str] = set()
     proposal_permissions: list[Permission] = []
-    unknown_resource: set[str] = set()
     policies = [p.named() for p in grants.policies]
     boundary = grants.boundary.named() if grants.boundary else None
     for usage in mine:
@@ -304,22 +302,26 @@ def _judge_calls(mine: Sequence[Usage], grants: Grants, granted: GrantedActions,
                                         usage.last_seen, usage.regions,
                                         evaluation.decision.value, refs))
             if _resource_unknown(permission, catalog) and granted.refs.get(action.lower()):
-                attempted.add(action.lower())  # on what, unknown: its grants kept whole
-                attempted_whole.add(action.lower())
+                if blocked_by(action, grants) is None:  # (else dead text: judged as such)
+                    attempted.add(action.lower())  # on what, unknown: its grants kept whole
+                    kept_whole.add(action.lower())
             elif code != "USED_NOT_GRANTED":  # allowed here today: denied by another layer
                 attempted.add(action.lower())
                 proposal_permissions.extend(_with_allow_conditions(permission, code, refs,
                                                                    statements))
             continue
         used_actions.add(action.lower())
-        unknown = _resource_unknown(permission, catalog) and code == "USED_NOT_GRANTED"
-        if unknown and granted.refs.get(action.lower()):
-            # The trail did not say which resource: any statement naming the action may be
-            # the one that allowed it. Keep those statements' resources, never widen to "*".
-            code, refs = "USED_CONDITIONAL", granted.refs[action.lower()]
-            carried, skipped = _on_granted_resources(permission, refs, statements)
+        unknown = _resource_unknown(permission, catalog) and bool(granted.refs.get(action.lower()))
+        if unknown:
+            # The trail did not say which resource: the statements that allow "*" (or, not
+            # granted there, any naming the action) keep their resources, never "*" by
+            # itself (a NotResource statement allows "*" but not all); those with
+            # NotResource are carried as they stand.
+            if code == "USED_NOT_GRANTED" or not refs:
+                code, refs = "USED_CONDITIONAL", granted.refs[action.lower()]
+            carried, whole = _on_granted_resources(permission, refs, statements)
             proposal_permissions.extend(carried)
-            unknown_resource.update(skipped)
+            kept_whole.update(a.lower() for a in whole)
         finding = UsedFinding(code, permission, usage.count, usage.first_seen, usage.last_seen,
                               usage.regions, refs)
         if code == "USED_NOT_GRANTED":
@@ -331,7 +333,7 @@ def _judge_calls(mine: Sequence[Usage], grants: Grants, granted: GrantedActions,
                                                                    statements))
     return _JudgedCalls(tuple(used), tuple(not_granted), tuple(denied), frozenset(used_actions),
                         frozenset(attempted), tuple(proposal_permissions),
-                        frozenset(unknown_resource), frozenset(attempted_whole))
+                        frozenset(kept_whole))
 
 
 def _with_allow_conditions(permission: Permission, code: str, refs: Sequence[GrantRef],
@@ -395,7 +397,9 @@ def _resource_unknown(permission: Permission, catalog: Catalog) -> bool:
 def _on_granted_resources(permission: Permission, refs: Sequence[GrantRef],
                           statements: Mapping[tuple[str, int], Statement]
                           ) -> tuple[list[Permission], list[str]]:
-    """A used permission of unknown resource, on the resources its grants name today."""
+    """A used permission of unknown resource, on the resources its grants name
+    today; and its action once more for each grant with NotResource (or no
+    Resource), which only a statement carried as it stands can hold."""
     out: list[Permission] = []
     skipped: list[str] = []
     for ref in refs:
@@ -522,8 +526,8 @@ def _propose(permissions: Sequence[Permission], kept: Sequence[NotObservableFind
                      f"unchanged, in the last {len(deny_documents)} document(s): they still "
                      "restrict what the proposal allows")
     if denied_kept:
-        notes.append(f"{len(denied_kept)} action(s) only tried and denied, on a resource the "
-                     f"trail does not say ({', '.join(a for a, _ in denied_kept)}): kept as "
+        notes.append(f"{len(denied_kept)} action(s) used or tried on a resource the trail "
+                     f"does not say ({', '.join(a for a, _ in denied_kept)}): kept as "
                      "today's grants hold them")
     if conditional:
         notes.append(f"{conditional} used permission(s) depend today on a condition iamgen "
@@ -704,7 +708,7 @@ def _statement_use(granted: GrantedActions, calls: _JudgedCalls,
             tally["used"] += key in calls.used_actions
             tally["removable"] += key in removable
             tally["kept"] += key in kept_keys
-            tally["denied"] += key in calls.attempted  # denied where this grant allows it
+            tally["denied"] += key in calls.attempted  # denied where today's grants allow it
     return tuple(StatementUse(policy, index, sids[(policy, index)], **tally)
                  for (policy, index), tally in sorted(counts.items()))
 
@@ -720,10 +724,6 @@ def _notes(window: ObservedWindow, calls: _JudgedCalls) -> tuple[str, ...]:
         notes.append(f"the trail covers {days:.1f} days: actions used less often (monthly "
                      "jobs, quarterly key rotation, incident runbooks) look unused; "
                      f"prefer {SHORT_WINDOW_DAYS} days or more before removing grants")
-    if calls.unknown_resource:
-        notes.append("the trail does not show which resource was used by "
-                     f"{', '.join(sorted(calls.unknown_resource))}, and its grant uses "
-                     "NotResource: the proposal leaves it out; add it by hand")
     if calls.not_granted:
         notes.append(f"{len(calls.not_granted)} observed permission(s) succeeded without an "
                      "identity grant (resource policy or another path): left out of the proposal")

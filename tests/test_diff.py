@@ -180,7 +180,7 @@ def test_denied_calls_are_evidence_and_block_removal() -> None:
     assert "glue:DeleteTable" in result.proposal.actions
     assert "dynamodb:DeleteTable" not in result.proposal.actions
     assert "glue:DeleteTable" not in actions_of(result.unused_actions)
-    assert any("only tried and denied, on a resource the trail does not say" in note
+    assert any("used or tried on a resource the trail does not say" in note
                for note in result.proposal.notes)
 
 
@@ -670,3 +670,34 @@ def test_a_call_of_unknown_resource_keeps_one_clause_per_key_too() -> None:
     assert result.proposal is not None
     (stmt,) = [s for d in result.proposal.documents for s in d.statements]
     assert stmt.conditions == passed
+
+
+def test_a_call_on_an_unknown_resource_under_notresource_never_widens_the_proposal() -> None:
+    """Granted by NotResource secret/*, used (or tried) on a resource the trail does
+    not say: "*" alone would allow secret/x, which today's grants deny. The
+    statement is carried as it stands instead: used, kept; never wider."""
+    grants = Grants(ROLE, (managed("p", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::secret/*"}]}),))
+    for denied in (False, True):
+        result = diff(ROLE, [use("s3:GetObject", "*", denied=denied)], grants,
+                      trail_actions=["s3:GetObject"], window=MONTHS)
+        assert result.proposal is not None, denied
+        docs = list(result.proposal.documents)
+        assert evaluate(docs, Request("s3:GetObject", "arn:aws:s3:::secret/x")).decision \
+            is not Decision.ALLOW
+        assert evaluate(docs, Request("s3:GetObject", "arn:aws:s3:::data/x")).decision \
+            is Decision.ALLOW
+
+
+def test_a_denied_call_on_an_unknown_resource_keeps_no_grant_a_boundary_blocks() -> None:
+    table = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/*"
+    grants = Grants(ROLE, (managed("p", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["dynamodb:DeleteTable", "dynamodb:GetItem"],
+         "Resource": table}]}),), GrantedPolicy("b", PolicyKind.BOUNDARY, parse_document(
+            {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "*"}]}, "b")))
+    result = diff(ROLE, [use("dynamodb:DeleteTable", "*", denied=True)], grants,
+                  window=MONTHS)
+    assert "dynamodb:DeleteTable" in {u.action for u in result.unused_actions
+                                      if u.code == "INEFFECTIVE_GRANT"}
+    assert result.proposal is None or "dynamodb:DeleteTable" not in result.proposal.actions
