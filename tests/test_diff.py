@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -701,3 +702,58 @@ def test_a_denied_call_on_an_unknown_resource_keeps_no_grant_a_boundary_blocks()
     assert "dynamodb:DeleteTable" in {u.action for u in result.unused_actions
                                       if u.code == "INEFFECTIVE_GRANT"}
     assert result.proposal is None or "dynamodb:DeleteTable" not in result.proposal.actions
+
+
+_GRANT_RESOURCES = ["arn:aws:s3:::data/*", "arn:aws:s3:::data/k", "arn:aws:s3:::logs/*", "*",
+                    "arn:aws:s3:::data/a*"]
+_CALL_RESOURCES = ["arn:aws:s3:::data/k", "arn:aws:s3:::data/ab", "arn:aws:s3:::logs/x",
+                   "arn:aws:s3:::other/x", "*"]
+_CONDITIONS = [None, {"Bool": {"aws:SecureTransport": "false"}},
+               {"Bool": {"aws:MultiFactorAuthPresent": "true"}}]
+
+
+@st.composite
+def _statements(draw: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "Effect": draw(st.sampled_from(["Allow", "Allow", "Deny"])),
+        "Action": draw(st.lists(st.sampled_from(["s3:GetObject", "s3:PutObject", "s3:Get*",
+                                                 "s3:*"]), min_size=1, max_size=2,
+                                unique=True))}
+    if draw(st.integers(0, 4)) == 0:
+        out["NotResource"] = draw(st.sampled_from(_GRANT_RESOURCES[:3]))
+    else:
+        out["Resource"] = draw(st.lists(st.sampled_from(_GRANT_RESOURCES), min_size=1,
+                                        max_size=2, unique=True))
+    condition = draw(st.sampled_from(_CONDITIONS))
+    if condition:
+        out["Condition"] = condition
+    return out
+
+
+@given(st.lists(_statements(), min_size=1, max_size=3),
+       st.lists(st.tuples(st.sampled_from(["s3:GetObject", "s3:PutObject"]),
+                          st.sampled_from(_CALL_RESOURCES), st.booleans()),
+                min_size=1, max_size=3))
+def test_property_calls_of_any_kind_never_make_a_proposal_wider_than_today(
+        statements: list[dict[str, Any]], calls: list[tuple[str, str, bool]]) -> None:
+    """Used and denied calls, on known resources or on "*" (the trail did not
+    say), under Allows and Denies with Resource or NotResource and conditions:
+    the proposal allows nothing today's grants do not, nothing used is
+    removable, and no statement said to be deleted was used or tried."""
+    grants = Grants(ROLE, (managed("p", {"Version": "2012-10-17", "Statement": statements}),))
+    result = diff(ROLE, [use(a, r, denied=d) for a, r, d in calls], grants,
+                  trail_actions=["s3:GetObject", "s3:PutObject"], window=MONTHS)
+    today = [p.document for p in grants.policies]
+    proposal = list(result.proposal.documents) if result.proposal else []
+    contexts = [{}, {"aws:SecureTransport": ("true",), "aws:MultiFactorAuthPresent": ("true",)},
+                {"aws:SecureTransport": ("false",), "aws:MultiFactorAuthPresent": ("false",)}]
+    for action in ("s3:GetObject", "s3:PutObject"):
+        for resource in [*_CALL_RESOURCES[:-1], "arn:aws:s3:::data/zz"]:
+            for context in contexts:
+                if proposal and evaluate(proposal, Request(action, resource, context)).decision \
+                        is Decision.ALLOW:
+                    assert evaluate(today, Request(action, resource, context)).decision \
+                        is Decision.ALLOW, (action, resource, context)
+    used = {f.permission.action.lower() for f in result.used_granted}
+    assert not used & {u.action.lower() for u in result.unused_actions}
+    assert not [u for u in result.statements if u.verdict == "delete" and (u.used or u.denied)]
