@@ -249,3 +249,13 @@ def test_a_grants_path_that_is_no_regular_file_is_refused_before_reading(tmp_pat
     os.mkfifo(pipe)  # reading it would wait for a writer forever
     with pytest.raises(GrantsError, match="not a regular file"):
         read_grants_files([pipe])
+    with pytest.raises(GrantsError, match="not a regular file"):
+        read_grants_files([tmp_path])
+    # a pipe from the shell (<(aws iam get-account-authorization-details ...)) is read
+    reader, writer = os.pipe()
+    os.write(writer, json.dumps(details()).encode())
+    os.close(writer)
+    try:
+        assert isinstance(read_grants_files([Path(f"/dev/fd/{reader}")]), AuthorizationDetails)
+    finally:
+        os.close(reader)

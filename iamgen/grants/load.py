@@ -235,7 +235,9 @@ def read_grants_files(paths: Sequence[Path]) -> GrantsFile:
     """One authorization-details file, or one or more plain policy documents."""
     loaded: list[tuple[Path, Any]] = []
     for path in paths:
-        if path.exists() and not path.is_file():  # a folder, or a pipe that would block
+        if path.is_dir() or (path.is_fifo() and not str(path).startswith(("/dev/", "/proc/"))):
+            # a folder; a named pipe no one may write to (it would wait for ever), not
+            # <(aws iam get-account-authorization-details) or /dev/stdin, which are
             raise GrantsError(f"{path}: cannot read grants file (not a regular file)")
         try:
             text = path.read_text(encoding="utf-8-sig")  # a leading byte order mark is dropped
