@@ -218,32 +218,41 @@ def _empty_segments(service: str, catalog: Catalog) -> tuple[bool, bool]:
 
 def _probes_covered(stmt: Statement, service: str, resource: str, account: str = "",
                     catalog: Catalog | None = None) -> list[str]:
-    """The probe ARNs (``service:resource``, with each Resource entry's own
-    partition, region and account; where the entry has a wildcard there, or
-    is no ARN, a region and the principal's ``account`` as the service's ARNs
-    have them) the statement's Resource matches."""
+    """The probe ARNs (``service:resource``) the statement's Resource matches,
+    each with a Resource entry's own partition, region and account; where the
+    entry has a wildcard there (or is no ARN), two regions, and the principal's
+    ``account`` and another, as the service's ARNs have them: a Deny of one
+    region or of the own account leaves the others (a key policy may trust this
+    account from another), so each is probed."""
     no_region, no_account = (_empty_segments(service, catalog) if catalog is not None
                              else (False, False))
 
-    def concrete(part: str, usual: str) -> str:
+    def concrete(part: str, usual: tuple[str, ...]) -> list[str]:
         if not any(c in part for c in "*?"):
-            return part
-        return usual if wildcard_match(part, usual) else part.replace("*", "").replace("?", "x")
+            return [part]
+        fitting = [u for u in usual if wildcard_match(part, u)]
+        return fitting or [part.replace("*", "").replace("?", "x")]
 
-    def probe_for(entry: str) -> str:
+    def probes_for(entry: str) -> list[str]:
         parsed = parse_arn(entry)
         partition, region, owner = ((parsed.partition, parsed.region, parsed.account)
                                     if parsed else ("aws", "*", "*"))
-        region = "" if no_region else concrete(region, "us-east-1")
-        owner = "" if no_account else concrete(owner, account or "111122223333")
-        return f"arn:{concrete(partition, 'aws')}:{service}:{region}:{owner}:{resource}"
+        regions = [""] if no_region else concrete(region, _PROBE_REGIONS)
+        owners = [""] if no_account else concrete(owner, (account or _OTHER_ACCOUNT,
+                                                          _OTHER_ACCOUNT))
+        return [f"arn:{p}:{service}:{r}:{o}:{resource}" for p in concrete(partition, ("aws",))
+                for r in regions for o in owners]
 
     if stmt.not_resources:
-        probes = [probe_for(e) for e in stmt.not_resources]
-        if any(resource_matches(e, p) for e, p in zip(stmt.not_resources, probes, strict=True)):
-            return []
-        return sorted(set(probes))
-    return [probe for e in stmt.resources if resource_matches(e, probe := probe_for(e))]
+        candidates = {p for e in (*stmt.not_resources, "*") for p in probes_for(e)}
+        return sorted(p for p in candidates
+                      if not any(resource_matches(e, p) for e in stmt.not_resources))
+    return sorted({probe for e in stmt.resources for probe in probes_for(e)
+                   if resource_matches(e, probe)})
+
+
+_PROBE_REGIONS = ("us-east-1", "eu-west-1")
+_OTHER_ACCOUNT = "999999999999"
 
 
 def _left_open(grants: Grants) -> tuple[str, ...] | None:
@@ -318,9 +327,10 @@ def _spans_services(pattern: str) -> bool:
 # IAM actions that let their holder grant itself anything (the usual privilege
 # escalation paths): a pattern across services that matches one is as good as "*".
 _ESCALATION = ("iam:CreateUser", "iam:CreateAccessKey", "iam:CreateLoginProfile",
-               "iam:AttachUserPolicy", "iam:AttachRolePolicy", "iam:AttachGroupPolicy",
-               "iam:PutUserPolicy", "iam:PutRolePolicy", "iam:PutGroupPolicy",
-               "iam:CreatePolicyVersion", "iam:UpdateAssumeRolePolicy", "iam:AddUserToGroup")
+               "iam:UpdateLoginProfile", "iam:AttachUserPolicy", "iam:AttachRolePolicy",
+               "iam:AttachGroupPolicy", "iam:PutUserPolicy", "iam:PutRolePolicy",
+               "iam:PutGroupPolicy", "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion",
+               "iam:UpdateAssumeRolePolicy", "iam:AddUserToGroup")
 
 
 def _whole_service(pattern: str) -> bool:

@@ -134,6 +134,22 @@ def test_what_a_deny_or_the_boundary_leaves_open_is_still_flagged(
     assert present <= codes(*statements, boundary=boundary)
 
 
+@pytest.mark.parametrize(("statements", "code"), [
+    ([stmt("iam:Create*")], "IAM_ESCALATION"),
+    ([stmt("iam:*Policy*")], "IAM_ESCALATION"),
+    ([stmt(["iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion"])], "IAM_ESCALATION"),
+    ([stmt("*"), stmt("iam:Create*", effect="Deny", not_action=True)], "IAM_ESCALATION"),
+    ([stmt("kms:Decrypt"), stmt("kms:Decrypt", f"arn:aws:kms:*:{ACCOUNT}:key/*", effect="Deny")],
+     "DECRYPT_EVERY_KEY"),  # other accounts' keys, trusting this one, stay open
+    ([stmt("secretsmanager:GetSecretValue"),
+      stmt("secretsmanager:GetSecretValue", "arn:aws:secretsmanager:us-east-1:*:secret:*",
+           effect="Deny")], "SECRETS_EVERY_SECRET"),  # other regions stay open
+])
+def test_escalation_and_what_a_narrow_deny_leaves_open(statements: list[dict[str, Any]],
+                                                       code: str) -> None:
+    assert code in codes(*statements)
+
+
 def test_patterns_across_services_count_only_where_they_reach_escalation() -> None:
     assert "WILDCARD_ALL" in codes(stmt("*:Create*"))
     assert codes(stmt("*:Describe*")) == set()
