@@ -29,6 +29,16 @@ class PathFacts:
     day: date | None
 
 
+# What a trail file's name ends in, in any case: gzip or not, a document or JSON Lines.
+_TRAIL_SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".gz")
+NOT_A_TRAIL_FILE = "not_a_trail_file_name"  # the passed-over reason of other names
+
+
+def is_trail_file_name(name: str) -> bool:
+    """Whether a file's name (or path, or S3 key) is one a trail file may have."""
+    return name.lower().endswith(_TRAIL_SUFFIXES)
+
+
 def path_facts(path: str) -> PathFacts:
     """Read account, region and date from an AWS-layout path (any part may be None)."""
     unix = path.replace("\\", "/")

@@ -10,11 +10,10 @@ from pathlib import Path
 from ..errors import InputError
 from ..model import Filters
 from .base import TrailFile
-from .layout import skip_reason
+from .layout import NOT_A_TRAIL_FILE, is_trail_file_name, skip_reason
 
 STDIN = "-"
 STDIN_LOCATION = "<stdin>"
-_TRAIL_SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".gz")
 
 
 @dataclass
@@ -55,10 +54,10 @@ class LocalSource:
                     walked.add(real)
                     dirs.sort()
                     for name in names:
-                        if name.lower().endswith(_TRAIL_SUFFIXES):
+                        if is_trail_file_name(name):
                             self._consider(os.path.join(root, name), filters, found)
                         else:  # counted: a file a user put there is never passed over unsaid
-                            self._skipped["not_a_trail_file_name"] += 1
+                            self._skipped[NOT_A_TRAIL_FILE] += 1
             elif path.is_file():
                 self._consider(str(path), filters, found)
             elif path.exists():  # a device, a pipe, a socket: nothing to list or re-read

@@ -37,10 +37,9 @@ from ..errors import InputError
 from ..model import Filters
 from .aws import error_text, refused
 from .base import TrailFile
-from .layout import skip_reason
+from .layout import NOT_A_TRAIL_FILE, is_trail_file_name, skip_reason
 
 SCHEME = "s3://"
-_TRAIL_SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".gz")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _ORG = re.compile(r"^o-[a-z0-9]{10,32}$")
 _REGION = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-\d+$")
@@ -175,9 +174,9 @@ class S3Source:
         bucket, prefix = parse_s3_url(folder)
         try:
             for key, etag in self._keys(bucket, prefix):
-                if not key.lower().endswith(_TRAIL_SUFFIXES):
+                if not is_trail_file_name(key):
                     if not key.endswith("/"):  # (a console "folder" is no file)
-                        skipped["not_a_trail_file_name"] += 1  # counted, as on disk
+                        skipped[NOT_A_TRAIL_FILE] += 1  # counted, as on disk
                     continue
                 reason = skip_reason(key, filters)
                 if reason is not None:
