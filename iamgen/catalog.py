@@ -56,6 +56,7 @@ class Catalog:
     def __init__(self) -> None:
         self._services: frozenset[str] | None = None
         self._actions: dict[str, dict[str, ActionInfo]] = {}
+        self._formats: dict[str, dict[str, tuple[str, ...]]] = {}
 
     @property
     def version(self) -> str:
@@ -121,11 +122,14 @@ class Catalog:
         return tuple(sorted(self._service_actions(prefix).values(), key=lambda a: a.name))
 
     def resource_arn_formats(self, prefix: str) -> dict[str, tuple[str, ...]]:
-        """Resource type name -> ARN formats, for one service."""
-        if prefix.lower() not in self.services():
-            return {}
-        rtypes = _read("resourceTypes", f"{prefix.lower()}.json")
-        return {v.get("key", k): _arn_list(v.get("arn")) for k, v in rtypes.items()}
+        """Resource type name -> ARN formats, for one service (read once; a copy)."""
+        prefix = prefix.lower()
+        if prefix not in self._formats:
+            rtypes = (_read("resourceTypes", f"{prefix}.json") if prefix in self.services()
+                      else {})
+            self._formats[prefix] = {v.get("key", k): _arn_list(v.get("arn"))
+                                     for k, v in rtypes.items()}
+        return dict(self._formats[prefix])
 
 
 def _arn_list(value: Any) -> tuple[str, ...]:

@@ -203,7 +203,6 @@ def _every_format(entry: str, service: str, catalog: Catalog) -> bool:
     return True
 
 
-@cache  # the catalog reads a service's formats from its JSON file on every ask
 def _empty_segments(service: str, catalog: Catalog) -> tuple[bool, bool]:
     """Whether every ARN format of ``service`` has an empty region, and an
     empty account (S3: both, for the buckets and objects that hold its data)."""

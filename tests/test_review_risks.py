@@ -60,3 +60,18 @@ def test_the_data_file_is_read_on_first_use_not_at_import() -> None:
     code = ("import iamgen.review as r, sys; "
             "sys.exit(r.risk_catalog.cache_info().currsize)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_a_service_s_arn_formats_are_read_once_and_handed_out_as_copies(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import iamgen.catalog as catalog_module
+
+    catalog = catalog_module.Catalog()
+    reads: list[tuple[str, ...]] = []
+    real = catalog_module._read
+    monkeypatch.setattr(catalog_module, "_read",
+                        lambda *parts: reads.append(parts) or real(*parts))
+    first = catalog.resource_arn_formats("KMS")
+    first.clear()  # a caller's changes stay its own
+    assert catalog.resource_arn_formats("kms") == catalog.resource_arn_formats("kms") != {}
+    assert reads.count(("resourceTypes", "kms.json")) == 1
