@@ -172,6 +172,7 @@ def _glob_within(inner: list[str], outer: list[str]) -> bool:
     return below[0]
 
 
+@lru_cache(maxsize=16384)  # asked per (pattern, grant) pair in diff's and synthesis's loops
 def pattern_within(inner: str, outer: str) -> bool:
     """Whether every resource the Resource entry ``inner`` matches, ``outer``
     matches too, as IAM matches them (each of an ARN's first five parts within

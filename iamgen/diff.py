@@ -54,6 +54,7 @@ from .grants.evaluate import (
     Decision,
     Evaluation,
     NamedPolicy,
+    VARIABLES_VERSION,
     Request,
     covers_action,
     evaluate,
@@ -64,6 +65,7 @@ from .grants.observable import (
     BlindSpot,
     Visibility,
     blind_spots,
+    data_event_halves,
     data_event_kind,
     recorded_kinds,
 )
@@ -112,11 +114,11 @@ def diff(
     conditional = sum(1 for f in calls.used if f.code == "USED_CONDITIONAL")
     # Granted actions used or tried on a resource the trail does not say, where a
     # NotResource grant (or, tried, any grant) may be what allowed it: kept as they stand.
-    denied_kept = [(granted.spelling[key], granted.refs[key])
-                   for key in sorted(calls.kept_whole) if key in granted.refs]
+    kept_whole = [(granted.spelling[key], granted.refs[key]) for key in sorted(calls.kept_whole)]
     proposal = _propose(calls.proposal_permissions, kept, statements, settings, catalog,
-                        conditional, denied_kept)
-    data_groups = sorted({s.id for s in table.values() if s.visibility is Visibility.DATA_EVENT})
+                        conditional, kept_whole)
+    halves = data_event_halves(table, catalog)
+    data_groups = sorted({group for group, _ in halves})
     return DiffResult(
         principal=principal,
         grants=grants,
@@ -131,18 +133,11 @@ def diff(
         summary=_summarize(granted, calls, unused, kept, services, proposal),
         recorded_data_events=tuple(g for g in data_groups if g in recorded),
         unrecorded_data_events=tuple(g for g in data_groups if g not in recorded),
-        unrecorded_halves=tuple(f"{g}:{kind}" for g, kind in _halves(table, catalog)
+        unrecorded_halves=tuple(f"{g}:{kind}" for g, kind in halves
                                 if g in recorded and (g, kind) not in kinds),
         statements=_statement_use(granted, calls, unused, kept),
         notes=_notes(window, calls),
     )
-
-
-def _halves(table: Mapping[str, BlindSpot], catalog: Catalog) -> list[tuple[str, str]]:
-    """(group, kind) of every data-event group's halves that hold an action
-    (Lambda's invocations are all writes: it has no read half), sorted."""
-    return sorted({(spot.id, data_event_kind(action, catalog)) for action, spot in table.items()
-                   if spot.visibility is Visibility.DATA_EVENT})
 
 
 # --- granted actions -------------------------------------------------------------
@@ -217,14 +212,11 @@ def _statements_by_ref(grants: Grants) -> dict[tuple[str, int], Statement]:
             for p in grants.policies for i, s in enumerate(p.document.statements)}
 
 
-_VARIABLES_FROM = "2012-10-17"
-
-
 def _as_2012(stmt: Statement, version: str) -> Statement:
     """``stmt`` of a policy of ``version``, written for a 2012-10-17 document:
     before that version ``${...}`` is literal text, which 2012-10-17 reads as
     a policy variable, so its ``$`` is escaped (``${$}``)."""
-    if version == _VARIABLES_FROM:
+    if version == VARIABLES_VERSION:
         return stmt
 
     def literal(text: str) -> str:
@@ -301,11 +293,12 @@ def _judge_calls(mine: Sequence[Usage], grants: Grants, granted: GrantedActions,
             denied.append(DeniedFinding(permission, usage.count, usage.first_seen,
                                         usage.last_seen, usage.regions,
                                         evaluation.decision.value, refs))
-            if _resource_unknown(permission, catalog) and granted.refs.get(action.lower()):
-                if blocked_by(action, grants) is None:  # (else dead text: judged as such)
-                    attempted.add(action.lower())  # on what, unknown: its grants kept whole
-                    kept_whole.add(action.lower())
-            elif code != "USED_NOT_GRANTED":  # allowed here today: denied by another layer
+            unknown = _resource_unknown(permission, catalog) and granted.refs.get(action.lower())
+            if unknown and blocked_by(action, grants) is None:
+                attempted.add(action.lower())  # on what, unknown: its grants kept whole
+                kept_whole.add(action.lower())
+            elif not unknown and code != "USED_NOT_GRANTED":
+                # (a blocked one is dead text, judged so in phase 2)  # allowed here today: denied by another layer
                 attempted.add(action.lower())
                 proposal_permissions.extend(_with_allow_conditions(permission, code, refs,
                                                                    statements))
@@ -319,9 +312,11 @@ def _judge_calls(mine: Sequence[Usage], grants: Grants, granted: GrantedActions,
             # NotResource are carried as they stand.
             if code == "USED_NOT_GRANTED" or not refs:
                 code, refs = "USED_CONDITIONAL", granted.refs[action.lower()]
-            carried, whole = _on_granted_resources(permission, refs, statements)
-            proposal_permissions.extend(carried)
-            kept_whole.update(a.lower() for a in whole)
+            if any(statements[(r.policy, r.statement)].not_resources
+                   or not statements[(r.policy, r.statement)].resources for r in refs):
+                kept_whole.add(action.lower())
+            else:
+                proposal_permissions.extend(_on_granted_resources(permission, refs, statements))
         finding = UsedFinding(code, permission, usage.count, usage.first_seen, usage.last_seen,
                               usage.regions, refs)
         if code == "USED_NOT_GRANTED":
@@ -396,20 +391,15 @@ def _resource_unknown(permission: Permission, catalog: Catalog) -> bool:
 
 def _on_granted_resources(permission: Permission, refs: Sequence[GrantRef],
                           statements: Mapping[tuple[str, int], Statement]
-                          ) -> tuple[list[Permission], list[str]]:
-    """A used permission of unknown resource, on the resources its grants name
-    today; and its action once more for each grant with NotResource (or no
-    Resource), which only a statement carried as it stands can hold."""
+                          ) -> list[Permission]:
+    """A used permission of unknown resource, on the resources its grants
+    (each with Resource) name today."""
     out: list[Permission] = []
-    skipped: list[str] = []
     for ref in refs:
         stmt = statements[(ref.policy, ref.statement)]
-        if stmt.not_resources or not stmt.resources:
-            skipped.append(permission.action)
-            continue
         conditions = _merged(permission.conditions, stmt.conditions)
         out.extend(Permission(permission.action, r, conditions) for r in stmt.resources)
-    return out, skipped
+    return out
 
 
 # --- phase 2: grants never exercised -----------------------------------------------------
@@ -479,13 +469,13 @@ def _unused_services(granted: GrantedActions, calls: _JudgedCalls,
 def _propose(permissions: Sequence[Permission], kept: Sequence[NotObservableFinding],
              statements: Mapping[tuple[str, int], Statement], settings: SynthSettings,
              catalog: Catalog, conditional: int,
-             denied_kept: Sequence[tuple[str, tuple[GrantRef, ...]]] = ()) -> Proposal | None:
+             kept_whole: Sequence[tuple[str, tuple[GrantRef, ...]]] = ()) -> Proposal | None:
     """Phase 4: the policy to apply instead: the used-and-granted permissions,
-    and the not-observable grants, and those of actions only tried and denied
-    (``denied_kept``: action and grants), as they stand (``statements``:
-    today's, by reference, :func:`_statements_by_ref`)."""
+    and the not-observable grants, and those of actions used or tried on a
+    resource the trail does not say (``kept_whole``: action and grants), as
+    they stand (``statements``: today's, by reference, :func:`_statements_by_ref`)."""
     kept_permissions, carried = _kept_statements(
-        [*((f.action, f.grants) for f in kept), *denied_kept], statements)
+        [*((f.action, f.grants) for f in kept), *kept_whole], statements)
     wanted = [*permissions, *kept_permissions]
     if not wanted and not carried:
         return None
@@ -525,9 +515,9 @@ def _propose(permissions: Sequence[Permission], kept: Sequence[NotObservableFind
         notes.append(f"{len(denies)} Deny statement(s) of the current grants carried over "
                      f"unchanged, in the last {len(deny_documents)} document(s): they still "
                      "restrict what the proposal allows")
-    if denied_kept:
-        notes.append(f"{len(denied_kept)} action(s) used or tried on a resource the trail "
-                     f"does not say ({', '.join(a for a, _ in denied_kept)}): kept as "
+    if kept_whole:
+        notes.append(f"{len(kept_whole)} action(s) used or tried on a resource the trail "
+                     f"does not say ({', '.join(a for a, _ in kept_whole)}): kept as "
                      "today's grants hold them")
     if conditional:
         notes.append(f"{conditional} used permission(s) depend today on a condition iamgen "
@@ -564,7 +554,7 @@ def _within_grants(wanted: Sequence[Permission], statements: Mapping[tuple[str, 
     result = synthesize(wanted, settings, catalog)
     exact: set[tuple[str, str]] = set()
     given_up: set[tuple[str, str]] = set()
-    for _ in range(_EXACT_ROUNDS):
+    for round_ in range(_EXACT_ROUNDS + 1):
         outside = _beyond_grants(result.documents, wanted, statements, catalog)
         if not outside:
             return result, sorted(given_up), False
@@ -572,12 +562,10 @@ def _within_grants(wanted: Sequence[Permission], statements: Mapping[tuple[str, 
         named = {(p.action.lower(), p.resource) for p in wanted
                  for action, pattern in outside
                  if p.action.lower() == action.lower() and resource_matches(pattern, p.resource)}
-        if named <= exact:
+        if named <= exact or round_ == _EXACT_ROUNDS:
             break
         exact |= named
         result = synthesize(wanted, settings, catalog, exact=exact)
-    if not _beyond_grants(result.documents, wanted, statements, catalog):
-        return result, sorted(given_up), False
     return (synthesize(wanted, replace(settings, generalization=Generalization.NONE), catalog),
             sorted(given_up), True)
 

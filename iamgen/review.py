@@ -35,11 +35,11 @@ from .diff import blocked_by, diff
 from .findings import DiffResult, ObservedWindow
 from .grants.evaluate import covers_action
 from .grants.expand import expand_pattern
+from .grants.observable import READ_LEVELS
 from .grants.model import Grants
 from .model import Principal, Statement, Usage
 from .synth import SynthSettings
 
-_READ_LEVELS = frozenset({"read", "list"})
 
 # --- risky grants ---------------------------------------------------------------------
 
@@ -394,7 +394,7 @@ def _wildcard_risk(stmt: Statement, grants: Grants,
             continue
         writes = [a for a in expand_pattern(pattern, catalog)
                   if (info := catalog.action(a)) is not None
-                  and info.access_level.lower() not in _READ_LEVELS]
+                  and info.access_level.lower() not in READ_LEVELS]
         if any(blocked_by(a, grants) is None for a in writes):
             risky.append(pattern)
     return (SERVICE_WILDCARD_ALL, tuple(risky)) if risky else None

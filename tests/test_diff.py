@@ -757,3 +757,19 @@ def test_property_calls_of_any_kind_never_make_a_proposal_wider_than_today(
     used = {f.permission.action.lower() for f in result.used_granted}
     assert not used & {u.action.lower() for u in result.unused_actions}
     assert not [u for u in result.statements if u.verdict == "delete" and (u.used or u.denied)]
+
+
+def test_when_names_kept_exact_do_not_bring_a_proposal_within_grants_every_name_is(
+        monkeypatch: Any) -> None:
+    import iamgen.diff as diff_module
+
+    monkeypatch.setattr(diff_module, "_EXACT_ROUNDS", 0)  # no round to pin names in
+    names = [f"cfg0{n}" for n in range(1, 4)]
+    exact = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "ssm:GetParameter", "Resource": [_ssm(n) for n in names]}]}
+    result = diff(ROLE, [use("ssm:GetParameter", _ssm(n)) for n in names],
+                  Grants(ROLE, (managed("exact", exact),)), window=MONTHS)
+    assert result.proposal is not None
+    assert {r for d in result.proposal.documents for s in d.statements
+            for r in s.resources} == {_ssm(n) for n in names}
+    assert any("every name is granted by name" in note for note in result.proposal.notes)

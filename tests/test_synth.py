@@ -548,3 +548,9 @@ def test_a_pattern_note_is_only_for_a_pattern_the_policy_grants() -> None:
     assert any(note.startswith("pattern ") for note in synthesize(perms).notes)
     exact = synthesize(perms, exact={("ssm:getparameter", n) for n in names})
     assert not any(note.startswith("pattern ") for note in exact.notes)
+
+
+def test_a_name_kept_exact_is_kept_so_when_a_policy_cannot_hold_it_as_it_is() -> None:
+    perms = [Permission("s3:GetObject", obj("b", f"up/img-{n}-\u0100.png")) for n in range(40)]
+    kept = synthesize(perms, exact={("s3:getobject", p.resource) for p in perms})
+    assert len([r for s in statements(kept.documents) for r in s.resources]) == 40  # no fold

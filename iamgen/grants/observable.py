@@ -84,13 +84,25 @@ def blind_spots(catalog: Catalog,
     return table
 
 
+READ_LEVELS = frozenset({"read", "list"})  # catalog access levels that only read
+
+
 def data_event_kind(action: str, catalog: Catalog) -> str:
     """``read`` or ``write``: the half of a data-event group a trail records
     apart (an event selector's ReadWriteType, CloudTrail's ``readOnly``): an
-    action of access level Read or List is a read, any other a write."""
+    action of access level Read or List is a read, any other (or one the
+    catalog does not know) a write."""
     info = catalog.action(action)
     level = info.access_level.lower() if info is not None else ""
-    return "read" if level in ("read", "list") else "write"
+    return "read" if level in READ_LEVELS else "write"
+
+
+def data_event_halves(table: Mapping[str, BlindSpot], catalog: Catalog
+                      ) -> list[tuple[str, str]]:
+    """(group, kind) of every data-event group's halves that hold an action
+    (Lambda's invocations are all writes: it has no read half), sorted."""
+    return sorted({(spot.id, data_event_kind(action, catalog)) for action, spot in table.items()
+                   if spot.visibility is Visibility.DATA_EVENT})
 
 
 def recorded_kinds(observed_actions: Iterable[str], table: Mapping[str, BlindSpot],

@@ -165,7 +165,9 @@ def synthesize(
     # pattern's hash covers all its names).
     patterns = widest({id(p): p for p in named.values()}.values())
     threshold = settings.fold_threshold
-    pinned = frozenset(p for p in perms if (p.action.lower(), p.resource) in exact)
+    # (exact names as asked: rewritten, as perms' are, where a policy cannot hold them)
+    asked = {(action, writable(resource)) for action, resource in exact}
+    pinned = frozenset(p for p in perms if (p.action.lower(), p.resource) in asked)
     # once for every threshold
     siblings = find_siblings(perms, settings.generalization, pinned)
     documents, folds, compressions, added, outcomes = _documents(
