@@ -11,7 +11,7 @@ from .catalog import load_catalog
 
 WILDCARD = "*"  # the resource of a call that names none, its own kind
 
-_PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
+PLACEHOLDER = re.compile(r"\$\{[^}]*\}")  # an ARN format's ${Name}
 
 
 @lru_cache(maxsize=256)
@@ -24,7 +24,7 @@ def _kind_patterns(service: str) -> tuple[tuple[int, re.Pattern[str], str], ...]
             if len(parts) != 6 or parts[2] != service:
                 continue
             body = parts[5]
-            literal = len(_PLACEHOLDER.sub("", body))
+            literal = len(PLACEHOLDER.sub("", body))
             regex = "".join(
                 ".+" if piece.startswith("${") else re.escape(piece)
                 for piece in re.split(r"(\$\{[^}]*\})", body) if piece

@@ -36,6 +36,7 @@ from .findings import DiffResult, ObservedWindow
 from .grants.evaluate import covers_action
 from .grants.expand import expand_pattern
 from .grants.observable import READ_LEVELS
+from .resource_kinds import PLACEHOLDER
 from .grants.model import Grants
 from .model import Principal, Statement, Usage
 from .synth import SynthSettings
@@ -178,7 +179,6 @@ def _every_resource(entry: str, service: str | None = None,
 
 
 _ACCOUNT_ID = re.compile(r"\d{12}")
-_PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
 
 
 def _every_format(entry: str, service: str, catalog: Catalog) -> bool:
@@ -197,7 +197,7 @@ def _every_format(entry: str, service: str, catalog: Catalog) -> bool:
         if len(parts) != 6 or parts[2] != service:
             return False
         glob = ":".join(["arn", partition, service, "*" if parts[3] else "",
-                         account if parts[4] else "", _PLACEHOLDER.sub("*", parts[5])])
+                         account if parts[4] else "", PLACEHOLDER.sub("*", parts[5])])
         if not pattern_within(glob, entry):
             return False
     return True
@@ -215,16 +215,15 @@ def _empty_segments(service: str, catalog: Catalog) -> tuple[bool, bool]:
             bool(formats) and all(not f[4] for f in formats))
 
 
-def _probes_covered(stmt: Statement, service: str, resource: str, account: str = "",
-                    catalog: Catalog | None = None) -> list[str]:
+def _probes_covered(stmt: Statement, service: str, resource: str, account: str,
+                    catalog: Catalog) -> list[str]:
     """The probe ARNs (``service:resource``) the statement's Resource matches,
     each with a Resource entry's own partition, region and account; where the
     entry has a wildcard there (or is no ARN), two regions, and the principal's
     ``account`` and another, as the service's ARNs have them: a Deny of one
     region or of the own account leaves the others (a key policy may trust this
     account from another), so each is probed."""
-    no_region, no_account = (_empty_segments(service, catalog) if catalog is not None
-                             else (False, False))
+    no_region, no_account = _empty_segments(service, catalog)
 
     def concrete(part: str, usual: tuple[str, ...]) -> list[str]:
         if not any(c in part for c in "*?"):
@@ -237,8 +236,7 @@ def _probes_covered(stmt: Statement, service: str, resource: str, account: str =
         partition, region, owner = ((parsed.partition, parsed.region, parsed.account)
                                     if parsed else ("aws", "*", "*"))
         regions = [""] if no_region else concrete(region, _PROBE_REGIONS)
-        owners = [""] if no_account else concrete(owner, (account or _OTHER_ACCOUNT,
-                                                          _OTHER_ACCOUNT))
+        owners = [""] if no_account else concrete(owner, (account, _OTHER_ACCOUNT))
         return [f"arn:{p}:{service}:{r}:{o}:{resource}" for p in concrete(partition, ("aws",))
                 for r in regions for o in owners]
 
@@ -320,16 +318,21 @@ def _spans_services(pattern: str) -> bool:
     policies), as ``*`` does."""
     service, colon, _ = pattern.partition(":")
     return (any(c in (service if colon else pattern) for c in "*?")
-            and any(action_matches(pattern, a) for a in _ESCALATION))
+            and any(action_matches(pattern, a) for a in _escalation()))
 
 
-# IAM actions that let their holder grant itself anything (the usual privilege
-# escalation paths): a pattern across services that matches one is as good as "*".
-_ESCALATION = ("iam:CreateUser", "iam:CreateAccessKey", "iam:CreateLoginProfile",
-               "iam:UpdateLoginProfile", "iam:AttachUserPolicy", "iam:AttachRolePolicy",
-               "iam:AttachGroupPolicy", "iam:PutUserPolicy", "iam:PutRolePolicy",
-               "iam:PutGroupPolicy", "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion",
-               "iam:UpdateAssumeRolePolicy", "iam:AddUserToGroup")
+IAM_ESCALATION = "IAM_ESCALATION"
+
+
+@cache
+def _escalation() -> tuple[str, ...]:
+    """The IAM actions that let their holder grant itself anything: the
+    ``IAM_ESCALATION`` rule's (a pattern across services that matches one is
+    as good as "*")."""
+    for rule in risk_catalog().rules:
+        if rule.kind.code == IAM_ESCALATION:
+            return rule.actions
+    raise ValueError(f"review_risks.toml lacks the rule {IAM_ESCALATION}")
 
 
 def _whole_service(pattern: str) -> bool:
@@ -428,13 +431,13 @@ def risky_grants(grants: Grants, catalog: Catalog | None = None) -> tuple[RiskyG
                 code, entries = wildcard
                 found.add(_risk(risks.wildcard(code), policy.label, index, stmt, entries))
             for rule in risks.rules:
-                entries = [entry for action in rule.actions
-                           if (entry := _grants_action(stmt, action)) is not None
-                           and any(not _blocked(action, probe, grants)
-                                   for service, resource in rule.probes
-                                   for probe in _probes_covered(
-                                       stmt, service, resource, grants.principal.account,
-                                       catalog))]
+                granted = [(action, entry) for action in rule.actions
+                           if (entry := _grants_action(stmt, action)) is not None]
+                probes = [probe for service, resource in rule.probes if granted
+                          for probe in _probes_covered(stmt, service, resource,
+                                                       grants.principal.account, catalog)]
+                entries = [entry for action, entry in granted
+                           if any(not _blocked(action, probe, grants) for probe in probes)]
                 if entries:
                     found.add(_risk(rule.kind, policy.label, index, stmt, entries))
     severity = {"critical": 0, "high": 1, "medium": 2, "low": 3}

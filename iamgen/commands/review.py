@@ -50,7 +50,9 @@ def _subjects(seen: tuple[Principal, ...], source: GrantSource
     """
     skipped = [NotReviewed(p, "the root user has no identity policies to right-size")
                for p in seen if p.kind is PrincipalKind.ROOT]
-    acting = [p for p in seen if p.kind is not PrincipalKind.ROOT]
+    # A service-linked role, seen or not: nothing in IAM to right-size.
+    skipped += [NotReviewed(p, SERVICE_LINKED_REASON) for p in seen if is_service_linked(p)]
+    acting = [p for p in seen if p.kind is not PrincipalKind.ROOT and not is_service_linked(p)]
     described = source.listed()
     if described is None:
         return [Subject(p, source.grants(p), True) for p in acting], skipped, False
@@ -66,10 +68,7 @@ def _subjects(seen: tuple[Principal, ...], source: GrantSource
     matched: set[Principal] = set()
     for principal in acting:
         hits = [d for d in described if common.match_one(principal.arn, d)]
-        if is_service_linked(principal):  # seen or not: nothing in IAM to right-size
-            matched.update(hits)
-            skipped.append(NotReviewed(principal, SERVICE_LINKED_REASON))
-        elif hits:
+        if hits:
             matched.update(hits)
             subjects.append(Subject(principal, source.grants(principal), True))
         elif not source.live:
@@ -80,7 +79,8 @@ def _subjects(seen: tuple[Principal, ...], source: GrantSource
         else:  # listed by no one yet in this account: reading it fails loudly if it is gone
             subjects.append(Subject(principal, source.grants(principal), True))
     for principal in described:
-        if principal in matched:
+        if principal in matched or any(common.match_one(p.arn, principal) for p in seen
+                                       if is_service_linked(p)):
             continue
         if is_service_linked(principal):
             skipped.append(NotReviewed(principal, SERVICE_LINKED_REASON))
