@@ -610,3 +610,4 @@ def test_a_request_duckdb_reads_but_json_has_not_skips_its_record_never_widens(
     assert report.files == 1
     assert sql.skipped["invalid_json"] == 1
     assert not sql.usages() and not sql.unknown_resource
+    assert sql.first_event is None  # a skipped record spans nothing, as on the file path

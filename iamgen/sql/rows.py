@@ -198,16 +198,16 @@ class RowReader:
         source, name = values[8], values[9]
         first, last = moment_of(row.first_time), moment_of(row.last_time)
         event_id = row.first_event or ""
+        if _not_json(values[13]) or _not_json(values[14]):  # as the file path skips it:
+            _bad(result, row.file or self.location, "invalid_json", calls,  # no span, no signal
+                 f"{name}: request or response is no JSON iamgen reads ({_records(calls)})")
+            return
         result.span(first)
         result.span(last)
         lowered = name.lower()
         if lowered in signal_event_names():
             for signal in signals_of(record_of(values)):
                 result.add_signal(signal, first, event_id, calls, last=last)
-        if _not_json(values[13]) or _not_json(values[14]):  # as the file path skips it
-            _bad(result, row.file or self.location, "invalid_json", calls,
-                 f"{name}: request or response is no JSON iamgen reads ({_records(calls)})")
-            return
         principal, caller = self._who(values)
         if isinstance(principal, str):
             if principal in BAD_INPUT_REASONS:
