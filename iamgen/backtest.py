@@ -220,6 +220,11 @@ class Backtest:
         """The probes some learned policy allows."""
         return tuple(p for p in self.probes if p.allowed)
 
+    @property
+    def unmatched_lines(self) -> tuple[int, ...]:
+        """The lines of probes that name no principal learned."""
+        return tuple(p.probe.line for p in self.probes if not p.matched)
+
 
 # --- the holdout ---------------------------------------------------------------
 

@@ -210,10 +210,10 @@ def _run(whole: reading.Run, learning: reading.Run, split: Split, names: Sequenc
 def _read_probes(path: Path, quiet: bool) -> tuple[tuple[Probe, ...], int]:
     """The --expect-denied file's probes, and how many lines were malformed (each warned)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # (a byte order mark: no text)
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read --expect-denied {path}: {exc}") from None
-    probes, bad = parse_probes(text.removeprefix("\ufeff"))  # (a byte order mark: no text)
+    probes, bad = parse_probes(text)
     if not probes:  # checking nothing would pass for checking every probe
         raise InputError(f"--expect-denied {path}: no probe in it"
                          + (f" ({len(bad)} malformed line(s), the first: line {bad[0].line}: "

@@ -378,8 +378,10 @@ def write_outputs(files: Sequence[tuple[Path, str]]) -> None:
     that is a folder fails the run before any file is written (a full disk
     may still stop it part way)."""
     for path, _ in files:
-        if path.is_dir():
-            raise InputError(f"{path}: cannot write (a folder is there); nothing was written")
+        try:
+            check_output_file(path)
+        except InputError as exc:
+            raise InputError(f"{exc}; nothing was written") from None
     for path, text in files:
         write_output(path, text)
 

@@ -110,7 +110,7 @@ def backtest_dict(result: Backtest, split: Split, settings: SynthSettings, *,
         allowed = result.allowed_probes
         expect = {"checked": len(result.probes), "allowed": len(allowed),
                   "malformed_lines": result.malformed_probes,
-                  "unmatched_lines": [o.probe.line for o in result.probes if not o.matched],
+                  "unmatched_lines": list(result.unmatched_lines),
                   "allowed_requests": [_probe_dict(o) for o in allowed]}
     return {
         "schema": SCHEMA,
@@ -178,7 +178,7 @@ def _probe_lines(result: Backtest) -> list[str]:
     allowed = result.allowed_probes
     skipped = (f" ({result.malformed_probes} malformed line(s) skipped)"
                if result.malformed_probes else "")
-    unmatched = [o.probe.line for o in result.probes if not o.matched]
+    unmatched = result.unmatched_lines
     # A probe naming no principal learned (a typo, a role that did not run) is
     # denied by nothing learned: said here, or a guard file could check nothing.
     shown = ", ".join(map(str, unmatched[:_LINES_SHOWN])) + (

@@ -28,10 +28,10 @@ try:  # python-isal inflates gzip faster than zlib (about 1.5x here); optional.
     from isal import igzip as _gzip
     from isal.isal_zlib import error as _isal_error
     # a damaged stream: zlib's error, or isal's (which derives from Exception only)
-    _INFLATE_ERRORS: tuple[type[Exception], ...] = (zlib.error, _isal_error)
+    INFLATE_ERRORS: tuple[type[Exception], ...] = (zlib.error, _isal_error)
 except ImportError:  # pragma: no cover - depends on the install
     import gzip as _gzip  # type: ignore[no-redef]
-    _INFLATE_ERRORS = (zlib.error,)
+    INFLATE_ERRORS = (zlib.error,)
 
 _msgspec_decode = msgspec.json.decode
 
@@ -130,7 +130,7 @@ def decompress(data: bytes) -> bytes:
     if data[:2] == b"\x1f\x8b":
         try:
             data = _gzip.decompress(data)
-        except _INFLATE_ERRORS as exc:  # (isal's error as zlib's: every caller catches that)
+        except INFLATE_ERRORS as exc:  # (isal's error as zlib's: every caller catches that)
             raise zlib.error(str(exc)) from None
     return data[3:] if data[:3] == _BOM else data
 
@@ -251,8 +251,8 @@ def _pieces_records(pieces: list[bytes]) -> Iterator[tuple[int, Any] | BadInput]
 def _looks_like_json_lines(text: bytes) -> bool:
     """Whether ``text`` is lines of JSON objects, by its first line that a
     decoder can read (one nested too deeply is a bad line, not no lines)."""
-    first, newline, rest = text.partition(b"\n")
-    if not newline or not rest.strip():
+    newline = text.find(b"\n")
+    if newline < 0 or _NON_SPACE.search(text, newline + 1) is None:  # one line: no lines
         return False
     for line in _lines(text):  # lazily: the first line read decides, not the whole file
         if not line.strip():
@@ -266,6 +266,9 @@ def _looks_like_json_lines(text: bytes) -> bool:
         except UNDECODABLE:
             return False
     return False
+
+
+_NON_SPACE = re.compile(rb"\S")
 
 
 def _lines(text: bytes) -> Iterator[bytes]:

@@ -52,6 +52,7 @@ class LocalSource:
                         dirs[:] = []
                         continue
                     walked.add(real)
+                    self._real_folders[root] = real  # (what identity() would work out again)
                     dirs.sort()
                     for name in names:
                         if is_trail_file_name(name):

@@ -26,15 +26,14 @@ from typing import Any, NamedTuple, get_type_hints, overload
 import msgspec
 
 from ..errors import InputError
+from ..sources.decode import INFLATE_ERRORS
 from ..scanning.outcomes import UnitOutcomes
 from ..scanning.tally import ResultRows
 
 try:  # python-isal deflates about 8x faster than zlib at level 1, inflates ~2x; optional.
     from isal import isal_zlib as _deflate
-    _INFLATE_ERRORS: tuple[type[Exception], ...] = (zlib.error, _deflate.error)
 except ImportError:  # pragma: no cover - depends on the install
     _deflate = zlib  # type: ignore[assignment,unused-ignore]
-    _INFLATE_ERRORS = (zlib.error,)
 
 LEVEL = 1  # deflate level: level 2 or 3 keep 2% less, for more time
 
@@ -111,7 +110,7 @@ def decode(blob: bytes, where: object = "store") -> ResultRows:
     ``where``); their facts are :class:`KeptFacts`."""
     try:
         lazy = _DECODER.decode(_deflate.decompress(blob))
-    except (*_INFLATE_ERRORS, msgspec.DecodeError, ValueError, TypeError) as exc:
+    except (*INFLATE_ERRORS, msgspec.DecodeError, ValueError, TypeError) as exc:
         raise CodecError(str(exc)) from None
     return ResultRows(*lazy._replace(facts=KeptFacts(lazy.facts, where)))
 
@@ -137,7 +136,7 @@ def inflate(blob: bytes) -> bytes:
     """The bytes :func:`deflate` made ``blob`` of (CodecError: it made none)."""
     try:
         return _deflate.decompress(blob)
-    except _INFLATE_ERRORS as exc:
+    except INFLATE_ERRORS as exc:
         raise CodecError(str(exc)) from None
 
 
