@@ -83,12 +83,19 @@ class IamgenGroup(TyperGroup):
         for command in self.commands.values():
             for param in command.params:
                 _plain_metavar(param)
+        # Options naming a file or folder: an empty value would be the current folder
+        # (a Path of "" is "."), read or written in place of what was meant. (--store ''
+        # is no store: it overrides IAMGEN_STORE.)
+        self.path_options = frozenset(
+            opt for command in self.commands.values() for param in command.params
+            if getattr(param, "metavar", None) in _PATH_METAVARS and param.name != "store"
+            for opt in (*param.opts, *param.secondary_opts))
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
              **extra: Any) -> Any:
         try:
-            _refuse_empty_paths(sys.argv[1:] if args is None else args)
+            _refuse_empty_paths(sys.argv[1:] if args is None else args, self.path_options)
             outcome = super().main(args, prog_name, complete_var, standalone_mode=False,
                                    **extra)
             sys.stdout.flush()  # now, so a failure to write is told here, not at exit
@@ -113,20 +120,17 @@ class IamgenGroup(TyperGroup):
         sys.exit(code)
 
 
-# Options naming a file or folder: an empty value would be the current folder
-# (a Path of "" is "."), read or written in place of what was meant.
-# (--store '' is no store: it overrides IAMGEN_STORE.)
-_PATH_OPTIONS = frozenset({"--trail", "-t", "--output-dir", "--output", "-o", "--templates",
-                           "--grants", "--graph", "-g", "--chart", "--expect-denied"})
+_PATH_METAVARS = frozenset({"PATH", "DIR", "FILE"})
 
 
-def _refuse_empty_paths(args: Sequence[str]) -> None:
-    """A usage error for a path option given an empty value (``--trail ''``)."""
+def _refuse_empty_paths(args: Sequence[str], path_options: frozenset[str]) -> None:
+    """A usage error for a path option (one of ``path_options``) given an
+    empty value (``--trail ''``)."""
     for index, arg in enumerate(args):
         if arg == "--":
             return
         name, equals, value = arg.partition("=")
-        if name in _PATH_OPTIONS and (
+        if name in path_options and (
                 (equals and not value) or (not equals and index + 1 < len(args)
                                            and args[index + 1] == "")):
             raise CommandLineError(f"{name}: an empty path (give a file or folder, or leave the "

@@ -175,6 +175,7 @@ def test_a_binary_grants_file_is_one_line(tmp_path) -> None:  # type: ignore[no-
     ["suggest", "--all", "--trail", ""],
     ["suggest", "--all", "--trail", "TRAIL", "--output-dir="],
     ["graph", "--trail", "TRAIL", "-o", ""],
+    ["who", "-g", "", "*"],  # a short name, found from the option's declaration
 ])
 def test_an_empty_path_is_a_usage_error_not_the_current_folder(args: list[str],
                                                               tmp_path: Path) -> None:
