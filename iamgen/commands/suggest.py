@@ -178,10 +178,10 @@ def write_suggestions(run: reading.Run, principals: list[str], all_principals: b
                                "principal with no call in this one (gone, or idle in the "
                                "window); delete the files if it no longer needs a policy",
                                err=True)
-    if too_large:
-        earlier = sorted(path.name for principal in chosen if principal.name in too_large
-                         for path in common.ensure_output_dir(output_dir).iterdir()
-                         if _files_of(stems[principal], path.name)) if output_dir else []
+    if too_large:  # (only with --output-dir: one principal alone raises at once)
+        names = [path.name for path in target.iterdir()]
+        earlier = sorted(name for principal in chosen if principal.name in too_large
+                         for name in names if _files_of(stems[principal], name))
         raise PolicyTooLargeError(
             f"{len(too_large)} of {len(chosen)} principals have no policy written, a "
             f"statement too large for any document: {', '.join(too_large)} (the others' "
@@ -224,7 +224,7 @@ def stale_splits(target: Path, stems: Iterable[str], written: set[str]) -> list[
     stale = []
     for stem in stems:
         for path in sorted(target.glob(f"{glob.escape(stem)}.*")):
-            middle = path.name[len(stem) + 1:].split(".", 1)[0]
-            if middle.isdigit() and path.name not in written:
+            numbered = path.name[len(stem) + 1:].split(".", 1)[0].isdigit()
+            if numbered and _files_of(stem, path.name) and path.name not in written:
                 stale.append(path)
     return stale
