@@ -83,14 +83,12 @@ class UsageTotals:
         """Add another total of the same usage into this one."""
         self.made = None
         self.count += other.count
-        if other.first < self.first or (other.first == self.first
-                                        and other.first_event_id < self.first_event_id):
+        if earlier(other.first, other.first_event_id, self.first, self.first_event_id):
             self.first_event_id = other.first_event_id
             self.first = other.first
         if other.last > self.last:
             self.last = other.last
-        if other.regions != self.regions and not set(other.regions) <= set(self.regions):
-            self.regions = tuple(sorted({*self.regions, *other.regions}))
+        self.regions = regions_of(self.regions, other.regions)
         if other.facts:
             if self.facts is None:
                 self.facts = dict(other.facts)
@@ -116,6 +114,19 @@ class UsageTotals:
                               self.first, self.last, self.regions,
                               _context_of(self.facts, contexts), self.first_event_id)
         return self.made
+
+
+def earlier(moment: datetime, event_id: str, than: datetime, than_id: str) -> bool:
+    """Whether a call at ``moment`` came before one at ``than`` (the same
+    instant: the smaller eventID, so the first call is one whatever the order)."""
+    return moment < than or (moment == than and event_id < than_id)
+
+
+def regions_of(mine: tuple[str, ...], theirs: tuple[str, ...]) -> tuple[str, ...]:
+    """Two usages' sorted regions together (``mine`` itself when it holds theirs)."""
+    if theirs == mine or set(theirs) <= set(mine):
+        return mine
+    return tuple(sorted({*mine, *theirs}))
 
 
 Context = tuple[tuple[str, str, int], ...]
@@ -922,12 +933,11 @@ def _added_rows(parts: list[tuple[UsageKey, Any]], principals: dict[Principal, i
     added: dict[tuple[str, str], int] | None = None if head[9] < 0 else dict(tables[head[9]])
     for _, (_, tables, row) in parts[1:]:
         count += row[5]
-        if row[6] < first or (row[6] == first and row[10] < event_id):
+        if earlier(row[6], row[10], first, event_id):
             first, event_id = row[6], row[10]
         if row[7] > last:
             last = row[7]
-        if row[8] != regions and not set(row[8]) <= set(regions):
-            regions = tuple(sorted({*regions, *row[8]}))
+        regions = regions_of(regions, row[8])
         which = row[9]
         if which >= 0 and tables[which]:
             if added is None:
