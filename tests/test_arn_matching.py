@@ -82,3 +82,22 @@ def test_pattern_within_is_sound(inner: str, outer: str, name: str) -> None:
     inner_arn, outer_arn, arn = (f"arn:aws:s3:::b/{text}" for text in (inner, outer, name))
     if pattern_within(inner_arn, outer_arn) and resource_matches(inner_arn, arn):
         assert resource_matches(outer_arn, arn)
+
+
+@given(st.sampled_from(["us-east-1", "us-*", "*", "eu-?est-1", ""]),
+       st.sampled_from(["us-east-1", "us-*", "*", "eu-west-1", ""]),
+       st.text(alphabet="ab*?:/", max_size=6), st.text(alphabet="ab*?:/", max_size=6),
+       st.sampled_from(["us-east-1", "eu-west-1", "us-west-2", ""]),
+       st.text(alphabet="ab:/", max_size=6))
+def test_pattern_within_is_sound_across_segments(
+        inner_region: str, outer_region: str, inner: str, outer: str,
+        region: str, name: str) -> None:
+    """As above, with a region segment that may be a pattern (matched within
+    its segment) and colons in the resource part. (The escapes of literal *,
+    ? and $ are the parametrized cases': resource_matches reads policy text
+    without them.)"""
+    inner_arn = f"arn:aws:sqs:{inner_region}:111122223333:{inner}"
+    outer_arn = f"arn:aws:sqs:{outer_region}:111122223333:{outer}"
+    arn = f"arn:aws:sqs:{region}:111122223333:{name}"
+    if pattern_within(inner_arn, outer_arn) and resource_matches(inner_arn, arn):
+        assert resource_matches(outer_arn, arn), (inner_arn, outer_arn, arn)

@@ -582,6 +582,20 @@ def test_a_variable_of_a_2008_policy_stays_literal_text_in_the_proposal() -> Non
     assert evaluate(list(result.proposal.documents), as_alice).decision is not Decision.ALLOW
 
 
+def test_a_2008_notresource_and_condition_keep_their_variable_text_literal() -> None:
+    # the same for what a proposal carries as it stands: a NotResource statement and
+    # a condition value (a grant kept because a call on an unknown resource used it)
+    old = {"Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                          "NotResource": "arn:aws:s3:::home/${aws:username}/*",
+                          "Condition": {"StringLike": {"s3:prefix": "${aws:username}/*"}}}]}
+    result = diff(ROLE, [use("s3:GetObject", "*")], Grants(ROLE, (inline("old", old),)),
+                  window=MONTHS)
+    assert result.proposal is not None
+    [carried] = [s for d in result.proposal.documents for s in d.statements if s.not_resources]
+    assert carried.not_resources == ("arn:aws:s3:::home/${$}{aws:username}/*",)
+    assert carried.conditions[0].values == ("${$}{aws:username}/*",)
+
+
 def test_a_pattern_is_within_todays_grants_only_under_their_conditions() -> None:
     # cfg* fits the Resource of an MFA-only statement: without MFA it allows more than today
     names = [f"cfg{n:02d}" for n in range(1, 13)]

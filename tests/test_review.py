@@ -150,6 +150,13 @@ def test_escalation_and_what_a_narrow_deny_leaves_open(statements: list[dict[str
     assert code in codes(*statements)
 
 
+def test_escalation_actions_on_ones_own_user_only_are_not_flagged() -> None:
+    # the self-service idiom: a user manages its own keys and password
+    own = f"arn:aws:iam::{ACCOUNT}:user/${{aws:username}}"
+    assert "IAM_ESCALATION" not in codes(
+        stmt(["iam:CreateAccessKey", "iam:UpdateLoginProfile"], own))
+
+
 def test_patterns_across_services_count_only_where_they_reach_escalation() -> None:
     assert "WILDCARD_ALL" in codes(stmt("*:Create*"))
     assert codes(stmt("*:Describe*")) == set()
